@@ -1,0 +1,133 @@
+import type { Client, Config as LibsqlConfig, ResultSet } from '@libsql/client';
+import { drizzle } from 'drizzle-orm/libsql';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import * as schema from './schema/index';
+import { migrations } from './migrations/index';
+import { WriteLock } from './write-lock';
+
+export type Schema = typeof schema;
+/** A drizzle handle: the database itself or an open transaction — services take either. */
+export type Db = BaseSQLiteDatabase<'async', ResultSet, Schema>;
+
+export type CreateLibsqlClient = (config: LibsqlConfig) => Client;
+
+export interface Store {
+  client: Client;
+  db: Db;
+  /** `file`: embedded SQLite (one writer, serialized in-process); `remote`: a libSQL server. */
+  kind: 'file' | 'remote';
+  writeLock: WriteLock;
+  busyTimeoutMs: number;
+  close(): void;
+}
+
+export interface OpenOptions {
+  url: string;
+  authToken?: string;
+  busyTimeoutMs: number;
+  writeWaitMs: number;
+}
+
+/**
+ * Opens the database and applies the connection settings of design §5.
+ * The embedded client keeps a pool of two connections: one that a write transaction can hold and one
+ * for reads meanwhile (WAL lets them run side by side). Both are opened here so that each gets the
+ * per-connection PRAGMAs; the pool never opens a third because writes are serialized by `writeLock`.
+ */
+export async function openStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<Store> {
+  const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
+  const client = createClient({
+    url: opts.url,
+    authToken: opts.authToken,
+    intMode: 'number',
+    ...(kind === 'file' ? { concurrency: 2, timeout: opts.busyTimeoutMs } : {}),
+  });
+  if (kind === 'file') {
+    await client.execute('PRAGMA journal_mode = WAL');
+    const perConnection = ['PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${opts.busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'];
+    for (const p of perConnection) await client.execute(p);
+    // Hold the first (configured) connection in a transaction so the next statements open and
+    // configure the second one. PRAGMAs themselves must run outside a transaction.
+    const tx = await client.transaction('read');
+    for (const p of perConnection) await client.execute(p);
+    await tx.commit();
+  }
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    client,
+    db,
+    kind,
+    writeLock: new WriteLock(kind === 'file' ? opts.writeWaitMs : 0),
+    busyTimeoutMs: opts.busyTimeoutMs,
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Applies the embedded migrations that are not yet recorded. Idempotent and safe when several
+ * instances start at once: each migration runs in a write transaction that re-checks the ledger.
+ */
+export async function migrate(store: Store): Promise<{ applied: string[] }> {
+  const { client } = store;
+  await client.execute(
+    'CREATE TABLE IF NOT EXISTS schema_migration (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const applied: string[] = [];
+  const done = new Map((await client.execute('SELECT id, hash FROM schema_migration')).rows.map((r) => [Number(r.id), String(r.hash)]));
+  for (const m of migrations) {
+    if (done.get(m.id) === m.hash) continue;
+    if (done.has(m.id)) {
+      throw new Error(`migration ${m.tag} was changed after it was applied (hash mismatch); restore it and add a new migration instead`);
+    }
+    await retryBusy(async () => {
+      const tx = await client.transaction('write');
+      try {
+        const again = await tx.execute({ sql: 'SELECT hash FROM schema_migration WHERE id = ?', args: [m.id] });
+        if (again.rows.length === 0) {
+          for (const statement of m.statements) await tx.execute(statement);
+          await tx.execute({
+            sql: 'INSERT INTO schema_migration (id, tag, hash, applied_at) VALUES (?, ?, ?, ?)',
+            args: [m.id, m.tag, m.hash, Date.now()],
+          });
+          applied.push(m.tag);
+        }
+        await tx.commit();
+      } catch (err) {
+        await tx.rollback().catch(() => {});
+        throw err;
+      } finally {
+        tx.close();
+      }
+    });
+  }
+  return { applied };
+}
+
+export function isBusyError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: unknown } | undefined;
+  if (!e) return false;
+  if (/SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
+  return e.cause !== undefined && e.cause !== err ? isBusyError(e.cause) : false;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Retries a unit of work that failed with SQLITE_BUSY (another process holds the write lock),
+ * with jittered exponential backoff. The busy_timeout itself is kept short because it blocks the
+ * event loop while it waits; the waiting happens here, asynchronously, instead.
+ */
+export async function retryBusy<T>(fn: () => Promise<T>, opts: { attempts?: number; baseMs?: number; maxMs?: number } = {}): Promise<T> {
+  const attempts = opts.attempts ?? 8;
+  const base = opts.baseMs ?? 10;
+  const max = opts.maxMs ?? 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isBusyError(err) || attempt >= attempts) throw err;
+      const ceiling = Math.min(max, base * 2 ** (attempt - 1));
+      await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { Db } from './client';
+import { retryBusy } from './client';
+import { toServiceError } from '../src/errors';
+
+export interface TxHost {
+  db: Db;
+  inTx: boolean;
+  store: { db: Db; writeLock: { acquire(): Promise<() => void> } };
+}
+
+/**
+ * Runs `fn` inside one write transaction and returns its result.
+ * - Reuses the caller's transaction when `ctx` already is one, so services compose.
+ * - Serializes write transactions of this process (see WriteLock) and retries SQLITE_BUSY caused by
+ *   other processes with jittered backoff. A retry re-runs `fn` from the start: `fn` must only touch
+ *   the database — no network, no key generation, no sleeps (design §5).
+ * - Database failures surface as retryable 503 ServiceErrors, never as 500s or hangs.
+ */
+export async function withTransaction<C extends TxHost, T>(ctx: C, fn: (tx: C) => Promise<T>): Promise<T> {
+  if (ctx.inTx) return fn(ctx);
+  const release = await ctx.store.writeLock.acquire();
+  try {
+    return await retryBusy(() => ctx.store.db.transaction((tx) => fn({ ...ctx, db: tx as unknown as Db, inTx: true })));
+  } catch (err) {
+    throw toServiceError(err);
+  } finally {
+    release();
+  }
+}

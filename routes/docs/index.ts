@@ -1,0 +1,96 @@
+import { z } from '@hono/zod-openapi';
+import { defineRoute, publicAccess } from '../../src/http/route';
+import type { App } from '../../src/http/types';
+import { faviconPngBase64, swaggerUiBundleJs, swaggerUiCss } from '../../src/generated/docs-assets';
+
+/**
+ * The operator UI: Swagger UI rendered from our own OpenAPI document, every byte served from the
+ * bundle. The Content-Security-Policy pins the page to this origin, so the browser itself refuses
+ * any request to a CDN, font host or telemetry endpoint.
+ */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Controller API</title>
+<link rel="icon" type="image/png" href="docs/favicon.png">
+<link rel="stylesheet" href="docs/swagger-ui.css">
+<style>body{margin:0} .swagger-ui .topbar{display:none}</style>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script src="docs/init.js"></script>
+</body>
+</html>
+`;
+
+// Relative URLs keep the page working behind a reverse proxy that mounts the API under a prefix.
+const INIT = `window.ui = SwaggerUIBundle({
+  url: new URL('openapi.json', window.location.href.replace(/\\/docs\\/?(#.*)?$/, '/')).toString(),
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  persistAuthorization: true,
+  validatorUrl: null,
+  tryItOutEnabled: false,
+  displayRequestDuration: true,
+  defaultModelsExpandDepth: 0,
+});
+`;
+
+const favicon = Uint8Array.from(atob(faviconPngBase64), (ch) => ch.charCodeAt(0));
+const cache = { 'Cache-Control': 'public, max-age=3600' };
+
+const asset = (path: string, summary: string) =>
+  defineRoute(publicAccess, {
+    method: 'get',
+    path,
+    hide: true,
+    summary,
+    responses: { 200: { description: summary } },
+  });
+
+export const docsPageRoute = defineRoute(publicAccess, {
+  method: 'get',
+  path: '/api/v3/docs',
+  tags: ['Controller'],
+  summary: 'Operator UI (API docs)',
+  description: 'Interactive API documentation; use "Authorize" with an access token from /user/login. Works offline.',
+  responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
+});
+
+export function registerDocs(app: App, getDocument: () => unknown): void {
+  app.openapi(docsPageRoute, (c) => c.html(PAGE, 200, { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' }));
+  app.openapi(asset('/api/v3/docs/swagger-ui-bundle.js', 'Swagger UI script'), (c) =>
+    c.body(swaggerUiBundleJs, 200, { 'Content-Type': 'text/javascript; charset=utf-8', ...cache }),
+  );
+  app.openapi(asset('/api/v3/docs/swagger-ui.css', 'Swagger UI stylesheet'), (c) =>
+    c.body(swaggerUiCss, 200, { 'Content-Type': 'text/css; charset=utf-8', ...cache }),
+  );
+  app.openapi(asset('/api/v3/docs/init.js', 'Swagger UI start-up'), (c) => c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
+  app.openapi(asset('/api/v3/docs/favicon.png', 'Icon'), (c) => c.body(favicon, 200, { 'Content-Type': 'image/png', ...cache }));
+  app.openapi(
+    defineRoute(publicAccess, {
+      method: 'get',
+      path: '/api/v3/openapi.json',
+      tags: ['Controller'],
+      summary: 'OpenAPI document',
+      description: 'The API contract (OpenAPI 3.1). Each operation carries `x-access`: public, auth-flow, token, self or rbac with `resource`/`verb`.',
+      responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+    }),
+    (c) => c.json(getDocument() as Record<string, unknown>, 200),
+  );
+}

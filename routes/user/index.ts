@@ -1,0 +1,178 @@
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../src/http/route';
+import type { App } from '../../src/http/types';
+import { login } from '../../src/services/auth/login';
+import { refreshSession, revokeUserSessions } from '../../src/services/auth/tokens';
+import { changePassword, confirmMfa, disableMfa, enrollMfa, getProfile } from '../../src/services/auth/self';
+
+const tag = ['User'];
+const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
+const jsonOk = <T extends z.ZodTypeAny>(description: string, schema: T) => ({ description, content: { 'application/json': { schema } } });
+
+export const LoginBody = z
+  .object({
+    email: z.string().min(1).max(320).openapi({ description: 'Login identifier (need not be an email address)', example: 'admin@example.com' }),
+    password: z.string().min(1).max(1024).openapi({ example: 'Change-me-123' }),
+    totp: z.string().max(64).optional().openapi({ description: 'TOTP code or an unused recovery code, when MFA is enabled' }),
+  })
+  .openapi('LoginRequest');
+
+export const TokenPairSchema = z
+  .object({
+    accessToken: z.string().openapi({ description: 'Bearer token for the API (short-lived)' }),
+    refreshToken: z.string().openapi({ description: 'Exchange at /user/refresh for a new pair; single use' }),
+  })
+  .openapi('TokenPair');
+
+export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) }).openapi('RefreshRequest');
+
+export const ProfileSchema = z
+  .object({
+    sub: z.string(),
+    email: z.string().optional(),
+    preferred_username: z.string(),
+    groups: z.array(z.string()),
+    password_change_required: z.boolean().optional(),
+    mfaEnabled: z.boolean(),
+  })
+  .openapi('Profile');
+
+export const ChangePasswordBody = z
+  .object({
+    currentPassword: z.string().min(1).max(1024).optional(),
+    newPassword: z.string().min(1).max(1024).openapi({ description: 'At least 12 characters with upper-case, lower-case and a digit; not one of the last 5' }),
+  })
+  .openapi('ChangePasswordRequest');
+
+const StatusSchema = z.object({ status: z.string() }).openapi('StatusMessage');
+
+export const loginRoute = defineRoute(
+  { kind: 'auth-flow', rateLimited: true },
+  {
+    method: 'post',
+    path: '/api/v3/user/login',
+    tags: tag,
+    summary: 'Log in with password (and TOTP)',
+    description:
+      'Returns an access/refresh token pair. Every credential failure is the same 401. Five failures lock the account for 15 minutes. Requests per client IP are rate limited (429 + Retry-After).',
+    request: { body: jsonBody(LoginBody) },
+    responses: { 200: jsonOk('Token pair', TokenPairSchema), 401: jsonOk('Invalid credentials or TOTP required', z.any()) },
+  },
+);
+
+export const refreshRoute = defineRoute(
+  { kind: 'auth-flow', rateLimited: true },
+  {
+    method: 'post',
+    path: '/api/v3/user/refresh',
+    tags: tag,
+    summary: 'Exchange a refresh token',
+    description: 'Rotating: the presented token is consumed. Presenting a consumed token again revokes every token of that session.',
+    request: { body: jsonBody(RefreshBody) },
+    responses: { 200: jsonOk('New token pair', TokenPairSchema), 401: jsonOk('Refresh token invalid, expired, revoked or reused', z.any()) },
+  },
+);
+
+export const logoutRoute = defineRoute(
+  { kind: 'token' },
+  {
+    method: 'post',
+    path: '/api/v3/user/logout',
+    tags: tag,
+    summary: 'Log out',
+    description: "Revokes all of the caller's refresh tokens. Access tokens stay valid until they expire.",
+    responses: { 204: { description: 'Logged out' } },
+  },
+);
+
+export const profileRoute = defineRoute(
+  { kind: 'self', resource: 'users', verb: 'get', allowWhile: ['password-change', 'mfa-enrollment'] },
+  {
+    method: 'get',
+    path: '/api/v3/user/profile',
+    tags: tag,
+    summary: 'Current user',
+    responses: { 200: jsonOk('Profile of the token owner', ProfileSchema) },
+  },
+);
+
+export const changePasswordRoute = defineRoute(
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change'] },
+  {
+    method: 'post',
+    path: '/api/v3/user/change-password',
+    tags: tag,
+    summary: 'Change own password',
+    description: 'Requires the current password. Signs out every session of the user (refresh tokens revoked); log in again.',
+    request: { body: jsonBody(ChangePasswordBody) },
+    responses: { 200: jsonOk('Changed', StatusSchema) },
+  },
+);
+
+export const mfaEnrollRoute = defineRoute(
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['mfa-enrollment'] },
+  {
+    method: 'post',
+    path: '/api/v3/user/mfa/enroll',
+    tags: tag,
+    summary: 'Start TOTP enrollment',
+    description: 'Returns a new TOTP secret (RFC 6238, SHA-1, 6 digits, 30 s). MFA is enabled only after /user/mfa/confirm.',
+    responses: { 200: jsonOk('Secret and otpauth URL', z.object({ secret: z.string(), otpauthUrl: z.string() }).openapi('MfaEnrollment')), 409: jsonOk('Already enabled', z.any()) },
+  },
+);
+
+export const mfaConfirmRoute = defineRoute(
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['mfa-enrollment'] },
+  {
+    method: 'post',
+    path: '/api/v3/user/mfa/confirm',
+    tags: tag,
+    summary: 'Confirm TOTP enrollment',
+    description: 'Enables MFA and returns 10 single-use recovery codes (shown once).',
+    request: { body: jsonBody(z.object({ code: z.string().min(1).max(16) }).openapi('MfaConfirmRequest')) },
+    responses: { 200: jsonOk('Enabled', z.object({ status: z.string(), recoveryCodes: z.array(z.string()) }).openapi('MfaConfirmed')), 404: jsonOk('No enrollment started', z.any()) },
+  },
+);
+
+export const mfaDisableRoute = defineRoute(
+  { kind: 'self', resource: 'users', verb: 'delete', rateLimited: true },
+  {
+    method: 'delete',
+    path: '/api/v3/user/mfa',
+    tags: tag,
+    summary: 'Disable MFA',
+    description: 'Requires the password and a current TOTP or unused recovery code.',
+    request: { body: jsonBody(z.object({ password: z.string().min(1).max(1024), code: z.string().max(64).optional() }).openapi('MfaDisableRequest')) },
+    responses: { 200: jsonOk('Disabled', StatusSchema), 404: jsonOk('MFA is not enrolled', z.any()) },
+  },
+);
+
+export function registerUser(app: App): void {
+  app.openapi(loginRoute, async (c) => c.json(await login(c.get('ctx'), c.req.valid('json')), 200));
+  app.openapi(refreshRoute, async (c) => c.json(await refreshSession(c.get('ctx'), c.req.valid('json').refreshToken), 200));
+  app.openapi(logoutRoute, async (c) => {
+    const ctx = c.get('ctx');
+    await revokeUserSessions(ctx, ctx.actor!.userId);
+    return c.body(null, 204);
+  });
+  app.openapi(profileRoute, async (c) => {
+    const ctx = c.get('ctx');
+    return c.json(await getProfile(ctx, ctx.actor!), 200);
+  });
+  app.openapi(changePasswordRoute, async (c) => {
+    const ctx = c.get('ctx');
+    return c.json(await changePassword(ctx, ctx.actor!, c.req.valid('json')), 200);
+  });
+  app.openapi(mfaEnrollRoute, async (c) => {
+    const ctx = c.get('ctx');
+    return c.json(await enrollMfa(ctx, ctx.actor!), 200);
+  });
+  app.openapi(mfaConfirmRoute, async (c) => {
+    const ctx = c.get('ctx');
+    return c.json(await confirmMfa(ctx, ctx.actor!, c.req.valid('json').code), 200);
+  });
+  app.openapi(mfaDisableRoute, async (c) => {
+    const ctx = c.get('ctx');
+    return c.json(await disableMfa(ctx, ctx.actor!, c.req.valid('json')), 200);
+  });
+}

@@ -1,0 +1,108 @@
+import { z } from '@hono/zod-openapi';
+import { defineRoute, rbac } from '../../src/http/route';
+import type { App } from '../../src/http/types';
+import { errorResponse } from '../../src/http/errors';
+import { createUser, deleteUser, getUser, listUsers, resetPassword, updateUser } from '../../src/services/auth/admin';
+
+const tag = ['Users'];
+const jsonOk = <T extends z.ZodTypeAny>(description: string, schema: T) => ({ description, content: { 'application/json': { schema } } });
+const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
+
+export const AuthUserSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    groups: z.array(z.string()),
+    mustChangePassword: z.boolean(),
+    mfaEnabled: z.boolean(),
+    isBootstrap: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('AuthUser');
+
+const groupNames = z.array(z.string().min(1).max(64)).max(50);
+
+export const CreateUserBody = z
+  .strictObject({
+    email: z.email().max(320).openapi({ example: 'dev@example.com' }),
+    password: z.string().min(1).max(1024).openapi({ description: 'Initial password; the user must change it at first login' }),
+    groups: groupNames.optional().openapi({ example: ['developer'] }),
+  })
+  .openapi('CreateUserRequest');
+
+export const UpdateUserBody = z
+  .strictObject({ email: z.email().max(320).optional(), groups: groupNames.optional() })
+  .openapi('UpdateUserRequest');
+
+const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
+const notFound = { 404: errorResponse('No such user') };
+
+export const listUsersRoute = defineRoute(rbac('authUsers', 'list'), {
+  method: 'get',
+  path: '/api/v3/users',
+  tags: tag,
+  summary: 'List users',
+  responses: { 200: jsonOk('Users', z.array(AuthUserSchema)) },
+});
+
+export const createUserRoute = defineRoute(rbac('authUsers', 'create'), {
+  method: 'post',
+  path: '/api/v3/users',
+  tags: tag,
+  summary: 'Create a user',
+  description: 'The user must change the password at first login. Groups must exist; system groups grant the role of the same name.',
+  request: { body: jsonBody(CreateUserBody) },
+  responses: { 201: jsonOk('Created', AuthUserSchema), 409: errorResponse('Email already in use') },
+});
+
+export const getUserRoute = defineRoute(rbac('authUsers', 'get', 'id'), {
+  method: 'get',
+  path: '/api/v3/users/{id}',
+  tags: tag,
+  summary: 'Get a user',
+  request: { params: IdParam },
+  responses: { 200: jsonOk('User', AuthUserSchema), ...notFound },
+});
+
+export const updateUserRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
+  method: 'patch',
+  path: '/api/v3/users/{id}',
+  tags: tag,
+  summary: 'Update email or groups',
+  description: '`groups` replaces the membership. Takes effect in tokens issued afterwards (next login or refresh).',
+  request: { params: IdParam, body: jsonBody(UpdateUserBody) },
+  responses: { 200: jsonOk('Updated', AuthUserSchema), ...notFound, 409: errorResponse('Email already in use') },
+});
+
+export const deleteUserRoute = defineRoute(rbac('authUsers', 'delete', 'id'), {
+  method: 'delete',
+  path: '/api/v3/users/{id}',
+  tags: tag,
+  summary: 'Delete a user',
+  description: 'Soft delete: the row stays for audit, the email becomes free, refresh tokens are revoked. The bootstrap admin cannot be deleted.',
+  request: { params: IdParam },
+  responses: { 204: { description: 'Deleted' }, ...notFound },
+});
+
+export const resetPasswordRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
+  method: 'post',
+  path: '/api/v3/users/{id}/reset-password',
+  tags: tag,
+  summary: 'Set a temporary password',
+  description: 'Generates a temporary password the user must change at next login; signs out the user.',
+  request: { params: IdParam },
+  responses: { 200: jsonOk('Temporary password', z.object({ temporaryPassword: z.string(), mustChangePassword: z.literal(true) })), ...notFound },
+});
+
+export function registerUsers(app: App): void {
+  app.openapi(listUsersRoute, async (c) => c.json(await listUsers(c.get('ctx')), 200));
+  app.openapi(createUserRoute, async (c) => c.json(await createUser(c.get('ctx'), c.req.valid('json')), 201));
+  app.openapi(getUserRoute, async (c) => c.json(await getUser(c.get('ctx'), c.req.valid('param').id), 200));
+  app.openapi(updateUserRoute, async (c) => c.json(await updateUser(c.get('ctx'), c.req.valid('param').id, c.req.valid('json')), 200));
+  app.openapi(deleteUserRoute, async (c) => {
+    await deleteUser(c.get('ctx'), c.req.valid('param').id);
+    return c.body(null, 204);
+  });
+  app.openapi(resetPasswordRoute, async (c) => c.json(await resetPassword(c.get('ctx'), c.req.valid('param').id), 200));
+}

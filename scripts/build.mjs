@@ -1,0 +1,35 @@
+// Builds dist/controller.mjs (Node, Deno, Bun) and dist/worker.mjs (Cloudflare Workers).
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+
+execFileSync(process.execPath, ['scripts/gen-assets.mjs'], { stdio: 'inherit' });
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // otpauth/noble ship ESM; nothing else needs a shim, but CJS deps that call require() do.
+};
+
+const started = Date.now();
+await build({
+  ...common,
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/controller.mjs',
+  platform: 'node',
+  // The libSQL native binding cannot be bundled; it resolves from node_modules at run time.
+  external: ['@libsql/client', 'libsql'],
+  banner: { js: "import { createRequire as __controllerCreateRequire } from 'node:module';\nconst require = __controllerCreateRequire(import.meta.url);" },
+});
+await build({
+  ...common,
+  entryPoints: ['src/runtime/worker.ts'],
+  outfile: 'dist/worker.mjs',
+  platform: 'browser',
+  conditions: ['workerd', 'worker', 'browser'],
+  mainFields: ['browser', 'module', 'main'],
+});
+console.log(`built dist/controller.mjs and dist/worker.mjs in ${Date.now() - started} ms`);

@@ -1,0 +1,130 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { AppCtx, RequestCtx } from './context';
+import { ServiceError } from './errors';
+import { describeZodError, makeOnError, sendError } from './http/errors';
+import type { App, HonoEnv } from './http/types';
+import { registerDocs } from '../routes/docs/index';
+import { registerGroups } from '../routes/groups/index';
+import { registerHealth } from '../routes/health/index';
+import { registerOidc } from '../routes/oidc/index';
+import { registerUser } from '../routes/user/index';
+import { registerUsers } from '../routes/users/index';
+
+export const API_INFO = {
+  title: 'Controller API',
+  version: '3.8.0',
+  description:
+    'Edge-fleet control plane, wire-compatible with the ioFog / Datasance Controller v3.8. Authenticate with `POST /api/v3/user/login`, then send `Authorization: Bearer <accessToken>`. Errors are JSON `{name, message, code, requestId}`.',
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function clientIp(c: { req: { header(n: string): string | undefined }; env: HonoEnv['Bindings'] | undefined }, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const fwd = c.req.header('x-forwarded-for');
+    if (fwd) return fwd.split(',')[0]!.trim();
+    const real = c.req.header('x-real-ip');
+    if (real) return real.trim();
+  }
+  return c.env?.clientIp;
+}
+
+/** Patterns of the registered routes, for telling 405 (path exists, other method) from 404. */
+function methodIndex(app: App) {
+  let index: Array<{ method: string; re: RegExp }> | undefined;
+  return (path: string): string[] => {
+    index ??= app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({
+        method: r.method,
+        re: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+').replace(/\/$/, '')}/?$`),
+      }));
+    return [...new Set(index.filter((r) => r.re.test(path)).map((r) => r.method))];
+  };
+}
+
+/** The one app factory: every runtime entry and every test builds the app through here. */
+export function createApp(appCtx: AppCtx): App {
+  const app: App = new OpenAPIHono<HonoEnv>({
+    strict: false,
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const target = (result as { target?: string }).target;
+        const prefix = target === 'query' ? 'query' : target === 'param' ? 'path' : target === 'header' ? 'header' : undefined;
+        return sendError(c as never, new ServiceError('VALIDATION_FAILED', describeZodError(result.error, prefix)));
+      }
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id') ?? c.req.header('request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : appCtx.ids.uuid();
+    c.set('requestId', requestId);
+    const ctx: RequestCtx = { ...appCtx, requestId, ip: clientIp(c, appCtx.config.trustProxy) };
+    c.set('ctx', ctx);
+    try {
+      await next();
+    } finally {
+      c.header('x-request-id', requestId);
+      c.header('X-Timestamp', String(appCtx.clock.now()));
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      // The path only — query strings can carry tokens (`?token=` on WebSocket routes).
+      appCtx.logger.info('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms, requestId });
+      appCtx.metrics.httpRequests.add(1, { method: c.req.method, status: Math.floor(c.res.status / 100) * 100 });
+      appCtx.metrics.httpDuration.record(ms, { method: c.req.method });
+    }
+  });
+
+  app.use('*', cors({ origin: '*', exposeHeaders: ['x-request-id', 'X-Timestamp', 'Retry-After'], maxAge: 600 }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: appCtx.config.maxJsonBodyBytes,
+      onError: () => {
+        throw new ServiceError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${appCtx.config.maxJsonBodyBytes} bytes`);
+      },
+    }),
+  );
+
+  registerHealth(app);
+  registerUser(app);
+  registerUsers(app);
+  registerGroups(app);
+  registerOidc(app);
+  let doc: unknown;
+  registerDocs(app, () => (doc ??= openApiDocument(app)));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Access token from POST /api/v3/user/login',
+  });
+
+  const methodsFor = methodIndex(app);
+  app.notFound((c) => {
+    const methods = methodsFor(c.req.path);
+    if (methods.length > 0) {
+      return sendError(
+        c,
+        new ServiceError('METHOD_NOT_ALLOWED', `Method ${c.req.method} is not allowed on ${c.req.path}; allowed: ${methods.join(', ')}`, {
+          headers: { Allow: methods.join(', ') },
+        }),
+      );
+    }
+    return sendError(c, new ServiceError('ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`));
+  });
+  app.onError(makeOnError(appCtx.logger));
+  return app;
+}
+
+export function openApiDocument(app: App) {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: API_INFO,
+    servers: [{ url: '/', description: 'This Controller' }],
+  });
+}

@@ -1,0 +1,91 @@
+import { argon2id as wasmArgon2id, argon2Verify as wasmArgon2Verify } from 'hash-wasm';
+import { argon2idAsync as nobleArgon2id, argon2iAsync as nobleArgon2i, argon2dAsync as nobleArgon2d } from '@noble/hashes/argon2.js';
+import { base64url, fromBase64 } from '../lib/ids';
+
+/**
+ * Argon2id (memory-hard), the upstream parameters: 19 MiB, 2 passes, 1 lane; PHC-encoded output.
+ * hash-wasm (WebAssembly) does the work on Node, Deno and Bun. Where a host forbids compiling
+ * WebAssembly at run time (Cloudflare Workers), @noble/hashes computes the same function in JS.
+ */
+export const ARGON2_PARAMS = { memoryKiB: 19456, iterations: 2, parallelism: 1, hashLength: 32 } as const;
+
+let wasmUsable: boolean | undefined;
+
+function toStdB64(bytes: Uint8Array): string {
+  return base64url(bytes).replace(/-/g, '+').replace(/_/g, '/');
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  if (wasmUsable !== false) {
+    try {
+      const encoded = await wasmArgon2id({
+        password,
+        salt,
+        parallelism: ARGON2_PARAMS.parallelism,
+        iterations: ARGON2_PARAMS.iterations,
+        memorySize: ARGON2_PARAMS.memoryKiB,
+        hashLength: ARGON2_PARAMS.hashLength,
+        outputType: 'encoded',
+      });
+      wasmUsable = true;
+      return encoded;
+    } catch (err) {
+      if (wasmUsable === true) throw err;
+      wasmUsable = false;
+    }
+  }
+  const hash = await nobleArgon2id(password, salt, {
+    t: ARGON2_PARAMS.iterations,
+    m: ARGON2_PARAMS.memoryKiB,
+    p: ARGON2_PARAMS.parallelism,
+    dkLen: ARGON2_PARAMS.hashLength,
+  });
+  return `$argon2id$v=19$m=${ARGON2_PARAMS.memoryKiB},t=${ARGON2_PARAMS.iterations},p=${ARGON2_PARAMS.parallelism}$${toStdB64(salt).replace(/=+$/, '')}$${toStdB64(hash).replace(/=+$/, '')}`;
+}
+
+const PHC = /^\$(argon2id|argon2i|argon2d)\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Verifies any PHC-encoded Argon2 hash (id, i or d variants, any parameters). */
+export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+  const m = PHC.exec(encoded);
+  if (!m) return false;
+  if (wasmUsable !== false) {
+    try {
+      const ok = await wasmArgon2Verify({ password, hash: encoded });
+      wasmUsable = true;
+      return ok;
+    } catch (err) {
+      if (wasmUsable === true) return false;
+      wasmUsable = false;
+    }
+  }
+  const [, variant, version, mem, iters, par, salt, hash] = m;
+  const expected = fromBase64(hash!);
+  const fn = variant === 'argon2id' ? nobleArgon2id : variant === 'argon2i' ? nobleArgon2i : nobleArgon2d;
+  const got = await fn(password, fromBase64(salt!), {
+    t: Number(iters),
+    m: Number(mem),
+    p: Number(par),
+    dkLen: expected.length,
+    version: Number(version),
+  });
+  return constantTimeEqual(got, expected);
+}
+
+/** Password policy (platform §3.2): at least 12 characters with an upper-case letter, a lower-case letter and a digit. */
+export function passwordPolicyProblem(password: string): string | undefined {
+  if (password.length < 12) return 'password must be at least 12 characters long';
+  if (password.length > 1024) return 'password must be at most 1024 characters long';
+  if (!/[A-Z]/.test(password)) return 'password must contain an upper-case letter';
+  if (!/[a-z]/.test(password)) return 'password must contain a lower-case letter';
+  if (!/[0-9]/.test(password)) return 'password must contain a digit';
+  return undefined;
+}

@@ -1,0 +1,106 @@
+import { eq } from 'drizzle-orm';
+import type { Config } from './config';
+import type { AppCtx } from './context';
+import { migrate, openStore, type CreateLibsqlClient } from '../db/client';
+import { controllerSetting } from '../db/schema/index';
+import { withTransaction } from '../db/tx';
+import { Vault } from './crypto/vault';
+import { KeyRing } from './auth/keyring';
+import { RateLimiter } from './auth/rate-limit';
+import { systemClock, type Clock } from './lib/clock';
+import { randomIds, type Ids } from './lib/ids';
+import type { Logger } from './lib/logger';
+import { createMetrics } from './lib/metrics';
+import { seedSystemGroups } from './services/auth/admin';
+import { ensureBootstrapAdmin } from './services/auth/bootstrap';
+import { swaggerUiVersion } from './generated/docs-assets';
+
+export const VERSION = '0.1.0';
+
+/** Where the runtime keeps a generated encryption key; absent on hosts without a filesystem. */
+export interface KeyFileStore {
+  read(path: string): Promise<string | undefined>;
+  write(path: string, content: string): Promise<void>;
+}
+
+export interface BootDeps {
+  config: Config;
+  logger: Logger;
+  createClient: CreateLibsqlClient;
+  keyFiles?: KeyFileStore;
+  clock?: Clock;
+  ids?: Ids;
+}
+
+async function resolveEncryptionKey(deps: BootDeps): Promise<string> {
+  if (deps.config.encryptionKey) return deps.config.encryptionKey;
+  if (!deps.keyFiles) throw new Error('ENCRYPTION_KEY must be set on this runtime (no filesystem to keep a generated key)');
+  const path = deps.config.encryptionKeyFile;
+  const stored = (await deps.keyFiles.read(path))?.trim();
+  if (stored) return stored;
+  const key = Vault.generateKey();
+  await deps.keyFiles.write(path, `${key}\n`);
+  deps.logger.warn('ENCRYPTION_KEY is not set: generated one and stored it; back it up, losing it makes stored secrets unreadable', { file: path });
+  return key;
+}
+
+const CHECK_KEY = 'encryption_check';
+const CHECK_PLAINTEXT = 'controller-encryption-check';
+
+/** Refuses to start with a key that cannot read what this database already holds. */
+async function verifyEncryptionKey(ctx: AppCtx): Promise<void> {
+  const [row] = await ctx.db.select().from(controllerSetting).where(eq(controllerSetting.key, CHECK_KEY)).limit(1);
+  if (row) {
+    let ok = false;
+    try {
+      ok = (await ctx.vault.decrypt(row.value, CHECK_KEY)) === CHECK_PLAINTEXT;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new Error('ENCRYPTION_KEY does not match the key this database was encrypted with');
+    return;
+  }
+  const value = await ctx.vault.encrypt(CHECK_PLAINTEXT, CHECK_KEY);
+  await withTransaction(ctx, (tx) =>
+    tx.db.insert(controllerSetting).values({ key: CHECK_KEY, value, updatedAt: tx.clock.now() }).onConflictDoNothing().then(() => undefined),
+  );
+}
+
+/** Opens storage, migrates, loads keys and seeds what must exist. Everything the app needs, ready. */
+export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
+  const clock = deps.clock ?? systemClock;
+  const startedAt = clock.now();
+  const store = await openStore(deps.createClient, deps.config.db);
+  try {
+    const { applied } = await migrate(store);
+    if (applied.length) deps.logger.info('database migrated', { applied });
+    const vault = await Vault.fromBase64Key(await resolveEncryptionKey(deps));
+    const ids = deps.ids ?? randomIds;
+    const ctx: AppCtx = {
+      config: deps.config,
+      store,
+      db: store.db,
+      inTx: false,
+      clock,
+      ids,
+      logger: deps.logger,
+      metrics: createMetrics(),
+      vault,
+      keys: new KeyRing(),
+      authLimiter: new RateLimiter(deps.config.authRateLimit),
+      instanceId: ids.uuid(),
+      startedAt,
+      version: VERSION,
+      consoleVersion: swaggerUiVersion,
+      state: { accepting: true },
+    };
+    await verifyEncryptionKey(ctx);
+    await ctx.keys.init(ctx);
+    await seedSystemGroups(ctx);
+    await ensureBootstrapAdmin(ctx);
+    return ctx;
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,199 @@
+import * as v from 'valibot';
+
+/**
+ * Every environment variable the Controller reads, in one schema.
+ * Parsed once, at the runtime entry; nothing else in the code reads the environment.
+ * Precedence: a set variable wins; an unset or empty one takes the default below.
+ */
+
+const bool = (fallback: boolean) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.trim(),
+    v.toLowerCase(),
+    v.picklist(['true', 'false', '1', '0', 'yes', 'no'], 'must be one of true, false, 1, 0, yes, no'),
+    v.transform((s) => s === 'true' || s === '1' || s === 'yes'),
+  );
+
+const int = (fallback: number, min: number, max: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.trim(),
+    v.regex(/^\d+$/, `must be a whole number between ${min} and ${max}`),
+    v.transform(Number),
+    v.number(),
+    v.minValue(min, `must be a whole number between ${min} and ${max}`),
+    v.maxValue(max, `must be a whole number between ${min} and ${max}`),
+  );
+
+const optionalText = v.pipe(
+  v.optional(v.string()),
+  v.transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim())),
+);
+
+const url = (protocols: RegExp, rule: string) =>
+  v.pipe(v.string(), v.trim(), v.url(rule), v.regex(protocols, rule));
+
+export const EnvSchema = v.object({
+  API_PORT: int(51121, 0, 65535),
+  API_HOST: v.pipe(v.optional(v.string(), '0.0.0.0'), v.trim(), v.minLength(1, 'must not be empty')),
+  CONTROLLER_PUBLIC_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL such as https://controller.example.com')),
+  AUTH_MODE: v.pipe(
+    v.optional(v.string(), 'embedded'),
+    v.trim(),
+    v.picklist(['embedded'], 'must be "embedded" (external OIDC mode is not available in this release)'),
+  ),
+  AUTH_INSECURE_ALLOW_HTTP: bool(false),
+  OIDC_CLIENT_ID: v.pipe(v.optional(v.string(), 'controller'), v.trim(), v.minLength(1, 'must not be empty')),
+  OIDC_BOOTSTRAP_ADMIN_USERNAME: optionalText,
+  OIDC_BOOTSTRAP_ADMIN_PASSWORD: v.optional(v.string()),
+  AUTH_ACCESS_TOKEN_TTL_SECONDS: int(900, 30, 86_400),
+  AUTH_REFRESH_TOKEN_TTL_SECONDS: int(3600, 60, 30 * 86_400),
+  AUTH_RATE_LIMIT_ENABLED: bool(true),
+  AUTH_RATE_LIMIT_MAX_REQUESTS: int(60, 1, 1_000_000),
+  AUTH_RATE_LIMIT_WINDOW_MS: int(60_000, 1000, 86_400_000),
+  LOG_LEVEL: v.pipe(
+    v.optional(v.string(), 'info'),
+    v.trim(),
+    v.toLowerCase(),
+    v.picklist(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent'),
+  ),
+  TRUST_PROXY: bool(false),
+  TLS_PATH_CERT: optionalText,
+  TLS_PATH_KEY: optionalText,
+  TLS_PATH_INTERMEDIATE_CERT: optionalText,
+  TLS_BASE64_CERT: optionalText,
+  TLS_BASE64_KEY: optionalText,
+  TLS_BASE64_INTERMEDIATE_CERT: optionalText,
+  DB_URL: v.pipe(
+    v.optional(v.string(), 'file:./data/controller.db'),
+    v.trim(),
+    v.regex(/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/, 'must start with file:, libsql://, http(s):// or ws(s)://'),
+  ),
+  DB_AUTH_TOKEN: optionalText,
+  DB_BUSY_TIMEOUT_MS: int(100, 0, 60_000),
+  DB_WRITE_WAIT_MS: int(5000, 10, 120_000),
+  ENCRYPTION_KEY: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'must be 32 random bytes encoded as base64 (44 characters), e.g. from `openssl rand -base64 32`'),
+    ),
+  ),
+  ENCRYPTION_KEY_FILE: v.pipe(v.optional(v.string(), './data/encryption.key'), v.trim(), v.minLength(1, 'must not be empty')),
+  MAX_JSON_BODY_BYTES: int(1_048_576, 1024, 256 * 1_048_576),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
+  JOBS_ENABLED: bool(true),
+});
+
+export type Env = v.InferOutput<typeof EnvSchema>;
+
+export interface TlsSource {
+  cert: { path?: string; base64?: string };
+  key: { path?: string; base64?: string };
+  intermediate?: { path?: string; base64?: string };
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  issuer: string;
+  authMode: 'embedded';
+  clientId: string;
+  bootstrapAdmin?: { username: string; password: string };
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+  authRateLimit: { enabled: boolean; max: number; windowMs: number };
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  trustProxy: boolean;
+  tls?: TlsSource;
+  db: { url: string; authToken?: string; busyTimeoutMs: number; writeWaitMs: number };
+  encryptionKey?: string;
+  encryptionKeyFile: string;
+  maxJsonBodyBytes: number;
+  shutdownTimeoutMs: number;
+  jobsEnabled: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+}
+
+/** Parse the environment; throws ConfigError whose message is one line naming the variable and the rule. */
+export function loadConfig(raw: Record<string, string | undefined>): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvSchema.entries)) {
+    const value = raw[key];
+    // An empty variable means "unset": `FOO= npm start` must not fail on a blank value.
+    input[key] = value === undefined || value.trim() === '' ? undefined : value;
+  }
+  const result = v.safeParse(EnvSchema, input);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const name = issue.path?.map((p) => String(p.key)).join('.') ?? 'environment';
+    const got = issue.input === undefined ? 'unset' : JSON.stringify(issue.input);
+    throw new ConfigError(`invalid configuration: ${name} ${issue.message} (got ${got})`);
+  }
+  const env = result.output;
+  const publicUrl = (env.CONTROLLER_PUBLIC_URL ?? `http://localhost:${env.API_PORT}`).replace(/\/+$/, '');
+  const parsed = new URL(publicUrl);
+  if (parsed.protocol === 'http:' && !isLoopback(parsed.hostname) && !env.AUTH_INSECURE_ALLOW_HTTP) {
+    throw new ConfigError(
+      'invalid configuration: CONTROLLER_PUBLIC_URL must be https:// unless it is a loopback address or AUTH_INSECURE_ALLOW_HTTP=true',
+    );
+  }
+  const admin = env.OIDC_BOOTSTRAP_ADMIN_USERNAME;
+  const adminPassword = env.OIDC_BOOTSTRAP_ADMIN_PASSWORD;
+  const certSet = Boolean(env.TLS_PATH_CERT || env.TLS_BASE64_CERT);
+  const keySet = Boolean(env.TLS_PATH_KEY || env.TLS_BASE64_KEY);
+  if (certSet !== keySet) {
+    throw new ConfigError(
+      `invalid configuration: ${certSet ? 'TLS_PATH_KEY or TLS_BASE64_KEY' : 'TLS_PATH_CERT or TLS_BASE64_CERT'} must be set together with the TLS certificate/key it pairs with`,
+    );
+  }
+  const tls: TlsSource | undefined = certSet
+    ? {
+        cert: { path: env.TLS_PATH_CERT, base64: env.TLS_BASE64_CERT },
+        key: { path: env.TLS_PATH_KEY, base64: env.TLS_BASE64_KEY },
+        intermediate:
+          env.TLS_PATH_INTERMEDIATE_CERT || env.TLS_BASE64_INTERMEDIATE_CERT
+            ? { path: env.TLS_PATH_INTERMEDIATE_CERT, base64: env.TLS_BASE64_INTERMEDIATE_CERT }
+            : undefined,
+      }
+    : undefined;
+  return {
+    port: env.API_PORT,
+    host: env.API_HOST,
+    publicUrl,
+    issuer: `${publicUrl}/oidc`,
+    authMode: env.AUTH_MODE as 'embedded',
+    clientId: env.OIDC_CLIENT_ID,
+    bootstrapAdmin: admin && adminPassword ? { username: admin, password: adminPassword } : undefined,
+    accessTokenTtlSec: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSec: env.AUTH_REFRESH_TOKEN_TTL_SECONDS,
+    authRateLimit: {
+      enabled: env.AUTH_RATE_LIMIT_ENABLED,
+      max: env.AUTH_RATE_LIMIT_MAX_REQUESTS,
+      windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS,
+    },
+    logLevel: env.LOG_LEVEL as Config['logLevel'],
+    trustProxy: env.TRUST_PROXY,
+    tls,
+    db: {
+      url: env.DB_URL,
+      authToken: env.DB_AUTH_TOKEN,
+      busyTimeoutMs: env.DB_BUSY_TIMEOUT_MS,
+      writeWaitMs: env.DB_WRITE_WAIT_MS,
+    },
+    encryptionKey: env.ENCRYPTION_KEY,
+    encryptionKeyFile: env.ENCRYPTION_KEY_FILE,
+    maxJsonBodyBytes: env.MAX_JSON_BODY_BYTES,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    jobsEnabled: env.JOBS_ENABLED,
+  };
+}

@@ -1,0 +1,52 @@
+import type { Config } from './config';
+import type { Db, Store } from '../db/client';
+import type { Clock } from './lib/clock';
+import type { Ids } from './lib/ids';
+import type { Logger } from './lib/logger';
+import type { Vault } from './crypto/vault';
+import type { KeyRing } from './auth/keyring';
+import type { RateLimiter } from './auth/rate-limit';
+import type { Metrics } from './lib/metrics';
+
+/** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
+export interface Actor {
+  kind: 'user';
+  userId: string;
+  username: string;
+  groups: string[];
+  passwordChangeRequired: boolean;
+  mfaEnrollmentRequired: boolean;
+}
+
+/**
+ * Everything a service needs, passed explicitly (no module singletons): real implementations
+ * are chosen from config at the entry; tests build one with fakes (clock, ids, logger sink).
+ */
+export interface AppCtx {
+  config: Config;
+  store: Store;
+  /** The database — or, inside withTransaction, the open transaction. */
+  db: Db;
+  inTx: boolean;
+  clock: Clock;
+  ids: Ids;
+  logger: Logger;
+  metrics: Metrics;
+  vault: Vault;
+  keys: KeyRing;
+  authLimiter: RateLimiter;
+  /** Stable for the life of the process; used as lease owner. */
+  instanceId: string;
+  startedAt: number;
+  version: string;
+  /** Version of the bundled docs UI, reported as `versions.ecnViewer`. */
+  consoleVersion: string;
+  /** Set false when shutdown begins; readiness turns 503. */
+  state: { accepting: boolean };
+}
+
+export interface RequestCtx extends AppCtx {
+  requestId: string;
+  actor?: Actor;
+  ip?: string;
+}

@@ -1,0 +1,94 @@
+/**
+ * The one error model. Every failure a caller can see has a code from this closed list;
+ * the table gives its HTTP status and the upstream-compatible error `name`.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, name: 'ValidationError' },
+  MALFORMED_BODY: { status: 400, name: 'ValidationError' },
+  AUTH_REQUIRED: { status: 401, name: 'AuthenticationError' },
+  AUTH_TOKEN_INVALID: { status: 401, name: 'AuthenticationError' },
+  INVALID_CREDENTIALS: { status: 401, name: 'InvalidCredentialsError' },
+  MFA_REQUIRED: { status: 401, name: 'AuthenticationError' },
+  MFA_ENROLLMENT_REQUIRED: { status: 401, name: 'AuthenticationError' },
+  REFRESH_TOKEN_INVALID: { status: 401, name: 'AuthenticationError' },
+  FORBIDDEN: { status: 403, name: 'ForbiddenError' },
+  PASSWORD_CHANGE_REQUIRED: { status: 403, name: 'ForbiddenError' },
+  NOT_FOUND: { status: 404, name: 'NotFoundError' },
+  ROUTE_NOT_FOUND: { status: 404, name: 'NotFoundError' },
+  METHOD_NOT_ALLOWED: { status: 405, name: 'MethodNotAllowedError' },
+  CONFLICT: { status: 409, name: 'ConflictError' },
+  PAYLOAD_TOO_LARGE: { status: 413, name: 'PayloadTooLargeError' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, name: 'UnsupportedMediaTypeError' },
+  RATE_LIMITED: { status: 429, name: 'RateLimitExceededError' },
+  INTERNAL: { status: 500, name: 'InternalServerError' },
+  NOT_IMPLEMENTED: { status: 501, name: 'NotImplementedError' },
+  CONTROLLER_NOT_READY: { status: 503, name: 'ServiceUnavailable' },
+  CONTROLLER_DB_BUSY: { status: 503, name: 'ServiceUnavailable' },
+  CONTROLLER_DB_UNAVAILABLE: { status: 503, name: 'ServiceUnavailable' },
+} as const satisfies Record<string, { status: number; name: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorBody {
+  name: string;
+  message: string;
+  code: ErrorCode;
+  requestId: string;
+  retryable?: boolean;
+}
+
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  /** Seconds a client should wait before retrying (429, 503). */
+  readonly retryAfterSec?: number;
+  readonly headers?: Record<string, string>;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { retryAfterSec?: number; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.name = ERROR_CODES[code].name;
+    this.retryAfterSec = opts.retryAfterSec;
+    this.headers = opts.headers;
+  }
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+  get retryable(): boolean {
+    return this.status === 503 || this.status === 429;
+  }
+}
+
+export const notFound = (what: string) => new ServiceError('NOT_FOUND', `${what} not found`);
+export const conflict = (message: string) => new ServiceError('CONFLICT', message);
+export const invalid = (message: string) => new ServiceError('VALIDATION_FAILED', message);
+export const forbidden = (message: string) => new ServiceError('FORBIDDEN', message);
+
+/** SQLite/libSQL failures that mean "try again later", never "your request is wrong". */
+export function classifyDbError(err: unknown): ServiceError | undefined {
+  const e = err as { code?: string; rawCode?: number; message?: string } | undefined;
+  const text = `${e?.code ?? ''} ${e?.message ?? ''}`;
+  if (/SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(text)) {
+    return new ServiceError('CONTROLLER_DB_BUSY', 'The database is busy; retry shortly', { retryAfterSec: 1, cause: err });
+  }
+  if (/SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL|ECONNREFUSED|ECONNRESET|fetch failed|SERVER_ERROR|HRANA|CLIENT_CLOSED/i.test(text)) {
+    return new ServiceError('CONTROLLER_DB_UNAVAILABLE', 'The database is unavailable; retry shortly', {
+      retryAfterSec: 5,
+      cause: err,
+    });
+  }
+  return undefined;
+}
+
+export function toServiceError(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
+  return classifyDbError(err) ?? new ServiceError('INTERNAL', 'Internal server error', { cause: err });
+}
+
+export function errorBody(err: ServiceError, requestId: string): ErrorBody {
+  const body: ErrorBody = { name: err.name, message: err.message, code: err.code, requestId };
+  if (err.status === 503) body.retryable = true;
+  return body;
+}

@@ -1,0 +1,80 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ZodError } from 'zod';
+import { ERROR_CODES, ServiceError, errorBody, toServiceError, type ErrorCode } from '../errors';
+import { errorFields, type Logger } from '../lib/logger';
+import type { HonoEnv } from './types';
+
+export const ErrorSchema = z
+  .object({
+    name: z.string().openapi({ example: 'ValidationError' }),
+    message: z.string().openapi({ example: 'email: must be a valid email address' }),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+    requestId: z.string().openapi({ example: '5f0c6f0e-8d7c-4f21-9a53-0f5ae3c1c2b1' }),
+    retryable: z.boolean().optional(),
+  })
+  .openapi('Error');
+
+const json = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+
+/** The error responses every route may produce, spread into each route's `responses`. */
+export const commonErrors = {
+  400: json('The request is malformed or fails validation; `message` names the field path'),
+  413: json('The request body is larger than the configured limit'),
+  500: json('Unexpected server error'),
+  503: json('Temporarily unavailable (database busy or not ready); retry after `Retry-After` seconds'),
+} as const;
+
+export const authErrors = {
+  401: json('Missing, invalid or expired bearer token'),
+  403: json('The token is valid but its roles do not grant this operation'),
+} as const;
+
+export const errorResponse = json;
+
+/** `field.path: message; other.path: message` — the path is what a user needs to fix the request. */
+export function describeZodError(err: ZodError, prefix?: string): string {
+  return err.issues
+    .slice(0, 10)
+    .map((i) => {
+      const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+      return path ? `${path}: ${i.message}` : i.message;
+    })
+    .join('; ');
+}
+
+export function sendError(c: Context<HonoEnv>, err: ServiceError): Response {
+  const requestId = c.get('requestId') ?? 'unknown';
+  const headers: Record<string, string> = { ...(err.headers ?? {}) };
+  if (err.retryAfterSec !== undefined) headers['Retry-After'] = String(err.retryAfterSec);
+  return c.json(errorBody(err, requestId), err.status as 400, headers);
+}
+
+function fromHttpException(e: HTTPException): ServiceError {
+  const status = e.status;
+  const message = e.message || 'Request failed';
+  const byStatus: Partial<Record<number, ErrorCode>> = {
+    400: /json|formdata|body/i.test(message) ? 'MALFORMED_BODY' : 'VALIDATION_FAILED',
+    401: 'AUTH_REQUIRED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    405: 'METHOD_NOT_ALLOWED',
+    413: 'PAYLOAD_TOO_LARGE',
+    415: 'UNSUPPORTED_MEDIA_TYPE',
+    429: 'RATE_LIMITED',
+  };
+  const code = byStatus[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
+  return new ServiceError(code, code === 'MALFORMED_BODY' ? `Malformed request body: ${message}` : message);
+}
+
+/** The one error mapper for HTTP. */
+export function makeOnError(logger: Logger) {
+  return (err: Error, c: Context<HonoEnv>): Response => {
+    const se = err instanceof HTTPException ? fromHttpException(err) : toServiceError(err);
+    if (se.status >= 500) {
+      logger.error('request failed', { requestId: c.get('requestId'), code: se.code, ...errorFields(se.cause ?? err) });
+    }
+    return sendError(c, se);
+  };
+}

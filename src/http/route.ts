@@ -1,0 +1,107 @@
+import { createRoute, type RouteConfig } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { allowed } from '../auth/rbac';
+import { ServiceError } from '../errors';
+import { authenticateAccessToken } from '../services/auth/tokens';
+import { authErrors, commonErrors, errorResponse } from './errors';
+import type { HonoEnv } from './types';
+
+/**
+ * How a route is reached, declared next to its contract and published in the OpenAPI document as
+ * `x-access` — the route catalog tests enumerate.
+ * - `public`: no token (health, docs).
+ * - `auth-flow`: the body carries the credential (login, refresh); no bearer, no RBAC.
+ * - `token`: any valid bearer, no RBAC (logout).
+ * - `self`: any valid bearer acting on its own account; upstream catalogs these as `users:<verb>`,
+ *   but every user must be able to read their profile and change their own password (spec §7.10).
+ * - `rbac`: bearer whose roles grant `resource:verb`.
+ */
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'auth-flow'; rateLimited?: boolean }
+  | { kind: 'token'; rateLimited?: boolean }
+  | { kind: 'self'; resource: string; verb: string; rateLimited?: boolean; allowWhile?: Gate[] }
+  | { kind: 'rbac'; resource: string; verb: string; resourceNameParam?: string };
+
+/** Restricted tokens: only routes that list the gate in `allowWhile` accept them. */
+export type Gate = 'password-change' | 'mfa-enrollment';
+
+export const publicAccess: Access = { kind: 'public' };
+export const rbac = (resource: string, verb: string, resourceNameParam?: string): Access => ({ kind: 'rbac', resource, verb, resourceNameParam });
+
+export interface AccessDescription {
+  kind: Access['kind'];
+  resource?: string;
+  verb?: string;
+  resourceNameParam?: string;
+  rateLimited?: boolean;
+}
+
+function describe(access: Access): AccessDescription {
+  const d: AccessDescription = { kind: access.kind };
+  if ('resource' in access) {
+    d.resource = access.resource;
+    d.verb = access.verb;
+  }
+  if (access.kind === 'rbac' && access.resourceNameParam) d.resourceNameParam = access.resourceNameParam;
+  if ('rateLimited' in access && access.rateLimited) d.rateLimited = true;
+  return d;
+}
+
+const needsToken = (a: Access) => a.kind === 'token' || a.kind === 'self' || a.kind === 'rbac';
+
+function rateLimit(): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    const ctx = c.get('ctx');
+    const wait = ctx.authLimiter.hit(ctx.ip ?? 'unknown', ctx.clock.now());
+    if (wait > 0) {
+      throw new ServiceError('RATE_LIMITED', `Too many authentication requests from this address; retry in ${wait} s`, { retryAfterSec: wait });
+    }
+    await next();
+  };
+}
+
+function authorize(access: Access): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    const ctx = c.get('ctx');
+    const header = c.req.header('authorization');
+    if (!header) throw new ServiceError('AUTH_REQUIRED', 'Authentication required: send Authorization: Bearer <access token>');
+    const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header);
+    if (!m) throw new ServiceError('AUTH_REQUIRED', 'Authorization header must be "Bearer <access token>"');
+    const actor = await authenticateAccessToken(ctx, m[1]!);
+    ctx.actor = actor;
+    const allowWhile = access.kind === 'self' ? (access.allowWhile ?? []) : [];
+    if (actor.passwordChangeRequired && access.kind !== 'token' && !allowWhile.includes('password-change')) {
+      throw new ServiceError('PASSWORD_CHANGE_REQUIRED', 'Password change required before accessing this resource: POST /api/v3/user/change-password');
+    }
+    if (actor.mfaEnrollmentRequired && access.kind !== 'token' && !allowWhile.includes('mfa-enrollment')) {
+      throw new ServiceError('FORBIDDEN', 'MFA enrollment required before accessing this resource: POST /api/v3/user/mfa/enroll');
+    }
+    if (access.kind === 'rbac') {
+      const resourceName = access.resourceNameParam ? c.req.param(access.resourceNameParam) : undefined;
+      if (!allowed(actor.groups, { resource: access.resource, verb: access.verb, resourceName })) {
+        throw new ServiceError('FORBIDDEN', `Forbidden: your roles (${actor.groups.join(', ') || 'none'}) do not grant ${access.resource}:${access.verb}`);
+      }
+    }
+    await next();
+  };
+}
+
+/**
+ * `createRoute` plus the access declaration: adds the auth/RBAC middleware, the security requirement,
+ * the shared error responses and the `x-access` extension.
+ */
+export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path' | 'middleware'> & { path: P }>(access: Access, config: R) {
+  const middleware: MiddlewareHandler<HonoEnv>[] = [];
+  if ('rateLimited' in access && access.rateLimited) middleware.push(rateLimit());
+  if (needsToken(access)) middleware.push(authorize(access));
+  const errors = needsToken(access) ? { ...commonErrors, ...authErrors } : { ...commonErrors };
+  if ('rateLimited' in access && access.rateLimited) Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After') });
+  return createRoute({
+    ...config,
+    responses: { ...errors, ...config.responses },
+    security: needsToken(access) ? [{ bearerAuth: [] }] : [],
+    middleware,
+    'x-access': describe(access),
+  } as R & { middleware: MiddlewareHandler<HonoEnv>[] });
+}

@@ -1,0 +1,32 @@
+import { Cron } from 'croner';
+import type { AppCtx } from '../context';
+import { errorFields } from '../lib/logger';
+import { runTick } from './runner';
+import type { Job } from './types';
+
+/**
+ * Schedules jobs with croner on Node, Deno and Bun. `protect` skips a tick while the previous run
+ * of the same job is still going; the DB lease makes each tick run on one instance only.
+ */
+export function startScheduler(ctx: AppCtx, jobs: Job[]): { stop(): Promise<void> } {
+  const running = new Set<Promise<unknown>>();
+  const crons = jobs.map(
+    (job) =>
+      new Cron(job.schedule, { name: job.name, protect: true, timezone: 'UTC' }, async (self: Cron) => {
+        const tick = (self.currentRun() ?? new Date()).getTime();
+        const p = runTick(ctx, job, tick).catch((err) => ctx.logger.error('job tick failed', { job: job.name, ...errorFields(err) }));
+        running.add(p);
+        try {
+          await p;
+        } finally {
+          running.delete(p);
+        }
+      }),
+  );
+  return {
+    async stop() {
+      for (const c of crons) c.stop();
+      await Promise.allSettled([...running]);
+    },
+  };
+}

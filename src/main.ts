@@ -1,0 +1,7 @@
+// Entry of dist/controller.mjs — the same file runs on Node, Deno and Bun.
+// Nothing is exported: Bun would auto-serve a default export with a `fetch` (design §6).
+import { detectRuntime } from './runtime/detect';
+import { runServer } from './server';
+
+const rt = await detectRuntime();
+await runServer(rt);

@@ -1,0 +1,41 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { KeyFileStore } from '../boot';
+import type { TlsSource } from '../config';
+
+/** Filesystem helpers shared by the Node, Deno and Bun adapters (all three implement node:fs). */
+export const nodeKeyFiles: KeyFileStore = {
+  async read(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  },
+  async write(path, content) {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, content, { mode: 0o600, flag: 'wx' });
+  },
+};
+
+/** Creates the folder of an embedded database file (`file:./data/controller.db` → ./data). */
+export async function ensureDbFolder(url: string): Promise<void> {
+  if (!url.startsWith('file:')) return;
+  const path = url.slice('file:'.length).split('?')[0]!;
+  if (path === ':memory:' || path === '') return;
+  await mkdir(dirname(path), { recursive: true });
+}
+
+async function pem(part: { path?: string; base64?: string }): Promise<string> {
+  if (part.path) return readFile(part.path, 'utf8');
+  return Buffer.from(part.base64 ?? '', 'base64').toString('utf8');
+}
+
+/** TLS material from TLS_PATH_* or TLS_BASE64_*; the intermediate, when given, is appended to the chain. */
+export async function readTlsFiles(src: TlsSource): Promise<{ cert: string; key: string }> {
+  const cert = await pem(src.cert);
+  const key = await pem(src.key);
+  const chain = src.intermediate ? `${cert.trimEnd()}\n${(await pem(src.intermediate)).trim()}\n` : cert;
+  return { cert: chain, key };
+}

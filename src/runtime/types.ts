@@ -1,0 +1,32 @@
+import type { CreateLibsqlClient } from '../../db/client';
+import type { KeyFileStore } from '../boot';
+import type { TlsSource } from '../config';
+import type { Bindings } from '../http/types';
+
+export type FetchHandler = (req: Request, env: Bindings) => Response | Promise<Response>;
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  tls?: { cert: string; key: string };
+}
+
+export interface ServerHandle {
+  /** The port actually bound (differs from the requested one when that was 0). */
+  port: number;
+  /** Stop accepting, let in-flight requests finish (up to `graceMs`), then drop what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Everything runtime-specific, behind one shape. Only src/runtime/* touches Deno/Bun/process globals. */
+export interface RuntimeAdapter {
+  name: 'node' | 'deno' | 'bun';
+  env(): Record<string, string | undefined>;
+  serve(fetch: FetchHandler, opts: ServeOptions): Promise<ServerHandle>;
+  onShutdownSignal(handler: (signal: string) => void): void;
+  exit(code: number): never;
+  createClient: CreateLibsqlClient;
+  keyFiles: KeyFileStore;
+  readTls(src: TlsSource): Promise<{ cert: string; key: string }>;
+  stderr(line: string): void;
+}

@@ -1,0 +1,76 @@
+import { createApp } from './app';
+import { bootstrap } from './boot';
+import { ConfigError, loadConfig } from './config';
+import { startScheduler } from './jobs/scheduler';
+import { createLogger, errorFields } from './lib/logger';
+import { ensureDbFolder } from './runtime/fs';
+import type { RuntimeAdapter } from './runtime/types';
+import { jobs } from '../workers/index';
+
+/**
+ * The long-running server on Node, Deno or Bun: config → storage → app → listen → jobs,
+ * and an orderly shutdown on SIGTERM/SIGINT.
+ */
+export async function runServer(rt: RuntimeAdapter): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(rt.env());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      rt.stderr(err.message);
+      rt.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let ctx;
+  try {
+    await ensureDbFolder(config.db.url);
+    ctx = await bootstrap({ config, logger, createClient: rt.createClient, keyFiles: rt.keyFiles });
+  } catch (err) {
+    logger.error('start-up failed', errorFields(err));
+    rt.stderr(`start-up failed: ${(err as Error).message}`);
+    rt.exit(1);
+  }
+  const app = createApp(ctx);
+  const tls = config.tls ? await rt.readTls(config.tls) : undefined;
+  let server;
+  try {
+    server = await rt.serve((req, env) => app.fetch(req, env), { port: config.port, host: config.host, tls });
+  } catch (err) {
+    rt.stderr(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+    ctx.store.close();
+    rt.exit(1);
+  }
+  const scheduler = config.jobsEnabled ? startScheduler(ctx, jobs) : undefined;
+  logger.info('controller listening', {
+    runtime: rt.name,
+    url: `${tls ? 'https' : 'http'}://${config.host}:${server.port}`,
+    db: config.db.url.startsWith('file:') ? config.db.url : config.db.url.replace(/\/\/.*@/, '//***@'),
+    version: ctx.version,
+    startupMs: Date.now() - ctx.startedAt,
+  });
+
+  let stopping = false;
+  rt.onShutdownSignal(async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = setTimeout(() => {
+      logger.error('shutdown timed out; exiting', { timeoutMs: config.shutdownTimeoutMs });
+      rt.exit(1);
+    }, config.shutdownTimeoutMs + 1000);
+    logger.info('shutting down', { signal });
+    ctx.state.accepting = false;
+    try {
+      await server.close(Math.max(100, config.shutdownTimeoutMs - 1000));
+      await scheduler?.stop();
+      ctx.store.close();
+      clearTimeout(deadline);
+      logger.info('stopped', { signal });
+      rt.exit(0);
+    } catch (err) {
+      logger.error('shutdown failed', errorFields(err));
+      rt.exit(1);
+    }
+  });
+}

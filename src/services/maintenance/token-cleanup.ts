@@ -1,0 +1,19 @@
+import { lt } from 'drizzle-orm';
+import { authRefreshToken, jobRun } from '../../../db/schema/index';
+import { withTransaction } from '../../../db/tx';
+import type { AppCtx } from '../../context';
+
+const JOB_HISTORY_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Deletes refresh-token records past their expiry (a used token must stay until then, so that
+ * its reuse is still recognised) and job-run history older than a week.
+ */
+export async function cleanupExpiredTokens(ctx: AppCtx): Promise<{ refreshTokens: number; jobRuns: number }> {
+  const now = ctx.clock.now();
+  return withTransaction(ctx, async (tx) => {
+    const tokens = await tx.db.delete(authRefreshToken).where(lt(authRefreshToken.expiresAt, now));
+    const runs = await tx.db.delete(jobRun).where(lt(jobRun.tick, now - JOB_HISTORY_MS));
+    return { refreshTokens: tokens.rowsAffected, jobRuns: runs.rowsAffected };
+  });
+}

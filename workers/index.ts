@@ -1,0 +1,5 @@
+import type { Job } from '../src/jobs/types';
+import { tokenCleanupJob } from './token-cleanup';
+
+/** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
+export const jobs: Job[] = [tokenCleanupJob];

@@ -1,0 +1,8 @@
+import type { Job } from '../src/jobs/types';
+import { cleanupExpiredTokens } from '../src/services/maintenance/token-cleanup';
+
+export const tokenCleanupJob: Job = {
+  name: 'token-cleanup',
+  schedule: '*/5 * * * *',
+  run: (ctx) => cleanupExpiredTokens(ctx),
+};
