@@ -4,6 +4,7 @@ import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema/index';
 import { migrations } from './migrations/index';
 import { WriteLock } from './write-lock';
+import { resilientClient } from './resilient-client';
 
 export type Schema = typeof schema;
 /** A drizzle handle: the database itself or an open transaction — services take either. */
@@ -33,25 +34,40 @@ export interface OpenOptions {
  * The embedded client keeps a pool of two connections: one that a write transaction can hold and one
  * for reads meanwhile (WAL lets them run side by side). Both are opened here so that each gets the
  * per-connection PRAGMAs; the pool never opens a third because writes are serialized by `writeLock`.
+ * After SQLITE_BUSY the connections are replaced (see resilient-client.ts).
  */
 export async function openStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<Store> {
   const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
-  const client = createClient({
-    url: opts.url,
-    authToken: opts.authToken,
-    intMode: 'number',
-    ...(kind === 'file' ? { concurrency: 2, timeout: opts.busyTimeoutMs } : {}),
-  });
-  if (kind === 'file') {
-    await client.execute('PRAGMA journal_mode = WAL');
-    const perConnection = ['PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${opts.busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'];
-    for (const p of perConnection) await client.execute(p);
-    // Hold the first (configured) connection in a transaction so the next statements open and
-    // configure the second one. PRAGMAs themselves must run outside a transaction.
-    const tx = await client.transaction('read');
-    for (const p of perConnection) await client.execute(p);
-    await tx.commit();
-  }
+  const open = async () => {
+    const c = createClient({
+      url: opts.url,
+      authToken: opts.authToken,
+      intMode: 'number',
+      ...(kind === 'file' ? { concurrency: 2, timeout: opts.busyTimeoutMs } : {}),
+    });
+    if (kind === 'file') {
+      try {
+        await retryBusy(async () => {
+          await c.execute('PRAGMA journal_mode = WAL');
+          const perConnection = ['PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${opts.busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'];
+          for (const p of perConnection) await c.execute(p);
+          // Hold the first (configured) connection in a read transaction so the next statements open
+          // and configure the second one. PRAGMAs themselves must run outside a transaction.
+          const tx = await c.transaction('read');
+          try {
+            for (const p of perConnection) await c.execute(p);
+          } finally {
+            tx.close();
+          }
+        });
+      } catch (err) {
+        c.close();
+        throw err;
+      }
+    }
+    return c;
+  };
+  const client = kind === 'file' ? resilientClient(open, await open()) : await open();
   const db = drizzle(client, { schema }) as unknown as Db;
   return {
     client,

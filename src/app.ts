@@ -5,6 +5,7 @@ import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
 import { describeZodError, makeOnError, sendError } from './http/errors';
 import type { App, HonoEnv } from './http/types';
+import { registerAuthAdmin } from '../routes/auth/index';
 import { registerDocs } from '../routes/docs/index';
 import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
@@ -93,6 +94,7 @@ export function createApp(appCtx: AppCtx): App {
   registerUser(app);
   registerUsers(app);
   registerGroups(app);
+  registerAuthAdmin(app);
   registerOidc(app);
   let doc: unknown;
   registerDocs(app, () => (doc ??= openApiDocument(app)));

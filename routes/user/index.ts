@@ -97,7 +97,7 @@ export const profileRoute = defineRoute(
 );
 
 export const changePasswordRoute = defineRoute(
-  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change'] },
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change', 'mfa-enrollment'] },
   {
     method: 'post',
     path: '/api/v3/user/change-password',

@@ -44,10 +44,13 @@ function startupFailure(err: unknown): Response {
   );
 }
 
-const START = Date.now();
+// Set on the first event, not at module load: Workers freeze the clock during global-scope
+// evaluation (Date.now() is 0 there), so a module-level timestamp would make uptime ~56 years.
+let started: number | undefined;
 
 export default {
   async fetch(req: Request, env: WorkerEnv): Promise<Response> {
+    started ??= Date.now();
     // Liveness must answer even when the database cannot be reached.
     const url = new URL(req.url);
     if (req.method === 'GET' && (url.pathname === '/api/v3/live' || url.pathname === '/api/v3/live/')) {
@@ -56,7 +59,7 @@ export default {
         return app.fetch(req, { clientIp: req.headers.get('cf-connecting-ip') ?? undefined });
       } catch {
         const now = Date.now();
-        return Response.json({ status: 'online', timestamp: now, uptimeSec: Math.floor((now - START) / 1000), versions: { controller: '0.1.0', ecnViewer: '' } });
+        return Response.json({ status: 'online', timestamp: now, uptimeSec: Math.floor((now - started) / 1000), versions: { controller: '0.1.0', ecnViewer: '' } });
       }
     }
     try {
@@ -69,6 +72,7 @@ export default {
 
   /** Cron triggers: run the jobs whose schedule is this trigger's expression, with the same DB lease. */
   async scheduled(event: ScheduledController, env: WorkerEnv, execCtx: ExecutionContext): Promise<void> {
+    started ??= Date.now();
     const work = (async () => {
       const { ctx } = await boot(env);
       for (const job of jobs.filter((j) => j.schedule === event.cron)) {

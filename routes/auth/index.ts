@@ -1,0 +1,33 @@
+import { z } from '@hono/zod-openapi';
+import { defineRoute, rbac } from '../../src/http/route';
+import type { App } from '../../src/http/types';
+
+export const RotateResultSchema = z
+  .object({
+    kid: z.string().openapi({ description: 'Id of the new signing key' }),
+    rotatedAt: z.string().openapi({ description: 'ISO-8601 time of the rotation' }),
+    restartRequired: z.literal(true).openapi({
+      description: 'Other instances keep signing with the previous key until they restart; every instance accepts both keys meanwhile',
+    }),
+  })
+  .openapi('JwksRotateResult');
+
+export const rotateRoute = defineRoute(rbac('authAdmin', 'patch'), {
+  method: 'post',
+  path: '/api/v3/auth/jwks/rotate',
+  tags: ['Auth'],
+  summary: 'Rotate the token signing key',
+  description:
+    'Creates a new active signing key. Previous keys stay in /oidc/jwks and keep verifying tokens until the longest token lifetime has passed.',
+  responses: { 200: { description: 'Rotated', content: { 'application/json': { schema: RotateResultSchema } } } },
+});
+
+export function registerAuthAdmin(app: App): void {
+  app.openapi(rotateRoute, async (c) => {
+    const ctx = c.get('ctx');
+    const retainMs = Math.max(ctx.config.accessTokenTtlSec, ctx.config.refreshTokenTtlSec) * 1000;
+    const { kid, rotatedAt } = await ctx.keys.rotate(ctx, retainMs);
+    ctx.logger.info('signing key rotated', { kid, requestId: ctx.requestId });
+    return c.json({ kid, rotatedAt: new Date(rotatedAt).toISOString(), restartRequired: true as const }, 200);
+  });
+}

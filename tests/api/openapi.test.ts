@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { renderOpenApi } from '../../scripts/openapi';
+import { makeTestApp } from '../harness/app';
+
+test('openapi/openapi.json is generated from the routes and up to date (run `npm run openapi`)', async () => {
+  const fresh = await renderOpenApi();
+  const checkedIn = readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8');
+  assert.ok(fresh === checkedIn, 'openapi/openapi.json is stale: run `npm run openapi` and commit it');
+});
+
+test('the served document equals the generated one, and every operation declares its access', async () => {
+  const t = await makeTestApp();
+  try {
+    const r = await t.call('GET', '/api/v3/openapi.json');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, JSON.parse(await renderOpenApi()));
+    const ops = Object.entries(r.body.paths as Record<string, Record<string, any>>).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ p, m, op })));
+    assert.ok(ops.length >= 20);
+    for (const { p, m, op } of ops) {
+      const access = op['x-access'];
+      assert.ok(access && ['public', 'auth-flow', 'token', 'self', 'rbac'].includes(access.kind), `${m} ${p} declares x-access`);
+      if (access.kind === 'rbac') assert.ok(access.resource && access.verb, `${m} ${p} names resource and verb`);
+      const needsToken = ['token', 'self', 'rbac'].includes(access.kind);
+      assert.equal(Boolean(op.security?.length), needsToken, `${m} ${p} security matches access`);
+      for (const code of ['400', '500', '503']) assert.ok(op.responses[code], `${m} ${p} documents ${code}`);
+      if (needsToken) assert.ok(op.responses['401'] && op.responses['403'], `${m} ${p} documents 401/403`);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test('the route catalog is enforced: every token route refuses a missing token with 401 JSON', async () => {
+  const t = await makeTestApp();
+  try {
+    const doc = (await t.call('GET', '/api/v3/openapi.json')).body;
+    const viewer = await t.userToken('viewer');
+    const { allowed } = await import('../../src/auth/rbac');
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const concrete = path.replace(/\{[^}]+\}/g, 'x');
+        const access = op['x-access'];
+        if (access.kind === 'public' || access.kind === 'auth-flow') continue;
+        const body = method === 'get' || method === 'head' ? undefined : {};
+        const anon = await t.call(method.toUpperCase(), concrete, { body });
+        assert.equal(anon.status, 401, `${method} ${path} without token`);
+        assert.equal(anon.body.code, 'AUTH_REQUIRED');
+        if (access.kind === 'rbac' && !allowed(['viewer'], access)) {
+          const denied = await t.call(method.toUpperCase(), concrete, { token: viewer, body });
+          assert.equal(denied.status, 403, `${method} ${path} with a viewer token`);
+        }
+      }
+    }
+  } finally {
+    await t.close();
+  }
+});

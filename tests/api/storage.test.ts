@@ -1,0 +1,151 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { bootstrap } from '../../src/boot';
+import { loadConfig } from '../../src/config';
+import { Vault } from '../../src/crypto/vault';
+import { createLogger } from '../../src/lib/logger';
+import { ManualClock } from '../../src/lib/clock';
+import { runTick } from '../../src/jobs/runner';
+import type { Job } from '../../src/jobs/types';
+import { tokenCleanupJob } from '../../workers/token-cleanup';
+import { createGroup } from '../../src/services/auth/admin';
+import { migrate } from '../../db/client';
+import { makeTestApp, ADMIN } from '../harness/app';
+
+function env(dir: string, key: string, extra: Record<string, string> = {}) {
+  return loadConfig({
+    DB_URL: `file:${join(dir, 'c.db')}`,
+    ENCRYPTION_KEY: key,
+    OIDC_BOOTSTRAP_ADMIN_USERNAME: ADMIN.email,
+    OIDC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    ...extra,
+  });
+}
+
+test('migrations apply once; a second start on the same file is a no-op; PRAGMAs are set', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-store-'));
+  const key = Vault.generateKey();
+  try {
+    const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    assert.deepEqual((await migrate(a.store)).applied, []);
+    const mode = await a.store.client.execute('PRAGMA journal_mode');
+    assert.equal(mode.rows[0]!.journal_mode, 'wal');
+    assert.equal((await a.store.client.execute('PRAGMA foreign_keys')).rows[0]!.foreign_keys, 1);
+    a.store.close();
+    const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    const rows = await b.store.client.execute('SELECT tag FROM schema_migration');
+    assert.deepEqual(rows.rows.map((r) => r.tag), ['0000_foundation']);
+    b.store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('private keys and TOTP secrets are encrypted at rest; a wrong ENCRYPTION_KEY refuses to start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-store-'));
+  const key = Vault.generateKey();
+  try {
+    const ctx = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    const rows = await ctx.store.client.execute('SELECT private_jwk_enc, public_jwk FROM auth_signing_key');
+    assert.equal(rows.rows.length, 1);
+    const enc = String(rows.rows[0]!.private_jwk_enc);
+    assert.match(enc, /^v1\./);
+    assert.ok(!enc.includes('"d"'));
+    assert.ok(!String(rows.rows[0]!.public_jwk).includes('"d"'));
+    ctx.store.close();
+    await assert.rejects(
+      bootstrap({ config: env(dir, Vault.generateKey()), logger: createLogger('silent'), createClient }),
+      /ENCRYPTION_KEY does not match the key this database was encrypted with/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('many concurrent writes in one process all commit (serialized, no self-deadlock)', async () => {
+  const t = await makeTestApp();
+  try {
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => createGroup(t.ctx, { name: `g-${i}` })));
+    assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+    const count = await t.ctx.store.client.execute("SELECT count(*) AS n FROM auth_group WHERE name LIKE 'g-%'");
+    assert.equal(count.rows[0]!.n, 40);
+  } finally {
+    await t.close();
+  }
+});
+
+test('two instances on one file: concurrent writes from both commit; a job tick runs exactly once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-store-'));
+  const key = Vault.generateKey();
+  try {
+    const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    assert.notEqual(a.instanceId, b.instanceId);
+    const writes = await Promise.allSettled([
+      ...Array.from({ length: 20 }, (_, i) => createGroup(a, { name: `a-${i}` })),
+      ...Array.from({ length: 20 }, (_, i) => createGroup(b, { name: `b-${i}` })),
+    ]);
+    assert.deepEqual(writes.filter((r) => r.status === 'rejected'), []);
+
+    let runs = 0;
+    const job: Job = { name: 'count', schedule: '* * * * *', run: async () => void runs++ };
+    const tick = Date.UTC(2026, 10, 22, 12, 0, 0);
+    const outcomes = await Promise.all([runTick(a, job, tick), runTick(b, job, tick + 400), runTick(a, job, tick)]);
+    assert.equal(runs, 1);
+    assert.deepEqual(outcomes.map((o) => o.ran).sort(), [false, false, true]);
+    await runTick(b, job, tick + 60_000);
+    assert.equal(runs, 2, 'the next tick runs again');
+    a.store.close();
+    b.store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('token-cleanup job removes expired refresh tokens and keeps live ones', async () => {
+  const clock = new ManualClock();
+  const t = await makeTestApp({ clock, env: { AUTH_REFRESH_TOKEN_TTL_SECONDS: '120' } });
+  try {
+    await t.login();
+    clock.advance(60_000);
+    const live = await t.login();
+    clock.advance(61_000);
+    const outcome = await runTick(t.ctx, tokenCleanupJob, clock.now());
+    assert.equal(outcome.ran, true);
+    assert.deepEqual(outcome.ran && outcome.result, { refreshTokens: 1, jobRuns: 0 });
+    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: live.refreshToken } })).status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+test('bootstrap admin: replaced when the configured credentials change; never overwrites a regular user', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-store-'));
+  const key = Vault.generateKey();
+  try {
+    const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    a.store.close();
+    const b = await bootstrap({
+      config: env(dir, key, { OIDC_BOOTSTRAP_ADMIN_USERNAME: 'root@example.com', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'Other-Passw0rd-2' }),
+      logger: createLogger('silent'),
+      createClient,
+    });
+    const users = await b.store.client.execute('SELECT email FROM auth_user WHERE is_bootstrap = 1 AND deleted_at IS NULL');
+    assert.deepEqual(users.rows.map((r) => r.email), ['root@example.com']);
+    b.store.close();
+    const logs: string[] = [];
+    const c = await bootstrap({
+      config: env(dir, key, { OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'weak' }),
+      logger: createLogger('info', (l) => logs.push(l)),
+      createClient,
+    });
+    assert.ok(logs.some((l) => l.includes('violates the password policy')));
+    c.store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

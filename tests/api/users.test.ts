@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeTestApp, USER_PASSWORD } from '../harness/app';
+import { AuthUserSchema } from '../../routes/users/index';
+import { AuthGroupSchema } from '../../routes/groups/index';
+
+test('users: create, list, get, patch, reset password, delete; conflicts and not-found', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const created = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'ann@example.com', password: USER_PASSWORD, groups: ['viewer'] } });
+    assert.equal(created.status, 201);
+    const ann = AuthUserSchema.parse(created.body);
+    assert.deepEqual(ann.groups, ['viewer']);
+    assert.equal(ann.isBootstrap, false);
+    assert.ok(!('passwordHash' in created.body));
+
+    const dup = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'ANN@example.com', password: USER_PASSWORD } });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.code, 'CONFLICT');
+    const weak = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'bob@example.com', password: 'short' } });
+    assert.equal(weak.status, 400);
+    const badGroup = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'bob@example.com', password: USER_PASSWORD, groups: ['nope'] } });
+    assert.equal(badGroup.status, 400);
+    assert.match(badGroup.body.message, /groups: unknown group "nope"/);
+
+    const list = await t.call('GET', '/api/v3/users', { token: admin });
+    assert.deepEqual(list.body.map((u: { email: string }) => u.email), ['admin@example.com', 'ann@example.com']);
+    assert.equal((await t.call('GET', `/api/v3/users/${ann.id}`, { token: admin })).body.email, 'ann@example.com');
+    assert.equal((await t.call('GET', '/api/v3/users/missing', { token: admin })).status, 404);
+
+    const patched = await t.call('PATCH', `/api/v3/users/${ann.id}`, { token: admin, body: { groups: ['developer', 'viewer'], email: 'ann2@example.com' } });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(patched.body.groups, ['developer', 'viewer']);
+    assert.equal(patched.body.email, 'ann2@example.com');
+
+    const reset = await t.call('POST', `/api/v3/users/${ann.id}/reset-password`, { token: admin });
+    assert.equal(reset.status, 200);
+    assert.equal(reset.body.mustChangePassword, true);
+    const tmp = await t.login('ann2@example.com', reset.body.temporaryPassword);
+    assert.ok(tmp.accessToken);
+
+    assert.equal((await t.call('DELETE', `/api/v3/users/${ann.id}`, { token: admin })).status, 204);
+    assert.equal((await t.call('GET', `/api/v3/users/${ann.id}`, { token: admin })).status, 404);
+    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: tmp.refreshToken } })).status, 401, 'deleted user is signed out');
+    const again = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'ann2@example.com', password: USER_PASSWORD } });
+    assert.equal(again.status, 201, 'a deleted user frees the email');
+
+    const bootstrapId = list.body.find((u: { isBootstrap: boolean }) => u.isBootstrap).id;
+    const protectedDelete = await t.call('DELETE', `/api/v3/users/${bootstrapId}`, { token: admin });
+    assert.equal(protectedDelete.status, 403);
+    assert.equal((await t.call('PATCH', `/api/v3/users/${bootstrapId}`, { token: admin, body: { groups: ['viewer'] } })).status, 403);
+  } finally {
+    await t.close();
+  }
+});
+
+test('groups: system groups seeded and protected; custom groups CRUD', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const list = await t.call('GET', '/api/v3/groups', { token: admin });
+    assert.deepEqual(list.body.map((g: { name: string }) => g.name), ['admin', 'developer', 'sre', 'viewer']);
+    list.body.forEach((g: unknown) => AuthGroupSchema.parse(g));
+    assert.ok(list.body.every((g: { isSystem: boolean; mfaRequired: boolean }) => g.isSystem && !g.mfaRequired));
+
+    assert.equal((await t.call('PATCH', '/api/v3/groups/admin', { token: admin, body: { name: 'root' } })).status, 403);
+    assert.equal((await t.call('DELETE', '/api/v3/groups/viewer', { token: admin })).status, 403);
+    const mfa = await t.call('PATCH', '/api/v3/groups/sre', { token: admin, body: { mfaRequired: true } });
+    assert.equal(mfa.status, 200);
+    assert.equal(mfa.body.mfaRequired, true);
+    assert.equal((await t.call('PATCH', '/api/v3/groups/sre', { token: admin, body: {} })).status, 400);
+
+    assert.equal((await t.call('POST', '/api/v3/groups', { token: admin, body: { name: 'Edge Team' } })).status, 400);
+    assert.equal((await t.call('POST', '/api/v3/groups', { token: admin, body: { name: 'edge-team' } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/groups', { token: admin, body: { name: 'edge-team' } })).status, 409);
+    const renamed = await t.call('PATCH', '/api/v3/groups/edge-team', { token: admin, body: { name: 'edge-ops' } });
+    assert.equal(renamed.body.name, 'edge-ops');
+    assert.equal((await t.call('GET', '/api/v3/groups/edge-team', { token: admin })).status, 404);
+    assert.equal((await t.call('DELETE', '/api/v3/groups/edge-ops', { token: admin })).status, 204);
+    assert.equal((await t.call('DELETE', '/api/v3/groups/edge-ops', { token: admin })).status, 404);
+  } finally {
+    await t.close();
+  }
+});

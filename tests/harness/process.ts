@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BUNDLE = join(ROOT, 'dist/controller.mjs');
+export const ADMIN = { email: 'admin@example.com', password: 'Admin-Passw0rd-1' };
+
+export type Runtime = 'node' | 'deno' | 'bun';
+
+export function runtimeCommand(rt: Runtime): { cmd: string; args: string[] } {
+  if (rt === 'node') return { cmd: process.execPath, args: [BUNDLE] };
+  if (rt === 'deno') return { cmd: join(ROOT, 'node_modules/.bin/deno'), args: ['run', '-A', BUNDLE] };
+  return { cmd: join(ROOT, 'node_modules/.bin/bun'), args: [BUNDLE] };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+export interface Controller {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  dir: string;
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code and how long it took. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+}
+
+/**
+ * Starts the built bundle as a real process in a fresh working directory (its own libSQL file),
+ * and waits until GET /api/v3/status answers 200.
+ */
+export async function startController(opts: { runtime?: Runtime; env?: Record<string, string>; dir?: string; timeoutMs?: number } = {}): Promise<Controller> {
+  const runtime = opts.runtime ?? 'node';
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'controller-e2e-'));
+  const port = await freePort();
+  const { cmd, args } = runtimeCommand(runtime);
+  let out = '';
+  const proc = spawn(cmd, args, {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? dir,
+      // Deno and Bun resolve the external @libsql/client from the project's node_modules.
+      NODE_PATH: join(ROOT, 'node_modules'),
+      DENO_NO_UPDATE_CHECK: '1',
+      DENO_DIR: join(ROOT, 'node_modules/.cache/deno'),
+      API_PORT: String(port),
+      API_HOST: '127.0.0.1',
+      OIDC_BOOTSTRAP_ADMIN_USERNAME: ADMIN.email,
+      OIDC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      LOG_LEVEL: 'info',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  let exited = false;
+  proc.once('exit', () => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`controller (${runtime}) exited during start:\n${out}`);
+    try {
+      const r = await fetch(`${url}/api/v3/status`);
+      if (r.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`controller (${runtime}) not ready in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    port,
+    proc,
+    dir,
+    output: () => out,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((res) => {
+        const t0 = Date.now();
+        if (proc.exitCode !== null) return res({ code: proc.exitCode, ms: 0 });
+        proc.once('exit', (code) => {
+          if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+          res({ code, ms: Date.now() - t0 });
+        });
+        proc.kill(signal);
+      }),
+  };
+}

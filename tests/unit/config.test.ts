@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config';
+
+test('defaults: embedded database, port 51121, loopback public URL', () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 51121);
+  assert.equal(c.db.url, 'file:./data/controller.db');
+  assert.equal(c.publicUrl, 'http://localhost:51121');
+  assert.equal(c.issuer, 'http://localhost:51121/oidc');
+  assert.equal(c.authMode, 'embedded');
+  assert.equal(c.maxJsonBodyBytes, 1_048_576);
+  assert.equal(c.accessTokenTtlSec, 900);
+  assert.equal(c.authRateLimit.max, 60);
+  assert.equal(c.bootstrapAdmin, undefined);
+});
+
+test('empty variables count as unset', () => {
+  assert.equal(loadConfig({ API_PORT: '', LOG_LEVEL: ' ' }).port, 51121);
+});
+
+const rejects: Array<[Record<string, string>, RegExp]> = [
+  [{ API_PORT: 'abc' }, /^invalid configuration: API_PORT must be a whole number between 0 and 65535 \(got "abc"\)$/],
+  [{ API_PORT: '70000' }, /API_PORT must be a whole number between 0 and 65535/],
+  [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of debug, info, warn, error, silent/],
+  [{ AUTH_MODE: 'external' }, /AUTH_MODE must be "embedded"/],
+  [{ DB_URL: 'postgres://x' }, /DB_URL must start with file:, libsql:\/\/, http\(s\):\/\/ or ws\(s\):\/\//],
+  [{ ENCRYPTION_KEY: 'short' }, /ENCRYPTION_KEY must be 32 random bytes encoded as base64/],
+  [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY must be one of true, false/],
+  [{ CONTROLLER_PUBLIC_URL: 'http://controller.example.com' }, /CONTROLLER_PUBLIC_URL must be https:\/\//],
+  [{ CONTROLLER_PUBLIC_URL: 'not a url' }, /CONTROLLER_PUBLIC_URL must be an absolute http\(s\) URL/],
+  [{ TLS_PATH_CERT: '/x.pem' }, /TLS_PATH_KEY or TLS_BASE64_KEY must be set together/],
+  [{ MAX_JSON_BODY_BYTES: '10' }, /MAX_JSON_BODY_BYTES must be a whole number between 1024/],
+];
+for (const [env, re] of rejects) {
+  test(`rejects ${JSON.stringify(env)} with one line naming the variable`, () => {
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && re.test(err.message) && !err.message.includes('\n'),
+    );
+  });
+}
+
+test('http public URL is allowed with AUTH_INSECURE_ALLOW_HTTP', () => {
+  const c = loadConfig({ CONTROLLER_PUBLIC_URL: 'http://ctl.lan:51121/', AUTH_INSECURE_ALLOW_HTTP: 'true' });
+  assert.equal(c.publicUrl, 'http://ctl.lan:51121');
+});
+
+test('bootstrap admin needs both variables', () => {
+  assert.equal(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a' }).bootstrapAdmin, undefined);
+  assert.deepEqual(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'b' }).bootstrapAdmin, { username: 'a', password: 'b' });
+});
