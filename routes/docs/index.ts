@@ -73,7 +73,11 @@ export const docsPageRoute = defineRoute(publicAccess, {
 });
 
 export function registerDocs(app: App, getDocument: () => unknown): void {
-  app.openapi(docsPageRoute, (c) => c.html(PAGE, 200, { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' }));
+  app.openapi(docsPageRoute, (c) => {
+    // The page's asset links are relative to /api/v3/docs; "/api/v3/docs/" would resolve them wrongly.
+    if (new URL(c.req.url).pathname.endsWith('/')) return c.redirect(new URL(c.req.url).pathname.replace(/\/+$/, ''), 301) as never;
+    return c.html(PAGE, 200, { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' });
+  });
   app.openapi(asset('/api/v3/docs/swagger-ui-bundle.js', 'Swagger UI script'), (c) =>
     c.body(swaggerUiBundleJs, 200, { 'Content-Type': 'text/javascript; charset=utf-8', ...cache }),
   );

@@ -13,7 +13,7 @@ export const AuthGroupSchema = z
   .openapi('AuthGroup');
 
 const NameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' } }) });
-const notFound = { 404: errorResponse('No such group') };
+const notFound = { 404: errorResponse('No such group', 404) };
 
 export const listGroupsRoute = defineRoute(rbac('authGroups', 'list'), {
   method: 'get',
@@ -29,7 +29,7 @@ export const createGroupRoute = defineRoute(rbac('authGroups', 'create'), {
   tags: tag,
   summary: 'Create a group',
   request: { body: jsonBody(z.strictObject({ name: z.string().min(1).max(64), mfaRequired: z.boolean().optional() }).openapi('CreateGroupRequest')) },
-  responses: { 201: jsonOk('Created', AuthGroupSchema), 409: errorResponse('Name already in use') },
+  responses: { 201: jsonOk('Created', AuthGroupSchema), 409: errorResponse('Name already in use', 409) },
 });
 
 export const getGroupRoute = defineRoute(rbac('authGroups', 'get', 'name'), {
@@ -51,7 +51,7 @@ export const updateGroupRoute = defineRoute(rbac('authGroups', 'patch', 'name'),
     params: NameParam,
     body: jsonBody(z.strictObject({ name: z.string().min(1).max(64).optional(), mfaRequired: z.boolean().optional() }).openapi('UpdateGroupRequest')),
   },
-  responses: { 200: jsonOk('Updated', AuthGroupSchema), ...notFound, 409: errorResponse('Name already in use') },
+  responses: { 200: jsonOk('Updated', AuthGroupSchema), ...notFound, 409: errorResponse('Name already in use', 409) },
 });
 
 export const deleteGroupRoute = defineRoute(rbac('authGroups', 'delete', 'name'), {

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../src/http/route';
+import { errorResponse } from '../../src/http/errors';
 import type { App } from '../../src/http/types';
 import { login } from '../../src/services/auth/login';
 import { refreshSession, revokeUserSessions } from '../../src/services/auth/tokens';
@@ -56,7 +57,7 @@ export const loginRoute = defineRoute(
     description:
       'Returns an access/refresh token pair. Every credential failure is the same 401. Five failures lock the account for 15 minutes. Requests per client IP are rate limited (429 + Retry-After).',
     request: { body: jsonBody(LoginBody) },
-    responses: { 200: jsonOk('Token pair', TokenPairSchema), 401: jsonOk('Invalid credentials or TOTP required', z.any()) },
+    responses: { 200: jsonOk('Token pair', TokenPairSchema), 401: errorResponse('Invalid credentials or TOTP required', 401) },
   },
 );
 
@@ -69,7 +70,7 @@ export const refreshRoute = defineRoute(
     summary: 'Exchange a refresh token',
     description: 'Rotating: the presented token is consumed. Presenting a consumed token again revokes every token of that session.',
     request: { body: jsonBody(RefreshBody) },
-    responses: { 200: jsonOk('New token pair', TokenPairSchema), 401: jsonOk('Refresh token invalid, expired, revoked or reused', z.any()) },
+    responses: { 200: jsonOk('New token pair', TokenPairSchema), 401: errorResponse('Refresh token invalid, expired, revoked or reused', 401) },
   },
 );
 
@@ -117,7 +118,7 @@ export const mfaEnrollRoute = defineRoute(
     tags: tag,
     summary: 'Start TOTP enrollment',
     description: 'Returns a new TOTP secret (RFC 6238, SHA-1, 6 digits, 30 s). MFA is enabled only after /user/mfa/confirm.',
-    responses: { 200: jsonOk('Secret and otpauth URL', z.object({ secret: z.string(), otpauthUrl: z.string() }).openapi('MfaEnrollment')), 409: jsonOk('Already enabled', z.any()) },
+    responses: { 200: jsonOk('Secret and otpauth URL', z.object({ secret: z.string(), otpauthUrl: z.string() }).openapi('MfaEnrollment')), 409: errorResponse('Already enabled', 409) },
   },
 );
 
@@ -130,7 +131,7 @@ export const mfaConfirmRoute = defineRoute(
     summary: 'Confirm TOTP enrollment',
     description: 'Enables MFA and returns 10 single-use recovery codes (shown once).',
     request: { body: jsonBody(z.object({ code: z.string().min(1).max(16) }).openapi('MfaConfirmRequest')) },
-    responses: { 200: jsonOk('Enabled', z.object({ status: z.string(), recoveryCodes: z.array(z.string()) }).openapi('MfaConfirmed')), 404: jsonOk('No enrollment started', z.any()) },
+    responses: { 200: jsonOk('Enabled', z.object({ status: z.string(), recoveryCodes: z.array(z.string()) }).openapi('MfaConfirmed')), 404: errorResponse('No enrollment started', 404) },
   },
 );
 
@@ -143,7 +144,7 @@ export const mfaDisableRoute = defineRoute(
     summary: 'Disable MFA',
     description: 'Requires the password and a current TOTP or unused recovery code.',
     request: { body: jsonBody(z.object({ password: z.string().min(1).max(1024), code: z.string().max(64).optional() }).openapi('MfaDisableRequest')) },
-    responses: { 200: jsonOk('Disabled', StatusSchema), 404: jsonOk('MFA is not enrolled', z.any()) },
+    responses: { 200: jsonOk('Disabled', StatusSchema), 404: errorResponse('MFA is not enrolled', 404) },
   },
 );
 

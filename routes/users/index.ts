@@ -36,7 +36,7 @@ export const UpdateUserBody = z
   .openapi('UpdateUserRequest');
 
 const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
-const notFound = { 404: errorResponse('No such user') };
+const notFound = { 404: errorResponse('No such user', 404) };
 
 export const listUsersRoute = defineRoute(rbac('authUsers', 'list'), {
   method: 'get',
@@ -53,7 +53,7 @@ export const createUserRoute = defineRoute(rbac('authUsers', 'create'), {
   summary: 'Create a user',
   description: 'The user must change the password at first login. Groups must exist; system groups grant the role of the same name.',
   request: { body: jsonBody(CreateUserBody) },
-  responses: { 201: jsonOk('Created', AuthUserSchema), 409: errorResponse('Email already in use') },
+  responses: { 201: jsonOk('Created', AuthUserSchema), 409: errorResponse('Email already in use', 409) },
 });
 
 export const getUserRoute = defineRoute(rbac('authUsers', 'get', 'id'), {
@@ -72,7 +72,7 @@ export const updateUserRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
   summary: 'Update email or groups',
   description: '`groups` replaces the membership. Takes effect in tokens issued afterwards (next login or refresh).',
   request: { params: IdParam, body: jsonBody(UpdateUserBody) },
-  responses: { 200: jsonOk('Updated', AuthUserSchema), ...notFound, 409: errorResponse('Email already in use') },
+  responses: { 200: jsonOk('Updated', AuthUserSchema), ...notFound, 409: errorResponse('Email already in use', 409) },
 });
 
 export const deleteUserRoute = defineRoute(rbac('authUsers', 'delete', 'id'), {

@@ -6,32 +6,55 @@ import { ERROR_CODES, ServiceError, errorBody, toServiceError, type ErrorCode } 
 import { errorFields, type Logger } from '../lib/logger';
 import type { HonoEnv } from './types';
 
+const ERROR_EXAMPLES: Record<number, { name: string; message: string; code: ErrorCode }> = {
+  400: { name: 'ValidationError', message: 'email: Invalid email address', code: 'VALIDATION_FAILED' },
+  401: { name: 'AuthenticationError', message: 'Authentication required: send Authorization: Bearer <access token>', code: 'AUTH_REQUIRED' },
+  403: { name: 'ForbiddenError', message: 'Forbidden: your roles (viewer) do not grant authUsers:create', code: 'FORBIDDEN' },
+  404: { name: 'NotFoundError', message: 'User 5f0c6f0e not found', code: 'NOT_FOUND' },
+  409: { name: 'ConflictError', message: 'A user with email dev@example.com already exists', code: 'CONFLICT' },
+  413: { name: 'PayloadTooLargeError', message: 'Request body exceeds the limit of 1048576 bytes', code: 'PAYLOAD_TOO_LARGE' },
+  429: { name: 'RateLimitExceededError', message: 'Too many authentication requests from this address; retry in 42 s', code: 'RATE_LIMITED' },
+  500: { name: 'InternalServerError', message: 'Internal server error', code: 'INTERNAL' },
+  503: { name: 'ServiceUnavailable', message: 'The database is busy; retry shortly', code: 'CONTROLLER_DB_BUSY' },
+};
+
 export const ErrorSchema = z
   .object({
-    name: z.string().openapi({ example: 'ValidationError' }),
-    message: z.string().openapi({ example: 'email: must be a valid email address' }),
-    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
-    requestId: z.string().openapi({ example: '5f0c6f0e-8d7c-4f21-9a53-0f5ae3c1c2b1' }),
-    retryable: z.boolean().optional(),
+    name: z.string().openapi({ description: 'Error class, as upstream (ValidationError, NotFoundError, …)' }),
+    message: z.string().openapi({ description: 'What went wrong; for validation errors it names the field path' }),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ description: 'Stable machine-readable code' }),
+    requestId: z.string().openapi({ description: 'Same as the x-request-id response header' }),
+    retryable: z.boolean().optional().openapi({ description: 'Present (true) on 503: retry after Retry-After seconds' }),
   })
   .openapi('Error');
 
-const json = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+const json = (description: string, status?: number) => {
+  const example = status !== undefined ? ERROR_EXAMPLES[status] : undefined;
+  return {
+    description,
+    content: {
+      'application/json': {
+        schema: ErrorSchema,
+        ...(example ? { example: { ...example, requestId: '5f0c6f0e-8d7c-4f21-9a53-0f5ae3c1c2b1', ...(status === 503 ? { retryable: true } : {}) } } : {}),
+      },
+    },
+  };
+};
 
 /** The error responses every route may produce, spread into each route's `responses`. */
 export const commonErrors = {
-  400: json('The request is malformed or fails validation; `message` names the field path'),
-  413: json('The request body is larger than the configured limit'),
-  500: json('Unexpected server error'),
-  503: json('Temporarily unavailable (database busy or not ready); retry after `Retry-After` seconds'),
+  400: json('The request is malformed or fails validation; `message` names the field path', 400),
+  413: json('The request body is larger than the configured limit', 413),
+  500: json('Unexpected server error', 500),
+  503: json('Temporarily unavailable (database busy or not ready); retry after `Retry-After` seconds', 503),
 } as const;
 
 export const authErrors = {
-  401: json('Missing, invalid or expired bearer token'),
-  403: json('The token is valid but its roles do not grant this operation'),
+  401: json('Missing, invalid or expired bearer token', 401),
+  403: json('The token is valid but its roles do not grant this operation', 403),
 } as const;
 
-export const errorResponse = json;
+export const errorResponse = (description: string, status?: number) => json(description, status);
 
 /** `field.path: message; other.path: message` — the path is what a user needs to fix the request. */
 export function describeZodError(err: ZodError, prefix?: string): string {

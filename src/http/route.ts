@@ -96,7 +96,7 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path'
   if ('rateLimited' in access && access.rateLimited) middleware.push(rateLimit());
   if (needsToken(access)) middleware.push(authorize(access));
   const errors = needsToken(access) ? { ...commonErrors, ...authErrors } : { ...commonErrors };
-  if ('rateLimited' in access && access.rateLimited) Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After') });
+  if ('rateLimited' in access && access.rateLimited) Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After', 429) });
   return createRoute({
     ...config,
     responses: { ...errors, ...config.responses },

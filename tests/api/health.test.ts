@@ -73,3 +73,29 @@ test('a client request id is echoed; an unsafe one is replaced', async () => {
     await t.close();
   }
 });
+
+test('docs UI: HTML with a same-origin CSP; assets served from the bundle; trailing slash redirects', async () => {
+  const t = await makeTestApp();
+  try {
+    const page = await t.app.request('/api/v3/docs');
+    assert.equal(page.status, 200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /connect-src 'self'/);
+    const html = await page.text();
+    assert.ok(!/https?:\/\//.test(html), 'no absolute URLs in the page');
+    const slash = await t.app.request('/api/v3/docs/');
+    assert.equal(slash.status, 301);
+    assert.equal(slash.headers.get('location'), '/api/v3/docs');
+    for (const [path, type] of [['/api/v3/docs/swagger-ui-bundle.js', 'text/javascript'], ['/api/v3/docs/swagger-ui.css', 'text/css'], ['/api/v3/docs/init.js', 'text/javascript'], ['/api/v3/docs/favicon.png', 'image/png']]) {
+      const r = await t.app.request(path!);
+      assert.equal(r.status, 200, path);
+      assert.match(r.headers.get('content-type')!, new RegExp(type!));
+    }
+    const js = await (await t.app.request('/api/v3/docs/swagger-ui-bundle.js')).text();
+    assert.ok(!js.includes('sourceMappingURL='), 'no source map references');
+  } finally {
+    await t.close();
+  }
+});

@@ -1,0 +1,173 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, BUNDLE, ROOT, freePort, runtimeCommand, startController, type Runtime } from '../harness/process';
+
+const NEW_PASSWORD = 'Viewer-Passw0rd-9';
+
+async function json(res: Response) {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`expected JSON, got ${res.status} ${res.headers.get('content-type')}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** The same smoke on every runtime: the bundle is identical, only the binary differs. */
+async function smoke(runtime: Runtime) {
+  const ctl = await startController({ runtime });
+  try {
+    const post = (path: string, body: unknown, token?: string) =>
+      fetch(ctl.url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const get = (path: string, token?: string) => fetch(ctl.url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+    const live = await get('/api/v3/live');
+    assert.equal(live.status, 200);
+    assert.equal((await json(live)).status, 'online');
+    const status = await json(await get('/api/v3/status'));
+    assert.equal(status.status, 'online');
+
+    const login = await post('/api/v3/user/login', ADMIN);
+    assert.equal(login.status, 200);
+    const { accessToken } = await json(login);
+    const profile = await get('/api/v3/user/profile', accessToken);
+    assert.equal(profile.status, 200);
+    assert.equal((await json(profile)).preferred_username, ADMIN.email);
+
+    const anon = await get('/api/v3/users');
+    assert.equal(anon.status, 401);
+    assert.equal((await json(anon)).code, 'AUTH_REQUIRED');
+
+    // A viewer: created by the admin, changes the initial password, then is refused a write.
+    const created = await post('/api/v3/users', { email: 'viewer@example.com', password: 'Initial-Passw0rd-1', groups: ['viewer'] }, accessToken);
+    assert.equal(created.status, 201);
+    const first = await json(await post('/api/v3/user/login', { email: 'viewer@example.com', password: 'Initial-Passw0rd-1' }));
+    assert.equal((await post('/api/v3/user/change-password', { currentPassword: 'Initial-Passw0rd-1', newPassword: NEW_PASSWORD }, first.accessToken)).status, 200);
+    const viewer = (await json(await post('/api/v3/user/login', { email: 'viewer@example.com', password: NEW_PASSWORD }))).accessToken;
+    const denied = await post('/api/v3/groups', { name: 'ops' }, viewer);
+    assert.equal(denied.status, 403);
+    assert.equal((await json(denied)).code, 'FORBIDDEN');
+
+    const garbage = await post('/api/v3/user/login', '{"email": ');
+    assert.equal(garbage.status, 400);
+    const gbody = await json(garbage);
+    assert.equal(gbody.code, 'MALFORMED_BODY');
+    assert.ok(gbody.requestId);
+
+    const missing = await get('/api/v3/nothing-here');
+    assert.equal(missing.status, 404);
+    assert.equal((await json(missing)).code, 'ROUTE_NOT_FOUND');
+
+    const docs = await get('/api/v3/docs');
+    assert.equal(docs.status, 200);
+    assert.match(await docs.text(), /swagger-ui-bundle\.js/);
+    assert.equal((await get('/api/v3/docs/swagger-ui-bundle.js')).status, 200);
+
+    const { code, ms } = await ctl.stop('SIGTERM');
+    assert.equal(code, 0, ctl.output());
+    assert.ok(ms < 10_000, `stopped in ${ms} ms`);
+    assert.match(ctl.output(), /"msg":"stopped"/);
+    assert.ok(!ctl.output().includes(accessToken), 'tokens never reach the log');
+  } finally {
+    await ctl.stop('SIGKILL');
+  }
+}
+
+for (const runtime of ['node', 'deno', 'bun'] as const) {
+  test(`dist/controller.mjs on ${runtime}: live, status, login, profile, 401, 403, 400, 404, docs, SIGTERM`, { timeout: 90_000 }, () => smoke(runtime));
+}
+
+test('an invalid variable stops the process at start with one line naming it', { timeout: 30_000 }, async () => {
+  const { cmd, args } = runtimeCommand('node');
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-cfg-'));
+  try {
+    const r = await new Promise<{ code: number | null; err: string }>((res) => {
+      const p = spawn(cmd, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', API_PORT: 'eighty' } });
+      let err = '';
+      p.stderr.on('data', (d) => (err += d));
+      p.on('exit', (code) => res({ code, err }));
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.err.trim(), 'invalid configuration: API_PORT must be a whole number between 0 and 65535 (got "eighty")');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('npm start (scripts/start.mjs) serves /api/v3/status within 2 s on the embedded database', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-start-'));
+  const port = await freePort();
+  const t0 = Date.now();
+  const p = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], { cwd: dir, env: { PATH: process.env.PATH ?? '', API_PORT: String(port), API_HOST: '127.0.0.1' } });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (out += d));
+  try {
+    let readyMs = -1;
+    while (Date.now() - t0 < 10_000) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/api/v3/status`)).status === 200) {
+          readyMs = Date.now() - t0;
+          break;
+        }
+      } catch {}
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(readyMs > 0 && readyMs < 2000, `ready after ${readyMs} ms\n${out}`);
+    assert.ok(existsSync(join(dir, 'data/controller.db')), 'embedded database created under ./data');
+    assert.ok(existsSync(join(dir, 'data/encryption.key')), 'generated encryption key persisted');
+    assert.match(out, /ENCRYPTION_KEY is not set: generated one/);
+    const exit = new Promise<number | null>((r) => p.once('exit', r));
+    p.kill('SIGINT');
+    assert.equal(await exit, 0);
+  } finally {
+    p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('TLS: with TLS_PATH_CERT/KEY the API listens on https', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const port = await freePort();
+  const { cmd, args } = runtimeCommand('node');
+  const p = spawn(cmd, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', API_PORT: String(port), API_HOST: '127.0.0.1', TLS_PATH_CERT: join(dir, 'cert.pem'), TLS_PATH_KEY: join(dir, 'key.pem') } });
+  try {
+    const ca = readFileSync(join(dir, 'cert.pem'));
+    const get = () =>
+      new Promise<{ status: number; body: string }>((res, rej) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: '/api/v3/status', ca }, (r) => {
+          let body = '';
+          r.on('data', (d) => (body += d));
+          r.on('end', () => res({ status: r.statusCode ?? 0, body }));
+        });
+        req.on('error', rej);
+        req.end();
+      });
+    let result: { status: number; body: string } | undefined;
+    for (let i = 0; i < 100 && !result; i++) {
+      result = await get().catch(() => undefined);
+      if (!result) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(result?.status, 200);
+    assert.equal(JSON.parse(result!.body).status, 'online');
+  } finally {
+    p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the bundle exists and is one file per target', () => {
+  assert.ok(existsSync(BUNDLE));
+  assert.ok(existsSync(join(ROOT, 'dist/worker.mjs')));
+});
