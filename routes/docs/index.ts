@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, publicAccess } from '../../src/http/route';
-import type { App } from '../../src/http/types';
-import { faviconPngBase64, swaggerUiBundleJs, swaggerUiCss } from '../../src/generated/docs-assets';
+import type { Context } from 'hono';
+import type { App, HonoEnv } from '../../src/http/types';
+import { faviconPngBase64, swaggerUiBundleJsGzipBase64, swaggerUiCssGzipBase64 } from '../../src/generated/docs-assets';
 
 /**
  * The operator UI: Swagger UI rendered from our own OpenAPI document, every byte served from the
@@ -51,8 +52,31 @@ const INIT = `window.ui = SwaggerUIBundle({
 });
 `;
 
-const favicon = Uint8Array.from(atob(faviconPngBase64), (ch) => ch.charCodeAt(0));
-const cache = { 'Cache-Control': 'public, max-age=3600' };
+const bytes = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+const favicon = bytes(faviconPngBase64);
+const cache = { 'Cache-Control': 'public, max-age=3600', Vary: 'Accept-Encoding' };
+
+/**
+ * The large assets ship gzip-compressed. Clients that accept gzip (every browser) get the bytes as
+ * stored; others get them inflated once with the standard DecompressionStream.
+ */
+function gzAsset(b64: string) {
+  let gz: Uint8Array<ArrayBuffer> | undefined;
+  let plain: Promise<Uint8Array<ArrayBuffer>> | undefined;
+  return {
+    gzip: () => (gz ??= bytes(b64)),
+    plain: () =>
+      (plain ??= new Response(new Blob([(gz ??= bytes(b64))]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer().then((b) => new Uint8Array(b))),
+  };
+}
+const bundleJs = gzAsset(swaggerUiBundleJsGzipBase64);
+const css = gzAsset(swaggerUiCssGzipBase64);
+
+async function sendAsset(c: Context<HonoEnv>, asset: ReturnType<typeof gzAsset>, type: string): Promise<Response> {
+  const headers = { 'Content-Type': type, ...cache };
+  if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) return c.body(asset.gzip(), 200, { ...headers, 'Content-Encoding': 'gzip' });
+  return c.body(await asset.plain(), 200, headers);
+}
 
 const asset = (path: string, summary: string) =>
   defineRoute(publicAccess, {
@@ -78,12 +102,8 @@ export function registerDocs(app: App, getDocument: () => unknown): void {
     if (new URL(c.req.url).pathname.endsWith('/')) return c.redirect(new URL(c.req.url).pathname.replace(/\/+$/, ''), 301) as never;
     return c.html(PAGE, 200, { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' });
   });
-  app.openapi(asset('/api/v3/docs/swagger-ui-bundle.js', 'Swagger UI script'), (c) =>
-    c.body(swaggerUiBundleJs, 200, { 'Content-Type': 'text/javascript; charset=utf-8', ...cache }),
-  );
-  app.openapi(asset('/api/v3/docs/swagger-ui.css', 'Swagger UI stylesheet'), (c) =>
-    c.body(swaggerUiCss, 200, { 'Content-Type': 'text/css; charset=utf-8', ...cache }),
-  );
+  app.openapi(asset('/api/v3/docs/swagger-ui-bundle.js', 'Swagger UI script'), (c) => sendAsset(c, bundleJs, 'text/javascript; charset=utf-8') as never);
+  app.openapi(asset('/api/v3/docs/swagger-ui.css', 'Swagger UI stylesheet'), (c) => sendAsset(c, css, 'text/css; charset=utf-8') as never);
   app.openapi(asset('/api/v3/docs/init.js', 'Swagger UI start-up'), (c) => c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
   app.openapi(asset('/api/v3/docs/favicon.png', 'Icon'), (c) => c.body(favicon, 200, { 'Content-Type': 'image/png', ...cache }));
   app.openapi(

@@ -6,13 +6,31 @@ import { base64url, fromBase64 } from '../lib/ids';
  * (e.g. the row it belongs to) so values cannot be swapped between rows.
  */
 export class Vault {
-  private constructor(private readonly key: CryptoKey) {}
+  private constructor(
+    private readonly key: CryptoKey,
+    private readonly macKey: CryptoKey,
+  ) {}
 
   static async fromBase64Key(keyB64: string): Promise<Vault> {
     const raw = fromBase64(keyB64.trim());
     if (raw.length !== 32) throw new Error('ENCRYPTION_KEY must decode to exactly 32 bytes');
     const key = await crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
-    return new Vault(key);
+    // A separate key for MACs, derived with HKDF so the AES key is never used for two purposes.
+    const ikm = await crypto.subtle.importKey('raw', raw, 'HKDF', false, ['deriveKey']);
+    const macKey = await crypto.subtle.deriveKey(
+      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: new TextEncoder().encode('controller-mac-v1') },
+      ikm,
+      { name: 'HMAC', hash: 'SHA-256', length: 256 },
+      false,
+      ['sign'],
+    );
+    return new Vault(key, macKey);
+  }
+
+  /** Keyed fingerprint (HMAC-SHA-256, hex): comparable without storing the input. */
+  async mac(data: string, purpose: string): Promise<string> {
+    const sig = await crypto.subtle.sign('HMAC', this.macKey, new TextEncoder().encode(`${purpose}\n${data}`));
+    return [...new Uint8Array(sig)].map((b) => b.toString(16).padStart(2, '0')).join('');
   }
 
   static generateKey(): string {

@@ -204,6 +204,8 @@ export async function deleteGroup(ctx: AppCtx, name: string): Promise<void> {
 
 /** Ensures the system groups exist (idempotent, every start). */
 export async function seedSystemGroups(ctx: AppCtx): Promise<void> {
+  const present = await ctx.db.select({ name: authGroup.name }).from(authGroup).where(eq(authGroup.isSystem, true));
+  if (SYSTEM_GROUPS.every((g) => present.some((p) => p.name === g))) return;
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
     for (const name of SYSTEM_GROUPS) {

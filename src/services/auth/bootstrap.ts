@@ -1,9 +1,20 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import { authGroup, authUser, authUserGroup } from '../../../db/schema/index';
+import { authGroup, authUser, authUserGroup, controllerSetting } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { hashPassword, passwordPolicyProblem, verifyPassword } from '../../auth/passwords';
 import { normalizeLogin } from './users-repo';
+
+const FINGERPRINT_KEY = 'bootstrap_admin_fingerprint';
+
+async function rememberFingerprint(ctx: AppCtx, value: string): Promise<void> {
+  await withTransaction(ctx, async (tx) => {
+    await tx.db
+      .insert(controllerSetting)
+      .values({ key: FINGERPRINT_KEY, value, updatedAt: tx.clock.now() })
+      .onConflictDoUpdate({ target: controllerSetting.key, set: { value, updatedAt: tx.clock.now() } });
+  });
+}
 
 /**
  * The bootstrap admin (platform §3.9), evaluated at every start from OIDC_BOOTSTRAP_ADMIN_*:
@@ -20,7 +31,17 @@ export async function ensureBootstrapAdmin(ctx: AppCtx): Promise<'unchanged' | '
     return 'skipped';
   }
   const [current] = await ctx.db.select().from(authUser).where(and(eq(authUser.isBootstrap, true), isNull(authUser.deletedAt))).limit(1);
-  if (current && current.email === email && (await verifyPassword(cfg.password, current.passwordHash))) return 'unchanged';
+  // A keyed fingerprint of the configured credentials + the user's current hash lets a restart skip
+  // the (deliberately slow) Argon2 verification when nothing changed.
+  const fingerprint = current ? await ctx.vault.mac(`${email}\n${cfg.password}\n${current.passwordHash}`, FINGERPRINT_KEY) : undefined;
+  if (current && current.email === email) {
+    const [stored] = await ctx.db.select().from(controllerSetting).where(eq(controllerSetting.key, FINGERPRINT_KEY)).limit(1);
+    if (stored?.value === fingerprint) return 'unchanged';
+    if (await verifyPassword(cfg.password, current.passwordHash)) {
+      await rememberFingerprint(ctx, fingerprint!);
+      return 'unchanged';
+    }
+  }
   const [owner] = await ctx.db.select().from(authUser).where(and(eq(authUser.email, email), isNull(authUser.deletedAt))).limit(1);
   if (owner && !owner.isBootstrap) {
     ctx.logger.warn('bootstrap admin skipped: a regular user already has this login name', { username: email });
@@ -36,6 +57,7 @@ export async function ensureBootstrapAdmin(ctx: AppCtx): Promise<'unchanged' | '
     await tx.db.insert(authUser).values({ id, email, passwordHash, isBootstrap: true, mustChangePassword: false, passwordChangedAt: now, createdAt: now, updatedAt: now });
     await tx.db.insert(authUserGroup).values({ userId: id, groupId: admin.id });
   });
+  await rememberFingerprint(ctx, await ctx.vault.mac(`${email}\n${cfg.password}\n${passwordHash}`, FINGERPRINT_KEY));
   ctx.logger.info(current ? 'bootstrap admin replaced' : 'bootstrap admin created', { username: email });
   return current ? 'replaced' : 'created';
 }
