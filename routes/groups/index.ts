@@ -1,12 +1,11 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
+import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../../src/services/auth/admin';
 
 const tag = ['Groups'];
-const jsonOk = <T extends z.ZodTypeAny>(description: string, schema: T) => ({ description, content: { 'application/json': { schema } } });
-const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 
 export const AuthGroupSchema = z
   .object({ id: z.string(), name: z.string(), isSystem: z.boolean(), mfaRequired: z.boolean(), createdAt: z.string(), updatedAt: z.string() })

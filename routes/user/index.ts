@@ -2,13 +2,12 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../src/http/route';
 import { errorResponse } from '../../src/http/errors';
 import type { App } from '../../src/http/types';
+import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { login } from '../../src/services/auth/login';
 import { refreshSession, revokeUserSessions } from '../../src/services/auth/tokens';
 import { changePassword, confirmMfa, disableMfa, enrollMfa, getProfile } from '../../src/services/auth/self';
 
 const tag = ['User'];
-const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
-const jsonOk = <T extends z.ZodTypeAny>(description: string, schema: T) => ({ description, content: { 'application/json': { schema } } });
 
 export const LoginBody = z
   .object({

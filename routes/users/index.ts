@@ -1,12 +1,11 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
+import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { createUser, deleteUser, getUser, listUsers, resetPassword, updateUser } from '../../src/services/auth/admin';
 
 const tag = ['Users'];
-const jsonOk = <T extends z.ZodTypeAny>(description: string, schema: T) => ({ description, content: { 'application/json': { schema } } });
-const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 
 export const AuthUserSchema = z
   .object({

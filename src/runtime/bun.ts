@@ -1,5 +1,4 @@
-import { createClient } from '@libsql/client';
-import { nodeKeyFiles, readTlsFiles } from './fs';
+import { processAdapterBase } from './fs';
 import type { RuntimeAdapter } from './types';
 
 interface BunServer {
@@ -18,7 +17,7 @@ declare const Bun: {
 
 export const bunAdapter: RuntimeAdapter = {
   name: 'bun',
-  env: () => process.env,
+  ...processAdapterBase,
   async serve(fetch, opts) {
     const server = Bun.serve({
       port: opts.port,
@@ -43,13 +42,4 @@ export const bunAdapter: RuntimeAdapter = {
       },
     };
   },
-  onShutdownSignal(handler) {
-    process.once('SIGTERM', () => handler('SIGTERM'));
-    process.once('SIGINT', () => handler('SIGINT'));
-  },
-  exit: (code) => process.exit(code),
-  createClient,
-  keyFiles: nodeKeyFiles,
-  readTls: readTlsFiles,
-  stderr: (line) => process.stderr.write(`${line}\n`),
 };

@@ -1,6 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createClient } from '@libsql/client';
 import type { KeyFileStore } from '../boot';
+import type { RuntimeAdapter } from './types';
 import type { TlsSource } from '../config';
 
 /** Filesystem helpers shared by the Node, Deno and Bun adapters (all three implement node:fs). */
@@ -39,3 +41,17 @@ export async function readTlsFiles(src: TlsSource): Promise<{ cert: string; key:
   const chain = src.intermediate ? `${cert.trimEnd()}\n${(await pem(src.intermediate)).trim()}\n` : cert;
   return { cert: chain, key };
 }
+
+/** The parts of the adapter that Node and Bun share (both implement `process`). */
+export const processAdapterBase: Pick<RuntimeAdapter, 'env' | 'onShutdownSignal' | 'exit' | 'createClient' | 'keyFiles' | 'readTls' | 'stderr'> = {
+  env: () => process.env,
+  onShutdownSignal(handler) {
+    process.once('SIGTERM', () => handler('SIGTERM'));
+    process.once('SIGINT', () => handler('SIGINT'));
+  },
+  exit: (code) => process.exit(code),
+  createClient,
+  keyFiles: nodeKeyFiles,
+  readTls: readTlsFiles,
+  stderr: (line) => process.stderr.write(`${line}\n`),
+};

@@ -2,13 +2,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createClient } from '@libsql/client';
-import { nodeKeyFiles, readTlsFiles } from './fs';
+import { processAdapterBase } from './fs';
 import type { RuntimeAdapter } from './types';
 
 export const nodeAdapter: RuntimeAdapter = {
   name: 'node',
-  env: () => process.env,
+  ...processAdapterBase,
   serve(fetch, opts) {
     return new Promise((resolve, reject) => {
       const server = serve(
@@ -39,13 +38,4 @@ export const nodeAdapter: RuntimeAdapter = {
       (server as unknown as Server).once('error', reject);
     });
   },
-  onShutdownSignal(handler) {
-    process.once('SIGTERM', () => handler('SIGTERM'));
-    process.once('SIGINT', () => handler('SIGINT'));
-  },
-  exit: (code) => process.exit(code),
-  createClient,
-  keyFiles: nodeKeyFiles,
-  readTls: readTlsFiles,
-  stderr: (line) => process.stderr.write(`${line}\n`),
 };
