@@ -6,6 +6,8 @@ export interface TxHost {
   db: Db;
   inTx: boolean;
   store: { db: Db; writeLock: { acquire(): Promise<() => void> } };
+  /** Inside a transaction: callbacks run once it has committed or rolled back. */
+  onSettled?: Array<() => void>;
 }
 
 /**
@@ -19,11 +21,13 @@ export interface TxHost {
 export async function withTransaction<C extends TxHost, T>(ctx: C, fn: (tx: C) => Promise<T>): Promise<T> {
   if (ctx.inTx) return fn(ctx);
   const release = await ctx.store.writeLock.acquire();
+  const settled: Array<() => void> = [];
   try {
-    return await retryBusy(() => ctx.store.db.transaction((tx) => fn({ ...ctx, db: tx as unknown as Db, inTx: true })));
+    return await retryBusy(() => ctx.store.db.transaction((tx) => fn({ ...ctx, db: tx as unknown as Db, inTx: true, onSettled: settled })));
   } catch (err) {
     throw toServiceError(err);
   } finally {
     release();
+    for (const cb of settled) cb();
   }
 }

@@ -5,7 +5,9 @@ import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
 import { describeZodError, makeOnError, sendError } from './http/errors';
 import type { App, HonoEnv } from './http/types';
+import { registerAgent } from '../routes/agent/index';
 import { registerAuthAdmin } from '../routes/auth/index';
+import { registerFogs } from '../routes/fogs/index';
 import { registerDocs } from '../routes/docs/index';
 import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
@@ -95,10 +97,18 @@ export function createApp(appCtx: AppCtx): App {
   registerUsers(app);
   registerGroups(app);
   registerAuthAdmin(app);
+  registerFogs(app);
+  registerAgent(app);
   registerOidc(app);
   let doc: unknown;
   registerDocs(app, () => (doc ??= openApiDocument(app)));
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'agentToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Agent routes: an EdDSA JWT the agent signs per request with the key issued at provisioning (sub = fog uuid, unique jti)',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',

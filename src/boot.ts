@@ -14,6 +14,10 @@ import { createMetrics } from './lib/metrics';
 import { seedSystemGroups } from './services/auth/admin';
 import { ensureBootstrapAdmin } from './services/auth/bootstrap';
 import { swaggerUiVersion } from './generated/docs-assets';
+import { AgentKeyCache } from './auth/agent-auth';
+import { JtiStore } from './auth/agent-jti';
+import { AgentActivity } from './services/agent/activity';
+import { ChangeClock } from './services/changes/flags';
 
 export const VERSION = '0.1.0';
 
@@ -88,6 +92,10 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       vault,
       keys: new KeyRing(),
       authLimiter: new RateLimiter(deps.config.authRateLimit),
+      agentKeys: new AgentKeyCache(),
+      agentJtis: new JtiStore(clock, deps.logger),
+      agentActivity: new AgentActivity(deps.logger),
+      changeClock: new ChangeClock(clock),
       instanceId: ids.uuid(),
       startedAt,
       version: VERSION,
@@ -98,6 +106,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
     await ctx.keys.init(ctx);
     await seedSystemGroups(ctx);
     await ensureBootstrapAdmin(ctx);
+    await ctx.agentJtis.load(ctx);
     return ctx;
   } catch (err) {
     store.close();

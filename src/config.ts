@@ -84,6 +84,7 @@ export const EnvSchema = v.object({
   MAX_JSON_BODY_BYTES: int(1_048_576, 1024, 256 * 1_048_576),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
   JOBS_ENABLED: bool(true),
+  CONTROLLER_NAMESPACE: v.pipe(v.optional(v.string(), 'iofog'), v.trim(), v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, "-")')),
 });
 
 export type Env = v.InferOutput<typeof EnvSchema>;
@@ -114,6 +115,8 @@ export interface Config {
   maxJsonBodyBytes: number;
   shutdownTimeoutMs: number;
   jobsEnabled: boolean;
+  /** Returned to agents at provisioning; they name local resources with it. */
+  namespace: string;
 }
 
 export class ConfigError extends Error {
@@ -195,5 +198,6 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     maxJsonBodyBytes: env.MAX_JSON_BODY_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     jobsEnabled: env.JOBS_ENABLED,
+    namespace: env.CONTROLLER_NAMESPACE,
   };
 }

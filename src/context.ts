@@ -7,6 +7,10 @@ import type { Vault } from './crypto/vault';
 import type { KeyRing } from './auth/keyring';
 import type { RateLimiter } from './auth/rate-limit';
 import type { Metrics } from './lib/metrics';
+import type { AgentKeyCache } from './auth/agent-auth';
+import type { JtiStore } from './auth/agent-jti';
+import type { AgentActivity } from './services/agent/activity';
+import type { ChangeClock } from './services/changes/flags';
 
 /** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
 export interface Actor {
@@ -35,6 +39,14 @@ export interface AppCtx {
   vault: Vault;
   keys: KeyRing;
   authLimiter: RateLimiter;
+  /** Agent hot path: imported fog public keys, used token ids, batched lastActive. */
+  agentKeys: AgentKeyCache;
+  agentJtis: JtiStore;
+  agentActivity: AgentActivity;
+  /** Timestamps of change-flag rows (see services/changes/flags.ts). */
+  changeClock: ChangeClock;
+  /** Set while a write transaction is open (withTransaction). */
+  onSettled?: Array<() => void>;
   /** Stable for the life of the process; used as lease owner. */
   instanceId: string;
   startedAt: number;
@@ -48,5 +60,7 @@ export interface AppCtx {
 export interface RequestCtx extends AppCtx {
   requestId: string;
   actor?: Actor;
+  /** Set by the agent-token middleware on /api/v3/agent/* routes. */
+  agent?: { fogUuid: string };
   ip?: string;
 }

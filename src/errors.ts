@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   AUTH_TOKEN_INVALID: { status: 401, name: 'AuthenticationError' },
   INVALID_CREDENTIALS: { status: 401, name: 'InvalidCredentialsError' },
   MFA_REQUIRED: { status: 401, name: 'AuthenticationError' },
+  PROVISIONING_KEY_EXPIRED: { status: 401, name: 'AuthenticationError' },
   MFA_ENROLLMENT_REQUIRED: { status: 401, name: 'AuthenticationError' },
   REFRESH_TOKEN_INVALID: { status: 401, name: 'AuthenticationError' },
   FORBIDDEN: { status: 403, name: 'ForbiddenError' },
@@ -22,6 +23,16 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, name: 'RateLimitExceededError' },
   INTERNAL: { status: 500, name: 'InternalServerError' },
   NOT_IMPLEMENTED: { status: 501, name: 'NotImplementedError' },
+  AGENT_AUTH_HEADER_INVALID: { status: 401, name: 'AuthenticationError' },
+  AGENT_JWT_MALFORMED: { status: 401, name: 'AuthenticationError' },
+  AGENT_JWT_MISSING_SUBJECT: { status: 401, name: 'AuthenticationError' },
+  AGENT_FOG_NOT_FOUND: { status: 401, name: 'AuthenticationError' },
+  AGENT_PUBLIC_KEY_NOT_FOUND: { status: 401, name: 'AuthenticationError' },
+  AGENT_JWT_SIGNATURE_INVALID: { status: 401, name: 'AuthenticationError' },
+  AGENT_JWT_EXPIRED: { status: 401, name: 'AuthenticationError' },
+  AGENT_JWT_ALREADY_USED: { status: 401, name: 'AuthenticationError' },
+  CONTROLLER_AUTH_VERIFICATION_FAILED: { status: 503, name: 'ServiceUnavailable' },
+  CONTROLLER_AGENT_CLOCK_SKEW: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_NOT_READY: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_DB_BUSY: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_DB_UNAVAILABLE: { status: 503, name: 'ServiceUnavailable' },
@@ -35,6 +46,8 @@ export interface ErrorBody {
   code: ErrorCode;
   requestId: string;
   retryable?: boolean;
+  /** Agent contract (agent-api §1.5): "Unauthorized" on structured 401s, "ServiceUnavailable" on 503s. */
+  error?: 'Unauthorized' | 'ServiceUnavailable';
 }
 
 export class ServiceError extends Error {
@@ -89,6 +102,13 @@ export function toServiceError(err: unknown): ServiceError {
 
 export function errorBody(err: ServiceError, requestId: string): ErrorBody {
   const body: ErrorBody = { name: err.name, message: err.message, code: err.code, requestId };
-  if (err.status === 503) body.retryable = true;
+  if (err.status === 503) {
+    body.error = 'ServiceUnavailable';
+    body.retryable = true;
+  } else if (err.code.startsWith('AGENT_')) {
+    // Structured agent auth failure: Edgelet does not retry it and counts it toward its deprovision gate.
+    body.error = 'Unauthorized';
+    body.retryable = false;
+  }
   return body;
 }

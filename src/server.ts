@@ -43,6 +43,8 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     rt.exit(1);
   }
   const scheduler = config.jobsEnabled ? startScheduler(ctx, jobs) : undefined;
+  ctx.agentJtis.start(ctx);
+  ctx.agentActivity.start(ctx);
   logger.info('controller listening', {
     runtime: rt.name,
     url: `${tls ? 'https' : 'http'}://${config.host}:${server.port}`,
@@ -64,6 +66,8 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     try {
       await server.close(Math.max(100, config.shutdownTimeoutMs - 1000));
       await scheduler?.stop();
+      await ctx.agentJtis.stop(ctx);
+      await ctx.agentActivity.stop(ctx);
       ctx.store.close();
       clearTimeout(deadline);
       logger.info('stopped', { signal });

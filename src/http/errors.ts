@@ -24,7 +24,8 @@ export const ErrorSchema = z
     message: z.string().openapi({ description: 'What went wrong; for validation errors it names the field path' }),
     code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ description: 'Stable machine-readable code' }),
     requestId: z.string().openapi({ description: 'Same as the x-request-id response header' }),
-    retryable: z.boolean().optional().openapi({ description: 'Present (true) on 503: retry after Retry-After seconds' }),
+    retryable: z.boolean().optional().openapi({ description: 'Present on 503 (true: retry after Retry-After seconds) and on agent auth failures (false)' }),
+    error: z.enum(['Unauthorized', 'ServiceUnavailable']).optional().openapi({ description: 'Agent contract field on 503s and agent auth failures' }),
   })
   .openapi('Error');
 
@@ -35,7 +36,7 @@ const json = (description: string, status?: number) => {
     content: {
       'application/json': {
         schema: ErrorSchema,
-        ...(example ? { example: { ...example, requestId: '5f0c6f0e-8d7c-4f21-9a53-0f5ae3c1c2b1', ...(status === 503 ? { retryable: true } : {}) } } : {}),
+        ...(example ? { example: { ...example, requestId: '5f0c6f0e-8d7c-4f21-9a53-0f5ae3c1c2b1', ...(status === 503 ? { retryable: true, error: 'ServiceUnavailable' } : {}) } } : {}),
       },
     },
   };

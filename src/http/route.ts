@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { allowed } from '../auth/rbac';
 import { ServiceError } from '../errors';
 import { authenticateAccessToken } from '../services/auth/tokens';
+import { authenticateAgent } from '../auth/agent-auth';
 import { authErrors, commonErrors, errorResponse } from './errors';
 import type { HonoEnv } from './types';
 
@@ -15,13 +16,15 @@ import type { HonoEnv } from './types';
  * - `self`: any valid bearer acting on its own account; upstream catalogs these as `users:<verb>`,
  *   but every user must be able to read their profile and change their own password (spec §7.10).
  * - `rbac`: bearer whose roles grant `resource:verb`.
+ * - `agent`: the fog token of agent-api §1.4 (an EdDSA JWT the agent signs per request).
  */
 export type Access =
   | { kind: 'public' }
   | { kind: 'auth-flow'; rateLimited?: boolean }
   | { kind: 'token'; rateLimited?: boolean }
   | { kind: 'self'; resource: string; verb: string; rateLimited?: boolean; allowWhile?: Gate[] }
-  | { kind: 'rbac'; resource: string; verb: string; resourceNameParam?: string };
+  | { kind: 'rbac'; resource: string; verb: string; resourceNameParam?: string }
+  | { kind: 'agent' };
 
 /** Restricted tokens: only routes that list the gate in `allowWhile` accept them. */
 export type Gate = 'password-change' | 'mfa-enrollment';
@@ -49,6 +52,15 @@ function describe(access: Access): AccessDescription {
 }
 
 const needsToken = (a: Access) => a.kind === 'token' || a.kind === 'self' || a.kind === 'rbac';
+
+function agentAuth(): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    const ctx = c.get('ctx');
+    const { fogUuid } = await authenticateAgent(ctx, c.req.header('authorization'));
+    ctx.agent = { fogUuid };
+    await next();
+  };
+}
 
 function rateLimit(): MiddlewareHandler<HonoEnv> {
   return async (c, next) => {
@@ -95,12 +107,14 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path'
   const middleware: MiddlewareHandler<HonoEnv>[] = [];
   if ('rateLimited' in access && access.rateLimited) middleware.push(rateLimit());
   if (needsToken(access)) middleware.push(authorize(access));
-  const errors = needsToken(access) ? { ...commonErrors, ...authErrors } : { ...commonErrors };
+  if (access.kind === 'agent') middleware.push(agentAuth());
+  const errors: Record<number, unknown> = needsToken(access) ? { ...commonErrors, ...authErrors } : { ...commonErrors };
+  if (access.kind === 'agent') errors[401] = errorResponse('Agent token missing, malformed, expired, replayed or not matching the fog key (structured, retryable: false)', 401);
   if ('rateLimited' in access && access.rateLimited) Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After', 429) });
   return createRoute({
     ...config,
     responses: { ...errors, ...config.responses },
-    security: needsToken(access) ? [{ bearerAuth: [] }] : [],
+    security: needsToken(access) ? [{ bearerAuth: [] }] : access.kind === 'agent' ? [{ agentToken: [] }] : [],
     middleware,
     'x-access': describe(access),
   } as R & { middleware: MiddlewareHandler<HonoEnv>[] });

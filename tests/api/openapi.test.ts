@@ -20,10 +20,15 @@ test('the served document equals the generated one, and every operation declares
     assert.ok(ops.length >= 20);
     for (const { p, m, op } of ops) {
       const access = op['x-access'];
-      assert.ok(access && ['public', 'auth-flow', 'token', 'self', 'rbac'].includes(access.kind), `${m} ${p} declares x-access`);
+      assert.ok(access && ['public', 'auth-flow', 'token', 'self', 'rbac', 'agent'].includes(access.kind), `${m} ${p} declares x-access`);
       if (access.kind === 'rbac') assert.ok(access.resource && access.verb, `${m} ${p} names resource and verb`);
       const needsToken = ['token', 'self', 'rbac'].includes(access.kind);
-      assert.equal(Boolean(op.security?.length), needsToken, `${m} ${p} security matches access`);
+      assert.equal(Boolean(op.security?.length), needsToken || access.kind === 'agent', `${m} ${p} security matches access`);
+      if (access.kind === 'agent') {
+        assert.deepEqual(op.security, [{ agentToken: [] }]);
+        assert.ok(op.responses['401'], `${m} ${p} documents the agent 401`);
+        assert.ok(p.startsWith('/api/v3/agent/'), `${m} ${p}: fog-token routes live under /api/v3/agent`);
+      }
       for (const code of ['400', '500', '503']) assert.ok(op.responses[code], `${m} ${p} documents ${code}`);
       if (needsToken) assert.ok(op.responses['401'] && op.responses['403'], `${m} ${p} documents 401/403`);
     }
@@ -45,6 +50,14 @@ test('the route catalog is enforced: every token route refuses a missing token w
         if (access.kind === 'public' || access.kind === 'auth-flow') continue;
         const body = method === 'get' || method === 'head' ? undefined : {};
         const anon = await t.call(method.toUpperCase(), concrete, { body });
+        if (access.kind === 'agent') {
+          assert.equal(anon.status, 401, `${method} ${path} without a fog token`);
+          assert.equal(anon.body.code, 'AGENT_AUTH_HEADER_INVALID');
+          assert.equal(anon.body.retryable, false);
+          const userToken = await t.call(method.toUpperCase(), concrete, { token: viewer, body });
+          assert.equal(userToken.status, 401, `${method} ${path} refuses a user token`);
+          continue;
+        }
         assert.equal(anon.status, 401, `${method} ${path} without token`);
         assert.equal(anon.body.code, 'AUTH_REQUIRED');
         if (access.kind === 'rbac' && !allowed(['viewer'], access)) {

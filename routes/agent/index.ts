@@ -1,0 +1,261 @@
+import { z, type RouteConfig } from '@hono/zod-openapi';
+import { defineRoute, type Access } from '../../src/http/route';
+import type { App } from '../../src/http/types';
+import { jsonBody, jsonOk } from '../../src/http/openapi';
+import { errorResponse } from '../../src/http/errors';
+import { ServiceError } from '../../src/errors';
+import { CHANGE_FLAGS } from '../../src/services/changes/flags';
+import {
+  acknowledgeAgentChanges,
+  agentChanges,
+  agentConfig,
+  agentDeleteNode,
+  agentRegistries,
+  agentTunnel,
+  agentVersion,
+  deprovisionAgent,
+  patchAgentConfig,
+  patchAgentGps,
+  provisionAgent,
+  putAgentHal,
+  updateAgentStatus,
+} from '../../src/services/agent/agent';
+
+/**
+ * The Edgelet wire contract (agent-api.md). Bodies accept unknown keys (agents send more than we
+ * read); numbers accept integers and floats; success is 200 with a JSON object or 204, never another 2xx.
+ */
+const tag = ['Agent (Edgelet)'];
+const agent: Access = { kind: 'agent' };
+const num = z.number().finite();
+const nonNeg = num.min(0);
+const noContent = { 204: { description: 'Done' } };
+
+export const ProvisionBody = z
+  .looseObject({
+    key: z.string().min(1).max(256),
+    type: z.number().int().min(0).max(4).openapi({ description: 'Architecture id: 0 auto, 1 amd64, 2 arm64, 3 riscv64, 4 arm' }),
+    engine: z.string().min(1).max(32).optional().openapi({ description: 'edgelet, docker or podman' }),
+  })
+  .openapi('AgentProvisionRequest');
+
+export const ProvisionResponse = z
+  .object({
+    uuid: z.string(),
+    privateKey: z.string().openapi({ description: 'base64 of the JSON private Ed25519 JWK; the Controller keeps only the public key' }),
+    namespace: z.string(),
+  })
+  .openapi('AgentProvisionResponse');
+
+export const AgentConfigBody = z
+  .looseObject({
+    networkInterface: z.string().max(255),
+    containerEngineUrl: z.string().max(1024),
+    diskLimit: nonNeg,
+    diskDirectory: z.string().max(1024),
+    memoryLimit: nonNeg,
+    cpuLimit: nonNeg,
+    logLimit: nonNeg,
+    logDirectory: z.string().max(1024),
+    logFileCount: nonNeg,
+    statusFrequency: nonNeg,
+    changeFrequency: nonNeg,
+    watchdogEnabled: z.boolean(),
+    edgeGuardFrequency: nonNeg,
+    gpsScanFrequency: nonNeg,
+    gpsDevice: z.string().max(255),
+    gpsMode: z.string().max(32),
+    latitude: num.min(-90).max(90),
+    longitude: num.min(-180).max(180),
+    logLevel: z.string().max(32),
+    availableDiskThreshold: nonNeg,
+    pruningFrequency: nonNeg,
+    upgradeScanFrequency: nonNeg,
+    timeZone: z.string().max(64),
+  })
+  .partial()
+  .openapi('AgentConfig');
+
+export const ChangesSchema = z
+  .object({ ...Object.fromEntries(CHANGE_FLAGS.map((f) => [f, z.boolean()])), lastUpdated: z.string() } as Record<string, z.ZodTypeAny>)
+  .openapi('AgentChanges');
+
+export const StatusBody = z
+  .looseObject({
+    daemonStatus: z.string().max(32),
+    daemonOperatingDuration: nonNeg,
+    daemonLastStart: nonNeg,
+    warningMessage: z.string().max(8192),
+    memoryUsage: num,
+    diskUsage: num,
+    cpuUsage: num,
+    memoryViolation: z.boolean(),
+    diskViolation: z.boolean(),
+    cpuViolation: z.boolean(),
+    systemAvailableDisk: nonNeg,
+    systemAvailableMemory: nonNeg,
+    systemTotalCpu: num,
+    microserviceStatus: z.string().openapi({ description: 'JSON array encoded as a string (agent-api §4.3)' }),
+    repositoryCount: nonNeg,
+    repositoryStatus: z.string(),
+    systemTime: nonNeg,
+    lastStatusTime: nonNeg,
+    ipAddress: z.string().max(64),
+    ipAddressExternal: z.string().max(64),
+    lastCommandTime: nonNeg,
+    tunnelStatus: z.string(),
+    version: z.string().max(64),
+    isReadyToUpgrade: z.boolean(),
+    isReadyToRollback: z.boolean(),
+    activeVolumeMounts: nonNeg,
+    volumeMountLastUpdate: nonNeg,
+    gpsStatus: z.string().max(64),
+    availableRuntimes: z.array(z.string().max(64)).max(64),
+    runtimeAgentPhase: z.string().max(64),
+    controlPlaneQuiesced: z.boolean(),
+  })
+  .partial()
+  .openapi('AgentStatus');
+
+const r = <M extends 'get' | 'post' | 'patch' | 'put' | 'delete', P extends string, E extends Pick<RouteConfig, 'responses'> & Partial<Pick<RouteConfig, 'request'>>>(
+  method: M,
+  path: P,
+  summary: string,
+  extra: E,
+) => defineRoute(agent, { method, path, tags: tag, summary, ...extra });
+
+export const provisionRoute = defineRoute(
+  { kind: 'auth-flow' },
+  {
+    method: 'post',
+    path: '/api/v3/agent/provision',
+    tags: tag,
+    summary: 'Provision an agent with a provisioning key',
+    request: { body: jsonBody(ProvisionBody) },
+    responses: {
+      200: jsonOk('Agent identity', ProvisionResponse),
+      401: errorResponse('Expired provisioning key', 401),
+      404: errorResponse('Invalid (unknown or used) provisioning key', 404),
+    },
+  },
+);
+
+export const deprovisionRoute = r('post', '/api/v3/agent/deprovision', 'Deprovision (agent-initiated)', {
+  request: { body: jsonBody(z.looseObject({ microserviceUuids: z.array(z.string().max(64)).max(10_000) })) },
+  responses: noContent,
+});
+export const getConfigRoute = r('get', '/api/v3/agent/config', 'Agent configuration', { responses: { 200: jsonOk('Configuration', AgentConfigBody) } });
+export const patchConfigRoute = r('patch', '/api/v3/agent/config', "Store the agent's local configuration", {
+  request: { body: jsonBody(AgentConfigBody) },
+  responses: noContent,
+});
+export const patchGpsRoute = r('patch', '/api/v3/agent/config/gps', 'Store GPS coordinates', {
+  request: { body: jsonBody(z.looseObject({ latitude: num.min(-90).max(90), longitude: num.min(-180).max(180) })) },
+  responses: noContent,
+});
+export const getChangesRoute = r('get', '/api/v3/agent/config/changes', 'Pending change flags', { responses: { 200: jsonOk('Flags', ChangesSchema) } });
+export const ackChangesRoute = r('patch', '/api/v3/agent/config/changes', 'Acknowledge change flags up to lastUpdated', {
+  request: { body: jsonBody(z.looseObject({ lastUpdated: z.string().min(1).max(64) })) },
+  responses: { 200: jsonOk('Acknowledged', z.object({})) },
+});
+export const putStatusRoute = r('put', '/api/v3/agent/status', 'Report agent status', { request: { body: jsonBody(StatusBody) }, responses: noContent });
+export const getMicroservicesRoute = r('get', '/api/v3/agent/microservices', 'Desired microservices of this fog', {
+  responses: { 200: jsonOk('Microservices', z.object({ microservices: z.array(z.record(z.string(), z.unknown())) })) },
+});
+export const getMicroserviceRoute = r('get', '/api/v3/agent/microservices/{microserviceUuid}', 'One microservice of this fog', {
+  request: { params: z.object({ microserviceUuid: z.string().min(1).max(64).openapi({ param: { name: 'microserviceUuid', in: 'path' } }) }) },
+  responses: { 200: jsonOk('Microservice', z.object({ microservice: z.record(z.string(), z.unknown()) })), 404: errorResponse('Not a microservice of this fog', 404) },
+});
+export const getRegistriesRoute = r('get', '/api/v3/agent/registries', 'Container registries', {
+  responses: { 200: jsonOk('Registries', z.object({ registries: z.array(z.record(z.string(), z.unknown())) })) },
+});
+export const getVolumeMountsRoute = r('get', '/api/v3/agent/volumeMounts', 'Volume mounts linked to this fog', {
+  responses: { 200: jsonOk('Volume mounts', z.object({ volumeMounts: z.array(z.record(z.string(), z.unknown())) })) },
+});
+export const getTunnelRoute = r('get', '/api/v3/agent/tunnel', 'SSH tunnel configuration', {
+  responses: { 200: jsonOk('Tunnel', z.object({ tunnel: z.record(z.string(), z.unknown()) })), 404: errorResponse('No tunnel', 404) },
+});
+export const getVersionRoute = r('get', '/api/v3/agent/version', 'Pending upgrade/rollback command', {
+  responses: {
+    200: jsonOk('Command', z.object({ versionCommand: z.enum(['upgrade', 'rollback']), provisionKey: z.string(), expirationTime: z.number(), semver: z.string().optional() })),
+    404: errorResponse('No command pending', 404),
+  },
+});
+export const deleteNodeRoute = r('delete', '/api/v3/agent/delete-node', 'Confirm deletion of this fog', { responses: noContent });
+export const execSessionsRoute = r('get', '/api/v3/agent/exec/sessions', 'Exec sessions waiting for this agent', {
+  responses: { 200: jsonOk('Sessions', z.object({ execSessions: z.array(z.record(z.string(), z.unknown())) })) },
+});
+export const logSessionsRoute = r('get', '/api/v3/agent/logs/sessions', 'Log sessions waiting for this agent', {
+  responses: { 200: jsonOk('Sessions', z.object({ logSessions: z.array(z.record(z.string(), z.unknown())) })) },
+});
+export const certRoute = r('get', '/api/v3/agent/cert', "The Controller's TLS certificate (base64 PEM, as a JSON string)", {
+  responses: { 200: jsonOk('Certificate', z.string()), 404: errorResponse('No TLS certificate configured', 404) },
+});
+const halRoute = (kind: 'hw' | 'usb') =>
+  r('put', `/api/v3/agent/hal/${kind}`, `Report ${kind === 'hw' ? 'hardware' : 'USB'} inventory (legacy)`, {
+    request: { body: jsonBody(z.looseObject({ info: z.string().max(1_000_000) })) },
+    responses: noContent,
+  });
+export const halHwRoute = halRoute('hw');
+export const halUsbRoute = halRoute('usb');
+export const trackingRoute = r('post', '/api/v3/agent/tracking', 'Legacy tracking events (accepted and discarded)', {
+  request: { body: jsonBody(z.unknown()) },
+  responses: noContent,
+});
+
+export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<string | undefined> } = {}): void {
+  const fogUuid = (c: { get(k: 'ctx'): { agent?: { fogUuid: string } } }) => c.get('ctx').agent!.fogUuid;
+  app.openapi(provisionRoute, async (c) => c.json(await provisionAgent(c.get('ctx'), c.req.valid('json')), 200));
+  app.openapi(deprovisionRoute, async (c) => {
+    await deprovisionAgent(c.get('ctx'), fogUuid(c));
+    return c.body(null, 204);
+  });
+  app.openapi(getConfigRoute, async (c) => c.json(await agentConfig(c.get('ctx'), fogUuid(c)), 200));
+  app.openapi(patchConfigRoute, async (c) => {
+    await patchAgentConfig(c.get('ctx'), fogUuid(c), c.req.valid('json'));
+    return c.body(null, 204);
+  });
+  app.openapi(patchGpsRoute, async (c) => {
+    await patchAgentGps(c.get('ctx'), fogUuid(c), c.req.valid('json'));
+    return c.body(null, 204);
+  });
+  app.openapi(getChangesRoute, async (c) => c.json(await agentChanges(c.get('ctx'), fogUuid(c)), 200));
+  app.openapi(ackChangesRoute, async (c) => {
+    await acknowledgeAgentChanges(c.get('ctx'), fogUuid(c), c.req.valid('json').lastUpdated);
+    return c.json({}, 200);
+  });
+  app.openapi(putStatusRoute, async (c) => {
+    await updateAgentStatus(c.get('ctx'), fogUuid(c), c.req.valid('json'));
+    return c.body(null, 204);
+  });
+  // Microservices, volume mounts and sessions are not created on this Controller yet: these lists are
+  // the fog's real (empty) desired state, not placeholders.
+  app.openapi(getMicroservicesRoute, (c) => c.json({ microservices: [] }, 200));
+  app.openapi(getMicroserviceRoute, () => {
+    throw new ServiceError('NOT_FOUND', 'Microservice not found on this fog');
+  });
+  app.openapi(getRegistriesRoute, async (c) => c.json({ registries: await agentRegistries(c.get('ctx')) }, 200));
+  app.openapi(getVolumeMountsRoute, (c) => c.json({ volumeMounts: [] }, 200));
+  app.openapi(getTunnelRoute, async (c) => c.json({ tunnel: await agentTunnel(c.get('ctx'), fogUuid(c)) }, 200));
+  app.openapi(getVersionRoute, async (c) => c.json(await agentVersion(c.get('ctx'), fogUuid(c)), 200));
+  app.openapi(deleteNodeRoute, async (c) => {
+    await agentDeleteNode(c.get('ctx'), fogUuid(c));
+    return c.body(null, 204);
+  });
+  app.openapi(execSessionsRoute, (c) => c.json({ execSessions: [] }, 200));
+  app.openapi(logSessionsRoute, (c) => c.json({ logSessions: [] }, 200));
+  app.openapi(certRoute, async (c) => {
+    const pem = await opts.tlsCertPem?.();
+    if (!pem) throw new ServiceError('NOT_FOUND', 'No TLS certificate is configured on this Controller');
+    return c.json(btoa(pem), 200);
+  });
+  app.openapi(halHwRoute, async (c) => {
+    await putAgentHal(c.get('ctx'), fogUuid(c), 'hw', c.req.valid('json').info);
+    return c.body(null, 204);
+  });
+  app.openapi(halUsbRoute, async (c) => {
+    await putAgentHal(c.get('ctx'), fogUuid(c), 'usb', c.req.valid('json').info);
+    return c.body(null, 204);
+  });
+  app.openapi(trackingRoute, (c) => c.body(null, 204));
+}

@@ -1,0 +1,269 @@
+import { z } from '@hono/zod-openapi';
+import { defineRoute, rbac } from '../../src/http/route';
+import type { App } from '../../src/http/types';
+import { jsonBody, jsonOk } from '../../src/http/openapi';
+import { errorResponse } from '../../src/http/errors';
+import { ServiceError } from '../../src/errors';
+import {
+  createFog,
+  createProvisioningKey,
+  deleteFog,
+  getHal,
+  getTunnel,
+  listFogs,
+  queueCommand,
+  queueVersionCommand,
+  requireFog,
+  setTunnel,
+  toFogResponse,
+  updateFog,
+  type FogFilter,
+} from '../../src/services/fogs/fogs';
+
+const tag = ['Agents'];
+const port = z.number().int().min(1).max(65535);
+const nonNeg = z.number().finite().min(0);
+const size = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
+
+/** Create/update fields (operator-api §3.1). Unknown keys are ignored, as upstream. */
+const FogFields = z.object({
+  name: z.string().min(1).max(255).regex(/^[^\s/][^/]*$/, 'must not start with a space or contain "/"'),
+  archId: z.number().int().min(0).max(4).openapi({ description: '0 auto, 1 amd64, 2 arm64, 3 riscv64, 4 arm' }),
+  location: z.string().max(255),
+  description: z.string().max(2048),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  gpsMode: z.enum(['auto', 'manual', 'dynamic', 'off']),
+  networkInterface: z.string().max(255),
+  containerEngine: z.enum(['edgelet', 'docker', 'podman']),
+  containerEngineUrl: z.string().max(1024),
+  deploymentType: z.enum(['native', 'container']),
+  diskLimit: nonNeg,
+  diskDirectory: z.string().max(1024),
+  memoryLimit: nonNeg,
+  cpuLimit: nonNeg,
+  logLimit: nonNeg,
+  logDirectory: z.string().max(1024),
+  logFileCount: z.number().int().min(0),
+  statusFrequency: z.number().int().min(1).max(86_400),
+  changeFrequency: z.number().int().min(1).max(86_400),
+  gpsDevice: z.string().max(255),
+  gpsScanFrequency: z.number().int().min(0),
+  edgeGuardFrequency: z.number().int().min(0),
+  watchdogEnabled: z.boolean(),
+  pruningFrequency: z.number().int().min(0),
+  availableDiskThreshold: nonNeg,
+  logLevel: z.string().min(1).max(32),
+  timeZone: z.string().max(64),
+  isSystem: z.boolean(),
+  host: z.string().min(1).max(255),
+  routerMode: z.enum(['none', 'edge', 'interior']),
+  messagingPort: port,
+  interRouterPort: port,
+  edgeRouterPort: port,
+  upstreamRouters: z.array(z.string().min(1).max(255)).max(64),
+  networkRouter: z.string().max(255),
+  natsMode: z.enum(['none', 'leaf', 'server']),
+  natsServerPort: port,
+  natsLeafPort: port,
+  natsClusterPort: port,
+  natsMqttPort: port,
+  natsHttpPort: port,
+  jsStorageSize: size,
+  jsMemoryStoreSize: size,
+  upstreamNatsServers: z.array(z.string().min(1).max(255)).max(64),
+  bluetoothEnabled: z.boolean(),
+  abstractedHardwareEnabled: z.boolean(),
+  tags: z.array(z.string().min(1).max(255)).max(64),
+});
+
+export const FogCreateBody = FogFields.partial().required({ name: true, archId: true }).openapi('FogCreate', {
+  example: { name: 'edge-lisbon-01', archId: 2, host: '10.20.0.15', routerMode: 'edge', natsMode: 'leaf', tags: ['site:lisbon'] },
+});
+export const FogUpdateBody = FogFields.partial().openapi('FogUpdate');
+export const FogSchema = z.record(z.string(), z.unknown()).openapi('Fog', { description: 'A fog (edge node); fields per operator-api §3.1' });
+
+const UuidParam = z.object({ uuid: z.string().min(1).max(64).openapi({ param: { name: 'uuid', in: 'path' } }) });
+const nf = { 404: errorResponse('No such fog', 404) };
+
+export const listFogsRoute = defineRoute(rbac('fogs', 'list'), {
+  method: 'get',
+  path: '/api/v3/iofog-list',
+  tags: tag,
+  summary: 'List fogs',
+  description:
+    'Optional filters in query-string array syntax: `filters[0][key]=name&filters[0][value]=edge&filters[0][condition]=has` (`has` = case-insensitive substring, `equals` = exact).',
+  responses: { 200: jsonOk('Fogs', z.object({ fogs: z.array(FogSchema) }).openapi('FogList')) },
+});
+
+export const createFogRoute = defineRoute(rbac('fogs', 'create'), {
+  method: 'post',
+  path: '/api/v3/iofog',
+  tags: tag,
+  summary: 'Create a fog',
+  description: 'Defaults: statusFrequency 10 s, changeFrequency 20 s, routerMode edge, natsMode leaf. `host` is required when routerMode edge/interior is requested.',
+  request: { body: jsonBody(FogCreateBody) },
+  responses: { 201: jsonOk('Created', z.object({ uuid: z.string() })), 409: errorResponse('Name already in use', 409) },
+});
+
+export const getFogRoute = defineRoute(rbac('fogs', 'get', 'uuid'), {
+  method: 'get',
+  path: '/api/v3/iofog/{uuid}',
+  tags: tag,
+  summary: 'Get a fog',
+  request: { params: UuidParam },
+  responses: { 200: jsonOk('Fog', FogSchema), ...nf },
+});
+
+export const updateFogRoute = defineRoute(rbac('fogs', 'patch', 'uuid'), {
+  method: 'patch',
+  path: '/api/v3/iofog/{uuid}',
+  tags: tag,
+  summary: 'Update a fog',
+  description: 'Merge semantics. Changing agent configuration raises the `config` change flag for the agent.',
+  request: { params: UuidParam, body: jsonBody(FogUpdateBody) },
+  responses: { 204: { description: 'Updated' }, ...nf, 409: errorResponse('Name in use or fog being deleted', 409) },
+});
+
+export const deleteFogRoute = defineRoute(rbac('fogs', 'delete', 'uuid'), {
+  method: 'delete',
+  path: '/api/v3/iofog/{uuid}',
+  tags: tag,
+  summary: 'Delete a fog',
+  description:
+    'Asynchronous: the agent receives `deleteNode`, confirms with DELETE /agent/delete-node and wipes itself; the fog is then removed. An agent that never confirms is removed after 10 minutes.',
+  request: { params: UuidParam },
+  responses: { 202: { description: 'Deletion started' }, ...nf },
+});
+
+export const provisioningKeyRoute = defineRoute(rbac('fogs', 'get', 'uuid'), {
+  method: 'get',
+  path: '/api/v3/iofog/{uuid}/provisioning-key',
+  tags: tag,
+  summary: 'Generate a provisioning key',
+  description: 'A single-use key for POST /api/v3/agent/provision, valid 20 minutes.',
+  request: { params: UuidParam },
+  responses: {
+    201: jsonOk('Key', z.object({ key: z.string(), expirationTime: z.number().int(), caCert: z.string() }).openapi('ProvisioningKey')),
+    ...nf,
+  },
+});
+
+export const versionRoute = defineRoute(rbac('fogs', 'patch', 'uuid'), {
+  method: 'post',
+  path: '/api/v3/iofog/{uuid}/version/{versionCommand}',
+  tags: tag,
+  summary: 'Queue an agent upgrade or rollback',
+  request: {
+    params: UuidParam.extend({ versionCommand: z.enum(['upgrade', 'rollback']).openapi({ param: { name: 'versionCommand', in: 'path' } }) }),
+    body: { content: { 'application/json': { schema: z.object({ semver: z.string().regex(/^v?\d+\.\d+\.\d+([-+][\w.-]+)?$/, 'must be a semantic version').optional() }) } }, required: false },
+  },
+  responses: { 204: { description: 'Queued' }, ...nf },
+});
+
+const command = (path: string, summary: string) =>
+  defineRoute(rbac('fogs', 'patch', 'uuid'), {
+    method: 'post',
+    path,
+    tags: tag,
+    summary,
+    request: { params: UuidParam },
+    responses: { 204: { description: 'Queued' }, ...nf },
+  });
+export const rebootRoute = command('/api/v3/iofog/{uuid}/reboot', 'Queue a reboot');
+export const pruneRoute = command('/api/v3/iofog/{uuid}/prune', 'Queue an image prune');
+
+export const getTunnelRoute = defineRoute(rbac('tunnels', 'get', 'uuid'), {
+  method: 'get',
+  path: '/api/v3/iofog/{uuid}/tunnel',
+  tags: tag,
+  summary: 'SSH tunnel status',
+  request: { params: UuidParam },
+  responses: {
+    200: jsonOk('Tunnel', z.object({ username: z.string(), host: z.string(), remotePort: z.number(), localPort: z.number(), status: z.string() })),
+    ...nf,
+  },
+});
+
+export const patchTunnelRoute = defineRoute(rbac('tunnels', 'patch', 'uuid'), {
+  method: 'patch',
+  path: '/api/v3/iofog/{uuid}/tunnel',
+  tags: tag,
+  summary: 'Open or close the SSH tunnel',
+  request: { params: UuidParam, body: jsonBody(z.object({ action: z.enum(['open', 'close']) })) },
+  responses: { 204: { description: 'Done' }, ...nf },
+});
+
+const hal = (kind: 'hw' | 'usb') =>
+  defineRoute(rbac('fogs', 'get', 'uuid'), {
+    method: 'get',
+    path: `/api/v3/iofog/{uuid}/hal/${kind}`,
+    tags: tag,
+    summary: kind === 'hw' ? 'Hardware inventory' : 'USB inventory',
+    request: { params: UuidParam },
+    responses: { 200: jsonOk('Inventory (JSON text reported by the agent)', z.object({ info: z.string() })), ...nf },
+  });
+export const halHwRoute = hal('hw');
+export const halUsbRoute = hal('usb');
+
+/** filters[0][key]=…&filters[0][value]=…&filters[0][condition]=… */
+function parseFilters(url: string): FogFilter[] {
+  const params = new URL(url).searchParams;
+  const byIndex = new Map<string, Partial<FogFilter>>();
+  for (const [k, v] of params) {
+    const m = /^filters\[(\d+)\]\[(key|value|condition)\]$/.exec(k);
+    if (!m) {
+      if (k.startsWith('filters')) throw new ServiceError('VALIDATION_FAILED', `query.${k}: expected filters[N][key|value|condition]`);
+      continue;
+    }
+    const f = byIndex.get(m[1]!) ?? {};
+    (f as Record<string, string>)[m[2]!] = v;
+    byIndex.set(m[1]!, f);
+  }
+  return [...byIndex.entries()].map(([i, f]) => {
+    if (!f.key || f.value === undefined) throw new ServiceError('VALIDATION_FAILED', `query.filters[${i}]: key and value are required`);
+    const condition = f.condition ?? 'has';
+    if (condition !== 'has' && condition !== 'equals') throw new ServiceError('VALIDATION_FAILED', `query.filters[${i}].condition: must be has or equals`);
+    return { key: f.key, value: f.value, condition };
+  });
+}
+
+export function registerFogs(app: App): void {
+  app.openapi(listFogsRoute, async (c) => c.json({ fogs: await listFogs(c.get('ctx'), parseFilters(c.req.url)) }, 200));
+  app.openapi(createFogRoute, async (c) => c.json(await createFog(c.get('ctx'), c.req.valid('json')), 201));
+  app.openapi(getFogRoute, async (c) => c.json(toFogResponse(await requireFog(c.get('ctx'), c.req.valid('param').uuid), { detail: true }), 200));
+  app.openapi(updateFogRoute, async (c) => {
+    await updateFog(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'));
+    return c.body(null, 204);
+  });
+  app.openapi(deleteFogRoute, async (c) => {
+    await deleteFog(c.get('ctx'), c.req.valid('param').uuid);
+    return c.body(null, 202);
+  });
+  app.openapi(provisioningKeyRoute, async (c) => {
+    const k = await createProvisioningKey(c.get('ctx'), c.req.valid('param').uuid);
+    // No listener CA is configured by this Controller yet (TLS_* certificates are operator-supplied and public).
+    return c.json({ ...k, caCert: '' }, 201);
+  });
+  app.openapi(versionRoute, async (c) => {
+    const { uuid, versionCommand } = c.req.valid('param');
+    const body = (await c.req.json().catch(() => ({}))) as { semver?: string };
+    await queueVersionCommand(c.get('ctx'), uuid, versionCommand, body?.semver);
+    return c.body(null, 204);
+  });
+  app.openapi(rebootRoute, async (c) => {
+    await queueCommand(c.get('ctx'), c.req.valid('param').uuid, 'reboot');
+    return c.body(null, 204);
+  });
+  app.openapi(pruneRoute, async (c) => {
+    await queueCommand(c.get('ctx'), c.req.valid('param').uuid, 'prune');
+    return c.body(null, 204);
+  });
+  app.openapi(getTunnelRoute, async (c) => c.json(await getTunnel(c.get('ctx'), c.req.valid('param').uuid), 200));
+  app.openapi(patchTunnelRoute, async (c) => {
+    await setTunnel(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json').action);
+    return c.body(null, 204);
+  });
+  app.openapi(halHwRoute, async (c) => c.json(await getHal(c.get('ctx'), c.req.valid('param').uuid, 'hw'), 200));
+  app.openapi(halUsbRoute, async (c) => c.json(await getHal(c.get('ctx'), c.req.valid('param').uuid, 'usb'), 200));
+}

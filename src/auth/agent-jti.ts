@@ -1,0 +1,98 @@
+import { lt, sql } from 'drizzle-orm';
+import { agentJti } from '../../db/schema/index';
+import { withTransaction, type TxHost } from '../../db/tx';
+import type { Clock } from '../lib/clock';
+import type { Logger } from '../lib/logger';
+import { errorFields } from '../lib/logger';
+
+/**
+ * Used agent-token ids (agent-api §1.4.3 step 7), built for the hot path: every agent request checks
+ * and records its `jti` in memory (no disk write per request); new ids are persisted in batches every
+ * `flushMs`, and loaded back at start so replay protection survives a restart for the token lifetime.
+ *
+ * Limits, by design: a crash loses at most the last `flushMs` of ids (a replay of such a token
+ * within its 10-minute life would be accepted); instances sharing a database each know their own ids
+ * plus what the others had flushed when they loaded — a replay that reaches another instance within
+ * the flush window is not detected. Tokens are bound to TLS and minted per request by Edgelet, so the
+ * residual window is small; deployments that need strict cross-instance replay protection should
+ * route each agent to one instance (sticky by fog uuid).
+ */
+export class JtiStore {
+  #seen = new Map<string, number>();
+  #pending: Array<{ jti: string; fogUuid: string; expiresAt: number }> = [];
+  #timer?: ReturnType<typeof setInterval>;
+  #flushing?: Promise<void>;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly flushMs = 1000,
+  ) {}
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /** Loads unexpired ids persisted by earlier runs (and other instances). */
+  async load(host: TxHost): Promise<void> {
+    const now = this.clock.now();
+    const rows = await host.store.db.select().from(agentJti).where(sql`${agentJti.expiresAt} > ${now}`);
+    for (const r of rows) this.#seen.set(r.jti, r.expiresAt);
+  }
+
+  /** Records `jti`; false when it was already used. */
+  use(jti: string, fogUuid: string, expiresAt: number): boolean {
+    const key = `${fogUuid}:${jti}`;
+    if (this.#seen.has(key)) return false;
+    this.#seen.set(key, expiresAt);
+    this.#pending.push({ jti: key, fogUuid, expiresAt });
+    return true;
+  }
+
+  start(host: TxHost): void {
+    this.#timer = setInterval(() => void this.flush(host), this.flushMs);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  async stop(host: TxHost): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.flush(host);
+  }
+
+  /** Writes pending ids in one transaction and forgets expired ones from memory. */
+  async flush(host: TxHost): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    const batch = this.#pending;
+    if (batch.length === 0) {
+      this.#sweep();
+      return;
+    }
+    this.#pending = [];
+    this.#flushing = withTransaction(host, async (tx) => {
+      for (let i = 0; i < batch.length; i += 500) {
+        await tx.db.insert(agentJti).values(batch.slice(i, i + 500)).onConflictDoNothing();
+      }
+    })
+      .catch((err) => {
+        // Keep them for the next attempt; memory still protects this instance meanwhile.
+        this.#pending = batch.concat(this.#pending);
+        this.logger.warn('could not persist used agent token ids; will retry', errorFields(err));
+      })
+      .finally(() => {
+        this.#flushing = undefined;
+        this.#sweep();
+      });
+    return this.#flushing;
+  }
+
+  #sweep(): void {
+    const now = this.clock.now();
+    if (this.#seen.size < 1024) return;
+    for (const [k, exp] of this.#seen) if (exp <= now) this.#seen.delete(k);
+  }
+}
+
+/** Deletes persisted ids whose token has expired (token-cleanup job). */
+export async function purgeExpiredJtis(host: TxHost, now: number): Promise<number> {
+  return withTransaction(host, async (tx) => (await tx.db.delete(agentJti).where(lt(agentJti.expiresAt, now))).rowsAffected);
+}

@@ -1,0 +1,332 @@
+import { asc, eq } from 'drizzle-orm';
+import { exportJWK, generateKeyPair } from 'jose';
+import { fog, fogHal, fogProvisioningKey, fogPublicKey, fogTunnel, fogVersionCommand, registry } from '../../../db/schema/index';
+import { withTransaction } from '../../../db/tx';
+import type { AppCtx } from '../../context';
+import { ServiceError, notFound } from '../../errors';
+import { sha256Hex, toBase64 } from '../../lib/ids';
+import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
+import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
+
+async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
+  const [row] = await ctx.db.select().from(fog).where(eq(fog.uuid, uuid)).limit(1);
+  // The token was valid a moment ago; the fog was removed meanwhile.
+  if (!row) throw new ServiceError('AGENT_FOG_NOT_FOUND', 'Fog not found');
+  return row;
+}
+
+// ---- provisioning ----
+
+export interface ProvisionInput {
+  key: string;
+  type: number;
+  engine?: string;
+}
+
+/**
+ * POST /agent/provision (agent-api §2.2): consumes the key, issues a fresh Ed25519 key pair (the
+ * server keeps only the public half) and raises the flags that make the agent load its desired state.
+ * Re-provisioning keeps the uuid and rotates the key.
+ */
+export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promise<{ uuid: string; privateKey: string; namespace: string }> {
+  const keyHash = await sha256Hex(input.key);
+  const [pk] = await ctx.db.select().from(fogProvisioningKey).where(eq(fogProvisioningKey.keyHash, keyHash)).limit(1);
+  if (!pk) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
+  if (pk.expiresAt <= ctx.clock.now()) throw new ServiceError('PROVISIONING_KEY_EXPIRED', 'Expired Provisioning Key');
+  // Key generation happens before the transaction (design §5).
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const priv = await exportJWK(privateKey);
+  const pub = await exportJWK(publicKey);
+  const fogUuid = await withTransaction(ctx, async (tx) => {
+    const consumed = await tx.db.delete(fogProvisioningKey).where(eq(fogProvisioningKey.keyHash, keyHash));
+    if (consumed.rowsAffected !== 1) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
+    const [row] = await tx.db.select().from(fog).where(eq(fog.uuid, pk.fogUuid)).limit(1);
+    if (!row || row.deleteRequestedAt !== null) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
+    const now = tx.clock.now();
+    const publicJwk = JSON.stringify({ kty: pub.kty, crv: pub.crv, x: pub.x });
+    await tx.db
+      .insert(fogPublicKey)
+      .values({ fogUuid: row.uuid, publicJwk, createdAt: now })
+      .onConflictDoUpdate({ target: fogPublicKey.fogUuid, set: { publicJwk, createdAt: now } });
+    await tx.db
+      .update(fog)
+      .set({
+        archId: input.type,
+        ...(input.engine ? { containerEngine: input.engine } : {}),
+        daemonStatus: 'UNKNOWN',
+        reportedDaemonStatus: null,
+        updatedAt: now,
+      })
+      .where(eq(fog.uuid, row.uuid));
+    await tx.db.delete(fogVersionCommand).where(eq(fogVersionCommand.fogUuid, row.uuid));
+    await raiseFlags(tx, [row.uuid], ['volumeMounts', 'registries', 'microserviceList', 'microserviceConfig']);
+    return row.uuid;
+  });
+  ctx.agentKeys.invalidate(fogUuid);
+  const privateJwk = JSON.stringify({ kty: priv.kty, crv: priv.crv, d: priv.d, x: priv.x });
+  return { uuid: fogUuid, privateKey: toBase64(new TextEncoder().encode(privateJwk)), namespace: ctx.config.namespace };
+}
+
+/** POST /agent/deprovision (§2.3): the fog stays, its key goes; every later token is AGENT_PUBLIC_KEY_NOT_FOUND. */
+export async function deprovisionAgent(ctx: AppCtx, fogUuid: string): Promise<void> {
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.delete(fogPublicKey).where(eq(fogPublicKey.fogUuid, fogUuid));
+    await tx.db
+      .update(fog)
+      .set({ daemonStatus: 'DEPROVISIONED', reportedDaemonStatus: null, ipAddress: '0.0.0.0', ipAddressExternal: '0.0.0.0', updatedAt: tx.clock.now() })
+      .where(eq(fog.uuid, fogUuid));
+  });
+  ctx.agentKeys.invalidate(fogUuid);
+}
+
+/** DELETE /agent/delete-node (§2.16): the agent confirms a requested deletion; the fog is removed. */
+export async function agentDeleteNode(ctx: AppCtx, fogUuid: string): Promise<void> {
+  await removeFog(ctx, fogUuid);
+}
+
+// ---- configuration ----
+
+export async function agentConfig(ctx: AppCtx, fogUuid: string) {
+  const f = await fogOf(ctx, fogUuid);
+  return {
+    networkInterface: f.networkInterface,
+    containerEngineUrl: f.containerEngineUrl,
+    diskLimit: f.diskLimit,
+    diskDirectory: f.diskDirectory,
+    memoryLimit: f.memoryLimit,
+    cpuLimit: f.cpuLimit,
+    logLimit: f.logLimit,
+    logDirectory: f.logDirectory,
+    logFileCount: f.logFileCount,
+    gpsMode: f.gpsMode,
+    gpsDevice: f.gpsDevice,
+    gpsScanFrequency: f.gpsScanFrequency,
+    edgeGuardFrequency: f.edgeGuardFrequency,
+    statusFrequency: f.statusFrequency,
+    changeFrequency: f.changeFrequency,
+    watchdogEnabled: f.watchdogEnabled,
+    latitude: f.latitude ?? 0,
+    longitude: f.longitude ?? 0,
+    logLevel: f.logLevel,
+    availableDiskThreshold: f.availableDiskThreshold,
+    pruningFrequency: f.pruningFrequency,
+    timeZone: f.timeZone,
+  };
+}
+
+export interface AgentConfigInput {
+  networkInterface?: string;
+  containerEngineUrl?: string;
+  diskLimit?: number;
+  diskDirectory?: string;
+  memoryLimit?: number;
+  cpuLimit?: number;
+  logLimit?: number;
+  logDirectory?: string;
+  logFileCount?: number;
+  statusFrequency?: number;
+  changeFrequency?: number;
+  watchdogEnabled?: boolean;
+  edgeGuardFrequency?: number;
+  gpsScanFrequency?: number;
+  gpsDevice?: string;
+  gpsMode?: string;
+  latitude?: number;
+  longitude?: number;
+  logLevel?: string;
+  availableDiskThreshold?: number;
+  pruningFrequency?: number;
+  upgradeScanFrequency?: number;
+  timeZone?: string;
+}
+
+const CONFIG_KEYS: (keyof AgentConfigInput)[] = [
+  'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
+  'logFileCount', 'statusFrequency', 'changeFrequency', 'watchdogEnabled', 'edgeGuardFrequency', 'gpsScanFrequency', 'gpsDevice',
+  'gpsMode', 'latitude', 'longitude', 'logLevel', 'availableDiskThreshold', 'pruningFrequency', 'upgradeScanFrequency', 'timeZone',
+];
+
+/** PATCH /agent/config (§2.5): the agent pushes its local config; stored, no `config` flag (no ping-pong). */
+export async function patchAgentConfig(ctx: AppCtx, fogUuid: string, input: AgentConfigInput): Promise<void> {
+  const set: Record<string, unknown> = {};
+  for (const k of CONFIG_KEYS) {
+    const v = input[k];
+    if (v === undefined) continue;
+    if (k === 'statusFrequency' || k === 'changeFrequency') {
+      // A zero period would make the fog look dead to the status job; keep the stored value.
+      if (typeof v === 'number' && v <= 0) continue;
+    }
+    set[k] = k === 'logLevel' ? String(v).toUpperCase() : k === 'gpsMode' ? String(v).toLowerCase() : v;
+  }
+  if (Object.keys(set).length === 0) return;
+  await withTransaction(ctx, async (tx) => {
+    await tx.db
+      .update(fog)
+      .set({ ...set, updatedAt: tx.clock.now() })
+      .where(eq(fog.uuid, fogUuid));
+  });
+}
+
+export async function patchAgentGps(ctx: AppCtx, fogUuid: string, input: { latitude: number; longitude: number }): Promise<void> {
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.update(fog).set({ latitude: input.latitude, longitude: input.longitude, updatedAt: tx.clock.now() }).where(eq(fog.uuid, fogUuid));
+  });
+}
+
+// ---- change flags ----
+
+export function agentChanges(ctx: AppCtx, fogUuid: string): Promise<ChangeSet> {
+  return readChanges(ctx.db, ctx.changeClock, fogUuid);
+}
+
+export function acknowledgeAgentChanges(ctx: AppCtx, fogUuid: string, lastUpdated: string): Promise<number> {
+  return acknowledgeChanges(ctx, fogUuid, lastUpdated);
+}
+
+// ---- status ----
+
+export interface AgentStatusInput {
+  daemonStatus?: string;
+  daemonOperatingDuration?: number;
+  daemonLastStart?: number;
+  warningMessage?: string;
+  memoryUsage?: number;
+  diskUsage?: number;
+  cpuUsage?: number;
+  memoryViolation?: boolean;
+  diskViolation?: boolean;
+  cpuViolation?: boolean;
+  systemAvailableDisk?: number;
+  systemAvailableMemory?: number;
+  systemTotalCpu?: number;
+  microserviceStatus?: string;
+  repositoryCount?: number;
+  repositoryStatus?: string;
+  systemTime?: number;
+  lastStatusTime?: number;
+  ipAddress?: string;
+  ipAddressExternal?: string;
+  lastCommandTime?: number;
+  tunnelStatus?: string;
+  version?: string;
+  isReadyToUpgrade?: boolean;
+  isReadyToRollback?: boolean;
+  activeVolumeMounts?: number;
+  volumeMountLastUpdate?: number;
+  gpsStatus?: string;
+  availableRuntimes?: string[];
+  runtimeAgentPhase?: string;
+  controlPlaneQuiesced?: boolean;
+}
+
+const DAEMON_STATUSES = new Set(['STARTING', 'RUNNING', 'STOPPED', 'WARNING', 'UNKNOWN', 'WAITING', 'DEBUGGING', 'ERROR']);
+const CLOCK_SKEW_WARN_MS = 5 * 60 * 1000;
+
+/** Parses the JSON-text `microserviceStatus`; invalid JSON is the agent's 400, never a 500 or 401. */
+export function parseMicroserviceStatus(text: string | undefined): Array<Record<string, unknown>> {
+  if (text === undefined || text === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ServiceError('VALIDATION_FAILED', 'microserviceStatus: must be a JSON array encoded as a string');
+  }
+  if (parsed === null) return [];
+  if (!Array.isArray(parsed)) throw new ServiceError('VALIDATION_FAILED', 'microserviceStatus: must be a JSON array encoded as a string');
+  return parsed.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as { id?: unknown }).id === 'string');
+}
+
+/**
+ * PUT /agent/status (§2.9). `lastStatusTime` is stored as the receipt time, so UNKNOWN detection does
+ * not depend on the agent's clock. Microservice statuses are parsed and validated here; they are
+ * stored once microservices exist on this Controller (entries for unknown ids are ignored, as upstream).
+ */
+export async function updateAgentStatus(ctx: AppCtx, fogUuid: string, input: AgentStatusInput): Promise<void> {
+  parseMicroserviceStatus(input.microserviceStatus);
+  const now = ctx.clock.now();
+  if (input.systemTime !== undefined && Math.abs(input.systemTime - now) > CLOCK_SKEW_WARN_MS) {
+    ctx.logger.warn('agent clock differs from the Controller by more than 5 minutes', { fogUuid, skewMs: input.systemTime - now });
+  }
+  const reported = input.daemonStatus && DAEMON_STATUSES.has(input.daemonStatus) ? input.daemonStatus : input.daemonStatus ? 'UNKNOWN' : undefined;
+  const warning = input.warningMessage ?? undefined;
+  const set: Partial<typeof fog.$inferInsert> = {
+    lastStatusTime: now,
+    lastActive: now,
+    updatedAt: now,
+  };
+  const copy = <K extends keyof AgentStatusInput & keyof typeof fog.$inferInsert>(k: K) => {
+    if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
+  };
+  (
+    [
+      'daemonOperatingDuration', 'daemonLastStart', 'memoryUsage', 'diskUsage', 'cpuUsage', 'memoryViolation', 'diskViolation',
+      'cpuViolation', 'systemAvailableDisk', 'systemAvailableMemory', 'systemTotalCpu', 'repositoryCount', 'repositoryStatus',
+      'systemTime', 'ipAddress', 'ipAddressExternal', 'lastCommandTime', 'tunnelStatus', 'version', 'isReadyToUpgrade',
+      'isReadyToRollback', 'activeVolumeMounts', 'volumeMountLastUpdate', 'gpsStatus', 'runtimeAgentPhase',
+    ] as const
+  ).forEach(copy);
+  if (input.daemonOperatingDuration !== undefined) set.daemonOperatingDuration = Math.round(input.daemonOperatingDuration);
+  if (input.availableRuntimes !== undefined) set.availableRuntimes = JSON.stringify(input.availableRuntimes);
+  set.controlPlaneQuiesced = input.controlPlaneQuiesced === true;
+  if (warning !== undefined) {
+    set.warningMessage = warning;
+    set.securityStatus = /HW signature changed|mismatch/i.test(warning) ? 'WARNING' : 'OK';
+  }
+  if (reported) {
+    set.reportedDaemonStatus = reported;
+    set.daemonStatus = reported;
+  }
+  ctx.agentActivity.forget(fogUuid);
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.update(fog).set(set).where(eq(fog.uuid, fogUuid));
+  });
+}
+
+// ---- desired state ----
+
+export async function agentRegistries(ctx: AppCtx) {
+  const rows = await ctx.db.select().from(registry).orderBy(asc(registry.id));
+  return Promise.all(
+    rows.map(async (r) => ({
+      id: r.id,
+      url: r.url,
+      isPublic: r.isPublic,
+      username: r.username,
+      password: r.passwordEnc ? await ctx.vault.decrypt(r.passwordEnc, `registry:${r.id}`) : '',
+      userEmail: r.userEmail,
+    })),
+  );
+}
+
+export async function agentTunnel(ctx: AppCtx, fogUuid: string) {
+  const [t] = await ctx.db.select().from(fogTunnel).where(eq(fogTunnel.fogUuid, fogUuid)).limit(1);
+  if (!t) throw notFound('Tunnel');
+  return {
+    username: t.username,
+    password: t.passwordEnc ? await ctx.vault.decrypt(t.passwordEnc, `tunnel:${fogUuid}:password`) : '',
+    host: t.host,
+    rport: t.remotePort,
+    lport: t.localPort,
+    rsakey: t.rsaKeyEnc ? await ctx.vault.decrypt(t.rsaKeyEnc, `tunnel:${fogUuid}:rsakey`) : '',
+    closed: t.closed,
+    iofogUuid: fogUuid,
+  };
+}
+
+/** GET /agent/version (§2.15): the pending command with a fresh provisioning key for the post-upgrade re-provision. */
+export async function agentVersion(ctx: AppCtx, fogUuid: string) {
+  const [cmd] = await ctx.db.select().from(fogVersionCommand).where(eq(fogVersionCommand.fogUuid, fogUuid)).limit(1);
+  if (!cmd) throw notFound('Version command');
+  const { key, expirationTime } = await createProvisioningKey(ctx, fogUuid);
+  return { versionCommand: cmd.command as 'upgrade' | 'rollback', provisionKey: key, expirationTime, ...(cmd.semver ? { semver: cmd.semver } : {}) };
+}
+
+export async function putAgentHal(ctx: AppCtx, fogUuid: string, kind: 'hw' | 'usb', info: string): Promise<void> {
+  await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    await tx.db
+      .insert(fogHal)
+      .values({ fogUuid, [kind]: info, updatedAt: now })
+      .onConflictDoUpdate({ target: fogHal.fogUuid, set: { [kind]: info, updatedAt: now } });
+  });
+}

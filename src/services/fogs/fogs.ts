@@ -1,0 +1,370 @@
+import { and, asc, eq, ne } from 'drizzle-orm';
+import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand } from '../../../db/schema/index';
+import { withTransaction } from '../../../db/tx';
+import type { AppCtx } from '../../context';
+import { ServiceError, conflict, invalid, notFound } from '../../errors';
+import { sha256Hex } from '../../lib/ids';
+import { ARCHITECTURES } from '../health/architectures';
+import { raiseFlags } from '../changes/flags';
+
+export type FogRow = typeof fog.$inferSelect;
+
+export const PROVISIONING_KEY_TTL_MS = 20 * 60 * 1000;
+/** How long a deleted fog waits for its agent to confirm (DELETE /agent/delete-node) before it is removed anyway. */
+export const DELETE_GRACE_MS = 10 * 60 * 1000;
+/** Status reports may be this many status periods late before the fog counts as UNKNOWN (upstream tolerance). */
+export const STATUS_TOLERANCE = 3;
+
+/** Fields an operator may set on create/update (operator-api §3.1), already validated by the route schema. */
+export interface FogInput {
+  name?: string;
+  archId?: number;
+  location?: string;
+  description?: string;
+  latitude?: number;
+  longitude?: number;
+  gpsMode?: string;
+  networkInterface?: string;
+  containerEngine?: string;
+  containerEngineUrl?: string;
+  deploymentType?: string;
+  diskLimit?: number;
+  diskDirectory?: string;
+  memoryLimit?: number;
+  cpuLimit?: number;
+  logLimit?: number;
+  logDirectory?: string;
+  logFileCount?: number;
+  statusFrequency?: number;
+  changeFrequency?: number;
+  gpsDevice?: string;
+  gpsScanFrequency?: number;
+  edgeGuardFrequency?: number;
+  watchdogEnabled?: boolean;
+  pruningFrequency?: number;
+  availableDiskThreshold?: number;
+  logLevel?: string;
+  timeZone?: string;
+  isSystem?: boolean;
+  host?: string;
+  routerMode?: 'none' | 'edge' | 'interior';
+  messagingPort?: number;
+  interRouterPort?: number;
+  edgeRouterPort?: number;
+  upstreamRouters?: string[];
+  networkRouter?: string;
+  natsMode?: 'none' | 'leaf' | 'server';
+  natsServerPort?: number;
+  natsLeafPort?: number;
+  natsClusterPort?: number;
+  natsMqttPort?: number;
+  natsHttpPort?: number;
+  jsStorageSize?: string;
+  jsMemoryStoreSize?: string;
+  upstreamNatsServers?: string[];
+  bluetoothEnabled?: boolean;
+  abstractedHardwareEnabled?: boolean;
+  tags?: string[];
+}
+
+/** Keys that the agent pulls with GET /agent/config: changing one raises the `config` flag. */
+const AGENT_CONFIG_KEYS = [
+  'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
+  'logFileCount', 'gpsMode', 'gpsDevice', 'gpsScanFrequency', 'edgeGuardFrequency', 'statusFrequency', 'changeFrequency',
+  'watchdogEnabled', 'latitude', 'longitude', 'logLevel', 'availableDiskThreshold', 'pruningFrequency', 'timeZone',
+] as const;
+
+const PLATFORM_KEYS = [
+  'host', 'routerMode', 'messagingPort', 'interRouterPort', 'edgeRouterPort', 'upstreamRouters', 'networkRouter', 'natsMode',
+  'natsServerPort', 'natsLeafPort', 'natsClusterPort', 'natsMqttPort', 'natsHttpPort', 'jsStorageSize', 'jsMemoryStoreSize',
+  'upstreamNatsServers', 'containerEngine', 'bluetoothEnabled', 'abstractedHardwareEnabled', 'tags',
+] as const;
+
+function toColumns(input: FogInput): Partial<typeof fog.$inferInsert> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined) continue;
+    if (k === 'upstreamRouters' || k === 'upstreamNatsServers' || k === 'tags') out[k] = JSON.stringify(v);
+    else if (k === 'logLevel') out[k] = String(v).toUpperCase();
+    else out[k] = v;
+  }
+  return out as Partial<typeof fog.$inferInsert>;
+}
+
+/** Cross-field rules of operator-api §3.1 on the merged (stored + requested) values. */
+function checkPlatform(merged: Omit<FogInput, 'routerMode'> & { routerMode: string }, explicitRouterMode: boolean): void {
+  // `host` is required when the operator asks for an edge or interior router explicitly; a fog created
+  // with the default mode (edge) may omit it — its router only dials out.
+  if (explicitRouterMode && (merged.routerMode === 'edge' || merged.routerMode === 'interior') && !merged.host) {
+    throw invalid(`host: required when routerMode is ${merged.routerMode}`);
+  }
+  if (merged.routerMode === 'interior' && (!merged.interRouterPort || !merged.edgeRouterPort)) {
+    throw invalid('interRouterPort, edgeRouterPort: required when routerMode is interior');
+  }
+}
+
+const parseList = (text: string | null): string[] => {
+  if (!text) return [];
+  try {
+    const v = JSON.parse(text);
+    return Array.isArray(v) ? v.map(String) : [];
+  } catch {
+    return [];
+  }
+};
+
+export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
+  const arch = ARCHITECTURES.find((a) => a.id === row.archId) ?? ARCHITECTURES[0];
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  const body: Record<string, unknown> = {
+    uuid: row.uuid,
+    name: row.name,
+    location: row.location,
+    description: row.description,
+    gpsMode: row.gpsMode,
+    latitude: row.latitude,
+    longitude: row.longitude,
+    daemonStatus: row.daemonStatus,
+    securityStatus: row.securityStatus,
+    warningMessage: row.warningMessage,
+    lastActive: row.lastActive,
+    daemonOperatingDuration: row.daemonOperatingDuration,
+    daemonLastStart: row.daemonLastStart,
+    memoryUsage: row.memoryUsage,
+    diskUsage: row.diskUsage,
+    cpuUsage: row.cpuUsage,
+    memoryViolation: row.memoryViolation,
+    diskViolation: row.diskViolation,
+    cpuViolation: row.cpuViolation,
+    systemTotalCpu: row.systemTotalCpu,
+    systemAvailableDisk: row.systemAvailableDisk,
+    systemAvailableMemory: row.systemAvailableMemory,
+    repositoryCount: row.repositoryCount,
+    repositoryStatus: row.repositoryStatus,
+    systemTime: row.systemTime,
+    lastStatusTime: row.lastStatusTime,
+    lastCommandTime: row.lastCommandTime,
+    ipAddress: row.ipAddress,
+    ipAddressExternal: row.ipAddressExternal,
+    networkInterface: row.networkInterface,
+    containerEngine: row.containerEngine,
+    containerEngineUrl: row.containerEngineUrl,
+    deploymentType: row.deploymentType,
+    diskLimit: row.diskLimit,
+    diskDirectory: row.diskDirectory,
+    memoryLimit: row.memoryLimit,
+    cpuLimit: row.cpuLimit,
+    logLimit: row.logLimit,
+    logDirectory: row.logDirectory,
+    logFileCount: row.logFileCount,
+    statusFrequency: row.statusFrequency,
+    changeFrequency: row.changeFrequency,
+    gpsDevice: row.gpsDevice,
+    gpsScanFrequency: row.gpsScanFrequency,
+    edgeGuardFrequency: row.edgeGuardFrequency,
+    watchdogEnabled: row.watchdogEnabled,
+    pruningFrequency: row.pruningFrequency,
+    availableDiskThreshold: row.availableDiskThreshold,
+    logLevel: row.logLevel,
+    timeZone: row.timeZone,
+    bluetoothEnabled: row.bluetoothEnabled,
+    abstractedHardwareEnabled: row.abstractedHardwareEnabled,
+    version: row.version,
+    isReadyToUpgrade: row.isReadyToUpgrade,
+    isReadyToRollback: row.isReadyToRollback,
+    tunnel: row.tunnelStatus,
+    isSystem: row.isSystem,
+    archId: row.archId,
+    arch: { ...arch },
+    availableRuntimes: parseList(row.availableRuntimes),
+    host: row.host,
+    routerMode: row.routerMode,
+    messagingPort: row.messagingPort,
+    interRouterPort: row.interRouterPort,
+    edgeRouterPort: row.edgeRouterPort,
+    upstreamRouters: parseList(row.upstreamRouters),
+    networkRouter: row.networkRouter,
+    natsMode: row.natsMode,
+    natsServerPort: row.natsServerPort,
+    natsLeafPort: row.natsLeafPort,
+    natsClusterPort: row.natsClusterPort,
+    natsMqttPort: row.natsMqttPort,
+    natsHttpPort: row.natsHttpPort,
+    jsStorageSize: row.jsStorageSize,
+    jsMemoryStoreSize: row.jsMemoryStoreSize,
+    upstreamNatsServers: parseList(row.upstreamNatsServers),
+    tags: parseList(row.tags),
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  };
+  if (opts.detail && row.deleteRequestedAt !== null) {
+    body.platformStatus = {
+      phase: 'Deleting',
+      generation: row.specGeneration,
+      observedGeneration: row.specGeneration,
+      lastError: null,
+      lastTransitionAt: iso(row.deleteRequestedAt),
+      conditions: [],
+    };
+  }
+  return body;
+}
+
+export async function requireFog(ctx: AppCtx, uuid: string): Promise<FogRow> {
+  const [row] = await ctx.db.select().from(fog).where(eq(fog.uuid, uuid)).limit(1);
+  if (!row) throw notFound(`Fog ${uuid}`);
+  return row;
+}
+
+export async function createFog(ctx: AppCtx, input: FogInput & { name: string; archId: number }): Promise<{ uuid: string }> {
+  const routerMode = input.routerMode ?? 'edge';
+  checkPlatform({ ...input, routerMode }, input.routerMode !== undefined);
+  const uuid = ctx.ids.uuid();
+  await withTransaction(ctx, async (tx) => {
+    const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(eq(fog.name, input.name)).limit(1);
+    if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
+    const now = tx.clock.now();
+    await tx.db.insert(fog).values({ ...toColumns(input), uuid, name: input.name, archId: input.archId, routerMode, createdAt: now, updatedAt: now });
+  });
+  return { uuid };
+}
+
+export interface FogFilter {
+  key: string;
+  value: string;
+  condition: 'has' | 'equals';
+}
+
+const FILTERABLE = new Set(['uuid', 'name', 'location', 'description', 'daemonStatus', 'ipAddress', 'ipAddressExternal', 'version', 'routerMode', 'natsMode', 'containerEngine', 'archId', 'isSystem', 'host', 'tags']);
+
+export async function listFogs(ctx: AppCtx, filters: FogFilter[]) {
+  for (const f of filters) {
+    if (!FILTERABLE.has(f.key)) throw invalid(`filters: unknown key "${f.key}" (one of ${[...FILTERABLE].join(', ')})`);
+  }
+  const rows = await ctx.db.select().from(fog).orderBy(asc(fog.name));
+  const fogs = rows.map((r) => toFogResponse(r));
+  return fogs.filter((f) =>
+    filters.every(({ key, value, condition }) => {
+      const v = f[key];
+      const text = Array.isArray(v) ? v.join(',') : String(v ?? '');
+      return condition === 'equals' ? text === value : text.toLowerCase().includes(value.toLowerCase());
+    }),
+  );
+}
+
+export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Promise<void> {
+  const current = await requireFog(ctx, uuid);
+  if (current.deleteRequestedAt !== null) throw new ServiceError('CONFLICT', `Fog ${uuid} is being deleted`);
+  const merged = {
+    host: current.host ?? undefined,
+    interRouterPort: current.interRouterPort ?? undefined,
+    edgeRouterPort: current.edgeRouterPort ?? undefined,
+    ...input,
+    routerMode: input.routerMode ?? current.routerMode,
+  };
+  checkPlatform(merged, input.routerMode !== undefined);
+  const cols = toColumns(input);
+  const configChanged = AGENT_CONFIG_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+  const platformChanged = PLATFORM_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+  await withTransaction(ctx, async (tx) => {
+    if (input.name && input.name !== current.name) {
+      const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(and(eq(fog.name, input.name), ne(fog.uuid, uuid))).limit(1);
+      if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
+    }
+    await tx.db
+      .update(fog)
+      .set({ ...cols, ...(platformChanged ? { specGeneration: current.specGeneration + 1 } : {}), updatedAt: tx.clock.now() })
+      .where(eq(fog.uuid, uuid));
+    if (configChanged) await raiseFlags(tx, [uuid], ['config']);
+  });
+}
+
+/**
+ * Deletes a fog: the agent gets `deleteNode` and confirms with DELETE /agent/delete-node, which
+ * removes the row; if it never does, the fog-status job removes it after DELETE_GRACE_MS.
+ */
+export async function deleteFog(ctx: AppCtx, uuid: string): Promise<void> {
+  const current = await requireFog(ctx, uuid);
+  if (current.deleteRequestedAt !== null) return;
+  await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    await tx.db.update(fog).set({ deleteRequestedAt: now, updatedAt: now }).where(eq(fog.uuid, uuid));
+    await raiseFlags(tx, [uuid], ['deleteNode']);
+  });
+}
+
+/** Removes the fog row and everything that hangs off it. */
+export async function removeFog(ctx: AppCtx, uuid: string): Promise<boolean> {
+  const removed = await withTransaction(ctx, async (tx) => (await tx.db.delete(fog).where(eq(fog.uuid, uuid))).rowsAffected > 0);
+  ctx.agentKeys.invalidate(uuid);
+  ctx.agentActivity.forget(uuid);
+  return removed;
+}
+
+const KEY_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+
+/** A fresh single-use provisioning key (stored hashed), valid 20 minutes. */
+export async function createProvisioningKey(ctx: AppCtx, uuid: string): Promise<{ key: string; expirationTime: number }> {
+  const current = await requireFog(ctx, uuid);
+  if (current.deleteRequestedAt !== null) throw new ServiceError('CONFLICT', `Fog ${uuid} is being deleted`);
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const key = [...bytes].map((b) => KEY_ALPHABET[b % KEY_ALPHABET.length]).join('');
+  const keyHash = await sha256Hex(key);
+  const now = ctx.clock.now();
+  const expirationTime = now + PROVISIONING_KEY_TTL_MS;
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.insert(fogProvisioningKey).values({ keyHash, fogUuid: uuid, expiresAt: expirationTime, createdAt: now });
+  });
+  return { key, expirationTime };
+}
+
+export async function queueVersionCommand(ctx: AppCtx, uuid: string, command: 'upgrade' | 'rollback', semver?: string): Promise<void> {
+  const current = await requireFog(ctx, uuid);
+  if (command === 'upgrade' && !current.isReadyToUpgrade) throw invalid('versionCommand: the agent is not ready to upgrade (isReadyToUpgrade is false)');
+  if (command === 'rollback' && !current.isReadyToRollback) throw invalid('versionCommand: the agent is not ready to roll back (isReadyToRollback is false)');
+  await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    await tx.db
+      .insert(fogVersionCommand)
+      .values({ fogUuid: uuid, command, semver: semver ?? null, createdAt: now })
+      .onConflictDoUpdate({ target: fogVersionCommand.fogUuid, set: { command, semver: semver ?? null, createdAt: now } });
+    await raiseFlags(tx, [uuid], ['version']);
+  });
+}
+
+export async function queueCommand(ctx: AppCtx, uuid: string, flag: 'reboot' | 'prune'): Promise<void> {
+  await requireFog(ctx, uuid);
+  await withTransaction(ctx, (tx) => raiseFlags(tx, [uuid], [flag]));
+}
+
+export async function getTunnel(ctx: AppCtx, uuid: string) {
+  await requireFog(ctx, uuid);
+  const [t] = await ctx.db.select().from(fogTunnel).where(eq(fogTunnel.fogUuid, uuid)).limit(1);
+  if (!t) return { username: '', host: '', remotePort: 0, localPort: 22, status: 'closed' };
+  return { username: t.username, host: t.host, remotePort: t.remotePort, localPort: t.localPort, status: t.closed ? 'closed' : 'open' };
+}
+
+/**
+ * Opens or closes the SSH reverse tunnel. Opening needs the relay's connection details, which the
+ * tunnel relay configuration provides; until one is configured (`host` set on the tunnel row), open is refused.
+ */
+export async function setTunnel(ctx: AppCtx, uuid: string, action: 'open' | 'close'): Promise<void> {
+  await requireFog(ctx, uuid);
+  const [t] = await ctx.db.select().from(fogTunnel).where(eq(fogTunnel.fogUuid, uuid)).limit(1);
+  if (action === 'open' && (!t || !t.host)) throw invalid('action: no tunnel relay is configured for this fog');
+  await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    if (t) await tx.db.update(fogTunnel).set({ closed: action === 'close', updatedAt: now }).where(eq(fogTunnel.fogUuid, uuid));
+    else await tx.db.insert(fogTunnel).values({ fogUuid: uuid, closed: true, updatedAt: now });
+    await raiseFlags(tx, [uuid], ['tunnel']);
+  });
+}
+
+export async function getHal(ctx: AppCtx, uuid: string, kind: 'hw' | 'usb'): Promise<{ info: string }> {
+  await requireFog(ctx, uuid);
+  const [h] = await ctx.db.select().from(fogHal).where(eq(fogHal.fogUuid, uuid)).limit(1);
+  const info = h?.[kind];
+  if (info === undefined || info === null) throw notFound(`${kind === 'hw' ? 'Hardware' : 'USB'} info of fog ${uuid}`);
+  return { info };
+}
+
