@@ -1,5 +1,6 @@
 import type { Job } from '../src/jobs/types';
+import { fogStatusJob } from './fog-status';
 import { tokenCleanupJob } from './token-cleanup';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob];

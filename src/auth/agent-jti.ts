@@ -1,4 +1,4 @@
-import { lt, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { agentJti } from '../../db/schema/index';
 import { withTransaction, type TxHost } from '../../db/tx';
 import type { Clock } from '../lib/clock';
@@ -90,9 +90,4 @@ export class JtiStore {
     if (this.#seen.size < 1024) return;
     for (const [k, exp] of this.#seen) if (exp <= now) this.#seen.delete(k);
   }
-}
-
-/** Deletes persisted ids whose token has expired (token-cleanup job). */
-export async function purgeExpiredJtis(host: TxHost, now: number): Promise<number> {
-  return withTransaction(host, async (tx) => (await tx.db.delete(agentJti).where(lt(agentJti.expiresAt, now))).rowsAffected);
 }

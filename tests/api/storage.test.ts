@@ -116,7 +116,7 @@ test('token-cleanup job removes expired refresh tokens and keeps live ones', asy
     clock.advance(61_000);
     const outcome = await runTick(t.ctx, tokenCleanupJob, clock.now());
     assert.equal(outcome.ran, true);
-    assert.deepEqual(outcome.ran && outcome.result, { refreshTokens: 1, jobRuns: 0 });
+    assert.deepEqual(outcome.ran && outcome.result, { refreshTokens: 1, agentJtis: 0, jobRuns: 0 });
     assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: live.refreshToken } })).status, 200);
   } finally {
     await t.close();
