@@ -8,6 +8,8 @@ import type { App, HonoEnv } from './http/types';
 import { registerAgent } from '../routes/agent/index';
 import { registerAuthAdmin } from '../routes/auth/index';
 import { registerFogs } from '../routes/fogs/index';
+import { registerApplications } from '../routes/applications/index';
+import { registerMicroservices } from '../routes/microservices/index';
 import { registerDocs } from '../routes/docs/index';
 import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
@@ -98,6 +100,8 @@ export function createApp(appCtx: AppCtx): App {
   registerGroups(app);
   registerAuthAdmin(app);
   registerFogs(app);
+  registerApplications(app);
+  registerMicroservices(app);
   registerAgent(app);
   registerOidc(app);
   let doc: unknown;

@@ -1,3 +1,4 @@
 export * from './auth';
 export * from './system';
 export * from './fleet';
+export * from './apps';

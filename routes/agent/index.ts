@@ -20,6 +20,7 @@ import {
   putAgentHal,
   updateAgentStatus,
 } from '../../src/services/agent/agent';
+import { agentMicroservice, agentMicroservices } from '../../src/services/microservices/microservices';
 
 /**
  * The Edgelet wire contract (agent-api.md). Bodies accept unknown keys (agents send more than we
@@ -228,12 +229,10 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
     await updateAgentStatus(c.get('ctx'), fogUuid(c), c.req.valid('json'));
     return c.body(null, 204);
   });
-  // Microservices, volume mounts and sessions are not created on this Controller yet: these lists are
-  // the fog's real (empty) desired state, not placeholders.
-  app.openapi(getMicroservicesRoute, (c) => c.json({ microservices: [] }, 200));
-  app.openapi(getMicroserviceRoute, () => {
-    throw new ServiceError('NOT_FOUND', 'Microservice not found on this fog');
-  });
+  app.openapi(getMicroservicesRoute, async (c) => c.json({ microservices: await agentMicroservices(c.get('ctx'), fogUuid(c)) }, 200));
+  app.openapi(getMicroserviceRoute, async (c) => c.json({ microservice: await agentMicroservice(c.get('ctx'), fogUuid(c), c.req.valid('param').microserviceUuid) }, 200));
+  // Volume mounts and exec/log sessions are not created on this Controller yet: these lists are the
+  // fog's real (empty) state, not placeholders.
   app.openapi(getRegistriesRoute, async (c) => c.json({ registries: await agentRegistries(c.get('ctx')) }, 200));
   app.openapi(getVolumeMountsRoute, (c) => c.json({ volumeMounts: [] }, 200));
   app.openapi(getTunnelRoute, async (c) => c.json({ tunnel: await agentTunnel(c.get('ctx'), fogUuid(c)) }, 200));

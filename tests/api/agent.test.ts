@@ -27,7 +27,7 @@ test('provision: single-use key, Ed25519 key pair, public key only on the server
   const t = await makeTestApp();
   try {
     const { admin, uuid, key, agent, call } = await provisioned(t);
-    const jwk = JSON.parse(Buffer.from((await t.ctx.store.client.execute('SELECT public_jwk FROM fog_public_key')).rows[0]!.public_jwk as string));
+    const jwk = JSON.parse((await t.ctx.store.client.execute('SELECT public_jwk FROM fog_public_key')).rows[0]!.public_jwk as string);
     assert.deepEqual(Object.keys(jwk).sort(), ['crv', 'kty', 'x']);
     assert.equal(agent.uuid, uuid);
     const reuse = await t.call('POST', '/api/v3/agent/provision', { body: { key, type: 2, engine: 'edgelet' } });

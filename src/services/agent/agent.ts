@@ -7,6 +7,7 @@ import { ServiceError, notFound } from '../../errors';
 import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
 import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
+import { storeMicroserviceStatuses } from '../microservices/microservices';
 
 async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
   const [row] = await ctx.db.select().from(fog).where(eq(fog.uuid, uuid)).limit(1);
@@ -238,11 +239,11 @@ export function parseMicroserviceStatus(text: string | undefined): Array<Record<
 
 /**
  * PUT /agent/status (§2.9). `lastStatusTime` is stored as the receipt time, so UNKNOWN detection does
- * not depend on the agent's clock. Microservice statuses are parsed and validated here; they are
- * stored once microservices exist on this Controller (entries for unknown ids are ignored, as upstream).
+ * not depend on the agent's clock. Microservice statuses are stored in the same transaction (entries
+ * for other fogs' or unknown ids are ignored, as upstream).
  */
 export async function updateAgentStatus(ctx: AppCtx, fogUuid: string, input: AgentStatusInput): Promise<void> {
-  parseMicroserviceStatus(input.microserviceStatus);
+  const entries = parseMicroserviceStatus(input.microserviceStatus);
   const now = ctx.clock.now();
   if (input.systemTime !== undefined && Math.abs(input.systemTime - now) > CLOCK_SKEW_WARN_MS) {
     ctx.logger.warn('agent clock differs from the Controller by more than 5 minutes', { fogUuid, skewMs: input.systemTime - now });
@@ -279,6 +280,7 @@ export async function updateAgentStatus(ctx: AppCtx, fogUuid: string, input: Age
   ctx.agentActivity.forget(fogUuid);
   await withTransaction(ctx, async (tx) => {
     await tx.db.update(fog).set(set).where(eq(fog.uuid, fogUuid));
+    if (input.microserviceStatus !== undefined) await storeMicroserviceStatuses(tx, fogUuid, entries);
   });
 }
 

@@ -1,0 +1,136 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { defineRoute, rbac } from '../../src/http/route';
+import type { App, HonoEnv } from '../../src/http/types';
+import { jsonBody, jsonOk } from '../../src/http/openapi';
+import { errorResponse } from '../../src/http/errors';
+import { ServiceError } from '../../src/errors';
+import { ApplicationCreate, ApplicationPatch, ApplicationSchema } from '../microservices/schemas';
+import { createApplication, deleteApplication, getApplication, listApplications, patchApplication, replaceApplication } from '../../src/services/microservices/applications';
+import { mapMicroservice, parseKind, yamlPath } from '../../src/services/yaml/kinds';
+
+const tag = ['Applications'];
+const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) });
+const nf = { 404: errorResponse('No such application', 404) };
+const yamlBody = {
+  content: {
+    'multipart/form-data': { schema: z.object({ application: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The YAML file' }) }) },
+    'application/yaml': { schema: z.string() },
+  },
+  required: true,
+};
+
+export const listAppsRoute = defineRoute(rbac('applications', 'list'), {
+  method: 'get', path: '/api/v3/application', tags: tag, summary: 'List applications',
+  responses: { 200: jsonOk('Applications', z.object({ applications: z.array(ApplicationSchema) })) },
+});
+export const createAppRoute = defineRoute(rbac('applications', 'create'), {
+  method: 'post', path: '/api/v3/application', tags: tag, summary: 'Create an application (optionally with microservices)',
+  description: '`isActivated` defaults to false for JSON (true for YAML): activate to deliver the microservices to their agents.',
+  request: { body: jsonBody(ApplicationCreate) },
+  responses: { 201: jsonOk('Created', z.object({ id: z.number(), name: z.string() })), 409: errorResponse('Name in use', 409) },
+});
+export const createAppYamlRoute = defineRoute(rbac('applications', 'create'), {
+  method: 'post', path: '/api/v3/application/yaml', tags: tag, summary: 'Create an application from YAML',
+  description: 'multipart/form-data with the file in field `application`, or the YAML document as the raw body (`application/yaml`).',
+  request: { body: yamlBody },
+  responses: { 201: jsonOk('Created', z.object({ id: z.number(), name: z.string() })), 409: errorResponse('Name in use', 409) },
+});
+export const getAppRoute = defineRoute(rbac('applications', 'get', 'name'), {
+  method: 'get', path: '/api/v3/application/{name}', tags: tag, summary: 'Get an application',
+  request: { params: NameParam }, responses: { 200: jsonOk('Application', ApplicationSchema), ...nf },
+});
+export const patchAppRoute = defineRoute(rbac('applications', 'patch', 'name'), {
+  method: 'patch', path: '/api/v3/application/{name}', tags: tag, summary: 'Update description, activation or NATS access',
+  request: { params: NameParam, body: jsonBody(ApplicationPatch) }, responses: { 204: { description: 'Updated' }, ...nf },
+});
+export const putAppRoute = defineRoute(rbac('applications', 'update', 'name'), {
+  method: 'put', path: '/api/v3/application/{name}', tags: tag, summary: 'Replace an application',
+  description: 'Microservices missing from the body are deleted.',
+  request: { params: NameParam, body: jsonBody(ApplicationCreate) }, responses: { 204: { description: 'Replaced' }, ...nf },
+});
+export const putAppYamlRoute = defineRoute(rbac('applications', 'update', 'name'), {
+  method: 'put', path: '/api/v3/application/yaml/{name}', tags: tag, summary: 'Create or replace an application from YAML',
+  request: { params: NameParam, body: yamlBody }, responses: { 204: { description: 'Applied' } },
+});
+export const deleteAppRoute = defineRoute(rbac('applications', 'delete', 'name'), {
+  method: 'delete', path: '/api/v3/application/{name}', tags: tag, summary: 'Delete an application and its microservices',
+  request: { params: NameParam }, responses: { 204: { description: 'Deleted' }, ...nf },
+});
+export const listSystemAppsRoute = defineRoute(rbac('systemApplications', 'list'), {
+  method: 'get', path: '/api/v3/application/system', tags: tag, summary: 'List system applications',
+  responses: { 200: jsonOk('Applications', z.object({ applications: z.array(ApplicationSchema) })) },
+});
+export const getSystemAppRoute = defineRoute(rbac('systemApplications', 'get', 'name'), {
+  method: 'get', path: '/api/v3/application/system/{name}', tags: tag, summary: 'Get a system application',
+  request: { params: NameParam }, responses: { 200: jsonOk('Application', ApplicationSchema), ...nf },
+});
+export const deleteSystemAppRoute = defineRoute(rbac('systemApplications', 'delete', 'name'), {
+  method: 'delete', path: '/api/v3/application/system/{name}', tags: tag, summary: 'Delete a system application',
+  request: { params: NameParam }, responses: { 204: { description: 'Deleted' }, ...nf },
+});
+
+/** Reads the YAML upload: multipart field `application` (upstream) or a raw YAML body. */
+async function yamlText(c: Context<HonoEnv>): Promise<string> {
+  const type = c.req.header('content-type') ?? '';
+  if (type.startsWith('multipart/form-data')) {
+    const form = await c.req.parseBody();
+    const file = form.application;
+    if (file === undefined) throw new ServiceError('VALIDATION_FAILED', 'application: a YAML file in multipart field "application" is required');
+    return typeof file === 'string' ? file : await (file as File).text();
+  }
+  return c.req.text();
+}
+
+function applicationFromYaml(text: string) {
+  const { name, spec } = parseKind(text, 'Application');
+  const list = spec.microservices;
+  if (list !== undefined && !Array.isArray(list)) throw new ServiceError('VALIDATION_FAILED', 'spec.microservices: must be a list');
+  const input = {
+    name,
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    isActivated: spec.isActivated ?? true,
+    ...(spec.natsConfig !== undefined ? { natsConfig: spec.natsConfig } : {}),
+    microservices: ((list as unknown[] | undefined) ?? []).map((m, i) => {
+      if (typeof m !== 'object' || m === null) throw new ServiceError('VALIDATION_FAILED', `spec.microservices[${i}]: must be a mapping`);
+      return mapMicroservice(m as Record<string, unknown>, `spec.microservices[${i}]`);
+    }),
+  };
+  const parsed = ApplicationCreate.safeParse(input);
+  if (!parsed.success) {
+    throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${yamlPath(i.path as (string | number)[])}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+export function registerApplications(app: App): void {
+  app.openapi(listSystemAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), true) }, 200));
+  app.openapi(getSystemAppRoute, async (c) => c.json(await getApplication(c.get('ctx'), c.req.valid('param').name, true), 200));
+  app.openapi(deleteSystemAppRoute, async (c) => {
+    await deleteApplication(c.get('ctx'), c.req.valid('param').name, true);
+    return c.body(null, 204);
+  });
+  app.openapi(listAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), false) }, 200));
+  app.openapi(createAppRoute, async (c) => c.json(await createApplication(c.get('ctx'), c.req.valid('json')), 201));
+  app.openapi(createAppYamlRoute, async (c) => c.json(await createApplication(c.get('ctx'), applicationFromYaml(await yamlText(c))), 201));
+  app.openapi(putAppYamlRoute, async (c) => {
+    const input = applicationFromYaml(await yamlText(c));
+    const { name } = c.req.valid('param');
+    if (input.name !== name) throw new ServiceError('VALIDATION_FAILED', `metadata.name: must equal the application name in the path (${name})`);
+    await replaceApplication(c.get('ctx'), name, input, { createIfMissing: true, defaultActivated: true });
+    return c.body(null, 204);
+  });
+  app.openapi(getAppRoute, async (c) => c.json(await getApplication(c.get('ctx'), c.req.valid('param').name, false), 200));
+  app.openapi(patchAppRoute, async (c) => {
+    await patchApplication(c.get('ctx'), c.req.valid('param').name, c.req.valid('json'));
+    return c.body(null, 204);
+  });
+  app.openapi(putAppRoute, async (c) => {
+    await replaceApplication(c.get('ctx'), c.req.valid('param').name, c.req.valid('json'));
+    return c.body(null, 204);
+  });
+  app.openapi(deleteAppRoute, async (c) => {
+    await deleteApplication(c.get('ctx'), c.req.valid('param').name, false);
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,595 @@
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { application, fog, microservice, microserviceStatus, registry } from '../../../db/schema/index';
+import { withTransaction } from '../../../db/tx';
+import type { AppCtx } from '../../context';
+import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
+import { raiseFlags } from '../changes/flags';
+
+export type MicroserviceRow = typeof microservice.$inferSelect;
+type AppRow = typeof application.$inferSelect;
+type FogRow = typeof fog.$inferSelect;
+
+/** External ports the Edgelet host keeps for itself (local API, debugging, DNS). */
+export const RESERVED_PORTS = [54321, 54322, 53];
+
+export interface Image {
+  containerImage: string;
+  archId: number;
+}
+export interface PortMapping {
+  internal: number;
+  external: number;
+  protocol?: 'tcp' | 'udp';
+}
+export interface VolumeMapping {
+  id?: number;
+  hostDestination: string;
+  containerDestination: string;
+  accessMode: string;
+  type?: 'bind' | 'volume' | 'volumeMount';
+}
+export interface EnvVar {
+  key: string;
+  value: string;
+}
+
+/** Microservice fields an operator sets (operator-api §3.3), validated by the route schema. */
+export interface MicroserviceInput {
+  name?: string;
+  application?: string;
+  iofogUuid?: string;
+  agentName?: string;
+  images?: Image[];
+  registryId?: number;
+  config?: string | Record<string, unknown>;
+  annotations?: string;
+  hostNetworkMode?: boolean;
+  isPrivileged?: boolean;
+  pidMode?: string;
+  ipcMode?: string;
+  cpuSetCpus?: string;
+  runAsUser?: string;
+  platform?: string;
+  runtime?: string;
+  memoryLimit?: number;
+  logSize?: number;
+  schedule?: number;
+  rebuild?: boolean;
+  ports?: PortMapping[];
+  volumeMappings?: VolumeMapping[];
+  env?: EnvVar[];
+  extraHosts?: Array<{ name: string; address: string }>;
+  cmd?: string[];
+  cdiDevices?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  healthCheck?: { test: string[]; interval?: number; timeout?: number; startPeriod?: number; startInterval?: number; retries?: number };
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const parse = <T>(text: string | null, fallback: T): T => {
+  if (!text) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+};
+
+// ---- reading ----
+
+export async function requireApplication(ctx: AppCtx, name: string): Promise<AppRow> {
+  const [app] = await ctx.db.select().from(application).where(eq(application.name, name)).limit(1);
+  if (!app) throw notFound(`Application ${name}`);
+  return app;
+}
+
+export async function requireMicroservice(ctx: AppCtx, uuid: string): Promise<MicroserviceRow & { app: AppRow }> {
+  const [row] = await ctx.db
+    .select({ ms: microservice, app: application })
+    .from(microservice)
+    .innerJoin(application, eq(application.id, microservice.applicationId))
+    .where(eq(microservice.uuid, uuid))
+    .limit(1);
+  if (!row) throw notFound(`Microservice ${uuid}`);
+  return { ...row.ms, app: row.app };
+}
+
+export async function presentMicroservices(ctx: AppCtx, rows: Array<MicroserviceRow & { app: AppRow }>) {
+  if (rows.length === 0) return [];
+  const uuids = rows.map((r) => r.uuid);
+  const fogUuids = [...new Set(rows.map((r) => r.fogUuid).filter((u): u is string => Boolean(u)))];
+  const [statuses, fogs] = await Promise.all([
+    ctx.db.select().from(microserviceStatus).where(inArray(microserviceStatus.microserviceUuid, uuids)),
+    fogUuids.length ? ctx.db.select({ uuid: fog.uuid, name: fog.name }).from(fog).where(inArray(fog.uuid, fogUuids)) : Promise.resolve([]),
+  ]);
+  const statusOf = new Map(statuses.map((s) => [s.microserviceUuid, s]));
+  const fogName = new Map(fogs.map((f) => [f.uuid, f.name]));
+  return rows.map((r) => {
+    const s = statusOf.get(r.uuid);
+    return {
+      uuid: r.uuid,
+      name: r.name,
+      config: r.config,
+      annotations: r.annotations,
+      application: r.app.name,
+      iofogUuid: r.fogUuid,
+      agentName: r.fogUuid ? (fogName.get(r.fogUuid) ?? null) : null,
+      images: parse<Image[]>(r.images, []),
+      registryId: r.registryId,
+      catalogItemId: r.catalogItemId,
+      hostNetworkMode: r.hostNetworkMode,
+      isPrivileged: r.isPrivileged,
+      pidMode: r.pidMode,
+      ipcMode: r.ipcMode,
+      cpuSetCpus: r.cpuSetCpus,
+      runAsUser: r.runAsUser,
+      platform: r.platform,
+      runtime: r.runtime,
+      memoryLimit: r.memoryLimit,
+      logSize: r.logSize,
+      schedule: r.schedule,
+      env: parse<EnvVar[]>(r.env, []),
+      extraHosts: parse<unknown[]>(r.extraHosts, []),
+      cmd: parse<string[]>(r.cmd, []),
+      cdiDevices: parse<string[]>(r.cdiDevices, []),
+      capAdd: parse<string[]>(r.capAdd, []),
+      capDrop: parse<string[]>(r.capDrop, []),
+      healthCheck: parse<Record<string, unknown>>(r.healthCheck, {}),
+      ports: parse<PortMapping[]>(r.ports, []),
+      volumeMappings: parse<VolumeMapping[]>(r.volumeMappings, []),
+      isRouter: r.isRouter,
+      isNats: r.isNats,
+      isController: r.isController,
+      rebuild: r.rebuild,
+      status: {
+        status: r.markedForDelete ? 'MARKED_FOR_DELETION' : r.stopped ? 'STOPPED' : (s?.status ?? 'QUEUED'),
+        percentage: s?.percentage ?? 0,
+        containerId: s?.containerId ?? '',
+        startTime: s?.startTime ?? null,
+        operatingDuration: s?.operatingDuration ?? 0,
+        cpuUsage: Number(s?.cpuUsage ?? 0),
+        memoryUsage: Number(s?.memoryUsage ?? 0),
+        ipAddress: s?.ipAddress ?? '',
+        healthStatus: s?.healthStatus ?? '',
+        errorMessage: s?.errorMessage ?? '',
+        execSessionIds: parse<string[]>(s?.execSessionIds ?? '[]', []),
+      },
+      createdAt: new Date(r.createdAt).toISOString(),
+      updatedAt: new Date(r.updatedAt).toISOString(),
+    };
+  });
+}
+
+export async function listMicroservices(ctx: AppCtx, opts: { system: boolean; applicationName?: string }) {
+  const conds = [eq(application.isSystem, opts.system)];
+  if (opts.applicationName) conds.push(eq(application.name, opts.applicationName));
+  const rows = await ctx.db
+    .select({ ms: microservice, app: application })
+    .from(microservice)
+    .innerJoin(application, eq(application.id, microservice.applicationId))
+    .where(and(...conds))
+    .orderBy(asc(application.name), asc(microservice.name));
+  return presentMicroservices(ctx, rows.map((r) => ({ ...r.ms, app: r.app })));
+}
+
+// ---- validation ----
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function checkName(what: string, name: string): void {
+  if (!NAME.test(name)) throw invalid(`${what}: must be a lower-case DNS label (letters, digits, "-"), 1-63 characters`);
+}
+
+async function resolveFog(ctx: AppCtx, input: MicroserviceInput): Promise<FogRow | undefined> {
+  if (input.iofogUuid) {
+    const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, input.iofogUuid)).limit(1);
+    if (!f) throw invalid(`iofogUuid: no fog ${input.iofogUuid}`);
+    return f;
+  }
+  if (input.agentName) {
+    const [f] = await ctx.db.select().from(fog).where(eq(fog.name, input.agentName)).limit(1);
+    if (!f) throw invalid(`agentName: no fog named ${input.agentName}`);
+    return f;
+  }
+  return undefined;
+}
+
+/** The image the agent of `archId` runs, or undefined. Arch 0 (auto) takes the first image. */
+export function imageFor(images: Image[], archId: number): string | undefined {
+  if (archId === 0) return images[0]?.containerImage;
+  return images.find((i) => i.archId === archId)?.containerImage;
+}
+
+function checkImages(images: Image[] | undefined, target: FogRow | undefined, field = 'images'): void {
+  if (!images) return;
+  if (images.length === 0) throw invalid(`${field}: at least one image is required`);
+  if (new Set(images.map((i) => i.archId)).size !== images.length) throw invalid(`${field}: archId must be unique`);
+  if (target && target.archId !== 0 && !imageFor(images, target.archId)) {
+    throw invalid(`${field}: no image for the architecture of fog ${target.name} (archId ${target.archId})`);
+  }
+}
+
+function checkRuntime(runtime: string | undefined, target: FogRow | undefined): void {
+  if (!runtime || !target) return;
+  const available = parse<string[]>(target.availableRuntimes, []);
+  // Fogs that have not reported yet cannot be checked; their agent rejects an unknown runtime itself.
+  if (available.length > 0 && !available.includes(runtime)) {
+    throw invalid(`runtime: "${runtime}" is not available on fog ${target.name} (available: ${available.join(', ')})`);
+  }
+}
+
+function checkPorts(ports: PortMapping[] | undefined): void {
+  if (!ports) return;
+  const seen = new Set<string>();
+  ports.forEach((p, i) => {
+    if (RESERVED_PORTS.includes(p.external)) throw invalid(`ports[${i}].external: port ${p.external} is reserved (${RESERVED_PORTS.join(', ')})`);
+    const key = `${p.external}/${p.protocol ?? 'tcp'}`;
+    if (seen.has(key)) throw invalid(`ports[${i}].external: port ${key} is mapped twice`);
+    seen.add(key);
+  });
+}
+
+/** External ports must be free on the fog (other microservices on the same host). */
+async function checkPortsFree(ctx: AppCtx, fogUuid: string | null | undefined, ports: PortMapping[] | undefined, self?: string): Promise<void> {
+  if (!fogUuid || !ports?.length) return;
+  const others = await ctx.db.select({ uuid: microservice.uuid, name: microservice.name, ports: microservice.ports }).from(microservice).where(eq(microservice.fogUuid, fogUuid));
+  const used = new Map<string, string>();
+  for (const o of others) {
+    if (o.uuid === self) continue;
+    for (const p of parse<PortMapping[]>(o.ports, [])) used.set(`${p.external}/${p.protocol ?? 'tcp'}`, o.name);
+  }
+  ports.forEach((p, i) => {
+    const owner = used.get(`${p.external}/${p.protocol ?? 'tcp'}`);
+    if (owner) throw invalid(`ports[${i}].external: port ${p.external} is already used by microservice ${owner} on this fog`);
+  });
+}
+
+async function checkRegistry(ctx: AppCtx, registryId: number | undefined): Promise<void> {
+  if (registryId === undefined) return;
+  const [r] = await ctx.db.select({ id: registry.id }).from(registry).where(eq(registry.id, registryId)).limit(1);
+  if (!r) throw invalid(`registryId: no registry ${registryId}`);
+}
+
+function normalizeVolumes(list: VolumeMapping[] | undefined): VolumeMapping[] | undefined {
+  if (!list) return undefined;
+  return list.map((v, i) => {
+    const type = v.type ?? 'bind';
+    if (type === 'volume' && !/^[a-zA-Z0-9_.-]/.test(v.hostDestination)) throw invalid(`volumeMappings[${i}].hostDestination: a volume name must start with a letter, digit, "_", "." or "-"`);
+    if (type === 'bind' && !v.hostDestination.startsWith('/')) throw invalid(`volumeMappings[${i}].hostDestination: a bind mount needs an absolute host path`);
+    return { id: i + 1, hostDestination: v.hostDestination, containerDestination: v.containerDestination, accessMode: v.accessMode, type };
+  });
+}
+
+const configText = (c: MicroserviceInput['config']): string | undefined => (c === undefined ? undefined : typeof c === 'string' ? c : JSON.stringify(c));
+
+function checkConfig(text: string | undefined): void {
+  if (text === undefined) return;
+  try {
+    JSON.parse(text);
+  } catch {
+    throw invalid('config: must be a JSON document (object or JSON text)');
+  }
+}
+
+function columns(input: MicroserviceInput): Partial<typeof microservice.$inferInsert> {
+  const out: Partial<typeof microservice.$inferInsert> = {};
+  const copy = ['registryId', 'annotations', 'hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'logSize', 'schedule'] as const;
+  for (const k of copy) if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
+  const cfg = configText(input.config);
+  if (cfg !== undefined) out.config = cfg;
+  const jsonCols = ['images', 'env', 'extraHosts', 'cmd', 'cdiDevices', 'capAdd', 'capDrop', 'healthCheck', 'ports'] as const;
+  for (const k of jsonCols) if (input[k] !== undefined) (out as Record<string, unknown>)[k] = json(input[k]);
+  const vols = normalizeVolumes(input.volumeMappings);
+  if (vols) out.volumeMappings = json(vols);
+  return out;
+}
+
+// ---- writing ----
+
+/** Validates a create input against the database; returns what the insert needs. */
+export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { name: string }): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert> }> {
+  checkName('name', input.name);
+  if (!input.images) throw invalid('images: required (one image per architecture)');
+  const target = await resolveFog(ctx, input);
+  checkImages(input.images, target);
+  checkRuntime(input.runtime, target);
+  checkPorts(input.ports);
+  checkConfig(configText(input.config));
+  await checkRegistry(ctx, input.registryId);
+  if (input.schedule !== undefined && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
+  await checkPortsFree(ctx, target?.uuid, input.ports);
+  return { target, cols: columns(input) };
+}
+
+/** Inserts a validated microservice into `app` (inside the caller's transaction) and raises its fog's flags. */
+export async function insertMicroservice(tx: AppCtx, app: AppRow, input: MicroserviceInput & { name: string }, prepared: Awaited<ReturnType<typeof prepareCreate>>): Promise<string> {
+  const dup = await tx.db
+    .select({ uuid: microservice.uuid })
+    .from(microservice)
+    .where(and(eq(microservice.applicationId, app.id), eq(microservice.name, input.name)))
+    .limit(1);
+  if (dup.length) throw conflict(`Microservice ${input.name} already exists in application ${app.name}`);
+  const uuid = tx.ids.uuid();
+  const now = tx.clock.now();
+  await tx.db.insert(microservice).values({ ...prepared.cols, uuid, name: input.name, applicationId: app.id, fogUuid: prepared.target?.uuid ?? null, createdAt: now, updatedAt: now });
+  if (prepared.target) await raiseFlags(tx, [prepared.target.uuid], ['microserviceList', 'microserviceConfig']);
+  return uuid;
+}
+
+export async function createMicroservice(ctx: AppCtx, input: MicroserviceInput & { name: string; application: string }): Promise<{ uuid: string; name: string }> {
+  const app = await requireApplication(ctx, input.application);
+  if (app.isSystem) throw invalid(`application: ${app.name} is a system application`);
+  const prepared = await prepareCreate(ctx, input);
+  const uuid = await withTransaction(ctx, (tx) => insertMicroservice(tx, app, input, prepared));
+  return { uuid, name: input.name };
+}
+
+/** Fields whose change needs the container re-created (not just a config signal). */
+const REBUILD_KEYS = ['images', 'registryId', 'hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'env', 'extraHosts', 'cmd', 'cdiDevices', 'capAdd', 'capDrop', 'healthCheck', 'ports', 'volumeMappings'] as const;
+
+export async function updateMicroservice(ctx: AppCtx, uuid: string, input: MicroserviceInput, opts: { system: boolean }): Promise<void> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`${opts.system ? 'System microservice' : 'Microservice'} ${uuid}`);
+  if (!opts.system && current.isController) throw invalid('The controller system microservice is managed through /microservices/system');
+  if (input.application !== undefined && input.application !== current.app.name) throw invalid('application: a microservice cannot change application');
+  if (input.name !== undefined && input.name !== current.name) checkName('name', input.name);
+  const moveTarget = input.iofogUuid || input.agentName ? await resolveFog(ctx, input) : undefined;
+  const targetUuid = moveTarget?.uuid ?? current.fogUuid;
+  const [target] = targetUuid ? await ctx.db.select().from(fog).where(eq(fog.uuid, targetUuid)).limit(1) : [];
+  checkImages(input.images ?? parse<Image[]>(current.images, []), target);
+  checkRuntime(input.runtime ?? (current.runtime || undefined), target);
+  checkPorts(input.ports);
+  checkConfig(configText(input.config));
+  await checkRegistry(ctx, input.registryId);
+  if (input.schedule !== undefined && !opts.system && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
+  await checkPortsFree(ctx, targetUuid, input.ports ?? parse<PortMapping[]>(current.ports, []), uuid);
+  const cols = columns(input);
+  if (current.isController) cols.schedule = 0;
+  const needsRebuild = input.rebuild === true || REBUILD_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+  const moved = moveTarget !== undefined && moveTarget.uuid !== current.fogUuid;
+  await withTransaction(ctx, async (tx) => {
+    if (input.name !== undefined && input.name !== current.name) {
+      const dup = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, current.applicationId), eq(microservice.name, input.name))).limit(1);
+      if (dup.length) throw conflict(`Microservice ${input.name} already exists in application ${current.app.name}`);
+    }
+    await tx.db
+      .update(microservice)
+      .set({ ...cols, ...(input.name ? { name: input.name } : {}), ...(moved ? { fogUuid: moveTarget!.uuid } : {}), rebuild: needsRebuild || current.rebuild, updatedAt: tx.clock.now() })
+      .where(eq(microservice.uuid, uuid));
+    if (moved) {
+      await tx.db.delete(microserviceStatus).where(eq(microserviceStatus.microserviceUuid, uuid));
+      await raiseFlags(tx, [current.fogUuid, moveTarget!.uuid].filter((u): u is string => Boolean(u)), ['microserviceList', 'microserviceConfig']);
+    } else if (current.fogUuid) {
+      await raiseFlags(tx, [current.fogUuid], ['microserviceConfig']);
+    }
+  });
+}
+
+export async function deleteMicroservice(ctx: AppCtx, uuid: string, opts: { system: boolean; withCleanup?: boolean }): Promise<void> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  if (current.isController && !opts.system) throw forbidden('The controller system microservice cannot be deleted through the user API');
+  await withTransaction(ctx, async (tx) => {
+    await removeOrMark(tx, [current], opts.withCleanup ?? false);
+  });
+}
+
+/**
+ * Microservices on a provisioned fog are marked for deletion and delivered with `delete: true`
+ * until the agent reports them gone; anywhere else they are removed at once.
+ */
+export async function removeOrMark(tx: AppCtx, rows: MicroserviceRow[], withCleanup: boolean): Promise<void> {
+  const fogUuids = [...new Set(rows.map((r) => r.fogUuid).filter((u): u is string => Boolean(u)))];
+  const live = new Set(
+    fogUuids.length
+      ? (await tx.db.select({ uuid: fog.uuid, status: fog.daemonStatus }).from(fog).where(inArray(fog.uuid, fogUuids)))
+          .filter((f) => f.status !== 'NOT_PROVISIONED' && f.status !== 'DEPROVISIONED')
+          .map((f) => f.uuid)
+      : [],
+  );
+  const now = tx.clock.now();
+  for (const r of rows) {
+    if (r.fogUuid && live.has(r.fogUuid)) {
+      await tx.db.update(microservice).set({ markedForDelete: true, deleteWithCleanup: withCleanup, updatedAt: now }).where(eq(microservice.uuid, r.uuid));
+    } else {
+      await tx.db.delete(microservice).where(eq(microservice.uuid, r.uuid));
+    }
+  }
+  if (fogUuids.length) await raiseFlags(tx, fogUuids, ['microserviceList']);
+}
+
+export async function setStopped(ctx: AppCtx, uuid: string, stopped: boolean): Promise<void> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem) throw invalid('System microservices cannot be started or stopped');
+  if (current.stopped === stopped) return;
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.update(microservice).set({ stopped, updatedAt: tx.clock.now() }).where(eq(microservice.uuid, uuid));
+    if (current.fogUuid) await raiseFlags(tx, [current.fogUuid], ['microserviceList']);
+  });
+}
+
+export async function markRebuild(ctx: AppCtx, uuid: string, opts: { system: boolean }): Promise<void> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.update(microservice).set({ rebuild: true, updatedAt: tx.clock.now() }).where(eq(microservice.uuid, uuid));
+    if (current.fogUuid) await raiseFlags(tx, [current.fogUuid], ['microserviceConfig']);
+  });
+}
+
+export async function setConfig(ctx: AppCtx, uuid: string, config: string, opts: { system: boolean }): Promise<void> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  checkConfig(config);
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.update(microservice).set({ config, updatedAt: tx.clock.now() }).where(eq(microservice.uuid, uuid));
+    if (current.fogUuid) await raiseFlags(tx, [current.fogUuid], ['microserviceConfig']);
+  });
+}
+
+export async function addPortMapping(ctx: AppCtx, uuid: string, port: PortMapping, opts: { system: boolean }): Promise<PortMapping> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  const ports = parse<PortMapping[]>(current.ports, []);
+  if (ports.some((p) => p.internal === port.internal)) throw invalid(`internal: port ${port.internal} is already mapped`);
+  const next = [...ports, { internal: port.internal, external: port.external, protocol: port.protocol ?? 'tcp' }];
+  await updateMicroservice(ctx, uuid, { ports: next }, opts);
+  return next[next.length - 1]!;
+}
+
+export async function removePortMapping(ctx: AppCtx, uuid: string, internal: number, opts: { system: boolean }): Promise<void> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  const ports = parse<PortMapping[]>(current.ports, []);
+  if (!ports.some((p) => p.internal === internal)) throw notFound(`Port mapping ${internal}`);
+  await updateMicroservice(ctx, uuid, { ports: ports.filter((p) => p.internal !== internal) }, opts);
+}
+
+export async function addVolumeMapping(ctx: AppCtx, uuid: string, v: VolumeMapping, opts: { system: boolean }): Promise<{ id: number }> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  const list = parse<VolumeMapping[]>(current.volumeMappings, []);
+  const next = [...list, v];
+  await updateMicroservice(ctx, uuid, { volumeMappings: next }, opts);
+  return { id: next.length };
+}
+
+export async function removeVolumeMapping(ctx: AppCtx, uuid: string, id: number, opts: { system: boolean }): Promise<void> {
+  const current = await requireMicroservice(ctx, uuid);
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  const list = parse<VolumeMapping[]>(current.volumeMappings, []);
+  if (!list.some((v) => v.id === id)) throw notFound(`Volume mapping ${id}`);
+  await updateMicroservice(ctx, uuid, { volumeMappings: list.filter((v) => v.id !== id) }, opts);
+}
+
+// ---- the agent's view ----
+
+/**
+ * GET /agent/microservices (agent-api §2.10, §4.1): the fog's complete desired set — microservices of
+ * activated applications (system ones always), with the image for the fog's architecture. `rebuild`
+ * is delivered once: it is reset after the list is built.
+ */
+export async function agentMicroservices(ctx: AppCtx, fogUuid: string) {
+  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  if (!f) throw new ServiceError('AGENT_FOG_NOT_FOUND', 'Fog not found');
+  const rows = await ctx.db
+    .select({ ms: microservice, app: application })
+    .from(microservice)
+    .innerJoin(application, eq(application.id, microservice.applicationId))
+    .where(eq(microservice.fogUuid, fogUuid))
+    .orderBy(asc(microservice.schedule), asc(microservice.name));
+  const out = [];
+  const rebuilt: string[] = [];
+  for (const { ms, app } of rows) {
+    if (!app.isSystem && (!app.isActivated || ms.stopped) && !ms.markedForDelete) continue;
+    const image = imageFor(parse<Image[]>(ms.images, []), f.archId);
+    if (!image) continue;
+    if (ms.rebuild) rebuilt.push(ms.uuid);
+    out.push({
+      uuid: ms.uuid,
+      name: ms.name,
+      application: app.name,
+      imageId: image,
+      config: ms.config,
+      annotations: ms.annotations,
+      rebuild: ms.rebuild,
+      hostNetworkMode: ms.hostNetworkMode,
+      isPrivileged: ms.isPrivileged,
+      cpuSetCpus: ms.cpuSetCpus,
+      memoryLimit: ms.memoryLimit,
+      healthCheck: parse<Record<string, unknown>>(ms.healthCheck, {}),
+      pidMode: ms.pidMode,
+      ipcMode: ms.ipcMode,
+      runAsUser: ms.runAsUser,
+      platform: ms.platform,
+      runtime: ms.runtime,
+      logSize: ms.logSize,
+      registryId: ms.registryId,
+      portMappings: parse<PortMapping[]>(ms.ports, []).map((p) => ({ internal: p.internal, external: p.external, protocol: p.protocol ?? 'tcp' })),
+      volumeMappings: parse<VolumeMapping[]>(ms.volumeMappings, []).map((v) => ({
+        hostDestination: v.hostDestination,
+        containerDestination: v.containerDestination,
+        accessMode: v.accessMode,
+        type: v.type ?? 'bind',
+      })),
+      delete: ms.markedForDelete,
+      deleteWithCleanup: ms.deleteWithCleanup,
+      env: parse<EnvVar[]>(ms.env, []).map((e) => ({ key: e.key, value: e.value })),
+      extraHosts: parse<Array<{ name: string; address: string }>>(ms.extraHosts, []).map((h) => `${h.name}:${h.address}`),
+      cmd: parse<string[]>(ms.cmd, []),
+      cdiDevices: parse<string[]>(ms.cdiDevices, []),
+      capAdd: parse<string[]>(ms.capAdd, []),
+      capDrop: parse<string[]>(ms.capDrop, []),
+      isRouter: ms.isRouter,
+      isNats: ms.isNats,
+      isController: ms.isController,
+      schedule: ms.schedule,
+      serviceAccount: null,
+      isSystem: app.isSystem,
+    });
+  }
+  if (rebuilt.length) {
+    await withTransaction(ctx, async (tx) => {
+      await tx.db.update(microservice).set({ rebuild: false }).where(inArray(microservice.uuid, rebuilt));
+    });
+  }
+  return out;
+}
+
+/** One microservice of this fog (agent-api §2.11). */
+export async function agentMicroservice(ctx: AppCtx, fogUuid: string, uuid: string) {
+  const list = await ctx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.uuid, uuid), eq(microservice.fogUuid, fogUuid))).limit(1);
+  if (!list.length) throw notFound('Microservice');
+  const all = await agentMicroservices(ctx, fogUuid);
+  const found = all.find((m) => m.uuid === uuid);
+  if (!found) throw notFound('Microservice');
+  return found;
+}
+
+const MS_STATES = new Set(['QUEUED', 'PULLING', 'CREATING', 'CREATED', 'STARTING', 'RUNNING', 'UPDATING', 'RESTARTING', 'EXITING', 'STUCK_IN_RESTART', 'FAILED', 'MARKED_FOR_DELETION', 'DELETING', 'DELETED', 'STOPPING', 'STOPPED', 'UNKNOWN']);
+const GONE = new Set(['DELETED', 'UNKNOWN', 'STOPPING', 'DELETING', 'MARKED_FOR_DELETION', 'STOPPED']);
+
+/**
+ * Stores the microservice statuses of one PUT /agent/status (inside its transaction). Entries for
+ * microservices of other fogs or unknown ids are ignored. Microservices marked for deletion are
+ * removed once the agent reports them gone (or no longer reports them).
+ */
+export async function storeMicroserviceStatuses(tx: AppCtx, fogUuid: string, entries: Array<Record<string, unknown>>): Promise<void> {
+  const owned = await tx.db.select({ uuid: microservice.uuid, marked: microservice.markedForDelete }).from(microservice).where(eq(microservice.fogUuid, fogUuid));
+  if (owned.length === 0) return;
+  const byId = new Map(entries.map((e) => [String(e.id), e]));
+  const now = tx.clock.now();
+  const str = (v: unknown, d = '') => (v === undefined || v === null ? d : String(v));
+  const int = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Math.round(Number(v)) : undefined);
+  const gone: string[] = [];
+  for (const ms of owned) {
+    const e = byId.get(ms.uuid);
+    if (ms.marked && (!e || GONE.has(str(e.status)))) {
+      gone.push(ms.uuid);
+      continue;
+    }
+    if (!e) continue;
+    const status = MS_STATES.has(str(e.status)) ? str(e.status) : 'UNKNOWN';
+    const values = {
+      status,
+      percentage: int(e.percentage) ?? 0,
+      containerId: str(e.containerId),
+      startTime: int(e.startTime) ?? null,
+      operatingDuration: int(e.operatingDuration) ?? 0,
+      cpuUsage: str(e.cpuUsage, '0'),
+      memoryUsage: str(e.memoryUsage, '0'),
+      ipAddress: str(e.ipAddress),
+      healthStatus: str(e.healthStatus),
+      errorMessage: str(e.errorMessage),
+      execSessionIds: JSON.stringify(Array.isArray(e.execSessionIds) ? e.execSessionIds.map(String) : []),
+      updatedAt: now,
+    };
+    await tx.db
+      .insert(microserviceStatus)
+      .values({ microserviceUuid: ms.uuid, ...values })
+      .onConflictDoUpdate({ target: microserviceStatus.microserviceUuid, set: values });
+  }
+  if (gone.length) await tx.db.delete(microservice).where(inArray(microservice.uuid, gone));
+}
+

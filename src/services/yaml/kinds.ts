@@ -1,0 +1,82 @@
+import { parse as parseYaml } from 'yaml';
+import * as v from 'valibot';
+import { ServiceError } from '../../errors';
+
+export const API_VERSIONS = ['iofog.org/v3', 'datasance.com/v3'];
+
+const Envelope = v.object({
+  apiVersion: v.string('apiVersion: required'),
+  kind: v.string('kind: required'),
+  metadata: v.object({ name: v.pipe(v.string('metadata.name: required'), v.minLength(1, 'metadata.name: required')) }, 'metadata: required'),
+  spec: v.optional(v.record(v.string(), v.unknown())),
+});
+
+const bad = (message: string) => new ServiceError('VALIDATION_FAILED', message);
+
+/** Parses one YAML document and checks apiVersion/kind; the rest is mapped by the kind's parser. */
+export function parseKind(text: string, kind: string): { name: string; spec: Record<string, unknown>; doc: Record<string, unknown> } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw bad(`YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('YAML: expected a single mapping document');
+  const env = v.safeParse(Envelope, doc);
+  if (!env.success) throw bad(env.issues[0].message.includes(':') ? env.issues[0].message : `${env.issues[0].path?.map((p) => String(p.key)).join('.')}: ${env.issues[0].message}`);
+  if (!API_VERSIONS.includes(env.output.apiVersion)) throw bad(`apiVersion: must be one of ${API_VERSIONS.join(', ')}`);
+  if (env.output.kind !== kind) throw bad(`kind: expected ${kind}, got ${env.output.kind}`);
+  return { name: env.output.metadata.name, spec: env.output.spec ?? {}, doc: doc as Record<string, unknown> };
+}
+
+const ARCH: Record<string, number> = { amd64: 1, x86: 1, arm64: 2, riscv64: 3, riscv: 3, arm: 4 };
+
+/** The YAML microservice layout (§4.1 mapping rules) → the JSON create/update input. */
+export function mapMicroservice(m: Record<string, unknown>, path: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (m.name !== undefined) out.name = m.name;
+  const agent = m.agent as { name?: unknown } | undefined;
+  if (agent && typeof agent === 'object' && agent.name !== undefined) out.agentName = agent.name;
+  const images = m.images as Record<string, unknown> | undefined;
+  if (images !== undefined) {
+    if (typeof images !== 'object' || images === null) throw bad(`${path}.images: must be a mapping of architecture to image`);
+    const list: Array<{ containerImage: unknown; archId: number }> = [];
+    for (const [k, val] of Object.entries(images)) {
+      if (k === 'registry' || k === 'catalogId') continue;
+      const archId = ARCH[k];
+      if (!archId) throw bad(`${path}.images.${k}: unknown architecture (amd64, arm64, riscv64, arm)`);
+      list.push({ containerImage: val, archId });
+    }
+    out.images = list;
+    const reg = images.registry;
+    if (reg !== undefined) out.registryId = reg === 'remote' ? 1 : reg === 'local' ? 2 : Number(reg);
+    if (typeof reg === 'string' && reg !== 'remote' && reg !== 'local' && !/^\d+$/.test(reg)) throw bad(`${path}.images.registry: remote, local or a registry id`);
+  }
+  const c = (m.container ?? {}) as Record<string, unknown>;
+  if (typeof c !== 'object' || c === null) throw bad(`${path}.container: must be a mapping`);
+  const direct = ['hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'logSize', 'ports', 'env', 'extraHosts', 'cdiDevices', 'capAdd', 'capDrop', 'healthCheck'];
+  for (const k of direct) if (c[k] !== undefined) out[k] = c[k];
+  if (c.volumes !== undefined) out.volumeMappings = c.volumes;
+  if (c.commands !== undefined) out.cmd = c.commands;
+  if (c.annotations !== undefined) out.annotations = typeof c.annotations === 'string' ? c.annotations : JSON.stringify(c.annotations);
+  if (m.config !== undefined) out.config = typeof m.config === 'string' ? m.config : JSON.stringify(m.config ?? {});
+  if (m.schedule !== undefined) out.schedule = m.schedule;
+  if (m.rebuild !== undefined) out.rebuild = m.rebuild;
+  return out;
+}
+
+/** Turns a zod issue path of the mapped input back into the YAML path the user wrote. */
+export function yamlPath(path: (string | number)[]): string {
+  const keys = path.map(String);
+  if (keys[0] !== 'microservices') return ['spec', ...keys].join('.');
+  const i = keys[1];
+  const rest = keys.slice(2);
+  const map: Record<string, string> = { volumeMappings: 'container.volumes', cmd: 'container.commands', agentName: 'agent.name', registryId: 'images.registry' };
+  const head = rest[0] ?? '';
+  let tail: string;
+  if (head === 'images') tail = `images${rest.length > 1 ? `[${rest[1]}]` : ''}${rest.slice(2).map((r) => `.${r}`).join('')}`;
+  else if (map[head]) tail = [map[head], ...rest.slice(1)].join('.');
+  else if (['name', 'config', 'schedule', 'rebuild'].includes(head)) tail = rest.join('.');
+  else tail = ['container', ...rest].join('.');
+  return `spec.microservices[${i}].${tail}`.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+}
