@@ -8,6 +8,7 @@ import type { App, HonoEnv } from './http/types';
 import { registerAgent } from '../routes/agent/index';
 import { registerAuthAdmin } from '../routes/auth/index';
 import { registerFogs } from '../routes/fogs/index';
+import { registerCatalog } from '../routes/catalog/index';
 import { registerApplications } from '../routes/applications/index';
 import { registerMicroservices } from '../routes/microservices/index';
 import { registerDocs } from '../routes/docs/index';
@@ -102,6 +103,7 @@ export function createApp(appCtx: AppCtx): App {
   registerFogs(app);
   registerApplications(app);
   registerMicroservices(app);
+  registerCatalog(app);
   registerAgent(app);
   registerOidc(app);
   let doc: unknown;

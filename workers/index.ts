@@ -1,6 +1,7 @@
 import type { Job } from '../src/jobs/types';
 import { fogStatusJob } from './fog-status';
+import { outboxDrainerJob } from './outbox-drainer';
 import { tokenCleanupJob } from './token-cleanup';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, outboxDrainerJob];

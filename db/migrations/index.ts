@@ -60,5 +60,17 @@ export const migrations: Migration[] = [
       "CREATE INDEX `microservice_fog_idx` ON `microservice` (`fog_uuid`);",
       "CREATE TABLE `microservice_status` (\n\t`microservice_uuid` text PRIMARY KEY NOT NULL,\n\t`status` text DEFAULT 'QUEUED' NOT NULL,\n\t`percentage` integer DEFAULT 0 NOT NULL,\n\t`container_id` text DEFAULT '' NOT NULL,\n\t`start_time` integer,\n\t`operating_duration` integer DEFAULT 0 NOT NULL,\n\t`cpu_usage` text DEFAULT '0' NOT NULL,\n\t`memory_usage` text DEFAULT '0' NOT NULL,\n\t`ip_address` text DEFAULT '' NOT NULL,\n\t`health_status` text DEFAULT '' NOT NULL,\n\t`error_message` text DEFAULT '' NOT NULL,\n\t`exec_session_ids` text DEFAULT '[]' NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`microservice_uuid`) REFERENCES `microservice`(`uuid`) ON UPDATE no action ON DELETE cascade\n);"
     ]
+  },
+  {
+    "id": 3,
+    "tag": "0003_catalog",
+    "hash": "68ab7437ca2e4d4a90e13f5fba529e3637f099e8f81801d5a11fe2c6139f747b",
+    "statements": [
+      "CREATE TABLE `catalog_item` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`description` text DEFAULT '' NOT NULL,\n\t`category` text DEFAULT '' NOT NULL,\n\t`publisher` text DEFAULT '' NOT NULL,\n\t`picture` text DEFAULT '' NOT NULL,\n\t`config_example` text DEFAULT '{}' NOT NULL,\n\t`disk_required` integer DEFAULT 0 NOT NULL,\n\t`ram_required` integer DEFAULT 0 NOT NULL,\n\t`is_public` integer DEFAULT true NOT NULL,\n\t`registry_id` integer DEFAULT 1 NOT NULL,\n\t`images` text DEFAULT '[]' NOT NULL,\n\t`input_type` text,\n\t`output_type` text,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `catalog_item_name_unique` ON `catalog_item` (`name`);",
+      "CREATE TABLE `reconcile_outbox` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`kind` text NOT NULL,\n\t`payload` text NOT NULL,\n\t`idempotency_key` text NOT NULL,\n\t`processed_at` integer,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`last_error` text,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `reconcile_outbox_idempotency_key_unique` ON `reconcile_outbox` (`idempotency_key`);",
+      "INSERT INTO `catalog_item` (`name`, `description`, `category`, `publisher`, `registry_id`, `images`, `created_at`, `updated_at`) VALUES\n('Router', 'The fog''s message router (system microservice)', 'SYSTEM', 'Eclipse ioFog', 1, '[{\"containerImage\":\"ghcr.io/eclipse-iofog/router:latest\",\"archId\":1},{\"containerImage\":\"ghcr.io/eclipse-iofog/router:latest\",\"archId\":2},{\"containerImage\":\"ghcr.io/eclipse-iofog/router:latest\",\"archId\":4}]', 0, 0),\n('NATS', 'The fog''s NATS server or leaf node (system microservice)', 'SYSTEM', 'Eclipse ioFog', 1, '[{\"containerImage\":\"nats:2.10-alpine\",\"archId\":1},{\"containerImage\":\"nats:2.10-alpine\",\"archId\":2},{\"containerImage\":\"nats:2.10-alpine\",\"archId\":4}]', 0, 0),\n('Debug', 'Node debugger shell (system microservice for fog exec)', 'SYSTEM', 'Eclipse ioFog', 1, '[{\"containerImage\":\"ghcr.io/eclipse-iofog/debugger:latest\",\"archId\":1},{\"containerImage\":\"ghcr.io/eclipse-iofog/debugger:latest\",\"archId\":2}]', 0, 0);"
+    ]
   }
 ];

@@ -2,3 +2,4 @@ export * from './auth';
 export * from './system';
 export * from './fleet';
 export * from './apps';
+export * from './catalog';

@@ -21,6 +21,7 @@ export const MicroserviceFields = z.object({
   agentName: z.string().min(1).max(255),
   images: z.array(ImageSchema).min(1).max(4),
   registryId: z.number().int().min(1),
+  catalogItemId: z.number().int().min(1),
   config: z.union([z.string().max(1_000_000), z.record(z.string(), z.unknown())]),
   annotations: z.string().max(100_000),
   hostNetworkMode: z.boolean(),

@@ -12,7 +12,7 @@ export function startScheduler(ctx: AppCtx, jobs: Job[]): { stop(): Promise<void
   const running = new Set<Promise<unknown>>();
   const crons = jobs.map(
     (job) =>
-      new Cron(job.schedule, { name: job.name, protect: true, timezone: 'UTC' }, async (self: Cron) => {
+      new Cron(job.serverSchedule ?? job.schedule, { name: job.name, protect: true, timezone: 'UTC' }, async (self: Cron) => {
         const tick = (self.currentRun() ?? new Date()).getTime();
         const p = runTick(ctx, job, tick).catch((err) => ctx.logger.error('job tick failed', { job: job.name, ...errorFields(err) }));
         running.add(p);

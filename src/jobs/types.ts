@@ -5,5 +5,10 @@ export interface Job {
   name: string;
   /** Five-field cron expression (UTC), the same string in croner and in wrangler.toml `[triggers] crons`. */
   schedule: string;
+  /**
+   * Optional finer schedule for the long-running servers (croner, six fields with seconds). Workers
+   * cron triggers cannot fire more often than once a minute; there the job runs on `schedule`.
+   */
+  serverSchedule?: string;
   run(ctx: AppCtx): Promise<Record<string, unknown> | void>;
 }

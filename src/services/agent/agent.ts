@@ -8,6 +8,7 @@ import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
 import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
 import { storeMicroserviceStatuses } from '../microservices/microservices';
+import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 
 async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
   const [row] = await ctx.db.select().from(fog).where(eq(fog.uuid, uuid)).limit(1);
@@ -294,7 +295,7 @@ export async function agentRegistries(ctx: AppCtx) {
       url: r.url,
       isPublic: r.isPublic,
       username: r.username,
-      password: r.passwordEnc ? await ctx.vault.decrypt(r.passwordEnc, `registry:${r.id}`) : '',
+      password: r.passwordEnc ? await ctx.vault.decrypt(r.passwordEnc, REGISTRY_PASSWORD_AAD) : '',
       userEmail: r.userEmail,
     })),
   );

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { application, fog, microservice, microserviceStatus, registry } from '../../../db/schema/index';
+import { application, catalogItem, fog, microservice, microserviceStatus, registry } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
@@ -41,6 +41,7 @@ export interface MicroserviceInput {
   agentName?: string;
   images?: Image[];
   registryId?: number;
+  catalogItemId?: number;
   config?: string | Record<string, unknown>;
   annotations?: string;
   hostNetworkMode?: boolean;
@@ -274,7 +275,7 @@ function checkConfig(text: string | undefined): void {
 
 function columns(input: MicroserviceInput): Partial<typeof microservice.$inferInsert> {
   const out: Partial<typeof microservice.$inferInsert> = {};
-  const copy = ['registryId', 'annotations', 'hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'logSize', 'schedule'] as const;
+  const copy = ['registryId', 'catalogItemId', 'annotations', 'hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'logSize', 'schedule'] as const;
   for (const k of copy) if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
   const cfg = configText(input.config);
   if (cfg !== undefined) out.config = cfg;
@@ -290,7 +291,16 @@ function columns(input: MicroserviceInput): Partial<typeof microservice.$inferIn
 /** Validates a create input against the database; returns what the insert needs. */
 export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { name: string }): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert> }> {
   checkName('name', input.name);
-  if (!input.images) throw invalid('images: required (one image per architecture)');
+  if (input.catalogItemId !== undefined) {
+    const [item] = await ctx.db.select().from(catalogItem).where(eq(catalogItem.id, input.catalogItemId)).limit(1);
+    if (!item) throw invalid(`catalogItemId: no catalog item ${input.catalogItemId}`);
+    const itemImages = parse<Image[]>(item.images, []);
+    if (input.images && JSON.stringify([...input.images].sort((a, b) => a.archId - b.archId)) !== JSON.stringify([...itemImages].sort((a, b) => a.archId - b.archId))) {
+      throw invalid('images: must match the catalog item when catalogItemId is given (or be omitted)');
+    }
+    input = { ...input, images: itemImages, registryId: item.registryId };
+  }
+  if (!input.images) throw invalid('images: required (one image per architecture), or catalogItemId');
   const target = await resolveFog(ctx, input);
   checkImages(input.images, target);
   checkRuntime(input.runtime, target);
