@@ -11,6 +11,7 @@ import { registerFogs } from '../routes/fogs/index';
 import { registerCatalog } from '../routes/catalog/index';
 import { registerApplications } from '../routes/applications/index';
 import { registerMicroservices } from '../routes/microservices/index';
+import { registerSystemMicroservices } from '../routes/microservices/system';
 import { registerDocs } from '../routes/docs/index';
 import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
@@ -102,6 +103,7 @@ export function createApp(appCtx: AppCtx): App {
   registerAuthAdmin(app);
   registerFogs(app);
   registerApplications(app);
+  registerSystemMicroservices(app);
   registerMicroservices(app);
   registerCatalog(app);
   registerAgent(app);

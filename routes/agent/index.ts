@@ -20,7 +20,8 @@ import {
   putAgentHal,
   updateAgentStatus,
 } from '../../src/services/agent/agent';
-import { agentMicroservice, agentMicroservices } from '../../src/services/microservices/microservices';
+import { agentMicroservice, agentMicroservices, registerNodeController } from '../../src/services/microservices/microservices';
+import { ImageSchema, PortSchema, VolumeSchema } from '../microservices/schemas';
 
 /**
  * The Edgelet wire contract (agent-api.md). Bodies accept unknown keys (agents send more than we
@@ -183,6 +184,28 @@ export const getVersionRoute = r('get', '/api/v3/agent/version', 'Pending upgrad
   },
 });
 export const deleteNodeRoute = r('delete', '/api/v3/agent/delete-node', 'Confirm deletion of this fog', { responses: noContent });
+export const ControllerRegisterBody = z
+  .strictObject({
+    uuid: z.string().min(1).max(64),
+    name: z.string().min(1).max(63).optional(),
+    schedule: z.number().int().min(0).max(100).optional(),
+    images: z.array(ImageSchema).min(1).max(4),
+    registryId: z.number().int().min(1),
+    ports: z.array(PortSchema).max(64).optional(),
+    volumeMappings: z.array(VolumeSchema).max(64).optional(),
+    env: z.array(z.object({ key: z.string().min(1).max(1024), value: z.string().max(100_000) })).max(256).optional(),
+    capAdd: z.array(z.string().max(64)).max(64).optional(),
+    runtime: z.string().max(64).optional(),
+    hostNetworkMode: z.boolean().optional(),
+    config: z.string().max(1_000_000).optional(),
+  })
+  .openapi('ControllerRegisterRequest');
+
+export const controllerRegisterRoute = r('post', '/api/v3/agent/controller/register', 'Register the node-local Controller of a system fog', {
+  request: { body: jsonBody(ControllerRegisterBody) },
+  responses: { 200: jsonOk('Registered', z.object({ uuid: z.string() })), 403: errorResponse('Not a system fog', 403), 404: errorResponse('Unknown registry', 404) },
+});
+
 export const execSessionsRoute = r('get', '/api/v3/agent/exec/sessions', 'Exec sessions waiting for this agent', {
   responses: { 200: jsonOk('Sessions', z.object({ execSessions: z.array(z.record(z.string(), z.unknown())) })) },
 });
@@ -241,6 +264,7 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
     await agentDeleteNode(c.get('ctx'), fogUuid(c));
     return c.body(null, 204);
   });
+  app.openapi(controllerRegisterRoute, async (c) => c.json(await registerNodeController(c.get('ctx'), fogUuid(c), c.req.valid('json')), 200));
   app.openapi(execSessionsRoute, (c) => c.json({ execSessions: [] }, 200));
   app.openapi(logSessionsRoute, (c) => c.json({ logSessions: [] }, 200));
   app.openapi(certRoute, async (c) => {

@@ -340,8 +340,8 @@ const REBUILD_KEYS = ['images', 'registryId', 'hostNetworkMode', 'isPrivileged',
 
 export async function updateMicroservice(ctx: AppCtx, uuid: string, input: MicroserviceInput, opts: { system: boolean }): Promise<void> {
   const current = await requireMicroservice(ctx, uuid);
-  if (current.app.isSystem !== opts.system) throw notFound(`${opts.system ? 'System microservice' : 'Microservice'} ${uuid}`);
   if (!opts.system && current.isController) throw invalid('The controller system microservice is managed through /microservices/system');
+  if (current.app.isSystem !== opts.system) throw notFound(`${opts.system ? 'System microservice' : 'Microservice'} ${uuid}`);
   if (input.application !== undefined && input.application !== current.app.name) throw invalid('application: a microservice cannot change application');
   if (input.name !== undefined && input.name !== current.name) checkName('name', input.name);
   const moveTarget = input.iofogUuid || input.agentName ? await resolveFog(ctx, input) : undefined;
@@ -378,8 +378,8 @@ export async function updateMicroservice(ctx: AppCtx, uuid: string, input: Micro
 
 export async function deleteMicroservice(ctx: AppCtx, uuid: string, opts: { system: boolean; withCleanup?: boolean }): Promise<void> {
   const current = await requireMicroservice(ctx, uuid);
-  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
   if (current.isController && !opts.system) throw forbidden('The controller system microservice cannot be deleted through the user API');
+  if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
   await withTransaction(ctx, async (tx) => {
     await removeOrMark(tx, [current], opts.withCleanup ?? false);
   });
@@ -603,3 +603,69 @@ export async function storeMicroserviceStatuses(tx: AppCtx, fogUuid: string, ent
   if (gone.length) await tx.db.delete(microservice).where(inArray(microservice.uuid, gone));
 }
 
+
+// ---- system application and the node-local controller ----
+
+export const systemAppName = (fogName: string) => `system-${fogName}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+
+/** The fog's system application (`system-{fogName}`), created on first need inside the caller's transaction. */
+export async function ensureSystemApplication(tx: AppCtx, fogName: string): Promise<AppRow> {
+  const name = systemAppName(fogName);
+  const [existing] = await tx.db.select().from(application).where(eq(application.name, name)).limit(1);
+  if (existing) return existing;
+  const now = tx.clock.now();
+  const [created] = await tx.db
+    .insert(application)
+    .values({ name, description: `System microservices of fog ${fogName}`, isActivated: true, isSystem: true, createdAt: now, updatedAt: now })
+    .returning();
+  return created!;
+}
+
+export interface ControllerRegisterInput {
+  uuid: string;
+  name?: string;
+  schedule?: number;
+  images: Image[];
+  registryId: number;
+  ports?: PortMapping[];
+  volumeMappings?: VolumeMapping[];
+  env?: EnvVar[];
+  capAdd?: string[];
+  runtime?: string;
+  hostNetworkMode?: boolean;
+  config?: string;
+}
+
+/**
+ * POST /agent/controller/register (agent-api §2.17): a system fog registers its node-local Controller
+ * as the `isController` microservice of its system application. Idempotent upsert by uuid.
+ */
+export async function registerNodeController(ctx: AppCtx, fogUuid: string, input: ControllerRegisterInput): Promise<{ uuid: string }> {
+  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  if (!f) throw new ServiceError('AGENT_FOG_NOT_FOUND', 'Fog not found');
+  if (!f.isSystem) throw forbidden('Only system fogs can register a controller');
+  checkImages(input.images, f);
+  checkRuntime(input.runtime, f);
+  checkPorts(input.ports);
+  checkConfig(input.config);
+  if (input.registryId !== undefined) {
+    const [r] = await ctx.db.select({ id: registry.id }).from(registry).where(eq(registry.id, input.registryId)).limit(1);
+    if (!r) throw notFound(`Registry ${input.registryId}`);
+  }
+  const [other] = await ctx.db.select({ uuid: microservice.uuid, fogUuid: microservice.fogUuid, isController: microservice.isController }).from(microservice).where(eq(microservice.uuid, input.uuid)).limit(1);
+  if (other && (other.fogUuid !== fogUuid || !other.isController)) throw invalid('uuid: already used by another microservice');
+  const cols = columns({ ...input, name: undefined, schedule: 0, volumeMappings: input.volumeMappings });
+  await withTransaction(ctx, async (tx) => {
+    const app = await ensureSystemApplication(tx, f.name);
+    const now = tx.clock.now();
+    if (other) {
+      await tx.db.update(microservice).set({ ...cols, schedule: 0, updatedAt: now }).where(eq(microservice.uuid, input.uuid));
+    } else {
+      const existingByName = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, app.id), eq(microservice.name, input.name ?? 'controller'))).limit(1);
+      if (existingByName.length) await tx.db.delete(microservice).where(eq(microservice.uuid, existingByName[0]!.uuid));
+      await tx.db.insert(microservice).values({ ...cols, uuid: input.uuid, name: input.name ?? 'controller', applicationId: app.id, fogUuid, isController: true, schedule: 0, createdAt: now, updatedAt: now });
+    }
+    await raiseFlags(tx, [fogUuid], ['microserviceList', 'microserviceConfig']);
+  });
+  return { uuid: input.uuid };
+}
