@@ -1,4 +1,7 @@
 import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { HonoEnv } from '../../src/http/types';
+import { mapMicroservice, parseKind, yamlPath } from '../../src/services/yaml/kinds';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
@@ -95,7 +98,58 @@ export const deleteVolumeRoute = defineRoute(rbac('microservices', 'patch', 'uui
   responses: done('Removed'),
 });
 
+const yamlBody = {
+  content: {
+    'multipart/form-data': { schema: z.object({ microservice: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The YAML file' }) }) },
+    'application/yaml': { schema: z.string() },
+  },
+  required: true,
+};
+
+export const createMsYamlRoute = defineRoute(rbac('microservices', 'create'), {
+  method: 'post', path: '/api/v3/microservices/yaml', tags: tag, summary: 'Create a microservice from YAML',
+  description: 'kind: Microservice; `metadata.name` is `app/ms` or `ms` with `spec.application`. multipart field `microservice` or a raw YAML body.',
+  request: { body: yamlBody },
+  responses: { 201: jsonOk('Created', z.object({ uuid: z.string(), name: z.string() })), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use', 409) },
+});
+export const patchMsYamlRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
+  method: 'patch', path: '/api/v3/microservices/yaml/{uuid}', tags: tag, summary: 'Update a microservice from YAML',
+  request: { params: Uuid, body: yamlBody }, responses: done('Updated'),
+});
+
+/** Reads the upload: multipart field `microservice` (upstream) or a raw YAML body. */
+export async function microserviceYaml(c: Context<HonoEnv>) {
+  const type = c.req.header('content-type') ?? '';
+  let text: string;
+  if (type.startsWith('multipart/form-data')) {
+    const form = await c.req.parseBody();
+    const file = form.microservice;
+    if (file === undefined) throw new ServiceError('VALIDATION_FAILED', 'microservice: a YAML file in multipart field "microservice" is required');
+    text = typeof file === 'string' ? file : await (file as File).text();
+  } else {
+    text = await c.req.text();
+  }
+  const { name, spec } = parseKind(text, 'Microservice');
+  const [appName, msName] = name.includes('/') ? name.split('/', 2) : [spec.application as string | undefined, name];
+  const mapped = { ...mapMicroservice(spec, 'spec'), name: msName, ...(appName ? { application: appName } : {}) };
+  const parsed = MicroserviceCreate.safeParse(mapped);
+  if (!parsed.success) {
+    throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${yamlPath(['microservices', 0, ...(i.path as (string | number)[])]).replace('spec.microservices[0].', 'spec.')}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
 export function registerMicroservices(app: App): void {
+  app.openapi(createMsYamlRoute, async (c) => {
+    const input = await microserviceYaml(c);
+    if (!input.application) throw new ServiceError('VALIDATION_FAILED', 'metadata.name: use "application/microservice" (or set spec.application)');
+    return c.json(await createMicroservice(c.get('ctx'), { ...input, application: input.application }), 201);
+  });
+  app.openapi(patchMsYamlRoute, async (c) => {
+    const { application: _app, ...input } = await microserviceYaml(c);
+    await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, user);
+    return c.body(null, 204);
+  });
   const one = async (c: { get(k: 'ctx'): never }, uuid: string) => {
     const ctx = c.get('ctx') as Parameters<typeof requireMicroservice>[0];
     const ms = await requireMicroservice(ctx, uuid);

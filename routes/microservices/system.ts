@@ -5,6 +5,7 @@ import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { MicroserviceSchema, MicroserviceUpdate, PortSchema, VolumeSchema } from './schemas';
+import { microserviceYaml } from './index';
 import {
   addPortMapping,
   addVolumeMapping,
@@ -65,7 +66,27 @@ export const deleteSysVolumeRoute = defineRoute(rbac('systemMicroservices', 'pat
   request: { params: Uuid.extend({ id: z.coerce.number().int().min(1).openapi({ param: { name: 'id', in: 'path' } }) }) }, responses: done('Removed'),
 });
 
+export const patchSysYamlRoute = defineRoute(rbac('systemMicroservices', 'patch', 'uuid'), {
+  method: 'patch', path: `${base}/yaml/{uuid}`, tags: tag, summary: 'Update a system microservice from YAML',
+  request: {
+    params: Uuid,
+    body: {
+      content: {
+        'multipart/form-data': { schema: z.object({ microservice: z.any().optional().openapi({ type: 'string', format: 'binary' }) }) },
+        'application/yaml': { schema: z.string() },
+      },
+      required: true,
+    },
+  },
+  responses: done('Updated'),
+});
+
 export function registerSystemMicroservices(app: App): void {
+  app.openapi(patchSysYamlRoute, async (c) => {
+    const { application: _app, ...input } = await microserviceYaml(c);
+    await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, sys);
+    return c.body(null, 204);
+  });
   const one = async (ctx: Parameters<typeof requireMicroservice>[0], uuid: string) => {
     const ms = await requireMicroservice(ctx, uuid);
     if (!ms.app.isSystem) throw new ServiceError('NOT_FOUND', `System microservice ${uuid} not found`);

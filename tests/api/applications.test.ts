@@ -172,3 +172,39 @@ test('application YAML errors name the YAML path; wrong kind or apiVersion is 40
     await t.close();
   }
 });
+
+test('microservice YAML: create as app/ms, update by uuid; errors name the YAML path', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const { call } = await provisionedFog(t, admin, 'edge-y', 1);
+    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'line', isActivated: true } })).status, 201);
+    const yaml = (img: string, extra = '') => `apiVersion: iofog.org/v3
+kind: Microservice
+metadata:
+  name: line/dashboard
+spec:
+  agent: { name: edge-y }
+  images: { amd64: ${img}, registry: remote }
+  container:
+    runtime: runc
+    healthCheck: { test: [CMD-SHELL, "true"], interval: 30, retries: 3 }${extra}
+  schedule: 60
+  config: { theme: dark }
+`;
+    const created = await t.call('POST', '/api/v3/microservices/yaml', { token: admin, raw: yaml('acme/dash:1'), headers: { 'content-type': 'application/yaml' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const list = (await call('GET', '/microservices')).body.microservices;
+    assert.equal(list[0].imageId, 'acme/dash:1');
+    assert.equal(list[0].config, '{"theme":"dark"}');
+    assert.deepEqual(list[0].healthCheck.test, ['CMD-SHELL', 'true']);
+    const upd = await t.call('PATCH', `/api/v3/microservices/yaml/${created.body.uuid}`, { token: admin, raw: yaml('acme/dash:2'), headers: { 'content-type': 'application/yaml' } });
+    assert.equal(upd.status, 204, JSON.stringify(upd.body));
+    assert.equal((await call('GET', '/microservices')).body.microservices[0].imageId, 'acme/dash:2');
+    const bad = await t.call('POST', '/api/v3/microservices/yaml', { token: admin, raw: yaml('acme/dash:1', '\n    ports: [{ internal: 80, external: "eighty" }]'), headers: { 'content-type': 'application/yaml' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /^spec\.container\.ports\[0\]\.external: /);
+  } finally {
+    await t.close();
+  }
+});

@@ -62,6 +62,10 @@ export function mapMicroservice(m: Record<string, unknown>, path: string): Recor
   if (m.config !== undefined) out.config = typeof m.config === 'string' ? m.config : JSON.stringify(m.config ?? {});
   if (m.schedule !== undefined) out.schedule = m.schedule;
   if (m.rebuild !== undefined) out.rebuild = m.rebuild;
+  if (images && typeof images === 'object' && typeof images.catalogId === 'number' && images.catalogId > 0) {
+    out.catalogItemId = images.catalogId;
+    delete out.images;
+  }
   return out;
 }
 
