@@ -17,6 +17,7 @@ import { swaggerUiVersion } from './generated/docs-assets';
 import { AgentKeyCache } from './auth/agent-auth';
 import { JtiStore } from './auth/agent-jti';
 import { AgentActivity } from './services/agent/activity';
+import { StatusWriter } from './services/agent/status-writer';
 import { ChangeClock } from './services/changes/flags';
 
 export const VERSION = '0.1.0';
@@ -95,6 +96,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       agentKeys: new AgentKeyCache(),
       agentJtis: new JtiStore(clock, deps.logger),
       agentActivity: new AgentActivity(deps.logger),
+      statusWriter: new StatusWriter(),
       changeClock: new ChangeClock(clock),
       instanceId: ids.uuid(),
       startedAt,

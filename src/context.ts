@@ -10,6 +10,7 @@ import type { Metrics } from './lib/metrics';
 import type { AgentKeyCache } from './auth/agent-auth';
 import type { JtiStore } from './auth/agent-jti';
 import type { AgentActivity } from './services/agent/activity';
+import type { StatusWriter } from './services/agent/status-writer';
 import type { ChangeClock } from './services/changes/flags';
 
 /** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
@@ -43,6 +44,7 @@ export interface AppCtx {
   agentKeys: AgentKeyCache;
   agentJtis: JtiStore;
   agentActivity: AgentActivity;
+  statusWriter: StatusWriter;
   /** Timestamps of change-flag rows (see services/changes/flags.ts). */
   changeClock: ChangeClock;
   /** Set while a write transaction is open (withTransaction). */

@@ -319,3 +319,29 @@ test('desired-state routes: registries (built-ins), volume mounts, microservices
     await t.close();
   }
 });
+
+test('concurrent status reports are group-committed: every one is stored, in fewer transactions', async () => {
+  const t = await makeTestApp();
+  try {
+    const agents = await Promise.all(Array.from({ length: 3 }, () => provisioned(t)));
+    let txs = 0;
+    const original = t.ctx.store.writeLock.acquire.bind(t.ctx.store.writeLock);
+    t.ctx.store.writeLock.acquire = () => {
+      txs++;
+      return original();
+    };
+    const results = await Promise.all(
+      agents.flatMap((a, i) => Array.from({ length: 10 }, (_, j) => a.call('PUT', '/status', { daemonStatus: 'RUNNING', version: `1.0.${i}`, cpuUsage: j }))),
+    );
+    assert.ok(results.every((r) => r.status === 204), JSON.stringify(results.filter((r) => r.status !== 204).map((r) => r.body)));
+    assert.ok(txs < 30, `30 reports in ${txs} write transactions`);
+    const admin = (await t.login()).accessToken;
+    for (const [i, a] of agents.entries()) {
+      const fog = (await t.call('GET', `/api/v3/iofog/${a.uuid}`, { token: admin })).body;
+      assert.equal(fog.version, `1.0.${i}`);
+      assert.equal(fog.daemonStatus, 'RUNNING');
+    }
+  } finally {
+    await t.close();
+  }
+});

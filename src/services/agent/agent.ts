@@ -7,7 +7,6 @@ import { ServiceError, notFound } from '../../errors';
 import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
 import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
-import { storeMicroserviceStatuses } from '../microservices/microservices';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 
 async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
@@ -279,10 +278,7 @@ export async function updateAgentStatus(ctx: AppCtx, fogUuid: string, input: Age
     set.daemonStatus = reported;
   }
   ctx.agentActivity.forget(fogUuid);
-  await withTransaction(ctx, async (tx) => {
-    await tx.db.update(fog).set(set).where(eq(fog.uuid, fogUuid));
-    if (input.microserviceStatus !== undefined) await storeMicroserviceStatuses(tx, fogUuid, entries);
-  });
+  await ctx.statusWriter.write(ctx, fogUuid, set, input.microserviceStatus !== undefined ? entries : undefined);
 }
 
 // ---- desired state ----
