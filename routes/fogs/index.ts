@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
-import { jsonBody, jsonOk } from '../../src/http/openapi';
+import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import {
@@ -156,8 +156,8 @@ export const versionRoute = defineRoute(rbac('fogs', 'patch', 'uuid'), {
   summary: 'Queue an agent upgrade or rollback',
   request: {
     params: UuidParam.extend({ versionCommand: z.enum(['upgrade', 'rollback']).openapi({ param: { name: 'versionCommand', in: 'path' } }) }),
-    body: { content: { 'application/json': { schema: z.object({ semver: z.string().regex(/^v?\d+\.\d+\.\d+([-+][\w.-]+)?$/, 'must be a semantic version').optional() }) } }, required: false },
   },
+  description: 'Optional JSON body `{ "semver": "1.2.3" }` (the target version). The agent must report isReadyToUpgrade / isReadyToRollback.',
   responses: { 204: { description: 'Queued' }, ...nf },
 });
 
@@ -247,8 +247,12 @@ export function registerFogs(app: App): void {
   });
   app.openapi(versionRoute, async (c) => {
     const { uuid, versionCommand } = c.req.valid('param');
-    const body = (await c.req.json().catch(() => ({}))) as { semver?: string };
-    await queueVersionCommand(c.get('ctx'), uuid, versionCommand, body?.semver);
+    const body = await optionalJson(c.req);
+    const semver = body.semver;
+    if (semver !== undefined && (typeof semver !== 'string' || !/^v?\d+\.\d+\.\d+([-+][\w.-]+)?$/.test(semver))) {
+      throw new ServiceError('VALIDATION_FAILED', 'semver: must be a semantic version such as 1.2.3');
+    }
+    await queueVersionCommand(c.get('ctx'), uuid, versionCommand, semver as string | undefined);
     return c.body(null, 204);
   });
   app.openapi(rebootRoute, async (c) => {

@@ -4,7 +4,7 @@ import type { HonoEnv } from '../../src/http/types';
 import { mapMicroservice, parseKind, yamlPath } from '../../src/services/yaml/kinds';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
-import { jsonBody, jsonOk } from '../../src/http/openapi';
+import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { MicroserviceCreate, MicroserviceSchema, MicroserviceUpdate, PortSchema, VolumeSchema } from './schemas';
@@ -52,7 +52,8 @@ export const patchMsRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), 
 });
 export const deleteMsRoute = defineRoute(rbac('microservices', 'delete', 'uuid'), {
   method: 'delete', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Delete a microservice',
-  request: { params: Uuid, body: { content: { 'application/json': { schema: z.object({ withCleanup: z.boolean().optional() }) } }, required: false } },
+  description: 'Optional JSON body `{ "withCleanup": true }` also removes the image and volumes on the agent.',
+  request: { params: Uuid },
   responses: { ...done('Deleted'), 403: errorResponse('The controller system microservice', 403) },
 });
 const action = (path: string, summary: string) =>
@@ -164,8 +165,9 @@ export function registerMicroservices(app: App): void {
     return c.body(null, 204);
   });
   app.openapi(deleteMsRoute, async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { withCleanup?: boolean } | null;
-    await deleteMicroservice(c.get('ctx'), c.req.valid('param').uuid, { system: false, withCleanup: body?.withCleanup === true });
+    const body = await optionalJson(c.req);
+    if (body.withCleanup !== undefined && typeof body.withCleanup !== 'boolean') throw new ServiceError('VALIDATION_FAILED', 'withCleanup: must be a boolean');
+    await deleteMicroservice(c.get('ctx'), c.req.valid('param').uuid, { system: false, withCleanup: body.withCleanup === true });
     return c.body(null, 204);
   });
   app.openapi(rebuildRoute, async (c) => {
