@@ -18,7 +18,7 @@ import { AgentKeyCache } from './auth/agent-auth';
 import { JtiStore } from './auth/agent-jti';
 import { AgentActivity } from './services/agent/activity';
 import { StatusWriter } from './services/agent/status-writer';
-import { ChangeClock } from './services/changes/flags';
+import { ChangeClock, ChangeIndex } from './services/changes/flags';
 
 export const VERSION = '0.1.0';
 
@@ -98,6 +98,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       agentActivity: new AgentActivity(deps.logger),
       statusWriter: new StatusWriter(),
       changeClock: new ChangeClock(clock),
+      changeIndex: new ChangeIndex(),
       instanceId: ids.uuid(),
       startedAt,
       version: VERSION,
@@ -109,6 +110,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
     await seedSystemGroups(ctx);
     await ensureBootstrapAdmin(ctx);
     await ctx.agentJtis.load(ctx);
+    await ctx.changeIndex.refresh(ctx.store.db);
     return ctx;
   } catch (err) {
     store.close();

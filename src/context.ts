@@ -11,7 +11,7 @@ import type { AgentKeyCache } from './auth/agent-auth';
 import type { JtiStore } from './auth/agent-jti';
 import type { AgentActivity } from './services/agent/activity';
 import type { StatusWriter } from './services/agent/status-writer';
-import type { ChangeClock } from './services/changes/flags';
+import type { ChangeClock, ChangeIndex } from './services/changes/flags';
 
 /** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
 export interface Actor {
@@ -47,6 +47,8 @@ export interface AppCtx {
   statusWriter: StatusWriter;
   /** Timestamps of change-flag rows (see services/changes/flags.ts). */
   changeClock: ChangeClock;
+  /** Which fogs have pending change rows (see services/changes/flags.ts). */
+  changeIndex: ChangeIndex;
   /** Set while a write transaction is open (withTransaction). */
   onSettled?: Array<() => void>;
   /** Stable for the life of the process; used as lease owner. */

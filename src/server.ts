@@ -45,6 +45,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   const scheduler = config.jobsEnabled ? startScheduler(ctx, jobs) : undefined;
   ctx.agentJtis.start(ctx);
   ctx.agentActivity.start(ctx);
+  ctx.changeIndex.start(ctx.store.db, logger);
   logger.info('controller listening', {
     runtime: rt.name,
     url: `${tls ? 'https' : 'http'}://${config.host}:${server.port}`,
@@ -68,6 +69,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
       await scheduler?.stop();
       await ctx.agentJtis.stop(ctx);
       await ctx.agentActivity.stop(ctx);
+      ctx.changeIndex.stop();
       ctx.store.close();
       clearTimeout(deadline);
       logger.info('stopped', { signal });

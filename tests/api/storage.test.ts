@@ -149,3 +149,30 @@ test('bootstrap admin: replaced when the configured credentials change; never ov
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('change index: idle polls skip the database; raises from another instance show up within a second', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-store-'));
+  const key = Vault.generateKey();
+  try {
+    const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    const now = Date.now();
+    await a.store.client.execute({ sql: 'INSERT INTO fog (uuid, name, created_at, updated_at) VALUES (?, ?, ?, ?)', args: ['f-1', 'f1', now, now] });
+    a.changeIndex.start(a.store.db, a.logger);
+    await a.changeIndex.refresh(a.store.db);
+    const { readChanges, raiseFlags } = await import('../../src/services/changes/flags');
+    const { withTransaction } = await import('../../db/tx');
+    assert.equal(a.changeIndex.mayHavePending('f-1'), false);
+    await withTransaction(b, (tx) => raiseFlags(tx, ['f-1'], ['reboot']));
+    assert.equal((await readChanges(a.store.db, a.changeClock, 'f-1', a.changeIndex)).reboot, false, 'not seen before the refresh');
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal((await readChanges(a.store.db, a.changeClock, 'f-1', a.changeIndex)).reboot, true);
+    await withTransaction(a, (tx) => raiseFlags(tx, ['f-1'], ['prune']));
+    assert.equal((await readChanges(a.store.db, a.changeClock, 'f-1', a.changeIndex)).prune, true, 'own raises are visible at once');
+    a.changeIndex.stop();
+    a.store.close();
+    b.store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -41,11 +41,12 @@ export interface Controller {
  * Starts the built bundle as a real process in a fresh working directory (its own libSQL file),
  * and waits until GET /api/v3/status answers 200.
  */
-export async function startController(opts: { runtime?: Runtime; env?: Record<string, string>; dir?: string; timeoutMs?: number } = {}): Promise<Controller> {
+export async function startController(opts: { runtime?: Runtime; env?: Record<string, string>; dir?: string; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<Controller> {
   const runtime = opts.runtime ?? 'node';
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'controller-e2e-'));
   const port = await freePort();
-  const { cmd, args } = runtimeCommand(runtime);
+  const { cmd, args: baseArgs } = runtimeCommand(runtime);
+  const args = runtime === 'node' && opts.nodeArgs ? [...opts.nodeArgs, ...baseArgs] : baseArgs;
   let out = '';
   const proc = spawn(cmd, args, {
     cwd: dir,

@@ -177,7 +177,7 @@ export async function patchAgentGps(ctx: AppCtx, fogUuid: string, input: { latit
 // ---- change flags ----
 
 export function agentChanges(ctx: AppCtx, fogUuid: string): Promise<ChangeSet> {
-  return readChanges(ctx.db, ctx.changeClock, fogUuid);
+  return readChanges(ctx.db, ctx.changeClock, fogUuid, ctx.changeIndex);
 }
 
 export function acknowledgeAgentChanges(ctx: AppCtx, fogUuid: string, lastUpdated: string): Promise<number> {

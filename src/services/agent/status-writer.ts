@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { fog } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import { storeMicroserviceStatuses } from '../microservices/microservices';
+import { microservicesOfFogs, storeMicroserviceStatuses } from '../microservices/microservices';
 
 interface Pending {
   fogUuid: string;
@@ -48,9 +48,11 @@ export class StatusWriter {
     if (batch.length === 0) return;
     try {
       await withTransaction(ctx, async (tx) => {
+        const withStatus = batch.filter((p) => p.entries).map((p) => p.fogUuid);
+        const owned = withStatus.length ? await microservicesOfFogs(tx, [...new Set(withStatus)]) : new Map();
         for (const p of batch) {
           await tx.db.update(fog).set(p.set).where(eq(fog.uuid, p.fogUuid));
-          if (p.entries) await storeMicroserviceStatuses(tx, p.fogUuid, p.entries);
+          if (p.entries) await storeMicroserviceStatuses(tx, p.fogUuid, p.entries, owned.get(p.fogUuid) ?? []);
         }
       });
       for (const p of batch) p.resolve();

@@ -1,4 +1,4 @@
-import { and, eq, lte } from 'drizzle-orm';
+import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import { fogChange } from '../../../db/schema/index';
 import { withTransaction, type TxHost } from '../../../db/tx';
 import type { Db } from '../../../db/client';
@@ -67,8 +67,61 @@ export class ChangeClock {
   }
 }
 
+/**
+ * Which fogs have pending change rows, so the agents' most frequent calls — a changes poll and its
+ * acknowledgement with nothing pending — need no database access at all. Filled at start, updated
+ * by this process's raises and acknowledgements, and refreshed from the table once a second by row
+ * id, so raises made by other instances sharing the database show up within about a second.
+ */
+export class ChangeIndex {
+  #pending = new Set<string>();
+  #lastId = 0;
+  #timer?: ReturnType<typeof setInterval>;
+  #loaded = false;
+
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  async refresh(db: Db): Promise<void> {
+    const rows = await db
+      .select({ fogUuid: fogChange.fogUuid, maxId: sql<number>`max(${fogChange.id})` })
+      .from(fogChange)
+      .where(gt(fogChange.id, this.#lastId))
+      .groupBy(fogChange.fogUuid);
+    for (const r of rows) {
+      this.#pending.add(r.fogUuid);
+      if (Number(r.maxId) > this.#lastId) this.#lastId = Number(r.maxId);
+    }
+    this.#loaded = true;
+  }
+
+  start(db: Db, logger: { warn(m: string, f?: Record<string, unknown>): void }): void {
+    this.#timer = setInterval(() => void this.refresh(db).catch((err) => logger.warn('change index refresh failed', { err: String(err) })), 1000);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  raised(fogUuids: readonly string[]): void {
+    for (const f of fogUuids) this.#pending.add(f);
+  }
+
+  cleared(fogUuid: string): void {
+    this.#pending.delete(fogUuid);
+  }
+
+  /** False only when the fog certainly has nothing pending (and the index is being kept fresh). */
+  mayHavePending(fogUuid: string): boolean {
+    return !this.#loaded || !this.#timer || this.#pending.has(fogUuid);
+  }
+}
+
 export interface ChangeHost extends TxHost {
   changeClock: ChangeClock;
+  changeIndex?: ChangeIndex;
 }
 
 /** Raises `flags` for every fog in `fogUuids`. Must run inside the transaction of the mutation that causes them. */
@@ -77,8 +130,11 @@ export async function raiseFlags(ctx: ChangeHost, fogUuids: readonly string[], f
   if (fogUuids.length === 0 || flags.length === 0) return;
   const mask = toMask(flags);
   const t = ctx.changeClock.issue();
-  ctx.onSettled.push(() => ctx.changeClock.settle(t));
   const unique = [...new Set(fogUuids)];
+  ctx.onSettled.push(() => {
+    ctx.changeClock.settle(t);
+    ctx.changeIndex?.raised(unique);
+  });
   for (let i = 0; i < unique.length; i += 500) {
     await ctx.db.insert(fogChange).values(unique.slice(i, i + 500).map((fogUuid) => ({ fogUuid, flags: mask, createdAt: t })));
   }
@@ -87,7 +143,8 @@ export async function raiseFlags(ctx: ChangeHost, fogUuids: readonly string[], f
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** GET /agent/config/changes: OR of the pending rows, and the newest row time (or the idle watermark). */
-export async function readChanges(db: Db, changeClock: ChangeClock, fogUuid: string): Promise<ChangeSet> {
+export async function readChanges(db: Db, changeClock: ChangeClock, fogUuid: string, index?: ChangeIndex): Promise<ChangeSet> {
+  if (index && !index.mayHavePending(fogUuid)) return { ...fromMask(0), lastUpdated: iso(changeClock.idleWatermark()) };
   const rows = await db.select({ flags: fogChange.flags, createdAt: fogChange.createdAt }).from(fogChange).where(eq(fogChange.fogUuid, fogUuid));
   let mask = 0;
   let newest = -1;
@@ -99,11 +156,12 @@ export async function readChanges(db: Db, changeClock: ChangeClock, fogUuid: str
 }
 
 /** PATCH /agent/config/changes: delete the rows up to the acknowledged time. Returns how many were cleared. */
-export async function acknowledgeChanges(ctx: TxHost, fogUuid: string, lastUpdated: string): Promise<number> {
+export async function acknowledgeChanges(ctx: TxHost & { changeIndex?: ChangeIndex }, fogUuid: string, lastUpdated: string): Promise<number> {
   const t = Date.parse(lastUpdated);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(lastUpdated) || Number.isNaN(t)) {
     throw new ServiceError('VALIDATION_FAILED', 'lastUpdated: must be the ISO-8601 timestamp returned by GET /agent/config/changes');
   }
+  if (ctx.changeIndex && !ctx.changeIndex.mayHavePending(fogUuid)) return 0;
   // Nothing pending is the common case: answer from a read and skip the write transaction.
   const pending = await ctx.store.db
     .select({ id: fogChange.id })
@@ -113,6 +171,8 @@ export async function acknowledgeChanges(ctx: TxHost, fogUuid: string, lastUpdat
   if (pending.length === 0) return 0;
   return withTransaction(ctx, async (tx) => {
     const res = await tx.db.delete(fogChange).where(and(eq(fogChange.fogUuid, fogUuid), lte(fogChange.createdAt, t)));
+    const left = await tx.db.select({ id: fogChange.id }).from(fogChange).where(eq(fogChange.fogUuid, fogUuid)).limit(1);
+    if (left.length === 0) tx.onSettled?.push(() => ctx.changeIndex?.cleared(fogUuid));
     return res.rowsAffected;
   });
 }

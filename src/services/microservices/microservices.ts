@@ -565,8 +565,13 @@ const GONE = new Set(['DELETED', 'UNKNOWN', 'STOPPING', 'DELETING', 'MARKED_FOR_
  * microservices of other fogs or unknown ids are ignored. Microservices marked for deletion are
  * removed once the agent reports them gone (or no longer reports them).
  */
-export async function storeMicroserviceStatuses(tx: AppCtx, fogUuid: string, entries: Array<Record<string, unknown>>): Promise<void> {
-  const owned = await tx.db.select({ uuid: microservice.uuid, marked: microservice.markedForDelete }).from(microservice).where(eq(microservice.fogUuid, fogUuid));
+export async function storeMicroserviceStatuses(
+  tx: AppCtx,
+  fogUuid: string,
+  entries: Array<Record<string, unknown>>,
+  prefetched?: Array<{ uuid: string; marked: boolean }>,
+): Promise<void> {
+  const owned = prefetched ?? (await tx.db.select({ uuid: microservice.uuid, marked: microservice.markedForDelete }).from(microservice).where(eq(microservice.fogUuid, fogUuid)));
   if (owned.length === 0) return;
   const byId = new Map(entries.map((e) => [String(e.id), e]));
   const now = tx.clock.now();
@@ -668,4 +673,17 @@ export async function registerNodeController(ctx: AppCtx, fogUuid: string, input
     await raiseFlags(tx, [fogUuid], ['microserviceList', 'microserviceConfig']);
   });
   return { uuid: input.uuid };
+}
+
+/** The microservices of several fogs in one query (status group commit). */
+export async function microservicesOfFogs(tx: AppCtx, fogUuids: string[]): Promise<Map<string, Array<{ uuid: string; marked: boolean }>>> {
+  const out = new Map<string, Array<{ uuid: string; marked: boolean }>>();
+  for (let i = 0; i < fogUuids.length; i += 500) {
+    const rows = await tx.db
+      .select({ uuid: microservice.uuid, fogUuid: microservice.fogUuid, marked: microservice.markedForDelete })
+      .from(microservice)
+      .where(inArray(microservice.fogUuid, fogUuids.slice(i, i + 500)));
+    for (const r of rows) out.set(r.fogUuid!, [...(out.get(r.fogUuid!) ?? []), { uuid: r.uuid, marked: r.marked }]);
+  }
+  return out;
 }
