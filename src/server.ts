@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config';
 import { startScheduler } from './jobs/scheduler';
 import { createLogger, errorFields } from './lib/logger';
 import { ensureDbFolder } from './runtime/fs';
+import { enableStatementCache } from './runtime/statement-cache';
 import type { RuntimeAdapter } from './runtime/types';
 import { jobs } from '../workers/index';
 
@@ -23,6 +24,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  if (config.db.url.startsWith('file:') && !enableStatementCache()) logger.warn('prepared-statement cache unavailable; continuing without it');
   let ctx;
   try {
     await ensureDbFolder(config.db.url);
