@@ -8,24 +8,11 @@ import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { MicroserviceCreate, MicroserviceSchema, MicroserviceUpdate, PortSchema, VolumeSchema } from './schemas';
-import {
-  addPortMapping,
-  addVolumeMapping,
-  createMicroservice,
-  deleteMicroservice,
-  listMicroservices,
-  markRebuild,
-  presentMicroservices,
-  removePortMapping,
-  removeVolumeMapping,
-  requireMicroservice,
-  setConfig,
-  setStopped,
-  updateMicroservice,
-} from '../../src/services/microservices/microservices';
+import { presentOne, registerMicroserviceCommon, UuidParam } from './shared';
+import { createMicroservice, deleteMicroservice, listMicroservices, setStopped, updateMicroservice } from '../../src/services/microservices/microservices';
 
 const tag = ['Microservices'];
-const Uuid = z.object({ uuid: z.string().min(1).max(64).openapi({ param: { name: 'uuid', in: 'path' } }) });
+const Uuid = UuidParam;
 const nf = { 404: errorResponse('No such microservice', 404) };
 const done = (d: string) => ({ 204: { description: d }, ...nf });
 const user = { system: false };
@@ -58,45 +45,15 @@ export const deleteMsRoute = defineRoute(rbac('microservices', 'delete', 'uuid')
 });
 const action = (path: string, summary: string) =>
   defineRoute(rbac('microservices', 'patch', 'uuid'), { method: 'patch', path, tags: tag, summary, request: { params: Uuid }, responses: done('Done') });
-export const rebuildRoute = action('/api/v3/microservices/{uuid}/rebuild', 'Force a container rebuild');
 export const startRoute = action('/api/v3/microservices/{uuid}/start', 'Start a stopped microservice');
 export const stopRoute = action('/api/v3/microservices/{uuid}/stop', 'Stop a microservice');
-export const getConfigRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
-  method: 'get', path: '/api/v3/microservices/{uuid}/config', tags: tag, summary: 'Get the config',
-  request: { params: Uuid }, responses: { 200: jsonOk('Config (the JSON document)', z.record(z.string(), z.unknown())), ...nf },
-});
-export const patchConfigRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
-  method: 'patch', path: '/api/v3/microservices/{uuid}/config', tags: tag, summary: 'Replace the config',
-  request: { params: Uuid, body: jsonBody(z.record(z.string(), z.unknown())) }, responses: done('Replaced'),
-});
-export const deleteConfigRoute = defineRoute(rbac('microservices', 'delete', 'uuid'), {
-  method: 'delete', path: '/api/v3/microservices/{uuid}/config', tags: tag, summary: 'Clear the config', request: { params: Uuid }, responses: done('Cleared'),
-});
 export const listPortsRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
   method: 'get', path: '/api/v3/microservices/{uuid}/port-mapping', tags: tag, summary: 'List port mappings',
   request: { params: Uuid }, responses: { 200: jsonOk('Ports', z.object({ ports: z.array(PortSchema) })), ...nf },
 });
-export const addPortRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
-  method: 'post', path: '/api/v3/microservices/{uuid}/port-mapping', tags: tag, summary: 'Add a port mapping',
-  request: { params: Uuid, body: jsonBody(PortSchema) }, responses: { 201: jsonOk('Added', PortSchema), ...nf },
-});
-export const deletePortRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
-  method: 'delete', path: '/api/v3/microservices/{uuid}/port-mapping/{internalPort}', tags: tag, summary: 'Remove a port mapping',
-  request: { params: Uuid.extend({ internalPort: z.coerce.number().int().min(1).max(65535).openapi({ param: { name: 'internalPort', in: 'path' } }) }) },
-  responses: done('Removed'),
-});
 export const listVolumesRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
   method: 'get', path: '/api/v3/microservices/{uuid}/volume-mapping', tags: tag, summary: 'List volume mappings',
   request: { params: Uuid }, responses: { 200: jsonOk('Volume mappings', z.object({ volumeMappings: z.array(VolumeSchema.extend({ id: z.number() })) })), ...nf },
-});
-export const addVolumeRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
-  method: 'post', path: '/api/v3/microservices/{uuid}/volume-mapping', tags: tag, summary: 'Add a volume mapping',
-  request: { params: Uuid, body: jsonBody(VolumeSchema) }, responses: { 201: jsonOk('Added', z.object({ id: z.number() })), ...nf },
-});
-export const deleteVolumeRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
-  method: 'delete', path: '/api/v3/microservices/{uuid}/volume-mapping/{id}', tags: tag, summary: 'Remove a volume mapping',
-  request: { params: Uuid.extend({ id: z.coerce.number().int().min(1).openapi({ param: { name: 'id', in: 'path' } }) }) },
-  responses: done('Removed'),
 });
 
 const yamlBody = {
@@ -141,6 +98,7 @@ export async function microserviceYaml(c: Context<HonoEnv>) {
 }
 
 export function registerMicroservices(app: App): void {
+  registerMicroserviceCommon(app, { base: '/api/v3/microservices', resource: 'microservices', tag });
   app.openapi(createMsYamlRoute, async (c) => {
     const input = await microserviceYaml(c);
     if (!input.application) throw new ServiceError('VALIDATION_FAILED', 'metadata.name: use "application/microservice" (or set spec.application)');
@@ -151,15 +109,9 @@ export function registerMicroservices(app: App): void {
     await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, user);
     return c.body(null, 204);
   });
-  const one = async (c: { get(k: 'ctx'): never }, uuid: string) => {
-    const ctx = c.get('ctx') as Parameters<typeof requireMicroservice>[0];
-    const ms = await requireMicroservice(ctx, uuid);
-    if (ms.app.isSystem) throw new ServiceError('NOT_FOUND', `Microservice ${uuid} not found`);
-    return (await presentMicroservices(ctx, [ms]))[0]!;
-  };
   app.openapi(listMsRoute, async (c) => c.json({ microservices: await listMicroservices(c.get('ctx'), { system: false, applicationName: c.req.valid('query').application }) }, 200));
   app.openapi(createMsRoute, async (c) => c.json(await createMicroservice(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(getMsRoute, async (c) => c.json(await one(c as never, c.req.valid('param').uuid), 200));
+  app.openapi(getMsRoute, async (c) => c.json(await presentOne(c.get('ctx'), c.req.valid('param').uuid, false), 200));
   app.openapi(patchMsRoute, async (c) => {
     await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), user);
     return c.body(null, 204);
@@ -170,10 +122,6 @@ export function registerMicroservices(app: App): void {
     await deleteMicroservice(c.get('ctx'), c.req.valid('param').uuid, { system: false, withCleanup: body.withCleanup === true });
     return c.body(null, 204);
   });
-  app.openapi(rebuildRoute, async (c) => {
-    await markRebuild(c.get('ctx'), c.req.valid('param').uuid, user);
-    return c.body(null, 204);
-  });
   app.openapi(startRoute, async (c) => {
     await setStopped(c.get('ctx'), c.req.valid('param').uuid, false);
     return c.body(null, 204);
@@ -182,40 +130,9 @@ export function registerMicroservices(app: App): void {
     await setStopped(c.get('ctx'), c.req.valid('param').uuid, true);
     return c.body(null, 204);
   });
-  app.openapi(getConfigRoute, async (c) => {
-    const ms = await one(c as never, c.req.valid('param').uuid);
-    let config: Record<string, unknown> = {};
-    try {
-      const parsed = JSON.parse(ms.config);
-      config = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : { value: parsed };
-    } catch {
-      config = {};
-    }
-    return c.json(config, 200);
-  });
-  app.openapi(patchConfigRoute, async (c) => {
-    await setConfig(c.get('ctx'), c.req.valid('param').uuid, JSON.stringify(c.req.valid('json')), user);
-    return c.body(null, 204);
-  });
-  app.openapi(deleteConfigRoute, async (c) => {
-    await setConfig(c.get('ctx'), c.req.valid('param').uuid, '{}', user);
-    return c.body(null, 204);
-  });
-  app.openapi(listPortsRoute, async (c) => c.json({ ports: (await one(c as never, c.req.valid('param').uuid)).ports.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) }, 200));
-  app.openapi(addPortRoute, async (c) => c.json(await addPortMapping(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), user), 201));
-  app.openapi(deletePortRoute, async (c) => {
-    const { uuid, internalPort } = c.req.valid('param');
-    await removePortMapping(c.get('ctx'), uuid, internalPort, user);
-    return c.body(null, 204);
-  });
+  app.openapi(listPortsRoute, async (c) => c.json({ ports: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).ports.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) }, 200));
   app.openapi(listVolumesRoute, async (c) => {
-    const ms = await one(c as never, c.req.valid('param').uuid);
+    const ms = await presentOne(c.get('ctx'), c.req.valid('param').uuid, false);
     return c.json({ volumeMappings: ms.volumeMappings.map((v, i) => ({ id: v.id ?? i + 1, hostDestination: v.hostDestination, containerDestination: v.containerDestination, accessMode: v.accessMode, type: v.type ?? 'bind' })) }, 200);
-  });
-  app.openapi(addVolumeRoute, async (c) => c.json(await addVolumeMapping(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), user), 201));
-  app.openapi(deleteVolumeRoute, async (c) => {
-    const { uuid, id } = c.req.valid('param');
-    await removeVolumeMapping(c.get('ctx'), uuid, id, user);
-    return c.body(null, 204);
   });
 }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { agentJti } from '../../db/schema/index';
 import { withTransaction, type TxHost } from '../../db/tx';
 import type { Clock } from '../lib/clock';
+import { every } from '../lib/periodic';
 import type { Logger } from '../lib/logger';
 import { errorFields } from '../lib/logger';
 
@@ -20,7 +21,7 @@ import { errorFields } from '../lib/logger';
 export class JtiStore {
   #seen = new Map<string, number>();
   #pending: Array<{ jti: string; fogUuid: string; expiresAt: number }> = [];
-  #timer?: ReturnType<typeof setInterval>;
+  #timer?: { stop(): void };
   #flushing?: Promise<void>;
 
   constructor(
@@ -50,12 +51,11 @@ export class JtiStore {
   }
 
   start(host: TxHost): void {
-    this.#timer = setInterval(() => void this.flush(host), this.flushMs);
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer = every(this.flushMs, () => void this.flush(host));
   }
 
   async stop(host: TxHost): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timer?.stop();
     await this.flush(host);
   }
 

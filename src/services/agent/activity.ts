@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { fog } from '../../../db/schema/index';
 import { withTransaction, type TxHost } from '../../../db/tx';
+import { every } from '../../lib/periodic';
 import type { Logger } from '../../lib/logger';
 import { errorFields } from '../../lib/logger';
 
@@ -10,7 +11,7 @@ import { errorFields } from '../../lib/logger';
  */
 export class AgentActivity {
   #dirty = new Map<string, number>();
-  #timer?: ReturnType<typeof setInterval>;
+  #timer?: { stop(): void };
   constructor(
     private readonly logger: Logger,
     private readonly flushMs = 5000,
@@ -25,12 +26,11 @@ export class AgentActivity {
   }
 
   start(host: TxHost): void {
-    this.#timer = setInterval(() => void this.flush(host), this.flushMs);
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer = every(this.flushMs, () => void this.flush(host));
   }
 
   async stop(host: TxHost): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timer?.stop();
     await this.flush(host);
   }
 

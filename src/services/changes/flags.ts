@@ -4,6 +4,7 @@ import { withTransaction, type TxHost } from '../../../db/tx';
 import type { Db } from '../../../db/client';
 import { ServiceError } from '../../errors';
 import type { Clock } from '../../lib/clock';
+import { every } from '../../lib/periodic';
 
 /** The 14 change flags of the v3.8 agent contract (agent-api §3.1), in wire order. */
 export const CHANGE_FLAGS = [
@@ -76,7 +77,7 @@ export class ChangeClock {
 export class ChangeIndex {
   #pending = new Set<string>();
   #lastId = 0;
-  #timer?: ReturnType<typeof setInterval>;
+  #timer?: { stop(): void };
   #loaded = false;
 
   get loaded(): boolean {
@@ -97,12 +98,12 @@ export class ChangeIndex {
   }
 
   start(db: Db, logger: { warn(m: string, f?: Record<string, unknown>): void }): void {
-    this.#timer = setInterval(() => void this.refresh(db).catch((err) => logger.warn('change index refresh failed', { err: String(err) })), 1000);
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer = every(1000, () => void this.refresh(db).catch((err) => logger.warn('change index refresh failed', { err: String(err) })));
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timer?.stop();
+    this.#timer = undefined;
   }
 
   raised(fogUuids: readonly string[]): void {
