@@ -1,7 +1,8 @@
 import type { Job } from '../src/jobs/types';
 import { fogStatusJob } from './fog-status';
 import { outboxDrainerJob } from './outbox-drainer';
+import { stoppedAppStatusJob } from './stopped-app-status';
 import { tokenCleanupJob } from './token-cleanup';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, outboxDrainerJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob];

@@ -244,6 +244,7 @@ test('fog-status job: a silent agent turns UNKNOWN after 3 status periods; a rep
     const { admin, uuid, call } = await provisioned(t);
     assert.equal((await call('PUT', '/status', { daemonStatus: 'RUNNING' })).status, 204);
     clock.advance(25_000);
+    // statusFrequency 10 s → UNKNOWN after 30 s of silence.
     await runTick(t.ctx, fogStatusJob, clock.now());
     assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.daemonStatus, 'RUNNING');
     clock.advance(10_000);

@@ -208,3 +208,33 @@ spec:
     await t.close();
   }
 });
+
+test('status jobs: a silent fog takes its microservices to UNKNOWN; a stopped application shows STOPPED', async () => {
+  const { ManualClock } = await import('../../src/lib/clock');
+  const { runTick } = await import('../../src/jobs/runner');
+  const { fogStatusJob } = await import('../../workers/fog-status');
+  const { stoppedAppStatusJob } = await import('../../workers/stopped-app-status');
+  const clock = new ManualClock();
+  const t = await makeTestApp({ clock });
+  try {
+    const admin = (await t.login()).accessToken;
+    const { call } = await provisionedFog(t, admin, 'edge-s', 1);
+    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'app-s', isActivated: true, microservices: [{ name: 'one', agentName: 'edge-s', images: [{ containerImage: 'x', archId: 1 }] }] } })).status, 201);
+    const [ms] = (await call('GET', '/microservices')).body.microservices;
+    const report = (status: string) => call('PUT', '/status', { daemonStatus: 'RUNNING', microserviceStatus: JSON.stringify([{ id: ms.uuid, status, percentage: 100, cpuUsage: '3.5' }]) });
+    assert.equal((await report('RUNNING')).status, 204);
+    assert.equal((await t.call('PATCH', '/api/v3/application/app-s', { token: admin, body: { isActivated: false } })).status, 204);
+    const stopped = await runTick(t.ctx, stoppedAppStatusJob, clock.now());
+    assert.deepEqual(stopped.ran && stopped.result, { markedStopped: 1 });
+    assert.equal((await t.call('GET', `/api/v3/microservices/${ms.uuid}`, { token: admin })).body.status.status, 'STOPPED');
+    assert.equal((await t.call('PATCH', '/api/v3/application/app-s', { token: admin, body: { isActivated: true } })).status, 204);
+    assert.equal((await report('RUNNING')).status, 204);
+    clock.advance(31_000);
+    await runTick(t.ctx, fogStatusJob, clock.now());
+    const after = (await t.call('GET', `/api/v3/microservices/${ms.uuid}`, { token: admin })).body.status;
+    assert.equal(after.status, 'UNKNOWN');
+    assert.equal(after.cpuUsage, 0);
+  } finally {
+    await t.close();
+  }
+});

@@ -121,10 +121,10 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
     assert.equal((await cycle()).microserviceList, true);
     assert.deepEqual((await ag('GET', '/microservices')).body.microservices, []);
 
-    // The agent goes silent: with statusFrequency 1 s the fog-status job (every 30 s) marks it UNKNOWN.
+    // The agent goes silent: three missed reports (10 s floor → 30 s) and the fog-status job (every 30 s) marks it UNKNOWN.
     assert.equal((await api('PATCH', `/api/v3/iofog/${uuid}`, { token: admin, body: { statusFrequency: 1 } })).status, 204);
     assert.equal((await ag('PUT', '/status', status)).status, 204);
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 75_000;
     let seen = 'RUNNING';
     while (Date.now() < deadline && seen !== 'UNKNOWN') {
       await new Promise((r) => setTimeout(r, 1000));
