@@ -238,3 +238,20 @@ test('status jobs: a silent fog takes its microservices to UNKNOWN; a stopped ap
     await t.close();
   }
 });
+
+test('provision refuses an architecture that a placed microservice has no image for', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-p', archId: 0 } });
+    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'app-p', microservices: [{ name: 'amd-only', iofogUuid: fog.body.uuid, images: [{ containerImage: 'x', archId: 1 }] }] } })).status, 201);
+    const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
+    const arm = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2 } });
+    assert.equal(arm.status, 400);
+    assert.match(arm.body.message, /amd-only on this fog has no image for architecture 2/);
+    const amd = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } });
+    assert.equal(amd.status, 200, 'the key was not consumed by the refused attempt');
+  } finally {
+    await t.close();
+  }
+});

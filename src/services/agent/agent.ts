@@ -1,6 +1,7 @@
 import { asc, eq } from 'drizzle-orm';
 import { exportJWK, generateKeyPair } from 'jose';
-import { fog, fogHal, fogProvisioningKey, fogPublicKey, fogTunnel, fogVersionCommand, registry } from '../../../db/schema/index';
+import { fog, fogHal, fogProvisioningKey, fogPublicKey, fogTunnel, fogVersionCommand, microservice, registry } from '../../../db/schema/index';
+import { imageFor } from '../microservices/microservices';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
@@ -34,6 +35,12 @@ export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promis
   const [pk] = await ctx.db.select().from(fogProvisioningKey).where(eq(fogProvisioningKey.keyHash, keyHash)).limit(1);
   if (!pk) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
   if (pk.expiresAt <= ctx.clock.now()) throw new ServiceError('PROVISIONING_KEY_EXPIRED', 'Expired Provisioning Key');
+  // Every microservice already placed on the fog must have an image for the architecture the agent reports.
+  if (input.type !== 0) {
+    const placed = await ctx.db.select({ name: microservice.name, images: microservice.images }).from(microservice).where(eq(microservice.fogUuid, pk.fogUuid));
+    const missing = placed.find((m) => !imageFor(JSON.parse(m.images) as Array<{ containerImage: string; archId: number }>, input.type));
+    if (missing) throw new ServiceError('VALIDATION_FAILED', `type: microservice ${missing.name} on this fog has no image for architecture ${input.type}`);
+  }
   // Key generation happens before the transaction (design §5).
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const priv = await exportJWK(privateKey);
