@@ -1,8 +1,8 @@
-// The fleet flow against the built bundle as a real process: an operator and an agent (signing its
-// own EdDSA tokens like Edgelet) over HTTP.
+// The fleet flow against the built bundle as a real process: an operator over the REST API and the
+// Edgelet simulator (tests/harness/edgelet.ts) over the agent contract.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AgentSigner } from '../harness/agent-token';
+import { Edgelet } from '../harness/edgelet';
 import { ADMIN, startController } from '../harness/process';
 
 const APP_YAML = `apiVersion: iofog.org/v3
@@ -41,89 +41,77 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
     assert.equal(fog.status, 201);
     const uuid = fog.body.uuid;
     const key = await api('GET', `/api/v3/iofog/${uuid}/provisioning-key`, { token: admin });
-    const prov = await api('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2, engine: 'edgelet' } });
-    assert.equal(prov.status, 200);
-    const agent = await AgentSigner.fromProvision(prov.body);
-    const ag = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${ctl.url}/api/v3/agent${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await agent.token()}`, 'request-id': String(process.hrtime.bigint()) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    };
-    const cycle = async () => {
-      const ch = await ag('GET', '/config/changes');
-      assert.equal(ch.status, 200);
-      assert.equal((await ag('PATCH', '/config/changes', { lastUpdated: ch.body.lastUpdated })).status, 200);
-      return ch.body;
-    };
+    const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 2 });
+    assert.equal((await edge.provision(key.body.key)).status, 200);
+    // A reboot queued before the agent's first cycle is dropped by the initialization cycle (§3.3).
+    assert.equal((await api('POST', `/api/v3/iofog/${uuid}/reboot`, { token: admin })).status, 204);
 
     // Boot like Edgelet: registries → volume mounts → microservices → PATCH config → PUT status.
-    assert.equal((await ag('GET', '/registries')).body.registries[0].url, 'docker.io');
-    assert.deepEqual((await ag('GET', '/volumeMounts')).body, { volumeMounts: [] });
-    assert.deepEqual((await ag('GET', '/microservices')).body, { microservices: [] });
-    assert.equal((await ag('GET', '/config')).body.statusFrequency, 10);
-    assert.equal((await ag('PATCH', '/config', { statusFrequency: 10, changeFrequency: 20, diskLimit: 50.5 })).status, 204);
-    const status = { daemonStatus: 'RUNNING', ipAddress: '10.0.0.21', version: '1.0.3', availableRuntimes: ['runc'], microserviceStatus: '[]' };
-    assert.equal((await ag('PUT', '/status', status)).status, 204);
-    const first = await cycle();
-    assert.equal(first.microserviceList, true);
+    await edge.boot();
+    assert.equal(edge.registries[0]!.url, 'docker.io');
+    assert.deepEqual(edge.volumeMounts, []);
+    assert.equal(edge.running.size, 0);
+    const init = await edge.changeCycle();
+    assert.equal(init.initialization, true);
+    assert.ok(init.flags.includes('reboot') && init.flags.includes('microserviceList'));
+    assert.equal(edge.rebooted, 0, 'not acted on during initialization');
+    assert.equal(init.acknowledged, true);
+    assert.ok(init.calls.indexOf('GET /agent/registries') < init.calls.indexOf('GET /agent/microservices'), 'Edgelet order');
     const running = await api('GET', `/api/v3/iofog/${uuid}`, { token: admin });
     assert.equal(running.body.daemonStatus, 'RUNNING');
     assert.equal(running.body.ipAddress, '10.0.0.21');
     assert.equal(running.body.version, '1.0.3');
     assert.equal(running.body.arch.name, 'arm64');
+    assert.equal(running.body.diskLimit, 50, 'the agent pushed its local config');
 
     // Deploy from YAML: the next changes poll asks for the list; the list has both, arm64 images.
     const deployed = await api('POST', '/api/v3/application/yaml', { token: admin, raw: APP_YAML, type: 'application/yaml' });
     assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
-    const ch = await cycle();
-    assert.equal(ch.microserviceList, true);
-    const list = (await ag('GET', '/microservices')).body.microservices;
-    const byName = Object.fromEntries(list.map((m: { name: string }) => [m.name, m]));
+    const ch = await edge.changeCycle();
+    assert.ok(ch.flags.includes('microserviceList'));
+    const byName = Object.fromEntries([...edge.running.values()].map((m) => [m.name, m]));
     assert.deepEqual(Object.keys(byName).sort(), ['sensor', 'uplink']);
     assert.equal(byName.sensor.imageId, 'acme/sensor:1.0-arm64');
     assert.equal(byName.uplink.imageId, 'acme/uplink:2.1');
     assert.equal(byName.sensor.config, '{"interval":5}');
     assert.deepEqual(byName.sensor.portMappings, [{ internal: 8080, external: 18080, protocol: 'tcp' }]);
     assert.deepEqual(byName.sensor.env, [{ key: 'MODE', value: 'edge' }]);
-    const report = JSON.stringify(list.map((m: { uuid: string }) => ({ id: m.uuid, status: 'RUNNING', percentage: 100, cpuUsage: '0.5', memoryUsage: '1024' })));
-    assert.equal((await ag('PUT', '/status', { ...status, microserviceStatus: report })).status, 204);
+    assert.equal((await edge.reportStatus()).status, 204);
     assert.equal((await api('GET', `/api/v3/microservices/${byName.sensor.uuid}`, { token: admin })).body.status.status, 'RUNNING');
 
     // Patch: config-only → microserviceConfig without rebuild; image → rebuild once.
     assert.equal((await api('PATCH', `/api/v3/microservices/${byName.sensor.uuid}`, { token: admin, body: { config: { interval: 1 } } })).status, 204);
-    assert.equal((await cycle()).microserviceConfig, true);
-    let sensor = (await ag('GET', '/microservices')).body.microservices.find((m: { name: string }) => m.name === 'sensor');
-    assert.equal(sensor.config, '{"interval":1}');
-    assert.equal(sensor.rebuild, false);
+    assert.ok((await edge.changeCycle()).flags.includes('microserviceConfig'));
+    assert.equal(edge.running.get(byName.sensor.uuid)!.config, '{"interval":1}');
+    assert.equal(edge.running.get(byName.sensor.uuid)!.rebuild, false);
     assert.equal((await api('PATCH', `/api/v3/microservices/${byName.sensor.uuid}`, { token: admin, body: { images: [{ containerImage: 'acme/sensor:1.1-arm64', archId: 2 }] } })).status, 204);
-    await cycle();
-    sensor = (await ag('GET', '/microservices')).body.microservices.find((m: { name: string }) => m.name === 'sensor');
-    assert.equal(sensor.rebuild, true);
-    assert.equal((await ag('GET', '/microservices')).body.microservices.find((m: { name: string }) => m.name === 'sensor').rebuild, false);
+    await edge.changeCycle();
+    assert.equal(edge.running.get(byName.sensor.uuid)!.rebuild, true);
+    assert.equal(edge.running.get(byName.sensor.uuid)!.imageId, 'acme/sensor:1.1-arm64');
+    const again = (await edge.http('GET', '/agent/microservices')).body.microservices;
+    assert.equal(again.find((m: { uuid: string }) => m.uuid === byName.sensor.uuid).rebuild, false, 'delivered once');
+    await api('POST', `/api/v3/iofog/${uuid}/prune`, { token: admin });
+    const pruneCycle = await edge.changeCycle();
+    assert.deepEqual(pruneCycle.flags, ['prune']);
+    assert.deepEqual(pruneCycle.calls, ['PATCH /agent/config/changes'], 'nothing to fetch for a prune');
 
-    // Commands set their flags.
+    // Commands set their flags and the agent acts on them.
     assert.equal((await api('POST', `/api/v3/iofog/${uuid}/reboot`, { token: admin })).status, 204);
-    assert.equal((await api('POST', `/api/v3/iofog/${uuid}/prune`, { token: admin })).status, 204);
-    assert.equal((await ag('PUT', '/status', { ...status, isReadyToUpgrade: true })).status, 204);
     assert.equal((await api('POST', `/api/v3/iofog/${uuid}/version/upgrade`, { token: admin })).status, 204);
-    const cmds = await cycle();
-    assert.equal(cmds.reboot, true);
-    assert.equal(cmds.prune, true);
-    assert.equal(cmds.version, true);
-    assert.equal((await ag('GET', '/version')).body.versionCommand, 'upgrade');
+    const cmds = await edge.changeCycle();
+    assert.ok(cmds.flags.includes('reboot') && cmds.flags.includes('version'));
+    assert.ok(cmds.calls.includes('GET /agent/version'));
+    assert.equal(edge.rebooted, 1);
+    assert.equal(edge.pruned, 1);
 
     // Delete the application: gone from the agent's list.
     assert.equal((await api('DELETE', '/api/v3/application/plant-a', { token: admin })).status, 204);
-    assert.equal((await cycle()).microserviceList, true);
-    assert.deepEqual((await ag('GET', '/microservices')).body.microservices, []);
+    assert.ok((await edge.changeCycle()).flags.includes('microserviceList'));
+    assert.equal(edge.running.size, 0);
 
     // The agent goes silent: three missed reports (10 s floor → 30 s) and the fog-status job (every 30 s) marks it UNKNOWN.
     assert.equal((await api('PATCH', `/api/v3/iofog/${uuid}`, { token: admin, body: { statusFrequency: 1 } })).status, 204);
-    assert.equal((await ag('PUT', '/status', status)).status, 204);
+    assert.equal((await edge.reportStatus()).status, 204);
     const deadline = Date.now() + 75_000;
     let seen = 'RUNNING';
     while (Date.now() < deadline && seen !== 'UNKNOWN') {
@@ -132,13 +120,16 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
     }
     assert.equal(seen, 'UNKNOWN');
 
-    // Deleting the fog: deleteNode, the agent confirms, its next call is AGENT_FOG_NOT_FOUND.
+    // Deleting the fog: the agent sees deleteNode, confirms with delete-node, and is locked out.
     assert.equal((await api('DELETE', `/api/v3/iofog/${uuid}`, { token: admin })).status, 202);
-    assert.equal((await ag('GET', '/config/changes')).body.deleteNode, true);
-    assert.equal((await ag('DELETE', '/delete-node')).status, 204);
-    const gone = await ag('GET', '/config');
+    const last = await edge.changeCycle();
+    assert.ok(last.flags.includes('deleteNode'));
+    assert.deepEqual(last.calls, ['DELETE /agent/delete-node'], 'handled exclusively');
+    assert.equal(edge.deleted, true);
+    const gone = await edge.http('GET', '/agent/config');
     assert.equal(gone.status, 401);
     assert.equal(gone.body.code, 'AGENT_FOG_NOT_FOUND');
+    assert.equal((await api('GET', `/api/v3/iofog/${uuid}`, { token: admin })).status, 404);
   } finally {
     await ctl.stop('SIGKILL');
   }
