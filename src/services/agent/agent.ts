@@ -7,7 +7,7 @@ import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
 import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
-import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
+import { createProvisioningKey, removeFog, type FogInput, type FogRow } from '../fogs/fogs';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 
 async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
@@ -122,31 +122,14 @@ export async function agentConfig(ctx: AppCtx, fogUuid: string) {
   };
 }
 
-export interface AgentConfigInput {
-  networkInterface?: string;
-  containerEngineUrl?: string;
-  diskLimit?: number;
-  diskDirectory?: string;
-  memoryLimit?: number;
-  cpuLimit?: number;
-  logLimit?: number;
-  logDirectory?: string;
-  logFileCount?: number;
-  statusFrequency?: number;
-  changeFrequency?: number;
-  watchdogEnabled?: boolean;
-  edgeGuardFrequency?: number;
-  gpsScanFrequency?: number;
-  gpsDevice?: string;
-  gpsMode?: string;
-  latitude?: number;
-  longitude?: number;
-  logLevel?: string;
-  availableDiskThreshold?: number;
-  pruningFrequency?: number;
-  upgradeScanFrequency?: number;
-  timeZone?: string;
-}
+/** What the agent pushes with PATCH /agent/config: the fog's agent-configuration fields, plus one it keeps locally. */
+export type AgentConfigInput = Pick<
+  FogInput,
+  | 'networkInterface' | 'containerEngineUrl' | 'diskLimit' | 'diskDirectory' | 'memoryLimit' | 'cpuLimit' | 'logLimit'
+  | 'logDirectory' | 'logFileCount' | 'statusFrequency' | 'changeFrequency' | 'watchdogEnabled' | 'edgeGuardFrequency'
+  | 'gpsScanFrequency' | 'gpsDevice' | 'gpsMode' | 'latitude' | 'longitude' | 'logLevel' | 'availableDiskThreshold'
+  | 'pruningFrequency' | 'timeZone'
+> & { upgradeScanFrequency?: number };
 
 const CONFIG_KEYS: (keyof AgentConfigInput)[] = [
   'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
