@@ -1,61 +1,64 @@
-// Fleet benchmark: N simulated Edgelet agents against the built bundle as a real process.
-// Each agent: PUT /agent/status every 10 s, and a changes cycle (GET /agent/config/changes + the
-// PATCH acknowledgement Edgelet sends after every poll) every 10 s, jittered — ≈0.3 × N req/s.
-// Ramp, then hold; prints one JSON document.
-//   npx tsx tests/bench/fleet.ts --agents 1000 --ramp 20 --hold 60 [--runtime node|deno|bun] [--sockets 256]
+// Fleet benchmark: N simulated Edgelet agents (tests/harness/edgelet.ts) against the built bundle
+// started as a real process on a fresh directory.
+//
+// 1. Provision (bounded concurrency): the operator creates a fog and fetches its provisioning key;
+//    the agent provisions and runs Edgelet's post-provision sequence (§2.2: registries, volume
+//    mounts, microservices, PATCH config, PUT status). `provisionSec` covers all of it.
+// 2. Ramp: agents start one after another over `--ramp` seconds. Each then runs PUT /agent/status
+//    every 10 s and a full changes cycle (GET /agent/config/changes + the PATCH acknowledgement
+//    Edgelet sends after every poll; the first cycle is Edgelet's initialization cycle) every
+//    10 s, both jittered ±10 %: ≈ 0.3 × N req/s offered.
+// 3. Settle: one period after the last start, wait (at most --settle-max s) until the backlog the
+//    ramp may have built is gone (few requests in flight for 2 s). `settleSec`/`settled` report it;
+//    an overloaded server never settles and is then measured saturated.
+// 4. Hold (`--hold` s), measured: client-side latency (send → response end, signing excluded;
+//    includes waiting for a free socket), errors by "<status> <code>", achieved req/s, server RSS
+//    (VmRSS of the controller process; peak sampled every 0.5 s over the whole run), generator CPU
+//    (this process, % of one core).
+// Prints ONE JSON document on stdout; progress goes to stderr.
+//
+//   node tests/bench/fleet.mjs --agents 1000 --ramp 20 --hold 60 [--runtime node|deno|bun]
+//   npx tsx tests/bench/fleet.ts   (same flags)
+//   other flags: --sockets 256 (keep-alive sockets shared by all agents), --concurrency 16
+//   (provisioning), --period 10 (seconds), --settle-max 60 (seconds), --no-boot (skip the
+//   post-provision sequence), --timeline (add per-second "<responses>/<max ms>" over the whole run)
+//   env BENCH_SERVER_NODE_ARGS="--cpu-prof" passes flags to the server's node.
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { request } from 'node:http';
 import { ADMIN, startController, type Runtime } from '../harness/process';
-import { Edgelet } from '../harness/edgelet';
+import { Edgelet, errorKey, isSuccess } from '../harness/edgelet';
 
+const argv = process.argv.slice(2);
 const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : d;
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : d;
 };
-const AGENTS = Number(arg('agents', '200'));
-const RAMP = Number(arg('ramp', '10'));
-const HOLD = Number(arg('hold', '30'));
+const num = (name: string, d: number, min: number) => {
+  const v = Number(arg(name, String(d)));
+  if (!Number.isFinite(v) || v < min) fatal(`--${name} must be a number ≥ ${min}`);
+  return v;
+};
+const AGENTS = Math.floor(num('agents', 200, 1));
+const RAMP = num('ramp', 10, 0);
+const HOLD = num('hold', 30, 1);
+const SOCKETS = Math.floor(num('sockets', 256, 1));
+const CONCURRENCY = Math.floor(num('concurrency', 16, 1));
+const PERIOD_MS = num('period', 10, 1) * 1000;
+const SETTLE_MAX = num('settle-max', 60, 0);
+const BOOT = !argv.includes('--no-boot');
+const TIMELINE = argv.includes('--timeline');
 const RUNTIME = arg('runtime', 'node') as Runtime;
-const SOCKETS = Number(arg('sockets', '256'));
-const PERIOD_MS = 10_000;
+if (!['node', 'deno', 'bun'].includes(RUNTIME)) fatal('--runtime must be node, deno or bun');
 
-const ctl = await startController({ runtime: RUNTIME, env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false', }, timeoutMs: 60_000, nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) });
-const url = new URL(ctl.url);
-const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS });
-
-function call(method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, method, path, agent, headers: { 'content-type': 'application/json', ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
+function fatal(message: string, extra: Record<string, unknown> = {}): never {
+  console.log(JSON.stringify({ bench: 'fleet', error: message, ...extra }, null, 2));
+  process.exit(1);
 }
+const log = (m: string) => process.stderr.write(`[fleet] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= n) return;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
-}
-
-function rssMb(pid: number): number {
+function rssMb(pid: number | undefined): number {
+  if (!pid) return 0;
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : 0;
@@ -64,99 +67,211 @@ function rssMb(pid: number): number {
   }
 }
 
-const login = JSON.parse((await call('POST', '/api/v3/user/login', {}, JSON.stringify(ADMIN))).text);
-const auth = { authorization: `Bearer ${login.accessToken}` };
+async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        await fn(i);
+      }
+    }),
+  );
+}
 
-// Agents provision like Edgelet (tests/harness/edgelet.ts) and sign their tokens the same way; the load
-// itself goes over node:http keep-alive sockets, which cost the generator far less than fetch.
-type Sim = Edgelet;
-const t0 = Date.now();
-const sims = await pool<Sim>(AGENTS, 16, async (i) => {
-  const fog = JSON.parse((await call('POST', '/api/v3/iofog', auth, JSON.stringify({ name: `bench-${i}`, archId: 1 }))).text);
-  const key = JSON.parse((await call('GET', `/api/v3/iofog/${fog.uuid}/provisioning-key`, auth)).text);
-  const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
-  const prov = await edge.provision(key.key);
-  if (prov.status !== 200) throw new Error(`provision failed: ${prov.status} ${JSON.stringify(prov.body)}`);
-  return edge;
+// ── server ──
+const ctl = await startController({
+  runtime: RUNTIME,
+  env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false' },
+  timeoutMs: 60_000,
+  nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
 });
-const provisionSec = (Date.now() - t0) / 1000;
-const token = (s: Sim) => s.token();
+const pid = ctl.proc.pid;
+const rssStart = rssMb(pid);
+let rssPeak = rssStart;
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 500);
+const api = `${ctl.url}/api/v3`;
+const agent = Edgelet.createAgent({ maxSockets: SOCKETS });
 
+async function stopServer(): Promise<number | null> {
+  clearInterval(sampler);
+  const killer = setTimeout(() => ctl.proc.kill('SIGKILL'), 20_000);
+  const { code } = await ctl.stop('SIGTERM');
+  clearTimeout(killer);
+  agent.destroy();
+  return code;
+}
+
+// ── operator (user API) over the same keep-alive agent ──
+function call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: ctl.port,
+        method,
+        path,
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {}
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+let adminToken = '';
+async function login(): Promise<void> {
+  const r = await call('POST', '/api/v3/user/login', undefined, { email: ADMIN.email, password: ADMIN.password });
+  if (r.status !== 200 || !r.body?.accessToken) {
+    await stopServer();
+    fatal(`admin login failed: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  adminToken = r.body.accessToken;
+}
+async function admin(method: string, path: string, body?: unknown) {
+  let r = await call(method, path, adminToken, body);
+  if (r.status === 401) {
+    await login();
+    r = await call(method, path, adminToken, body);
+  }
+  return r;
+}
+
+// ── measurement ──
 const latencies: number[] = [];
 const errors: Record<string, number> = {};
+const rampErrors: Record<string, number> = {};
+const timeline: Array<{ n: number; maxMs: number }> = [];
+const runStart = performance.now();
 let measuring = false;
+let stopping = false;
 let requests = 0;
-async function timed(s: Sim, method: string, path: string, body?: unknown): Promise<string | undefined> {
-  const headers = { authorization: `Bearer ${await token(s)}`, 'request-id': String(process.hrtime.bigint()) };
-  const start = performance.now();
-  let res: { status: number; text: string };
-  try {
-    res = await call(method, `/api/v3/agent${path}`, headers, body === undefined ? undefined : JSON.stringify(body));
-  } catch (err) {
-    if (measuring) errors[`network ${(err as { code?: string }).code ?? 'error'}`] = (errors[`network ${(err as { code?: string }).code ?? 'error'}`] ?? 0) + 1;
-    return undefined;
+let inflight = 0;
+const onSend = () => void inflight++;
+const observe = (r: { status: number; ms: number; body: unknown; error?: string }) => {
+  inflight--;
+  if (TIMELINE) {
+    const b = (timeline[Math.floor((performance.now() - runStart) / 1000)] ??= { n: 0, maxMs: 0 });
+    b.n++;
+    b.maxMs = Math.max(b.maxMs, Math.round(r.ms));
   }
-  const ms = performance.now() - start;
   if (measuring) {
     requests++;
-    latencies.push(ms);
-    if (res.status !== 200 && res.status !== 204) {
-      let code = '';
-      try {
-        code = JSON.parse(res.text).code ?? '';
-      } catch {}
-      errors[`${res.status} ${code}`.trim()] = (errors[`${res.status} ${code}`.trim()] ?? 0) + 1;
-    }
+    latencies.push(r.ms);
+    if (!isSuccess(r.status, r.body)) errors[errorKey(r)] = (errors[errorKey(r)] ?? 0) + 1;
+  } else if (!isSuccess(r.status, r.body) && !stopping) rampErrors[errorKey(r)] = (rampErrors[errorKey(r)] ?? 0) + 1;
+};
+
+// ── provision ──
+await login();
+log(`controller (${RUNTIME}) pid ${pid} on ${ctl.url}; provisioning ${AGENTS} agents`);
+const sims: Edgelet[] = new Array(AGENTS);
+const t0 = performance.now();
+let provisionFailure = '';
+await pool(AGENTS, CONCURRENCY, async (i) => {
+  if (provisionFailure) return;
+  try {
+    await provisionOne(i);
+  } catch (err) {
+    provisionFailure ||= `agent ${i}: ${(err as Error).message}`;
   }
-  return res.text;
+});
+async function provisionOne(i: number): Promise<void> {
+  const fog = await admin('POST', '/api/v3/iofog', { name: `bench-${i}`, archId: 1 });
+  if (fog.status !== 201) return void (provisionFailure ||= `create fog: ${fog.status} ${JSON.stringify(fog.body)}`);
+  const key = await admin('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
+  if (key.status !== 201) return void (provisionFailure ||= `provisioning key: ${key.status} ${JSON.stringify(key.body)}`);
+  const edge = new Edgelet(api, { archId: 1, agent, observe, onSend });
+  const prov = await edge.provision(key.body.key);
+  if (prov.status !== 200) return void (provisionFailure ||= `provision: ${prov.status} ${JSON.stringify(prov.body)}`);
+  if (BOOT) {
+    const failed = (await edge.boot()).find((r) => !isSuccess(r.status, r.body));
+    if (failed) return void (provisionFailure ||= `boot: ${errorKey(failed)} ${JSON.stringify(failed.body)}`);
+  }
+  sims[i] = edge;
 }
-
-
-let stopping = false;
-const timers: ReturnType<typeof setTimeout>[] = [];
-function schedule(s: Sim, startDelay: number) {
-  const loop = (what: 'status' | 'changes', delay: number) => {
-    timers.push(
-      setTimeout(async () => {
-        if (stopping) return;
-        if (what === 'status') await timed(s, 'PUT', '/status', s.statusBody());
-        else {
-          const text = await timed(s, 'GET', '/config/changes');
-          if (text) {
-            try {
-              const { lastUpdated } = JSON.parse(text);
-              if (lastUpdated) await timed(s, 'PATCH', '/config/changes', { lastUpdated });
-            } catch {}
-          }
-        }
-        loop(what, PERIOD_MS * (0.9 + Math.random() * 0.2));
-      }, delay),
-    );
-  };
-  loop('status', startDelay);
-  loop('changes', startDelay + Math.random() * PERIOD_MS);
+if (provisionFailure) {
+  const code = await stopServer();
+  fatal(provisionFailure, { serverExit: code, serverOutput: ctl.output().slice(-2000) });
 }
-sims.forEach((s, i) => schedule(s, (i / AGENTS) * RAMP * 1000 + Math.random() * PERIOD_MS));
+const provisionSec = (performance.now() - t0) / 1000;
+const rssAfterProvision = rssMb(pid);
+log(`provisioned in ${provisionSec.toFixed(1)} s; ramping over ${RAMP} s`);
 
-const rssStart = rssMb(ctl.proc.pid!);
-await new Promise((r) => setTimeout(r, (RAMP + PERIOD_MS / 1000) * 1000));
+// ── ramp + hold ──
+const timers = new Set<ReturnType<typeof setTimeout>>();
+const later = (ms: number, fn: () => Promise<unknown>) => {
+  const t = setTimeout(async () => {
+    timers.delete(t);
+    if (stopping) return;
+    try {
+      await fn();
+    } catch (err) {
+      const k = `exception ${(err as Error).message}`;
+      errors[k] = (errors[k] ?? 0) + 1;
+    }
+  }, ms);
+  timers.add(t);
+};
+const jitter = () => PERIOD_MS * (0.9 + Math.random() * 0.2);
+function loop(fn: () => Promise<unknown>, firstDelay: number) {
+  later(firstDelay, async () => {
+    await fn();
+    if (!stopping) loop(fn, jitter());
+  });
+}
+sims.forEach((s, i) => {
+  later((i / AGENTS) * RAMP * 1000, async () => {
+    loop(() => s.putStatus(), Math.random() * PERIOD_MS);
+    loop(() => s.changeCycle(), Math.random() * PERIOD_MS);
+  });
+});
+
+await sleep(RAMP * 1000 + PERIOD_MS);
+const settleStart = performance.now();
+const calm = Math.max(32, SOCKETS / 4);
+let calmSamples = 0;
+while (calmSamples < 4 && performance.now() - settleStart < SETTLE_MAX * 1000) {
+  await sleep(500);
+  calmSamples = inflight <= calm ? calmSamples + 1 : 0;
+}
+const settled = calmSamples >= 4;
+const settleSec = (performance.now() - settleStart) / 1000;
+log(`${settled ? 'settled' : 'NOT settled (saturated?)'} after ${settleSec.toFixed(1)} s; holding ${HOLD} s`);
 measuring = true;
 const cpu0 = process.cpuUsage();
 const holdStart = performance.now();
-let rssPeak = rssMb(ctl.proc.pid!);
-const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(ctl.proc.pid!))), 1000);
-await new Promise((r) => setTimeout(r, HOLD * 1000));
+await sleep(HOLD * 1000);
 measuring = false;
 const holdSec = (performance.now() - holdStart) / 1000;
 const cpu = process.cpuUsage(cpu0);
-clearInterval(sampler);
 stopping = true;
-timers.forEach(clearTimeout);
-await ctl.stop('SIGTERM');
-agent.destroy();
+for (const t of timers) clearTimeout(t);
+const peakDuringRun = Math.max(rssPeak, rssMb(pid));
+const serverExit = await stopServer();
 
 latencies.sort((a, b) => a - b);
-const q = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1);
+const q = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? 0).toFixed(1);
+const cycles = sims.reduce((n, s) => n + s.cycles.length, 0);
 console.log(
   JSON.stringify(
     {
@@ -164,15 +279,24 @@ console.log(
       runtime: RUNTIME,
       agents: AGENTS,
       rampSec: RAMP,
+      settleSec: +settleSec.toFixed(1),
+      settled,
       holdSec: +holdSec.toFixed(1),
+      offeredReqPerSec: +((AGENTS * 3) / (PERIOD_MS / 1000)).toFixed(1),
       reqPerSec: +(requests / holdSec).toFixed(1),
       latencyMs: { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: +(latencies[latencies.length - 1] ?? 0).toFixed(1) },
       requests,
       errors,
-      serverRssMb: { start: rssStart, peak: rssPeak },
+      rampErrors,
+      serverRssMb: { start: rssStart, afterProvision: rssAfterProvision, peak: peakDuringRun },
       generatorCpuPct: +(((cpu.user + cpu.system) / 1000 / (holdSec * 1000)) * 100).toFixed(1),
       provisionSec: +provisionSec.toFixed(1),
+      changeCycles: cycles,
       sockets: SOCKETS,
+      boot: BOOT,
+      serverExit,
+      // per second since start: "<responses>/<max latency ms>"
+      ...(TIMELINE ? { timeline: Array.from(timeline, (b) => `${b?.n ?? 0}/${b?.maxMs ?? 0}`) } : {}),
     },
     null,
     2,
