@@ -255,3 +255,25 @@ test('provision refuses an architecture that a placed microservice has no image 
     await t.close();
   }
 });
+
+test('GET /agent/microservices/:uuid returns one microservice of this fog and does not consume its rebuild', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const { call } = await provisionedFog(t, admin, 'edge-one', 1);
+    await provisionedFog(t, admin, 'edge-other', 1);
+    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'app-one', isActivated: true, microservices: [{ name: 'a', agentName: 'edge-one', images: [{ containerImage: 'x', archId: 1 }] }, { name: 'b', agentName: 'edge-other', images: [{ containerImage: 'y', archId: 1 }] }] } })).status, 201);
+    const all = (await t.call('GET', '/api/v3/microservices', { token: admin })).body.microservices;
+    const mine = all.find((m: { name: string }) => m.name === 'a');
+    const other = all.find((m: { name: string }) => m.name === 'b');
+    assert.equal((await t.call('PATCH', `/api/v3/microservices/${mine.uuid}/rebuild`, { token: admin })).status, 204);
+    const one = await call('GET', `/microservices/${mine.uuid}`);
+    assert.equal(one.status, 200);
+    assert.equal(one.body.microservice.name, 'a');
+    assert.equal(one.body.microservice.rebuild, true);
+    assert.equal((await call('GET', '/microservices')).body.microservices[0].rebuild, true, 'still pending for the list pull');
+    assert.equal((await call('GET', `/microservices/${other.uuid}`)).status, 404, 'not a microservice of this fog');
+  } finally {
+    await t.close();
+  }
+});

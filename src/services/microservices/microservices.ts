@@ -480,14 +480,14 @@ export async function removeVolumeMapping(ctx: AppCtx, uuid: string, id: number,
  * activated applications (system ones always), with the image for the fog's architecture. `rebuild`
  * is delivered once: it is reset after the list is built.
  */
-export async function agentMicroservices(ctx: AppCtx, fogUuid: string) {
+export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { only?: string } = {}) {
   const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
   if (!f) throw new ServiceError('AGENT_FOG_NOT_FOUND', 'Fog not found');
   const rows = await ctx.db
     .select({ ms: microservice, app: application })
     .from(microservice)
     .innerJoin(application, eq(application.id, microservice.applicationId))
-    .where(eq(microservice.fogUuid, fogUuid))
+    .where(opts.only ? and(eq(microservice.fogUuid, fogUuid), eq(microservice.uuid, opts.only)) : eq(microservice.fogUuid, fogUuid))
     .orderBy(asc(microservice.schedule), asc(microservice.name));
   const out = [];
   const rebuilt: string[] = [];
@@ -539,7 +539,8 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string) {
       isSystem: app.isSystem,
     });
   }
-  if (rebuilt.length) {
+  // Only the full list is the agent's pull of its desired state; a single lookup leaves `rebuild` alone.
+  if (rebuilt.length && !opts.only) {
     await withTransaction(ctx, async (tx) => {
       await tx.db.update(microservice).set({ rebuild: false }).where(inArray(microservice.uuid, rebuilt));
     });
@@ -549,10 +550,7 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string) {
 
 /** One microservice of this fog (agent-api §2.11). */
 export async function agentMicroservice(ctx: AppCtx, fogUuid: string, uuid: string) {
-  const list = await ctx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.uuid, uuid), eq(microservice.fogUuid, fogUuid))).limit(1);
-  if (!list.length) throw notFound('Microservice');
-  const all = await agentMicroservices(ctx, fogUuid);
-  const found = all.find((m) => m.uuid === uuid);
+  const [found] = await agentMicroservices(ctx, fogUuid, { only: uuid });
   if (!found) throw notFound('Microservice');
   return found;
 }
