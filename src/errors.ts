@@ -22,7 +22,6 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, name: 'UnsupportedMediaTypeError' },
   RATE_LIMITED: { status: 429, name: 'RateLimitExceededError' },
   INTERNAL: { status: 500, name: 'InternalServerError' },
-  NOT_IMPLEMENTED: { status: 501, name: 'NotImplementedError' },
   AGENT_AUTH_HEADER_INVALID: { status: 401, name: 'AuthenticationError' },
   AGENT_JWT_MALFORMED: { status: 401, name: 'AuthenticationError' },
   AGENT_JWT_MISSING_SUBJECT: { status: 401, name: 'AuthenticationError' },
