@@ -27,6 +27,8 @@ export interface OpenOptions {
   authToken?: string;
   busyTimeoutMs: number;
   writeWaitMs: number;
+  /** Told when fresh connections could not be opened after SQLITE_BUSY. */
+  onRenewError?: (err: unknown) => void;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
     }
     return c;
   };
-  const client = kind === 'file' ? resilientClient(open, await open()) : await open();
+  const client = kind === 'file' ? resilientClient(open, await open(), { onRenewError: opts.onRenewError }) : await open();
   const db = drizzle(client, { schema }) as unknown as Db;
   return {
     client,

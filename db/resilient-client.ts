@@ -9,7 +9,7 @@ import type { Client, Transaction } from '@libsql/client';
  * "cannot commit transaction - SQL statements in progress" until the statement happens to be
  * garbage-collected. A fresh client has clean connections; the old one is closed once idle.
  */
-export function resilientClient(open: () => Promise<Client>, first: Client, onRenew?: () => void): Client {
+export function resilientClient(open: () => Promise<Client>, first: Client, hooks: { onRenew?: () => void; onRenewError?: (err: unknown) => void } = {}): Client {
   let inner = first;
   let renewing: Promise<void> | undefined;
   const isBusy = (err: unknown) => /SQLITE_BUSY|database is locked/i.test(`${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`);
@@ -19,11 +19,12 @@ export function resilientClient(open: () => Promise<Client>, first: Client, onRe
     renewing = open()
       .then((fresh) => {
         inner = fresh;
-        onRenew?.();
+        hooks.onRenew?.();
         // Calls already running on the old client finish first.
         setTimeout(() => broken.close(), 2000).unref?.();
       })
-      .catch(() => {})
+      // The old client stays in use; the next BUSY tries again.
+      .catch((err) => hooks.onRenewError?.(err))
       .finally(() => {
         renewing = undefined;
       });

@@ -75,7 +75,10 @@ async function verifyEncryptionKey(ctx: AppCtx): Promise<void> {
 export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
   const clock = deps.clock ?? systemClock;
   const startedAt = clock.now();
-  const store = await openStore(deps.createClient, deps.config.db);
+  const store = await openStore(deps.createClient, {
+    ...deps.config.db,
+    onRenewError: (err) => deps.logger.warn('could not replace database connections after SQLITE_BUSY; keeping the current ones', { err: String(err) }),
+  });
   try {
     const { applied } = await migrate(store);
     if (applied.length) deps.logger.info('database migrated', { applied });

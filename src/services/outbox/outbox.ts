@@ -59,7 +59,7 @@ export async function drainOutbox(ctx: AppCtx): Promise<{ processed: number; fai
           .set({ attempts: row.attempts + 1, lastError: String((err as Error)?.message ?? err).slice(0, 500), updatedAt: tx.clock.now() })
           .where(eq(reconcileOutbox.id, row.id))
           .then(() => undefined),
-      ).catch(() => {});
+      ).catch((recordErr) => ctx.logger.error('could not record an outbox failure; the row will be retried as is', { id: row.id, ...errorFields(recordErr) }));
     }
   }
   return { processed, failed, pending };
