@@ -277,3 +277,23 @@ test('GET /agent/microservices/:uuid returns one microservice of this fog and do
     await t.close();
   }
 });
+
+test('PUT /application/:name is all or nothing: an invalid microservice leaves the stored ones untouched', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    await provisionedFog(t, admin, 'edge-put', 1);
+    const ms = (name: string, image: string, extra = {}) => ({ name, agentName: 'edge-put', images: [{ containerImage: image, archId: 1 }], ...extra });
+    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'app-put', microservices: [ms('a', 'img:1'), ms('b', 'img:1')] } })).status, 201);
+    const bad = await t.call('PUT', '/api/v3/application/app-put', { token: admin, body: { name: 'app-put', microservices: [ms('a', 'img:2'), ms('b', 'img:2', { ports: [{ internal: 1, external: 53 }] })] } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /^microservices\[1\]\.ports\[0\]\.external: port 53 is reserved/);
+    const stored = (await t.call('GET', '/api/v3/application/app-put', { token: admin })).body.microservices;
+    assert.deepEqual(stored.map((m: { images: Array<{ containerImage: string }> }) => m.images[0]!.containerImage), ['img:1', 'img:1'], 'a was not updated either');
+    assert.equal((await t.call('PUT', '/api/v3/application/app-put', { token: admin, body: { name: 'app-put', microservices: [ms('a', 'img:2'), ms('c', 'img:3')] } })).status, 204);
+    const after = (await t.call('GET', '/api/v3/application/app-put', { token: admin })).body.microservices;
+    assert.deepEqual(after.map((m: { name: string; images: Array<{ containerImage: string }>; status: { status: string } }) => `${m.name}=${m.images[0]!.containerImage}:${m.status.status}`), ['a=img:2:QUEUED', 'b=img:1:MARKED_FOR_DELETION', 'c=img:3:QUEUED'], 'b is sent for deletion to the provisioned fog');
+  } finally {
+    await t.close();
+  }
+});

@@ -11,7 +11,7 @@ import {
   presentMicroservices,
   removeOrMark,
   requireApplication,
-  updateMicroservice,
+  prepareUpdate,
   type MicroserviceInput,
 } from './microservices';
 
@@ -146,9 +146,17 @@ export async function replaceApplication(ctx: AppCtx, name: string, input: Appli
   checkMicroserviceNames(list);
   const current = await ctx.db.select().from(microservice).where(eq(microservice.applicationId, existing.id));
   const byName = new Map(current.map((m) => [m.name, m]));
-  for (const m of list) {
+  // Validate every update and insert first; then write them all in one transaction (all or nothing).
+  const updates: Array<(tx: AppCtx) => Promise<void>> = [];
+  for (const [i, m] of list.entries()) {
     const found = byName.get(m.name);
-    if (found) await updateMicroservice(ctx, found.uuid, m, { system: false });
+    if (!found) continue;
+    try {
+      updates.push(await prepareUpdate(ctx, found.uuid, m, { system: false }));
+    } catch (err) {
+      if (err instanceof Error && (err as { code?: string }).code === 'VALIDATION_FAILED') err.message = `microservices[${i}].${err.message}`;
+      throw err;
+    }
   }
   const fresh = list.filter((m) => !byName.has(m.name));
   const prepared = await prepareAll(ctx, fresh);
@@ -163,6 +171,7 @@ export async function replaceApplication(ctx: AppCtx, name: string, input: Appli
         updatedAt: tx.clock.now(),
       })
       .where(eq(application.id, existing.id));
+    for (const apply of updates) await apply(tx);
     for (const [i, m] of fresh.entries()) await insertMicroservice(tx, existing, m, prepared[i]!);
     await removeOrMark(tx, current.filter((m) => !wanted.has(m.name)), false);
     if (input.isActivated !== undefined && input.isActivated !== existing.isActivated) {

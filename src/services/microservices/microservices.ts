@@ -338,7 +338,11 @@ export async function createMicroservice(ctx: AppCtx, input: MicroserviceInput &
 /** Fields whose change needs the container re-created (not just a config signal). */
 const REBUILD_KEYS = ['images', 'registryId', 'hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'env', 'extraHosts', 'cmd', 'cdiDevices', 'capAdd', 'capDrop', 'healthCheck', 'ports', 'volumeMappings'] as const;
 
-export async function updateMicroservice(ctx: AppCtx, uuid: string, input: MicroserviceInput, opts: { system: boolean }): Promise<void> {
+/**
+ * Validates an update (reads only) and returns the write to run inside a transaction, so callers
+ * that update several microservices can validate all of them before writing any.
+ */
+export async function prepareUpdate(ctx: AppCtx, uuid: string, input: MicroserviceInput, opts: { system: boolean }): Promise<(tx: AppCtx) => Promise<void>> {
   const current = await requireMicroservice(ctx, uuid);
   if (!opts.system && current.isController) throw invalid('The controller system microservice is managed through /microservices/system');
   if (current.app.isSystem !== opts.system) throw notFound(`${opts.system ? 'System microservice' : 'Microservice'} ${uuid}`);
@@ -358,7 +362,7 @@ export async function updateMicroservice(ctx: AppCtx, uuid: string, input: Micro
   if (current.isController) cols.schedule = 0;
   const needsRebuild = input.rebuild === true || REBUILD_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
   const moved = moveTarget !== undefined && moveTarget.uuid !== current.fogUuid;
-  await withTransaction(ctx, async (tx) => {
+  return async (tx) => {
     if (input.name !== undefined && input.name !== current.name) {
       const dup = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, current.applicationId), eq(microservice.name, input.name))).limit(1);
       if (dup.length) throw conflict(`Microservice ${input.name} already exists in application ${current.app.name}`);
@@ -373,7 +377,12 @@ export async function updateMicroservice(ctx: AppCtx, uuid: string, input: Micro
     } else if (current.fogUuid) {
       await raiseFlags(tx, [current.fogUuid], ['microserviceConfig']);
     }
-  });
+  };
+}
+
+export async function updateMicroservice(ctx: AppCtx, uuid: string, input: MicroserviceInput, opts: { system: boolean }): Promise<void> {
+  const apply = await prepareUpdate(ctx, uuid, input, opts);
+  await withTransaction(ctx, apply);
 }
 
 export async function deleteMicroservice(ctx: AppCtx, uuid: string, opts: { system: boolean; withCleanup?: boolean }): Promise<void> {
