@@ -72,5 +72,27 @@ export const migrations: Migration[] = [
       "CREATE UNIQUE INDEX `reconcile_outbox_idempotency_key_unique` ON `reconcile_outbox` (`idempotency_key`);",
       "INSERT INTO `catalog_item` (`name`, `description`, `category`, `publisher`, `registry_id`, `images`, `created_at`, `updated_at`) VALUES\n('Router', 'The fog''s message router (system microservice)', 'SYSTEM', 'Eclipse ioFog', 1, '[{\"containerImage\":\"ghcr.io/eclipse-iofog/router:latest\",\"archId\":1},{\"containerImage\":\"ghcr.io/eclipse-iofog/router:latest\",\"archId\":2},{\"containerImage\":\"ghcr.io/eclipse-iofog/router:latest\",\"archId\":4}]', 0, 0),\n('NATS', 'The fog''s NATS server or leaf node (system microservice)', 'SYSTEM', 'Eclipse ioFog', 1, '[{\"containerImage\":\"nats:2.10-alpine\",\"archId\":1},{\"containerImage\":\"nats:2.10-alpine\",\"archId\":2},{\"containerImage\":\"nats:2.10-alpine\",\"archId\":4}]', 0, 0),\n('Debug', 'Node debugger shell (system microservice for fog exec)', 'SYSTEM', 'Eclipse ioFog', 1, '[{\"containerImage\":\"ghcr.io/eclipse-iofog/debugger:latest\",\"archId\":1},{\"containerImage\":\"ghcr.io/eclipse-iofog/debugger:latest\",\"archId\":2}]', 0, 0);"
     ]
+  },
+  {
+    "id": 4,
+    "tag": "0004_config",
+    "hash": "56996b1a105fa4566f0c1463db9dc042c1cefcc988a6b507b14e7d875a31e91c",
+    "statements": [
+      "CREATE TABLE `application_template` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`description` text DEFAULT '' NOT NULL,\n\t`variables` text DEFAULT '[]' NOT NULL,\n\t`application` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `application_template_name_unique` ON `application_template` (`name`);",
+      "CREATE TABLE `audit_event` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`timestamp` integer NOT NULL,\n\t`event_type` text NOT NULL,\n\t`endpoint_type` text NOT NULL,\n\t`actor_id` text,\n\t`method` text,\n\t`resource_type` text,\n\t`resource_id` text,\n\t`endpoint_path` text NOT NULL,\n\t`ip_address` text,\n\t`status` text NOT NULL,\n\t`status_code` integer,\n\t`status_message` text,\n\t`request_id` text,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE INDEX `audit_event_timestamp_idx` ON `audit_event` (`timestamp`);",
+      "CREATE INDEX `audit_event_resource_idx` ON `audit_event` (`resource_type`,`timestamp`);",
+      "CREATE TABLE `cluster_controller` (\n\t`uuid` text PRIMARY KEY NOT NULL,\n\t`host` text,\n\t`process_id` integer,\n\t`version` text,\n\t`last_heartbeat` integer,\n\t`is_active` integer DEFAULT true NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE TABLE `config_entry` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE TABLE `config_map` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`immutable` integer DEFAULT false NOT NULL,\n\t`use_vault` integer DEFAULT false NOT NULL,\n\t`data` text DEFAULT '{}' NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `config_map_name_unique` ON `config_map` (`name`);",
+      "CREATE TABLE `secret` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`type` text NOT NULL,\n\t`data_enc` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `secret_name_unique` ON `secret` (`name`);",
+      "CREATE TABLE `volume_mount` (\n\t`uuid` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`secret_name` text,\n\t`config_map_name` text,\n\t`version` integer DEFAULT 1 NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `volume_mount_name_unique` ON `volume_mount` (`name`);",
+      "CREATE TABLE `volume_mount_fog` (\n\t`volume_mount_uuid` text NOT NULL,\n\t`fog_uuid` text NOT NULL,\n\tPRIMARY KEY(`volume_mount_uuid`, `fog_uuid`),\n\tFOREIGN KEY (`volume_mount_uuid`) REFERENCES `volume_mount`(`uuid`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`fog_uuid`) REFERENCES `fog`(`uuid`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `volume_mount_fog_fog_idx` ON `volume_mount_fog` (`fog_uuid`);"
+    ]
   }
 ];

@@ -3,3 +3,4 @@ export * from './system';
 export * from './fleet';
 export * from './apps';
 export * from './catalog';
+export * from './config';

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { defineRoute, rbac } from '../../src/http/route';
-import type { App, HonoEnv } from '../../src/http/types';
+import type { App } from '../../src/http/types';
+import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
@@ -12,13 +12,7 @@ import { mapMicroservice, parseKind, yamlPath } from '../../src/services/yaml/ki
 const tag = ['Applications'];
 const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) });
 const nf = { 404: errorResponse('No such application', 404) };
-const yamlBody = {
-  content: {
-    'multipart/form-data': { schema: z.object({ application: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The YAML file' }) }) },
-    'application/yaml': { schema: z.string() },
-  },
-  required: true,
-};
+const yamlBody = yamlUploadBody('application');
 
 export const listAppsRoute = defineRoute(rbac('applications', 'list'), {
   method: 'get', path: '/api/v3/application', tags: tag, summary: 'List applications',
@@ -70,18 +64,6 @@ export const deleteSystemAppRoute = defineRoute(rbac('systemApplications', 'dele
   request: { params: NameParam }, responses: { 204: { description: 'Deleted' }, ...nf },
 });
 
-/** Reads the YAML upload: multipart field `application` (upstream) or a raw YAML body. */
-async function yamlText(c: Context<HonoEnv>): Promise<string> {
-  const type = c.req.header('content-type') ?? '';
-  if (type.startsWith('multipart/form-data')) {
-    const form = await c.req.parseBody();
-    const file = form.application;
-    if (file === undefined) throw new ServiceError('VALIDATION_FAILED', 'application: a YAML file in multipart field "application" is required');
-    return typeof file === 'string' ? file : await (file as File).text();
-  }
-  return c.req.text();
-}
-
 function applicationFromYaml(text: string) {
   const { name, spec } = parseKind(text, 'Application');
   const list = spec.microservices;
@@ -112,9 +94,9 @@ export function registerApplications(app: App): void {
   });
   app.openapi(listAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), false) }, 200));
   app.openapi(createAppRoute, async (c) => c.json(await createApplication(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(createAppYamlRoute, async (c) => c.json(await createApplication(c.get('ctx'), applicationFromYaml(await yamlText(c))), 201));
+  app.openapi(createAppYamlRoute, async (c) => c.json(await createApplication(c.get('ctx'), applicationFromYaml(await readYamlUpload(c, 'application'))), 201));
   app.openapi(putAppYamlRoute, async (c) => {
-    const input = applicationFromYaml(await yamlText(c));
+    const input = applicationFromYaml(await readYamlUpload(c, 'application'));
     const { name } = c.req.valid('param');
     if (input.name !== name) throw new ServiceError('VALIDATION_FAILED', `metadata.name: must equal the application name in the path (${name})`);
     await replaceApplication(c.get('ctx'), name, input, { createIfMissing: true, defaultActivated: true });

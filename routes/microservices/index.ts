@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { HonoEnv } from '../../src/http/types';
 import { mapMicroservice, parseKind, yamlPath } from '../../src/services/yaml/kinds';
+import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
@@ -56,13 +57,7 @@ export const listVolumesRoute = defineRoute(rbac('microservices', 'get', 'uuid')
   request: { params: Uuid }, responses: { 200: jsonOk('Volume mappings', z.object({ volumeMappings: z.array(VolumeSchema.extend({ id: z.number() })) })), ...nf },
 });
 
-const yamlBody = {
-  content: {
-    'multipart/form-data': { schema: z.object({ microservice: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The YAML file' }) }) },
-    'application/yaml': { schema: z.string() },
-  },
-  required: true,
-};
+const yamlBody = yamlUploadBody('microservice');
 
 export const createMsYamlRoute = defineRoute(rbac('microservices', 'create'), {
   method: 'post', path: '/api/v3/microservices/yaml', tags: tag, summary: 'Create a microservice from YAML',
@@ -77,16 +72,7 @@ export const patchMsYamlRoute = defineRoute(rbac('microservices', 'patch', 'uuid
 
 /** Reads the upload: multipart field `microservice` (upstream) or a raw YAML body. */
 export async function microserviceYaml(c: Context<HonoEnv>) {
-  const type = c.req.header('content-type') ?? '';
-  let text: string;
-  if (type.startsWith('multipart/form-data')) {
-    const form = await c.req.parseBody();
-    const file = form.microservice;
-    if (file === undefined) throw new ServiceError('VALIDATION_FAILED', 'microservice: a YAML file in multipart field "microservice" is required');
-    text = typeof file === 'string' ? file : await (file as File).text();
-  } else {
-    text = await c.req.text();
-  }
+  const text = await readYamlUpload(c, 'microservice');
   const { name, spec } = parseKind(text, 'Microservice');
   const [appName, msName] = name.includes('/') ? name.split('/', 2) : [spec.application as string | undefined, name];
   const mapped = { ...mapMicroservice(spec, 'spec'), name: msName, ...(appName ? { application: appName } : {}) };

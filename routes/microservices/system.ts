@@ -5,6 +5,7 @@ import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { MicroserviceSchema, MicroserviceUpdate } from './schemas';
 import { microserviceYaml } from './index';
+import { yamlUploadBody } from '../../src/http/yaml';
 import { listMicroservices, updateMicroservice } from '../../src/services/microservices/microservices';
 import { presentOne, registerMicroserviceCommon, UuidParam } from './shared';
 
@@ -32,13 +33,7 @@ export const patchSysYamlRoute = defineRoute(rbac('systemMicroservices', 'patch'
   method: 'patch', path: `${base}/yaml/{uuid}`, tags: tag, summary: 'Update a system microservice from YAML',
   request: {
     params: Uuid,
-    body: {
-      content: {
-        'multipart/form-data': { schema: z.object({ microservice: z.any().optional().openapi({ type: 'string', format: 'binary' }) }) },
-        'application/yaml': { schema: z.string() },
-      },
-      required: true,
-    },
+    body: yamlUploadBody('microservice'),
   },
   responses: done('Updated'),
 });
