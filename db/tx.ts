@@ -2,12 +2,24 @@ import type { Db } from './client';
 import { retryBusy } from './client';
 import { toServiceError } from '../src/errors';
 
+/**
+ * A row that must commit together with the first write transaction of a request (the audit event):
+ * written inside that transaction right before it commits, then marked done.
+ */
+export interface PendingRecord {
+  readonly pending: boolean;
+  write(db: Db): Promise<void>;
+  committed(): void;
+}
+
 export interface TxHost {
   db: Db;
   inTx: boolean;
   store: { db: Db; writeLock: { acquire(): Promise<() => void> } };
   /** Inside a transaction: callbacks run once it has committed or rolled back. */
   onSettled?: Array<() => void>;
+  /** The request's audit event, still to be written (see services/events/audit.ts). */
+  audit?: PendingRecord;
 }
 
 /**
@@ -22,8 +34,17 @@ export async function withTransaction<C extends TxHost, T>(ctx: C, fn: (tx: C) =
   if (ctx.inTx) return fn(ctx);
   const release = await ctx.store.writeLock.acquire();
   const settled: Array<() => void> = [];
+  const audit = ctx.audit?.pending ? ctx.audit : undefined;
   try {
-    return await retryBusy(() => ctx.store.db.transaction((tx) => fn({ ...ctx, db: tx as unknown as Db, inTx: true, onSettled: settled })));
+    const result = await retryBusy(() =>
+      ctx.store.db.transaction(async (tx) => {
+        const out = await fn({ ...ctx, db: tx as unknown as Db, inTx: true, onSettled: settled });
+        if (audit) await audit.write(tx as unknown as Db);
+        return out;
+      }),
+    );
+    audit?.committed();
+    return result;
   } catch (err) {
     throw toServiceError(err);
   } finally {

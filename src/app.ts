@@ -13,6 +13,7 @@ import { registerApplications } from '../routes/applications/index';
 import { registerMicroservices } from '../routes/microservices/index';
 import { registerSystemMicroservices } from '../routes/microservices/system';
 import { registerDocs } from '../routes/docs/index';
+import { registerEvents } from '../routes/events/index';
 import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
 import { registerOidc } from '../routes/oidc/index';
@@ -106,6 +107,7 @@ export function createApp(appCtx: AppCtx): App {
   registerSystemMicroservices(app);
   registerMicroservices(app);
   registerCatalog(app);
+  registerEvents(app);
   registerAgent(app);
   registerOidc(app);
   let doc: unknown;

@@ -84,6 +84,9 @@ export const EnvSchema = v.object({
   MAX_JSON_BODY_BYTES: int(1_048_576, 1024, 256 * 1_048_576),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
   JOBS_ENABLED: bool(true),
+  AUDIT_ENABLED: bool(true),
+  AUDIT_CAPTURE_IP: bool(true),
+  EVENT_RETENTION_DAYS: int(7, 0, 3650),
   CONTROLLER_NAMESPACE: v.pipe(v.optional(v.string(), 'iofog'), v.trim(), v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, "-")')),
 });
 
@@ -117,6 +120,8 @@ export interface Config {
   jobsEnabled: boolean;
   /** Returned to agents at provisioning; they name local resources with it. */
   namespace: string;
+  /** Audit log: capture on/off, record client IPs, days kept by the cleanup job (0 = keep forever). */
+  audit: { enabled: boolean; captureIp: boolean; retentionDays: number };
 }
 
 export class ConfigError extends Error {
@@ -199,5 +204,6 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     jobsEnabled: env.JOBS_ENABLED,
     namespace: env.CONTROLLER_NAMESPACE,
+    audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },
   };
 }

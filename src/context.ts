@@ -1,5 +1,6 @@
 import type { Config } from './config';
 import type { Db, Store } from '../db/client';
+import type { PendingRecord } from '../db/tx';
 import type { Clock } from './lib/clock';
 import type { Ids } from './lib/ids';
 import type { Logger } from './lib/logger';
@@ -67,4 +68,6 @@ export interface RequestCtx extends AppCtx {
   /** Set by the agent-token middleware on /api/v3/agent/* routes. */
   agent?: { fogUuid: string };
   ip?: string;
+  /** The audit event this request leaves when its change commits (services/events/audit.ts). */
+  audit?: PendingRecord;
 }

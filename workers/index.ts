@@ -1,8 +1,9 @@
 import type { Job } from '../src/jobs/types';
+import { eventCleanupJob } from './event-cleanup';
 import { fogStatusJob } from './fog-status';
 import { outboxDrainerJob } from './outbox-drainer';
 import { stoppedAppStatusJob } from './stopped-app-status';
 import { tokenCleanupJob } from './token-cleanup';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob];

@@ -1,6 +1,8 @@
 import { z, type RouteConfig } from '@hono/zod-openapi';
 import { defineRoute, type Access } from '../../src/http/route';
-import type { App } from '../../src/http/types';
+import type { Context } from 'hono';
+import type { App, HonoEnv } from '../../src/http/types';
+import { beginAudit } from '../../src/services/events/audit';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
@@ -229,8 +231,16 @@ export const trackingRoute = r('post', '/api/v3/agent/tracking', 'Legacy trackin
 
 export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<string | undefined> } = {}): void {
   const fogUuid = (c: { get(k: 'ctx'): { agent?: { fogUuid: string } } }) => c.get('ctx').agent!.fogUuid;
-  app.openapi(provisionRoute, async (c) => c.json(await provisionAgent(c.get('ctx'), c.req.valid('json')), 200));
+  // Provision and deprovision are the agent calls on the audit log (issue: "every agent
+  // provision/deprovision writes an event"); the fog is the actor and the target.
+  const agentAudit = (c: Context<HonoEnv>, fog: string | null) =>
+    beginAudit(c.get('ctx'), { endpointType: 'agent', actorId: fog, method: 'POST', resourceType: 'fogs', resourceId: fog, endpointPath: c.req.path, statusCode: c.req.path.endsWith('/deprovision') ? 204 : 200 });
+  app.openapi(provisionRoute, async (c) => {
+    agentAudit(c, null);
+    return c.json(await provisionAgent(c.get('ctx'), c.req.valid('json')), 200);
+  });
   app.openapi(deprovisionRoute, async (c) => {
+    agentAudit(c, fogUuid(c));
     await deprovisionAgent(c.get('ctx'), fogUuid(c));
     return c.body(null, 204);
   });

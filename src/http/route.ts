@@ -6,6 +6,7 @@ import { authenticateAccessToken } from '../services/auth/tokens';
 import { authenticateAgent } from '../auth/agent-auth';
 import { authErrors, commonErrors, errorResponse } from './errors';
 import type { HonoEnv } from './types';
+import { beginAudit, settleAudit } from '../services/events/audit';
 
 /**
  * How a route is reached, declared next to its contract and published in the OpenAPI document as
@@ -99,6 +100,31 @@ function authorize(access: Access): MiddlewareHandler<HonoEnv> {
   };
 }
 
+const PATH_IDS = ['uuid', 'name', 'id', 'key', 'appName', 'ruleName'];
+
+/**
+ * Every mutating operator call leaves one audit event (services/events/audit.ts): declared here,
+ * written in the request's first write transaction, or after a successful handler that wrote none.
+ */
+function audit(access: Access, successStatus: number): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    const ctx = c.get('ctx');
+    const params = c.req.param() as Record<string, string>;
+    const idParam = access.kind === 'rbac' && access.resourceNameParam ? access.resourceNameParam : PATH_IDS.find((p) => params[p] !== undefined);
+    beginAudit(ctx, {
+      endpointType: 'user',
+      actorId: ctx.actor?.username ?? null,
+      method: c.req.method,
+      resourceType: 'resource' in access ? access.resource : 'users',
+      resourceId: idParam ? (params[idParam] ?? null) : null,
+      endpointPath: c.req.path,
+      statusCode: successStatus,
+    });
+    await next();
+    await settleAudit(ctx, c.res.status);
+  };
+}
+
 /**
  * `createRoute` plus the access declaration: adds the auth/RBAC middleware, the security requirement,
  * the shared error responses and the `x-access` extension.
@@ -108,6 +134,11 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path'
   if ('rateLimited' in access && access.rateLimited) middleware.push(rateLimit());
   if (needsToken(access)) middleware.push(authorize(access));
   if (access.kind === 'agent') middleware.push(agentAuth());
+  const method = String(config.method).toUpperCase();
+  if (needsToken(access) && method !== 'GET' && method !== 'HEAD') {
+    const success = Object.keys(config.responses ?? {}).map(Number).filter((n) => n >= 200 && n < 300).sort()[0] ?? 200;
+    middleware.push(audit(access, success));
+  }
   const errors: Record<number, unknown> = needsToken(access) ? { ...commonErrors, ...authErrors } : { ...commonErrors };
   if (access.kind === 'agent') errors[401] = errorResponse('Agent token missing, malformed, expired, replayed or not matching the fog key (structured, retryable: false)', 401);
   if ('rateLimited' in access && access.rateLimited) Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After', 429) });

@@ -9,6 +9,7 @@ import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
 import { createProvisioningKey, removeFog, type FogInput, type FogRow } from '../fogs/fogs';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
+import { auditTarget } from '../events/audit';
 
 async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
   const [row] = await ctx.db.select().from(fog).where(eq(fog.uuid, uuid)).limit(1);
@@ -68,6 +69,7 @@ export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promis
       .where(eq(fog.uuid, row.uuid));
     await tx.db.delete(fogVersionCommand).where(eq(fogVersionCommand.fogUuid, row.uuid));
     await raiseFlags(tx, [row.uuid], ['volumeMounts', 'registries', 'microserviceList', 'microserviceConfig']);
+    auditTarget(tx, row.uuid, row.uuid);
     return row.uuid;
   });
   ctx.agentKeys.invalidate(fogUuid);

@@ -7,6 +7,7 @@ import { hashPassword, passwordPolicyProblem } from '../../auth/passwords';
 import { SYSTEM_GROUPS } from '../../auth/rbac';
 import { findActiveUserById, groupsOf, mfaEnabledOf, normalizeLogin, resolveGroups, type GroupRow, type UserRow } from './users-repo';
 import { storePassword } from './self';
+import { auditTarget } from '../events/audit';
 
 export interface AuthUser {
   id: string;
@@ -83,6 +84,7 @@ export async function createUser(ctx: AppCtx, input: { email: string; password: 
     const now = tx.clock.now();
     await tx.db.insert(authUser).values({ id, email, passwordHash, mustChangePassword: true, passwordChangedAt: now, createdAt: now, updatedAt: now });
     if (groupIds.length) await tx.db.insert(authUserGroup).values(groupIds.map((groupId) => ({ userId: id, groupId })));
+    auditTarget(tx, id);
   });
   return getUser(ctx, id);
 }

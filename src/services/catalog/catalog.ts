@@ -4,6 +4,7 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { enqueueOutbox } from '../outbox/outbox';
+import { auditTarget } from '../events/audit';
 
 type Row = typeof catalogItem.$inferSelect;
 interface Image {
@@ -97,6 +98,7 @@ export async function createCatalogItem(ctx: AppCtx, input: CatalogItemInput & {
     if (dup.length) throw conflict(`A catalog item named ${input.name} already exists`);
     const now = tx.clock.now();
     const [row] = await tx.db.insert(catalogItem).values({ ...columns(input), name: input.name, createdAt: now, updatedAt: now }).returning({ id: catalogItem.id });
+    auditTarget(tx, row!.id);
     return { id: row!.id };
   });
 }

@@ -4,6 +4,7 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { invalid, notFound } from '../../errors';
 import { enqueueOutbox } from '../outbox/outbox';
+import { auditTarget } from '../events/audit';
 
 export const SYSTEM_REGISTRY_IDS = [1, 2];
 /** Registry passwords are encrypted at rest; the AAD binds them to this use. */
@@ -44,6 +45,7 @@ export async function createRegistry(ctx: AppCtx, input: RegistryInput): Promise
       .values({ url: input.url, isPublic: input.isPublic, username: input.username, passwordEnc, userEmail: input.email, createdAt: now, updatedAt: now })
       .returning({ id: registry.id });
     await enqueueOutbox(tx, 'agent_propagation', `reg:${row!.id}:created:${now}`, { notifyRegistries: true });
+    auditTarget(tx, row!.id);
     return { id: row!.id };
   });
 }

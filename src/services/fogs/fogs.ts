@@ -6,6 +6,7 @@ import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
 import { ARCHITECTURES } from '../health/architectures';
 import { raiseFlags } from '../changes/flags';
+import { auditTarget } from '../events/audit';
 
 export type FogRow = typeof fog.$inferSelect;
 
@@ -225,6 +226,7 @@ export async function createFog(ctx: AppCtx, input: FogInput & { name: string; a
     if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
     const now = tx.clock.now();
     await tx.db.insert(fog).values({ ...toColumns(input), uuid, name: input.name, archId: input.archId, routerMode, createdAt: now, updatedAt: now });
+    auditTarget(tx, uuid);
   });
   return { uuid };
 }

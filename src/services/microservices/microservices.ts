@@ -4,6 +4,7 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
 import { raiseFlags } from '../changes/flags';
+import { auditTarget } from '../events/audit';
 
 export type MicroserviceRow = typeof microservice.$inferSelect;
 type AppRow = typeof application.$inferSelect;
@@ -331,7 +332,11 @@ export async function createMicroservice(ctx: AppCtx, input: MicroserviceInput &
   const app = await requireApplication(ctx, input.application);
   if (app.isSystem) throw invalid(`application: ${app.name} is a system application`);
   const prepared = await prepareCreate(ctx, input);
-  const uuid = await withTransaction(ctx, (tx) => insertMicroservice(tx, app, input, prepared));
+  const uuid = await withTransaction(ctx, async (tx) => {
+    const id = await insertMicroservice(tx, app, input, prepared);
+    auditTarget(tx, id);
+    return id;
+  });
   return { uuid, name: input.name };
 }
 
