@@ -7,7 +7,7 @@ import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { ApplicationCreate, ApplicationPatch, ApplicationSchema } from '../microservices/schemas';
 import { createApplication, deleteApplication, getApplication, listApplications, patchApplication, replaceApplication } from '../../src/services/microservices/applications';
-import { mapMicroservice, parseKind, yamlPath } from '../../src/services/yaml/kinds';
+import { mapMicroservice, parseKind, withYamlPaths, yamlPath } from '../../src/services/yaml/kinds';
 
 const tag = ['Applications'];
 const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) });
@@ -64,6 +64,9 @@ export const deleteSystemAppRoute = defineRoute(rbac('systemApplications', 'dele
   request: { params: NameParam }, responses: { 204: { description: 'Deleted' }, ...nf },
 });
 
+/** Service messages name JSON input paths; YAML users see the path in their document. */
+const applicationYamlPath = (p: (string | number)[]) => (p[0] === 'name' ? 'metadata.name' : yamlPath(p));
+
 function applicationFromYaml(text: string) {
   const { name, spec } = parseKind(text, 'Application');
   const list = spec.microservices;
@@ -94,12 +97,15 @@ export function registerApplications(app: App): void {
   });
   app.openapi(listAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), false) }, 200));
   app.openapi(createAppRoute, async (c) => c.json(await createApplication(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(createAppYamlRoute, async (c) => c.json(await createApplication(c.get('ctx'), applicationFromYaml(await readYamlUpload(c, 'application'))), 201));
+  app.openapi(createAppYamlRoute, async (c) => {
+    const input = applicationFromYaml(await readYamlUpload(c, 'application'));
+    return c.json(await withYamlPaths(() => createApplication(c.get('ctx'), input), applicationYamlPath), 201);
+  });
   app.openapi(putAppYamlRoute, async (c) => {
     const input = applicationFromYaml(await readYamlUpload(c, 'application'));
     const { name } = c.req.valid('param');
     if (input.name !== name) throw new ServiceError('VALIDATION_FAILED', `metadata.name: must equal the application name in the path (${name})`);
-    await replaceApplication(c.get('ctx'), name, input, { createIfMissing: true, defaultActivated: true });
+    await withYamlPaths(() => replaceApplication(c.get('ctx'), name, input, { createIfMissing: true, defaultActivated: true }), applicationYamlPath);
     return c.body(null, 204);
   });
   app.openapi(getAppRoute, async (c) => c.json(await getApplication(c.get('ctx'), c.req.valid('param').name, false), 200));

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { HonoEnv } from '../../src/http/types';
-import { mapMicroservice, parseKind, yamlPath } from '../../src/services/yaml/kinds';
+import { mapMicroservice, microserviceYamlPath, parseKind, withYamlPaths } from '../../src/services/yaml/kinds';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
@@ -78,7 +78,7 @@ export async function microserviceYaml(c: Context<HonoEnv>) {
   const mapped = { ...mapMicroservice(spec, 'spec'), name: msName, ...(appName ? { application: appName } : {}) };
   const parsed = MicroserviceCreate.safeParse(mapped);
   if (!parsed.success) {
-    throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${yamlPath(['microservices', 0, ...(i.path as (string | number)[])]).replace('spec.microservices[0].', 'spec.')}: ${i.message}`).join('; '));
+    throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${microserviceYamlPath(i.path as (string | number)[])}: ${i.message}`).join('; '));
   }
   return parsed.data;
 }
@@ -87,12 +87,13 @@ export function registerMicroservices(app: App): void {
   registerMicroserviceCommon(app, { base: '/api/v3/microservices', resource: 'microservices', tag });
   app.openapi(createMsYamlRoute, async (c) => {
     const input = await microserviceYaml(c);
-    if (!input.application) throw new ServiceError('VALIDATION_FAILED', 'metadata.name: use "application/microservice" (or set spec.application)');
-    return c.json(await createMicroservice(c.get('ctx'), { ...input, application: input.application }), 201);
+    const application = input.application;
+    if (!application) throw new ServiceError('VALIDATION_FAILED', 'metadata.name: use "application/microservice" (or set spec.application)');
+    return c.json(await withYamlPaths(() => createMicroservice(c.get('ctx'), { ...input, application }), microserviceYamlPath), 201);
   });
   app.openapi(patchMsYamlRoute, async (c) => {
     const { application: _app, ...input } = await microserviceYaml(c);
-    await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, user);
+    await withYamlPaths(() => updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, user), microserviceYamlPath);
     return c.body(null, 204);
   });
   app.openapi(listMsRoute, async (c) => c.json({ microservices: await listMicroservices(c.get('ctx'), { system: false, applicationName: c.req.valid('query').application }) }, 200));

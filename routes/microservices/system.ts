@@ -6,6 +6,7 @@ import { errorResponse } from '../../src/http/errors';
 import { MicroserviceSchema, MicroserviceUpdate } from './schemas';
 import { microserviceYaml } from './index';
 import { yamlUploadBody } from '../../src/http/yaml';
+import { microserviceYamlPath, withYamlPaths } from '../../src/services/yaml/kinds';
 import { listMicroservices, updateMicroservice } from '../../src/services/microservices/microservices';
 import { presentOne, registerMicroserviceCommon, UuidParam } from './shared';
 
@@ -41,7 +42,7 @@ export const patchSysYamlRoute = defineRoute(rbac('systemMicroservices', 'patch'
 export function registerSystemMicroservices(app: App): void {
   app.openapi(patchSysYamlRoute, async (c) => {
     const { application: _app, ...input } = await microserviceYaml(c);
-    await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, sys);
+    await withYamlPaths(() => updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, sys), microserviceYamlPath);
     return c.body(null, 204);
   });
   app.openapi(listSysRoute, async (c) => c.json({ microservices: await listMicroservices(c.get('ctx'), { system: true, applicationName: c.req.valid('query').application }) }, 200));

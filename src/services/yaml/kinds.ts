@@ -84,3 +84,32 @@ export function yamlPath(path: (string | number)[]): string {
   else tail = ['container', ...rest].join('.');
   return `spec.microservices[${i}].${tail}`.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
 }
+
+/** `microservices[0].ports[1].external` → ['microservices', 0, 'ports', 1, 'external']. */
+function splitPath(path: string): (string | number)[] {
+  return path.split('.').flatMap((part) => {
+    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) return [part];
+    const idx = [...m[2]!.matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]));
+    return [...(m[1] ? [m[1]] : []), ...idx];
+  });
+}
+
+/**
+ * Runs a service call for a YAML route and rewrites the field path that leads a validation message
+ * (written in terms of the JSON input) into the path the user wrote in the YAML document.
+ */
+export async function withYamlPaths<T>(run: () => Promise<T>, toYaml: (path: (string | number)[]) => string): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ServiceError && err.code === 'VALIDATION_FAILED') {
+      const m = /^([A-Za-z_][\w]*(?:\[\d+\])*(?:\.[A-Za-z_][\w]*(?:\[\d+\])*)*): /.exec(err.message);
+      if (m) err.message = `${toYaml(splitPath(m[1]!))}: ${err.message.slice(m[0].length)}`;
+    }
+    throw err;
+  }
+}
+
+/** Paths of a single microservice document (kind: Microservice). */
+export const microserviceYamlPath = (path: (string | number)[]) => yamlPath(['microservices', 0, ...path]).replace('spec.microservices[0].', 'spec.');
