@@ -67,6 +67,17 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
+/** CPU milliseconds (user + system) the server process has used so far; clock ticks are 10 ms on Linux. */
+function serverCpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -259,11 +270,15 @@ const settleSec = (performance.now() - settleStart) / 1000;
 log(`${settled ? 'settled' : 'NOT settled (saturated?)'} after ${settleSec.toFixed(1)} s; holding ${HOLD} s`);
 measuring = true;
 const cpu0 = process.cpuUsage();
+const serverCpu0 = serverCpuMs(pid);
+const requests0 = requests;
 const holdStart = performance.now();
 await sleep(HOLD * 1000);
 measuring = false;
 const holdSec = (performance.now() - holdStart) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const serverCpu = serverCpuMs(pid) - serverCpu0;
+const holdRequests = requests - requests0;
 stopping = true;
 for (const t of timers) clearTimeout(t);
 const peakDuringRun = Math.max(rssPeak, rssMb(pid));
@@ -289,6 +304,8 @@ console.log(
       errors,
       rampErrors,
       serverRssMb: { start: rssStart, afterProvision: rssAfterProvision, peak: peakDuringRun },
+      serverCpuPct: +((serverCpu / (holdSec * 1000)) * 100).toFixed(1),
+      serverCpuMsPerRequest: holdRequests ? +(serverCpu / holdRequests).toFixed(3) : null,
       generatorCpuPct: +(((cpu.user + cpu.system) / 1000 / (holdSec * 1000)) * 100).toFixed(1),
       provisionSec: +provisionSec.toFixed(1),
       changeCycles: cycles,
