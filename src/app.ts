@@ -17,6 +17,7 @@ import { registerEvents } from '../routes/events/index';
 import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
 import { registerOidc } from '../routes/oidc/index';
+import { registerRbac } from '../routes/rbac/index';
 import { registerUser } from '../routes/user/index';
 import { registerUsers } from '../routes/users/index';
 
@@ -108,6 +109,7 @@ export function createApp(appCtx: AppCtx): App {
   registerMicroservices(app);
   registerCatalog(app);
   registerEvents(app);
+  registerRbac(app);
   registerAgent(app);
   registerOidc(app);
   let doc: unknown;

@@ -3,6 +3,7 @@ import type { Config } from './config';
 import type { AppCtx } from './context';
 import { migrate, openStore, type CreateLibsqlClient } from '../db/client';
 import { controllerSetting } from '../db/schema/index';
+import { PolicyCache } from './services/rbac/policy';
 import { withTransaction } from '../db/tx';
 import { Vault } from './crypto/vault';
 import { KeyRing } from './auth/keyring';
@@ -102,6 +103,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       statusWriter: new StatusWriter(),
       changeClock: new ChangeClock(clock),
       changeIndex: new ChangeIndex(),
+      rbacPolicy: new PolicyCache(),
       instanceId: ids.uuid(),
       startedAt,
       version: VERSION,

@@ -84,6 +84,11 @@ export const EnvSchema = v.object({
   MAX_JSON_BODY_BYTES: int(1_048_576, 1024, 256 * 1_048_576),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
   JOBS_ENABLED: bool(true),
+  RBAC_API_VERSION: v.pipe(
+    v.optional(v.string(), 'datasance.com/v3'),
+    v.trim(),
+    v.picklist(['datasance.com/v3', 'iofog.org/v3'], 'must be datasance.com/v3 or iofog.org/v3'),
+  ),
   AUDIT_ENABLED: bool(true),
   AUDIT_CAPTURE_IP: bool(true),
   EVENT_RETENTION_DAYS: int(7, 0, 3650),
@@ -120,6 +125,8 @@ export interface Config {
   jobsEnabled: boolean;
   /** Returned to agents at provisioning; they name local resources with it. */
   namespace: string;
+  /** `apiVersion` reported on roles, role bindings and service accounts. */
+  rbacApiVersion: string;
   /** Audit log: capture on/off, record client IPs, days kept by the cleanup job (0 = keep forever). */
   audit: { enabled: boolean; captureIp: boolean; retentionDays: number };
 }
@@ -204,6 +211,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     jobsEnabled: env.JOBS_ENABLED,
     namespace: env.CONTROLLER_NAMESPACE,
+    rbacApiVersion: env.RBAC_API_VERSION,
     audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },
   };
 }

@@ -13,6 +13,7 @@ import type { JtiStore } from './auth/agent-jti';
 import type { AgentActivity } from './services/agent/activity';
 import type { StatusWriter } from './services/agent/status-writer';
 import type { ChangeClock, ChangeIndex } from './services/changes/flags';
+import type { PolicyCache } from './services/rbac/policy';
 
 /** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
 export interface Actor {
@@ -50,6 +51,8 @@ export interface AppCtx {
   changeClock: ChangeClock;
   /** Which fogs have pending change rows (see services/changes/flags.ts). */
   changeIndex: ChangeIndex;
+  /** Custom roles and role bindings, reloaded when any instance changes them. */
+  rbacPolicy: PolicyCache;
   /** Set while a write transaction is open (withTransaction). */
   onSettled?: Array<() => void>;
   /** Stable for the life of the process; used as lease owner. */

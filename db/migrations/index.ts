@@ -94,5 +94,18 @@ export const migrations: Migration[] = [
       "CREATE TABLE `volume_mount_fog` (\n\t`volume_mount_uuid` text NOT NULL,\n\t`fog_uuid` text NOT NULL,\n\tPRIMARY KEY(`volume_mount_uuid`, `fog_uuid`),\n\tFOREIGN KEY (`volume_mount_uuid`) REFERENCES `volume_mount`(`uuid`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`fog_uuid`) REFERENCES `fog`(`uuid`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE INDEX `volume_mount_fog_fog_idx` ON `volume_mount_fog` (`fog_uuid`);"
     ]
+  },
+  {
+    "id": 5,
+    "tag": "0005_rbac",
+    "hash": "39c391f3e67c484cb72d5dc40f3630669e835ae0611cc2ebbee4fd4e8fa66b72",
+    "statements": [
+      "CREATE TABLE `rbac_role` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`rules` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `rbac_role_name_unique` ON `rbac_role` (`name`);",
+      "CREATE TABLE `rbac_role_binding` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`role_ref` text NOT NULL,\n\t`subjects` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `rbac_role_binding_name_unique` ON `rbac_role_binding` (`name`);",
+      "CREATE TABLE `service_account` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`application_id` integer NOT NULL,\n\t`role_ref` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`application_id`) REFERENCES `application`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `service_account_app_name_idx` ON `service_account` (`application_id`,`name`);"
+    ]
   }
 ];

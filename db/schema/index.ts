@@ -4,3 +4,4 @@ export * from './fleet';
 export * from './apps';
 export * from './catalog';
 export * from './config';
+export * from './rbac';

@@ -1,6 +1,5 @@
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { allowed } from '../auth/rbac';
 import { ServiceError } from '../errors';
 import { authenticateAccessToken } from '../services/auth/tokens';
 import { authenticateAgent } from '../auth/agent-auth';
@@ -92,7 +91,7 @@ function authorize(access: Access): MiddlewareHandler<HonoEnv> {
     }
     if (access.kind === 'rbac') {
       const resourceName = access.resourceNameParam ? c.req.param(access.resourceNameParam) : undefined;
-      if (!allowed(actor.groups, { resource: access.resource, verb: access.verb, resourceName })) {
+      if (!(await ctx.rbacPolicy.allows(ctx, actor, { resource: access.resource, verb: access.verb, resourceName }))) {
         throw new ServiceError('FORBIDDEN', `Forbidden: your roles (${actor.groups.join(', ') || 'none'}) do not grant ${access.resource}:${access.verb}`);
       }
     }

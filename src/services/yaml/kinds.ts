@@ -113,3 +113,22 @@ export async function withYamlPaths<T>(run: () => Promise<T>, toYaml: (path: (st
 
 /** Paths of a single microservice document (kind: Microservice). */
 export const microserviceYamlPath = (path: (string | number)[]) => yamlPath(['microservices', 0, ...path]).replace('spec.microservices[0].', 'spec.');
+
+/** ['rules', 0, 'verbs', 1] → `rules[0].verbs[1]` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+/**
+ * Validates the input mapped from a YAML document with the schema of the JSON route; the 400 names
+ * each problem by its path in the document (`toYaml` maps input paths to document paths).
+ */
+export function validateYaml<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } },
+  input: unknown,
+  toYaml: (path: PropertyKey[]) => string = formatPath,
+): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  throw bad(r.error.issues.slice(0, 5).map((i) => `${toYaml(i.path) || 'document'}: ${i.message}`).join('; '));
+}

@@ -1,0 +1,96 @@
+import { eq, sql } from 'drizzle-orm';
+import { controllerSetting, rbacRole, rbacRoleBinding } from '../../../db/schema/index';
+import type { Db } from '../../../db/client';
+import type { AppCtx } from '../../context';
+import { allowed, SYSTEM_ROLES, type Permission, type Role, type Rule } from '../../auth/rbac';
+
+export const POLICY_VERSION_KEY = 'rbac.version';
+
+export interface RoleRef {
+  kind: 'Role';
+  name: string;
+  apiGroup?: string;
+}
+export interface Subject {
+  kind: 'User' | 'Group' | 'ServiceAccount';
+  name: string;
+  apiGroup?: string;
+}
+
+interface Binding {
+  roleRef: RoleRef;
+  subjects: Subject[];
+}
+
+/**
+ * Custom roles and role bindings, held in memory and evaluated per request (operator-api §5.1).
+ * Every RBAC write bumps a version row in the same transaction; each instance compares its version
+ * with the stored one at most once per `checkEveryMs` and reloads when it moved — so a change made
+ * on any instance applies everywhere within about a second. The policy is small (roles and
+ * bindings, not decisions), so evaluating it per request is cheaper than a decision cache.
+ */
+export class PolicyCache {
+  #version = -1;
+  #checkedAt = -Infinity;
+  #roles = new Map<string, Role>();
+  #bindings: Binding[] = [];
+  #loading: Promise<void> | undefined;
+
+  constructor(private readonly checkEveryMs = 1000) {}
+
+  /** Forces the next check to read the stored version (used after a local write). */
+  invalidate(): void {
+    this.#checkedAt = -Infinity;
+  }
+
+  async #fresh(ctx: AppCtx): Promise<void> {
+    const now = ctx.clock.now();
+    if (now - this.#checkedAt < this.checkEveryMs) return;
+    this.#loading ??= this.#reload(ctx, now).finally(() => (this.#loading = undefined));
+    await this.#loading;
+  }
+
+  async #reload(ctx: AppCtx, now: number): Promise<void> {
+    const version = await readPolicyVersion(ctx.store.db);
+    this.#checkedAt = now;
+    if (version === this.#version) return;
+    const [roles, bindings] = await Promise.all([ctx.store.db.select().from(rbacRole), ctx.store.db.select().from(rbacRoleBinding)]);
+    this.#roles = new Map(roles.map((r) => [r.name, { name: r.name, kind: 'Role' as const, system: false, rules: JSON.parse(r.rules) as Rule[] }]));
+    this.#bindings = bindings.map((b) => ({ roleRef: JSON.parse(b.roleRef) as RoleRef, subjects: JSON.parse(b.subjects) as Subject[] }));
+    this.#version = version;
+  }
+
+  /**
+   * System-role shortcut first (a group named like a system role), then the rules of every
+   * role bound to the user (by name) or to one of the groups (lower-cased).
+   */
+  async allows(ctx: AppCtx, who: { username: string; groups: readonly string[] }, p: Permission): Promise<boolean> {
+    if (allowed(who.groups, p)) return true;
+    await this.#fresh(ctx);
+    if (this.#bindings.length === 0) return false;
+    const groups = new Set(who.groups.map((g) => g.toLowerCase()));
+    const bound: Role[] = [];
+    for (const b of this.#bindings) {
+      const hit = b.subjects.some((s) => (s.kind === 'User' && s.name === who.username) || (s.kind === 'Group' && groups.has(s.name.toLowerCase())));
+      if (!hit) continue;
+      const role = SYSTEM_ROLES[b.roleRef.name] ?? this.#roles.get(b.roleRef.name);
+      if (role) bound.push(role);
+    }
+    return allowed([], p, bound);
+  }
+}
+
+export async function readPolicyVersion(db: Db): Promise<number> {
+  const [row] = await db.select({ value: controllerSetting.value }).from(controllerSetting).where(eq(controllerSetting.key, POLICY_VERSION_KEY)).limit(1);
+  return row ? Number(row.value) : 0;
+}
+
+/** Inside the write transaction of every RBAC change. */
+export async function bumpPolicyVersion(tx: AppCtx): Promise<void> {
+  const now = tx.clock.now();
+  await tx.db
+    .insert(controllerSetting)
+    .values({ key: POLICY_VERSION_KEY, value: '1', updatedAt: now })
+    .onConflictDoUpdate({ target: controllerSetting.key, set: { value: sql`CAST(${controllerSetting.value} AS INTEGER) + 1`, updatedAt: now } });
+  tx.onSettled?.push(() => tx.rbacPolicy.invalidate());
+}
