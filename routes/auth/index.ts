@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
+import { jsonOk } from '../../src/http/openapi';
+import { exportIdentities } from '../../src/services/auth/admin';
 
 export const RotateResultSchema = z
   .object({
@@ -22,7 +24,29 @@ export const rotateRoute = defineRoute(rbac('authAdmin', 'patch'), {
   responses: { 200: { description: 'Rotated', content: { 'application/json': { schema: RotateResultSchema } } } },
 });
 
+export const exportRoute = defineRoute(rbac('authAdmin', 'create'), {
+  method: 'post',
+  path: '/api/v3/auth/migration/export',
+  tags: ['Auth'],
+  summary: 'Export users and groups for migration to an external IdP',
+  description: 'One-way export without secrets: no password hashes, MFA secrets, recovery codes or tokens. Admin only.',
+  responses: {
+    200: jsonOk(
+      'Export',
+      z
+        .object({
+          exportedAt: z.string(),
+          authMode: z.literal('embedded'),
+          users: z.array(z.object({ id: z.string(), email: z.string(), groups: z.array(z.string()) })),
+          groups: z.array(z.object({ id: z.string(), name: z.string(), isSystem: z.boolean() })),
+        })
+        .openapi('IdentityExport'),
+    ),
+  },
+});
+
 export function registerAuthAdmin(app: App): void {
+  app.openapi(exportRoute, async (c) => c.json(await exportIdentities(c.get('ctx')), 200));
   app.openapi(rotateRoute, async (c) => {
     const ctx = c.get('ctx');
     const retainMs = Math.max(ctx.config.accessTokenTtlSec, ctx.config.refreshTokenTtlSec) * 1000;

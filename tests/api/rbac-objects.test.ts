@@ -5,11 +5,12 @@ import { makeTestApp, USER_PASSWORD, CHANGED_PASSWORD, type TestApp } from '../h
 import { AgentSigner } from '../harness/agent-token';
 import { ManualClock } from '../../src/lib/clock';
 
-const yamlPost = (t: TestApp, token: string, method: string, path: string, field: string, doc: string) => {
+async function yamlPost(t: TestApp, token: string, method: string, path: string, field: string, doc: string) {
   const form = new FormData();
   form.set(field, new Blob([doc]), 'doc.yaml');
-  return t.app.request(path, { method, body: form, headers: { authorization: `Bearer ${token}` } }, { clientIp: '10.0.0.1' }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
-};
+  const r = await t.app.request(path, { method, body: form, headers: { authorization: `Bearer ${token}` } }, { clientIp: '10.0.0.1' });
+  return { status: r.status, body: (await r.json()) as any };
+}
 
 /** A user in `group` (password already changed) — returns the email and a fresh token function. */
 async function member(t: TestApp, admin: string, email: string, group: string) {

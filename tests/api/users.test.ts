@@ -83,3 +83,27 @@ test('groups: system groups seeded and protected; custom groups CRUD', async () 
     await t.close();
   }
 });
+
+test('auth migration export: users and groups without any secret, admin only', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const sre = await t.userToken('sre', 'sre@example.com');
+    await t.call('POST', '/api/v3/groups', { token: admin, body: { name: 'plant-a' } });
+    await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'ops@example.com', password: 'Initial-Passw0rd-1', groups: ['viewer', 'plant-a'] } });
+    assert.equal((await t.call('POST', '/api/v3/auth/migration/export', { token: sre })).status, 403, 'authAdmin is granted only by admin');
+    const r = await t.call('POST', '/api/v3/auth/migration/export', { token: admin });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.authMode, 'embedded');
+    assert.ok(Date.parse(r.body.exportedAt) > 0);
+    const ops = r.body.users.find((u: { email: string }) => u.email === 'ops@example.com');
+    assert.deepEqual(Object.keys(ops).sort(), ['email', 'groups', 'id']);
+    assert.deepEqual([...ops.groups].sort(), ['plant-a', 'viewer']);
+    assert.deepEqual(r.body.groups.map((g: { name: string }) => g.name).sort(), ['admin', 'developer', 'plant-a', 'sre', 'viewer']);
+    assert.equal(r.body.groups.find((g: { name: string }) => g.name === 'plant-a').isSystem, false);
+    const text = JSON.stringify(r.body);
+    assert.ok(!/argon2|passwordHash|secret|recovery/i.test(text), 'no hashes or secrets');
+  } finally {
+    await t.close();
+  }
+});

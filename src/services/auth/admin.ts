@@ -218,3 +218,19 @@ export async function seedSystemGroups(ctx: AppCtx): Promise<void> {
     }
   });
 }
+
+// ---- migration export ----
+
+/**
+ * POST /auth/migration/export: the users (active ones) and groups, for re-creating them in an
+ * external IdP. Carries no password hashes, MFA secrets, recovery codes or tokens.
+ */
+export async function exportIdentities(ctx: AppCtx) {
+  const [users, groups] = await Promise.all([listUsers(ctx), listGroups(ctx)]);
+  return {
+    exportedAt: new Date(ctx.clock.now()).toISOString(),
+    authMode: 'embedded' as const,
+    users: users.map((u) => ({ id: u.id, email: u.email, groups: u.groups })),
+    groups: groups.map((g) => ({ id: g.id, name: g.name, isSystem: g.isSystem })),
+  };
+}
