@@ -44,6 +44,9 @@ export const MicroserviceFields = z.object({
   cdiDevices: z.array(z.string().max(255)).max(64),
   capAdd: z.array(z.string().max(64)).max(64),
   capDrop: z.array(z.string().max(64)).max(64),
+  serviceAccount: z.object({
+    roleRef: z.object({ kind: z.literal('Role').default('Role'), name: z.string().min(1).max(255), apiGroup: z.string().max(255).optional() }),
+  }),
   healthCheck: z.object({
     test: z.array(z.string()).min(1),
     interval: z.number().int().min(0).optional(),

@@ -194,10 +194,22 @@ test('service accounts: application scoped, role must exist, the microservice\'s
     assert.equal((await t.call('POST', '/api/v3/serviceaccounts', { token: developer, body: { name: 'reader', applicationName: 'line', roleRef: { kind: 'Role', name: 'viewer' } } })).status, 409);
     assert.equal((await changes()).microserviceList, false, 'an account no microservice uses changes nothing on the fog');
 
-    // The account named like microservice `dash` is that microservice's: its fog is told on change.
-    const own = await yamlPost(t, admin, 'POST', '/api/v3/serviceaccounts/yaml', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: line }\nroleRef: { kind: Role, name: agent-admin }\n');
-    assert.equal(own.status, 201, JSON.stringify(own.body));
+    // Every microservice has its own account (role `microservice`), delivered to its agent with the rules.
+    const auto = await t.call('GET', '/api/v3/serviceaccounts/line/dash', { token: viewer });
+    assert.equal(auto.status, 200);
+    assert.deepEqual(auto.body.roleRef, { kind: 'Role', name: 'microservice', apiGroup: 'edgelet.iofog.org/v1' });
+    const delivered = async () => (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices[0].serviceAccount;
+    assert.deepEqual(await delivered(), {
+      name: 'dash',
+      roleRef: { kind: 'Role', name: 'microservice', apiGroup: 'edgelet.iofog.org/v1' },
+      rules: [{ apiGroups: ['edgelet.iofog.org/v1'], resources: ['microservices/config/self', 'auth/whoami', 'system/gps', 'microservices/control/self'], verbs: ['get'], resourceNames: [] }],
+    });
+    const again = await yamlPost(t, admin, 'POST', '/api/v3/serviceaccounts/yaml', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: line }\nroleRef: { kind: Role, name: agent-admin }\n');
+    assert.equal(again.status, 409);
+    const own = await yamlPost(t, admin, 'PATCH', '/api/v3/serviceaccounts/yaml/line/dash', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: line }\nroleRef: { kind: Role, name: agent-admin }\n');
+    assert.equal(own.status, 200, JSON.stringify(own.body));
     assert.equal((await changes()).microserviceList, true);
+    assert.equal((await delivered()).rules[0].resources[0], '*');
     await ack();
     const patched = await t.call('PATCH', '/api/v3/serviceaccounts/line/dash', { token: developer, body: { roleRef: { kind: 'Role', name: 'microservice' } } });
     assert.equal(patched.status, 200);
@@ -211,6 +223,16 @@ test('service accounts: application scoped, role must exist, the microservice\'s
     assert.match(yNoRole.body.message, /^roleRef\.name: /);
 
     assert.deepEqual((await t.call('GET', '/api/v3/serviceaccounts?applicationName=line', { token: viewer })).body.map((a: any) => a.name), ['dash', 'reader']);
+    // The microservice names its role itself, too (PATCH /microservices with serviceAccount).
+    await ack();
+    const msUuid = app.body.id ? (await t.call('GET', '/api/v3/application/line', { token: admin })).body.microservices[0].uuid : undefined;
+    const viaMs = await t.call('PATCH', `/api/v3/microservices/${msUuid}`, { token: developer, body: { serviceAccount: { roleRef: { kind: 'Role', name: 'viewer' } } } });
+    assert.ok(viaMs.status < 300, JSON.stringify(viaMs.body));
+    assert.equal((await changes()).microserviceList, true);
+    assert.equal((await delivered()).roleRef.name, 'viewer');
+    const ghostRole = await t.call('PATCH', `/api/v3/microservices/${msUuid}`, { token: developer, body: { serviceAccount: { roleRef: { kind: 'Role', name: 'ghost' } } } });
+    assert.equal(ghostRole.status, 400);
+    assert.match(ghostRole.body.message, /^serviceAccount\.roleRef\.name: no role named ghost/);
     assert.deepEqual((await t.call('GET', '/api/v3/serviceaccounts?applicationName=other', { token: viewer })).body, []);
     assert.equal((await t.call('GET', '/api/v3/serviceaccounts/line/reader', { token: viewer })).body.roleRef.name, 'viewer');
     assert.equal((await t.call('GET', '/api/v3/serviceaccounts/line/ghost', { token: viewer })).status, 404);
@@ -222,6 +244,14 @@ test('service accounts: application scoped, role must exist, the microservice\'s
     assert.equal((await t.call('POST', '/api/v3/roles', { token: admin, body: { name: 'tiny', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['get'] }] } })).status, 201);
     await t.call('PATCH', '/api/v3/serviceaccounts/line/dash', { token: developer, body: { roleRef: { kind: 'Role', name: 'tiny' } } });
     assert.equal((await t.call('DELETE', '/api/v3/roles/tiny', { token: admin })).status, 409);
+
+    // A microservice removed for good takes its account along.
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'idle-fog', archId: 1 } })).status, 201);
+    const tmp = await t.call('POST', '/api/v3/microservices', { token: developer, body: { name: 'tmp', application: 'line', agentName: 'idle-fog', images: [{ containerImage: 'img', archId: 1 }] } });
+    assert.equal(tmp.status, 201, JSON.stringify(tmp.body));
+    assert.equal((await t.call('GET', '/api/v3/serviceaccounts/line/tmp', { token: viewer })).status, 200);
+    assert.equal((await t.call('DELETE', `/api/v3/microservices/${tmp.body.uuid}`, { token: developer })).status, 204);
+    assert.equal((await t.call('GET', '/api/v3/serviceaccounts/line/tmp', { token: viewer })).status, 404);
   } finally {
     await t.close();
   }

@@ -5,6 +5,8 @@ import type { AppCtx } from '../../context';
 import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
 import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
+import { agentServiceAccounts, checkMicroserviceRole, dropMicroserviceAccounts, ensureMicroserviceAccount, renameMicroserviceAccount } from '../rbac/objects';
+import type { RoleRef } from '../rbac/policy';
 
 export type MicroserviceRow = typeof microservice.$inferSelect;
 type AppRow = typeof application.$inferSelect;
@@ -66,6 +68,8 @@ export interface MicroserviceInput {
   capAdd?: string[];
   capDrop?: string[];
   healthCheck?: { test: string[]; interval?: number; timeout?: number; startPeriod?: number; startInterval?: number; retries?: number };
+  /** The role of the microservice's own service account (default: the `microservice` role). */
+  serviceAccount?: { roleRef: RoleRef };
 }
 
 const json = (v: unknown) => JSON.stringify(v);
@@ -107,6 +111,7 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
   ]);
   const statusOf = new Map(statuses.map((s) => [s.microserviceUuid, s]));
   const fogName = new Map(fogs.map((f) => [f.uuid, f.name]));
+  const accounts = await agentServiceAccounts(ctx, rows);
   return rows.map((r) => {
     const s = statusOf.get(r.uuid);
     return {
@@ -144,6 +149,7 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
       isNats: r.isNats,
       isController: r.isController,
       rebuild: r.rebuild,
+      serviceAccount: ((a) => (a ? { name: a.name, roleRef: a.roleRef } : null))(accounts.get(`${r.applicationId}/${r.name}`)),
       status: {
         status: r.markedForDelete ? 'MARKED_FOR_DELETION' : r.stopped ? 'STOPPED' : (s?.status ?? 'QUEUED'),
         percentage: s?.percentage ?? 0,
@@ -310,6 +316,7 @@ export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { na
   await checkRegistry(ctx, input.registryId);
   if (input.schedule !== undefined && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, target?.uuid, input.ports);
+  await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
   return { target, cols: columns(input) };
 }
 
@@ -324,6 +331,7 @@ export async function insertMicroservice(tx: AppCtx, app: AppRow, input: Microse
   const uuid = tx.ids.uuid();
   const now = tx.clock.now();
   await tx.db.insert(microservice).values({ ...prepared.cols, uuid, name: input.name, applicationId: app.id, fogUuid: prepared.target?.uuid ?? null, createdAt: now, updatedAt: now });
+  await ensureMicroserviceAccount(tx, app.id, input.name, input.serviceAccount?.roleRef);
   if (prepared.target) await raiseFlags(tx, [prepared.target.uuid], ['microserviceList', 'microserviceConfig']);
   return uuid;
 }
@@ -363,6 +371,7 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
   await checkRegistry(ctx, input.registryId);
   if (input.schedule !== undefined && !opts.system && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, targetUuid, input.ports ?? parse<PortMapping[]>(current.ports, []), uuid);
+  await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
   const cols = columns(input);
   if (current.isController) cols.schedule = 0;
   const needsRebuild = input.rebuild === true || REBUILD_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
@@ -376,11 +385,15 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
       .update(microservice)
       .set({ ...cols, ...(input.name ? { name: input.name } : {}), ...(moved ? { fogUuid: moveTarget!.uuid } : {}), rebuild: needsRebuild || current.rebuild, updatedAt: tx.clock.now() })
       .where(eq(microservice.uuid, uuid));
+    const name = input.name ?? current.name;
+    if (name !== current.name) await renameMicroserviceAccount(tx, current.applicationId, current.name, name);
+    const accountChanged = await ensureMicroserviceAccount(tx, current.applicationId, name, input.serviceAccount?.roleRef);
     if (moved) {
       await tx.db.delete(microserviceStatus).where(eq(microserviceStatus.microserviceUuid, uuid));
       await raiseFlags(tx, [current.fogUuid, moveTarget!.uuid].filter((u): u is string => Boolean(u)), ['microserviceList', 'microserviceConfig']);
     } else if (current.fogUuid) {
-      await raiseFlags(tx, [current.fogUuid], ['microserviceConfig']);
+      // A changed service account changes what the agent mints for the workload (§5.4: microserviceList).
+      await raiseFlags(tx, [current.fogUuid], accountChanged ? ['microserviceList', 'microserviceConfig'] : ['microserviceConfig']);
     }
   };
 }
@@ -418,6 +431,7 @@ export async function removeOrMark(tx: AppCtx, rows: MicroserviceRow[], withClea
       await tx.db.update(microservice).set({ markedForDelete: true, deleteWithCleanup: withCleanup, updatedAt: now }).where(eq(microservice.uuid, r.uuid));
     } else {
       await tx.db.delete(microservice).where(eq(microservice.uuid, r.uuid));
+      await dropMicroserviceAccounts(tx, [r]);
     }
   }
   if (fogUuids.length) await raiseFlags(tx, fogUuids, ['microserviceList']);
@@ -505,6 +519,7 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
     .orderBy(asc(microservice.schedule), asc(microservice.name));
   const out = [];
   const rebuilt: string[] = [];
+  const accounts = await agentServiceAccounts(ctx, rows.map((r) => r.ms));
   for (const { ms, app } of rows) {
     if (!app.isSystem && (!app.isActivated || ms.stopped) && !ms.markedForDelete) continue;
     const image = imageFor(parse<Image[]>(ms.images, []), f.archId);
@@ -549,7 +564,7 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
       isNats: ms.isNats,
       isController: ms.isController,
       schedule: ms.schedule,
-      serviceAccount: null,
+      serviceAccount: accounts.get(`${ms.applicationId}/${ms.name}`) ?? null,
       isSystem: app.isSystem,
     });
   }
@@ -617,7 +632,10 @@ export async function storeMicroserviceStatuses(
       .values({ microserviceUuid: ms.uuid, ...values })
       .onConflictDoUpdate({ target: microserviceStatus.microserviceUuid, set: values });
   }
-  if (gone.length) await tx.db.delete(microservice).where(inArray(microservice.uuid, gone));
+  if (gone.length) {
+    const removed = await tx.db.delete(microservice).where(inArray(microservice.uuid, gone)).returning({ applicationId: microservice.applicationId, name: microservice.name });
+    await dropMicroserviceAccounts(tx, removed);
+  }
 }
 
 
@@ -681,6 +699,7 @@ export async function registerNodeController(ctx: AppCtx, fogUuid: string, input
       const existingByName = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, app.id), eq(microservice.name, input.name ?? 'controller'))).limit(1);
       if (existingByName.length) await tx.db.delete(microservice).where(eq(microservice.uuid, existingByName[0]!.uuid));
       await tx.db.insert(microservice).values({ ...cols, uuid: input.uuid, name: input.name ?? 'controller', applicationId: app.id, fogUuid, isController: true, schedule: 0, createdAt: now, updatedAt: now });
+      await ensureMicroserviceAccount(tx, app.id, input.name ?? 'controller');
     }
     await raiseFlags(tx, [fogUuid], ['microserviceList', 'microserviceConfig']);
   });

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { application, microservice, rbacRole, rbacRoleBinding, serviceAccount } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
@@ -268,4 +268,77 @@ export async function deleteAccount(ctx: AppCtx, appName: string, name: string):
     if (user) throw conflict(`ServiceAccount ${appName}/${name} is the service account of microservice ${name}; delete the microservice first`);
     await tx.db.delete(serviceAccount).where(eq(serviceAccount.id, row.id));
   });
+}
+
+// ---- the service account of each microservice (operator-api §3.3 `serviceAccount`, §5.4) ----
+
+export const EDGELET_API_GROUP = 'edgelet.iofog.org/v1';
+const DEFAULT_MICROSERVICE_ROLE: RoleRef = { kind: 'Role', name: 'microservice', apiGroup: EDGELET_API_GROUP };
+
+/** Validation before the write transaction: the role a microservice's account names must exist. */
+export async function checkMicroserviceRole(ctx: AppCtx, ref: RoleRef | undefined): Promise<void> {
+  if (ref) await requireRole(ctx, ref, 'serviceAccount.roleRef');
+}
+
+/**
+ * Every microservice has a service account named like it in its application: created with the
+ * microservice (role `microservice` unless the input names one), its role replaced when the input
+ * names another. Returns whether the stored account changed.
+ */
+export async function ensureMicroserviceAccount(tx: AppCtx, applicationId: number, name: string, ref?: RoleRef): Promise<boolean> {
+  const [row] = await tx.db.select().from(serviceAccount).where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, name))).limit(1);
+  const now = tx.clock.now();
+  if (!row) {
+    await tx.db.insert(serviceAccount).values({ name, applicationId, roleRef: JSON.stringify(ref ?? DEFAULT_MICROSERVICE_ROLE), createdAt: now, updatedAt: now });
+    return true;
+  }
+  if (ref && row.roleRef !== JSON.stringify(ref)) {
+    await tx.db.update(serviceAccount).set({ roleRef: JSON.stringify(ref), updatedAt: now }).where(eq(serviceAccount.id, row.id));
+    return true;
+  }
+  return false;
+}
+
+/** A renamed microservice takes its account along. */
+export async function renameMicroserviceAccount(tx: AppCtx, applicationId: number, from: string, to: string): Promise<void> {
+  await tx.db.delete(serviceAccount).where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, to)));
+  await tx.db.update(serviceAccount).set({ name: to, updatedAt: tx.clock.now() }).where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, from)));
+}
+
+/** When microservices are removed for good, their accounts go with them. */
+export async function dropMicroserviceAccounts(tx: AppCtx, rows: Array<{ applicationId: number; name: string }>): Promise<void> {
+  for (const r of rows) await tx.db.delete(serviceAccount).where(and(eq(serviceAccount.applicationId, r.applicationId), eq(serviceAccount.name, r.name)));
+}
+
+export interface AgentServiceAccount {
+  name: string;
+  roleRef: { kind: 'Role'; name: string; apiGroup: string };
+  rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames: string[] }>;
+}
+
+/**
+ * The accounts of the given microservices as the agent receives them (agent-api §4.1
+ * `serviceAccount`): the role's rules resolved, `roleRef.apiGroup` the Edgelet API group.
+ * Keyed by `${applicationId}/${name}`.
+ */
+export async function agentServiceAccounts(ctx: AppCtx, rows: Array<{ applicationId: number; name: string }>): Promise<Map<string, AgentServiceAccount>> {
+  const out = new Map<string, AgentServiceAccount>();
+  if (rows.length === 0) return out;
+  const appIds = [...new Set(rows.map((r) => r.applicationId))];
+  const accounts = await ctx.db.select().from(serviceAccount).where(inArray(serviceAccount.applicationId, appIds));
+  const wanted = new Set(rows.map((r) => `${r.applicationId}/${r.name}`));
+  const mine = accounts.filter((a) => wanted.has(`${a.applicationId}/${a.name}`));
+  const customNames = [...new Set(mine.map((a) => (JSON.parse(a.roleRef) as RoleRef).name).filter((n) => !isSystemRole(n)))];
+  const custom = customNames.length ? await ctx.db.select().from(rbacRole).where(inArray(rbacRole.name, customNames)) : [];
+  const rulesOf = new Map<string, Rule[]>(custom.map((r) => [r.name, JSON.parse(r.rules) as Rule[]]));
+  for (const a of mine) {
+    const ref = JSON.parse(a.roleRef) as RoleRef;
+    const rules = isSystemRole(ref.name) ? SYSTEM_ROLES[ref.name]!.rules : (rulesOf.get(ref.name) ?? []);
+    out.set(`${a.applicationId}/${a.name}`, {
+      name: a.name,
+      roleRef: { kind: 'Role', name: ref.name, apiGroup: EDGELET_API_GROUP },
+      rules: rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, resourceNames: r.resourceNames ?? [] })),
+    });
+  }
+  return out;
 }

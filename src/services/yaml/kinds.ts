@@ -62,6 +62,7 @@ export function mapMicroservice(m: Record<string, unknown>, path: string): Recor
   if (m.config !== undefined) out.config = typeof m.config === 'string' ? m.config : JSON.stringify(m.config ?? {});
   if (m.schedule !== undefined) out.schedule = m.schedule;
   if (m.rebuild !== undefined) out.rebuild = m.rebuild;
+  if (m.serviceAccount !== undefined) out.serviceAccount = m.serviceAccount;
   if (images && typeof images === 'object' && typeof images.catalogId === 'number' && images.catalogId > 0) {
     out.catalogItemId = images.catalogId;
     delete out.images;
@@ -80,7 +81,7 @@ export function yamlPath(path: (string | number)[]): string {
   let tail: string;
   if (head === 'images') tail = `images${rest.length > 1 ? `[${rest[1]}]` : ''}${rest.slice(2).map((r) => `.${r}`).join('')}`;
   else if (map[head]) tail = [map[head], ...rest.slice(1)].join('.');
-  else if (['name', 'config', 'schedule', 'rebuild'].includes(head)) tail = rest.join('.');
+  else if (['name', 'config', 'schedule', 'rebuild', 'serviceAccount'].includes(head)) tail = rest.join('.');
   else tail = ['container', ...rest].join('.');
   return `spec.microservices[${i}].${tail}`.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
 }
