@@ -97,9 +97,11 @@ export const migrations: Migration[] = [
   },
   {
     "id": 5,
-    "tag": "0005_rbac",
-    "hash": "39c391f3e67c484cb72d5dc40f3630669e835ae0611cc2ebbee4fd4e8fa66b72",
+    "tag": "0005_identity",
+    "hash": "27d7a85dba20bdc01d64ec551c5d4558b09109d09d5b0be31488fe15c9e76ed1",
     "statements": [
+      "CREATE TABLE `auth_reset_token` (\n\t`token_hash` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`used_at` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `auth_reset_token_user_idx` ON `auth_reset_token` (`user_id`);",
       "CREATE TABLE `rbac_role` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`rules` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
       "CREATE UNIQUE INDEX `rbac_role_name_unique` ON `rbac_role` (`name`);",
       "CREATE TABLE `rbac_role_binding` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`role_ref` text NOT NULL,\n\t`subjects` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",

@@ -117,3 +117,18 @@ export const authSigningKey = sqliteTable('auth_signing_key', {
   retiredAt: integer('retired_at'),
   publishUntil: integer('publish_until'),
 });
+
+/** One-time password reset tokens (`POST /users/:id/reset-token`); only a SHA-256 of the token is kept. */
+export const authResetToken = sqliteTable(
+  'auth_reset_token',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => authUser.id, { onDelete: 'cascade' }),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('auth_reset_token_user_idx').on(t.userId)],
+);

@@ -41,6 +41,7 @@ export const ChangePasswordBody = z
   .object({
     currentPassword: z.string().min(1).max(1024).optional(),
     newPassword: z.string().min(1).max(1024).openapi({ description: 'At least 12 characters with upper-case, lower-case and a digit; not one of the last 5' }),
+    resetToken: z.string().min(1).max(256).optional().openapi({ description: 'One-time token from POST /users/{id}/reset-token; with it no bearer token is needed' }),
   })
   .openapi('ChangePasswordRequest');
 
@@ -97,13 +98,14 @@ export const profileRoute = defineRoute(
 );
 
 export const changePasswordRoute = defineRoute(
-  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change', 'mfa-enrollment'] },
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change', 'mfa-enrollment'], resetTokenFallback: true },
   {
     method: 'post',
     path: '/api/v3/user/change-password',
     tags: tag,
     summary: 'Change own password',
-    description: 'Requires the current password. Signs out every session of the user (refresh tokens revoked); log in again.',
+    description:
+      'With a bearer token: requires `currentPassword`. Without one: requires a `resetToken` issued by an administrator (single use, 1 h). Signs out every session of the user (refresh tokens revoked); log in again.',
     request: { body: jsonBody(ChangePasswordBody) },
     responses: { 200: jsonOk('Changed', StatusSchema) },
   },
@@ -161,7 +163,7 @@ export function registerUser(app: App): void {
   });
   app.openapi(changePasswordRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json(await changePassword(ctx, ctx.actor!, c.req.valid('json')), 200);
+    return c.json(await changePassword(ctx, ctx.actor, c.req.valid('json')), 200);
   });
   app.openapi(mfaEnrollRoute, async (c) => {
     const ctx = c.get('ctx');

@@ -3,7 +3,7 @@ import { defineRoute, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
-import { createUser, deleteUser, getUser, listUsers, resetPassword, updateUser } from '../../src/services/auth/admin';
+import { createUser, deleteUser, getUser, issueResetToken, listUsers, resetPassword, updateUser } from '../../src/services/auth/admin';
 
 const tag = ['Users'];
 
@@ -94,7 +94,18 @@ export const resetPasswordRoute = defineRoute(rbac('authUsers', 'patch', 'id'), 
   responses: { 200: jsonOk('Temporary password', z.object({ temporaryPassword: z.string(), mustChangePassword: z.literal(true) })), ...notFound },
 });
 
+export const resetTokenRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
+  method: 'post',
+  path: '/api/v3/users/{id}/reset-token',
+  tags: tag,
+  summary: 'Issue a one-time password reset token',
+  description: 'The user sets a new password with POST /user/change-password {resetToken, newPassword}, without logging in. Valid 1 h, once; a new token voids older ones.',
+  request: { params: IdParam },
+  responses: { 200: jsonOk('Reset token', z.object({ resetToken: z.string(), expiresIn: z.number().openapi({ description: 'seconds' }) })), ...notFound },
+});
+
 export function registerUsers(app: App): void {
+  app.openapi(resetTokenRoute, async (c) => c.json(await issueResetToken(c.get('ctx'), c.req.valid('param').id), 200));
   app.openapi(listUsersRoute, async (c) => c.json(await listUsers(c.get('ctx')), 200));
   app.openapi(createUserRoute, async (c) => c.json(await createUser(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(getUserRoute, async (c) => c.json(await getUser(c.get('ctx'), c.req.valid('param').id), 200));

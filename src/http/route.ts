@@ -22,7 +22,7 @@ export type Access =
   | { kind: 'public' }
   | { kind: 'auth-flow'; rateLimited?: boolean }
   | { kind: 'token'; rateLimited?: boolean }
-  | { kind: 'self'; resource: string; verb: string; rateLimited?: boolean; allowWhile?: Gate[] }
+  | { kind: 'self'; resource: string; verb: string; rateLimited?: boolean; allowWhile?: Gate[]; resetTokenFallback?: boolean }
   | { kind: 'rbac'; resource: string; verb: string; resourceNameParam?: string }
   | { kind: 'agent' };
 
@@ -77,6 +77,11 @@ function authorize(access: Access): MiddlewareHandler<HonoEnv> {
   return async (c, next) => {
     const ctx = c.get('ctx');
     const header = c.req.header('authorization');
+    if (!header && access.kind === 'self' && access.resetTokenFallback) {
+      // POST /user/change-password with a one-time reset token: the body is the credential.
+      const body: unknown = await c.req.json().catch(() => undefined);
+      if (body && typeof body === 'object' && typeof (body as { resetToken?: unknown }).resetToken === 'string') return next();
+    }
     if (!header) throw new ServiceError('AUTH_REQUIRED', 'Authentication required: send Authorization: Bearer <access token>');
     const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header);
     if (!m) throw new ServiceError('AUTH_REQUIRED', 'Authorization header must be "Bearer <access token>"');

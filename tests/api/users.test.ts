@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTestApp, USER_PASSWORD } from '../harness/app';
+import { CHANGED_PASSWORD, makeTestApp, USER_PASSWORD } from '../harness/app';
+import { ManualClock } from '../../src/lib/clock';
 import { AuthUserSchema } from '../../routes/users/index';
 import { AuthGroupSchema } from '../../routes/groups/index';
 
@@ -103,6 +104,48 @@ test('auth migration export: users and groups without any secret, admin only', a
     assert.equal(r.body.groups.find((g: { name: string }) => g.name === 'plant-a').isSystem, false);
     const text = JSON.stringify(r.body);
     assert.ok(!/argon2|passwordHash|secret|recovery/i.test(text), 'no hashes or secrets');
+  } finally {
+    await t.close();
+  }
+});
+
+test('reset token: an admin issues it, the user sets a password without logging in, once, within the hour', async () => {
+  const clock = new ManualClock();
+  const t = await makeTestApp({ clock });
+  try {
+    const admin = (await t.login()).accessToken;
+    const viewer = await t.userToken('viewer', 'locked@example.com');
+    const { body: users } = await t.call('GET', '/api/v3/users', { token: admin });
+    const id = users.find((u: { email: string }) => u.email === 'locked@example.com').id;
+    assert.equal((await t.call('POST', `/api/v3/users/${id}/reset-token`, { token: viewer })).status, 403);
+    assert.equal((await t.call('POST', '/api/v3/users/nope/reset-token', { token: admin })).status, 404);
+    const session = await t.login('locked@example.com', CHANGED_PASSWORD);
+    const issued = await t.call('POST', `/api/v3/users/${id}/reset-token`, { token: admin });
+    assert.equal(issued.status, 200);
+    assert.equal(issued.body.expiresIn, 3600);
+    const stored = await t.ctx.store.client.execute('SELECT token_hash FROM auth_reset_token');
+    assert.ok(!stored.rows.some((r) => r.token_hash === issued.body.resetToken), 'only a hash is stored');
+
+    const change = (body: unknown, token?: string) => t.call('POST', '/api/v3/user/change-password', { body, token });
+    // No bearer and no reset token: 401, as for any self route.
+    assert.equal((await change({ newPassword: 'Reset-Passw0rd-9' })).status, 401);
+    const wrong = await change({ resetToken: 'not-the-token', newPassword: 'Reset-Passw0rd-9' });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.code, 'AUTH_TOKEN_INVALID');
+    const weak = await change({ resetToken: issued.body.resetToken, newPassword: 'short' });
+    assert.equal(weak.status, 400, 'the password policy applies and the token is not consumed');
+    const ok = await change({ resetToken: issued.body.resetToken, newPassword: 'Reset-Passw0rd-9' });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal((await change({ resetToken: issued.body.resetToken, newPassword: 'Other-Passw0rd-8' })).status, 401, 'single use');
+    assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: 'locked@example.com', password: 'Reset-Passw0rd-9' } })).status, 200);
+    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: session.refreshToken } })).status, 401, 'old sessions are signed out');
+
+    // Expired after an hour; a newer token voids an older one.
+    const first = (await t.call('POST', `/api/v3/users/${id}/reset-token`, { token: admin })).body.resetToken;
+    const second = (await t.call('POST', `/api/v3/users/${id}/reset-token`, { token: admin })).body.resetToken;
+    assert.equal((await change({ resetToken: first, newPassword: 'Third-Passw0rd-7' })).status, 401);
+    clock.advance(3601_000);
+    assert.equal((await change({ resetToken: second, newPassword: 'Third-Passw0rd-7' })).status, 401);
   } finally {
     await t.close();
   }

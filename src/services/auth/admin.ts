@@ -1,5 +1,6 @@
 import { and, asc, eq, isNull, ne } from 'drizzle-orm';
-import { authGroup, authRefreshToken, authUser, authUserGroup } from '../../../db/schema/index';
+import { authGroup, authRefreshToken, authResetToken, authUser, authUserGroup } from '../../../db/schema/index';
+import { sha256Hex } from '../../lib/ids';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, forbidden, invalid, notFound } from '../../errors';
@@ -138,6 +139,26 @@ export async function resetPassword(ctx: AppCtx, id: string): Promise<{ temporar
   const password = temporaryPassword();
   await storePassword(ctx, user.id, user.passwordHash, await hashPassword(password), true);
   return { temporaryPassword: password, mustChangePassword: true };
+}
+
+export const RESET_TOKEN_TTL_SEC = 3600;
+
+/**
+ * POST /users/:id/reset-token: a one-time token (1 h) with which the user sets a new password through
+ * POST /user/change-password without being able to log in. Only its SHA-256 is stored; issuing a new
+ * token voids the user's earlier unused ones.
+ */
+export async function issueResetToken(ctx: AppCtx, id: string): Promise<{ resetToken: string; expiresIn: number }> {
+  const user = await requireUser(ctx, id);
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const tokenHash = await sha256Hex(token);
+  await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    await tx.db.update(authResetToken).set({ usedAt: now }).where(and(eq(authResetToken.userId, user.id), isNull(authResetToken.usedAt)));
+    await tx.db.insert(authResetToken).values({ tokenHash, userId: user.id, expiresAt: now + RESET_TOKEN_TTL_SEC * 1000, createdAt: now });
+  });
+  return { resetToken: token, expiresIn: RESET_TOKEN_TTL_SEC };
 }
 
 // ---- groups ----

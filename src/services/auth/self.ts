@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import { authMfa, authPasswordHistory, authRecoveryCode, authRefreshToken, authUser } from '../../../db/schema/index';
+import { authMfa, authPasswordHistory, authRecoveryCode, authRefreshToken, authResetToken, authUser } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { Actor, AppCtx } from '../../context';
 import { ServiceError, invalid, notFound } from '../../errors';
@@ -63,7 +63,30 @@ export async function storePassword(ctx: AppCtx, userId: string, oldHash: string
   });
 }
 
-export async function changePassword(ctx: AppCtx, actor: Actor, input: { currentPassword?: string; newPassword: string }) {
+/**
+ * Change-password with a reset token (no bearer): the token must be unexpired and unused; it is
+ * consumed in the same transaction as the new password, so it works exactly once.
+ */
+async function changePasswordWithResetToken(ctx: AppCtx, resetToken: string, newPassword: string) {
+  const hash = await sha256Hex(resetToken);
+  const now = ctx.clock.now();
+  const [row] = await ctx.db.select().from(authResetToken).where(eq(authResetToken.tokenHash, hash)).limit(1);
+  const invalidToken = () => new ServiceError('AUTH_TOKEN_INVALID', 'resetToken is invalid, used or expired; ask an administrator for a new one');
+  if (!row || row.usedAt !== null || row.expiresAt <= now) throw invalidToken();
+  const user = await findActiveUserById(ctx.db, row.userId);
+  if (!user) throw invalidToken();
+  const newHash = await newPasswordHash(ctx, user.id, user.passwordHash, newPassword);
+  await withTransaction(ctx, async (tx) => {
+    const used = await tx.db.update(authResetToken).set({ usedAt: tx.clock.now() }).where(and(eq(authResetToken.tokenHash, hash), isNull(authResetToken.usedAt)));
+    if (used.rowsAffected !== 1) throw invalidToken();
+    await storePassword(tx, user.id, user.passwordHash, newHash, false);
+  });
+  return { status: 'password changed; sign in again' };
+}
+
+export async function changePassword(ctx: AppCtx, actor: Actor | undefined, input: { currentPassword?: string; newPassword: string; resetToken?: string }) {
+  if (input.resetToken !== undefined) return changePasswordWithResetToken(ctx, input.resetToken, input.newPassword);
+  if (!actor) throw new ServiceError('AUTH_REQUIRED', 'Authentication required: send Authorization: Bearer <access token>, or a resetToken');
   const user = await requireUser(ctx, actor);
   if (!input.currentPassword) throw invalid('currentPassword is required');
   if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
