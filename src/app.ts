@@ -12,6 +12,7 @@ import { registerCatalog } from '../routes/catalog/index';
 import { registerApplications } from '../routes/applications/index';
 import { registerMicroservices } from '../routes/microservices/index';
 import { registerSystemMicroservices } from '../routes/microservices/system';
+import { registerConfig } from '../routes/config/index';
 import { registerDocs } from '../routes/docs/index';
 import { registerEvents } from '../routes/events/index';
 import { registerGroups } from '../routes/groups/index';
@@ -109,6 +110,7 @@ export function createApp(appCtx: AppCtx): App {
   registerMicroservices(app);
   registerCatalog(app);
   registerEvents(app);
+  registerConfig(app);
   registerRbac(app);
   registerAgent(app);
   registerOidc(app);

@@ -50,6 +50,22 @@ async function resolveEncryptionKey(deps: BootDeps): Promise<string> {
   return key;
 }
 
+/**
+ * This replica's identity in `/cluster/controllers`: CONTROLLER_UUID, else a uuid kept in
+ * `controller-id` next to the encryption key file (so a restart is the same replica), else — on
+ * hosts without a filesystem (Workers) — a fresh one per isolate.
+ */
+async function resolveControllerUuid(deps: BootDeps, ids: Ids): Promise<string> {
+  if (deps.config.cluster.uuid) return deps.config.cluster.uuid;
+  if (!deps.keyFiles) return ids.uuid();
+  const path = deps.config.encryptionKeyFile.replace(/[^/\\]*$/, 'controller-id');
+  const stored = (await deps.keyFiles.read(path))?.trim();
+  if (stored && /^[0-9a-f-]{36}$/.test(stored)) return stored;
+  const uuid = ids.uuid();
+  await deps.keyFiles.write(path, `${uuid}\n`);
+  return uuid;
+}
+
 const CHECK_KEY = 'encryption_check';
 const CHECK_PLAINTEXT = 'controller-encryption-check';
 
@@ -105,6 +121,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       changeIndex: new ChangeIndex(),
       rbacPolicy: new PolicyCache(),
       instanceId: ids.uuid(),
+      controllerUuid: await resolveControllerUuid(deps, ids),
       startedAt,
       version: VERSION,
       consoleVersion: swaggerUiVersion,

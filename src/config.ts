@@ -89,6 +89,11 @@ export const EnvSchema = v.object({
     v.trim(),
     v.picklist(['datasance.com/v3', 'iofog.org/v3'], 'must be datasance.com/v3 or iofog.org/v3'),
   ),
+  CONTROLLER_UUID: v.optional(
+    v.pipe(v.string(), v.trim(), v.toLowerCase(), v.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a UUID')),
+  ),
+  CONTROLLER_HOST: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(1024, 'must be at most 1024 characters'))),
+  CONTROLLER_INACTIVE_THRESHOLD_SECONDS: int(300, 30, 86_400),
   AUDIT_ENABLED: bool(true),
   AUDIT_CAPTURE_IP: bool(true),
   EVENT_RETENTION_DAYS: int(7, 0, 3650),
@@ -125,6 +130,10 @@ export interface Config {
   jobsEnabled: boolean;
   /** Returned to agents at provisioning; they name local resources with it. */
   namespace: string;
+  /** This replica in `/cluster/controllers`: a stable uuid (else one kept next to the key file), advertised host. */
+  cluster: { uuid?: string; host?: string; inactiveThresholdSec: number };
+  /** NATS is not part of this release yet: `HEAD /capabilities/nats` answers 404 until it is. */
+  natsEnabled: boolean;
   /** `apiVersion` reported on roles, role bindings and service accounts. */
   rbacApiVersion: string;
   /** Audit log: capture on/off, record client IPs, days kept by the cleanup job (0 = keep forever). */
@@ -211,6 +220,8 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     jobsEnabled: env.JOBS_ENABLED,
     namespace: env.CONTROLLER_NAMESPACE,
+    cluster: { uuid: env.CONTROLLER_UUID, host: env.CONTROLLER_HOST || undefined, inactiveThresholdSec: env.CONTROLLER_INACTIVE_THRESHOLD_SECONDS },
+    natsEnabled: false,
     rbacApiVersion: env.RBAC_API_VERSION,
     audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },
   };

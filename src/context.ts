@@ -57,6 +57,8 @@ export interface AppCtx {
   onSettled?: Array<() => void>;
   /** Stable for the life of the process; used as lease owner. */
   instanceId: string;
+  /** This replica's row in `/cluster/controllers`; survives restarts (CONTROLLER_UUID or the data directory). */
+  controllerUuid: string;
   startedAt: number;
   version: string;
   /** Version of the bundled docs UI, reported as `versions.ecnViewer`. */

@@ -2,6 +2,7 @@ import { createApp } from './app';
 import { bootstrap } from './boot';
 import { ConfigError, loadConfig } from './config';
 import { startScheduler } from './jobs/scheduler';
+import { heartbeat } from './services/cluster/cluster';
 import { createLogger, errorFields } from './lib/logger';
 import { ensureDbFolder } from './runtime/fs';
 import { enableStatementCache } from './runtime/statement-cache';
@@ -45,6 +46,8 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     rt.exit(1);
   }
   const scheduler = config.jobsEnabled ? startScheduler(ctx, jobs) : undefined;
+  // Listed in /cluster/controllers from the start, not only after the first 30 s heartbeat.
+  heartbeat(ctx).catch((err) => logger.warn('could not register this replica in /cluster/controllers', { err: String(err) }));
   ctx.agentJtis.start(ctx);
   ctx.agentActivity.start(ctx);
   ctx.changeIndex.start(ctx.store.db, logger);

@@ -1,4 +1,6 @@
 import type { Job } from '../src/jobs/types';
+import { controllerCleanupJob } from './controller-cleanup';
+import { controllerHeartbeatJob } from './controller-heartbeat';
 import { eventCleanupJob } from './event-cleanup';
 import { fogStatusJob } from './fog-status';
 import { outboxDrainerJob } from './outbox-drainer';
@@ -6,4 +8,4 @@ import { stoppedAppStatusJob } from './stopped-app-status';
 import { tokenCleanupJob } from './token-cleanup';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob];

@@ -13,10 +13,12 @@ export type TickOutcome = { ran: true; result: Record<string, unknown> | void } 
  */
 export async function runTick(ctx: AppCtx, job: Job, tickMs: number): Promise<TickOutcome> {
   const tick = Math.floor(tickMs / 1000) * 1000;
+  // Per-instance jobs lease (job@instance, tick): every instance runs the tick once.
+  const leaseName = job.perInstance ? `${job.name}@${ctx.instanceId}` : job.name;
   const claimed = await withTransaction(ctx, async (tx) => {
     const res = await tx.db
       .insert(jobRun)
-      .values({ job: job.name, tick, owner: ctx.instanceId, startedAt: tx.clock.now() })
+      .values({ job: leaseName, tick, owner: ctx.instanceId, startedAt: tx.clock.now() })
       .onConflictDoNothing();
     return res.rowsAffected === 1;
   });
@@ -36,7 +38,7 @@ export async function runTick(ctx: AppCtx, job: Job, tickMs: number): Promise<Ti
     tx.db
       .update(jobRun)
       .set({ finishedAt: tx.clock.now(), result: error ? `error: ${error}`.slice(0, 500) : JSON.stringify(result ?? {}).slice(0, 500) })
-      .where(and(eq(jobRun.job, job.name), eq(jobRun.tick, tick)))
+      .where(and(eq(jobRun.job, leaseName), eq(jobRun.tick, tick)))
       .then(() => undefined),
   ).catch((err) => ctx.logger.warn('could not record job result', { job: job.name, ...errorFields(err) }));
   ctx.metrics.jobRuns.add(1, { job: job.name, result: error ? 'error' : 'ok' });

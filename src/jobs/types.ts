@@ -10,5 +10,10 @@ export interface Job {
    * cron triggers cannot fire more often than once a minute; there the job runs on `schedule`.
    */
   serverSchedule?: string;
+  /**
+   * Run on every instance (e.g. the heartbeat each replica owes) instead of once per tick across
+   * instances: the lease is then taken per instance.
+   */
+  perInstance?: boolean;
   run(ctx: AppCtx): Promise<Record<string, unknown> | void>;
 }
