@@ -19,6 +19,7 @@ import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
 import { registerOidc } from '../routes/oidc/index';
 import { registerRbac } from '../routes/rbac/index';
+import { registerResources } from '../routes/resources/index';
 import { registerUser } from '../routes/user/index';
 import { registerUsers } from '../routes/users/index';
 
@@ -111,6 +112,7 @@ export function createApp(appCtx: AppCtx): App {
   registerCatalog(app);
   registerEvents(app);
   registerConfig(app);
+  registerResources(app);
   registerRbac(app);
   registerAgent(app);
   registerOidc(app);

@@ -3,6 +3,7 @@ import { defineRoute, type Access } from '../../src/http/route';
 import type { Context } from 'hono';
 import type { App, HonoEnv } from '../../src/http/types';
 import { beginAudit } from '../../src/services/events/audit';
+import { agentVolumeMounts } from '../../src/services/config/resources';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
@@ -267,7 +268,7 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   // Volume mounts and exec/log sessions are not created on this Controller yet: these lists are the
   // fog's real (empty) state, not placeholders.
   app.openapi(getRegistriesRoute, async (c) => c.json({ registries: await agentRegistries(c.get('ctx')) }, 200));
-  app.openapi(getVolumeMountsRoute, (c) => c.json({ volumeMounts: [] }, 200));
+  app.openapi(getVolumeMountsRoute, async (c) => c.json(await agentVolumeMounts(c.get('ctx'), fogUuid(c)), 200));
   app.openapi(getTunnelRoute, async (c) => c.json({ tunnel: await agentTunnel(c.get('ctx'), fogUuid(c)) }, 200));
   app.openapi(getVersionRoute, async (c) => c.json(await agentVersion(c.get('ctx'), fogUuid(c)), 200));
   app.openapi(deleteNodeRoute, async (c) => {

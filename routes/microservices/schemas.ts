@@ -38,7 +38,20 @@ export const MicroserviceFields = z.object({
   rebuild: z.boolean(),
   ports: z.array(PortSchema).max(256),
   volumeMappings: z.array(VolumeSchema).max(256),
-  env: z.array(z.object({ key: z.string().min(1).max(1024), value: z.string().max(100_000) })).max(1024),
+  env: z
+    .array(
+      z
+        .object({
+          key: z.string().min(1).max(1024),
+          value: z.string().max(100_000).optional(),
+          valueFromSecret: z.string().min(3).max(600).optional().openapi({ description: '`secretName/key`; resolved when delivered to the agent' }),
+          valueFromConfigMap: z.string().min(3).max(600).optional().openapi({ description: '`configMapName/key`; resolved when delivered to the agent' }),
+        })
+        .refine((e) => [e.value, e.valueFromSecret, e.valueFromConfigMap].filter((v) => v !== undefined).length === 1, {
+          message: 'give exactly one of value, valueFromSecret, valueFromConfigMap',
+        }),
+    )
+    .max(1024),
   extraHosts: z.array(z.object({ name: z.string().min(1).max(255), address: z.string().min(1).max(255) })).max(256),
   cmd: z.array(z.string().max(100_000)).max(1024),
   cdiDevices: z.array(z.string().max(255)).max(64),

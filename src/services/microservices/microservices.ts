@@ -7,6 +7,7 @@ import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
 import { agentServiceAccounts, checkMicroserviceRole, dropMicroserviceAccounts, ensureMicroserviceAccount, renameMicroserviceAccount } from '../rbac/objects';
 import type { RoleRef } from '../rbac/policy';
+import { checkMountMappings, linkMountsToFog, resolveEnvSource } from '../config/resources';
 
 export type MicroserviceRow = typeof microservice.$inferSelect;
 type AppRow = typeof application.$inferSelect;
@@ -31,9 +32,20 @@ export interface VolumeMapping {
   accessMode: string;
   type?: 'bind' | 'volume' | 'volumeMount';
 }
+/** One of `value`, `valueFromSecret` or `valueFromConfigMap` (`name/key`; resolved when delivered to the agent). */
 export interface EnvVar {
   key: string;
-  value: string;
+  value?: string;
+  valueFromSecret?: string;
+  valueFromConfigMap?: string;
+}
+
+/** Every env entry that reads a secret or config map must name an existing key (400 otherwise). */
+async function checkEnvSources(ctx: AppCtx, env: EnvVar[] | undefined): Promise<void> {
+  for (const [i, e] of (env ?? []).entries()) {
+    if (e.valueFromSecret !== undefined) await resolveEnvSource(ctx, 'secret', e.valueFromSecret, `env[${i}].valueFromSecret`);
+    if (e.valueFromConfigMap !== undefined) await resolveEnvSource(ctx, 'configMap', e.valueFromConfigMap, `env[${i}].valueFromConfigMap`);
+  }
 }
 
 /** Microservice fields an operator sets (operator-api §3.3), validated by the route schema. */
@@ -296,7 +308,7 @@ function columns(input: MicroserviceInput): Partial<typeof microservice.$inferIn
 // ---- writing ----
 
 /** Validates a create input against the database; returns what the insert needs. */
-export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { name: string }): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert> }> {
+export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { name: string }): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert>; mounts: string[] }> {
   checkName('name', input.name);
   if (input.catalogItemId !== undefined) {
     const [item] = await ctx.db.select().from(catalogItem).where(eq(catalogItem.id, input.catalogItemId)).limit(1);
@@ -317,7 +329,9 @@ export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { na
   if (input.schedule !== undefined && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, target?.uuid, input.ports);
   await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
-  return { target, cols: columns(input) };
+  await checkEnvSources(ctx, input.env);
+  const mounts = await checkMountMappings(ctx, input.volumeMappings);
+  return { target, cols: columns(input), mounts };
 }
 
 /** Inserts a validated microservice into `app` (inside the caller's transaction) and raises its fog's flags. */
@@ -332,6 +346,7 @@ export async function insertMicroservice(tx: AppCtx, app: AppRow, input: Microse
   const now = tx.clock.now();
   await tx.db.insert(microservice).values({ ...prepared.cols, uuid, name: input.name, applicationId: app.id, fogUuid: prepared.target?.uuid ?? null, createdAt: now, updatedAt: now });
   await ensureMicroserviceAccount(tx, app.id, input.name, input.serviceAccount?.roleRef);
+  await linkMountsToFog(tx, prepared.mounts, prepared.target?.uuid);
   if (prepared.target) await raiseFlags(tx, [prepared.target.uuid], ['microserviceList', 'microserviceConfig']);
   return uuid;
 }
@@ -372,6 +387,8 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
   if (input.schedule !== undefined && !opts.system && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, targetUuid, input.ports ?? parse<PortMapping[]>(current.ports, []), uuid);
   await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
+  await checkEnvSources(ctx, input.env);
+  const mounts = await checkMountMappings(ctx, input.volumeMappings ?? parse<VolumeMapping[]>(current.volumeMappings, []));
   const cols = columns(input);
   if (current.isController) cols.schedule = 0;
   const needsRebuild = input.rebuild === true || REBUILD_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
@@ -388,6 +405,8 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
     const name = input.name ?? current.name;
     if (name !== current.name) await renameMicroserviceAccount(tx, current.applicationId, current.name, name);
     const accountChanged = await ensureMicroserviceAccount(tx, current.applicationId, name, input.serviceAccount?.roleRef);
+    // Volume mounts the microservice maps are linked to the fog it runs on (auto-link, §3.3).
+    await linkMountsToFog(tx, mounts, moved ? moveTarget!.uuid : current.fogUuid);
     if (moved) {
       await tx.db.delete(microserviceStatus).where(eq(microserviceStatus.microserviceUuid, uuid));
       await raiseFlags(tx, [current.fogUuid, moveTarget!.uuid].filter((u): u is string => Boolean(u)), ['microserviceList', 'microserviceConfig']);
@@ -520,6 +539,7 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
   const out = [];
   const rebuilt: string[] = [];
   const accounts = await agentServiceAccounts(ctx, rows.map((r) => r.ms));
+  const resolveEnv = envResolver(ctx, fogUuid);
   for (const { ms, app } of rows) {
     if (!app.isSystem && (!app.isActivated || ms.stopped) && !ms.markedForDelete) continue;
     const image = imageFor(parse<Image[]>(ms.images, []), f.archId);
@@ -554,7 +574,7 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
       })),
       delete: ms.markedForDelete,
       deleteWithCleanup: ms.deleteWithCleanup,
-      env: parse<EnvVar[]>(ms.env, []).map((e) => ({ key: e.key, value: e.value })),
+      env: await resolveEnv(parse<EnvVar[]>(ms.env, [])),
       extraHosts: parse<Array<{ name: string; address: string }>>(ms.extraHosts, []).map((h) => `${h.name}:${h.address}`),
       cmd: parse<string[]>(ms.cmd, []),
       cdiDevices: parse<string[]>(ms.cdiDevices, []),
@@ -575,6 +595,38 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
     });
   }
   return out;
+}
+
+/**
+ * Env entries as the agent takes them: `{key, value}`, with `valueFromSecret` / `valueFromConfigMap`
+ * resolved (each source read once per call). A reference that no longer resolves — deleting a used
+ * source is refused, so only through a race — is sent as an empty value and logged.
+ */
+function envResolver(ctx: AppCtx, fogUuid: string) {
+  const cache = new Map<string, Promise<string>>();
+  const lookup = (kind: 'secret' | 'configMap', ref: string) => {
+    const k = `${kind}:${ref}`;
+    let p = cache.get(k);
+    if (!p) cache.set(k, (p = resolveEnvSource(ctx, kind, ref, 'env')));
+    return p;
+  };
+  return async (env: EnvVar[]) => {
+    const out: Array<{ key: string; value: string }> = [];
+    for (const e of env) {
+      let value = e.value ?? '';
+      const ref = e.valueFromSecret ?? e.valueFromConfigMap;
+      if (ref !== undefined) {
+        try {
+          value = await lookup(e.valueFromSecret !== undefined ? 'secret' : 'configMap', ref);
+        } catch (err) {
+          ctx.logger.warn('env source of a microservice no longer resolves; sending an empty value', { fogUuid, key: e.key, ref, err: String(err) });
+          value = '';
+        }
+      }
+      out.push({ key: e.key, value });
+    }
+    return out;
+  };
 }
 
 /** One microservice of this fog (agent-api §2.11). */
