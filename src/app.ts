@@ -20,6 +20,7 @@ import { registerHealth } from '../routes/health/index';
 import { registerOidc } from '../routes/oidc/index';
 import { registerRbac } from '../routes/rbac/index';
 import { registerResources } from '../routes/resources/index';
+import { registerTemplates } from '../routes/templates/index';
 import { registerUser } from '../routes/user/index';
 import { registerUsers } from '../routes/users/index';
 
@@ -113,6 +114,7 @@ export function createApp(appCtx: AppCtx): App {
   registerEvents(app);
   registerConfig(app);
   registerResources(app);
+  registerTemplates(app);
   registerRbac(app);
   registerAgent(app);
   registerOidc(app);

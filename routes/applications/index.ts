@@ -7,7 +7,9 @@ import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { ApplicationCreate, ApplicationPatch, ApplicationSchema } from '../microservices/schemas';
 import { createApplication, deleteApplication, getApplication, listApplications, patchApplication, replaceApplication } from '../../src/services/microservices/applications';
-import { mapMicroservice, parseKind, withYamlPaths, yamlPath } from '../../src/services/yaml/kinds';
+import { formatPath, mapMicroservice, parseKind, withYamlPaths, yamlPath } from '../../src/services/yaml/kinds';
+import { instantiate } from '../../src/services/microservices/templates';
+import type { AppCtx } from '../../src/context';
 
 const tag = ['Applications'];
 const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) });
@@ -64,6 +66,25 @@ export const deleteSystemAppRoute = defineRoute(rbac('systemApplications', 'dele
   request: { params: NameParam }, responses: { 204: { description: 'Deleted' }, ...nf },
 });
 
+type AppInput = z.infer<typeof ApplicationCreate>;
+
+/**
+ * `template: {name, variables}` → the template's microservices (and natsConfig, unless the request
+ * has its own) with the variables substituted, validated like any application body. Messages of the
+ * result name the template, since the user did not write those fields.
+ */
+async function expandTemplate(ctx: AppCtx, input: AppInput): Promise<AppInput> {
+  const { template, ...rest } = input;
+  if (!template) return input;
+  if (rest.microservices !== undefined) throw new ServiceError('VALIDATION_FAILED', 'microservices: give either microservices or template, not both');
+  const spec = await instantiate(ctx, template);
+  const parsed = ApplicationCreate.safeParse({ ...rest, natsConfig: rest.natsConfig ?? spec.natsConfig, microservices: spec.microservices });
+  if (!parsed.success) {
+    throw new ServiceError('VALIDATION_FAILED', `template ${template.name}: ${parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
 /** Service messages name JSON input paths; YAML users see the path in their document. */
 const applicationYamlPath = (p: (string | number)[]) => (p[0] === 'name' ? 'metadata.name' : yamlPath(p));
 
@@ -76,7 +97,8 @@ function applicationFromYaml(text: string) {
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     isActivated: spec.isActivated ?? true,
     ...(spec.natsConfig !== undefined ? { natsConfig: spec.natsConfig } : {}),
-    microservices: ((list as unknown[] | undefined) ?? []).map((m, i) => {
+    ...(spec.template !== undefined ? { template: spec.template } : {}),
+    microservices: list === undefined && spec.template !== undefined ? undefined : ((list as unknown[] | undefined) ?? []).map((m, i) => {
       if (typeof m !== 'object' || m === null) throw new ServiceError('VALIDATION_FAILED', `spec.microservices[${i}]: must be a mapping`);
       return mapMicroservice(m as Record<string, unknown>, `spec.microservices[${i}]`);
     }),
@@ -96,13 +118,13 @@ export function registerApplications(app: App): void {
     return c.body(null, 204);
   });
   app.openapi(listAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), false) }, 200));
-  app.openapi(createAppRoute, async (c) => c.json(await createApplication(c.get('ctx'), c.req.valid('json')), 201));
+  app.openapi(createAppRoute, async (c) => c.json(await createApplication(c.get('ctx'), await expandTemplate(c.get('ctx'), c.req.valid('json'))), 201));
   app.openapi(createAppYamlRoute, async (c) => {
-    const input = applicationFromYaml(await readYamlUpload(c, 'application'));
+    const input = await expandTemplate(c.get('ctx'), applicationFromYaml(await readYamlUpload(c, 'application')));
     return c.json(await withYamlPaths(() => createApplication(c.get('ctx'), input), applicationYamlPath), 201);
   });
   app.openapi(putAppYamlRoute, async (c) => {
-    const input = applicationFromYaml(await readYamlUpload(c, 'application'));
+    const input = await expandTemplate(c.get('ctx'), applicationFromYaml(await readYamlUpload(c, 'application')));
     const { name } = c.req.valid('param');
     if (input.name !== name) throw new ServiceError('VALIDATION_FAILED', `metadata.name: must equal the application name in the path (${name})`);
     await withYamlPaths(() => replaceApplication(c.get('ctx'), name, input, { createIfMissing: true, defaultActivated: true }), applicationYamlPath);
@@ -114,7 +136,7 @@ export function registerApplications(app: App): void {
     return c.body(null, 204);
   });
   app.openapi(putAppRoute, async (c) => {
-    await replaceApplication(c.get('ctx'), c.req.valid('param').name, c.req.valid('json'));
+    await replaceApplication(c.get('ctx'), c.req.valid('param').name, await expandTemplate(c.get('ctx'), c.req.valid('json')));
     return c.body(null, 204);
   });
   app.openapi(deleteAppRoute, async (c) => {

@@ -81,6 +81,13 @@ export const ApplicationCreate = z
     isActivated: z.boolean().optional(),
     natsConfig: z.strictObject({ natsAccess: z.boolean(), natsRule: z.string().min(1).max(255).optional() }).optional(),
     microservices: z.array(MicroserviceCreate).max(100).optional(),
+    template: z
+      .object({
+        name: z.string().min(1).max(255),
+        variables: z.array(z.object({ key: z.string().min(1).max(255), value: z.union([z.string().max(10_000), z.number(), z.boolean()]) })).max(100).optional(),
+      })
+      .optional()
+      .openapi({ description: 'Deploy from an application template: its microservices with the variables substituted (instead of `microservices`)' }),
   })
   .openapi('ApplicationCreate');
 export const ApplicationPatch = z

@@ -19,10 +19,16 @@ const ObjectName = z
   .max(255)
   .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "_" and "-", starting and ending with a letter or digit');
 /** Keys become file names in the container (volume mounts) — the Kubernetes rule for data keys. */
-const DataKey = z.string().min(1).max(253).regex(/^[-._a-zA-Z0-9]+$/, 'keys must be letters, digits, "-", "_" and "."');
+const DATA_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 const Data = z
-  .record(DataKey, z.string().max(1_048_576))
-  .refine((d) => Object.keys(d).length <= 256, 'at most 256 keys')
+  .record(z.string(), z.string().max(1_048_576))
+  .superRefine((d, ctx) => {
+    const keys = Object.keys(d);
+    if (keys.length > 256) ctx.addIssue({ code: 'custom', message: 'at most 256 keys' });
+    for (const k of keys) {
+      if (!DATA_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'keys must be 1-253 letters, digits, "-", "_" and "."' });
+    }
+  })
   .openapi({ type: 'object', additionalProperties: { type: 'string' } });
 const SecretType = z.enum(['Opaque', 'tls']);
 const stamps = { created_at: z.string(), updated_at: z.string() };
