@@ -142,6 +142,9 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
     systemAvailableMemory: row.systemAvailableMemory,
     repositoryCount: row.repositoryCount,
     repositoryStatus: row.repositoryStatus,
+    // Reported by the agent: how many volume mounts it has applied, and when it last changed them.
+    activeVolumeMounts: row.activeVolumeMounts,
+    volumeMountLastUpdate: row.volumeMountLastUpdate,
     systemTime: row.systemTime,
     lastStatusTime: row.lastStatusTime,
     lastCommandTime: row.lastCommandTime,
