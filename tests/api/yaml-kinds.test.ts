@@ -173,3 +173,99 @@ test('YAML uploads: missing file part, wrong field, two files, empty body, unsup
     await t.close();
   }
 });
+
+export const RESOURCE_CASES: Case[] = [
+  {
+    name: 'Secret: type in spec and at the top level, data at the top level',
+    method: 'POST', path: '/api/v3/secrets/yaml', field: 'secret', status: 201,
+    yaml: `apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: APP }\ntype: Opaque\nspec: { type: Opaque }\ndata: { token: s3cr3t-value }\n`,
+  },
+  {
+    name: 'Secret: tls values must be base64',
+    method: 'POST', path: '/api/v3/secrets/yaml', field: 'secret', status: 400, error: /^data: values of a tls secret must be base64; not base64: tls\.key$/,
+    yaml: `apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: APP }\nspec: { type: tls }\ndata: { tls.crt: "TUlJQg==", tls.key: "not base64" }\n`,
+  },
+  {
+    name: 'Secret: unknown type',
+    method: 'POST', path: '/api/v3/secrets/yaml', field: 'secret', status: 400, error: /^spec\.type: /,
+    yaml: `apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: APP }\nspec: { type: docker-registry }\ndata: {}\n`,
+  },
+  {
+    name: 'ConfigMap: valid',
+    method: 'POST', path: '/api/v3/configmaps/yaml', field: 'configMap', status: 201,
+    yaml: `apiVersion: iofog.org/v3\nkind: ConfigMap\nmetadata: { name: APP }\nspec: { immutable: false }\ndata: { app.yaml: "mode: fast" }\n`,
+  },
+  {
+    name: 'ConfigMap: spec is required',
+    method: 'POST', path: '/api/v3/configmaps/yaml', field: 'configMap', status: 400, error: /^spec: required/,
+    yaml: `apiVersion: iofog.org/v3\nkind: ConfigMap\nmetadata: { name: APP }\ndata: { a: b }\n`,
+  },
+  {
+    name: 'ConfigMap: a data key that is not a file name',
+    method: 'POST', path: '/api/v3/configmaps/yaml', field: 'configMap', status: 400, error: /^data\.bad key: keys must be/,
+    yaml: `apiVersion: iofog.org/v3\nkind: ConfigMap\nmetadata: { name: APP }\nspec: { immutable: false }\ndata: { "bad key": b }\n`,
+  },
+  {
+    name: 'VolumeMount: both sources',
+    method: 'POST', path: '/api/v3/volumeMounts/yaml', field: 'volumeMount', status: 400, error: /^secretName, configMapName: give exactly one/,
+    yaml: `apiVersion: iofog.org/v3\nkind: VolumeMount\nmetadata: { name: APP }\nspec: { secretName: yaml-secret, configMapName: yaml-config }\n`,
+  },
+  {
+    name: 'VolumeMount: valid, backed by a config map',
+    method: 'POST', path: '/api/v3/volumeMounts/yaml', field: 'volumeMount', status: 200,
+    yaml: `apiVersion: iofog.org/v3\nkind: VolumeMount\nmetadata: { name: APP }\nspec: { configMapName: yaml-config }\n`,
+  },
+  {
+    name: 'ApplicationTemplate: valid',
+    method: 'POST', path: '/api/v3/applicationTemplate/yaml', field: 'template', status: 201,
+    yaml: `apiVersion: iofog.org/v3\nkind: ApplicationTemplate\nmetadata: { name: APP }\nspec:\n  variables: [{ key: tag, defaultValue: "1.0" }]\n  application:\n    microservices:\n      - { name: m, agent: { name: yaml-fog }, images: { amd64: "img:{{tag}}" } }\n`,
+  },
+  {
+    name: 'ApplicationTemplate: placeholder without a variable',
+    method: 'POST', path: '/api/v3/applicationTemplate/yaml', field: 'template', status: 400, error: /^application\.microservices\[0\]\.images\[0\]\.containerImage: uses \{\{tag\}\}/,
+    yaml: `apiVersion: iofog.org/v3\nkind: ApplicationTemplate\nmetadata: { name: APP }\nspec:\n  application:\n    microservices:\n      - { name: m, agent: { name: yaml-fog }, images: { amd64: "img:{{tag}}" } }\n`,
+  },
+  {
+    name: 'ApplicationTemplate: variable type',
+    method: 'POST', path: '/api/v3/applicationTemplate/yaml', field: 'template', status: 400, error: /^spec\.variables\[0\]\.type: /,
+    yaml: `apiVersion: iofog.org/v3\nkind: ApplicationTemplate\nmetadata: { name: APP }\nspec:\n  variables: [{ key: n, type: integer }]\n  application: { microservices: [] }\n`,
+  },
+  {
+    name: 'Role: valid (rules at the top level)',
+    method: 'POST', path: '/api/v3/roles/yaml', field: 'role', status: 201,
+    yaml: `apiVersion: iofog.org/v3\nkind: Role\nmetadata: { name: APP }\nrules:\n  - { apiGroups: [""], resources: [microservices, applications], verbs: [get, list, patch] }\n`,
+  },
+  {
+    name: 'Role: unknown verb',
+    method: 'POST', path: '/api/v3/roles/yaml', field: 'role', status: 400, error: /^rules\[0\]\.verbs\[1\]: /,
+    yaml: `apiVersion: iofog.org/v3\nkind: Role\nmetadata: { name: APP }\nrules:\n  - { apiGroups: [""], resources: [logs], verbs: [get, tail] }\n`,
+  },
+  {
+    name: 'RoleBinding: subject kind',
+    method: 'POST', path: '/api/v3/rolebindings/yaml', field: 'rolebinding', status: 400, error: /^subjects\[1\]\.kind: /,
+    yaml: `apiVersion: iofog.org/v3\nkind: RoleBinding\nmetadata: { name: APP }\nroleRef: { kind: Role, name: viewer }\nsubjects: [{ kind: Group, name: ops }, { kind: Team, name: x }]\n`,
+  },
+  {
+    name: 'ServiceAccount: applicationName is required',
+    method: 'POST', path: '/api/v3/serviceaccounts/yaml', field: 'serviceaccount', status: 400, error: /^metadata\.applicationName: /,
+    yaml: `apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: APP }\nroleRef: { kind: Role, name: microservice }\n`,
+  },
+  {
+    name: 'Wrong kind on the secret endpoint',
+    method: 'POST', path: '/api/v3/secrets/yaml', field: 'secret', status: 400, error: /^kind: expected Secret, got ConfigMap/,
+    yaml: `apiVersion: iofog.org/v3\nkind: ConfigMap\nmetadata: { name: APP }\nspec: {}\ndata: {}\n`,
+  },
+];
+
+test('YAML kinds: secrets, config maps, volume mounts, templates and RBAC objects, multipart and raw', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'yaml-fog', archId: 1 } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/secrets', { token: admin, body: { name: 'yaml-secret', type: 'Opaque', data: { a: 'b' } } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/configmaps', { token: admin, body: { name: 'yaml-config', data: { a: 'b' } } })).status, 201);
+    await runCases(t, admin, RESOURCE_CASES);
+  } finally {
+    await t.close();
+  }
+});
