@@ -4,6 +4,7 @@ import type { AppCtx } from './context';
 import { migrate, openStore, type CreateLibsqlClient } from '../db/client';
 import { controllerSetting } from '../db/schema/index';
 import { PolicyCache } from './services/rbac/policy';
+import { ExternalIdp } from './auth/external';
 import { withTransaction } from '../db/tx';
 import { Vault } from './crypto/vault';
 import { KeyRing } from './auth/keyring';
@@ -120,6 +121,9 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       changeClock: new ChangeClock(clock),
       changeIndex: new ChangeIndex(),
       rbacPolicy: new PolicyCache(),
+      idp: deps.config.external
+        ? new ExternalIdp(deps.config.external.issuerUrl, deps.config.clientId, deps.config.external.clientSecret, deps.logger, () => clock.now())
+        : undefined,
       instanceId: ids.uuid(),
       controllerUuid: await resolveControllerUuid(deps, ids),
       startedAt,
@@ -130,7 +134,8 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
     await verifyEncryptionKey(ctx);
     await ctx.keys.init(ctx);
     await seedSystemGroups(ctx);
-    await ensureBootstrapAdmin(ctx);
+    // External mode: the IdP owns users; no local bootstrap admin.
+    if (deps.config.authMode === 'embedded') await ensureBootstrapAdmin(ctx);
     await ctx.agentJtis.load(ctx);
     await ctx.changeIndex.refresh(ctx.store.db);
     return ctx;

@@ -41,8 +41,11 @@ export const EnvSchema = v.object({
   AUTH_MODE: v.pipe(
     v.optional(v.string(), 'embedded'),
     v.trim(),
-    v.picklist(['embedded'], 'must be "embedded" (external OIDC mode is not available in this release)'),
+    v.toLowerCase(),
+    v.picklist(['embedded', 'external'], 'must be "embedded" or "external"'),
   ),
+  OIDC_ISSUER_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL, the issuer of the external IdP')),
+  OIDC_CLIENT_SECRET: optionalText,
   AUTH_INSECURE_ALLOW_HTTP: bool(false),
   OIDC_CLIENT_ID: v.pipe(v.optional(v.string(), 'controller'), v.trim(), v.minLength(1, 'must not be empty')),
   OIDC_BOOTSTRAP_ADMIN_USERNAME: optionalText,
@@ -113,7 +116,9 @@ export interface Config {
   host: string;
   publicUrl: string;
   issuer: string;
-  authMode: 'embedded';
+  authMode: 'embedded' | 'external';
+  /** External mode: the IdP whose access tokens are accepted (aud must contain `clientId`). */
+  external?: { issuerUrl: string; clientSecret?: string };
   clientId: string;
   bootstrapAdmin?: { username: string; password: string };
   accessTokenTtlSec: number;
@@ -171,6 +176,15 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       'invalid configuration: CONTROLLER_PUBLIC_URL must be https:// unless it is a loopback address or AUTH_INSECURE_ALLOW_HTTP=true',
     );
   }
+  let externalIssuer: string | undefined;
+  if (env.AUTH_MODE === 'external') {
+    if (!env.OIDC_ISSUER_URL) throw new ConfigError('invalid configuration: OIDC_ISSUER_URL must be set when AUTH_MODE=external');
+    externalIssuer = env.OIDC_ISSUER_URL.replace(/\/+$/, '');
+    const host = new URL(externalIssuer).hostname;
+    if (externalIssuer.startsWith('http:') && !isLoopback(host) && !env.AUTH_INSECURE_ALLOW_HTTP) {
+      throw new ConfigError('invalid configuration: OIDC_ISSUER_URL must be https:// unless it is a loopback address or AUTH_INSECURE_ALLOW_HTTP=true');
+    }
+  }
   const admin = env.OIDC_BOOTSTRAP_ADMIN_USERNAME;
   const adminPassword = env.OIDC_BOOTSTRAP_ADMIN_PASSWORD;
   const certSet = Boolean(env.TLS_PATH_CERT || env.TLS_BASE64_CERT);
@@ -195,7 +209,8 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     host: env.API_HOST,
     publicUrl,
     issuer: `${publicUrl}/oidc`,
-    authMode: env.AUTH_MODE as 'embedded',
+    authMode: env.AUTH_MODE as Config['authMode'],
+    external: env.AUTH_MODE === 'external' ? { issuerUrl: externalIssuer!, clientSecret: env.OIDC_CLIENT_SECRET } : undefined,
     clientId: env.OIDC_CLIENT_ID,
     bootstrapAdmin: admin && adminPassword ? { username: admin, password: adminPassword } : undefined,
     accessTokenTtlSec: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,

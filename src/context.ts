@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Db, Store } from '../db/client';
 import type { PendingRecord } from '../db/tx';
+import type { ExternalIdp } from './auth/external';
 import type { Clock } from './lib/clock';
 import type { Ids } from './lib/ids';
 import type { Logger } from './lib/logger';
@@ -51,6 +52,8 @@ export interface AppCtx {
   changeClock: ChangeClock;
   /** Which fogs have pending change rows (see services/changes/flags.ts). */
   changeIndex: ChangeIndex;
+  /** External OIDC mode: the IdP whose tokens are accepted (undefined in embedded mode). */
+  idp?: ExternalIdp;
   /** Custom roles and role bindings, reloaded when any instance changes them. */
   rbacPolicy: PolicyCache;
   /** Set while a write transaction is open (withTransaction). */

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, name: 'PayloadTooLargeError' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, name: 'UnsupportedMediaTypeError' },
   RATE_LIMITED: { status: 429, name: 'RateLimitExceededError' },
+  NOT_IMPLEMENTED: { status: 501, name: 'NotImplementedError' },
   INTERNAL: { status: 500, name: 'InternalServerError' },
   AGENT_AUTH_HEADER_INVALID: { status: 401, name: 'AuthenticationError' },
   AGENT_JWT_MALFORMED: { status: 401, name: 'AuthenticationError' },

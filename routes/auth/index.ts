@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, embeddedOnly, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonOk } from '../../src/http/openapi';
 import { exportIdentities } from '../../src/services/auth/admin';
@@ -14,7 +14,7 @@ export const RotateResultSchema = z
   })
   .openapi('JwksRotateResult');
 
-export const rotateRoute = defineRoute(rbac('authAdmin', 'patch'), {
+export const rotateRoute = defineRoute(embeddedOnly(rbac('authAdmin', 'patch')), {
   method: 'post',
   path: '/api/v3/auth/jwks/rotate',
   tags: ['Auth'],
@@ -24,7 +24,7 @@ export const rotateRoute = defineRoute(rbac('authAdmin', 'patch'), {
   responses: { 200: { description: 'Rotated', content: { 'application/json': { schema: RotateResultSchema } } } },
 });
 
-export const exportRoute = defineRoute(rbac('authAdmin', 'create'), {
+export const exportRoute = defineRoute(embeddedOnly(rbac('authAdmin', 'create')), {
   method: 'post',
   path: '/api/v3/auth/migration/export',
   tags: ['Auth'],

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, embeddedOnly, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -14,7 +14,7 @@ export const AuthGroupSchema = z
 const NameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' } }) });
 const notFound = { 404: errorResponse('No such group', 404) };
 
-export const listGroupsRoute = defineRoute(rbac('authGroups', 'list'), {
+export const listGroupsRoute = defineRoute(embeddedOnly(rbac('authGroups', 'list')), {
   method: 'get',
   path: '/api/v3/groups',
   tags: tag,
@@ -22,7 +22,7 @@ export const listGroupsRoute = defineRoute(rbac('authGroups', 'list'), {
   responses: { 200: jsonOk('Groups', z.array(AuthGroupSchema)) },
 });
 
-export const createGroupRoute = defineRoute(rbac('authGroups', 'create'), {
+export const createGroupRoute = defineRoute(embeddedOnly(rbac('authGroups', 'create')), {
   method: 'post',
   path: '/api/v3/groups',
   tags: tag,
@@ -31,7 +31,7 @@ export const createGroupRoute = defineRoute(rbac('authGroups', 'create'), {
   responses: { 201: jsonOk('Created', AuthGroupSchema), 409: errorResponse('Name already in use', 409) },
 });
 
-export const getGroupRoute = defineRoute(rbac('authGroups', 'get', 'name'), {
+export const getGroupRoute = defineRoute(embeddedOnly(rbac('authGroups', 'get', 'name')), {
   method: 'get',
   path: '/api/v3/groups/{name}',
   tags: tag,
@@ -40,7 +40,7 @@ export const getGroupRoute = defineRoute(rbac('authGroups', 'get', 'name'), {
   responses: { 200: jsonOk('Group', AuthGroupSchema), ...notFound },
 });
 
-export const updateGroupRoute = defineRoute(rbac('authGroups', 'patch', 'name'), {
+export const updateGroupRoute = defineRoute(embeddedOnly(rbac('authGroups', 'patch', 'name')), {
   method: 'patch',
   path: '/api/v3/groups/{name}',
   tags: tag,
@@ -53,7 +53,7 @@ export const updateGroupRoute = defineRoute(rbac('authGroups', 'patch', 'name'),
   responses: { 200: jsonOk('Updated', AuthGroupSchema), ...notFound, 409: errorResponse('Name already in use', 409) },
 });
 
-export const deleteGroupRoute = defineRoute(rbac('authGroups', 'delete', 'name'), {
+export const deleteGroupRoute = defineRoute(embeddedOnly(rbac('authGroups', 'delete', 'name')), {
   method: 'delete',
   path: '/api/v3/groups/{name}',
   tags: tag,

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, publicAccess } from '../../src/http/route';
+import { defineRoute, embeddedOnly, publicAccess } from '../../src/http/route';
+import { getProfile } from '../../src/services/auth/self';
 import type { App } from '../../src/http/types';
 
 export const JwksSchema = z
@@ -15,6 +16,65 @@ export const jwksRoute = defineRoute(publicAccess, {
   responses: { 200: { description: 'JSON Web Key Set', content: { 'application/json': { schema: JwksSchema } } } },
 });
 
+const Discovery = z
+  .object({
+    issuer: z.string(),
+    jwks_uri: z.string(),
+    userinfo_endpoint: z.string(),
+    response_types_supported: z.array(z.string()),
+    subject_types_supported: z.array(z.string()),
+    id_token_signing_alg_values_supported: z.array(z.string()),
+    scopes_supported: z.array(z.string()),
+    claims_supported: z.array(z.string()),
+  })
+  .openapi('OidcDiscovery');
+
+export const discoveryRoute = defineRoute(embeddedOnly(publicAccess), {
+  method: 'get',
+  path: '/oidc/.well-known/openid-configuration',
+  tags: ['OIDC'],
+  summary: 'Issuer discovery document',
+  description:
+    'Lets resource servers (for example another Controller in AUTH_MODE=external) find the signing keys and UserInfo of this issuer. The browser authorization-code flow is not served yet, so no authorization or token endpoint is advertised.',
+  responses: { 200: { description: 'Discovery document', content: { 'application/json': { schema: Discovery } } } },
+});
+
+export const userinfoRoute = defineRoute(embeddedOnly({ kind: 'token' }), {
+  method: 'get',
+  path: '/oidc/me',
+  tags: ['OIDC'],
+  summary: 'UserInfo',
+  description: 'The claims of the bearer token\'s user: sub, preferred_username, email, groups.',
+  responses: {
+    200: {
+      description: 'UserInfo',
+      content: { 'application/json': { schema: z.object({ sub: z.string(), preferred_username: z.string(), email: z.string().optional(), groups: z.array(z.string()) }).openapi('UserInfo') } },
+    },
+  },
+});
+
 export function registerOidc(app: App): void {
+  app.openapi(discoveryRoute, (c) => {
+    const { issuer } = c.get('ctx').config;
+    return c.json(
+      {
+        issuer,
+        jwks_uri: `${issuer}/jwks`,
+        userinfo_endpoint: `${issuer}/me`,
+        response_types_supported: [],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['EdDSA'],
+        scopes_supported: ['openid', 'profile', 'email', 'groups'],
+        claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'preferred_username', 'email', 'groups'],
+      },
+      200,
+      { 'Cache-Control': 'public, max-age=300' },
+    );
+  });
+  app.openapi(userinfoRoute, async (c) => {
+    const ctx = c.get('ctx');
+    const profile = await getProfile(ctx, ctx.actor!);
+    return c.json({ sub: profile.sub, preferred_username: profile.preferred_username, ...(profile.email ? { email: profile.email } : {}), groups: profile.groups }, 200);
+  });
   app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks() as { keys: Record<string, unknown>[] }, 200, { 'Cache-Control': 'public, max-age=300' }));
 }

@@ -27,14 +27,17 @@ export const TokenPairSchema = z
 export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) }).openapi('RefreshRequest');
 
 export const ProfileSchema = z
-  .object({
-    sub: z.string(),
-    email: z.string().optional(),
-    preferred_username: z.string(),
-    groups: z.array(z.string()),
-    password_change_required: z.boolean().optional(),
-    mfaEnabled: z.boolean(),
-  })
+  .union([
+    z.object({
+      sub: z.string(),
+      email: z.string().optional(),
+      preferred_username: z.string(),
+      groups: z.array(z.string()),
+      password_change_required: z.boolean().optional(),
+      mfaEnabled: z.boolean(),
+    }),
+    z.record(z.string(), z.unknown()).openapi({ description: 'AUTH_MODE=external: the IdP UserInfo document' }),
+  ])
   .openapi('Profile');
 
 export const ChangePasswordBody = z
@@ -98,7 +101,7 @@ export const profileRoute = defineRoute(
 );
 
 export const changePasswordRoute = defineRoute(
-  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change', 'mfa-enrollment'], resetTokenFallback: true },
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change', 'mfa-enrollment'], resetTokenFallback: true, embeddedOnly: true },
   {
     method: 'post',
     path: '/api/v3/user/change-password',
@@ -112,7 +115,7 @@ export const changePasswordRoute = defineRoute(
 );
 
 export const mfaEnrollRoute = defineRoute(
-  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['mfa-enrollment'] },
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['mfa-enrollment'], embeddedOnly: true },
   {
     method: 'post',
     path: '/api/v3/user/mfa/enroll',
@@ -124,7 +127,7 @@ export const mfaEnrollRoute = defineRoute(
 );
 
 export const mfaConfirmRoute = defineRoute(
-  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['mfa-enrollment'] },
+  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['mfa-enrollment'], embeddedOnly: true },
   {
     method: 'post',
     path: '/api/v3/user/mfa/confirm',
@@ -137,7 +140,7 @@ export const mfaConfirmRoute = defineRoute(
 );
 
 export const mfaDisableRoute = defineRoute(
-  { kind: 'self', resource: 'users', verb: 'delete', rateLimited: true },
+  { kind: 'self', resource: 'users', verb: 'delete', rateLimited: true, embeddedOnly: true },
   {
     method: 'delete',
     path: '/api/v3/user/mfa',
@@ -150,15 +153,32 @@ export const mfaDisableRoute = defineRoute(
 );
 
 export function registerUser(app: App): void {
-  app.openapi(loginRoute, async (c) => c.json(await login(c.get('ctx'), c.req.valid('json')), 200));
-  app.openapi(refreshRoute, async (c) => c.json(await refreshSession(c.get('ctx'), c.req.valid('json').refreshToken), 200));
+  // AUTH_MODE=external: the CLI login is the IdP's password grant (when the IdP allows it), refresh
+  // its refresh grant, the profile its UserInfo document (platform §3.8).
+  app.openapi(loginRoute, async (c) => {
+    const ctx = c.get('ctx');
+    const body = c.req.valid('json');
+    if (ctx.idp) return c.json(await ctx.idp.tokenGrant({ grant_type: 'password', username: body.email, password: body.password, scope: 'openid profile email groups offline_access' }), 200);
+    return c.json(await login(ctx, body), 200);
+  });
+  app.openapi(refreshRoute, async (c) => {
+    const ctx = c.get('ctx');
+    const { refreshToken } = c.req.valid('json');
+    if (ctx.idp) return c.json(await ctx.idp.tokenGrant({ grant_type: 'refresh_token', refresh_token: refreshToken }), 200);
+    return c.json(await refreshSession(ctx, refreshToken), 200);
+  });
   app.openapi(logoutRoute, async (c) => {
     const ctx = c.get('ctx');
-    await revokeUserSessions(ctx, ctx.actor!.userId);
+    // External mode keeps no sessions here; the IdP owns them.
+    if (!ctx.idp) await revokeUserSessions(ctx, ctx.actor!.userId);
     return c.body(null, 204);
   });
   app.openapi(profileRoute, async (c) => {
     const ctx = c.get('ctx');
+    if (ctx.idp) {
+      const token = (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '').trim();
+      return c.json(await ctx.idp.userinfo(token, await ctx.idp.verify(token)), 200);
+    }
     return c.json(await getProfile(ctx, ctx.actor!), 200);
   });
   app.openapi(changePasswordRoute, async (c) => {

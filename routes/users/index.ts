@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, embeddedOnly, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -37,7 +37,7 @@ export const UpdateUserBody = z
 const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
 const notFound = { 404: errorResponse('No such user', 404) };
 
-export const listUsersRoute = defineRoute(rbac('authUsers', 'list'), {
+export const listUsersRoute = defineRoute(embeddedOnly(rbac('authUsers', 'list')), {
   method: 'get',
   path: '/api/v3/users',
   tags: tag,
@@ -45,7 +45,7 @@ export const listUsersRoute = defineRoute(rbac('authUsers', 'list'), {
   responses: { 200: jsonOk('Users', z.array(AuthUserSchema)) },
 });
 
-export const createUserRoute = defineRoute(rbac('authUsers', 'create'), {
+export const createUserRoute = defineRoute(embeddedOnly(rbac('authUsers', 'create')), {
   method: 'post',
   path: '/api/v3/users',
   tags: tag,
@@ -55,7 +55,7 @@ export const createUserRoute = defineRoute(rbac('authUsers', 'create'), {
   responses: { 201: jsonOk('Created', AuthUserSchema), 409: errorResponse('Email already in use', 409) },
 });
 
-export const getUserRoute = defineRoute(rbac('authUsers', 'get', 'id'), {
+export const getUserRoute = defineRoute(embeddedOnly(rbac('authUsers', 'get', 'id')), {
   method: 'get',
   path: '/api/v3/users/{id}',
   tags: tag,
@@ -64,7 +64,7 @@ export const getUserRoute = defineRoute(rbac('authUsers', 'get', 'id'), {
   responses: { 200: jsonOk('User', AuthUserSchema), ...notFound },
 });
 
-export const updateUserRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
+export const updateUserRoute = defineRoute(embeddedOnly(rbac('authUsers', 'patch', 'id')), {
   method: 'patch',
   path: '/api/v3/users/{id}',
   tags: tag,
@@ -74,7 +74,7 @@ export const updateUserRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
   responses: { 200: jsonOk('Updated', AuthUserSchema), ...notFound, 409: errorResponse('Email already in use', 409) },
 });
 
-export const deleteUserRoute = defineRoute(rbac('authUsers', 'delete', 'id'), {
+export const deleteUserRoute = defineRoute(embeddedOnly(rbac('authUsers', 'delete', 'id')), {
   method: 'delete',
   path: '/api/v3/users/{id}',
   tags: tag,
@@ -84,7 +84,7 @@ export const deleteUserRoute = defineRoute(rbac('authUsers', 'delete', 'id'), {
   responses: { 204: { description: 'Deleted' }, ...notFound },
 });
 
-export const resetPasswordRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
+export const resetPasswordRoute = defineRoute(embeddedOnly(rbac('authUsers', 'patch', 'id')), {
   method: 'post',
   path: '/api/v3/users/{id}/reset-password',
   tags: tag,
@@ -94,7 +94,7 @@ export const resetPasswordRoute = defineRoute(rbac('authUsers', 'patch', 'id'), 
   responses: { 200: jsonOk('Temporary password', z.object({ temporaryPassword: z.string(), mustChangePassword: z.literal(true) })), ...notFound },
 });
 
-export const resetTokenRoute = defineRoute(rbac('authUsers', 'patch', 'id'), {
+export const resetTokenRoute = defineRoute(embeddedOnly(rbac('authUsers', 'patch', 'id')), {
   method: 'post',
   path: '/api/v3/users/{id}/reset-token',
   tags: tag,

@@ -18,13 +18,19 @@ import { beginAudit, settleAudit } from '../services/events/audit';
  * - `rbac`: bearer whose roles grant `resource:verb`.
  * - `agent`: the fog token of agent-api §1.4 (an EdDSA JWT the agent signs per request).
  */
-export type Access =
+export type Access = (
   | { kind: 'public' }
   | { kind: 'auth-flow'; rateLimited?: boolean }
   | { kind: 'token'; rateLimited?: boolean }
   | { kind: 'self'; resource: string; verb: string; rateLimited?: boolean; allowWhile?: Gate[]; resetTokenFallback?: boolean }
   | { kind: 'rbac'; resource: string; verb: string; resourceNameParam?: string }
-  | { kind: 'agent' };
+  | { kind: 'agent' }
+) & {
+  /** Routes of the embedded identity provider (users, groups, passwords, MFA, keys): 501 in AUTH_MODE=external. */
+  embeddedOnly?: boolean;
+};
+
+export const embeddedOnly = (access: Access): Access => ({ ...access, embeddedOnly: true });
 
 /** Restricted tokens: only routes that list the gate in `allowWhile` accept them. */
 export type Gate = 'password-change' | 'mfa-enrollment';
@@ -38,10 +44,12 @@ export interface AccessDescription {
   verb?: string;
   resourceNameParam?: string;
   rateLimited?: boolean;
+  embeddedOnly?: boolean;
 }
 
 function describe(access: Access): AccessDescription {
   const d: AccessDescription = { kind: access.kind };
+  if (access.embeddedOnly) d.embeddedOnly = true;
   if ('resource' in access) {
     d.resource = access.resource;
     d.verb = access.verb;
@@ -135,6 +143,14 @@ function audit(access: Access, successStatus: number): MiddlewareHandler<HonoEnv
  */
 export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path' | 'middleware'> & { path: P }>(access: Access, config: R) {
   const middleware: MiddlewareHandler<HonoEnv>[] = [];
+  if (access.embeddedOnly) {
+    middleware.push(async (c, next) => {
+      if (c.get('ctx').config.authMode !== 'embedded') {
+        throw new ServiceError('NOT_IMPLEMENTED', 'Not available with AUTH_MODE=external: the identity provider manages users, groups, passwords and MFA');
+      }
+      await next();
+    });
+  }
   if ('rateLimited' in access && access.rateLimited) middleware.push(rateLimit());
   if (needsToken(access)) middleware.push(authorize(access));
   if (access.kind === 'agent') middleware.push(agentAuth());

@@ -41,7 +41,9 @@ export interface Controller {
  * Starts the built bundle as a real process in a fresh working directory (its own libSQL file),
  * and waits until GET /api/v3/status answers 200.
  */
-export async function startController(opts: { runtime?: Runtime; env?: Record<string, string>; dir?: string; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<Controller> {
+export async function startController(
+  opts: { runtime?: Runtime; env?: Record<string, string>; dir?: string; timeoutMs?: number; nodeArgs?: string[]; /** CONTROLLER_PUBLIC_URL = the URL it listens on */ publicUrl?: boolean } = {},
+): Promise<Controller> {
   const runtime = opts.runtime ?? 'node';
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'controller-e2e-'));
   const port = await freePort();
@@ -62,6 +64,7 @@ export async function startController(opts: { runtime?: Runtime; env?: Record<st
       OIDC_BOOTSTRAP_ADMIN_USERNAME: ADMIN.email,
       OIDC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
       LOG_LEVEL: 'info',
+      ...(opts.publicUrl ? { CONTROLLER_PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

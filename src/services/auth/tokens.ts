@@ -64,6 +64,7 @@ async function verifyJwt(ctx: AppCtx, token: string) {
 
 /** Verifies a bearer access token and returns the actor it names. */
 export async function authenticateAccessToken(ctx: AppCtx, token: string): Promise<Actor & { mfaEnrollmentRequired: boolean }> {
+  if (ctx.idp) return ctx.idp.authenticate(token);
   let payload;
   try {
     ({ payload } = await verifyJwt(ctx, token));
