@@ -18,6 +18,7 @@ import { registerEvents } from '../routes/events/index';
 import { registerGroups } from '../routes/groups/index';
 import { registerHealth } from '../routes/health/index';
 import { registerOidc } from '../routes/oidc/index';
+import { registerOAuth } from '../routes/oauth/index';
 import { registerRbac } from '../routes/rbac/index';
 import { registerResources } from '../routes/resources/index';
 import { registerTemplates } from '../routes/templates/index';
@@ -118,6 +119,7 @@ export function createApp(appCtx: AppCtx): App {
   registerRbac(app);
   registerAgent(app);
   registerOidc(app);
+  registerOAuth(app);
   let doc: unknown;
   registerDocs(app, () => (doc ??= openApiDocument(app)));
 

@@ -46,6 +46,7 @@ export const EnvSchema = v.object({
   ),
   OIDC_ISSUER_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL, the issuer of the external IdP')),
   OIDC_CLIENT_SECRET: optionalText,
+  CONSOLE_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL')),
   AUTH_INSECURE_ALLOW_HTTP: bool(false),
   OIDC_CLIENT_ID: v.pipe(v.optional(v.string(), 'controller'), v.trim(), v.minLength(1, 'must not be empty')),
   OIDC_BOOTSTRAP_ADMIN_USERNAME: optionalText,
@@ -117,6 +118,10 @@ export interface Config {
   publicUrl: string;
   issuer: string;
   authMode: 'embedded' | 'external';
+  /** Where browser logins land (`{consoleUrl}/login#…`) and whose `/login/oauth` page drives the interaction; default: the Controller itself. */
+  consoleUrl?: string;
+  /** Embedded issuer: when set, the token endpoint also requires this client secret. */
+  clientSecret?: string;
   /** External mode: the IdP whose access tokens are accepted (aud must contain `clientId`). */
   external?: { issuerUrl: string; clientSecret?: string };
   clientId: string;
@@ -210,6 +215,8 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     publicUrl,
     issuer: `${publicUrl}/oidc`,
     authMode: env.AUTH_MODE as Config['authMode'],
+    consoleUrl: env.CONSOLE_URL?.replace(/\/+$/, ''),
+    clientSecret: env.OIDC_CLIENT_SECRET,
     external: env.AUTH_MODE === 'external' ? { issuerUrl: externalIssuer!, clientSecret: env.OIDC_CLIENT_SECRET } : undefined,
     clientId: env.OIDC_CLIENT_ID,
     bootstrapAdmin: admin && adminPassword ? { username: admin, password: adminPassword } : undefined,

@@ -109,5 +109,15 @@ export const migrations: Migration[] = [
       "CREATE TABLE `service_account` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`application_id` integer NOT NULL,\n\t`role_ref` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`application_id`) REFERENCES `application`(`id`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE UNIQUE INDEX `service_account_app_name_idx` ON `service_account` (`application_id`,`name`);"
     ]
+  },
+  {
+    "id": 6,
+    "tag": "0006_oidc",
+    "hash": "b170048f74cf84fcec97d8bf05cbde40c795d9478857958a8b85264036a19aa5",
+    "statements": [
+      "CREATE TABLE `auth_bff_session` (\n\t`state_hash` text PRIMARY KEY NOT NULL,\n\t`verifier` text NOT NULL,\n\t`nonce` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`created_at` integer NOT NULL\n);",
+      "CREATE TABLE `auth_code` (\n\t`code_hash` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`client_id` text NOT NULL,\n\t`redirect_uri` text NOT NULL,\n\t`code_challenge` text NOT NULL,\n\t`nonce` text,\n\t`expires_at` integer NOT NULL,\n\t`used_at` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `auth_interaction` (\n\t`uid` text PRIMARY KEY NOT NULL,\n\t`params` text NOT NULL,\n\t`user_id` text,\n\t`step` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON UPDATE no action ON DELETE cascade\n);"
+    ]
   }
 ];

@@ -132,3 +132,41 @@ export const authResetToken = sqliteTable(
   },
   (t) => [index('auth_reset_token_user_idx').on(t.userId)],
 );
+
+/**
+ * Embedded issuer: a browser login in progress (`/oidc/auth` → interaction steps → code). `params`
+ * holds the validated authorization request; `userId` is set once the password step passed.
+ */
+export const authInteraction = sqliteTable('auth_interaction', {
+  uid: text('uid').primaryKey(),
+  params: text('params').notNull(),
+  userId: text('user_id').references(() => authUser.id, { onDelete: 'cascade' }),
+  /** login | mfa | enroll | confirm-enroll | change-password | complete */
+  step: text('step').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** Authorization codes: single use, short-lived; only a SHA-256 of the code is kept. */
+export const authCode = sqliteTable('auth_code', {
+  codeHash: text('code_hash').primaryKey(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => authUser.id, { onDelete: 'cascade' }),
+  clientId: text('client_id').notNull(),
+  redirectUri: text('redirect_uri').notNull(),
+  codeChallenge: text('code_challenge').notNull(),
+  nonce: text('nonce'),
+  expiresAt: integer('expires_at').notNull(),
+  usedAt: integer('used_at'),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** BFF login sessions (`/user/oauth/authorize` → callback): PKCE verifier and nonce, keyed by `state`. */
+export const authBffSession = sqliteTable('auth_bff_session', {
+  stateHash: text('state_hash').primaryKey(),
+  verifier: text('verifier').notNull(),
+  nonce: text('nonce').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+});

@@ -39,56 +39,77 @@ async function recordFailure(ctx: AppCtx, user: UserRow): Promise<void> {
   });
 }
 
-/** Direct (CLI) login, platform §3.4. */
-export async function login(ctx: AppCtx, input: LoginInput): Promise<TokenPair> {
-  const now = ctx.clock.now();
-  const user = await findActiveUserByLogin(ctx.db, input.email);
+/** Password step of every login: lockout, constant-time miss, failure counting. Returns the user. */
+export async function checkPassword(ctx: AppCtx, email: string, password: string): Promise<UserRow> {
+  const user = await findActiveUserByLogin(ctx.db, email);
   if (!user) {
-    await verifyPassword(input.password, DUMMY_HASH);
+    await verifyPassword(password, DUMMY_HASH);
     throw badCredentials();
   }
-  if (user.lockedUntil !== null && user.lockedUntil > now) throw badCredentials();
-  if (!(await verifyPassword(input.password, user.passwordHash))) {
+  if (user.lockedUntil !== null && user.lockedUntil > ctx.clock.now()) throw badCredentials();
+  if (!(await verifyPassword(password, user.passwordHash))) {
     await recordFailure(ctx, user);
     throw badCredentials();
   }
-  const groups = (await groupsOf(ctx.db, [user.id])).get(user.id) ?? [];
+  return user;
+}
+
+export async function mfaEnabledFor(ctx: AppCtx, user: UserRow): Promise<boolean> {
+  const [mfa] = await ctx.db.select({ enabled: authMfa.enabled }).from(authMfa).where(eq(authMfa.userId, user.id)).limit(1);
+  return Boolean(mfa?.enabled) && !user.isBootstrap;
+}
+
+export interface SecondFactor {
+  usedStep?: number;
+  usedRecoveryId?: string;
+}
+
+/** A TOTP (not replayed) or an unused recovery code; a failure counts towards the lockout. */
+export async function checkSecondFactor(ctx: AppCtx, user: UserRow, code: string): Promise<SecondFactor> {
   const [mfa] = await ctx.db.select().from(authMfa).where(eq(authMfa.userId, user.id)).limit(1);
-  const mfaEnabled = Boolean(mfa?.enabled) && !user.isBootstrap;
-  let usedStep: number | undefined;
-  let usedRecoveryId: string | undefined;
-  if (mfaEnabled && mfa) {
-    const code = input.totp?.trim() ?? '';
-    if (code === '') throw new ServiceError('MFA_REQUIRED', 'A TOTP code (or a recovery code) is required for this account');
-    const secret = await ctx.vault.decrypt(mfa.secretEnc, `totp:${user.id}`);
-    usedStep = verifyTotp(secret, code, now);
-    if (usedStep !== undefined && mfa.lastUsedStep !== null && usedStep <= mfa.lastUsedStep) usedStep = undefined;
-    if (usedStep === undefined) {
-      const hash = await sha256Hex(code.toLowerCase());
-      const [rc] = await ctx.db
-        .select()
-        .from(authRecoveryCode)
-        .where(and(eq(authRecoveryCode.userId, user.id), eq(authRecoveryCode.codeHash, hash), isNull(authRecoveryCode.usedAt)))
-        .limit(1);
-      if (!rc) {
-        await recordFailure(ctx, user);
-        throw new ServiceError('MFA_REQUIRED', 'Invalid TOTP or recovery code');
-      }
-      usedRecoveryId = rc.id;
-    }
+  if (!mfa?.enabled) return {};
+  if (code.trim() === '') throw new ServiceError('MFA_REQUIRED', 'A TOTP code (or a recovery code) is required for this account');
+  const secret = await ctx.vault.decrypt(mfa.secretEnc, `totp:${user.id}`);
+  let usedStep = verifyTotp(secret, code.trim(), ctx.clock.now());
+  if (usedStep !== undefined && mfa.lastUsedStep !== null && usedStep <= mfa.lastUsedStep) usedStep = undefined;
+  if (usedStep !== undefined) return { usedStep };
+  const hash = await sha256Hex(code.trim().toLowerCase());
+  const [rc] = await ctx.db
+    .select()
+    .from(authRecoveryCode)
+    .where(and(eq(authRecoveryCode.userId, user.id), eq(authRecoveryCode.codeHash, hash), isNull(authRecoveryCode.usedAt)))
+    .limit(1);
+  if (!rc) {
+    await recordFailure(ctx, user);
+    throw new ServiceError('MFA_REQUIRED', 'Invalid TOTP or recovery code');
   }
+  return { usedRecoveryId: rc.id };
+}
+
+/** Inside the login's transaction: the code is spent, the failure counter reset. */
+export async function consumeSecondFactor(tx: AppCtx, user: UserRow, f: SecondFactor): Promise<void> {
+  const now = tx.clock.now();
+  if (f.usedRecoveryId) {
+    const res = await tx.db
+      .update(authRecoveryCode)
+      .set({ usedAt: now })
+      .where(and(eq(authRecoveryCode.id, f.usedRecoveryId), isNull(authRecoveryCode.usedAt)));
+    if (res.rowsAffected !== 1) throw badCredentials();
+  }
+  if (f.usedStep !== undefined) await tx.db.update(authMfa).set({ lastUsedStep: f.usedStep }).where(eq(authMfa.userId, user.id));
+  await tx.db.update(authUser).set({ failedAttempts: 0, lockedUntil: null }).where(eq(authUser.id, user.id));
+}
+
+/** Direct (CLI) login, platform §3.4. */
+export async function login(ctx: AppCtx, input: LoginInput): Promise<TokenPair> {
+  const user = await checkPassword(ctx, input.email, input.password);
+  const groups = (await groupsOf(ctx.db, [user.id])).get(user.id) ?? [];
+  const mfaEnabled = await mfaEnabledFor(ctx, user);
+  const factor = mfaEnabled ? await checkSecondFactor(ctx, user, input.totp ?? '') : {};
   const needsEnrollment = !user.isBootstrap && !mfaEnabled && groups.some((g) => g.mfaRequired);
   const { pair, row } = await prepareTokenPair(ctx, user, groups.map((g) => g.name), { mfaEnrollmentRequired: needsEnrollment });
   await withTransaction(ctx, async (tx) => {
-    if (usedRecoveryId) {
-      const res = await tx.db
-        .update(authRecoveryCode)
-        .set({ usedAt: now })
-        .where(and(eq(authRecoveryCode.id, usedRecoveryId), isNull(authRecoveryCode.usedAt)));
-      if (res.rowsAffected !== 1) throw badCredentials();
-    }
-    if (usedStep !== undefined) await tx.db.update(authMfa).set({ lastUsedStep: usedStep }).where(eq(authMfa.userId, user.id));
-    await tx.db.update(authUser).set({ failedAttempts: 0, lockedUntil: null }).where(eq(authUser.id, user.id));
+    await consumeSecondFactor(tx, user, factor);
     await tx.db.insert(authRefreshToken).values(row);
   });
   return pair;
