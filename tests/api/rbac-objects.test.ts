@@ -5,12 +5,6 @@ import { makeTestApp, USER_PASSWORD, CHANGED_PASSWORD, type TestApp } from '../h
 import { AgentSigner } from '../harness/agent-token';
 import { ManualClock } from '../../src/lib/clock';
 
-async function yamlPost(t: TestApp, token: string, method: string, path: string, field: string, doc: string) {
-  const form = new FormData();
-  form.set(field, new Blob([doc]), 'doc.yaml');
-  const r = await t.app.request(path, { method, body: form, headers: { authorization: `Bearer ${token}` } }, { clientIp: '10.0.0.1' });
-  return { status: r.status, body: (await r.json()) as any };
-}
 
 /** A user in `group` (password already changed) — returns the email and a fresh token function. */
 async function member(t: TestApp, admin: string, email: string, group: string) {
@@ -66,15 +60,15 @@ test('roles: system roles listed and protected; custom roles CRUD with validatio
 
     // YAML: top-level rules; the error names the document path.
     const doc = (name: string, verbs: string) => `apiVersion: iofog.org/v3\nkind: Role\nmetadata: { name: ${name} }\nrules:\n  - { apiGroups: [""], resources: [microservices], verbs: [${verbs}] }\n`;
-    const y = await yamlPost(t, admin, 'POST', '/api/v3/roles/yaml', 'role', doc('line-operator', 'get, patch'));
+    const y = await t.upload('POST', '/api/v3/roles/yaml', 'role', doc('line-operator', 'get, patch'), admin);
     assert.equal(y.status, 201, JSON.stringify(y.body));
-    const yBad = await yamlPost(t, admin, 'POST', '/api/v3/roles/yaml', 'role', doc('other', 'get, smash'));
+    const yBad = await t.upload('POST', '/api/v3/roles/yaml', 'role', doc('other', 'get, smash'), admin);
     assert.equal(yBad.status, 400);
     assert.match(yBad.body.message, /^rules\[0\]\.verbs\[1\]: /);
-    const yPatch = await yamlPost(t, admin, 'PATCH', '/api/v3/roles/yaml/line-operator', 'role', doc('line-operator', 'list'));
+    const yPatch = await t.upload('PATCH', '/api/v3/roles/yaml/line-operator', 'role', doc('line-operator', 'list'), admin);
     assert.equal(yPatch.status, 200);
     assert.deepEqual(yPatch.body.rules[0].verbs, ['list']);
-    assert.equal((await yamlPost(t, admin, 'PATCH', '/api/v3/roles/yaml/line-operator', 'role', doc('someone-else', 'list'))).status, 400);
+    assert.equal((await t.upload('PATCH', '/api/v3/roles/yaml/line-operator', 'role', doc('someone-else', 'list'), admin)).status, 400);
 
     // A role in use cannot be deleted.
     assert.equal((await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'readers', roleRef: { kind: 'Role', name: 'fog-reader' }, subjects: [{ kind: 'Group', name: 'ops' }] } })).status, 201);
@@ -130,9 +124,9 @@ test('role bindings grant what the bound role allows, by user or group, honourin
     assert.equal((await t.call('PATCH', `/api/v3/iofog/${fogA}`, { token: v, body: { description: 'no' } })).status, 403);
 
     // YAML binding.
-    const y = await yamlPost(t, admin, 'POST', '/api/v3/rolebindings/yaml', 'rolebinding', 'apiVersion: iofog.org/v3\nkind: RoleBinding\nmetadata: { name: line-operators }\nroleRef: { kind: Role, name: viewer }\nsubjects: [{ kind: Group, name: plant-a-ops }, { kind: User, name: maria@acme.example }]\n');
+    const y = await t.upload('POST', '/api/v3/rolebindings/yaml', 'rolebinding', 'apiVersion: iofog.org/v3\nkind: RoleBinding\nmetadata: { name: line-operators }\nroleRef: { kind: Role, name: viewer }\nsubjects: [{ kind: Group, name: plant-a-ops }, { kind: User, name: maria@acme.example }]\n', admin);
     assert.equal(y.status, 201, JSON.stringify(y.body));
-    const yBad = await yamlPost(t, admin, 'PATCH', '/api/v3/rolebindings/yaml/line-operators', 'rolebinding', 'apiVersion: iofog.org/v3\nkind: RoleBinding\nmetadata: { name: line-operators }\nroleRef: { kind: Role, name: viewer }\nsubjects: [{ kind: Team, name: x }]\n');
+    const yBad = await t.upload('PATCH', '/api/v3/rolebindings/yaml/line-operators', 'rolebinding', 'apiVersion: iofog.org/v3\nkind: RoleBinding\nmetadata: { name: line-operators }\nroleRef: { kind: Role, name: viewer }\nsubjects: [{ kind: Team, name: x }]\n', admin);
     assert.equal(yBad.status, 400);
     assert.match(yBad.body.message, /^subjects\[0\]\.kind: /);
     assert.equal((await t.call('GET', '/api/v3/rolebindings', { token: v })).body.length, 2, 'viewers can list bindings');
@@ -204,9 +198,9 @@ test('service accounts: application scoped, role must exist, the microservice\'s
       roleRef: { kind: 'Role', name: 'microservice', apiGroup: 'edgelet.iofog.org/v1' },
       rules: [{ apiGroups: ['edgelet.iofog.org/v1'], resources: ['microservices/config/self', 'auth/whoami', 'system/gps', 'microservices/control/self'], verbs: ['get'], resourceNames: [] }],
     });
-    const again = await yamlPost(t, admin, 'POST', '/api/v3/serviceaccounts/yaml', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: line }\nroleRef: { kind: Role, name: agent-admin }\n');
+    const again = await t.upload('POST', '/api/v3/serviceaccounts/yaml', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: line }\nroleRef: { kind: Role, name: agent-admin }\n', admin);
     assert.equal(again.status, 409);
-    const own = await yamlPost(t, admin, 'PATCH', '/api/v3/serviceaccounts/yaml/line/dash', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: line }\nroleRef: { kind: Role, name: agent-admin }\n');
+    const own = await t.upload('PATCH', '/api/v3/serviceaccounts/yaml/line/dash', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: line }\nroleRef: { kind: Role, name: agent-admin }\n', admin);
     assert.equal(own.status, 200, JSON.stringify(own.body));
     assert.equal((await changes()).microserviceList, true);
     assert.equal((await delivered()).rules[0].resources[0], '*');
@@ -215,10 +209,10 @@ test('service accounts: application scoped, role must exist, the microservice\'s
     assert.equal(patched.status, 200);
     assert.equal(patched.body.roleRef.name, 'microservice');
     assert.equal((await changes()).microserviceConfig, true);
-    const yBad = await yamlPost(t, admin, 'PATCH', '/api/v3/serviceaccounts/yaml/line/dash', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: other }\nroleRef: { kind: Role, name: microservice }\n');
+    const yBad = await t.upload('PATCH', '/api/v3/serviceaccounts/yaml/line/dash', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: dash, applicationName: other }\nroleRef: { kind: Role, name: microservice }\n', admin);
     assert.equal(yBad.status, 400);
     assert.match(yBad.body.message, /^metadata\.applicationName/);
-    const yNoRole = await yamlPost(t, admin, 'POST', '/api/v3/serviceaccounts/yaml', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: other, applicationName: line }\nroleRef: { kind: Role }\n');
+    const yNoRole = await t.upload('POST', '/api/v3/serviceaccounts/yaml', 'serviceaccount', 'apiVersion: iofog.org/v3\nkind: ServiceAccount\nmetadata: { name: other, applicationName: line }\nroleRef: { kind: Role }\n', admin);
     assert.equal(yNoRole.status, 400);
     assert.match(yNoRole.body.message, /^roleRef\.name: /);
 

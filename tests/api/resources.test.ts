@@ -5,13 +5,6 @@ import { AgentSigner } from '../harness/agent-token';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-async function yaml(t: TestApp, token: string, method: string, path: string, field: string, doc: string) {
-  const form = new FormData();
-  form.set(field, new Blob([doc]), 'doc.yaml');
-  const r = await t.app.request(path, { method, body: form, headers: { authorization: `Bearer ${token}` } }, { clientIp: '10.0.0.1' });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
 
 /** A provisioned fog with a signed-request helper and change-flag read/acknowledge. */
 async function agentFor(t: TestApp, admin: string, name: string) {
@@ -78,16 +71,16 @@ test('secrets: CRUD, encrypted at rest, values only on get, tls base64, type kep
 
     // YAML: type in spec (or top level), data top level.
     const doc = (name: string, extra = '') => `apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: ${name} }\nspec: { type: Opaque }\n${extra}data: { token: from-yaml }\n`;
-    assert.equal((await yaml(t, developer, 'POST', '/api/v3/secrets/yaml', 'secret', doc('yaml-secret'))).status, 201);
-    const topLevel = await yaml(t, developer, 'POST', '/api/v3/secrets/yaml', 'secret', 'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: top-level }\ntype: Opaque\ndata: { a: b }\n');
+    assert.equal((await t.upload('POST', '/api/v3/secrets/yaml', 'secret', doc('yaml-secret'), developer)).status, 201);
+    const topLevel = await t.upload('POST', '/api/v3/secrets/yaml', 'secret', 'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: top-level }\ntype: Opaque\ndata: { a: b }\n', developer);
     assert.equal(topLevel.status, 201, JSON.stringify(topLevel.body));
-    const badYaml = await yaml(t, developer, 'POST', '/api/v3/secrets/yaml', 'secret', 'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: y2 }\nspec: { type: tls }\ndata: { tls.crt: "***" }\n');
+    const badYaml = await t.upload('POST', '/api/v3/secrets/yaml', 'secret', 'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: y2 }\nspec: { type: tls }\ndata: { tls.crt: "***" }\n', developer);
     assert.equal(badYaml.status, 400);
     assert.match(badYaml.body.message, /not base64: tls\.crt/);
-    const upd = await yaml(t, developer, 'PATCH', '/api/v3/secrets/yaml/yaml-secret', 'secret', doc('yaml-secret').replace('from-yaml', 'changed'));
+    const upd = await t.upload('PATCH', '/api/v3/secrets/yaml/yaml-secret', 'secret', doc('yaml-secret').replace('from-yaml', 'changed'), developer);
     assert.equal(upd.status, 200);
     assert.equal(upd.body.data.token, 'changed');
-    assert.equal((await yaml(t, developer, 'PATCH', '/api/v3/secrets/yaml/yaml-secret', 'secret', doc('other'))).status, 400);
+    assert.equal((await t.upload('PATCH', '/api/v3/secrets/yaml/yaml-secret', 'secret', doc('other'), developer)).status, 400);
 
     assert.equal((await t.call('DELETE', '/api/v3/secrets/top-level', { token: viewer })).status, 403);
     assert.equal((await t.call('DELETE', '/api/v3/secrets/top-level', { token: developer })).status, 200);
@@ -129,15 +122,15 @@ test('config maps: CRUD, immutable honoured, useVault kept, YAML requires spec, 
     }
 
     const doc = (name: string, spec = 'spec: { immutable: false }\n') => `apiVersion: iofog.org/v3\nkind: ConfigMap\nmetadata: { name: ${name} }\n${spec}data: { app.yaml: "mode: fast" }\n`;
-    assert.equal((await yaml(t, developer, 'POST', '/api/v3/configmaps/yaml', 'configMap', doc('from-yaml'))).status, 201);
-    const noSpec = await yaml(t, developer, 'POST', '/api/v3/configmaps/yaml', 'configMap', doc('no-spec', ''));
+    assert.equal((await t.upload('POST', '/api/v3/configmaps/yaml', 'configMap', doc('from-yaml'), developer)).status, 201);
+    const noSpec = await t.upload('POST', '/api/v3/configmaps/yaml', 'configMap', doc('no-spec', ''), developer);
     assert.equal(noSpec.status, 400);
     assert.match(noSpec.body.message, /^spec: required/);
-    const badSpec = await yaml(t, developer, 'POST', '/api/v3/configmaps/yaml', 'configMap', doc('bad-spec', 'spec: { immutable: sometimes }\n'));
+    const badSpec = await t.upload('POST', '/api/v3/configmaps/yaml', 'configMap', doc('bad-spec', 'spec: { immutable: sometimes }\n'), developer);
     assert.equal(badSpec.status, 400);
     assert.match(badSpec.body.message, /^spec\.immutable: /);
-    assert.equal((await yaml(t, developer, 'PATCH', '/api/v3/configmaps/yaml/from-yaml', 'configMap', doc('from-yaml', 'spec: { immutable: true }\n'))).status, 200);
-    assert.equal((await yaml(t, developer, 'PATCH', '/api/v3/configmaps/yaml/from-yaml', 'configMap', doc('from-yaml'))).status, 400, 'now immutable');
+    assert.equal((await t.upload('PATCH', '/api/v3/configmaps/yaml/from-yaml', 'configMap', doc('from-yaml', 'spec: { immutable: true }\n'), developer)).status, 200);
+    assert.equal((await t.upload('PATCH', '/api/v3/configmaps/yaml/from-yaml', 'configMap', doc('from-yaml'), developer)).status, 400, 'now immutable');
 
     assert.equal((await t.call('DELETE', '/api/v3/configmaps/frozen', { token: developer })).status, 200);
     assert.equal((await t.call('DELETE', '/api/v3/configmaps/frozen', { token: developer })).status, 404);
@@ -171,9 +164,9 @@ test('volume mounts: one source, versioned, linked fogs get the flag and the con
     assert.equal(settings.status, 200, JSON.stringify(settings.body));
     assert.equal(settings.body.version, 1);
     assert.equal((await t.call('POST', '/api/v3/volumeMounts', { token: developer, body: { name: 'app-settings', configMapName: 'app-settings' } })).status, 409);
-    const tlsMount = await yaml(t, developer, 'POST', '/api/v3/volumeMounts/yaml', 'volumeMount', 'apiVersion: iofog.org/v3\nkind: VolumeMount\nmetadata: { name: app-tls }\nspec: { secretName: app-tls }\n');
+    const tlsMount = await t.upload('POST', '/api/v3/volumeMounts/yaml', 'volumeMount', 'apiVersion: iofog.org/v3\nkind: VolumeMount\nmetadata: { name: app-tls }\nspec: { secretName: app-tls }\n', developer);
     assert.equal(tlsMount.status, 200, JSON.stringify(tlsMount.body));
-    const bothYaml = await yaml(t, developer, 'POST', '/api/v3/volumeMounts/yaml', 'volumeMount', 'apiVersion: iofog.org/v3\nkind: VolumeMount\nmetadata: { name: x }\nspec: { secretName: app-tls, configMapName: app-settings }\n');
+    const bothYaml = await t.upload('POST', '/api/v3/volumeMounts/yaml', 'volumeMount', 'apiVersion: iofog.org/v3\nkind: VolumeMount\nmetadata: { name: x }\nspec: { secretName: app-tls, configMapName: app-settings }\n', developer);
     assert.equal(bothYaml.status, 400);
     assert.equal((await t.call('GET', '/api/v3/volumeMounts', { token: viewer })).body.length, 2);
     assert.equal((await t.call('POST', '/api/v3/volumeMounts', { token: viewer, body: { name: 'v', secretName: 'app-tls' } })).status, 403);

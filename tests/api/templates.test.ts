@@ -1,14 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTestApp, type TestApp } from '../harness/app';
+import { makeTestApp } from '../harness/app';
 
-async function yaml(t: TestApp, token: string, method: string, path: string, field: string, doc: string) {
-  const form = new FormData();
-  form.set(field, new Blob([doc]), 'doc.yaml');
-  const r = await t.app.request(path, { method, body: form, headers: { authorization: `Bearer ${token}` } }, { clientIp: '10.0.0.1' });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
 
 const KIT = {
   name: 'sensor-kit',
@@ -89,15 +82,15 @@ ${variables}
         agent: { name: "{{target-agent}}" }
         images: { amd64: ghcr.io/acme/sensor:0.9 }
 `;
-    assert.equal((await yaml(t, developer, 'POST', '/api/v3/applicationTemplate/yaml', 'template', doc('yaml-kit'))).status, 201);
-    assert.equal((await yaml(t, developer, 'POST', '/api/v3/applicationTemplate/yaml', 'application', doc('yaml-kit-2'))).status, 201);
+    assert.equal((await t.upload('POST', '/api/v3/applicationTemplate/yaml', 'template', doc('yaml-kit'), developer)).status, 201);
+    assert.equal((await t.upload('POST', '/api/v3/applicationTemplate/yaml', 'application', doc('yaml-kit-2'), developer)).status, 201);
     const stored = (await t.call('GET', '/api/v3/applicationTemplate/yaml-kit', { token: viewer })).body;
     assert.deepEqual(stored.application.microservices[0].images, [{ containerImage: 'ghcr.io/acme/sensor:0.9', archId: 1 }]);
-    const badVar = await yaml(t, developer, 'POST', '/api/v3/applicationTemplate/yaml', 'template', doc('yaml-bad', '    - { description: no key }'));
+    const badVar = await t.upload('POST', '/api/v3/applicationTemplate/yaml', 'template', doc('yaml-bad', '    - { description: no key }'), developer);
     assert.equal(badVar.status, 400);
     assert.match(badVar.body.message, /^spec\.variables\[0\]\.key: /);
-    assert.equal((await yaml(t, developer, 'PUT', '/api/v3/applicationTemplate/yaml/yaml-kit', 'template', doc('yaml-kit'))).status, 200);
-    assert.equal((await yaml(t, developer, 'PUT', '/api/v3/applicationTemplate/yaml/yaml-kit', 'template', doc('other'))).status, 400);
+    assert.equal((await t.upload('PUT', '/api/v3/applicationTemplate/yaml/yaml-kit', 'template', doc('yaml-kit'), developer)).status, 200);
+    assert.equal((await t.upload('PUT', '/api/v3/applicationTemplate/yaml/yaml-kit', 'template', doc('other'), developer)).status, 400);
 
     assert.equal((await t.call('DELETE', '/api/v3/applicationTemplate/yaml-kit', { token: viewer })).status, 403);
     assert.equal((await t.call('DELETE', '/api/v3/applicationTemplate/yaml-kit', { token: developer })).status, 204);
@@ -149,7 +142,7 @@ test('template deploy: defaults, required, types, unknown variables; JSON, PUT a
     assert.equal(after.images[0].containerImage, 'ghcr.io/acme/sensor:1.5.0');
 
     // Application YAML with spec.template.
-    const y = await yaml(t, admin, 'POST', '/api/v3/application/yaml', 'application', `apiVersion: iofog.org/v3
+    const y = await t.upload('POST', '/api/v3/application/yaml', 'application', `apiVersion: iofog.org/v3
 kind: Application
 metadata: { name: line-b }
 spec:
@@ -158,7 +151,7 @@ spec:
     variables:
       - { key: tag, value: "2.0" }
       - { key: memory, value: 128 }
-`);
+`, admin);
     assert.equal(y.status, 201, JSON.stringify(y.body));
     const b = (await t.call('GET', '/api/v3/application/line-b', { token: admin })).body;
     assert.equal(b.isActivated, true, 'YAML applications start activated');

@@ -22,6 +22,8 @@ export interface TestApp {
   logs: string[];
   /** In-process request through the app factory, JSON in and out. */
   call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string>; ip?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** A YAML upload the way upstream clients send it: multipart with one file in `field`. */
+  upload(method: string, path: string, field: string, doc: string, token: string): Promise<{ status: number; body: any }>;
   login(email?: string, password?: string, totp?: string): Promise<{ accessToken: string; refreshToken: string }>;
   /** A user in `group` who has already changed the initial password: returns a usable access token. */
   userToken(group: string, email?: string): Promise<string>;
@@ -65,6 +67,13 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
     }
     return { status: res.status, body: parsed, headers: res.headers };
   };
+  const upload: TestApp['upload'] = async (method, path, field, doc, token) => {
+    const form = new FormData();
+    form.set(field, new Blob([doc], { type: 'application/yaml' }), 'doc.yaml');
+    const res = await app.request(path, { method, body: form, headers: { authorization: `Bearer ${token}` } }, { clientIp: '10.0.0.1' });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
   const login: TestApp['login'] = async (email = ADMIN.email, password = ADMIN.password, totp) => {
     const r = await call('POST', '/api/v3/user/login', { body: { email, password, ...(totp ? { totp } : {}) } });
     if (r.status !== 200) throw new Error(`login ${email} failed: ${r.status} ${JSON.stringify(r.body)}`);
@@ -88,6 +97,7 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
     app,
     ctx,
     dir,
+    upload,
     logs,
     call,
     login,
