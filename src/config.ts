@@ -47,6 +47,13 @@ export const EnvSchema = v.object({
   OIDC_ISSUER_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL, the issuer of the external IdP')),
   OIDC_CLIENT_SECRET: optionalText,
   CONSOLE_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL')),
+  OIDC_REDIRECT_URIS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean)),
+      v.array(v.pipe(v.string(), v.url('must be a comma-separated list of absolute URLs'), v.regex(/^https?:\/\//, 'must be a comma-separated list of absolute http(s) URLs'))),
+    ),
+  ),
   AUTH_INSECURE_ALLOW_HTTP: bool(false),
   OIDC_CLIENT_ID: v.pipe(v.optional(v.string(), 'controller'), v.trim(), v.minLength(1, 'must not be empty')),
   OIDC_BOOTSTRAP_ADMIN_USERNAME: optionalText,
@@ -122,6 +129,8 @@ export interface Config {
   consoleUrl?: string;
   /** Embedded issuer: when set, the token endpoint also requires this client secret. */
   clientSecret?: string;
+  /** Embedded issuer: redirect URIs accepted for the client besides this Controller's own callback (e.g. Controllers using it as their IdP). */
+  extraRedirectUris: string[];
   /** External mode: the IdP whose access tokens are accepted (aud must contain `clientId`). */
   external?: { issuerUrl: string; clientSecret?: string };
   clientId: string;
@@ -217,6 +226,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     authMode: env.AUTH_MODE as Config['authMode'],
     consoleUrl: env.CONSOLE_URL?.replace(/\/+$/, ''),
     clientSecret: env.OIDC_CLIENT_SECRET,
+    extraRedirectUris: env.OIDC_REDIRECT_URIS ?? [],
     external: env.AUTH_MODE === 'external' ? { issuerUrl: externalIssuer!, clientSecret: env.OIDC_CLIENT_SECRET } : undefined,
     clientId: env.OIDC_CLIENT_ID,
     bootstrapAdmin: admin && adminPassword ? { username: admin, password: adminPassword } : undefined,

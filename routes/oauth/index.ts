@@ -11,6 +11,8 @@ import {
 import { refreshSession } from '../../src/services/auth/tokens';
 
 const authFlow: Access = embeddedOnly({ kind: 'auth-flow', rateLimited: true });
+/** The BFF works in both modes: with the embedded issuer or the external IdP. */
+const bffFlow: Access = { kind: 'auth-flow', rateLimited: true };
 const redirect = (description: string) => ({ 302: { description } });
 
 // ---- issuer: authorization and token endpoints ----
@@ -27,7 +29,7 @@ const AuthorizeQuery = z.object({
   prompt: z.string().max(64).optional(),
 });
 
-export const authorizeRoute = defineRoute(embeddedOnly(publicAccess), {
+export const authorizeRoute = defineRoute(authFlow, {
   method: 'get', path: '/oidc/auth', tags: ['OIDC'], summary: 'Authorization endpoint (code + PKCE S256)',
   description: 'Opens a login interaction and redirects to `{CONSOLE_URL}/login/oauth?interaction=…`. An unknown client or a redirect URI that is not registered is a 400; other errors go back to the redirect URI as `error=`.',
   request: { query: AuthorizeQuery },
@@ -35,7 +37,7 @@ export const authorizeRoute = defineRoute(embeddedOnly(publicAccess), {
 });
 
 const TokenForm = z.object({
-  grant_type: z.enum(['authorization_code', 'refresh_token']),
+  grant_type: z.string().min(1).max(128).openapi({ description: 'authorization_code or refresh_token; others → unsupported_grant_type' }),
   code: z.string().max(256).optional(),
   redirect_uri: z.string().max(2048).optional(),
   code_verifier: z.string().min(43).max(128).optional(),
@@ -47,7 +49,7 @@ const TokenResponse = z
   .object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number(), refresh_token: z.string(), id_token: z.string().optional(), scope: z.string().optional() })
   .openapi('OAuthTokenResponse');
 
-export const tokenRoute = defineRoute(embeddedOnly(publicAccess), {
+export const tokenRoute = defineRoute(authFlow, {
   method: 'post', path: '/oidc/token', tags: ['OIDC'], summary: 'Token endpoint',
   description: '`authorization_code` (PKCE verifier required; client secret too when OIDC_CLIENT_SECRET is set, as Basic auth or `client_secret`) and `refresh_token` (rotating). Errors carry OAuth `error`/`error_description` next to the usual fields.',
   request: { body: { content: { 'application/x-www-form-urlencoded': { schema: TokenForm } }, required: true } },
@@ -79,12 +81,12 @@ function clientAuthenticated(c: Context<HonoEnv>, form: z.infer<typeof TokenForm
 
 // ---- BFF ----
 
-export const bffAuthorizeRoute = defineRoute(authFlow, {
+export const bffAuthorizeRoute = defineRoute(bffFlow, {
   method: 'get', path: '/api/v3/user/oauth/authorize', tags: ['User'], summary: 'Start a browser login',
   description: 'Redirects to the issuer with PKCE S256, state and nonce kept server side (10 min). The browser ends on `{CONSOLE_URL}/login#accessToken=…&refreshToken=…`.',
   responses: redirect('To the issuer'),
 });
-export const bffCallbackRoute = defineRoute(authFlow, {
+export const bffCallbackRoute = defineRoute(bffFlow, {
   method: 'get', path: '/api/v3/user/oauth/callback', tags: ['User'], summary: 'Browser login callback',
   description: 'Checks state and nonce, exchanges the code and redirects to `{CONSOLE_URL}/login#accessToken=…&refreshToken=…` (fragment, never the query); on any error to `{CONSOLE_URL}/login?oauthError=…`.',
   request: { query: z.object({ code: z.string().max(256).optional(), state: z.string().max(1024).optional(), error: z.string().max(128).optional(), iss: z.string().max(2048).optional() }) },
@@ -222,6 +224,7 @@ export function registerOAuth(app: App): void {
         const t = await exchangeCode(ctx, { code: form.code, redirect_uri: form.redirect_uri, code_verifier: form.code_verifier, client_id: clientId });
         return c.json({ access_token: t.accessToken, token_type: 'Bearer' as const, expires_in: ctx.config.accessTokenTtlSec, refresh_token: t.refreshToken, id_token: t.idToken, scope: 'openid profile email groups' }, 200, { 'Cache-Control': 'no-store' });
       }
+      if (form.grant_type !== 'refresh_token') throw new OAuthError('unsupported_grant_type', `grant_type ${form.grant_type} is not supported (authorization_code, refresh_token)`);
       if (!form.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
       const pair = await refreshSession(ctx, form.refresh_token).catch((err) => {
         throw err instanceof ServiceError && err.status === 401 ? new OAuthError('invalid_grant', err.message) : err;

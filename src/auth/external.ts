@@ -16,6 +16,7 @@ import type { Logger } from '../lib/logger';
 export interface Discovery {
   issuer: string;
   jwks_uri: string;
+  authorization_endpoint?: string;
   token_endpoint?: string;
   userinfo_endpoint?: string;
   revocation_endpoint?: string;
@@ -117,7 +118,7 @@ export class ExternalIdp {
   }
 
   /** Token endpoint call (password or refresh grant) for the CLI login routes. */
-  async tokenGrant(params: Record<string, string>): Promise<{ accessToken: string; refreshToken: string }> {
+  async tokenGrant(params: Record<string, string>): Promise<{ accessToken: string; refreshToken: string; idToken?: string }> {
     const d = await this.discovery();
     if (!d.token_endpoint) throw new ServiceError('NOT_IMPLEMENTED', 'The identity provider has no token endpoint; log in through the browser flow');
     const body = new URLSearchParams({ ...params, client_id: this.clientId, ...(this.clientSecret ? { client_secret: this.clientSecret } : {}) });
@@ -127,8 +128,8 @@ export class ExternalIdp {
     } catch (err) {
       throw this.unavailable('token endpoint', err);
     }
-    const json = (await res.json().catch(() => ({}))) as { access_token?: string; refresh_token?: string; error?: string; error_description?: string };
-    if (res.ok && json.access_token) return { accessToken: json.access_token, refreshToken: json.refresh_token ?? '' };
+    const json = (await res.json().catch(() => ({}))) as { access_token?: string; refresh_token?: string; id_token?: string; error?: string; error_description?: string };
+    if (res.ok && json.access_token) return { accessToken: json.access_token, refreshToken: json.refresh_token ?? '', ...(json.id_token ? { idToken: json.id_token } : {}) };
     if (json.error === 'unsupported_grant_type' || json.error === 'unauthorized_client') {
       throw new ServiceError('NOT_IMPLEMENTED', `The identity provider does not allow this login (${json.error}); log in through the browser flow`);
     }

@@ -10,7 +10,8 @@ import { ManualClock } from '../../src/lib/clock';
 import { JWKS_COOLDOWN_MS } from '../../src/auth/external';
 
 test('external OIDC mode: tokens of the issuer are accepted, foreign keys and audiences are not, groups decide access', { timeout: 120_000 }, async () => {
-  const issuer = await startController({ publicUrl: true });
+  // The issuer also accepts the browser-login callback of the Controller under test (OIDC_REDIRECT_URIS).
+  const issuer = await startController({ publicUrl: true, env: { OIDC_REDIRECT_URIS: 'https://x.plant.example/api/v3/user/oauth/callback' } });
   const external = async (env: Record<string, string> = {}, clock?: ManualClock) =>
     makeTestApp({ clock, env: { AUTH_MODE: 'external', OIDC_ISSUER_URL: `${issuer.url}/oidc`, ...env } });
   const t = await external();
@@ -92,6 +93,34 @@ test('external OIDC mode: tokens of the issuer are accepted, foreign keys and au
     const cli = await t.call('POST', '/api/v3/user/login', { body: { email: ADMIN.email, password: ADMIN.password } });
     assert.equal(cli.status, 501);
     assert.match(cli.body.message, /token endpoint|browser/);
+
+    // BFF login through the IdP: authorize → the issuer's login (interaction API) → our callback → tokens.
+    const x = await external({ CONTROLLER_PUBLIC_URL: 'https://x.plant.example' });
+    try {
+      const start = await x.app.request('/api/v3/user/oauth/authorize', {}, { clientIp: '10.0.0.2' });
+      assert.equal(start.status, 302);
+      const toIdp = new URL(start.headers.get('location')!);
+      assert.equal(toIdp.origin + toIdp.pathname, `${issuer.url}/oidc/auth`);
+      assert.equal(toIdp.searchParams.get('redirect_uri'), 'https://x.plant.example/api/v3/user/oauth/callback');
+      const atIdp = await fetch(toIdp, { redirect: 'manual' });
+      assert.equal(atIdp.status, 302);
+      const uid = new URL(atIdp.headers.get('location')!).searchParams.get('interaction')!;
+      assert.deepEqual((await call('POST', `/api/v3/user/interaction/${uid}/login`, undefined, { email: ADMIN.email, password: ADMIN.password })).body, { step: 'complete' });
+      const back = new URL((await call('POST', `/api/v3/user/interaction/${uid}/complete`)).body.redirectTo);
+      assert.equal(back.origin + back.pathname, 'https://x.plant.example/api/v3/user/oauth/callback');
+      const landed = await x.app.request(back.pathname + back.search, {}, { clientIp: '10.0.0.2' });
+      assert.equal(landed.status, 302);
+      const to = new URL(landed.headers.get('location')!);
+      assert.equal(to.origin + to.pathname, 'https://x.plant.example/login');
+      const access = new URLSearchParams(to.hash.slice(1)).get('accessToken')!;
+      assert.ok(access, `tokens in the fragment: ${to}`);
+      assert.equal((await x.call('GET', '/api/v3/iofog-list', { token: access })).status, 200, 'the IdP token works here');
+      // The same callback again: the state is spent.
+      const again = await x.app.request(back.pathname + back.search, {}, { clientIp: '10.0.0.2' });
+      assert.equal(again.headers.get('location'), 'https://x.plant.example/login?oauthError=invalid_state');
+    } finally {
+      await x.close();
+    }
 
     // Wrong audience: a Controller expecting another client id refuses the same tokens.
     const other = await external({ OIDC_CLIENT_ID: 'another-client' });

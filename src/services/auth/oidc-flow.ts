@@ -57,7 +57,9 @@ export const consoleUrl = (ctx: AppCtx) => (ctx.config.consoleUrl ?? ctx.config.
  */
 export function checkAuthorize(ctx: AppCtx, q: Partial<AuthorizeParams>): { params: AuthorizeParams } | { redirectError: string; description: string; redirectUri: string; state?: string } {
   if (q.client_id !== ctx.config.clientId) throw invalid(`client_id: unknown client ${q.client_id ?? '(none)'}`);
-  if (q.redirect_uri !== callbackUrl(ctx)) throw invalid('redirect_uri: not registered for this client (it must match exactly)');
+  if (q.redirect_uri === undefined || ![callbackUrl(ctx), ...ctx.config.extraRedirectUris].includes(q.redirect_uri)) {
+    throw invalid('redirect_uri: not registered for this client (it must match exactly)');
+  }
   const back = (error: string, description: string) => ({ redirectError: error, description, redirectUri: q.redirect_uri!, state: q.state });
   if (q.response_type !== 'code') return back('unsupported_response_type', 'only response_type=code is supported');
   if (!q.code_challenge || q.code_challenge_method !== 'S256') return back('invalid_request', 'PKCE with code_challenge_method=S256 is required');
@@ -261,17 +263,20 @@ export async function bffStart(ctx: AppCtx): Promise<string> {
     await tx.db.delete(authBffSession).where(lt(authBffSession.expiresAt, now));
     await tx.db.insert(authBffSession).values({ stateHash: await sha256Hex(state), verifier, nonce, expiresAt: now + BFF_TTL_MS, createdAt: now });
   });
-  const url = new URL(`${ctx.config.issuer}/auth`);
+  // External mode: the IdP's authorization endpoint (platform §3.6: no prompt, offline_access asked).
+  const endpoint = ctx.idp ? (await ctx.idp.discovery()).authorization_endpoint : `${ctx.config.issuer}/auth`;
+  if (!endpoint) throw new ServiceError('NOT_IMPLEMENTED', 'The identity provider has no authorization endpoint');
+  const url = new URL(endpoint);
   url.search = new URLSearchParams({
     client_id: ctx.config.clientId,
     redirect_uri: callbackUrl(ctx),
     response_type: 'code',
-    scope: 'openid profile email groups',
+    scope: ctx.idp ? 'openid profile email groups offline_access' : 'openid profile email groups',
     state,
     nonce,
     code_challenge: await s256(verifier),
     code_challenge_method: 'S256',
-    prompt: 'login',
+    ...(ctx.idp ? {} : { prompt: 'login' }),
   }).toString();
   return url.toString();
 }
@@ -286,6 +291,13 @@ export async function bffCallback(ctx: AppCtx, code: string, state: string): Pro
     return row;
   });
   if (!session || session.expiresAt <= ctx.clock.now()) throw new OAuthError('invalid_state', 'Unknown or expired login session; start again', 401);
+  if (ctx.idp) {
+    const t = await ctx.idp.tokenGrant({ grant_type: 'authorization_code', code, redirect_uri: callbackUrl(ctx), code_verifier: session.verifier });
+    if (!t.idToken) throw new OAuthError('invalid_grant', 'The identity provider returned no ID token', 401);
+    const claims = await ctx.idp.verify(t.idToken).catch(() => undefined);
+    if (!claims || claims.nonce !== session.nonce) throw new OAuthError('invalid_nonce', 'The ID token does not answer this login', 401);
+    return { accessToken: t.accessToken, refreshToken: t.refreshToken };
+  }
   const tokens = await exchangeCode(ctx, { code, redirect_uri: callbackUrl(ctx), code_verifier: session.verifier, client_id: ctx.config.clientId });
   const { payload } = await ctx.keys.verify(tokens.idToken, { issuer: ctx.config.issuer, audience: ctx.config.clientId, nowSec: Math.floor(ctx.clock.now() / 1000), reload: () => ctx.keys.load(ctx.store.db, ctx.vault, ctx.clock.now()) });
   if (payload.nonce !== session.nonce) throw new OAuthError('invalid_nonce', 'The ID token does not answer this login', 401);
