@@ -47,6 +47,14 @@ export const EnvSchema = v.object({
   OIDC_ISSUER_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL, the issuer of the external IdP')),
   OIDC_CLIENT_SECRET: optionalText,
   CONSOLE_URL: v.optional(url(/^https?:\/\//, 'must be an absolute http(s) URL')),
+  OIDC_CONSOLE_CLIENT_ID: optionalText,
+  OIDC_CONSOLE_REDIRECT_URIS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean)),
+      v.array(v.pipe(v.string(), v.url('must be a comma-separated list of absolute URLs'), v.regex(/^https?:\/\//, 'must be a comma-separated list of absolute http(s) URLs'))),
+    ),
+  ),
   OIDC_REDIRECT_URIS: v.optional(
     v.pipe(
       v.string(),
@@ -131,6 +139,8 @@ export interface Config {
   clientSecret?: string;
   /** Embedded issuer: redirect URIs accepted for the client besides this Controller's own callback (e.g. Controllers using it as their IdP). */
   extraRedirectUris: string[];
+  /** Optional public (PKCE, no secret) client for a browser console, with its exact redirect URIs. */
+  consoleClient?: { id: string; redirectUris: string[] };
   /** External mode: the IdP whose access tokens are accepted (aud must contain `clientId`). */
   external?: { issuerUrl: string; clientSecret?: string };
   clientId: string;
@@ -227,6 +237,9 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     consoleUrl: env.CONSOLE_URL?.replace(/\/+$/, ''),
     clientSecret: env.OIDC_CLIENT_SECRET,
     extraRedirectUris: env.OIDC_REDIRECT_URIS ?? [],
+    consoleClient: env.OIDC_CONSOLE_CLIENT_ID
+      ? { id: env.OIDC_CONSOLE_CLIENT_ID, redirectUris: env.OIDC_CONSOLE_REDIRECT_URIS ?? [`${(env.CONSOLE_URL ?? publicUrl).replace(/\/+$/, '')}/login/callback`] }
+      : undefined,
     external: env.AUTH_MODE === 'external' ? { issuerUrl: externalIssuer!, clientSecret: env.OIDC_CLIENT_SECRET } : undefined,
     clientId: env.OIDC_CLIENT_ID,
     bootstrapAdmin: admin && adminPassword ? { username: admin, password: adminPassword } : undefined,

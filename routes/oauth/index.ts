@@ -5,7 +5,7 @@ import type { App, HonoEnv } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { ServiceError } from '../../src/errors';
 import {
-  bffCallback, bffStart, checkAuthorize, consoleUrl, exchangeCode, interactionChangePassword, interactionComplete,
+  bffCallback, bffStart, checkAuthorize, consoleUrl, exchangeCode, findClient, interactionChangePassword, interactionComplete,
   interactionConfirmEnroll, interactionEnroll, interactionLogin, interactionMfa, interactionStep, OAuthError, openInteraction,
 } from '../../src/services/auth/oidc-flow';
 import { refreshSession } from '../../src/services/auth/tokens';
@@ -64,6 +64,7 @@ function oauthErrorBody(c: Context<HonoEnv>, err: OAuthError) {
   );
 }
 
+/** The client of a token request: a confidential client must present its secret (Basic or form); a public one none. */
 function clientAuthenticated(c: Context<HonoEnv>, form: z.infer<typeof TokenForm>): string | undefined {
   const ctx = c.get('ctx');
   const basic = /^Basic\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
@@ -74,9 +75,10 @@ function clientAuthenticated(c: Context<HonoEnv>, form: z.infer<typeof TokenForm
     id = decodeURIComponent(u ?? '');
     secret = decodeURIComponent(p ?? '');
   }
-  if (id !== ctx.config.clientId) return undefined;
-  if (ctx.config.clientSecret !== undefined && secret !== ctx.config.clientSecret) return undefined;
-  return id;
+  const client = findClient(ctx, id);
+  if (!client) return undefined;
+  if (client.secret !== undefined ? secret !== client.secret : secret !== undefined && secret !== '') return undefined;
+  return client.id;
 }
 
 // ---- BFF ----

@@ -160,3 +160,48 @@ test('interaction: group MFA enrollment and forced password change happen in the
     await t.close();
   }
 });
+
+test('clients: the public console client (PKCE only, its own redirect URIs) and a confidential Controller client (secret required)', async () => {
+  const t = await makeTestApp({
+    env: { CONTROLLER_PUBLIC_URL: PUBLIC, CONSOLE_URL: CONSOLE, OIDC_CONSOLE_CLIENT_ID: 'console', OIDC_CLIENT_SECRET: 'ctl-secret-0123456789' },
+  });
+  try {
+    const verifier = 'c'.repeat(60);
+    const login = async (client_id: string, redirect_uri: string) => {
+      const r = await t.app.request(`/oidc/auth?${new URLSearchParams({ client_id, redirect_uri, response_type: 'code', scope: 'openid', state: 's', code_challenge: await s256(verifier), code_challenge_method: 'S256' })}`, {}, { clientIp: '10.0.0.1' });
+      assert.equal(r.status, 302, `${client_id} ${redirect_uri}`);
+      const uid = new URL(r.headers.get('location')!).searchParams.get('interaction')!;
+      await t.call('POST', `/api/v3/user/interaction/${uid}/login`, { body: { email: 'admin@example.com', password: 'Admin-Passw0rd-1' } });
+      return new URL((await t.call('POST', `/api/v3/user/interaction/${uid}/complete`)).body.redirectTo).searchParams.get('code')!;
+    };
+    const token = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+      t.app.request('/oidc/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body) });
+    // The console client may only use its own redirect URI.
+    const consoleRedirect = `${CONSOLE}/login/callback`;
+    assert.equal((await t.app.request(`/oidc/auth?${new URLSearchParams({ client_id: 'console', redirect_uri: `${PUBLIC}/api/v3/user/oauth/callback`, response_type: 'code', code_challenge: await s256(verifier), code_challenge_method: 'S256' })}`)).status, 400);
+    const c1 = await login('console', consoleRedirect);
+    assert.equal((await token({ grant_type: 'authorization_code', code: c1, redirect_uri: consoleRedirect, code_verifier: verifier, client_id: 'console', client_secret: 'guess' })).status, 401, 'a public client has no secret');
+    const ok = await token({ grant_type: 'authorization_code', code: c1, redirect_uri: consoleRedirect, code_verifier: verifier, client_id: 'console' });
+    assert.equal(ok.status, 200);
+    assert.equal(JSON.parse(Buffer.from((await ok.json()).id_token.split('.')[1], 'base64url').toString()).aud, 'console');
+    // The Controller's client is confidential now: PKCE and the secret.
+    const ctlRedirect = `${PUBLIC}/api/v3/user/oauth/callback`;
+    const c2 = await login('controller', ctlRedirect);
+    assert.equal((await token({ grant_type: 'authorization_code', code: c2, redirect_uri: ctlRedirect, code_verifier: verifier, client_id: 'controller' })).status, 401);
+    const basic = `Basic ${Buffer.from('controller:ctl-secret-0123456789').toString('base64')}`;
+    assert.equal((await token({ grant_type: 'authorization_code', code: c2, redirect_uri: ctlRedirect, code_verifier: verifier }, { authorization: basic })).status, 200);
+    // Codes are bound to their client.
+    const c3 = await login('console', consoleRedirect);
+    const stolen = await token({ grant_type: 'authorization_code', code: c3, redirect_uri: consoleRedirect, code_verifier: verifier }, { authorization: basic });
+    assert.equal(stolen.status, 400);
+    assert.equal((await stolen.json()).error, 'invalid_grant');
+    // The BFF itself does not need to send the secret over the network: it still works end to end.
+    const a = await hop(t, '/api/v3/user/oauth/authorize');
+    const uid = new URL((await hop(t, a.location)).location).searchParams.get('interaction')!;
+    await t.call('POST', `/api/v3/user/interaction/${uid}/login`, { body: { email: 'admin@example.com', password: 'Admin-Passw0rd-1' } });
+    const landed = await hop(t, (await t.call('POST', `/api/v3/user/interaction/${uid}/complete`)).body.redirectTo);
+    assert.ok(landed.location.startsWith(`${CONSOLE}/login#accessToken=`));
+  } finally {
+    await t.close();
+  }
+});

@@ -49,6 +49,23 @@ export async function s256(verifier: string): Promise<string> {
 export const callbackUrl = (ctx: AppCtx) => `${ctx.config.publicUrl}/api/v3/user/oauth/callback`;
 export const consoleUrl = (ctx: AppCtx) => (ctx.config.consoleUrl ?? ctx.config.publicUrl).replace(/\/+$/, '');
 
+// ---- clients ----
+
+export interface OidcClient {
+  id: string;
+  redirectUris: string[];
+  /** Confidential clients authenticate at the token endpoint; public ones rely on PKCE alone. */
+  secret?: string;
+}
+
+/** The Controller's own client (BFF; confidential when OIDC_CLIENT_SECRET is set) and the optional public console client. */
+export function oidcClients(ctx: AppCtx): OidcClient[] {
+  const own: OidcClient = { id: ctx.config.clientId, redirectUris: [callbackUrl(ctx), ...ctx.config.extraRedirectUris], secret: ctx.config.clientSecret };
+  return ctx.config.consoleClient ? [own, { id: ctx.config.consoleClient.id, redirectUris: ctx.config.consoleClient.redirectUris }] : [own];
+}
+
+export const findClient = (ctx: AppCtx, id: string | undefined) => oidcClients(ctx).find((c) => c.id === id);
+
 // ---- authorization endpoint ----
 
 /**
@@ -56,8 +73,9 @@ export const consoleUrl = (ctx: AppCtx) => (ctx.config.consoleUrl ?? ctx.config.
  * redirect URI not registered) are a 400 here; the rest are OAuth errors for the redirect URI.
  */
 export function checkAuthorize(ctx: AppCtx, q: Partial<AuthorizeParams>): { params: AuthorizeParams } | { redirectError: string; description: string; redirectUri: string; state?: string } {
-  if (q.client_id !== ctx.config.clientId) throw invalid(`client_id: unknown client ${q.client_id ?? '(none)'}`);
-  if (q.redirect_uri === undefined || ![callbackUrl(ctx), ...ctx.config.extraRedirectUris].includes(q.redirect_uri)) {
+  const client = findClient(ctx, q.client_id);
+  if (!client) throw invalid(`client_id: unknown client ${q.client_id ?? '(none)'}`);
+  if (q.redirect_uri === undefined || !client.redirectUris.includes(q.redirect_uri)) {
     throw invalid('redirect_uri: not registered for this client (it must match exactly)');
   }
   const back = (error: string, description: string) => ({ redirectError: error, description, redirectUri: q.redirect_uri!, state: q.state });
@@ -68,7 +86,7 @@ export function checkAuthorize(ctx: AppCtx, q: Partial<AuthorizeParams>): { para
   if (!scope.split(' ').includes('openid')) return back('invalid_scope', 'scope must include openid');
   return {
     params: {
-      client_id: q.client_id,
+      client_id: client.id,
       redirect_uri: q.redirect_uri,
       response_type: 'code',
       scope,
