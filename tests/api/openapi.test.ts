@@ -53,8 +53,13 @@ test('the route catalog is enforced on every route: no token → 401; each built
       for (const [method, op] of Object.entries(methods)) {
         const concrete = path.replace(/\{[^}]+\}/g, 'x');
         const access = op['x-access'];
-        if (access.kind === 'public' || access.kind === 'auth-flow') continue;
         const body = method === 'get' || method === 'head' ? undefined : {};
+        if (access.kind === 'public' || access.kind === 'auth-flow') {
+          // Reachable without a bearer token: whatever they answer, it is not "authentication required" or RBAC.
+          const r = await t.call(method.toUpperCase(), concrete, { body });
+          assert.ok(r.status !== 403 && r.body?.code !== 'AUTH_REQUIRED', `${method} ${path} (${access.kind}) without a token: ${r.status} ${JSON.stringify(r.body)}`);
+          continue;
+        }
         const anon = await t.call(method.toUpperCase(), concrete, { body });
         if (access.kind === 'agent') {
           assert.equal(anon.status, 401, `${method} ${path} without a fog token`);
