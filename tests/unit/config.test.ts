@@ -52,3 +52,11 @@ test('bootstrap admin needs both variables', () => {
   assert.equal(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a' }).bootstrapAdmin, undefined);
   assert.deepEqual(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'b' }).bootstrapAdmin, { username: 'a', password: 'b' });
 });
+
+test('every environment variable the Controller reads is documented in the README', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { EnvSchema } = await import('../../src/config');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const missing = Object.keys(EnvSchema.entries).filter((k) => !readme.includes(`\`${k}\``));
+  assert.deepEqual(missing, [], `document these in the README configuration table: ${missing.join(', ')}`);
+});
