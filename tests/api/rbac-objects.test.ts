@@ -105,10 +105,10 @@ test('role bindings grant what the bound role allows, by user or group, honourin
       { name: 'x', roleRef: { kind: 'ClusterRole', name: 'fog-maker' }, subjects: [{ kind: 'User', name: 'u' }] },
     ]) assert.equal((await t.call('POST', '/api/v3/rolebindings', { token: admin, body })).status, 400, JSON.stringify(body));
 
-    const byUser = await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'maria-makes-fogs', roleRef: { kind: 'Role', name: 'fog-maker' }, subjects: [{ kind: 'User', name: 'maria@acme.example' }] } });
+    const byUser = await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'maria-makes-fogs', roleRef: { kind: 'Role', name: 'fog-maker' }, subjects: [{ kind: 'User', name: 'Maria@ACME.example' }] } });
     assert.equal(byUser.status, 201, JSON.stringify(byUser.body));
     assert.equal((await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'maria-makes-fogs', roleRef: { kind: 'Role', name: 'fog-maker' }, subjects: [{ kind: 'User', name: 'x' }] } })).status, 409);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-c', archId: 1 } })).status, 201, 'the binding applies to the existing token');
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-c', archId: 1 } })).status, 201, 'the binding applies to the existing token (user names compare without case)');
     // Group subjects match the token's groups, case-insensitively.
     assert.equal((await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'viewers-edit-a', roleRef: { kind: 'Role', name: 'fog-a-editor' }, subjects: [{ kind: 'Group', name: 'Viewer' }] } })).status, 201);
     assert.ok((await t.call('PATCH', `/api/v3/iofog/${fogA}`, { token: v, body: { description: 'ok' } })).status < 300);

@@ -69,9 +69,11 @@ export class PolicyCache {
     await this.#fresh(ctx);
     if (this.#bindings.length === 0) return false;
     const groups = new Set(who.groups.map((g) => g.toLowerCase()));
+    // User names are logins and e-mail addresses, stored lower-cased: compare without case, like groups.
+    const user = who.username.toLowerCase();
     const bound: Role[] = [];
     for (const b of this.#bindings) {
-      const hit = b.subjects.some((s) => (s.kind === 'User' && s.name === who.username) || (s.kind === 'Group' && groups.has(s.name.toLowerCase())));
+      const hit = b.subjects.some((s) => (s.kind === 'User' && s.name.toLowerCase() === user) || (s.kind === 'Group' && groups.has(s.name.toLowerCase())));
       if (!hit) continue;
       const role = SYSTEM_ROLES[b.roleRef.name] ?? this.#roles.get(b.roleRef.name);
       if (role) bound.push(role);
