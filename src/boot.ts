@@ -53,18 +53,19 @@ async function resolveEncryptionKey(deps: BootDeps): Promise<string> {
 
 /**
  * This replica's identity in `/cluster/controllers`: CONTROLLER_UUID, else a uuid kept in
- * `controller-id` next to the encryption key file (so a restart is the same replica), else — on
- * hosts without a filesystem (Workers) — a fresh one per isolate.
+ * `controller-id` next to the encryption key file (so a restart is the same replica). Hosts without a
+ * filesystem (Workers) get a throw-away id and are not registered (`stable: false`): every isolate
+ * would otherwise leave a row behind.
  */
-async function resolveControllerUuid(deps: BootDeps, ids: Ids): Promise<string> {
-  if (deps.config.cluster.uuid) return deps.config.cluster.uuid;
-  if (!deps.keyFiles) return ids.uuid();
+async function resolveControllerUuid(deps: BootDeps, ids: Ids): Promise<{ uuid: string; stable: boolean }> {
+  if (deps.config.cluster.uuid) return { uuid: deps.config.cluster.uuid, stable: true };
+  if (!deps.keyFiles) return { uuid: ids.uuid(), stable: false };
   const path = deps.config.encryptionKeyFile.replace(/[^/\\]*$/, 'controller-id');
   const stored = (await deps.keyFiles.read(path))?.trim();
-  if (stored && /^[0-9a-f-]{36}$/.test(stored)) return stored;
+  if (stored && /^[0-9a-f-]{36}$/.test(stored)) return { uuid: stored, stable: true };
   const uuid = ids.uuid();
   await deps.keyFiles.write(path, `${uuid}\n`);
-  return uuid;
+  return { uuid, stable: true };
 }
 
 const CHECK_KEY = 'encryption_check';
@@ -125,7 +126,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
         ? new ExternalIdp(deps.config.external.issuerUrl, deps.config.clientId, deps.config.external.clientSecret, deps.logger, () => clock.now())
         : undefined,
       instanceId: ids.uuid(),
-      controllerUuid: await resolveControllerUuid(deps, ids),
+      ...(await resolveControllerUuid(deps, ids).then((r) => ({ controllerUuid: r.uuid, controllerUuidStable: r.stable }))),
       startedAt,
       version: VERSION,
       consoleVersion: swaggerUiVersion,

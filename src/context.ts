@@ -62,6 +62,8 @@ export interface AppCtx {
   instanceId: string;
   /** This replica's row in `/cluster/controllers`; survives restarts (CONTROLLER_UUID or the data directory). */
   controllerUuid: string;
+  /** False where the id cannot survive a restart (no CONTROLLER_UUID and no filesystem): not registered. */
+  controllerUuidStable: boolean;
   startedAt: number;
   version: string;
   /** Version of the bundled docs UI, reported as `versions.ecnViewer`. */

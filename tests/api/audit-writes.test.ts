@@ -34,7 +34,7 @@ const Y = (kind: string, name: string, body: string) => `apiVersion: iofog.org/v
 const TEMPLATE = { name: 'kit', variables: [{ key: 'tag', defaultValue: '1' }], application: { microservices: [{ name: 'm', agentName: 'audit-fog', images: [{ containerImage: 'img:{{tag}}', archId: 1 }] }] } };
 
 test('configuration resources: one audit event per successful write, none for a failing one', async () => {
-  const t = await makeTestApp();
+  const t = await makeTestApp({ env: { CONTROLLER_UUID: '33333333-4444-4555-8666-777777777777' } });
   try {
     const admin = (await t.login()).accessToken;
     const fog = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1 } })).body.uuid;

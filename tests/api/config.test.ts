@@ -45,7 +45,7 @@ test('config: list, get, upsert; keys and values validated; RBAC', async () => {
 test('cluster controllers: two instances on one database both register; heartbeats run per instance; silent ones turn inactive', async () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
   const a = await makeTestApp({ clock, env: { CONTROLLER_UUID: '11111111-2222-4333-8444-555555555555', CONTROLLER_HOST: 'ctl-a.plant.local' } });
-  const b = await makeTestApp({ clock, env: { DB_URL: `file:${join(a.dir, 'controller.db')}`, ENCRYPTION_KEY: a.ctx.config.encryptionKey! } });
+  const b = await makeTestApp({ clock, env: { DB_URL: `file:${join(a.dir, 'controller.db')}`, ENCRYPTION_KEY: a.ctx.config.encryptionKey!, CONTROLLER_UUID: '22222222-3333-4444-8555-666666666666' } });
   try {
     const admin = (await a.login()).accessToken;
     const viewer = await a.userToken('viewer');
@@ -110,6 +110,19 @@ test('cluster controllers: two instances on one database both register; heartbea
   } finally {
     await b.close();
     await a.close();
+  }
+});
+
+test('a host that cannot keep a replica id (no CONTROLLER_UUID, no filesystem) is not registered', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const r = await runTick(t.ctx, controllerHeartbeatJob, Date.now());
+    assert.equal(r.ran, true);
+    assert.match(String((r as { result: { skipped?: string } }).result.skipped), /CONTROLLER_UUID/);
+    assert.deepEqual((await t.call('GET', '/api/v3/cluster/controllers?includeInactive=true', { token: admin })).body, []);
+  } finally {
+    await t.close();
   }
 });
 

@@ -33,7 +33,8 @@ const pid = (): number | null => (typeof process !== 'undefined' && typeof proce
  * Registers or refreshes this replica. A configured CONTROLLER_HOST is (re)advertised; otherwise a
  * host an operator set with PATCH is kept. A row an operator deleted comes back on the next beat.
  */
-export async function heartbeat(ctx: AppCtx): Promise<{ uuid: string }> {
+export async function heartbeat(ctx: AppCtx): Promise<{ uuid: string; skipped?: string }> {
+  if (!ctx.controllerUuidStable) return { uuid: ctx.controllerUuid, skipped: 'no stable replica id on this host: set CONTROLLER_UUID' };
   const now = ctx.clock.now();
   const host = ctx.config.cluster.host;
   await withTransaction(ctx, (tx) =>
