@@ -285,3 +285,51 @@ test('microservices: env from secrets and config maps resolved for the agent; ma
     await t.close();
   }
 });
+
+test('volume mounts: a source or fog deleted while a create or link waits for the write lock is a 404, never a dangling row', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    assert.equal((await t.call('POST', '/api/v3/configmaps', { token: admin, body: { name: 'racy', data: { k: 'v' } } })).status, 201);
+    const lock = t.ctx.store.writeLock;
+    assert.ok(lock.enabled, 'the test needs the in-process write lock');
+    const untilWaiting = async () => {
+      for (let i = 0; i < 200 && lock.waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(lock.waiting, 1, 'the request is waiting for the write lock');
+    };
+    // Hold the write lock so the create parks on it, delete the map underneath, then let the create go.
+    const release = await lock.acquire();
+    let pending: ReturnType<TestApp['call']>;
+    try {
+      pending = t.call('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'racy', configMapName: 'racy' } });
+      await untilWaiting();
+      await t.ctx.store.client.execute("DELETE FROM config_map WHERE name = 'racy'");
+    } finally {
+      release();
+    }
+    const mount = await pending;
+    assert.equal(mount.status, 404, JSON.stringify(mount.body));
+    assert.match(mount.body.message, /ConfigMap racy/);
+    const rows = await t.ctx.store.client.execute("SELECT count(*) AS n FROM volume_mount WHERE name = 'racy'");
+    assert.equal(Number(rows.rows[0]!.n), 0, 'no mount points at the deleted config map');
+
+    // The same for a link whose fog disappears while the link waits: a 404, not a foreign-key failure.
+    await t.call('POST', '/api/v3/configmaps', { token: admin, body: { name: 'racy', data: { k: 'v' } } });
+    assert.equal((await t.call('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'racy', configMapName: 'racy' } })).status, 200);
+    const fogUuid = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'short-lived', archId: 1 } })).body.uuid as string;
+    const release2 = await lock.acquire();
+    let linking: ReturnType<TestApp['call']>;
+    try {
+      linking = t.call('POST', '/api/v3/volumeMounts/racy/link', { token: admin, body: { fogUuids: [fogUuid] } });
+      await untilWaiting();
+      await t.ctx.store.client.execute({ sql: 'DELETE FROM fog WHERE uuid = ?', args: [fogUuid] });
+    } finally {
+      release2();
+    }
+    const linked = await linking;
+    assert.equal(linked.status, 404, JSON.stringify(linked.body));
+    assert.match(linked.body.message, new RegExp(fogUuid));
+  } finally {
+    await t.close();
+  }
+});

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, like } from 'drizzle-orm';
+import { and, asc, eq, inArray, like, sql } from 'drizzle-orm';
 import { configMap, fog, microservice, application, secret, volumeMount, volumeMountFog } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
@@ -295,8 +295,9 @@ export async function getMount(ctx: AppCtx, name: string) {
 
 export async function createMount(ctx: AppCtx, input: { name: string } & MountSource) {
   const src = oneSource(input);
-  await requireSource(ctx, src);
   await withTransaction(ctx, async (tx) => {
+    // Checked inside the write transaction: a source deleted concurrently cannot leave a dangling mount.
+    await requireSource(tx, src);
     const [dup] = await tx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, input.name)).limit(1);
     if (dup) throw conflict(`VolumeMount ${input.name} already exists`);
     const now = tx.clock.now();
@@ -329,9 +330,9 @@ async function mappedBy(tx: AppCtx, mountName: string): Promise<string[]> {
 export async function updateMount(ctx: AppCtx, name: string, input: { name?: string } & MountSource) {
   const current = await requireMount(ctx, name);
   const src = oneSource(input);
-  await requireSource(ctx, src);
   const newName = input.name ?? name;
   await withTransaction(ctx, async (tx) => {
+    await requireSource(tx, src);
     if (newName !== name) {
       const [dup] = await tx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, newName)).limit(1);
       if (dup) throw conflict(`VolumeMount ${newName} already exists`);
@@ -340,7 +341,7 @@ export async function updateMount(ctx: AppCtx, name: string, input: { name?: str
     }
     const r = await tx.db
       .update(volumeMount)
-      .set({ name: newName, secretName: src.secretName ?? null, configMapName: src.configMapName ?? null, version: current.version + 1, updatedAt: tx.clock.now() })
+      .set({ name: newName, secretName: src.secretName ?? null, configMapName: src.configMapName ?? null, version: sql`${volumeMount.version} + 1`, updatedAt: tx.clock.now() })
       .where(eq(volumeMount.uuid, current.uuid));
     if (r.rowsAffected === 0) throw notFound(`VolumeMount ${name}`);
     await raiseFlags(tx, await fogsOfMounts(tx, [current.uuid]), ['volumeMounts']);
@@ -376,8 +377,10 @@ async function requireFogs(ctx: AppCtx, fogUuids: string[]): Promise<void> {
 export async function linkMount(ctx: AppCtx, name: string, fogUuids: string[]) {
   const m = await requireMount(ctx, name);
   const wanted = [...new Set(fogUuids)];
-  await requireFogs(ctx, wanted);
   await withTransaction(ctx, async (tx) => {
+    // Inside the write transaction: a mount or fog deleted concurrently is a 404, not a foreign-key failure.
+    if ((await requireMount(tx, name)).uuid !== m.uuid) throw notFound(`VolumeMount ${name}`);
+    await requireFogs(tx, wanted);
     const before = new Set(await fogsOfMounts(tx, [m.uuid]));
     const fresh = wanted.filter((u) => !before.has(u));
     if (fresh.length) await tx.db.insert(volumeMountFog).values(fresh.map((fogUuid) => ({ volumeMountUuid: m.uuid, fogUuid }))).onConflictDoNothing();
