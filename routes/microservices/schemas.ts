@@ -10,7 +10,8 @@ export const VolumeSchema = z.object({
   hostDestination: z.string().min(1).max(4096),
   containerDestination: z.string().min(1).max(4096),
   accessMode: z.string().min(1).max(16),
-  type: z.enum(['bind', 'volume', 'volumeMount']).optional(),
+  /** `serviceAccount` entries are system-managed: accepted in whole-list writes and dropped (operator-api §3.3). */
+  type: z.enum(['bind', 'volume', 'volumeMount', 'serviceAccount']).optional(),
 });
 
 /** MicroserviceCreate / MicroserviceUpdate (operator-api §3.3). Unknown keys are ignored. */

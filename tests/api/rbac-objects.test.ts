@@ -224,6 +224,21 @@ test('service accounts: application scoped, role must exist, the microservice\'s
     assert.ok(viaMs.status < 300, JSON.stringify(viaMs.body));
     assert.equal((await changes()).microserviceList, true);
     assert.equal((await delivered()).roleRef.name, 'viewer');
+    // A user-supplied serviceAccount-type volume mapping is dropped (the account is system-managed) and is
+    // never sent to the agent, which would read an unknown type as a host bind mount.
+    const withSaVolume = await t.call('PATCH', `/api/v3/microservices/${msUuid}`, {
+      token: developer,
+      body: { volumeMappings: [{ hostDestination: 'dash', containerDestination: '/var/run/sa', accessMode: 'ro', type: 'serviceAccount' }, { hostDestination: '/srv/data', containerDestination: '/data', accessMode: 'rw' }] },
+    });
+    assert.ok(withSaVolume.status < 300, JSON.stringify(withSaVolume.body));
+    const stored = await t.call('GET', `/api/v3/microservices/${msUuid}/volume-mapping`, { token: developer });
+    assert.deepEqual(stored.body.volumeMappings, [{ id: 1, hostDestination: '/srv/data', containerDestination: '/data', accessMode: 'rw', type: 'bind' }]);
+    const agentMs = (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices[0];
+    assert.deepEqual(agentMs.volumeMappings.map((v: any) => v.type), ['bind']);
+    assert.equal(agentMs.serviceAccount.name, 'dash');
+    const addSa = await t.call('POST', `/api/v3/microservices/${msUuid}/volume-mapping`, { token: developer, body: { hostDestination: 'dash', containerDestination: '/sa', accessMode: 'ro', type: 'serviceAccount' } });
+    assert.equal(addSa.status, 400);
+    assert.match(addSa.body.message, /^type: serviceAccount mappings are managed by the Controller/);
     const ghostRole = await t.call('PATCH', `/api/v3/microservices/${msUuid}`, { token: developer, body: { serviceAccount: { roleRef: { kind: 'Role', name: 'ghost' } } } });
     assert.equal(ghostRole.status, 400);
     assert.match(ghostRole.body.message, /^serviceAccount\.roleRef\.name: no role named ghost/);

@@ -30,7 +30,7 @@ export interface VolumeMapping {
   hostDestination: string;
   containerDestination: string;
   accessMode: string;
-  type?: 'bind' | 'volume' | 'volumeMount';
+  type?: 'bind' | 'volume' | 'volumeMount' | 'serviceAccount';
 }
 /** One of `value`, `valueFromSecret` or `valueFromConfigMap` (`name/key`; resolved when delivered to the agent). */
 export interface EnvVar {
@@ -271,13 +271,22 @@ async function checkRegistry(ctx: AppCtx, registryId: number | undefined): Promi
   if (!r) throw invalid(`registryId: no registry ${registryId}`);
 }
 
+/**
+ * The service account of a microservice is system-managed and immutable from this side: a user-supplied
+ * `type: serviceAccount` entry is dropped (operator-api §3.3), never stored or sent to the agent. The
+ * account reaches the agent as the `serviceAccount` object of its microservice (agent-api §4.1) — not
+ * as a volume mapping, because Edgelet reads any volume type it does not know as a host bind mount
+ * (its microservice parser maps everything but `volume`/`volumeMount` to BIND), so a `serviceAccount`
+ * mapping would make it bind-mount a host path named after the account.
+ */
 function normalizeVolumes(list: VolumeMapping[] | undefined): VolumeMapping[] | undefined {
   if (!list) return undefined;
-  return list.map((v, i) => {
+  const kept = list.map((v, i) => [v, i] as const).filter(([v]) => v.type !== 'serviceAccount');
+  return kept.map(([v, i], n) => {
     const type = v.type ?? 'bind';
     if (type === 'volume' && !/^[a-zA-Z0-9_.-]/.test(v.hostDestination)) throw invalid(`volumeMappings[${i}].hostDestination: a volume name must start with a letter, digit, "_", "." or "-"`);
     if (type === 'bind' && !v.hostDestination.startsWith('/')) throw invalid(`volumeMappings[${i}].hostDestination: a bind mount needs an absolute host path`);
-    return { id: i + 1, hostDestination: v.hostDestination, containerDestination: v.containerDestination, accessMode: v.accessMode, type };
+    return { id: n + 1, hostDestination: v.hostDestination, containerDestination: v.containerDestination, accessMode: v.accessMode, type };
   });
 }
 
@@ -506,6 +515,7 @@ export async function removePortMapping(ctx: AppCtx, uuid: string, internal: num
 export async function addVolumeMapping(ctx: AppCtx, uuid: string, v: VolumeMapping, opts: { system: boolean }): Promise<{ id: number }> {
   const current = await requireMicroservice(ctx, uuid);
   if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
+  if (v.type === 'serviceAccount') throw invalid('type: serviceAccount mappings are managed by the Controller from the microservice serviceAccount and cannot be added');
   const list = parse<VolumeMapping[]>(current.volumeMappings, []);
   const next = [...list, v];
   await updateMicroservice(ctx, uuid, { volumeMappings: next }, opts);
