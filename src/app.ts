@@ -20,6 +20,7 @@ import { registerHealth } from '../routes/health/index';
 import { registerOidc } from '../routes/oidc/index';
 import { registerOAuth } from '../routes/oauth/index';
 import { registerRbac } from '../routes/rbac/index';
+import { refuseUnknownUpgrade, registerSessions } from '../routes/sessions/index';
 import { registerResources } from '../routes/resources/index';
 import { registerTemplates } from '../routes/templates/index';
 import { registerUser } from '../routes/user/index';
@@ -109,6 +110,7 @@ export function createApp(appCtx: AppCtx): App {
   registerAuthAdmin(app);
   registerFogs(app);
   registerApplications(app);
+  registerSessions(app);
   registerSystemMicroservices(app);
   registerMicroservices(app);
   registerCatalog(app);
@@ -138,6 +140,8 @@ export function createApp(appCtx: AppCtx): App {
 
   const methodsFor = methodIndex(app);
   app.notFound((c) => {
+    const refused = refuseUnknownUpgrade(c);
+    if (refused) return refused;
     const methods = methodsFor(c.req.path);
     if (methods.length > 0) {
       return sendError(

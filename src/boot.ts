@@ -13,6 +13,8 @@ import { systemClock, type Clock } from './lib/clock';
 import { randomIds, type Ids } from './lib/ids';
 import type { Logger } from './lib/logger';
 import { createMetrics } from './lib/metrics';
+import { SessionManager } from './services/sessions/manager';
+import { LocalRelay, NatsRelay } from './services/sessions/relay';
 import { seedSystemGroups } from './services/auth/admin';
 import { ensureBootstrapAdmin } from './services/auth/bootstrap';
 import { swaggerUiVersion } from './generated/docs-assets';
@@ -131,7 +133,26 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       version: VERSION,
       consoleVersion: swaggerUiVersion,
       state: { accepting: true },
+      sessions: undefined as unknown as SessionManager,
     };
+    const relayCfg = deps.config.ws.relay;
+    const relay = relayCfg
+      ? new NatsRelay(
+          {
+            url: relayCfg.url,
+            publishTimeoutMs: 5000,
+            creds: relayCfg.credsFile
+              ? async () => {
+                  const text = await deps.keyFiles?.read(relayCfg.credsFile!);
+                  if (!text) throw new Error(`NATS_RELAY_CREDS_FILE ${relayCfg.credsFile} cannot be read`);
+                  return new TextEncoder().encode(text);
+                }
+              : undefined,
+          },
+          deps.logger,
+        )
+      : new LocalRelay();
+    ctx.sessions = new SessionManager(ctx, relay);
     await verifyEncryptionKey(ctx);
     await ctx.keys.init(ctx);
     await seedSystemGroups(ctx);

@@ -116,6 +116,21 @@ export const EnvSchema = v.object({
   AUDIT_ENABLED: bool(true),
   AUDIT_CAPTURE_IP: bool(true),
   EVENT_RETENTION_DAYS: int(7, 0, 3650),
+  WS_PING_INTERVAL: int(30_000, 1000, 600_000),
+  WS_SECURITY_MAX_PAYLOAD: int(1_048_576, 1024, 64 * 1_048_576),
+  WS_SECURITY_MAX_REQUESTS_PER_MINUTE: int(50, 1, 1_000_000),
+  WS_SECURITY_MAX_CONNECTIONS_PER_IP: int(100, 1, 1_000_000),
+  WS_EXEC_MAX_CONCURRENT_PER_RESOURCE: int(5, 1, 1000),
+  WS_LOG_MAX_CONCURRENT_PER_RESOURCE: int(5, 1, 1000),
+  WS_EXEC_PENDING_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+  WS_LOG_PENDING_TIMEOUT_MS: int(120_000, 100, 3_600_000),
+  WS_EXEC_MAX_DURATION_MS: int(28_800_000, 1000, 7 * 86_400_000),
+  WS_LOG_IDLE_TIMEOUT_MS: int(7_200_000, 1000, 7 * 86_400_000),
+  WS_LOG_TAIL_MAX_LINES: int(5000, 1, 1_000_000),
+  WS_DRAIN_TIMEOUT_MS: int(30_000, 100, 600_000),
+  WS_CLEANUP_INTERVAL: int(30_000, 100, 3_600_000),
+  NATS_RELAY_URL: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL of a NATS WebSocket listener'))),
+  NATS_RELAY_CREDS_FILE: optionalText,
   CONTROLLER_NAMESPACE: v.pipe(v.optional(v.string(), 'iofog'), v.trim(), v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, "-")')),
 });
 
@@ -167,6 +182,26 @@ export interface Config {
   rbacApiVersion: string;
   /** Audit log: capture on/off, record client IPs, days kept by the cleanup job (0 = keep forever). */
   audit: { enabled: boolean; captureIp: boolean; retentionDays: number };
+  /** Exec/log WebSocket sessions (platform §1.3, §1.9) and their cross-instance relay (§1.13). */
+  ws: WsConfig;
+}
+
+export interface WsConfig {
+  pingIntervalMs: number;
+  maxPayload: number;
+  maxRequestsPerMinute: number;
+  maxConnectionsPerIp: number;
+  execMaxPerResource: number;
+  logMaxPerResource: number;
+  execPendingMs: number;
+  logPendingMs: number;
+  execMaxDurationMs: number;
+  logIdleMs: number;
+  tailMaxLines: number;
+  drainTimeoutMs: number;
+  cleanupIntervalMs: number;
+  /** NATS relay between instances; absent = sessions pair on one instance only. */
+  relay?: { url: string; credsFile?: string };
 }
 
 export class ConfigError extends Error {
@@ -269,5 +304,21 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     natsEnabled: false,
     rbacApiVersion: env.RBAC_API_VERSION,
     audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },
+    ws: {
+      pingIntervalMs: env.WS_PING_INTERVAL,
+      maxPayload: env.WS_SECURITY_MAX_PAYLOAD,
+      maxRequestsPerMinute: env.WS_SECURITY_MAX_REQUESTS_PER_MINUTE,
+      maxConnectionsPerIp: env.WS_SECURITY_MAX_CONNECTIONS_PER_IP,
+      execMaxPerResource: env.WS_EXEC_MAX_CONCURRENT_PER_RESOURCE,
+      logMaxPerResource: env.WS_LOG_MAX_CONCURRENT_PER_RESOURCE,
+      execPendingMs: env.WS_EXEC_PENDING_TIMEOUT_MS,
+      logPendingMs: env.WS_LOG_PENDING_TIMEOUT_MS,
+      execMaxDurationMs: env.WS_EXEC_MAX_DURATION_MS,
+      logIdleMs: env.WS_LOG_IDLE_TIMEOUT_MS,
+      tailMaxLines: env.WS_LOG_TAIL_MAX_LINES,
+      drainTimeoutMs: env.WS_DRAIN_TIMEOUT_MS,
+      cleanupIntervalMs: env.WS_CLEANUP_INTERVAL,
+      relay: env.NATS_RELAY_URL ? { url: env.NATS_RELAY_URL, credsFile: env.NATS_RELAY_CREDS_FILE } : undefined,
+    },
   };
 }

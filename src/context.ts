@@ -15,6 +15,7 @@ import type { AgentActivity } from './services/agent/activity';
 import type { StatusWriter } from './services/agent/status-writer';
 import type { ChangeClock, ChangeIndex } from './services/changes/flags';
 import type { PolicyCache } from './services/rbac/policy';
+import type { SessionManager } from './services/sessions/manager';
 
 /** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
 export interface Actor {
@@ -70,6 +71,8 @@ export interface AppCtx {
   consoleVersion: string;
   /** Set false when shutdown begins; readiness turns 503. */
   state: { accepting: boolean };
+  /** Exec/log WebSocket sessions on this instance (services/sessions/manager.ts). */
+  sessions: SessionManager;
 }
 
 export interface RequestCtx extends AppCtx {

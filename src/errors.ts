@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, name: 'ConflictError' },
   PAYLOAD_TOO_LARGE: { status: 413, name: 'PayloadTooLargeError' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, name: 'UnsupportedMediaTypeError' },
+  UPGRADE_REQUIRED: { status: 426, name: 'UpgradeRequiredError' },
   RATE_LIMITED: { status: 429, name: 'RateLimitExceededError' },
   NOT_IMPLEMENTED: { status: 501, name: 'NotImplementedError' },
   INTERNAL: { status: 500, name: 'InternalServerError' },
@@ -34,6 +35,7 @@ export const ERROR_CODES = {
   CONTROLLER_AUTH_VERIFICATION_FAILED: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_AGENT_CLOCK_SKEW: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_NOT_READY: { status: 503, name: 'ServiceUnavailable' },
+  SERVER_DRAINING: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_DB_BUSY: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_DB_UNAVAILABLE: { status: 503, name: 'ServiceUnavailable' },
 } as const satisfies Record<string, { status: number; name: string }>;

@@ -39,7 +39,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   const tls = config.tls ? await rt.readTls(config.tls) : undefined;
   let server;
   try {
-    server = await rt.serve((req, env) => app.fetch(req, env), { port: config.port, host: config.host, tls });
+    server = await rt.serve((req, env) => app.fetch(req, env), { port: config.port, host: config.host, tls, ws: { maxPayload: config.ws.maxPayload, pingIntervalMs: config.ws.pingIntervalMs } });
   } catch (err) {
     rt.stderr(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
     ctx.store.close();
@@ -51,6 +51,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   ctx.agentJtis.start(ctx);
   ctx.agentActivity.start(ctx);
   ctx.changeIndex.start(ctx.store.db, logger);
+  ctx.sessions.start();
   logger.info('controller listening', {
     runtime: rt.name,
     url: `${tls ? 'https' : 'http'}://${config.host}:${server.port}`,
@@ -66,10 +67,12 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     const deadline = setTimeout(() => {
       logger.error('shutdown timed out; exiting', { timeoutMs: config.shutdownTimeoutMs });
       rt.exit(1);
-    }, config.shutdownTimeoutMs + 1000);
+    }, config.shutdownTimeoutMs + config.ws.drainTimeoutMs + 1000);
     logger.info('shutting down', { signal });
     ctx.state.accepting = false;
     try {
+      // Sessions first (CLOSE/1001 to every socket, rows cleaned), then the listener.
+      await ctx.sessions.drain();
       await server.close(Math.max(100, config.shutdownTimeoutMs - 1000));
       await scheduler?.stop();
       await ctx.agentJtis.stop(ctx);

@@ -119,5 +119,15 @@ export const migrations: Migration[] = [
       "CREATE TABLE `auth_code` (\n\t`code_hash` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`client_id` text NOT NULL,\n\t`redirect_uri` text NOT NULL,\n\t`code_challenge` text NOT NULL,\n\t`nonce` text,\n\t`expires_at` integer NOT NULL,\n\t`used_at` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE TABLE `auth_interaction` (\n\t`uid` text PRIMARY KEY NOT NULL,\n\t`params` text NOT NULL,\n\t`user_id` text,\n\t`step` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON UPDATE no action ON DELETE cascade\n);"
     ]
+  },
+  {
+    "id": 7,
+    "tag": "0007_sessions",
+    "hash": "f8e26691fa010f5a5be1e90ec822298dcaf4ab313a0edb7d7c139b99b4f0b96d",
+    "statements": [
+      "CREATE TABLE `ws_session` (\n\t`session_id` text PRIMARY KEY NOT NULL,\n\t`kind` text NOT NULL,\n\t`target` text NOT NULL,\n\t`microservice_uuid` text,\n\t`fog_uuid` text NOT NULL,\n\t`status` text NOT NULL,\n\t`user_connected` integer NOT NULL,\n\t`agent_connected` integer NOT NULL,\n\t`tail_config` text,\n\t`user_instance` text,\n\t`agent_instance` text,\n\t`actor` text,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE INDEX `ws_session_ms_idx` ON `ws_session` (`kind`,`microservice_uuid`);",
+      "CREATE INDEX `ws_session_fog_idx` ON `ws_session` (`fog_uuid`,`kind`);"
+    ]
   }
 ];

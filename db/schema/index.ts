@@ -5,3 +5,4 @@ export * from './apps';
 export * from './catalog';
 export * from './config';
 export * from './rbac';
+export * from './sessions';

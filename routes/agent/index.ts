@@ -7,6 +7,7 @@ import { agentVolumeMounts } from '../../src/services/config/resources';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
+import { SessionManager } from '../../src/services/sessions/manager';
 import { CHANGE_FLAGS } from '../../src/services/changes/flags';
 import {
   acknowledgeAgentChanges,
@@ -276,8 +277,14 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
     return c.body(null, 204);
   });
   app.openapi(controllerRegisterRoute, async (c) => c.json(await registerNodeController(c.get('ctx'), fogUuid(c), c.req.valid('json')), 200));
-  app.openapi(execSessionsRoute, (c) => c.json({ execSessions: [] }, 200));
-  app.openapi(logSessionsRoute, (c) => c.json({ logSessions: [] }, 200));
+  app.openapi(execSessionsRoute, async (c) => {
+    const ctx = c.get('ctx');
+    return c.json({ execSessions: await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec') }, 200);
+  });
+  app.openapi(logSessionsRoute, async (c) => {
+    const ctx = c.get('ctx');
+    return c.json({ logSessions: await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log') }, 200);
+  });
   app.openapi(certRoute, async (c) => {
     const pem = await opts.tlsCertPem?.();
     if (!pem) throw new ServiceError('NOT_FOUND', 'No TLS certificate is configured on this Controller');

@@ -84,7 +84,8 @@ function rateLimit(): MiddlewareHandler<HonoEnv> {
 function authorize(access: Access): MiddlewareHandler<HonoEnv> {
   return async (c, next) => {
     const ctx = c.get('ctx');
-    const header = c.req.header('authorization');
+    // WebSocket routes: browsers cannot set headers, so `?token=` stands in (the header wins).
+    const header = c.req.header('authorization') ?? c.get('queryBearer');
     if (!header && access.kind === 'self' && access.resetTokenFallback) {
       // POST /user/change-password with a one-time reset token: the body is the credential.
       const body: unknown = await c.req.json().catch(() => undefined);

@@ -5,11 +5,15 @@ import type { RequestCtx } from '../context';
 export interface Bindings {
   /** The TCP peer address, when the runtime knows it. */
   clientIp?: string;
+  /** Present when the runtime can accept a WebSocket upgrade for this request. */
+  upgrade?: import('../ws/types').Upgrade;
 }
 
 export interface Vars {
   requestId: string;
   ctx: RequestCtx;
+  /** `Bearer <token>` built from `?token=` on WebSocket routes. */
+  queryBearer?: string;
 }
 
 export type HonoEnv = { Bindings: Bindings; Variables: Vars };

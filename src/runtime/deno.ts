@@ -1,6 +1,19 @@
 import { createClient } from '@libsql/client';
 import { nodeKeyFiles, readTlsFiles } from './fs';
 import type { RuntimeAdapter } from './types';
+import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
+
+interface DenoSocket {
+  readyState: number;
+  bufferedAmount: number;
+  binaryType: string;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: (() => void) | null;
+  onmessage: ((e: { data: string | ArrayBuffer }) => void) | null;
+  onclose: ((e: { code: number; reason: string }) => void) | null;
+  onerror: (() => void) | null;
+}
 
 interface DenoServer {
   finished: Promise<void>;
@@ -12,6 +25,7 @@ declare const Deno: {
     opts: { port: number; hostname: string; cert?: string; key?: string; onListen?(addr: { port: number }): void },
     handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): DenoServer;
+  upgradeWebSocket(req: Request, opts: { idleTimeout: number }): { socket: DenoSocket; response: Response };
   addSignalListener(sig: 'SIGTERM' | 'SIGINT', fn: () => void): void;
   exit(code: number): never;
   stderr: { writeSync(b: Uint8Array): number };
@@ -39,7 +53,35 @@ export const denoAdapter: RuntimeAdapter = {
               },
             }),
         },
-        (req, info) => fetch(req, { clientIp: info.remoteAddr.hostname }),
+        (req, info) =>
+          fetch(req, {
+            clientIp: info.remoteAddr.hostname,
+            // Deno pings an idle socket itself and closes it when no pong comes within idleTimeout.
+            upgrade: (h: WsHandlers) => {
+              const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: Math.max(1, Math.round(opts.ws.pingIntervalMs / 1000)) });
+              socket.binaryType = 'arraybuffer';
+              const peer: WsPeer = {
+                send: (data) => {
+                  if (socket.readyState === 1) socket.send(data);
+                },
+                close: (code, reason) => {
+                  if (socket.readyState <= 1) socket.close(code, closeReason(reason));
+                },
+                bufferedAmount: () => socket.bufferedAmount,
+                get isOpen() {
+                  return socket.readyState === 1;
+                },
+              };
+              socket.onopen = () => h.open(peer);
+              socket.onmessage = (e) => {
+                if (typeof e.data !== 'string' && e.data.byteLength > opts.ws.maxPayload) return socket.close(1009, 'Message too big');
+                h.message(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
+              };
+              socket.onerror = () => {};
+              socket.onclose = (e) => h.close(e.code, e.reason);
+              return response;
+            },
+          }),
       );
     });
   },

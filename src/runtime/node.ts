@@ -1,15 +1,93 @@
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { processAdapterBase } from './fs';
-import type { RuntimeAdapter } from './types';
+import type { FetchHandler, RuntimeAdapter, ServeOptions } from './types';
+import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
+
+/**
+ * WebSocket upgrades on Node: the upgrade request goes through the app like any request (routing, auth
+ * gate, upgrade gate); a route that accepts calls `upgrade(handlers)` and the socket is then handed to
+ * `ws` (no extensions, bounded payload, a server ping on every socket every WS_PING_INTERVAL).
+ */
+function attachWebSockets(server: Server, fetch: FetchHandler, opts: ServeOptions): () => void {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.ws.maxPayload, clientTracking: false });
+  const live = new Set<WebSocket>();
+  const pinger = setInterval(() => {
+    for (const ws of live) if (ws.readyState === ws.OPEN) ws.ping();
+  }, opts.ws.pingIntervalMs);
+  pinger.unref?.();
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('error', () => socket.destroy());
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (typeof v === 'string') headers.set(k, v);
+      else if (Array.isArray(v)) for (const item of v) headers.append(k, item);
+    }
+    const scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    const request = new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method, headers });
+    let accepted: WsHandlers | undefined;
+    const upgrade = (handlers: WsHandlers) => {
+      accepted = handlers;
+      return new Response(null, { status: 200 });
+    };
+    Promise.resolve(fetch(request, { clientIp: socket.remoteAddress, upgrade }))
+      .then(async (res) => {
+        if (accepted && res.status === 200 && !socket.destroyed) {
+          const handlers = accepted;
+          wss.handleUpgrade(req, socket, head, (ws) => wire(ws, handlers, live));
+          return;
+        }
+        const body = Buffer.from(await res.arrayBuffer());
+        const lines = [`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}`];
+        res.headers.forEach((value, key) => lines.push(`${key}: ${value}`));
+        lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
+        socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
+      })
+      .catch(() => socket.destroy());
+  });
+  return () => {
+    clearInterval(pinger);
+    for (const ws of live) ws.terminate();
+  };
+}
+
+function wire(ws: WebSocket, h: WsHandlers, live: Set<WebSocket>): void {
+  live.add(ws);
+  const peer: WsPeer = {
+    send: (data) => {
+      if (ws.readyState === ws.OPEN) ws.send(data, { binary: true });
+    },
+    close: (code, reason) => {
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, closeReason(reason));
+    },
+    bufferedAmount: () => ws.bufferedAmount,
+    get isOpen() {
+      return ws.readyState === ws.OPEN;
+    },
+  };
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    h.message(isBinary ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : buf.toString('utf8'));
+  });
+  ws.on('error', () => {});
+  ws.once('close', (code: number, reason: Buffer) => {
+    live.delete(ws);
+    h.close(code, reason.toString('utf8'));
+  });
+  h.open(peer);
+}
 
 export const nodeAdapter: RuntimeAdapter = {
   name: 'node',
   ...processAdapterBase,
   serve(fetch, opts) {
     return new Promise((resolve, reject) => {
+      let stopSockets: () => void = () => {};
       const server = serve(
         {
           fetch: (req, env: { incoming?: { socket?: { remoteAddress?: string } } }) => fetch(req, { clientIp: env?.incoming?.socket?.remoteAddress }),
@@ -23,6 +101,7 @@ export const nodeAdapter: RuntimeAdapter = {
             close: (graceMs) =>
               new Promise<void>((done) => {
                 const s = server as unknown as Server;
+                stopSockets();
                 const force = setTimeout(() => {
                   s.closeAllConnections?.();
                   done();
@@ -35,6 +114,7 @@ export const nodeAdapter: RuntimeAdapter = {
               }),
           }),
       );
+      stopSockets = attachWebSockets(server as unknown as Server, fetch, opts);
       (server as unknown as Server).once('error', reject);
     });
   },

@@ -9,6 +9,7 @@ export interface ServeOptions {
   port: number;
   host: string;
   tls?: { cert: string; key: string };
+  ws: import('../ws/types').WsTransport;
 }
 
 export interface ServerHandle {

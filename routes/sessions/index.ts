@@ -1,0 +1,281 @@
+import { z } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { and, eq } from 'drizzle-orm';
+import { application, fog, microservice, microserviceStatus, wsSession } from '../../db/schema/index';
+import { defineRoute, rbac, type Access } from '../../src/http/route';
+import type { App, HonoEnv } from '../../src/http/types';
+import { errorResponse } from '../../src/http/errors';
+import { ServiceError } from '../../src/errors';
+import type { RequestCtx } from '../../src/context';
+import { CloseCode, type Half, type Session, type SessionKind, type SessionTarget, type TailConfig } from '../../src/services/sessions/manager';
+import { isUpgradeRequest, type WsHandlers, type WsPeer } from '../../src/ws/types';
+
+/**
+ * Exec and log sessions over WebSocket (platform §1, operator-api §2.26). The routes are ordinary
+ * GET routes in the catalog: a plain GET is authenticated like any route and answered 426; an upgrade
+ * passes the upgrade gate (HTTP refusal), then authentication, RBAC and validation failures are
+ * delivered as a 1008 close after the handshake, with the message as the close reason.
+ */
+
+const tags = ['WebSocketSessions'];
+const switching = { 101: { description: 'Switching Protocols: the session socket carries binary MessagePack frames (platform §1.4)' } };
+const upgradeRequired = { 426: errorResponse('Not a WebSocket upgrade request', 426) };
+
+const Ms = z.object({ microserviceUuid: z.string().min(1).max(64) });
+const Uuid = z.object({ uuid: z.string().min(1).max(64) });
+const LogQuery = z.object({
+  tail: z.string().optional().openapi({ description: 'Lines of history, 1…WS_LOG_TAIL_MAX_LINES (default 100)' }),
+  follow: z.string().optional().openapi({ description: 'Keep streaming (default true; only `false` disables)' }),
+  since: z.string().optional().openapi({ description: 'ISO 8601 start time' }),
+  until: z.string().optional().openapi({ description: 'ISO 8601 end time' }),
+  token: z.string().optional().openapi({ description: 'Access token for clients that cannot send headers (the header wins); redact it in proxy logs' }),
+});
+const TokenQuery = LogQuery.pick({ token: true });
+
+const refuse = (code: number, reason: string): WsHandlers => ({
+  open: (peer) => peer.close(code, reason),
+  message: () => {},
+  close: () => {},
+});
+
+/** Fails the request as a WebSocket close when it is an upgrade: the 1008 delivery of §1.2. */
+class Refusal extends ServiceError {
+  constructor(
+    readonly closeCode: number,
+    readonly reason: string,
+  ) {
+    super('VALIDATION_FAILED', reason);
+  }
+}
+
+/**
+ * First middleware of every session route: the upgrade gate before anything else, `?token=` as the
+ * bearer, and after the chain ran, an auth/RBAC/validation failure turned into a close when the
+ * request is an upgrade.
+ */
+function socketFront(): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    const upgrade = c.env?.upgrade;
+    const isWs = Boolean(upgrade) && isUpgradeRequest(c.req.raw);
+    if (isWs) {
+      const refused = c.get('ctx').sessions.admit(c.get('ctx').ip);
+      if (refused) throw new ServiceError(refused.code, refused.message, { retryAfterSec: refused.code === 'RATE_LIMITED' ? 60 : 5 });
+    }
+    const token = c.req.query('token');
+    if (token && !c.req.header('authorization')) c.set('queryBearer', `Bearer ${token}`);
+    await next();
+    const err = c.error;
+    if (isWs && err) {
+      // Infrastructure faults too close 1008 on sockets (§1.2); the agent reconnects.
+      if (err instanceof Refusal) c.res = upgrade!(refuse(err.closeCode, err.reason));
+      else if (err instanceof ServiceError) c.res = upgrade!(refuse(CloseCode.POLICY, err.message));
+    }
+  };
+}
+
+function wsRoute<P extends string>(access: Access, path: P, summary: string, request: Record<string, unknown>) {
+  const route = defineRoute(access, { method: 'get', path, tags, summary, request, responses: { ...switching, ...upgradeRequired } });
+  (route.middleware as MiddlewareHandler<HonoEnv>[]).unshift(socketFront());
+  return route;
+}
+
+function requireUpgrade(c: Context<HonoEnv>) {
+  const upgrade = c.env?.upgrade;
+  if (!upgrade || !isUpgradeRequest(c.req.raw)) {
+    throw new ServiceError('UPGRADE_REQUIRED', `${c.req.path} is a WebSocket endpoint: connect with "Upgrade: websocket"`);
+  }
+  return upgrade;
+}
+
+// ---- user side ----
+
+const userRoutes = {
+  exec: wsRoute(rbac('execSessions', 'get', 'microserviceUuid'), '/api/v3/microservices/exec/{microserviceUuid}', 'Interactive exec into an application microservice', { params: Ms, query: TokenQuery }),
+  systemExec: wsRoute(rbac('systemExecSessions', 'get', 'microserviceUuid'), '/api/v3/microservices/system/exec/{microserviceUuid}', 'Interactive exec into a system microservice', { params: Ms, query: TokenQuery }),
+  systemLogs: wsRoute(rbac('systemLogs', 'get', 'uuid'), '/api/v3/microservices/system/{uuid}/logs', 'Log stream of a system microservice', { params: Uuid, query: LogQuery }),
+  logs: wsRoute(rbac('logs', 'get', 'uuid'), '/api/v3/microservices/{uuid}/logs', 'Log stream of an application microservice', { params: Uuid, query: LogQuery }),
+  fogLogs: wsRoute(rbac('systemLogs', 'get', 'uuid'), '/api/v3/iofog/{uuid}/logs', 'Log stream of a fog (the agent itself)', { params: Uuid, query: LogQuery }),
+};
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+
+function tailConfig(c: Context<HonoEnv>, max: number): TailConfig {
+  const q = (k: string) => c.req.query(k);
+  let lines = 100;
+  const tail = q('tail');
+  if (tail !== undefined) {
+    if (!/^\d+$/.test(tail) || Number(tail) < 1) throw new Refusal(CloseCode.POLICY, `Invalid tail parameter. Must be between 1 and ${max}.`);
+    if (Number(tail) > max) throw new Refusal(CloseCode.POLICY, `Tail exceeds maximum of ${max} lines.`);
+    lines = Number(tail);
+  }
+  const since = q('since') ?? null;
+  const until = q('until') ?? null;
+  if (since !== null && !ISO.test(since)) throw new Refusal(CloseCode.POLICY, 'Invalid since format. Expected ISO 8601.');
+  if (until !== null && !ISO.test(until)) throw new Refusal(CloseCode.POLICY, 'Invalid until format. Expected ISO 8601.');
+  return { lines, follow: q('follow') !== 'false', since, until };
+}
+
+/** The microservice a user session targets: it must exist on the side of the path (system or not) and run. */
+async function runningMicroservice(ctx: RequestCtx, uuid: string, system: boolean): Promise<{ fogUuid: string }> {
+  const [row] = await ctx.db
+    .select({ fogUuid: microservice.fogUuid, isSystem: application.isSystem, status: microserviceStatus.status })
+    .from(microservice)
+    .innerJoin(application, eq(application.id, microservice.applicationId))
+    .leftJoin(microserviceStatus, eq(microserviceStatus.microserviceUuid, microservice.uuid))
+    .where(eq(microservice.uuid, uuid))
+    .limit(1);
+  if (!row || row.isSystem !== system) throw new Refusal(CloseCode.POLICY, `Microservice ${uuid} not found`);
+  if (row.status !== 'RUNNING' || !row.fogUuid) throw new Refusal(CloseCode.POLICY, 'Microservice is not running');
+  return { fogUuid: row.fogUuid };
+}
+
+async function runningFog(ctx: RequestCtx, uuid: string): Promise<{ fogUuid: string }> {
+  const [row] = await ctx.db.select({ daemonStatus: fog.daemonStatus }).from(fog).where(eq(fog.uuid, uuid)).limit(1);
+  if (!row) throw new Refusal(CloseCode.POLICY, `Fog ${uuid} not found`);
+  if (row.daemonStatus !== 'RUNNING') throw new Refusal(CloseCode.POLICY, 'Fog is not running');
+  return { fogUuid: uuid };
+}
+
+function userSocket(ctx: RequestCtx, path: string, spec: { kind: SessionKind; target: SessionTarget; msUuid: string | null; fogUuid: string; tail?: TailConfig }): WsHandlers {
+  const manager = ctx.sessions;
+  let session: Session | undefined;
+  let closed = false;
+  const early: Array<Uint8Array | string> = [];
+  let half: Half;
+  const resourceId = spec.msUuid ?? spec.fogUuid;
+  return {
+    open(peer: WsPeer) {
+      manager.socketOpened(ctx.ip);
+      half = { peer, actor: ctx.actor?.username ?? 'unknown', ip: ctx.ip, path };
+      manager.audit('WS_CONNECT', 'user', half, resourceId);
+      manager
+        .openUser(spec, half)
+        .then((s) => {
+          session = s;
+          if (!s) return;
+          if (closed) return manager.userClosed(s);
+          for (const m of early.splice(0)) manager.userMessage(s, m);
+        })
+        .catch((err) => {
+          ctx.logger.warn('exec/log session could not start', { path, err: String(err) });
+          peer.close(1002, 'Internal server error');
+        });
+    },
+    message(data) {
+      if (session) manager.userMessage(session, data);
+      else if (early.length < 100) early.push(data);
+    },
+    close(code) {
+      closed = true;
+      manager.socketClosed(ctx.ip);
+      if (half) manager.audit('WS_DISCONNECT', 'user', half, resourceId, code);
+      if (session) manager.userClosed(session);
+    },
+  };
+}
+
+// ---- agent side ----
+
+const AgentMs = z.object({ microserviceUuid: z.string().min(1).max(64), sessionId: z.string().min(1).max(255) });
+const AgentFog = z.object({ iofogUuid: z.string().min(1).max(64), sessionId: z.string().min(1).max(255) });
+const agentAccess: Access = { kind: 'agent' };
+const agentRoutes = {
+  exec: wsRoute(agentAccess, '/api/v3/agent/exec/microservice/{microserviceUuid}/{sessionId}', 'Agent half of an exec session', { params: AgentMs }),
+  msLogs: wsRoute(agentAccess, '/api/v3/agent/logs/microservice/{microserviceUuid}/{sessionId}', 'Agent half of a microservice log session', { params: AgentMs }),
+  fogLogs: wsRoute(agentAccess, '/api/v3/agent/logs/iofog/{iofogUuid}/{sessionId}', 'Agent half of a node log session', { params: AgentFog }),
+};
+
+async function sessionForAgent(ctx: RequestCtx, sessionId: string, expect: { kind: SessionKind; target: SessionTarget; resource: string }) {
+  const [row] = await ctx.db.select().from(wsSession).where(eq(wsSession.sessionId, sessionId)).limit(1);
+  if (!row) throw new Refusal(CloseCode.POLICY, 'Session not found');
+  const resource = expect.target === 'fog' ? row.fogUuid : row.microserviceUuid;
+  if (row.kind !== expect.kind || row.target !== expect.target || resource !== expect.resource) throw new Refusal(CloseCode.POLICY, 'Session mismatch');
+  return row;
+}
+
+async function msOfAgent(ctx: RequestCtx, uuid: string): Promise<void> {
+  const [row] = await ctx.db.select({ fogUuid: microservice.fogUuid }).from(microservice).where(and(eq(microservice.uuid, uuid))).limit(1);
+  if (!row || row.fogUuid !== ctx.agent!.fogUuid) throw new Refusal(CloseCode.POLICY, 'Microservice not found or not associated with this agent');
+}
+
+function agentSocket(ctx: RequestCtx, path: string, row: Parameters<RequestCtx['sessions']['attachAgent']>[0]): WsHandlers {
+  const manager = ctx.sessions;
+  let session: Session | undefined;
+  let closed = false;
+  const early: Array<Uint8Array | string> = [];
+  let half: Half;
+  const resourceId = row.microserviceUuid ?? row.fogUuid;
+  return {
+    open(peer) {
+      manager.socketOpened(ctx.ip);
+      half = { peer, actor: ctx.agent!.fogUuid, ip: ctx.ip, path };
+      manager.audit('WS_CONNECT', 'agent', half, resourceId);
+      manager
+        .attachAgent(row, half)
+        .then((s) => {
+          session = s;
+          if (!s) return;
+          if (closed) return manager.agentClosed(s, half);
+          for (const m of early.splice(0)) manager.agentMessage(s, m);
+        })
+        .catch((err) => {
+          ctx.logger.warn('agent session socket could not attach', { path, err: String(err) });
+          peer.close(1002, 'Internal server error');
+        });
+    },
+    message(data) {
+      if (session) manager.agentMessage(session, data);
+      else if (early.length < 1000) early.push(data);
+    },
+    close(code) {
+      closed = true;
+      manager.socketClosed(ctx.ip);
+      if (half) manager.audit('WS_DISCONNECT', 'agent', half, resourceId, code);
+      if (session) manager.agentClosed(session, half);
+    },
+  };
+}
+
+export function registerSessions(app: App): void {
+  const user = (kind: SessionKind, target: SessionTarget, system: boolean) => async (c: Context<HonoEnv>) => {
+    const upgrade = requireUpgrade(c);
+    const ctx = c.get('ctx');
+    const uuid = c.req.param('microserviceUuid') ?? c.req.param('uuid')!;
+    const tail = kind === 'log' ? tailConfig(c, ctx.config.ws.tailMaxLines) : undefined;
+    const { fogUuid } = target === 'fog' ? await runningFog(ctx, uuid) : await runningMicroservice(ctx, uuid, system);
+    return upgrade(userSocket(ctx, c.req.path, { kind, target, msUuid: target === 'fog' ? null : uuid, fogUuid, tail }));
+  };
+  // More specific paths first (§1.1 route matching).
+  app.openapi(userRoutes.systemExec, user('exec', 'microservice', true) as never);
+  app.openapi(userRoutes.exec, user('exec', 'microservice', false) as never);
+  app.openapi(userRoutes.systemLogs, user('log', 'microservice', true) as never);
+  app.openapi(userRoutes.logs, user('log', 'microservice', false) as never);
+  app.openapi(userRoutes.fogLogs, user('log', 'fog', false) as never);
+
+  const agent = (kind: SessionKind, target: SessionTarget) => async (c: Context<HonoEnv>) => {
+    const upgrade = requireUpgrade(c);
+    const ctx = c.get('ctx');
+    const sessionId = c.req.param('sessionId')!;
+    let resource: string;
+    if (target === 'fog') {
+      resource = c.req.param('iofogUuid')!;
+      if (resource !== ctx.agent!.fogUuid) throw new Refusal(CloseCode.POLICY, 'Fog UUID mismatch');
+    } else {
+      resource = c.req.param('microserviceUuid')!;
+      await msOfAgent(ctx, resource);
+    }
+    const row = await sessionForAgent(ctx, sessionId, { kind, target, resource });
+    if (row.fogUuid !== ctx.agent!.fogUuid) throw new Refusal(CloseCode.POLICY, 'Session mismatch');
+    return upgrade(agentSocket(ctx, c.req.path, row));
+  };
+  app.openapi(agentRoutes.exec, agent('exec', 'microservice') as never);
+  app.openapi(agentRoutes.msLogs, agent('log', 'microservice') as never);
+  app.openapi(agentRoutes.fogLogs, agent('log', 'fog') as never);
+}
+
+/** Upgrades to paths no route serves are accepted and closed 1008 `Route not registered` (§1.1). */
+export function refuseUnknownUpgrade(c: Context<HonoEnv>): Response | undefined {
+  const upgrade = c.env?.upgrade;
+  if (upgrade && isUpgradeRequest(c.req.raw)) return upgrade(refuse(CloseCode.POLICY, 'Route not registered'));
+  return undefined;
+}

@@ -1,0 +1,233 @@
+// Exec and log sessions over WebSocket against the built bundle as a real process (platform §1):
+// operator sockets on one side, the Edgelet simulator's agent sockets on the other.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Edgelet } from '../harness/edgelet';
+import { ADMIN, startController, type Controller, type Runtime } from '../harness/process';
+import { AgentSessions, FrameSocket, T, bin, text, toWs } from '../harness/ws';
+
+const APP = (fog: string) => `apiVersion: iofog.org/v3
+kind: Application
+metadata: { name: shell-app }
+spec:
+  microservices:
+    - name: box
+      agent: { name: ${fog} }
+      images: { amd64: acme/box:1.0, arm64: acme/box:1.0 }
+      config: {}
+`;
+
+export async function fleetWithRunningMicroservice(ctl: Controller, fogName = 'ws-edge') {
+  const api = async (method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; type?: string } = {}) => {
+    const res = await fetch(ctl.url + path, {
+      method,
+      headers: { 'content-type': opts.type ?? 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    });
+    const t = await res.text();
+    return { status: res.status, body: t ? JSON.parse(t) : undefined };
+  };
+  const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken as string;
+  const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: fogName, archId: 0 } });
+  assert.equal(fog.status, 201, JSON.stringify(fog.body));
+  const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
+  const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
+  assert.equal((await edge.provision(key.body.key)).status, 200);
+  await edge.boot();
+  await edge.changeCycle();
+  assert.equal((await api('POST', '/api/v3/application/yaml', { token: admin, raw: APP(fogName), type: 'application/yaml' })).status, 201);
+  await edge.changeCycle();
+  await edge.reportStatus();
+  const msUuid = [...edge.running.keys()][0]!;
+  assert.equal((await api('GET', `/api/v3/microservices/${msUuid}`, { token: admin })).body.status.status, 'RUNNING');
+  return { api, admin, edge, fogUuid: fog.body.uuid as string, msUuid };
+}
+
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+export async function execRoundTrip(ctl: Controller, f: Awaited<ReturnType<typeof fleetWithRunningMicroservice>>) {
+  const ws = toWs(ctl.url);
+  const agents = new AgentSessions(f.edge, ws);
+  try {
+    const user = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    assert.ok(user.opened, JSON.stringify(user.closed));
+    const activation = await user.next();
+    assert.equal(activation.type, T.ACTIVATION);
+    const { sessionId, microserviceUuid } = JSON.parse(text(activation));
+    assert.equal(microserviceUuid, f.msUuid);
+    assert.equal(activation.sessionId, sessionId);
+    assert.equal(activation.execId, sessionId);
+    assert.equal(text(await user.next()), 'Waiting for agent connection. Interactive exec will begin once the agent connects.\n');
+    // The agent learns about the session from its changes poll and the listing.
+    const cycle = await f.edge.changeCycle();
+    assert.ok(cycle.flags.includes('execSessions'), JSON.stringify(cycle.flags));
+    const listed = (await f.edge.getExecSessions()).body.execSessions;
+    assert.deepEqual(listed, [{ microserviceUuid: f.msUuid, sessionId, status: 'PENDING', agentConnected: false }]);
+    // Typed before the agent is there: delivered after ACTIVATION.
+    user.send({ type: T.STDIN, data: bin('early\n') });
+    await agents.sync();
+    const ready = await user.next();
+    assert.equal(ready.type, T.STDERR);
+    assert.equal(text(ready), 'Agent connected. Interactive exec is ready.\n');
+    assert.equal(text(await user.nextOfType(T.STDOUT)), 'early\n');
+    const act = agents.activations.get(sessionId)!;
+    assert.equal(act.execId, sessionId);
+    assert.deepEqual(Object.keys(JSON.parse(text(act))).sort(), ['execId', 'microserviceUuid', 'sessionId', 'timestamp']);
+    assert.equal((await f.edge.getExecSessions()).body.execSessions[0].status, 'ACTIVE');
+    // STDIN round-trips; text frames become STDIN lines; keepalive is answered, not forwarded.
+    user.send({ type: T.STDIN, data: bin('echo hi\n') });
+    const out = await user.nextOfType(T.STDOUT);
+    assert.equal(text(out), 'echo hi\n');
+    assert.equal(out.execId, sessionId);
+    assert.ok(out.data instanceof Uint8Array, 'data is bin');
+    user.sendText('ls');
+    assert.equal(text(await user.nextOfType(T.STDOUT)), 'ls\n');
+    user.send({ type: T.CONTROL, data: bin('keepalive') });
+    assert.equal(text(await user.nextOfType(T.CONTROL)), 'keepalive');
+    // User CLOSE: forwarded to the agent, user closed 1000, row gone.
+    user.send({ type: T.CLOSE, data: bin('bye') });
+    assert.deepEqual(await user.waitClose(), { code: 1000, reason: 'Session closed' });
+    const agentSock = agents.exec.get(sessionId)!;
+    await agentSock.waitClose();
+    assert.ok(agentSock.frames.some((fr) => fr.type === T.CLOSE));
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual((await f.edge.getExecSessions()).body.execSessions, []);
+  } finally {
+    agents.close();
+  }
+}
+
+test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, auth, drain', { timeout: 120_000 }, async () => {
+  const ctl = await startController({ env: { WS_EXEC_PENDING_TIMEOUT_MS: '1500', WS_LOG_PENDING_TIMEOUT_MS: '1500' } });
+  const ws = toWs(ctl.url);
+  try {
+    const f = await fleetWithRunningMicroservice(ctl);
+    await execRoundTrip(ctl, f);
+
+    // Six concurrent execs on one microservice: the sixth is refused with 1008.
+    const five = await Promise.all(Array.from({ length: 5 }, () => FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin))));
+    for (const s of five) assert.equal((await s.next()).type, T.ACTIVATION);
+    const sixth = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    assert.deepEqual(await sixth.waitClose(), { code: 1008, reason: 'Maximum of 5 concurrent exec sessions allowed for this microservice.' });
+    assert.equal((await f.edge.getExecSessions()).body.execSessions.length, 5);
+    for (const s of five) s.close();
+    for (const s of five) await s.waitClose();
+
+    // A pending session without an agent times out (1.5 s here), and its row goes.
+    const lonely = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}?token=${f.admin}`);
+    assert.equal((await lonely.next()).type, T.ACTIVATION, '?token= authenticates');
+    const closed = await lonely.waitClose(5000);
+    assert.deepEqual(closed, { code: 1008, reason: 'Timeout waiting for agent connection' });
+    assert.ok(lonely.frames.some((fr) => text(fr) === 'Timeout waiting for agent connection.\n'));
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual((await f.edge.getExecSessions()).body.execSessions, []);
+
+    // Logs: tail=100 delivers 100 lines, then follows.
+    const agents = new AgentSessions(f.edge, ws, { followEveryMs: 20 });
+    try {
+      const logs = await FrameSocket.connect(`${ws}/api/v3/microservices/${f.msUuid}/logs?tail=100`, bearer(f.admin));
+      const start = await logs.next();
+      assert.equal(start.type, T.LOG_START);
+      const info = JSON.parse(text(start));
+      assert.deepEqual(info.tailConfig, { lines: 100, follow: true, since: null, until: null });
+      assert.equal(text(await logs.next()), 'Waiting for agent connection. Log streaming will begin once the agent connects.\n');
+      assert.ok((await f.edge.changeCycle()).flags.includes('microserviceLogs'));
+      const listed = (await f.edge.getLogSessions()).body.logSessions;
+      assert.equal(listed.length, 1);
+      assert.equal(listed[0].microserviceUuid, f.msUuid);
+      assert.deepEqual(listed[0].tailConfig, { lines: 100, follow: true, since: null, until: null });
+      await agents.sync();
+      assert.equal(text(await logs.next()), 'Agent connected. Log streaming started.\n');
+      assert.equal(text(await logs.next()), 'line 1');
+      assert.deepEqual(JSON.parse(text(agents.logStarts.get(info.sessionId))).tailConfig.lines, 100, 'the agent got LOG_START with the tail config');
+      for (let i = 2; i <= 100; i++) {
+        const line = await logs.next();
+        assert.equal(line.type, T.LOG_LINE);
+        assert.equal(text(line), `line ${i}`);
+      }
+      assert.equal(text(await logs.next()), 'follow 1');
+      assert.equal(text(await logs.next()), 'follow 2');
+      logs.close();
+      await logs.waitClose();
+      const agentLog = agents.logs.get(info.sessionId)!;
+      assert.deepEqual(await agentLog.waitClose(), { code: 1000, reason: 'User closed connection' });
+      assert.deepEqual((await f.edge.getLogSessions()).body.logSessions, []);
+
+      // Node logs of the fog itself.
+      const node = await FrameSocket.connect(`${ws}/api/v3/iofog/${f.fogUuid}/logs?tail=3&follow=false`, bearer(f.admin));
+      const nodeStart = JSON.parse(text(await node.next()));
+      assert.deepEqual(nodeStart.tailConfig, { lines: 3, follow: false, since: null, until: null });
+      assert.ok((await f.edge.changeCycle()).flags.includes('fogLogs'));
+      assert.equal((await f.edge.getLogSessions()).body.logSessions[0].iofogUuid, f.fogUuid);
+      await agents.sync();
+      assert.equal(text(await node.next()), 'Waiting for agent connection. Log streaming will begin once the agent connects.\n');
+      assert.equal(text(await node.next()), 'Agent connected. Log streaming started.\n');
+      assert.deepEqual([text(await node.next()), text(await node.next()), text(await node.next())], ['line 1', 'line 2', 'line 3']);
+      const stop = await node.next();
+      assert.equal(stop.type, T.LOG_STOP);
+      assert.equal(stop.iofogUuid, f.fogUuid);
+      node.close();
+    } finally {
+      agents.close();
+    }
+
+    // Bad log parameters, auth and RBAC failures close 1008 with the reason.
+    const badTail = await FrameSocket.connect(`${ws}/api/v3/microservices/${f.msUuid}/logs?tail=0`, bearer(f.admin));
+    assert.deepEqual(await badTail.waitClose(), { code: 1008, reason: 'Invalid tail parameter. Must be between 1 and 5000.' });
+    const bigTail = await FrameSocket.connect(`${ws}/api/v3/microservices/${f.msUuid}/logs?tail=6000`, bearer(f.admin));
+    assert.deepEqual(await bigTail.waitClose(), { code: 1008, reason: 'Tail exceeds maximum of 5000 lines.' });
+    const badSince = await FrameSocket.connect(`${ws}/api/v3/microservices/${f.msUuid}/logs?since=yesterday`, bearer(f.admin));
+    assert.deepEqual(await badSince.waitClose(), { code: 1008, reason: 'Invalid since format. Expected ISO 8601.' });
+    const anonymous = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`);
+    assert.equal((await anonymous.waitClose()).code, 1008);
+    const systemMs = await FrameSocket.connect(`${ws}/api/v3/microservices/system/exec/${f.msUuid}`, bearer(f.admin));
+    assert.deepEqual(await systemMs.waitClose(), { code: 1008, reason: `Microservice ${f.msUuid} not found` });
+    const ghost = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/00000000-0000-4000-8000-000000000000`, bearer(f.admin));
+    assert.equal((await ghost.waitClose()).code, 1008);
+    const plain = await fetch(`${ctl.url}/api/v3/microservices/exec/${f.msUuid}`, { headers: bearer(f.admin) });
+    assert.equal(plain.status, 426);
+    assert.equal((await plain.json()).code, 'UPGRADE_REQUIRED');
+    assert.equal((await fetch(`${ctl.url}/api/v3/microservices/exec/${f.msUuid}`)).status, 401);
+
+    // Agent side: unknown session, another fog's token, the removed legacy route.
+    const agentHeaders = { authorization: `Bearer ${await f.edge.token()}` };
+    const unknown = await FrameSocket.connect(`${ws}/api/v3/agent/exec/microservice/${f.msUuid}/no-such-session`, agentHeaders);
+    assert.deepEqual(await unknown.waitClose(), { code: 1008, reason: 'Session not found' });
+    const noToken = await FrameSocket.connect(`${ws}/api/v3/agent/exec/microservice/${f.msUuid}/x`);
+    assert.equal((await noToken.waitClose()).code, 1008);
+    const legacy = await FrameSocket.connect(`${ws}/api/v3/agent/exec/${f.msUuid}`, { authorization: `Bearer ${await f.edge.token()}` });
+    assert.deepEqual(await legacy.waitClose(), { code: 1008, reason: 'Route not registered' });
+    const wrongFog = await FrameSocket.connect(`${ws}/api/v3/agent/logs/iofog/00000000-0000-4000-8000-000000000000/x`, { authorization: `Bearer ${await f.edge.token()}` });
+    assert.deepEqual(await wrongFog.waitClose(), { code: 1008, reason: 'Fog UUID mismatch' });
+
+    // Audit: every accepted socket leaves WS_CONNECT and WS_DISCONNECT events.
+    const events = await f.api('GET', '/api/v3/events?eventType=WS_CONNECT', { token: f.admin });
+    assert.equal(events.status, 200, JSON.stringify(events.body));
+    const list = (events.body.events ?? events.body) as Array<{ eventType: string; endpointType: string }>;
+    assert.ok(list.some((e) => e.eventType === 'WS_CONNECT' && e.endpointType === 'agent'));
+    assert.ok(list.some((e) => e.eventType === 'WS_CONNECT' && e.endpointType === 'user'));
+
+    // Drain: SIGTERM closes a live session with 1001 and the process exits cleanly.
+    const live = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    await live.next();
+    const stopped = await ctl.stop();
+    assert.deepEqual(await live.waitClose(), { code: 1001, reason: 'Server draining' });
+    assert.equal(stopped.code, 0, ctl.output().slice(-2000));
+    f.edge.close();
+  } finally {
+    await ctl.stop('SIGKILL');
+  }
+});
+
+for (const runtime of ['deno', 'bun'] as Runtime[]) {
+  test(`exec session round trip on ${runtime}`, { timeout: 90_000 }, async () => {
+    const ctl = await startController({ runtime, timeoutMs: 60_000 });
+    try {
+      const f = await fleetWithRunningMicroservice(ctl);
+      await execRoundTrip(ctl, f);
+      f.edge.close();
+    } finally {
+      await ctl.stop('SIGKILL');
+    }
+  });
+}
