@@ -98,7 +98,7 @@ export async function startController(
     stop: (signal = 'SIGTERM') =>
       new Promise((res) => {
         const t0 = Date.now();
-        if (proc.exitCode !== null) return res({ code: proc.exitCode, ms: 0 });
+        if (proc.exitCode !== null || proc.signalCode !== null) return res({ code: proc.exitCode, ms: 0 });
         proc.once('exit', (code) => {
           if (!opts.dir) rmSync(dir, { recursive: true, force: true });
           res({ code, ms: Date.now() - t0 });

@@ -1,0 +1,117 @@
+// Two Controller processes on one libSQL file, relaying exec sessions through a real nats-server's
+// WebSocket listener (platform §1.13): user on instance A, agent on instance B.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startController, type Controller } from '../harness/process';
+import { startNats } from '../harness/nats';
+import { AgentSessions, FrameSocket, T, bin, text, toWs } from '../harness/ws';
+import { bearer, fleetWithRunningMicroservice } from '../harness/ws-fleet';
+
+async function relayUp(ctl: Controller, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ctl.output().includes('session relay connected')) {
+    if (Date.now() > deadline) throw new Error(`relay never connected:\n${ctl.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+
+test('two instances: sessions pair across instances over NATS; relay down → 1013 fast; SIGTERM on the agent side closes the user', { timeout: 120_000 }, async () => {
+  const nats = await startNats();
+  const dir = mkdtempSync(join(tmpdir(), 'controller-relay-'));
+  const env = { NATS_RELAY_URL: nats.wsUrl, WS_EXEC_PENDING_TIMEOUT_MS: '20000' };
+  const a = await startController({ dir, env });
+  let b = await startController({ dir, env });
+  try {
+    await Promise.all([relayUp(a), relayUp(b)]);
+    const f = await fleetWithRunningMicroservice(a, 'relay-edge');
+    const agentOnB = new AgentSessions(f.edge, toWs(b.url));
+    const agentOnA = new AgentSessions(f.edge, toWs(a.url));
+
+    // User on A, agent on B: paired, frames both ways.
+    const user = await FrameSocket.connect(`${toWs(a.url)}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    const { sessionId } = JSON.parse(text(await user.nextOfType(T.ACTIVATION)));
+    await user.next(); // waiting text
+    const t0 = Date.now();
+    await agentOnB.sync();
+    assert.equal(text(await user.next()), 'Agent connected. Interactive exec is ready.\n');
+    const pairingMs = Date.now() - t0;
+    for (let i = 0; i < 20; i++) {
+      user.send({ type: T.STDIN, data: bin(`cmd ${i}\n`) });
+      const out = await user.nextOfType(T.STDOUT);
+      assert.equal(text(out), `cmd ${i}\n`);
+      assert.equal(out.sessionId, sessionId);
+    }
+    const row = (await f.edge.getExecSessions()).body.execSessions[0];
+    assert.deepEqual([row.sessionId, row.status, row.agentConnected], [sessionId, 'ACTIVE', true]);
+    // User closes on A: the agent on B receives CLOSE and is closed; the row is gone.
+    user.send({ type: T.CLOSE, data: bin('bye') });
+    assert.equal((await user.waitClose()).code, 1000);
+    const agentSock = agentOnB.exec.get(sessionId)!;
+    await agentSock.waitClose();
+    assert.ok(agentSock.frames.some((fr) => fr.type === T.CLOSE), 'CLOSE relayed to the agent');
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual((await f.edge.getExecSessions()).body.execSessions, []);
+    console.log(JSON.stringify({ crossInstancePairingMs: pairingMs }));
+
+    // Logs across instances as well.
+    const logs = await FrameSocket.connect(`${toWs(a.url)}/api/v3/microservices/${f.msUuid}/logs?tail=5&follow=false`, bearer(f.admin));
+    await logs.nextOfType(T.LOG_START);
+    await agentOnB.sync();
+    await logs.next((fr) => text(fr) === 'Agent connected. Log streaming started.\n');
+    const lines: string[] = [];
+    for (let i = 0; i < 5; i++) lines.push(text(await logs.next((fr) => fr.type === T.LOG_LINE && text(fr).startsWith('line '))));
+    assert.deepEqual(lines, ['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+    logs.close();
+    await logs.waitClose();
+    await agentOnB.sync();
+
+    // SIGTERM instance B while a cross-instance session is live: the user on A gets a close, rows are cleaned.
+    const live = await FrameSocket.connect(`${toWs(a.url)}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    const liveId = JSON.parse(text(await live.nextOfType(T.ACTIVATION))).sessionId;
+    await agentOnB.sync();
+    await live.next((fr) => text(fr) === 'Agent connected. Interactive exec is ready.\n');
+    const stopped = await b.stop();
+    assert.equal(stopped.code, 0, b.output().slice(-2000));
+    const closed = await live.waitClose(5000);
+    assert.equal(closed.code, 1000);
+    assert.equal(closed.reason, 'Agent closed connection');
+    const execRows = async () => (await f.edge.getExecSessions()).body.execSessions.filter((s: { sessionId: string }) => s.sessionId === liveId);
+    for (let i = 0; i < 50 && (await execRows()).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await execRows(), []);
+    agentOnB.close();
+
+    // Relay down: a new cross-instance session fails fast with 1013; a same-instance one still pairs.
+    b = await startController({ dir, env });
+    await relayUp(b);
+    await nats.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    const agentOnB2 = new AgentSessions(f.edge, toWs(b.url));
+    const cross = await FrameSocket.connect(`${toWs(a.url)}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    const crossId = JSON.parse(text(await cross.nextOfType(T.ACTIVATION))).sessionId;
+    const started = Date.now();
+    const agentSide = await agentOnB2.openExec(f.msUuid, crossId);
+    const refusal = await agentSide.waitClose(3000);
+    assert.deepEqual(refusal, { code: 1013, reason: 'Relay unavailable for cross-replica session' });
+    assert.ok(Date.now() - started < 1000, `failed fast (${Date.now() - started} ms)`);
+    cross.close();
+    const local = await FrameSocket.connect(`${toWs(a.url)}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    const localId = JSON.parse(text(await local.nextOfType(T.ACTIVATION))).sessionId;
+    await agentOnA.openExec(f.msUuid, localId);
+    await local.next((fr) => text(fr) === 'Agent connected. Interactive exec is ready.\n');
+    local.send({ type: T.STDIN, data: bin('still here\n') });
+    assert.equal(text(await local.nextOfType(T.STDOUT)), 'still here\n');
+    local.close();
+    agentOnA.close();
+    agentOnB2.close();
+    f.edge.close();
+  } finally {
+    await a.stop('SIGKILL');
+    await b.stop('SIGKILL');
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

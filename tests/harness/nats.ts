@@ -1,0 +1,69 @@
+// A real nats-server (apt `nats-server`) on loopback for relay tests: client and WebSocket listeners.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { freePort } from './process';
+
+export interface NatsServer {
+  url: string;
+  wsUrl: string;
+  proc: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+  /** Starts it again on the same ports (after stop). */
+  restart(): Promise<void>;
+}
+
+async function listening(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nats-server not listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startNats(opts: { extraConfig?: string } = {}): Promise<NatsServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'nats-'));
+  const port = await freePort();
+  const wsPort = await freePort();
+  const conf = join(dir, 'nats.conf');
+  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n${opts.extraConfig ?? ''}\n`);
+  let out = '';
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    proc: undefined as unknown as ChildProcess,
+    output: () => out,
+    async stop() {
+      const p = server.proc;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      await new Promise<void>((r) => {
+        p.once('exit', () => r());
+        p.kill('SIGKILL');
+      });
+    },
+    async restart() {
+      server.proc = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      server.proc.stdout!.on('data', (d) => (out += d));
+      server.proc.stderr!.on('data', (d) => (out += d));
+      server.proc.once('exit', () => {});
+      await listening(wsPort, 10_000);
+    },
+  };
+  await server.restart();
+  process.once('exit', () => {
+    server.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return server;
+}
