@@ -5,7 +5,7 @@ import type { AppCtx } from '../../context';
 import { errorFields } from '../../lib/logger';
 import type { WsPeer } from '../../ws/types';
 import { raiseFlags, type ChangeFlag } from '../changes/flags';
-import { insertAuditEvent } from '../events/audit';
+import { insertAuditEvent, type AuditRecord } from '../events/audit';
 import { FrameType, Texts, bytes, decodeFrame, encodeFrame, type Frame } from './frames';
 import { relaySubject, type Relay, type RelayMessage } from './relay';
 
@@ -74,6 +74,8 @@ export class SessionManager {
   #perIp = new Map<string, number>();
   #windows = new Map<string, { started: number; n: number }>();
   #sweeper?: ReturnType<typeof setInterval>;
+  #auditQueue: Array<{ at: number; rec: AuditRecord }> = [];
+  #auditTimer?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly ctx: AppCtx,
@@ -222,11 +224,12 @@ export class SessionManager {
       this.#toUser(s, this.#execFrame(s, FrameType.CONTROL, bytes('keepalive')));
       return;
     }
-    frame.microserviceUuid ??= s.msUuid;
-    frame.execId ??= s.id;
-    frame.sessionId ??= s.id;
-    frame.timestamp ??= this.ctx.clock.now();
-    const out = typeof raw === 'string' || frame.execId !== s.id ? encodeFrame({ ...frame, execId: s.id, sessionId: s.id }) : encodeFrame(frame);
+    // Forwarded as received when complete; otherwise the missing keys are filled in (§1.4) and
+    // `execId` is always the session id on frames to the agent.
+    const complete = typeof raw !== 'string' && frame.execId === s.id && frame.sessionId === s.id && frame.microserviceUuid != null && frame.timestamp != null;
+    const out = complete
+      ? (raw as Uint8Array)
+      : encodeFrame({ ...frame, microserviceUuid: frame.microserviceUuid ?? s.msUuid, execId: s.id, sessionId: s.id, timestamp: frame.timestamp ?? this.ctx.clock.now() });
     if (frame.type === FrameType.CLOSE) {
       this.#toAgent(s, out, FrameType.CLOSE);
       void this.end(s, { user: [CloseCode.NORMAL, 'Session closed'], agent: [CloseCode.NORMAL, 'Session closed'], skipAgentClose: true });
@@ -425,6 +428,7 @@ export class SessionManager {
       s.user?.peer.close(CloseCode.GOING_AWAY, 'Server draining');
       s.agent?.peer.close(CloseCode.GOING_AWAY, 'Server draining');
     }
+    await this.flushAudit();
     await this.relay.close().catch(() => {});
   }
 
@@ -525,12 +529,17 @@ export class SessionManager {
 
   // ---- audit ----
 
-  /** WS_CONNECT / WS_DISCONNECT (§1.14): written after the fact in a fresh transaction; failures never touch the session. */
+  /**
+   * WS_CONNECT / WS_DISCONNECT (§1.14): queued and written in batches (one transaction every 250 ms at
+   * most), so socket churn adds no write transaction per connect; failures never touch the session.
+   * The queue is flushed on drain; a crash loses at most the last 250 ms of socket events.
+   */
   audit(event: 'WS_CONNECT' | 'WS_DISCONNECT', endpointType: 'user' | 'agent', half: Omit<Half, 'peer'>, resourceId: string, closeCode?: number): void {
     const { ctx } = this;
     if (!ctx.config.audit.enabled) return;
-    void withTransaction(ctx, (tx) =>
-      insertAuditEvent(tx.db, ctx.clock.now(), {
+    this.#auditQueue.push({
+      at: ctx.clock.now(),
+      rec: {
         eventType: event,
         endpointType,
         actorId: half.actor,
@@ -541,8 +550,20 @@ export class SessionManager {
         ipAddress: ctx.config.audit.captureIp ? (half.ip ?? null) : null,
         status: 'SUCCESS',
         statusCode: closeCode ?? null,
-      }),
-    ).catch((err) => ctx.logger.warn('session audit event not written', errorFields(err)));
+      },
+    });
+    this.#auditTimer ??= setTimeout(() => void this.flushAudit(), 250);
+  }
+
+  async flushAudit(): Promise<void> {
+    clearTimeout(this.#auditTimer);
+    this.#auditTimer = undefined;
+    const batch = this.#auditQueue.splice(0);
+    if (batch.length === 0) return;
+    const { ctx } = this;
+    await withTransaction(ctx, async (tx) => {
+      for (const b of batch) await insertAuditEvent(tx.db, b.at, b.rec);
+    }).catch((err) => ctx.logger.warn('session audit events not written', { events: batch.length, ...errorFields(err) }));
   }
 
   // ---- listings and reconcile ----
