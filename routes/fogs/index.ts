@@ -4,6 +4,7 @@ import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
+import { provisionDebugMicroservice, removeDebugMicroservice } from '../../src/services/microservices/microservices';
 import {
   createFog,
   createProvisioningKey,
@@ -170,6 +171,24 @@ const command = (path: string, summary: string) =>
     request: { params: UuidParam },
     responses: { 204: { description: 'Queued' }, ...nf },
   });
+export const debugExecRoute = defineRoute(rbac('systemExecSessions', 'patch', 'uuid'), {
+  method: 'post',
+  path: '/api/v3/iofog/{uuid}/exec',
+  tags: tag,
+  summary: 'Provision the node-debug system microservice',
+  description:
+    'Creates (or updates) the `debug` system microservice on the fog — host network, privileged, host PID/IPC — then open its shell with `WS /api/v3/microservices/system/exec/{debugMicroserviceUuid}` (find the uuid in `GET /api/v3/microservices/system`). Optional JSON body `{ "image": "…" }` (default `ghcr.io/eclipse-iofog/debugger`).',
+  request: { params: UuidParam },
+  responses: { 204: { description: 'Provisioned; the agent pulls it on its next changes poll' }, ...nf },
+});
+export const debugExecDeleteRoute = defineRoute(rbac('systemExecSessions', 'patch', 'uuid'), {
+  method: 'delete',
+  path: '/api/v3/iofog/{uuid}/exec',
+  tags: tag,
+  summary: 'Remove the node-debug system microservice',
+  request: { params: UuidParam },
+  responses: { 204: { description: 'Removed' }, ...nf },
+});
 export const rebootRoute = command('/api/v3/iofog/{uuid}/reboot', 'Queue a reboot');
 export const pruneRoute = command('/api/v3/iofog/{uuid}/prune', 'Queue an image prune');
 
@@ -253,6 +272,19 @@ export function registerFogs(app: App): void {
       throw new ServiceError('VALIDATION_FAILED', 'semver: must be a semantic version such as 1.2.3');
     }
     await queueVersionCommand(c.get('ctx'), uuid, versionCommand, semver as string | undefined);
+    return c.body(null, 204);
+  });
+  app.openapi(debugExecRoute, async (c) => {
+    const body = await optionalJson(c.req);
+    const image = body.image;
+    if (image !== undefined && (typeof image !== 'string' || !/^[^\s]{1,1024}$/.test(image))) {
+      throw new ServiceError('VALIDATION_FAILED', 'image: must be an image reference without spaces (at most 1024 characters)');
+    }
+    await provisionDebugMicroservice(c.get('ctx'), c.req.valid('param').uuid, image as string | undefined);
+    return c.body(null, 204);
+  });
+  app.openapi(debugExecDeleteRoute, async (c) => {
+    await removeDebugMicroservice(c.get('ctx'), c.req.valid('param').uuid);
     return c.body(null, 204);
   });
   app.openapi(rebootRoute, async (c) => {

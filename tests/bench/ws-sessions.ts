@@ -47,6 +47,16 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
+/** utime+stime of a process in ms (from /proc/<pid>/stat; 100 ticks/s). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -166,9 +176,14 @@ try {
     );
   }
   const tf = Date.now();
+  const genCpu0 = process.cpuUsage();
+  const srvCpu0 = pids.map(cpuMs);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   running = false;
   const frameSec = (Date.now() - tf) / 1000;
+  const genCpu = process.cpuUsage(genCpu0);
+  const generatorCpuPct = Math.round((genCpu.user + genCpu.system) / 10 / (frameSec * 1000));
+  const serverCpuPct = pids.map((p, i) => Math.round((cpuMs(p) - srvCpu0[i]!) / (frameSec * 10)));
   await Promise.allSettled(loops);
   const rssPeak = pids.map(rssMb);
 
@@ -200,6 +215,7 @@ try {
       roundTripsPerSec: Math.round(roundTrips / frameSec),
       framesPerSec: Math.round((2 * roundTrips) / frameSec),
       roundTripMs: { p50: pct(rtt, 50), p99: pct(rtt, 99) },
+      framesPhaseCpuPct: { generator: generatorCpuPct, servers: serverCpuPct },
       closeSec,
       rowsLeft: remaining,
       serverRssMb: { start: rssStart, paired: rssPaired, afterFrames: rssPeak },

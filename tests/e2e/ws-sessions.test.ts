@@ -80,6 +80,28 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
       agents.close();
     }
 
+    // Node debug: POST /iofog/:uuid/exec provisions the debug system microservice; its shell pairs on the system path.
+    assert.equal((await f.api('POST', `/api/v3/iofog/${f.fogUuid}/exec`, { token: f.admin })).status, 204);
+    await f.edge.changeCycle();
+    await f.edge.reportStatus();
+    const debugUuid = [...f.edge.running.values()].find((m) => m.name === 'debug')!.uuid as string;
+    const debugAgents = new AgentSessions(f.edge, ws);
+    try {
+      const shell = await FrameSocket.connect(`${ws}/api/v3/microservices/system/exec/${debugUuid}`, bearer(f.admin));
+      assert.equal(JSON.parse(text(await shell.nextOfType(T.ACTIVATION))).microserviceUuid, debugUuid);
+      await debugAgents.sync();
+      await shell.next((fr) => text(fr) === 'Agent connected. Interactive exec is ready.\n');
+      shell.sendText('uname -a');
+      assert.equal(text(await shell.nextOfType(T.STDOUT)), 'uname -a\n');
+      shell.close();
+      await shell.waitClose();
+      const appPath = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${debugUuid}`, bearer(f.admin));
+      assert.deepEqual(await appPath.waitClose(), { code: 1008, reason: `Microservice ${debugUuid} not found` }, 'a system microservice is not reachable on the application path');
+    } finally {
+      debugAgents.close();
+    }
+    assert.equal((await f.api('DELETE', `/api/v3/iofog/${f.fogUuid}/exec`, { token: f.admin })).status, 204);
+
     // Bad log parameters, auth and RBAC failures close 1008 with the reason.
     const badTail = await FrameSocket.connect(`${ws}/api/v3/microservices/${f.msUuid}/logs?tail=0`, bearer(f.admin));
     assert.deepEqual(await badTail.waitClose(), { code: 1008, reason: 'Invalid tail parameter. Must be between 1 and 5000.' });
@@ -122,6 +144,48 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
     const stopped = await ctl.stop();
     assert.deepEqual(await live.waitClose(), { code: 1001, reason: 'Server draining' });
     assert.equal(stopped.code, 0, ctl.output().slice(-2000));
+    f.edge.close();
+  } finally {
+    await ctl.stop('SIGKILL');
+  }
+});
+
+test('upgrade gate: per-IP socket cap and per-minute upgrade limit refuse with 429 before the handshake; server pings every WS_PING_INTERVAL', { timeout: 60_000 }, async () => {
+  const ctl = await startController({ env: { WS_PING_INTERVAL: '200', WS_SECURITY_MAX_CONNECTIONS_PER_IP: '2', WS_SECURITY_MAX_REQUESTS_PER_MINUTE: '4' } });
+  const ws = toWs(ctl.url);
+  try {
+    const f = await fleetWithRunningMicroservice(ctl, 'gate-edge');
+    const open = () => FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    const one = await open();
+    const two = await open();
+    assert.ok(one.opened && two.opened);
+    await one.nextOfType(T.ACTIVATION);
+    await two.nextOfType(T.ACTIVATION);
+    let pings = 0;
+    one.ws.on('ping', () => pings++);
+    const third = await open();
+    assert.equal(third.refusedStatus, 429);
+    assert.deepEqual([JSON.parse(third.refusedBody!).code, JSON.parse(third.refusedBody!).message], ['RATE_LIMITED', 'Too many connections']);
+    two.close();
+    await two.waitClose();
+    await new Promise((r) => setTimeout(r, 100));
+    const four = await open();
+    assert.ok(four.opened, 'a slot is free again');
+    four.close();
+    await four.waitClose();
+    await new Promise((r) => setTimeout(r, 100));
+    // Upgrades counted so far: one, two, four (the refused third did not reach the window); this is the 4th.
+    const fifth = await open();
+    assert.ok(fifth.opened);
+    fifth.close();
+    await fifth.waitClose();
+    await new Promise((r) => setTimeout(r, 100));
+    const sixth = await open();
+    assert.equal(sixth.refusedStatus, 429);
+    assert.equal(JSON.parse(sixth.refusedBody!).message, 'Rate limit exceeded');
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(pings >= 2, `server pings arrive (${pings})`);
+    one.close();
     f.edge.close();
   } finally {
     await ctl.stop('SIGKILL');

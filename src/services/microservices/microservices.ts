@@ -780,3 +780,69 @@ export async function microservicesOfFogs(tx: AppCtx, fogUuids: string[]): Promi
   }
   return out;
 }
+
+/** Default node-debug image (operator-api §2.4); multi-arch, so the same reference serves every arch. */
+export const DEFAULT_DEBUG_IMAGE = 'ghcr.io/eclipse-iofog/debugger';
+
+/**
+ * POST /iofog/:uuid/exec (platform §6.3): the node-debug system microservice `debug` in `system-{fog}`
+ * — host network, privileged, host PID and IPC, schedule 0 — whose shell the operator then opens on
+ * `WS /microservices/system/exec/{uuid}`. Idempotent: a second call keeps the microservice and applies
+ * a new image (rebuild). Sets `microserviceList` and `execSessions`.
+ */
+export async function provisionDebugMicroservice(ctx: AppCtx, fogUuid: string, image: string | undefined): Promise<{ uuid: string }> {
+  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  if (!f) throw notFound(`Fog ${fogUuid}`);
+  const archIds = f.archId >= 1 && f.archId <= 4 ? [f.archId] : [1, 2, 3, 4];
+  const images = json(archIds.map((archId) => ({ containerImage: image ?? DEFAULT_DEBUG_IMAGE, archId })));
+  return withTransaction(ctx, async (tx) => {
+    const app = await ensureSystemApplication(tx, f.name);
+    const now = tx.clock.now();
+    const [existing] = await tx.db
+      .select({ uuid: microservice.uuid, images: microservice.images })
+      .from(microservice)
+      .where(and(eq(microservice.applicationId, app.id), eq(microservice.name, 'debug')))
+      .limit(1);
+    let uuid: string;
+    if (existing) {
+      uuid = existing.uuid;
+      const changed = existing.images !== images;
+      await tx.db.update(microservice).set({ images, markedForDelete: false, fogUuid, ...(changed ? { rebuild: true } : {}), updatedAt: now }).where(eq(microservice.uuid, uuid));
+    } else {
+      uuid = tx.ids.uuid();
+      await tx.db.insert(microservice).values({
+        uuid,
+        name: 'debug',
+        applicationId: app.id,
+        fogUuid,
+        images,
+        hostNetworkMode: true,
+        isPrivileged: true,
+        pidMode: 'host',
+        ipcMode: 'host',
+        schedule: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await ensureMicroserviceAccount(tx, app.id, 'debug');
+    }
+    await raiseFlags(tx, [fogUuid], ['microserviceList', 'execSessions']);
+    return { uuid };
+  });
+}
+
+/** DELETE /iofog/:uuid/exec: removes the node-debug microservice (404 when there is none). */
+export async function removeDebugMicroservice(ctx: AppCtx, fogUuid: string): Promise<void> {
+  const [f] = await ctx.db.select({ name: fog.name }).from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  if (!f) throw notFound(`Fog ${fogUuid}`);
+  await withTransaction(ctx, async (tx) => {
+    const rows = await tx.db
+      .select({ ms: microservice })
+      .from(microservice)
+      .innerJoin(application, eq(application.id, microservice.applicationId))
+      .where(and(eq(application.isSystem, true), eq(microservice.fogUuid, fogUuid), eq(microservice.name, 'debug'), eq(microservice.markedForDelete, false)));
+    if (rows.length === 0) throw notFound(`Debug microservice on fog ${fogUuid}`);
+    await removeOrMark(tx, rows.map((r) => r.ms), false);
+    await raiseFlags(tx, [fogUuid], ['execSessions']);
+  });
+}
