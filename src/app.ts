@@ -20,6 +20,7 @@ import { registerHealth } from '../routes/health/index';
 import { registerOidc } from '../routes/oidc/index';
 import { registerOAuth } from '../routes/oauth/index';
 import { registerRbac } from '../routes/rbac/index';
+import { registerNats } from '../routes/nats/index';
 import { refuseUnknownUpgrade, registerSessions } from '../routes/sessions/index';
 import { registerResources } from '../routes/resources/index';
 import { registerTemplates } from '../routes/templates/index';
@@ -119,6 +120,7 @@ export function createApp(appCtx: AppCtx): App {
   registerResources(app);
   registerTemplates(app);
   registerRbac(app);
+  registerNats(app);
   registerAgent(app);
   registerOidc(app);
   registerOAuth(app);

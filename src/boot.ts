@@ -15,6 +15,7 @@ import type { Logger } from './lib/logger';
 import { createMetrics } from './lib/metrics';
 import { SessionManager } from './services/sessions/manager';
 import { LocalRelay, NatsRelay } from './services/sessions/relay';
+import { ensureControllerCreds } from './services/nats/auth';
 import { seedSystemGroups } from './services/auth/admin';
 import { ensureBootstrapAdmin } from './services/auth/bootstrap';
 import { swaggerUiVersion } from './generated/docs-assets';
@@ -141,13 +142,14 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
           {
             url: relayCfg.url,
             publishTimeoutMs: 5000,
+            // The Controller-issued `controller` user (platform §1.13.1) unless a creds file is configured.
             creds: relayCfg.credsFile
               ? async () => {
                   const text = await deps.keyFiles?.read(relayCfg.credsFile!);
                   if (!text) throw new Error(`NATS_RELAY_CREDS_FILE ${relayCfg.credsFile} cannot be read`);
                   return new TextEncoder().encode(text);
                 }
-              : undefined,
+              : async () => new TextEncoder().encode(await ensureControllerCreds(ctx)),
           },
           deps.logger,
         )

@@ -129,5 +129,21 @@ export const migrations: Migration[] = [
       "CREATE INDEX `ws_session_ms_idx` ON `ws_session` (`kind`,`microservice_uuid`);",
       "CREATE INDEX `ws_session_fog_idx` ON `ws_session` (`fog_uuid`,`kind`);"
     ]
+  },
+  {
+    "id": 8,
+    "tag": "0008_nats",
+    "hash": "507f881b2a57f2da79d181523559099731a68244a0fb75b8309db1837d43506c",
+    "statements": [
+      "CREATE TABLE `nats_account` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`public_key` text NOT NULL,\n\t`jwt` text NOT NULL,\n\t`seed_secret_name` text NOT NULL,\n\t`operator_id` integer NOT NULL,\n\t`is_system` integer DEFAULT false NOT NULL,\n\t`is_leaf_system` integer DEFAULT false NOT NULL,\n\t`application_id` integer,\n\t`rule_name` text NOT NULL,\n\t`revocations` text DEFAULT '{}' NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `nats_account_name_unique` ON `nats_account` (`name`);",
+      "CREATE TABLE `nats_operator` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`public_key` text NOT NULL,\n\t`jwt` text NOT NULL,\n\t`seed_secret_name` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `nats_operator_name_unique` ON `nats_operator` (`name`);",
+      "CREATE TABLE `nats_rule` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`kind` text NOT NULL,\n\t`name` text NOT NULL,\n\t`spec` text NOT NULL,\n\t`is_predefined` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `nats_rule_kind_name_uq` ON `nats_rule` (`kind`,`name`);",
+      "CREATE TABLE `nats_user` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`public_key` text NOT NULL,\n\t`jwt` text NOT NULL,\n\t`account_id` integer NOT NULL,\n\t`microservice_uuid` text,\n\t`is_bearer` integer DEFAULT false NOT NULL,\n\t`rule_name` text NOT NULL,\n\t`creds_secret_name` text,\n\t`expires_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`account_id`) REFERENCES `nats_account`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `nats_user_account_name_uq` ON `nats_user` (`account_id`,`name`);",
+      "CREATE INDEX `nats_user_ms_idx` ON `nats_user` (`microservice_uuid`);"
+    ]
   }
 ];

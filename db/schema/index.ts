@@ -6,3 +6,4 @@ export * from './catalog';
 export * from './config';
 export * from './rbac';
 export * from './sessions';
+export * from './nats';

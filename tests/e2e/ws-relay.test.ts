@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startController, type Controller } from '../harness/process';
+import { ADMIN, startController, type Controller } from '../harness/process';
+import { operatorModeConfig } from '../harness/nats-client';
 import { startNats } from '../harness/nats';
 import { AgentSessions, FrameSocket, T, bin, text, toWs } from '../harness/ws';
 import { bearer, fleetWithRunningMicroservice } from '../harness/ws-fleet';
@@ -19,13 +20,32 @@ async function relayUp(ctl: Controller, timeoutMs = 10_000): Promise<void> {
 }
 
 
-test('two instances: sessions pair across instances over NATS; relay down → 1013 fast; SIGTERM on the agent side closes the user', { timeout: 120_000 }, async () => {
+test('two instances: sessions pair across instances over NATS with the Controller-issued controller creds; relay down → 1013 fast; SIGTERM on the agent side closes the user', { timeout: 120_000 }, async () => {
+  // The server is configured in operator mode from the Controller's own trust chain, so it only exists
+  // after the Controllers created the `controller` account: start it, stop it, reconfigure, restart.
   const nats = await startNats();
+  await nats.stop();
   const dir = mkdtempSync(join(tmpdir(), 'controller-relay-'));
   const env = { NATS_RELAY_URL: nats.wsUrl, WS_EXEC_PENDING_TIMEOUT_MS: '20000' };
   const a = await startController({ dir, env });
   let b = await startController({ dir, env });
   try {
+    const admin = (await (await fetch(`${a.url}/api/v3/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()).accessToken as string;
+    const api = async (method: string, path: string) => {
+      const res = await fetch(a.url + path, { method, headers: bearer(admin) });
+      return { status: res.status, body: await res.json() };
+    };
+    for (let i = 0; i < 100; i++) {
+      const accounts = (await api('GET', '/api/v3/nats/accounts')).body.accounts as Array<{ name: string }>;
+      if (accounts.some((x) => x.name === 'controller') && (await api('GET', '/api/v3/nats/accounts/controller/users')).body.users?.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const relayCreds = await api('GET', '/api/v3/nats/accounts/controller/users/controller/creds');
+    assert.equal(relayCreds.status, 200, 'the relay identity was issued on first use');
+    const claims = JSON.parse(Buffer.from(atob(relayCreds.body.credsBase64).split('\n')[1]!.split('.')[1]!, 'base64url').toString());
+    assert.deepEqual([claims.nats.pub.allow, claims.nats.sub.allow], [['controller.relay.v1.>'], ['controller.relay.v1.>']]);
+    nats.setExtraConfig(await operatorModeConfig(api));
+    await nats.restart();
     await Promise.all([relayUp(a), relayUp(b)]);
     const f = await fleetWithRunningMicroservice(a, 'relay-edge');
     const agentOnB = new AgentSessions(f.edge, toWs(b.url));

@@ -14,6 +14,8 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Starts it again on the same ports (after stop). */
   restart(): Promise<void>;
+  /** Replaces the extra configuration (takes effect on the next restart). */
+  setExtraConfig(extra: string): void;
 }
 
 async function listening(port: number, timeoutMs: number): Promise<void> {
@@ -37,13 +39,15 @@ export async function startNats(opts: { extraConfig?: string } = {}): Promise<Na
   const port = await freePort();
   const wsPort = await freePort();
   const conf = join(dir, 'nats.conf');
-  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n${opts.extraConfig ?? ''}\n`);
+  const write = (extra: string) => writeFileSync(conf, `listen: "127.0.0.1:${port}"\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n${extra}\n`);
+  write(opts.extraConfig ?? '');
   let out = '';
   const server: NatsServer = {
     url: `nats://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     proc: undefined as unknown as ChildProcess,
     output: () => out,
+    setExtraConfig: (extra) => write(extra),
     async stop() {
       const p = server.proc;
       if (p.exitCode !== null || p.signalCode !== null) return;
