@@ -21,6 +21,7 @@ import { registerOidc } from '../routes/oidc/index';
 import { registerOAuth } from '../routes/oauth/index';
 import { registerRbac } from '../routes/rbac/index';
 import { registerNats } from '../routes/nats/index';
+import { registerCertificates } from '../routes/certificates/index';
 import { refuseUnknownUpgrade, registerSessions } from '../routes/sessions/index';
 import { registerResources } from '../routes/resources/index';
 import { registerTemplates } from '../routes/templates/index';
@@ -121,6 +122,7 @@ export function createApp(appCtx: AppCtx): App {
   registerTemplates(app);
   registerRbac(app);
   registerNats(app);
+  registerCertificates(app);
   registerAgent(app);
   registerOidc(app);
   registerOAuth(app);

@@ -129,6 +129,7 @@ export const EnvSchema = v.object({
   WS_LOG_TAIL_MAX_LINES: int(5000, 1, 1_000_000),
   WS_DRAIN_TIMEOUT_MS: int(30_000, 100, 600_000),
   WS_CLEANUP_INTERVAL: int(30_000, 100, 3_600_000),
+  CERT_RENEW_BEFORE_DAYS: int(30, 0, 3650),
   NATS_RELAY_URL: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL of a NATS WebSocket listener'))),
   NATS_RELAY_CREDS_FILE: optionalText,
   CONTROLLER_NAMESPACE: v.pipe(v.optional(v.string(), 'iofog'), v.trim(), v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, "-")')),
@@ -184,6 +185,8 @@ export interface Config {
   audit: { enabled: boolean; captureIp: boolean; retentionDays: number };
   /** Exec/log WebSocket sessions (platform §1.3, §1.9) and their cross-instance relay (§1.13). */
   ws: WsConfig;
+  /** The certificate-renewal job renews Controller-signed leaves this many days before expiry (0 = off). */
+  certRenewBeforeDays: number;
 }
 
 export interface WsConfig {
@@ -304,6 +307,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     natsEnabled: false,
     rbacApiVersion: env.RBAC_API_VERSION,
     audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },
+    certRenewBeforeDays: env.CERT_RENEW_BEFORE_DAYS,
     ws: {
       pingIntervalMs: env.WS_PING_INTERVAL,
       maxPayload: env.WS_SECURITY_MAX_PAYLOAD,

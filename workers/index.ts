@@ -7,6 +7,7 @@ import { outboxDrainerJob } from './outbox-drainer';
 import { stoppedAppStatusJob } from './stopped-app-status';
 import { tokenCleanupJob } from './token-cleanup';
 import { wsSessionReconcileJob } from './ws-session-reconcile';
+import { certificateRenewalJob } from './certificate-renewal';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob, wsSessionReconcileJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob, wsSessionReconcileJob, certificateRenewalJob];

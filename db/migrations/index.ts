@@ -145,5 +145,14 @@ export const migrations: Migration[] = [
       "CREATE UNIQUE INDEX `nats_user_account_name_uq` ON `nats_user` (`account_id`,`name`);",
       "CREATE INDEX `nats_user_ms_idx` ON `nats_user` (`microservice_uuid`);"
     ]
+  },
+  {
+    "id": 9,
+    "tag": "0009_pki",
+    "hash": "08aa9b7663ed12c2e2ffe880737240905d774cbecf59770b570249226627a654",
+    "statements": [
+      "CREATE TABLE `certificate` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`subject` text NOT NULL,\n\t`hosts` text DEFAULT '' NOT NULL,\n\t`is_ca` integer DEFAULT false NOT NULL,\n\t`valid_from` integer NOT NULL,\n\t`valid_to` integer NOT NULL,\n\t`serial_number` text NOT NULL,\n\t`signed_by_id` integer,\n\t`expiration` integer,\n\t`secret_name` text NOT NULL,\n\t`imported` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `certificate_name_unique` ON `certificate` (`name`);"
+    ]
   }
 ];

@@ -7,3 +7,4 @@ export * from './config';
 export * from './rbac';
 export * from './sessions';
 export * from './nats';
+export * from './pki';

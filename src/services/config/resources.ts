@@ -42,7 +42,7 @@ async function fogsOfMounts(tx: AppCtx, mountUuids: string[]): Promise<string[]>
 }
 
 /** The mounts using a source: version + 1, and their fogs reload them. */
-async function sourceChanged(tx: AppCtx, by: { secretName?: string; configMapName?: string }): Promise<void> {
+export async function sourceChanged(tx: AppCtx, by: { secretName?: string; configMapName?: string }): Promise<void> {
   const mounts = await tx.db
     .select({ uuid: volumeMount.uuid, version: volumeMount.version })
     .from(volumeMount)
@@ -52,7 +52,7 @@ async function sourceChanged(tx: AppCtx, by: { secretName?: string; configMapNam
   await raiseFlags(tx, await fogsOfMounts(tx, mounts.map((m) => m.uuid)), ['volumeMounts']);
 }
 
-async function mountsUsing(tx: AppCtx, by: { secretName?: string; configMapName?: string }): Promise<string[]> {
+export async function mountsUsing(tx: AppCtx, by: { secretName?: string; configMapName?: string }): Promise<string[]> {
   const rows = await tx.db
     .select({ name: volumeMount.name })
     .from(volumeMount)
