@@ -434,6 +434,17 @@ export class SessionManager {
 
   // ---- relay ----
 
+  /**
+   * After the relay reconnected (§1.13.1): the client re-binds the subscriptions itself; agents whose
+   * user is on another instance get ACTIVATION again, as Edgelet expects after a relay interruption.
+   */
+  onRelayReconnect(): void {
+    for (const s of this.sessions.values()) {
+      if (s.ended || !s.agent || !s.remoteUser || s.kind !== 'exec') continue;
+      s.agent.peer.send(this.#execFrame(s, FrameType.ACTIVATION, bytes(JSON.stringify({ sessionId: s.id, execId: s.id, microserviceUuid: s.msUuid, timestamp: this.ctx.clock.now() }))));
+    }
+  }
+
   /** Frames for the user half arriving from the agent's instance. */
   #fromRelayToUser(s: Session, m: RelayMessage): void {
     if (s.ended || m.closeAck || !s.user) return;
