@@ -72,6 +72,8 @@ export async function execRoundTrip(ctl: Controller, f: Awaited<ReturnType<typeo
     const act = agents.activations.get(sessionId)!;
     assert.equal(act.execId, sessionId);
     assert.deepEqual(Object.keys(JSON.parse(text(act))).sort(), ['execId', 'microserviceUuid', 'sessionId', 'timestamp']);
+    // The row turns ACTIVE with the next attach batch (≤ 50 ms after a local pairing).
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions[0].status !== 'ACTIVE'; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal((await f.edge.getExecSessions()).body.execSessions[0].status, 'ACTIVE');
     // STDIN round-trips; text frames become STDIN lines; keepalive is answered, not forwarded.
     user.send({ type: T.STDIN, data: bin('echo hi\n') });

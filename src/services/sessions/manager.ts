@@ -248,6 +248,30 @@ export class SessionManager {
 
   // ---- agent half ----
 
+  #attachQueue = new Set<string>();
+  #attachTimer?: ReturnType<typeof setTimeout>;
+
+  /** Rows of locally paired sessions become ACTIVE in one transaction per 50 ms (group commit). */
+  #markAttached(sessionId: string): void {
+    this.#attachQueue.add(sessionId);
+    this.#attachTimer ??= setTimeout(() => void this.flushAttached(), 50);
+  }
+
+  async flushAttached(): Promise<void> {
+    clearTimeout(this.#attachTimer);
+    this.#attachTimer = undefined;
+    const ids = [...this.#attachQueue];
+    this.#attachQueue.clear();
+    if (ids.length === 0) return;
+    const { ctx } = this;
+    await withTransaction(ctx, (tx) =>
+      tx.db
+        .update(wsSession)
+        .set({ agentConnected: true, status: 'ACTIVE', agentInstance: ctx.instanceId, updatedAt: ctx.clock.now() })
+        .where(inArray(wsSession.sessionId, ids)),
+    ).catch((err) => ctx.logger.warn('session rows not marked ACTIVE', { sessions: ids.length, ...errorFields(err) }));
+  }
+
   /**
    * Step 8–10: the agent socket of a listed session. Pairs locally when the user is on this instance;
    * otherwise through the relay, which must be up (else 1013 — the agent retries). Returns the session
@@ -266,16 +290,23 @@ export class SessionManager {
       agent.peer.close(CloseCode.TRY_AGAIN, 'Relay unavailable for cross-replica session');
       return undefined;
     }
-    const marked = await withTransaction(ctx, async (tx) => {
-      const r = await tx.db
-        .update(wsSession)
-        .set({ agentConnected: true, status: 'ACTIVE', agentInstance: ctx.instanceId, updatedAt: ctx.clock.now() })
-        .where(eq(wsSession.sessionId, row.sessionId));
-      return r.rowsAffected > 0;
-    });
-    if (!marked || !agent.peer.isOpen) {
-      agent.peer.close(CloseCode.POLICY, 'Session not found');
-      return undefined;
+    if (s && !s.ended) {
+      // The user half is here: pair at once; the row learns about the agent in the next batch.
+      this.#markAttached(row.sessionId);
+      if (!agent.peer.isOpen) return undefined;
+    } else {
+      // Across instances the row must say ACTIVE before the other side is told.
+      const marked = await withTransaction(ctx, async (tx) => {
+        const r = await tx.db
+          .update(wsSession)
+          .set({ agentConnected: true, status: 'ACTIVE', agentInstance: ctx.instanceId, updatedAt: ctx.clock.now() })
+          .where(eq(wsSession.sessionId, row.sessionId));
+        return r.rowsAffected > 0;
+      });
+      if (!marked || !agent.peer.isOpen) {
+        agent.peer.close(CloseCode.POLICY, 'Session not found');
+        return undefined;
+      }
     }
     if (!s || s.ended) {
       s = {
@@ -429,6 +460,7 @@ export class SessionManager {
       s.agent?.peer.close(CloseCode.GOING_AWAY, 'Server draining');
     }
     await this.flushAudit();
+    await this.flushAttached();
     await this.relay.close().catch(() => {});
   }
 
