@@ -18,11 +18,14 @@ import {
   listRules,
   listUsers,
   resolveAccount,
+  rotateOperator,
   updateRule,
   userCreds,
   userView,
 } from '../../src/services/nats/auth';
 import type { AccountRule, UserRule } from '../../src/services/nats/rules';
+import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
+import { formatPath, parseKind, validateYaml } from '../../src/services/yaml/kinds';
 
 /** NATS trust chain (operator-api §2.22): operator, accounts, users, creds, account and user rules. */
 
@@ -152,6 +155,11 @@ const routes = {
   createAccountRule: defineRoute(rbac('natsAccountRules', 'create'), { method: 'post', path: '/api/v3/nats/account-rules', tags, summary: 'Create an account rule', request: { body: jsonBody(AccountRuleBody) }, responses: { 201: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...dup } }),
   patchAccountRule: defineRoute(rbac('natsAccountRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/account-rules/{ruleName}', tags, summary: 'Update an account rule (its accounts are re-signed)', request: { params: RuleName, body: jsonBody(AccountRulePatch) }, responses: { 200: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...nf } }),
   deleteAccountRule: defineRoute(rbac('natsAccountRules', 'delete', 'ruleName'), { method: 'delete', path: '/api/v3/nats/account-rules/{ruleName}', tags, summary: 'Delete an account rule (accounts fall back to default-account)', request: { params: RuleName }, responses: { 204: { description: 'Deleted' }, ...bad, ...nf } }),
+  createAccountRuleYaml: defineRoute(rbac('natsAccountRules', 'create'), { method: 'post', path: '/api/v3/nats/account-rules/yaml', tags, summary: 'Create an account rule from YAML (kind: NatsAccountRule)', request: { body: yamlUploadBody('natsAccountRule') }, responses: { 201: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...dup } }),
+  patchAccountRuleYaml: defineRoute(rbac('natsAccountRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/account-rules/yaml/{ruleName}', tags, summary: 'Update an account rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsAccountRule') }, responses: { 200: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...nf } }),
+  createUserRuleYaml: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules/yaml', tags, summary: 'Create a user rule from YAML (kind: NatsUserRule)', request: { body: yamlUploadBody('natsUserRule') }, responses: { 201: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...dup } }),
+  patchUserRuleYaml: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/yaml/{ruleName}', tags, summary: 'Update a user rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsUserRule') }, responses: { 200: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...nf } }),
+  rotate: defineRoute(rbac('natsOperator', 'update'), { method: 'post', path: '/api/v3/nats/operator/rotate', tags, summary: 'Rotate the operator key; every account is re-signed (revocations kept)', responses: { 200: jsonOk('Operator', Operator) } }),
   userRules: defineRoute(rbac('natsUserRules', 'list'), { method: 'get', path: '/api/v3/nats/user-rules', tags, summary: 'List user rules', responses: { 200: jsonOk('Rules', z.object({ rules: z.array(ruleOut(UserRuleBody)) })) } }),
   createUserRule: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules', tags, summary: 'Create a user rule', request: { body: jsonBody(UserRuleBody) }, responses: { 201: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...dup } }),
   patchUserRule: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/{ruleName}', tags, summary: 'Update a user rule (its users are re-issued)', request: { params: RuleName, body: jsonBody(UserRulePatch) }, responses: { 200: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...nf } }),
@@ -207,6 +215,29 @@ export function registerNats(app: App): void {
   app.openapi(routes.createUserRule, async (c) => c.json(await createRule(c.get('ctx'), 'user', c.req.valid('json') as UserRule), 201));
   app.openapi(routes.patchAccountRule, async (c) => c.json(await updateRule(c.get('ctx'), 'account', c.req.valid('param').ruleName, c.req.valid('json') as AccountRule), 200));
   app.openapi(routes.patchUserRule, async (c) => c.json(await updateRule(c.get('ctx'), 'user', c.req.valid('param').ruleName, c.req.valid('json') as UserRule), 200));
+  const ruleYaml = <T>(text: string, kind: 'NatsAccountRule' | 'NatsUserRule', schema: z.ZodType<T>) => {
+    const { name: n, spec } = parseKind(text, kind);
+    return validateYaml(schema as never, { ...spec, name: n }, (p: PropertyKey[]) => (p[0] === 'name' ? 'metadata.name' : `spec.${formatPath(p)}`)) as T;
+  };
+  const samePath = (yamlName: string, pathName: string) => {
+    if (yamlName !== pathName) throw new ServiceError('VALIDATION_FAILED', `metadata.name: must equal the rule name in the path (${pathName})`);
+  };
+  app.openapi(routes.createAccountRuleYaml, async (c) => c.json(await createRule(c.get('ctx'), 'account', ruleYaml(await readYamlUpload(c, 'natsAccountRule'), 'NatsAccountRule', AccountRuleBody) as AccountRule), 201));
+  app.openapi(routes.createUserRuleYaml, async (c) => c.json(await createRule(c.get('ctx'), 'user', ruleYaml(await readYamlUpload(c, 'natsUserRule'), 'NatsUserRule', UserRuleBody) as UserRule), 201));
+  app.openapi(routes.patchAccountRuleYaml, async (c) => {
+    const rule = ruleYaml(await readYamlUpload(c, 'natsAccountRule'), 'NatsAccountRule', AccountRuleBody) as AccountRule;
+    samePath(rule.name, c.req.valid('param').ruleName);
+    return c.json(await updateRule(c.get('ctx'), 'account', rule.name, rule), 200);
+  });
+  app.openapi(routes.patchUserRuleYaml, async (c) => {
+    const rule = ruleYaml(await readYamlUpload(c, 'natsUserRule'), 'NatsUserRule', UserRuleBody) as UserRule;
+    samePath(rule.name, c.req.valid('param').ruleName);
+    return c.json(await updateRule(c.get('ctx'), 'user', rule.name, rule), 200);
+  });
+  app.openapi(routes.rotate, async (c) => {
+    const row = await rotateOperator(c.get('ctx'));
+    return c.json({ name: row.name, publicKey: row.publicKey, jwt: row.jwt }, 200);
+  });
   app.openapi(routes.deleteAccountRule, async (c) => {
     await deleteRule(c.get('ctx'), 'account', c.req.valid('param').ruleName);
     return c.body(null, 204);

@@ -142,6 +142,44 @@ test('NATS: rules decide what users may publish and subscribe; accounts isolate;
     const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
     assert.deepEqual(claims.nats.pub.allow, ['sensors.>', 'metrics.>']);
     assert.equal(claims.sub, alice.body.publicKey, 'the user keeps its key');
+
+    // Rules from YAML.
+    const upload = async (method: string, path: string, field: string, yaml: string) => {
+      const form = new FormData();
+      form.append(field, new Blob([yaml], { type: 'application/yaml' }), 'rule.yaml');
+      const res = await fetch(ctl.url + path, { method, headers: { authorization: `Bearer ${admin}` }, body: form });
+      return { status: res.status, body: await res.json() };
+    };
+    const yRule = await upload('POST', '/api/v3/nats/user-rules/yaml', 'natsUserRule', 'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: from-yaml }\nspec: { pubAllow: [a.>], maxPayload: 64k }\n');
+    assert.equal(yRule.status, 201, JSON.stringify(yRule.body));
+    assert.equal(yRule.body.maxPayload, '64k');
+    const yPatch = await upload('PATCH', '/api/v3/nats/user-rules/yaml/from-yaml', 'natsUserRule', 'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: from-yaml }\nspec: { pubAllow: [b.>] }\n');
+    assert.equal(yPatch.status, 200, JSON.stringify(yPatch.body));
+    assert.deepEqual(yPatch.body.pubAllow, ['b.>']);
+    const yWrong = await upload('PATCH', '/api/v3/nats/user-rules/yaml/from-yaml', 'natsUserRule', 'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: other }\nspec: {}\n');
+    assert.equal(yWrong.status, 400);
+    const yBadField = await upload('POST', '/api/v3/nats/account-rules/yaml', 'natsAccountRule', 'apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: acct }\nspec: { maxConnections: -5 }\n');
+    assert.equal(yBadField.status, 400);
+    assert.match(yBadField.body.message, /^spec\.maxConnections/);
+    assert.equal((await upload('POST', '/api/v3/nats/account-rules/yaml', 'natsAccountRule', 'apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: acct }\nspec: { maxConnections: 10 }\n')).status, 201);
+
+    // Operator rotation: new operator key; accounts re-signed (revocations kept); user creds stay valid.
+    const rotated = await api('POST', '/api/v3/nats/operator/rotate');
+    assert.equal(rotated.status, 200);
+    assert.notEqual(rotated.body.publicKey, op.body.publicKey);
+    const plant = (await api('GET', '/api/v3/nats/accounts/plant')).body;
+    const plantClaims = JSON.parse(Buffer.from(plant.jwt.split('.')[1], 'base64url').toString());
+    assert.equal(plantClaims.iss, rotated.body.publicKey, 'signed by the new operator');
+    assert.ok(Object.keys(plantClaims.nats.revocations ?? {}).length >= 1, "bob's revocation survives");
+    for (const c of conns.splice(0)) await c.close().catch(() => {});
+    await nats.stop();
+    nats.setExtraConfig(await operatorModeConfig(api));
+    await nats.restart();
+    const afterRotation = await connectWithCreds(nats.wsUrl, aliceCreds, 'alice-rotated');
+    conns.push(afterRotation);
+    await afterRotation.flush();
+    const bobAfter = await connectWithCreds(nats.wsUrl, bobCreds, 'bob-rotated').then((c) => (conns.push(c), 'connected'), (err: unknown) => String(err));
+    assert.notEqual(bobAfter, 'connected', 'still revoked');
   } finally {
     for (const c of conns) await c.close().catch(() => {});
     await nats?.stop();

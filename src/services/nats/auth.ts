@@ -284,6 +284,31 @@ export async function ensureControllerCreds(ctx: AppCtx): Promise<string> {
   return userCreds(ctx, CONTROLLER_ACCOUNT, CONTROLLER_USER);
 }
 
+/**
+ * POST /nats/operator/rotate (platform §4.3): a new operator key and JWT; every account JWT is re-signed
+ * by it with its rule and its revocations. Account and user keys stay, so user creds remain valid once
+ * a server has the new operator JWT and account JWTs.
+ */
+export async function rotateOperator(ctx: AppCtx): Promise<typeof natsOperator.$inferSelect> {
+  const current = await ensureOperator(ctx);
+  const kp = createOperator();
+  const jwt = await encodeOperator(OPERATOR_NAME, kp);
+  const accounts = await ctx.db.select().from(natsAccount);
+  const signed: Array<{ id: number; jwt: string }> = [];
+  for (const acc of accounts) {
+    signed.push({ id: acc.id, jwt: await signAccount(ctx, kp, acc.name, await keyFrom(ctx, acc.seedSecretName), acc.ruleName, JSON.parse(acc.revocations) as Record<string, number>) });
+  }
+  const sealed = await sealSecret(ctx, current.row.seedSecretName, { seed: seedOf(kp) });
+  await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    await putSecret(tx, current.row.seedSecretName, sealed);
+    await tx.db.update(natsOperator).set({ publicKey: kp.getPublicKey(), jwt, updatedAt: now }).where(eq(natsOperator.id, current.row.id));
+    for (const a of signed) await tx.db.update(natsAccount).set({ jwt: a.jwt, updatedAt: now }).where(eq(natsAccount.id, a.id));
+  });
+  const [row] = await ctx.db.select().from(natsOperator).where(eq(natsOperator.id, current.row.id)).limit(1);
+  return row!;
+}
+
 // ---- rule changes ----
 
 /** After a rule's content changed: re-sign its accounts / re-issue its users (creds replaced). */
