@@ -301,6 +301,10 @@ export async function rotateOperator(ctx: AppCtx): Promise<typeof natsOperator.$
   const sealed = await sealSecret(ctx, current.row.seedSecretName, { seed: seedOf(kp) });
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
+    const ids = (await tx.db.select({ id: natsAccount.id }).from(natsAccount)).map((a) => a.id);
+    if (ids.length !== signed.length || ids.some((id) => !signed.some((x) => x.id === id))) {
+      throw conflict('NATS accounts changed while the operator was being rotated; nothing was changed, retry');
+    }
     await putSecret(tx, current.row.seedSecretName, sealed);
     await tx.db.update(natsOperator).set({ publicKey: kp.getPublicKey(), jwt, updatedAt: now }).where(eq(natsOperator.id, current.row.id));
     for (const a of signed) await tx.db.update(natsAccount).set({ jwt: a.jwt, updatedAt: now }).where(eq(natsAccount.id, a.id));
