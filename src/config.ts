@@ -129,6 +129,7 @@ export const EnvSchema = v.object({
   WS_LOG_TAIL_MAX_LINES: int(5000, 1, 1_000_000),
   WS_DRAIN_TIMEOUT_MS: int(30_000, 100, 600_000),
   WS_CLEANUP_INTERVAL: int(30_000, 100, 3_600_000),
+  WS_CLOSE_RESPONSE_TIMEOUT: int(5000, 100, 60_000),
   CERT_RENEW_BEFORE_DAYS: int(30, 0, 3650),
   NATS_RELAY_URL: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL of a NATS WebSocket listener'))),
   NATS_RELAY_CREDS_FILE: optionalText,
@@ -203,6 +204,7 @@ export interface WsConfig {
   tailMaxLines: number;
   drainTimeoutMs: number;
   cleanupIntervalMs: number;
+  closeResponseTimeoutMs: number;
   /** NATS relay between instances; absent = sessions pair on one instance only. */
   relay?: { url: string; credsFile?: string };
 }
@@ -322,6 +324,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       tailMaxLines: env.WS_LOG_TAIL_MAX_LINES,
       drainTimeoutMs: env.WS_DRAIN_TIMEOUT_MS,
       cleanupIntervalMs: env.WS_CLEANUP_INTERVAL,
+      closeResponseTimeoutMs: env.WS_CLOSE_RESPONSE_TIMEOUT,
       relay: env.NATS_RELAY_URL ? { url: env.NATS_RELAY_URL, credsFile: env.NATS_RELAY_CREDS_FILE } : undefined,
     },
   };

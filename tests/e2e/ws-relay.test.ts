@@ -26,7 +26,7 @@ test('two instances: sessions pair across instances over NATS with the Controlle
   const nats = await startNats();
   await nats.stop();
   const dir = mkdtempSync(join(tmpdir(), 'controller-relay-'));
-  const env = { NATS_RELAY_URL: nats.wsUrl, WS_EXEC_PENDING_TIMEOUT_MS: '20000' };
+  const env = { NATS_RELAY_URL: nats.wsUrl, WS_EXEC_PENDING_TIMEOUT_MS: '20000', WS_CLOSE_RESPONSE_TIMEOUT: '1000' };
   const a = await startController({ dir, env });
   let b = await startController({ dir, env });
   try {
@@ -69,7 +69,7 @@ test('two instances: sessions pair across instances over NATS with the Controlle
     assert.deepEqual([row.sessionId, row.status, row.agentConnected], [sessionId, 'ACTIVE', true]);
     // User closes on A: the agent on B receives CLOSE and is closed; the row is gone.
     user.send({ type: T.CLOSE, data: bin('bye') });
-    assert.equal((await user.waitClose()).code, 1000);
+    assert.deepEqual(await user.waitClose(), { code: 1000, reason: 'Session closed' }, 'the agent side acknowledged the CLOSE');
     const agentSock = agentOnB.exec.get(sessionId)!;
     await agentSock.waitClose();
     assert.ok(agentSock.frames.some((fr) => fr.type === T.CLOSE), 'CLOSE relayed to the agent');
@@ -105,6 +105,22 @@ test('two instances: sessions pair across instances over NATS with the Controlle
     agentOnB.close();
 
     // Relay down: a new cross-instance session fails fast with 1013; a same-instance one still pairs.
+    // The agent's instance dies without a word: a user CLOSE waits WS_CLOSE_RESPONSE_TIMEOUT for the
+    // acknowledgement, then closes the user anyway.
+    b = await startController({ dir, env });
+    await relayUp(b);
+    const orphanAgent = new AgentSessions(f.edge, toWs(b.url));
+    const orphan = await FrameSocket.connect(`${toWs(a.url)}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
+    await orphan.nextOfType(T.ACTIVATION);
+    await orphanAgent.sync();
+    await orphan.next((fr) => text(fr) === 'Agent connected. Interactive exec is ready.\n');
+    await b.stop('SIGKILL');
+    const sentAt = Date.now();
+    orphan.send({ type: T.CLOSE, data: bin('bye') });
+    assert.deepEqual(await orphan.waitClose(5000), { code: 1000, reason: 'Session closed (timeout)' });
+    assert.ok(Date.now() - sentAt >= 900, 'waited for the acknowledgement');
+    orphanAgent.close();
+
     b = await startController({ dir, env });
     await relayUp(b);
     await nats.stop();

@@ -49,6 +49,8 @@ export interface Session {
   queue: Uint8Array[];
   queueBytes: number;
   droppingLogs: boolean;
+  /** The user sent CLOSE and the agent is on another instance: waiting for its acknowledgement. */
+  closeWait?: ReturnType<typeof setTimeout>;
   ended: boolean;
   unsubs: Array<() => void>;
 }
@@ -232,6 +234,11 @@ export class SessionManager {
       : encodeFrame({ ...frame, microserviceUuid: frame.microserviceUuid ?? s.msUuid, execId: s.id, sessionId: s.id, timestamp: frame.timestamp ?? this.ctx.clock.now() });
     if (frame.type === FrameType.CLOSE) {
       this.#toAgent(s, out, FrameType.CLOSE);
+      if (s.remoteAgent && !s.agent) {
+        // Across instances: wait for the agent side's acknowledgement (§1.6.11), at most WS_CLOSE_RESPONSE_TIMEOUT.
+        s.closeWait ??= setTimeout(() => void this.end(s, { user: [CloseCode.NORMAL, 'Session closed (timeout)'] }), this.config.closeResponseTimeoutMs);
+        return;
+      }
       void this.end(s, { user: [CloseCode.NORMAL, 'Session closed'], agent: [CloseCode.NORMAL, 'Session closed'], skipAgentClose: true });
       return;
     }
@@ -393,6 +400,7 @@ export class SessionManager {
     s.ended = true;
     const { ctx } = this;
     clearTimeout(s.pendingTimer);
+    clearTimeout(s.closeWait);
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
     if (s.pending) ctx.metrics.ws.pending.add(-1);
     if (s.user) (s.kind === 'exec' ? ctx.metrics.ws.execActive : ctx.metrics.ws.logActive).add(-1);
@@ -479,6 +487,10 @@ export class SessionManager {
 
   /** Frames for the user half arriving from the agent's instance. */
   #fromRelayToUser(s: Session, m: RelayMessage): void {
+    if (m.closeAck && s.closeWait && !s.ended) {
+      void this.end(s, { user: [CloseCode.NORMAL, 'Session closed'], fromRelay: true });
+      return;
+    }
     if (s.ended || m.closeAck || !s.user) return;
     const type = m.messageType ?? peekType(m.data);
     if (s.pending) {
