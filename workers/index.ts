@@ -8,6 +8,7 @@ import { stoppedAppStatusJob } from './stopped-app-status';
 import { tokenCleanupJob } from './token-cleanup';
 import { wsSessionReconcileJob } from './ws-session-reconcile';
 import { certificateRenewalJob } from './certificate-renewal';
+import { platformReconcileWorkerJob } from './platform-reconcile-worker';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob, wsSessionReconcileJob, certificateRenewalJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob, wsSessionReconcileJob, certificateRenewalJob, platformReconcileWorkerJob];

@@ -154,5 +154,14 @@ export const migrations: Migration[] = [
       "CREATE TABLE `certificate` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`subject` text NOT NULL,\n\t`hosts` text DEFAULT '' NOT NULL,\n\t`is_ca` integer DEFAULT false NOT NULL,\n\t`valid_from` integer NOT NULL,\n\t`valid_to` integer NOT NULL,\n\t`serial_number` text NOT NULL,\n\t`signed_by_id` integer,\n\t`expiration` integer,\n\t`secret_name` text NOT NULL,\n\t`imported` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
       "CREATE UNIQUE INDEX `certificate_name_unique` ON `certificate` (`name`);"
     ]
+  },
+  {
+    "id": 10,
+    "tag": "0010_platform",
+    "hash": "3cbcf60cfc05d4ba0ab3977fd734a7ebb89eaa0d49dd7f7546737a17b0d273ec",
+    "statements": [
+      "CREATE TABLE `fog_platform_status` (\n\t`fog_uuid` text PRIMARY KEY NOT NULL,\n\t`phase` text NOT NULL,\n\t`observed_generation` integer DEFAULT 0 NOT NULL,\n\t`last_error` text,\n\t`last_transition_at` integer NOT NULL,\n\t`conditions` text DEFAULT '[]' NOT NULL,\n\tFOREIGN KEY (`fog_uuid`) REFERENCES `fog`(`uuid`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `fog_platform_task` (\n\t`fog_uuid` text PRIMARY KEY NOT NULL,\n\t`reason` text NOT NULL,\n\t`spec_generation` integer NOT NULL,\n\t`status` text NOT NULL,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`last_error` text,\n\t`next_attempt_at` integer,\n\t`leader_uuid` text,\n\t`claimed_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`fog_uuid`) REFERENCES `fog`(`uuid`) ON UPDATE no action ON DELETE cascade\n);"
+    ]
   }
 ];

@@ -8,3 +8,4 @@ export * from './rbac';
 export * from './sessions';
 export * from './nats';
 export * from './pki';
+export * from './platform';

@@ -5,6 +5,7 @@ import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { provisionDebugMicroservice, removeDebugMicroservice } from '../../src/services/microservices/microservices';
+import { platformStatusOf, requestReconcile } from '../../src/services/platform/fog-platform';
 import {
   createFog,
   createProvisioningKey,
@@ -189,6 +190,15 @@ export const debugExecDeleteRoute = defineRoute(rbac('systemExecSessions', 'patc
   request: { params: UuidParam },
   responses: { 204: { description: 'Removed' }, ...nf },
 });
+export const reconcileRoute = defineRoute(rbac('fogs', 'patch', 'uuid'), {
+  method: 'post',
+  path: '/api/v3/iofog/{uuid}/reconcile',
+  tags: tag,
+  summary: 'Retry the platform reconcile of a fog now',
+  description: 'A failed fog goes back to Pending and its task is retried at once (attempts and backoff reset). See platformStatus on GET /api/v3/iofog/{uuid}.',
+  request: { params: UuidParam },
+  responses: { 202: { description: 'Queued' }, ...nf },
+});
 export const rebootRoute = command('/api/v3/iofog/{uuid}/reboot', 'Queue a reboot');
 export const pruneRoute = command('/api/v3/iofog/{uuid}/prune', 'Queue an image prune');
 
@@ -250,7 +260,14 @@ function parseFilters(url: string): FogFilter[] {
 export function registerFogs(app: App): void {
   app.openapi(listFogsRoute, async (c) => c.json({ fogs: await listFogs(c.get('ctx'), parseFilters(c.req.url)) }, 200));
   app.openapi(createFogRoute, async (c) => c.json(await createFog(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(getFogRoute, async (c) => c.json(toFogResponse(await requireFog(c.get('ctx'), c.req.valid('param').uuid), { detail: true }), 200));
+  app.openapi(getFogRoute, async (c) => {
+    const row = await requireFog(c.get('ctx'), c.req.valid('param').uuid);
+    return c.json({ ...toFogResponse(row, { detail: true }), platformStatus: await platformStatusOf(c.get('ctx'), row) }, 200);
+  });
+  app.openapi(reconcileRoute, async (c) => {
+    await requestReconcile(c.get('ctx'), c.req.valid('param').uuid);
+    return c.body(null, 202);
+  });
   app.openapi(updateFogRoute, async (c) => {
     await updateFog(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'));
     return c.body(null, 204);

@@ -27,7 +27,7 @@ export async function fleetWithRunningMicroservice(ctl: Controller, fogName = 'w
     return { status: res.status, body: t ? JSON.parse(t) : undefined };
   };
   const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken as string;
-  const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: fogName, archId: 0 } });
+  const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: fogName, archId: 0, routerMode: 'none' } });
   assert.equal(fog.status, 201, JSON.stringify(fog.body));
   const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
   const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
@@ -37,7 +37,7 @@ export async function fleetWithRunningMicroservice(ctl: Controller, fogName = 'w
   assert.equal((await api('POST', '/api/v3/application/yaml', { token: admin, raw: APP(fogName), type: 'application/yaml' })).status, 201);
   await edge.changeCycle();
   await edge.reportStatus();
-  const msUuid = [...edge.running.keys()][0]!;
+  const msUuid = [...edge.running.values()].find((m) => m.name === 'box')!.uuid as string;
   assert.equal((await api('GET', `/api/v3/microservices/${msUuid}`, { token: admin })).body.status.status, 'RUNNING');
   return { api, admin, edge, fogUuid: fog.body.uuid as string, msUuid };
 }

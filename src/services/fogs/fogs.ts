@@ -1,7 +1,8 @@
 import { and, asc, eq, ne } from 'drizzle-orm';
-import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand } from '../../../db/schema/index';
+import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatformStatus } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
+import { dropRouterMaterial, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
 import { ARCHITECTURES } from '../health/architectures';
@@ -229,6 +230,7 @@ export async function createFog(ctx: AppCtx, input: FogInput & { name: string; a
     if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
     const now = tx.clock.now();
     await tx.db.insert(fog).values({ ...toColumns(input), uuid, name: input.name, archId: input.archId, routerMode, createdAt: now, updatedAt: now });
+    await enqueueFogReconcile(tx, uuid, 'spec-changed', 1);
     auditTarget(tx, uuid);
   });
   return { uuid };
@@ -247,7 +249,8 @@ export async function listFogs(ctx: AppCtx, filters: FogFilter[]) {
     if (!FILTERABLE.has(f.key)) throw invalid(`filters: unknown key "${f.key}" (one of ${[...FILTERABLE].join(', ')})`);
   }
   const rows = await ctx.db.select().from(fog).orderBy(asc(fog.name));
-  const fogs = rows.map((r) => toFogResponse(r));
+  const statuses = new Map((await ctx.db.select().from(fogPlatformStatus)).map((s) => [s.fogUuid, s]));
+  const fogs: Array<Record<string, unknown>> = rows.map((r) => ({ ...toFogResponse(r), platformStatus: platformStatusView(r, statuses.get(r.uuid)) }));
   return fogs.filter((f) =>
     filters.every(({ key, value, condition }) => {
       const v = f[key];
@@ -281,6 +284,7 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
       .set({ ...cols, ...(platformChanged ? { specGeneration: current.specGeneration + 1 } : {}), updatedAt: tx.clock.now() })
       .where(eq(fog.uuid, uuid));
     if (configChanged) await raiseFlags(tx, [uuid], ['config']);
+    if (platformChanged || (input.name !== undefined && input.name !== current.name)) await enqueueFogReconcile(tx, uuid, 'spec-changed', current.specGeneration + (platformChanged ? 1 : 0));
   });
 }
 
@@ -295,11 +299,15 @@ export async function deleteFog(ctx: AppCtx, uuid: string): Promise<void> {
     const now = tx.clock.now();
     await tx.db.update(fog).set({ deleteRequestedAt: now, updatedAt: now }).where(eq(fog.uuid, uuid));
     await raiseFlags(tx, [uuid], ['deleteNode']);
+    await enqueueFogReconcile(tx, uuid, 'delete', current.specGeneration);
   });
 }
 
 /** Removes the fog row and everything that hangs off it. */
 export async function removeFog(ctx: AppCtx, uuid: string): Promise<boolean> {
+  const [f] = await ctx.db.select({ name: fog.name }).from(fog).where(eq(fog.uuid, uuid)).limit(1);
+  // Its router certificates and mounts are named after it; they go with it.
+  if (f) await dropRouterMaterial(ctx, f).catch((err) => ctx.logger.warn('router certificates of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }));
   const removed = await withTransaction(ctx, async (tx) => (await tx.db.delete(fog).where(eq(fog.uuid, uuid))).rowsAffected > 0);
   ctx.agentKeys.invalidate(uuid);
   ctx.agentActivity.forget(uuid);

@@ -1,0 +1,399 @@
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { application, catalogItem, certificate, fog, fogPlatformStatus, fogPlatformTask, microservice, volumeMount } from '../../../db/schema/index';
+import { withTransaction } from '../../../db/tx';
+import type { AppCtx } from '../../context';
+import { ServiceError, notFound } from '../../errors';
+import { errorFields } from '../../lib/logger';
+import { raiseFlags } from '../changes/flags';
+import { createMount, linkMount } from '../config/resources';
+import { createCertificate, deleteCertificate, ensureCa, renewCertificate } from '../pki/certificates';
+import { ensureMicroserviceAccount } from '../rbac/objects';
+import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
+
+/**
+ * The fog platform (platform §6): every fog's router system microservice with its certificates and
+ * configuration, reconciled asynchronously from a per-fog work queue. Fog create/update/delete enqueue
+ * a task in the same transaction as the change; the `platform-reconcile-worker` job claims tasks with
+ * a lease (exclusive across instances), reconciles idempotently in short separate transactions (key
+ * generation and signing happen outside them), and records the outcome in `fog_platform_status`.
+ * NATS instances per fog are not reconciled yet (issue 5).
+ */
+
+type FogRow = typeof fog.$inferSelect;
+export type Phase = 'Pending' | 'Progressing' | 'Ready' | 'Failed' | 'Deleting';
+export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep';
+
+const LEASE_MS = 300_000;
+const DELETE_LEASE_MS = 60_000;
+export const MAX_ATTEMPTS = 10;
+const BACKOFF_BASE_MS = 5_000;
+/** SKUPPER_PLATFORM / siteConfig version: the distribution constant of this build. */
+export const ROUTER_DISTRIBUTION = 'iofog';
+const CERT_DIR = '/etc/skupper-router-certs';
+const LOCAL_SANS = ['localhost', '127.0.0.1', 'host.docker.internal', 'host.containers.internal', 'iofog', 'service.local', 'router.default.svc.bridge.local'];
+
+// ---- enqueue (inside the caller's transaction) ----
+
+/**
+ * Enqueues (coalesces into) the fog's task and moves its status: `delete` is sticky, the highest spec
+ * generation wins, `manual-retry` resets attempts and backoff.
+ */
+export async function enqueueFogReconcile(tx: AppCtx, fogUuid: string, reason: TaskReason, specGeneration: number): Promise<void> {
+  if (!tx.inTx) throw new Error('enqueueFogReconcile must run inside withTransaction');
+  const now = tx.clock.now();
+  const [task] = await tx.db.select().from(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, fogUuid)).limit(1);
+  if (!task) {
+    await tx.db.insert(fogPlatformTask).values({ fogUuid, reason, specGeneration, status: 'pending', createdAt: now, updatedAt: now });
+  } else {
+    const nextReason = task.reason === 'delete' ? 'delete' : reason;
+    const reset = reason === 'manual-retry' || task.status === 'failed';
+    await tx.db
+      .update(fogPlatformTask)
+      .set({
+        reason: nextReason,
+        specGeneration: Math.max(task.specGeneration, specGeneration),
+        status: task.status === 'in_progress' ? 'in_progress' : 'pending',
+        ...(reset ? { attempts: 0, nextAttemptAt: null, lastError: null } : {}),
+        updatedAt: now,
+      })
+      .where(eq(fogPlatformTask.fogUuid, fogUuid));
+  }
+  const phase: Phase = reason === 'delete' ? 'Deleting' : 'Pending';
+  await tx.db
+    .insert(fogPlatformStatus)
+    .values({ fogUuid, phase, lastTransitionAt: now })
+    .onConflictDoUpdate({
+      target: fogPlatformStatus.fogUuid,
+      set: { phase: sql`CASE WHEN ${fogPlatformStatus.phase} = 'Deleting' THEN 'Deleting' ELSE ${phase} END`, lastTransitionAt: now, ...(reason === 'manual-retry' ? { lastError: null } : {}) },
+    });
+}
+
+/** POST /iofog/:uuid/reconcile: a failed (or any) fog is retried now. */
+export async function requestReconcile(ctx: AppCtx, fogUuid: string): Promise<void> {
+  const [f] = await ctx.db.select({ uuid: fog.uuid, gen: fog.specGeneration, deleting: fog.deleteRequestedAt }).from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  if (!f) throw notFound(`Fog ${fogUuid}`);
+  await withTransaction(ctx, (tx) => enqueueFogReconcile(tx, fogUuid, f.deleting !== null ? 'delete' : 'manual-retry', f.gen));
+}
+
+export async function platformStatusOf(ctx: AppCtx, f: FogRow) {
+  const [s] = await ctx.db.select().from(fogPlatformStatus).where(eq(fogPlatformStatus.fogUuid, f.uuid)).limit(1);
+  return platformStatusView(f, s);
+}
+
+/** `platformStatus` of GET /iofog and /iofog-list (platform §6.2). */
+export function platformStatusView(f: Pick<FogRow, 'specGeneration'>, s: typeof fogPlatformStatus.$inferSelect | undefined) {
+  return {
+    phase: (s?.phase ?? 'Pending') as Phase,
+    generation: f.specGeneration,
+    observedGeneration: s?.observedGeneration ?? 0,
+    lastError: s?.lastError ?? null,
+    lastTransitionAt: s ? new Date(s.lastTransitionAt).toISOString() : null,
+    conditions: s ? (JSON.parse(s.conditions) as unknown[]) : [],
+  };
+}
+
+// ---- the worker ----
+
+/** Claims the oldest eligible task (CAS on the lease); undefined when there is none or another instance won. */
+export async function claimTask(ctx: AppCtx): Promise<typeof fogPlatformTask.$inferSelect | undefined> {
+  const now = ctx.clock.now();
+  const candidates = await ctx.db
+    .select()
+    .from(fogPlatformTask)
+    .where(
+      and(
+        or(eq(fogPlatformTask.status, 'pending'), eq(fogPlatformTask.status, 'in_progress')),
+        or(isNull(fogPlatformTask.nextAttemptAt), lte(fogPlatformTask.nextAttemptAt, now)),
+        or(isNull(fogPlatformTask.claimedAt), lt(fogPlatformTask.claimedAt, now - DELETE_LEASE_MS)),
+      ),
+    )
+    .orderBy(asc(fogPlatformTask.updatedAt))
+    .limit(8);
+  for (const t of candidates) {
+    const stale = now - (t.reason === 'delete' ? DELETE_LEASE_MS : LEASE_MS);
+    const won = await withTransaction(ctx, async (tx) => {
+      const r = await tx.db
+        .update(fogPlatformTask)
+        .set({ status: 'in_progress', leaderUuid: ctx.controllerUuid, claimedAt: now, updatedAt: now })
+        .where(and(eq(fogPlatformTask.fogUuid, t.fogUuid), eq(fogPlatformTask.updatedAt, t.updatedAt), or(isNull(fogPlatformTask.claimedAt), lt(fogPlatformTask.claimedAt, stale))));
+      return r.rowsAffected > 0;
+    });
+    if (won) return { ...t, status: 'in_progress', leaderUuid: ctx.controllerUuid, claimedAt: now, updatedAt: now };
+  }
+  return undefined;
+}
+
+/** One worker tick: at most `max` tasks. Returns what happened to each fog (for logs and tests). */
+export async function processFogTasks(ctx: AppCtx, max = 1): Promise<{ reconciled: string[]; failed: string[] }> {
+  const reconciled: string[] = [];
+  const failed: string[] = [];
+  for (let i = 0; i < max; i++) {
+    const task = await claimTask(ctx);
+    if (!task) break;
+    try {
+      await reconcileFog(ctx, task.fogUuid, task.reason === 'delete');
+      await finishTask(ctx, task, undefined);
+      reconciled.push(task.fogUuid);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.logger.warn('fog platform reconcile failed', { fogUuid: task.fogUuid, attempt: task.attempts + 1, ...errorFields(err) });
+      await finishTask(ctx, task, message).catch((e) => ctx.logger.warn('could not record the reconcile failure', errorFields(e)));
+      failed.push(task.fogUuid);
+    }
+  }
+  return { reconciled, failed };
+}
+
+async function setStatus(tx: AppCtx, fogUuid: string, set: Partial<typeof fogPlatformStatus.$inferInsert>): Promise<void> {
+  const now = tx.clock.now();
+  await tx.db
+    .insert(fogPlatformStatus)
+    .values({ fogUuid, phase: set.phase ?? 'Pending', lastTransitionAt: now, ...set })
+    .onConflictDoUpdate({ target: fogPlatformStatus.fogUuid, set: { ...set, lastTransitionAt: now } });
+}
+
+async function finishTask(ctx: AppCtx, task: typeof fogPlatformTask.$inferSelect, error: string | undefined): Promise<void> {
+  await withTransaction(ctx, async (tx) => {
+    const [f] = await tx.db.select({ uuid: fog.uuid, gen: fog.specGeneration }).from(fog).where(eq(fog.uuid, task.fogUuid)).limit(1);
+    if (!f) return; // the fog is gone (cascade took the task)
+    const [current] = await tx.db.select().from(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, task.fogUuid)).limit(1);
+    // Enqueued again while we worked (a newer generation or a delete): leave it pending for the next tick.
+    const superseded = current && (current.updatedAt !== task.updatedAt || current.specGeneration > task.specGeneration || current.reason !== task.reason);
+    const now = tx.clock.now();
+    if (error === undefined) {
+      if (superseded) await tx.db.update(fogPlatformTask).set({ status: 'pending', leaderUuid: null, claimedAt: null }).where(eq(fogPlatformTask.fogUuid, task.fogUuid));
+      else await tx.db.delete(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, task.fogUuid));
+      if (task.reason === 'delete') await setStatus(tx, task.fogUuid, { phase: 'Deleting', lastError: null });
+      else await setStatus(tx, task.fogUuid, { phase: superseded ? 'Pending' : 'Ready', observedGeneration: task.specGeneration, lastError: null, conditions: JSON.stringify([{ type: 'RouterReady', status: 'True' }]) });
+      return;
+    }
+    const attempts = task.attempts + 1;
+    const giveUp = attempts >= MAX_ATTEMPTS;
+    await tx.db
+      .update(fogPlatformTask)
+      .set({
+        status: giveUp ? 'failed' : 'pending',
+        attempts,
+        lastError: error.slice(0, 2000),
+        nextAttemptAt: giveUp ? null : now + BACKOFF_BASE_MS * 2 ** (attempts - 1),
+        leaderUuid: null,
+        claimedAt: null,
+        updatedAt: now,
+      })
+      .where(eq(fogPlatformTask.fogUuid, task.fogUuid));
+    await setStatus(tx, task.fogUuid, {
+      phase: task.reason === 'delete' ? 'Deleting' : 'Failed',
+      lastError: error.slice(0, 2000),
+      conditions: JSON.stringify([{ type: 'RouterReady', status: 'False', reason: 'ReconcileFailed', message: error.slice(0, 500) }]),
+    });
+    await tx.db.update(fog).set({ warningMessage: `Platform reconcile: ${error.slice(0, 200)}` }).where(eq(fog.uuid, task.fogUuid));
+  });
+}
+
+// ---- the reconcile itself ----
+
+const certNames = (f: FogRow) => ({ site: `router-site-server-${f.name}`, local: `router-local-server-${f.name}`, agent: `router-local-agent-${f.name}` });
+
+/** Idempotent: brings the fog's router microservice, certificates and mounts to its spec (or removes them). */
+export async function reconcileFog(ctx: AppCtx, fogUuid: string, deleting: boolean): Promise<void> {
+  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  if (!f) return;
+  await withTransaction(ctx, (tx) => setStatus(tx, fogUuid, { phase: deleting || f.deleteRequestedAt !== null ? 'Deleting' : 'Progressing' }));
+  if (deleting || f.deleteRequestedAt !== null || f.routerMode === 'none') {
+    await removeRouter(ctx, f);
+    return;
+  }
+  const image = await routerImages(ctx, f);
+  const upstreams = await resolveUpstreams(ctx, f);
+  const names = certNames(f);
+  await ensureCa(ctx, 'default-router-local-ca');
+  await ensureCa(ctx, 'router-site-ca');
+  const hosts = f.host ? [f.host] : [];
+  await ensureLeaf(ctx, names.site, f.uuid, hosts, 'router-site-ca');
+  await ensureLeaf(ctx, names.local, f.uuid, [...LOCAL_SANS, ...hosts], 'default-router-local-ca');
+  await ensureLeaf(ctx, names.agent, f.uuid, [...LOCAL_SANS, ...hosts], 'default-router-local-ca');
+  const secrets = [names.site, names.local, names.agent];
+  for (const s of secrets) await ensureMount(ctx, s, f.uuid);
+  await upsertRouterMicroservice(ctx, f, image, routerConfig(ctx, f, upstreams, secrets), secrets);
+}
+
+async function routerImages(ctx: AppCtx, f: FogRow): Promise<{ images: Array<{ containerImage: string; archId: number }>; registryId: number }> {
+  const [item] = await ctx.db.select().from(catalogItem).where(and(eq(catalogItem.name, 'Router'), eq(catalogItem.category, 'SYSTEM'))).limit(1);
+  if (!item) throw new Error('the system catalog item Router is missing');
+  const images = JSON.parse(item.images) as Array<{ containerImage: string; archId: number }>;
+  if (f.archId >= 1 && !images.some((i) => i.archId === f.archId)) {
+    throw new Error(`the Router catalog item has no image for this fog's architecture (archId ${f.archId}); add one to the catalog item, then POST /api/v3/iofog/${f.uuid}/reconcile`);
+  }
+  return { images, registryId: item.registryId };
+}
+
+interface Upstream {
+  key: string;
+  host: string;
+  edgeRouterPort: number;
+  interRouterPort: number;
+}
+
+/**
+ * Upstream interior routers (platform §5.2): the fog's `upstreamRouters` (`default-router` | fog uuid |
+ * fog name), or by default the default router (the first system fog's) plus every system fog's router.
+ */
+async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
+  const systems = await ctx.db.select().from(fog).where(and(eq(fog.isSystem, true), eq(fog.routerMode, 'interior'))).orderBy(asc(fog.createdAt));
+  const defaultRouter = systems[0];
+  const wanted = f.upstreamRouters ? (JSON.parse(f.upstreamRouters) as string[]) : [...(defaultRouter ? ['default-router'] : []), ...systems.slice(1).map((s) => s.uuid)];
+  const out: Upstream[] = [];
+  for (const ref of wanted) {
+    let target: FogRow | undefined;
+    if (ref === 'default-router') target = defaultRouter;
+    else target = (await ctx.db.select().from(fog).where(or(eq(fog.uuid, ref), eq(fog.name, ref))).limit(1))[0];
+    if (!target) throw new Error(`upstream router ${ref} not found`);
+    if (target.uuid === f.uuid) continue;
+    if (target.routerMode !== 'interior') throw new Error(`upstream router ${ref} is not an interior router`);
+    if (!target.host) throw new Error(`upstream router ${ref} has no host`);
+    out.push({ key: ref === 'default-router' ? 'default-router' : target.uuid, host: target.host, edgeRouterPort: target.edgeRouterPort ?? 45671, interRouterPort: target.interRouterPort ?? 55671 });
+  }
+  return out;
+}
+
+/** Issues the certificate when missing; re-issues it when the host it must name changed (platform §2.3). */
+async function ensureLeaf(ctx: AppCtx, name: string, subject: string, hosts: string[], caName: 'default-router-local-ca' | 'router-site-ca'): Promise<void> {
+  const [row] = await ctx.db.select().from(certificate).where(eq(certificate.name, name)).limit(1);
+  const wanted = hosts.join(',');
+  if (!row) {
+    try {
+      await createCertificate(ctx, { name, subject, hosts: wanted, ca: { type: 'direct', secretName: caName } });
+    } catch (err) {
+      if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
+    }
+    return;
+  }
+  if (row.hosts !== wanted) {
+    await withTransaction(ctx, (tx) => tx.db.update(certificate).set({ hosts: wanted }).where(eq(certificate.id, row.id)));
+    await renewCertificate(ctx, name);
+  }
+}
+
+async function ensureMount(ctx: AppCtx, secretName: string, fogUuid: string): Promise<void> {
+  const [m] = await ctx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, secretName)).limit(1);
+  if (!m) {
+    try {
+      await createMount(ctx, { name: secretName, secretName });
+    } catch (err) {
+      if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
+    }
+  }
+  await linkMount(ctx, secretName, [fogUuid]);
+}
+
+/** The router configuration document of platform §5.4. */
+export function routerConfig(ctx: AppCtx, f: FogRow, upstreams: Upstream[], secrets: string[]) {
+  const interior = f.routerMode === 'interior';
+  const names = certNames(f);
+  const listeners: Record<string, Record<string, unknown>> = {
+    [`${f.uuid}-amqp`]: { name: `${f.uuid}-amqp`, host: '0.0.0.0', port: 5672, role: 'normal' },
+    [`${f.uuid}-amqps`]: { name: `${f.uuid}-amqps`, host: '0.0.0.0', port: f.messagingPort, role: 'normal', authenticatePeer: true, saslMechanisms: 'EXTERNAL', sslProfile: names.local },
+  };
+  if (interior) {
+    listeners[`${f.uuid}-inter-router`] = { name: `${f.uuid}-inter-router`, host: '0.0.0.0', port: f.interRouterPort ?? 55671, role: 'inter-router', authenticatePeer: true, saslMechanisms: 'EXTERNAL', sslProfile: names.site };
+    listeners[`${f.uuid}-edge`] = { name: `${f.uuid}-edge`, host: '0.0.0.0', port: f.edgeRouterPort ?? 45671, role: 'edge', authenticatePeer: true, saslMechanisms: 'EXTERNAL', sslProfile: names.site };
+  }
+  const connectors = Object.fromEntries(
+    upstreams.map((u) => [u.key, { name: u.key, role: interior ? 'inter-router' : 'edge', host: u.host, port: String(interior ? u.interRouterPort : u.edgeRouterPort), sslProfile: names.site }]),
+  );
+  const sslProfiles: Record<string, Record<string, string>> = { 'system-default': { name: 'system-default', caCertFile: '/etc/pki/tls/certs/ca-bundle.crt' } };
+  for (const s of secrets) sslProfiles[s] = { name: s, caCertFile: `${CERT_DIR}/${s}/ca.crt`, certFile: `${CERT_DIR}/${s}/tls.crt`, privateKeyFile: `${CERT_DIR}/${s}/tls.key` };
+  return {
+    addresses: { mc: { prefix: 'mc', distribution: 'multicast' } },
+    bridges: { tcpConnectors: {}, tcpListeners: {} },
+    connectors,
+    listeners,
+    logConfig: { ROUTER_CORE: { module: 'ROUTER_CORE', enable: 'error+' } },
+    metadata: { id: f.uuid, mode: interior ? 'interior' : 'edge', helloMaxAgeSeconds: '3' },
+    siteConfig: { name: f.uuid, namespace: ctx.config.namespace, platform: f.containerEngine === 'podman' ? 'podman' : f.containerEngine === 'docker' ? 'docker' : 'edgelet', version: ROUTER_DISTRIBUTION },
+    sslProfiles,
+  };
+}
+
+async function upsertRouterMicroservice(
+  ctx: AppCtx,
+  f: FogRow,
+  image: { images: Array<{ containerImage: string; archId: number }>; registryId: number },
+  config: ReturnType<typeof routerConfig>,
+  secrets: string[],
+): Promise<void> {
+  const interior = f.routerMode === 'interior';
+  const ports = [f.messagingPort, ...(interior ? [f.edgeRouterPort ?? 45671, f.interRouterPort ?? 55671] : [])].map((p) => ({ internal: p, external: p, protocol: 'tcp' }));
+  const env = [
+    { key: 'QDROUTERD_CONF', value: '/tmp/skrouterd.json' },
+    { key: 'QDROUTERD_CONF_TYPE', value: 'json' },
+    { key: 'SSL_PROFILE_PATH', value: CERT_DIR },
+    { key: 'SKUPPER_SITE_ID', value: f.uuid },
+    { key: 'SKUPPER_PLATFORM', value: ROUTER_DISTRIBUTION },
+  ];
+  const volumes = secrets.map((s, i) => ({ id: i + 1, hostDestination: s, containerDestination: `${CERT_DIR}/${s}`, accessMode: 'ro', type: 'volumeMount' }));
+  const cols = {
+    images: JSON.stringify(image.images),
+    registryId: image.registryId,
+    config: JSON.stringify(config),
+    hostNetworkMode: interior,
+    isPrivileged: false,
+    capAdd: JSON.stringify(['NET_RAW']),
+    schedule: 0,
+    ports: JSON.stringify(ports),
+    env: JSON.stringify(env),
+    volumeMappings: JSON.stringify(volumes),
+    isRouter: true,
+  };
+  await withTransaction(ctx, async (tx) => {
+    const app = await ensureSystemApplication(tx, f.name);
+    const now = tx.clock.now();
+    const [existing] = await tx.db
+      .select()
+      .from(microservice)
+      .where(and(eq(microservice.applicationId, app.id), eq(microservice.name, 'router')))
+      .limit(1);
+    if (!existing) {
+      await tx.db.insert(microservice).values({ ...cols, uuid: tx.ids.uuid(), name: 'router', applicationId: app.id, fogUuid: f.uuid, createdAt: now, updatedAt: now });
+      await ensureMicroserviceAccount(tx, app.id, 'router');
+      await raiseFlags(tx, [f.uuid], ['microserviceList']);
+      return;
+    }
+    const structural = existing.ports !== cols.ports || existing.images !== cols.images || existing.volumeMappings !== cols.volumeMappings || existing.env !== cols.env || existing.hostNetworkMode !== cols.hostNetworkMode || existing.markedForDelete;
+    const configOnly = !structural && existing.config !== cols.config;
+    if (!structural && !configOnly) return;
+    await tx.db
+      .update(microservice)
+      .set({ ...cols, markedForDelete: false, ...(structural ? { rebuild: true } : {}), updatedAt: now })
+      .where(eq(microservice.uuid, existing.uuid));
+    await raiseFlags(tx, [f.uuid], [structural ? 'microserviceList' : 'microserviceConfig']);
+  });
+}
+
+/** routerMode none or the fog is going: the router microservice goes (delivered for deletion), then its mounts and certificates. */
+async function removeRouter(ctx: AppCtx, f: FogRow): Promise<void> {
+  await withTransaction(ctx, async (tx) => {
+    const rows = await tx.db
+      .select({ ms: microservice })
+      .from(microservice)
+      .innerJoin(application, eq(application.id, microservice.applicationId))
+      .where(and(eq(application.isSystem, true), eq(microservice.fogUuid, f.uuid), eq(microservice.isRouter, true), eq(microservice.markedForDelete, false)));
+    if (rows.length) await removeOrMark(tx, rows.map((r) => r.ms), false);
+  });
+  if (f.routerMode === 'none' && f.deleteRequestedAt === null) return; // certificates are kept for a later mode change
+  await dropRouterMaterial(ctx, f);
+}
+
+/** The fog's router certificates, their secrets and mounts (also run when the fog row is removed). */
+export async function dropRouterMaterial(ctx: AppCtx, f: Pick<FogRow, 'name'>): Promise<void> {
+  const names = Object.values(certNames(f as FogRow));
+  await withTransaction(ctx, async (tx) => {
+    const mounts = await tx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(inArray(volumeMount.name, names));
+    if (mounts.length) await tx.db.delete(volumeMount).where(inArray(volumeMount.uuid, mounts.map((m) => m.uuid)));
+  });
+  for (const n of names) {
+    await deleteCertificate(ctx, n).catch((err) => {
+      if (!(err instanceof ServiceError && err.code === 'NOT_FOUND')) throw err;
+    });
+  }
+}

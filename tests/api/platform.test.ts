@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { makeTestApp, ADMIN } from '../harness/app';
+import { AgentSigner } from '../harness/agent-token';
+import { processFogTasks } from '../../src/services/platform/fog-platform';
+import { bootstrap } from '../../src/boot';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/lib/logger';
+import { Vault } from '../../src/crypto/vault';
+import { fogPlatformTask, fogPlatformStatus } from '../../db/schema/index';
+import { createFog } from '../../src/services/fogs/fogs';
+
+test('fog platform: router microservice with certificates and config per fog; failure, backoff and manual retry; host change; delete', { timeout: 120_000 }, async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
+    const hub = await call('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, routerMode: 'interior', host: 'hub.example', interRouterPort: 55671, edgeRouterPort: 45671 });
+    assert.equal(hub.status, 201, JSON.stringify(hub.body));
+    const edge = await call('POST', '/api/v3/iofog', { name: 'edge-1', archId: 2, routerMode: 'edge', host: '10.0.0.7' });
+    assert.equal(edge.status, 201);
+    const pending = await call('GET', `/api/v3/iofog/${edge.body.uuid}`);
+    assert.equal(pending.body.platformStatus.phase, 'Pending', 'the router comes asynchronously');
+    assert.deepEqual((await processFogTasks(t.ctx, 10)).failed, []);
+    const ready = (await call('GET', `/api/v3/iofog/${edge.body.uuid}`)).body.platformStatus;
+    assert.equal(ready.phase, 'Ready');
+    assert.equal(ready.observedGeneration, ready.generation);
+    assert.deepEqual(ready.conditions, [{ type: 'RouterReady', status: 'True' }]);
+    assert.equal((await call('GET', '/api/v3/iofog-list')).body.fogs.find((f: { name: string }) => f.name === 'hub').platformStatus.phase, 'Ready');
+
+    // The edge agent receives its router: image for its arch, ports, cert mounts, the configuration document.
+    const key = await call('GET', `/api/v3/iofog/${edge.body.uuid}/provisioning-key`);
+    const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2 } })).body);
+    const routerOf = async () => (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices.find((m: { isRouter: boolean }) => m.isRouter);
+    const router = await routerOf();
+    assert.ok(router, 'the router system microservice is delivered');
+    assert.equal(router.name, 'router');
+    assert.equal(router.application, 'system-edge-1');
+    assert.equal(router.imageId, 'ghcr.io/eclipse-iofog/router:latest');
+    assert.deepEqual(router.portMappings, [{ internal: 5671, external: 5671, protocol: 'tcp' }]);
+    assert.equal(router.hostNetworkMode, false, 'edge routers run on the bridge network');
+    assert.deepEqual(router.capAdd, ['NET_RAW']);
+    assert.equal(router.schedule, 0);
+    assert.deepEqual(
+      router.volumeMappings.map((v: { hostDestination: string; containerDestination: string; accessMode: string; type: string }) => [v.hostDestination, v.containerDestination, v.accessMode, v.type]),
+      ['router-site-server-edge-1', 'router-local-server-edge-1', 'router-local-agent-edge-1'].map((n) => [n, `/etc/skupper-router-certs/${n}`, 'ro', 'volumeMount']),
+    );
+    assert.ok(router.env.some((e: { key: string; value: string }) => e.key === 'SKUPPER_SITE_ID' && e.value === edge.body.uuid));
+    const cfg = JSON.parse(router.config);
+    assert.deepEqual(cfg.metadata, { id: edge.body.uuid, mode: 'edge', helloMaxAgeSeconds: '3' });
+    assert.deepEqual(cfg.connectors, { 'default-router': { name: 'default-router', role: 'edge', host: 'hub.example', port: '45671', sslProfile: 'router-site-server-edge-1' } });
+    assert.deepEqual(Object.keys(cfg.listeners).sort(), [`${edge.body.uuid}-amqp`, `${edge.body.uuid}-amqps`]);
+    assert.equal(cfg.listeners[`${edge.body.uuid}-amqps`].sslProfile, 'router-local-server-edge-1');
+    assert.equal(cfg.sslProfiles['router-site-server-edge-1'].certFile, '/etc/skupper-router-certs/router-site-server-edge-1/tls.crt');
+    const mounts = (await t.call('GET', '/api/v3/agent/volumeMounts', { token: await agent.token() })).body;
+    assert.equal(JSON.stringify(mounts).includes('router-local-agent-edge-1'), true, 'the cert secrets are projected to the agent');
+    const siteCert = await call('GET', '/api/v3/certificates/router-site-server-edge-1');
+    assert.equal(siteCert.body.ca_name, 'router-site-ca');
+    assert.equal(siteCert.body.hosts, '10.0.0.7');
+    assert.equal((await call('GET', '/api/v3/certificates/router-local-server-edge-1')).body.ca_name, 'default-router-local-ca');
+    // The interior hub listens for edges and other interiors.
+    const hubRouter = (await call('GET', '/api/v3/microservices/system')).body.microservices.find((m: { isRouter: boolean; iofogUuid: string }) => m.isRouter && m.iofogUuid === hub.body.uuid);
+    const hubCfg = JSON.parse(typeof hubRouter.config === 'string' ? hubRouter.config : JSON.stringify(hubRouter.config));
+    assert.equal(hubCfg.metadata.mode, 'interior');
+    assert.equal(hubCfg.listeners[`${hub.body.uuid}-edge`].port, 45671);
+    assert.deepEqual(hubCfg.connectors, {});
+    // Idempotent: another reconcile changes nothing.
+    const c0 = (await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body;
+    await t.call('PATCH', '/api/v3/agent/config/changes', { token: await agent.token(), body: { lastUpdated: c0.lastUpdated } });
+    assert.equal((await call('POST', `/api/v3/iofog/${edge.body.uuid}/reconcile`)).status, 202);
+    await processFogTasks(t.ctx, 5);
+    const c1 = (await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body;
+    assert.equal(c1.microserviceList || c1.microserviceConfig || c1.volumeMounts, false, 'nothing changed, nothing to tell');
+
+    // A host change re-issues the site certificate in place (the agent reloads the mount).
+    assert.equal((await call('PATCH', `/api/v3/iofog/${edge.body.uuid}`, { host: 'edge-1.example' })).status, 204);
+    assert.equal((await call('GET', `/api/v3/iofog/${edge.body.uuid}`)).body.platformStatus.phase, 'Pending');
+    await processFogTasks(t.ctx, 5);
+    assert.equal((await call('GET', '/api/v3/certificates/router-site-server-edge-1')).body.hosts, 'edge-1.example');
+    assert.equal((await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body.volumeMounts, true);
+
+    // Failure: no router image for riscv64 → Failed with the reason, backoff; fixed catalog + manual retry → Ready.
+    const riscv = await call('POST', '/api/v3/iofog', { name: 'rv', archId: 3, routerMode: 'edge', host: 'rv.example' });
+    assert.deepEqual(await processFogTasks(t.ctx, 5), { reconciled: [], failed: [riscv.body.uuid] });
+    const failed = (await call('GET', `/api/v3/iofog/${riscv.body.uuid}`)).body;
+    assert.equal(failed.platformStatus.phase, 'Failed');
+    assert.match(failed.platformStatus.lastError, /no image for this fog's architecture \(archId 3\)/);
+    assert.match(failed.warningMessage, /^Platform reconcile: /);
+    assert.deepEqual(await processFogTasks(t.ctx, 5), { reconciled: [], failed: [] }, 'backing off');
+    const [task] = await t.ctx.db.select().from(fogPlatformTask);
+    assert.equal(task!.attempts, 1);
+    assert.ok(task!.nextAttemptAt! > t.ctx.clock.now());
+    const catalog = (await call('GET', '/api/v3/catalog/microservices')).body.catalogItems.find((i: { name: string }) => i.name === 'Router');
+    const patched = await call('PATCH', `/api/v3/catalog/microservices/${catalog.id}`, { images: [...catalog.images.map((i: { containerImage: string; archId?: number; fogTypeId?: number }) => ({ containerImage: i.containerImage, archId: i.archId ?? i.fogTypeId })), { containerImage: 'ghcr.io/eclipse-iofog/router:riscv', archId: 3 }] });
+    assert.ok(patched.status < 300, JSON.stringify(patched.body));
+    assert.equal((await call('POST', `/api/v3/iofog/${riscv.body.uuid}/reconcile`)).status, 202);
+    assert.deepEqual(await processFogTasks(t.ctx, 5), { reconciled: [riscv.body.uuid], failed: [] });
+    const fixed = (await call('GET', `/api/v3/iofog/${riscv.body.uuid}`)).body.platformStatus;
+    assert.equal(fixed.phase, 'Ready');
+    assert.equal(fixed.lastError, null);
+    assert.equal((await call('POST', '/api/v3/iofog/00000000-0000-4000-8000-000000000000/reconcile')).status, 404);
+
+    // Delete: Deleting, the router is delivered for deletion; when the agent confirms, the fog and its router material go.
+    assert.equal((await call('DELETE', `/api/v3/iofog/${edge.body.uuid}`)).status, 202);
+    assert.equal((await call('GET', `/api/v3/iofog/${edge.body.uuid}`)).body.platformStatus.phase, 'Deleting');
+    await processFogTasks(t.ctx, 5);
+    assert.equal((await routerOf()).delete, true);
+    assert.equal((await t.call('DELETE', '/api/v3/agent/delete-node', { token: await agent.token() })).status, 204);
+    assert.equal((await call('GET', `/api/v3/iofog/${edge.body.uuid}`)).status, 404);
+    assert.equal((await call('GET', '/api/v3/certificates/router-site-server-edge-1')).status, 404);
+    assert.equal((await call('GET', '/api/v3/volumeMounts/router-local-agent-edge-1')).status, 404);
+    assert.equal((await t.ctx.db.select().from(fogPlatformStatus)).some((s) => s.fogUuid === edge.body.uuid), false);
+  } finally {
+    await t.close();
+  }
+});
+
+test('fog platform: two instances on one database file each claim tasks; every task is processed exactly once', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-platform-'));
+  const key = Vault.generateKey();
+  const env = () => loadConfig({ DB_URL: `file:${join(dir, 'c.db')}`, ENCRYPTION_KEY: key, OIDC_BOOTSTRAP_ADMIN_USERNAME: ADMIN.email, OIDC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password });
+  const a = await bootstrap({ config: env(), logger: createLogger('silent'), createClient });
+  const b = await bootstrap({ config: env(), logger: createLogger('silent'), createClient });
+  try {
+    const uuids: string[] = [];
+    for (let i = 0; i < 8; i++) uuids.push((await createFog(a, { name: `f${i}`, archId: 1, routerMode: 'edge', host: `f${i}.example` })).uuid);
+    const seen: string[] = [];
+    const worker = async (ctx: typeof a) => {
+      for (let i = 0; i < 20; i++) {
+        const r = await processFogTasks(ctx, 1);
+        seen.push(...r.reconciled, ...r.failed);
+      }
+    };
+    await Promise.all([worker(a), worker(b)]);
+    assert.deepEqual([...seen].sort(), [...uuids].sort(), 'each task once, none twice, none lost');
+    assert.deepEqual(await a.db.select().from(fogPlatformTask), []);
+  } finally {
+    a.store.close();
+    b.store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
