@@ -22,6 +22,7 @@ import { registerOAuth } from '../routes/oauth/index';
 import { registerRbac } from '../routes/rbac/index';
 import { registerNats } from '../routes/nats/index';
 import { registerCertificates } from '../routes/certificates/index';
+import { registerServices } from '../routes/services/index';
 import { refuseUnknownUpgrade, registerSessions } from '../routes/sessions/index';
 import { registerResources } from '../routes/resources/index';
 import { registerTemplates } from '../routes/templates/index';
@@ -123,6 +124,7 @@ export function createApp(appCtx: AppCtx): App {
   registerRbac(app);
   registerNats(app);
   registerCertificates(app);
+  registerServices(app);
   registerAgent(app);
   registerOidc(app);
   registerOAuth(app);

@@ -131,6 +131,13 @@ export const EnvSchema = v.object({
   WS_CLEANUP_INTERVAL: int(30_000, 100, 3_600_000),
   WS_CLOSE_RESPONSE_TIMEOUT: int(5000, 100, 60_000),
   CERT_RENEW_BEFORE_DAYS: int(30, 0, 3650),
+  BRIDGE_PORTS_RANGE: v.pipe(
+    v.optional(v.string(), '10024-65535'),
+    v.trim(),
+    v.regex(/^\d{1,5}-\d{1,5}$/, 'must be a port range like 10024-65535'),
+    v.transform((r) => r.split('-').map(Number) as [number, number]),
+    v.check(([lo, hi]) => lo >= 1 && hi <= 65535 && lo <= hi, 'must be a port range within 1-65535, low before high'),
+  ),
   NATS_RELAY_URL: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL of a NATS WebSocket listener'))),
   NATS_RELAY_CREDS_FILE: optionalText,
   CONTROLLER_NAMESPACE: v.pipe(v.optional(v.string(), 'iofog'), v.trim(), v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, "-")')),
@@ -188,6 +195,8 @@ export interface Config {
   ws: WsConfig;
   /** The certificate-renewal job renews Controller-signed leaves this many days before expiry (0 = off). */
   certRenewBeforeDays: number;
+  /** Router TCP-bridge ports handed to services, inclusive. */
+  bridgePorts: [number, number];
 }
 
 export interface WsConfig {
@@ -310,6 +319,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     rbacApiVersion: env.RBAC_API_VERSION,
     audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },
     certRenewBeforeDays: env.CERT_RENEW_BEFORE_DAYS,
+    bridgePorts: env.BRIDGE_PORTS_RANGE,
     ws: {
       pingIntervalMs: env.WS_PING_INTERVAL,
       maxPayload: env.WS_SECURITY_MAX_PAYLOAD,

@@ -1,13 +1,15 @@
 import type { Job } from '../src/jobs/types';
 import { processFogTasks } from '../src/services/platform/fog-platform';
+import { processServiceTasks } from '../src/services/platform/services';
 
 /**
  * Fog platform reconcile (platform §6.5): every 3 s on Node/Deno/Bun (every minute on Workers), claims at
- * most one fog task (leased, exclusive across instances) and reconciles that fog's router platform.
+ * most one fog task and one service task (leased, exclusive across instances): a fog's router platform,
+ * a service's fan-out to the routers that carry it.
  */
 export const platformReconcileWorkerJob: Job = {
   name: 'platform-reconcile-worker',
   schedule: '* * * * *',
   serverSchedule: '*/3 * * * * *',
-  run: (ctx) => processFogTasks(ctx, 1),
+  run: async (ctx) => ({ ...(await processFogTasks(ctx, 1)), services: await processServiceTasks(ctx, 1) }),
 };

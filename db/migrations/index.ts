@@ -163,5 +163,15 @@ export const migrations: Migration[] = [
       "CREATE TABLE `fog_platform_status` (\n\t`fog_uuid` text PRIMARY KEY NOT NULL,\n\t`phase` text NOT NULL,\n\t`observed_generation` integer DEFAULT 0 NOT NULL,\n\t`last_error` text,\n\t`last_transition_at` integer NOT NULL,\n\t`conditions` text DEFAULT '[]' NOT NULL,\n\tFOREIGN KEY (`fog_uuid`) REFERENCES `fog`(`uuid`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE TABLE `fog_platform_task` (\n\t`fog_uuid` text PRIMARY KEY NOT NULL,\n\t`reason` text NOT NULL,\n\t`spec_generation` integer NOT NULL,\n\t`status` text NOT NULL,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`last_error` text,\n\t`next_attempt_at` integer,\n\t`leader_uuid` text,\n\t`claimed_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`fog_uuid`) REFERENCES `fog`(`uuid`) ON UPDATE no action ON DELETE cascade\n);"
     ]
+  },
+  {
+    "id": 11,
+    "tag": "0011_services",
+    "hash": "d26ce8ec3c9741d2c341823e5ae4755c48645054e5325aedbce464816395972b",
+    "statements": [
+      "CREATE TABLE `service` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`type` text NOT NULL,\n\t`resource` text NOT NULL,\n\t`target_port` integer NOT NULL,\n\t`service_port` integer,\n\t`bridge_port` integer NOT NULL,\n\t`default_bridge` text DEFAULT 'default-router' NOT NULL,\n\t`tags` text DEFAULT '[]' NOT NULL,\n\t`k8s_type` text,\n\t`service_endpoint` text,\n\t`provisioning_status` text DEFAULT 'pending' NOT NULL,\n\t`provisioning_error` text,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `service_bridge_port_unique` ON `service` (`bridge_port`);",
+      "CREATE TABLE `service_platform_task` (\n\t`service_name` text PRIMARY KEY NOT NULL,\n\t`reason` text NOT NULL,\n\t`fog_uuids` text DEFAULT '[]' NOT NULL,\n\t`status` text NOT NULL,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`last_error` text,\n\t`next_attempt_at` integer,\n\t`leader_uuid` text,\n\t`claimed_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);"
+    ]
   }
 ];

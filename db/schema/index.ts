@@ -9,3 +9,4 @@ export * from './sessions';
 export * from './nats';
 export * from './pki';
 export * from './platform';
+export * from './services';

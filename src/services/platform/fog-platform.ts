@@ -9,6 +9,7 @@ import { createMount, linkMount } from '../config/resources';
 import { createCertificate, deleteCertificate, ensureCa, renewCertificate } from '../pki/certificates';
 import { ensureMicroserviceAccount } from '../rbac/objects';
 import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
+import { bridgesFor } from './services';
 
 /**
  * The fog platform (platform §6): every fog's router system microservice with its certificates and
@@ -21,7 +22,7 @@ import { ensureSystemApplication, removeOrMark } from '../microservices/microser
 
 type FogRow = typeof fog.$inferSelect;
 export type Phase = 'Pending' | 'Progressing' | 'Ready' | 'Failed' | 'Deleting';
-export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep';
+export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep' | 'service-changed';
 
 const LEASE_MS = 300_000;
 const DELETE_LEASE_MS = 60_000;
@@ -214,7 +215,7 @@ export async function reconcileFog(ctx: AppCtx, fogUuid: string, deleting: boole
   await ensureLeaf(ctx, names.agent, f.uuid, [...LOCAL_SANS, ...hosts], 'default-router-local-ca');
   const secrets = [names.site, names.local, names.agent];
   for (const s of secrets) await ensureMount(ctx, s, f.uuid);
-  await upsertRouterMicroservice(ctx, f, image, routerConfig(ctx, f, upstreams, secrets), secrets);
+  await upsertRouterMicroservice(ctx, f, image, routerConfig(ctx, f, upstreams, secrets, await bridgesFor(ctx, f)), secrets);
 }
 
 async function routerImages(ctx: AppCtx, f: FogRow): Promise<{ images: Array<{ containerImage: string; archId: number }>; registryId: number }> {
@@ -287,7 +288,7 @@ async function ensureMount(ctx: AppCtx, secretName: string, fogUuid: string): Pr
 }
 
 /** The router configuration document of platform §5.4. */
-export function routerConfig(ctx: AppCtx, f: FogRow, upstreams: Upstream[], secrets: string[]) {
+export function routerConfig(ctx: AppCtx, f: FogRow, upstreams: Upstream[], secrets: string[], bridges: { tcpConnectors: Record<string, unknown>; tcpListeners: Record<string, unknown> }) {
   const interior = f.routerMode === 'interior';
   const names = certNames(f);
   const listeners: Record<string, Record<string, unknown>> = {
@@ -305,7 +306,7 @@ export function routerConfig(ctx: AppCtx, f: FogRow, upstreams: Upstream[], secr
   for (const s of secrets) sslProfiles[s] = { name: s, caCertFile: `${CERT_DIR}/${s}/ca.crt`, certFile: `${CERT_DIR}/${s}/tls.crt`, privateKeyFile: `${CERT_DIR}/${s}/tls.key` };
   return {
     addresses: { mc: { prefix: 'mc', distribution: 'multicast' } },
-    bridges: { tcpConnectors: {}, tcpListeners: {} },
+    bridges,
     connectors,
     listeners,
     logConfig: { ROUTER_CORE: { module: 'ROUTER_CORE', enable: 'error+' } },

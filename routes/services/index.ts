@@ -1,0 +1,81 @@
+import { z } from '@hono/zod-openapi';
+import { defineRoute, rbac } from '../../src/http/route';
+import type { App } from '../../src/http/types';
+import { jsonBody, jsonOk } from '../../src/http/openapi';
+import { errorResponse } from '../../src/http/errors';
+import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
+import { invalid } from '../../src/errors';
+import { formatPath, parseKind, validateYaml } from '../../src/services/yaml/kinds';
+import { createService, deleteService, getService, listServices, reconcileServiceNow, updateService, type ServiceInput } from '../../src/services/platform/services';
+
+/** Services: router TCP bridges (operator-api §2.16, object §3.4). */
+
+const tags = ['Services'];
+const nf = { 404: errorResponse('Not found', 404) };
+const bad = { 400: errorResponse('Invalid request', 400) };
+const Name = z.object({ name: z.string().min(1).max(255) });
+const port = z.number().int().min(1).max(65535);
+const ServiceCreate = z
+  .object({
+    name: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"'),
+    type: z.enum(['microservice', 'agent', 'k8s', 'external']),
+    resource: z.string().min(1).max(1024),
+    targetPort: port,
+    defaultBridge: z.string().min(1).max(255).optional(),
+    servicePort: port.optional(),
+    k8sType: z.enum(['LoadBalancer', 'ClusterIP', 'NodePort']).optional(),
+    tags: z.array(z.string().min(1).max(255)).max(64).optional(),
+  })
+  .openapi('ServiceCreate');
+const ServiceUpdate = ServiceCreate.partial().openapi('ServiceUpdate');
+const ServiceOut = z
+  .object({
+    name: z.string(),
+    type: z.string(),
+    resource: z.string(),
+    targetPort: z.number(),
+    servicePort: z.number().nullable(),
+    bridgePort: z.number(),
+    defaultBridge: z.string(),
+    tags: z.array(z.string()),
+    k8sType: z.string().nullable(),
+    serviceEndpoint: z.string().nullable(),
+    provisioningStatus: z.enum(['pending', 'ready', 'failed']),
+    provisioningError: z.string().nullable(),
+  })
+  .openapi('Service');
+
+const routes = {
+  list: defineRoute(rbac('services', 'list'), { method: 'get', path: '/api/v3/services', tags, summary: 'List services', responses: { 200: jsonOk('Services', z.array(ServiceOut)) } }),
+  create: defineRoute(rbac('services', 'create'), { method: 'post', path: '/api/v3/services', tags, summary: 'Create a router TCP-bridge service (reconciled asynchronously)', request: { body: jsonBody(ServiceCreate) }, responses: { 201: jsonOk('Service', ServiceOut), ...bad, 409: errorResponse('Name in use', 409) } }),
+  createYaml: defineRoute(rbac('services', 'create'), { method: 'post', path: '/api/v3/services/yaml', tags, summary: 'Create a service from YAML (kind: Service)', request: { body: yamlUploadBody('service') }, responses: { 201: jsonOk('Service', ServiceOut), ...bad, 409: errorResponse('Name in use', 409) } }),
+  get: defineRoute(rbac('services', 'get', 'name'), { method: 'get', path: '/api/v3/services/{name}', tags, summary: 'Get a service', request: { params: Name }, responses: { 200: jsonOk('Service', ServiceOut), ...nf } }),
+  patch: defineRoute(rbac('services', 'patch', 'name'), { method: 'patch', path: '/api/v3/services/{name}', tags, summary: 'Update a service (reconciled asynchronously)', request: { params: Name, body: jsonBody(ServiceUpdate) }, responses: { 200: jsonOk('Service', ServiceOut), ...bad, ...nf } }),
+  patchYaml: defineRoute(rbac('services', 'patch', 'name'), { method: 'patch', path: '/api/v3/services/yaml/{name}', tags, summary: 'Update a service from YAML', request: { params: Name, body: yamlUploadBody('service') }, responses: { 200: jsonOk('Service', ServiceOut), ...bad, ...nf } }),
+  delete: defineRoute(rbac('services', 'delete', 'name'), { method: 'delete', path: '/api/v3/services/{name}', tags, summary: 'Delete a service (its bridges are removed asynchronously)', request: { params: Name }, responses: { 204: { description: 'Deleted' }, ...nf } }),
+  reconcile: defineRoute(rbac('services', 'patch', 'name'), { method: 'post', path: '/api/v3/services/{name}/reconcile', tags, summary: 'Retry the service reconcile now', request: { params: Name }, responses: { 200: jsonOk('Service', ServiceOut), ...nf } }),
+};
+
+function serviceYaml(text: string): ServiceInput {
+  const { name, spec, doc } = parseKind(text, 'Service');
+  const meta = (doc.metadata ?? {}) as { tags?: unknown };
+  return validateYaml(ServiceCreate, { name, ...spec, ...(meta.tags !== undefined ? { tags: meta.tags } : {}) }, (p) => (p[0] === 'name' ? 'metadata.name' : p[0] === 'tags' ? `metadata.${formatPath(p)}` : `spec.${formatPath(p)}`)) as ServiceInput;
+}
+
+export function registerServices(app: App): void {
+  app.openapi(routes.list, async (c) => c.json(await listServices(c.get('ctx')), 200));
+  app.openapi(routes.create, async (c) => c.json(await createService(c.get('ctx'), c.req.valid('json') as ServiceInput), 201));
+  app.openapi(routes.createYaml, async (c) => c.json(await createService(c.get('ctx'), serviceYaml(await readYamlUpload(c, 'service'))), 201));
+  app.openapi(routes.get, async (c) => c.json(await getService(c.get('ctx'), c.req.valid('param').name), 200));
+  app.openapi(routes.patch, async (c) => c.json(await updateService(c.get('ctx'), c.req.valid('param').name, c.req.valid('json') as Partial<ServiceInput>), 200));
+  app.openapi(routes.patchYaml, async (c) => {
+    const input = serviceYaml(await readYamlUpload(c, 'service'));
+    if (input.name !== c.req.valid('param').name) throw invalid(`metadata.name: must equal the service name in the path (${c.req.valid('param').name})`);
+    return c.json(await updateService(c.get('ctx'), input.name, input), 200);
+  });
+  app.openapi(routes.delete, async (c) => {
+    await deleteService(c.get('ctx'), c.req.valid('param').name);
+    return c.body(null, 204);
+  });
+  app.openapi(routes.reconcile, async (c) => c.json(await reconcileServiceNow(c.get('ctx'), c.req.valid('param').name), 200));
+}
