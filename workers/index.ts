@@ -9,6 +9,7 @@ import { tokenCleanupJob } from './token-cleanup';
 import { wsSessionReconcileJob } from './ws-session-reconcile';
 import { certificateRenewalJob } from './certificate-renewal';
 import { platformReconcileWorkerJob } from './platform-reconcile-worker';
+import { fogPlatformSweepJob } from './fog-platform-sweep';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob, wsSessionReconcileJob, certificateRenewalJob, platformReconcileWorkerJob];
+export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob, wsSessionReconcileJob, certificateRenewalJob, platformReconcileWorkerJob, fogPlatformSweepJob];

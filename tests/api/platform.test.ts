@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { makeTestApp, ADMIN } from '../harness/app';
 import { AgentSigner } from '../harness/agent-token';
-import { processFogTasks } from '../../src/services/platform/fog-platform';
+import { processFogTasks, sweepFogPlatforms } from '../../src/services/platform/fog-platform';
+import { and, eq } from 'drizzle-orm';
 import { bootstrap } from '../../src/boot';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/lib/logger';
 import { Vault } from '../../src/crypto/vault';
-import { fogPlatformTask, fogPlatformStatus } from '../../db/schema/index';
+import { fogPlatformTask, fogPlatformStatus, microservice } from '../../db/schema/index';
 import { createFog } from '../../src/services/fogs/fogs';
 
 test('fog platform: router microservice with certificates and config per fog; failure, backoff and manual retry; host change; delete', { timeout: 120_000 }, async () => {
@@ -142,5 +143,26 @@ test('fog platform: two instances on one database file each claim tasks; every t
     a.store.close();
     b.store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fog platform sweep: a fog whose router went missing, or that never got a status, is re-enqueued and repaired', { timeout: 60_000 }, async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const fogA = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sweep-a', archId: 1, routerMode: 'edge', host: 'a.example' } })).body.uuid as string;
+    const fogB = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sweep-b', archId: 1, routerMode: 'none' } })).body.uuid as string;
+    await processFogTasks(t.ctx, 10);
+    assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [] }, 'nothing drifted');
+    // Drift: the router row disappears behind the Controller's back.
+    await t.ctx.db.delete(microservice).where(and(eq(microservice.fogUuid, fogA), eq(microservice.isRouter, true)));
+    assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [fogA] });
+    assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [] }, 'an active task is not enqueued twice');
+    await processFogTasks(t.ctx, 10);
+    const routers = await t.ctx.db.select().from(microservice).where(and(eq(microservice.fogUuid, fogA), eq(microservice.isRouter, true)));
+    assert.equal(routers.length, 1, 'repaired');
+    assert.equal((await t.call('GET', `/api/v3/iofog/${fogB}`, { token: admin })).body.platformStatus.phase, 'Ready');
+  } finally {
+    await t.close();
   }
 });

@@ -398,3 +398,35 @@ export async function dropRouterMaterial(ctx: AppCtx, f: Pick<FogRow, 'name'>): 
     });
   }
 }
+
+/**
+ * The periodic sweep (platform §6.7): re-enqueues fogs that drifted — no status yet, a spec generation
+ * not reconciled, a `Failed` phase (re-armed), or a router that should exist but does not — unless
+ * they already have an active task or are being deleted. Returns the fogs enqueued.
+ */
+export async function sweepFogPlatforms(ctx: AppCtx): Promise<{ enqueued: string[] }> {
+  const fogs = await ctx.db.select().from(fog);
+  const statuses = new Map((await ctx.db.select().from(fogPlatformStatus)).map((s) => [s.fogUuid, s]));
+  const tasks = new Set((await ctx.db.select({ fogUuid: fogPlatformTask.fogUuid, status: fogPlatformTask.status }).from(fogPlatformTask)).filter((t) => t.status !== 'failed').map((t) => t.fogUuid));
+  const routers = new Set(
+    (
+      await ctx.db
+        .select({ fogUuid: microservice.fogUuid })
+        .from(microservice)
+        .innerJoin(application, eq(application.id, microservice.applicationId))
+        .where(and(eq(application.isSystem, true), eq(microservice.isRouter, true), eq(microservice.markedForDelete, false)))
+    ).map((r) => r.fogUuid),
+  );
+  const drifted = fogs.filter((f) => {
+    if (f.deleteRequestedAt !== null || tasks.has(f.uuid)) return false;
+    const s = statuses.get(f.uuid);
+    if (!s || s.observedGeneration < f.specGeneration || s.phase === 'Failed') return true;
+    return f.routerMode === 'none' ? routers.has(f.uuid) : !routers.has(f.uuid);
+  });
+  if (drifted.length) {
+    await withTransaction(ctx, async (tx) => {
+      for (const f of drifted) await enqueueFogReconcile(tx, f.uuid, 'periodic-sweep', f.specGeneration);
+    });
+  }
+  return { enqueued: drifted.map((f) => f.uuid) };
+}
