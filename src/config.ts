@@ -185,7 +185,7 @@ export interface Config {
   namespace: string;
   /** This replica in `/cluster/controllers`: a stable uuid (else one kept next to the key file), advertised host. */
   cluster: { uuid?: string; host?: string; inactiveThresholdSec: number };
-  /** NATS is not part of this release yet: `HEAD /capabilities/nats` answers 404 until it is. */
+  /** NATS servers per fog are not reconciled yet: `HEAD /capabilities/nats` answers 404 until they are. */
   natsEnabled: boolean;
   /** `apiVersion` reported on roles, role bindings and service accounts. */
   rbacApiVersion: string;
