@@ -4,7 +4,9 @@ import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
-import { invalid } from '../../src/errors';
+import { ServiceError, invalid } from '../../src/errors';
+import { defaultRouterFog, routerView } from '../../src/services/platform/fog-platform';
+import { updateFog } from '../../src/services/fogs/fogs';
 import { formatPath, parseKind, validateYaml } from '../../src/services/yaml/kinds';
 import { createService, deleteService, getService, listServices, reconcileServiceNow, updateService, type ServiceInput } from '../../src/services/platform/services';
 
@@ -62,7 +64,37 @@ function serviceYaml(text: string): ServiceInput {
   return validateYaml(ServiceCreate, { name, ...spec, ...(meta.tags !== undefined ? { tags: meta.tags } : {}) }, (p) => (p[0] === 'name' ? 'metadata.name' : p[0] === 'tags' ? `metadata.${formatPath(p)}` : `spec.${formatPath(p)}`)) as ServiceInput;
 }
 
+const RouterOut = z.object({ host: z.string(), messagingPort: z.number(), edgeRouterPort: z.number(), interRouterPort: z.number() }).openapi('Router');
+const RouterPut = z
+  .strictObject({ host: z.string().min(1).max(1024), messagingPort: port.optional(), edgeRouterPort: port.optional(), interRouterPort: port.optional() })
+  .openapi('RouterUpdate');
+const routerRoutes = {
+  get: defineRoute(rbac('router', 'get'), { method: 'get', path: '/api/v3/router', tags: ['Router'], summary: 'The default router (the first system fog\'s interior router)', responses: { 200: jsonOk('Router', RouterOut), ...nf } }),
+  put: defineRoute(rbac('router', 'update'), {
+    method: 'put',
+    path: '/api/v3/router',
+    tags: ['Router'],
+    summary: 'Update the default router',
+    description: 'Sets the host and ports of the default router — on this (Remote) control plane the first system fog\'s router; its fog and every fog using it as upstream are reconciled. 400 when there is no system fog with an interior router yet.',
+    request: { body: jsonBody(RouterPut) },
+    responses: { 200: jsonOk('Router', RouterOut), ...bad },
+  }),
+};
+
 export function registerServices(app: App): void {
+  app.openapi(routerRoutes.get, async (c) => {
+    const f = await defaultRouterFog(c.get('ctx'));
+    if (!f) throw new ServiceError('NOT_FOUND', 'No default router: it is the interior router of the first system fog, and there is none yet');
+    return c.json(routerView(f), 200);
+  });
+  app.openapi(routerRoutes.put, async (c) => {
+    const ctx = c.get('ctx');
+    const f = await defaultRouterFog(ctx);
+    if (!f) throw invalid('No default router to update: create a system fog with routerMode interior first (it becomes the default router)');
+    const body = c.req.valid('json');
+    await updateFog(ctx, f.uuid, { host: body.host, messagingPort: body.messagingPort, edgeRouterPort: body.edgeRouterPort ?? f.edgeRouterPort ?? 45671, interRouterPort: body.interRouterPort ?? f.interRouterPort ?? 55671 });
+    return c.json(routerView((await defaultRouterFog(ctx))!), 200);
+  });
   app.openapi(routes.list, async (c) => c.json(await listServices(c.get('ctx')), 200));
   app.openapi(routes.create, async (c) => c.json(await createService(c.get('ctx'), c.req.valid('json') as ServiceInput), 201));
   app.openapi(routes.createYaml, async (c) => c.json(await createService(c.get('ctx'), serviceYaml(await readYamlUpload(c, 'service'))), 201));

@@ -154,6 +154,9 @@ test('fog platform sweep: a fog whose router went missing, or that never got a s
     const fogB = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sweep-b', archId: 1, routerMode: 'none' } })).body.uuid as string;
     await processFogTasks(t.ctx, 10);
     assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [] }, 'nothing drifted');
+    assert.equal((await t.call('GET', '/api/v3/router', { token: admin })).status, 404, 'no system fog, no default router');
+    assert.equal((await t.call('PUT', '/api/v3/router', { token: admin, body: { host: 'x.example' } })).status, 400);
+
     // Drift: the router row disappears behind the Controller's back.
     await t.ctx.db.delete(microservice).where(and(eq(microservice.fogUuid, fogA), eq(microservice.isRouter, true)));
     assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [fogA] });

@@ -74,6 +74,17 @@ test('services: a microservice on one fog is bridged — connector on its router
     assert.deepEqual(cfgHub.bridges.tcpConnectors['historian-connector'], { name: 'historian-connector', host: '10.0.0.40', port: '5432', address: 'historian', processId: '10.0.0.40-external-5432' });
     assert.deepEqual(cfgHub.bridges.tcpConnectors['hub-ssh-connector'], { name: 'hub-ssh-connector', host: '127.0.0.1', port: '22', address: 'hub-ssh', processId: 'hub-local-22' }, 'interior router: 127.0.0.1');
 
+    // The default router: GET/PUT /router; a change reaches every router that connects to it.
+    assert.deepEqual((await call('GET', '/api/v3/router')).body, { host: 'hub.example', messagingPort: 5671, edgeRouterPort: 45671, interRouterPort: 55671 });
+    const moved = await call('PUT', '/api/v3/router', { host: 'hub2.example', edgeRouterPort: 45999 });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.deepEqual(moved.body, { host: 'hub2.example', messagingPort: 5671, edgeRouterPort: 45999, interRouterPort: 55671 });
+    assert.equal((await call('PUT', '/api/v3/router', { host: 'x', edgeRouterPort: 0 })).status, 400);
+    assert.equal((await call('PUT', '/api/v3/router', { edgeRouterPort: 1000 })).status, 400, 'host is required');
+    await processFogTasks(t.ctx, 20);
+    assert.deepEqual((await routerConfig(a)).connectors['default-router'], { name: 'default-router', role: 'edge', host: 'hub2.example', port: '45999', sslProfile: 'router-site-server-fog-a' });
+    assert.equal((await routerConfig(hub)).listeners[`${hub}-edge`].port, 45999);
+
     // A host-network microservice is reached through the agent's bridge name.
     await call('PATCH', '/api/v3/services/shop-api', { resource: 'shop/hostapp', tags: [] });
     assert.equal((await call('GET', '/api/v3/services/shop-api')).body.provisioningStatus, 'pending');

@@ -2,7 +2,7 @@ import { and, asc, eq, ne } from 'drizzle-orm';
 import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatformStatus } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import { dropRouterMaterial, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
+import { dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
 import { ARCHITECTURES } from '../health/architectures';
@@ -231,6 +231,7 @@ export async function createFog(ctx: AppCtx, input: FogInput & { name: string; a
     const now = tx.clock.now();
     await tx.db.insert(fog).values({ ...toColumns(input), uuid, name: input.name, archId: input.archId, routerMode, createdAt: now, updatedAt: now });
     await enqueueFogReconcile(tx, uuid, 'spec-changed', 1);
+    if (routerMode === 'interior') await enqueueDownstream(tx, uuid);
     auditTarget(tx, uuid);
   });
   return { uuid };
@@ -284,7 +285,11 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
       .set({ ...cols, ...(platformChanged ? { specGeneration: current.specGeneration + 1 } : {}), updatedAt: tx.clock.now() })
       .where(eq(fog.uuid, uuid));
     if (configChanged) await raiseFlags(tx, [uuid], ['config']);
-    if (platformChanged || (input.name !== undefined && input.name !== current.name)) await enqueueFogReconcile(tx, uuid, 'spec-changed', current.specGeneration + (platformChanged ? 1 : 0));
+    if (platformChanged || (input.name !== undefined && input.name !== current.name)) {
+      await enqueueFogReconcile(tx, uuid, 'spec-changed', current.specGeneration + (platformChanged ? 1 : 0));
+      // Its host or ports are other routers' upstream connectors.
+      if (platformChanged && (current.routerMode === 'interior' || merged.routerMode === 'interior')) await enqueueDownstream(tx, uuid);
+    }
   });
 }
 
@@ -300,6 +305,7 @@ export async function deleteFog(ctx: AppCtx, uuid: string): Promise<void> {
     await tx.db.update(fog).set({ deleteRequestedAt: now, updatedAt: now }).where(eq(fog.uuid, uuid));
     await raiseFlags(tx, [uuid], ['deleteNode']);
     await enqueueFogReconcile(tx, uuid, 'delete', current.specGeneration);
+    if (current.routerMode === 'interior') await enqueueDownstream(tx, uuid);
   });
 }
 

@@ -22,7 +22,7 @@ import { bridgesFor } from './services';
 
 type FogRow = typeof fog.$inferSelect;
 export type Phase = 'Pending' | 'Progressing' | 'Ready' | 'Failed' | 'Deleting';
-export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep' | 'service-changed';
+export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep' | 'service-changed' | 'upstream-changed';
 
 const LEASE_MS = 300_000;
 const DELETE_LEASE_MS = 60_000;
@@ -69,6 +69,18 @@ export async function enqueueFogReconcile(tx: AppCtx, fogUuid: string, reason: T
     });
 }
 
+/**
+ * An interior router appeared, changed or is going: every other fog with a router may use it as an
+ * upstream (explicitly or as the default router), so their configurations are recomputed.
+ */
+export async function enqueueDownstream(tx: AppCtx, changedFogUuid: string): Promise<void> {
+  const others = await tx.db
+    .select({ uuid: fog.uuid, gen: fog.specGeneration })
+    .from(fog)
+    .where(and(sql`${fog.routerMode} <> 'none'`, sql`${fog.uuid} <> ${changedFogUuid}`, isNull(fog.deleteRequestedAt)));
+  for (const o of others) await enqueueFogReconcile(tx, o.uuid, 'upstream-changed', o.gen);
+}
+
 /** POST /iofog/:uuid/reconcile: a failed (or any) fog is retried now. */
 export async function requestReconcile(ctx: AppCtx, fogUuid: string): Promise<void> {
   const [f] = await ctx.db.select({ uuid: fog.uuid, gen: fog.specGeneration, deleting: fog.deleteRequestedAt }).from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
@@ -92,6 +104,21 @@ export function platformStatusView(f: Pick<FogRow, 'specGeneration'>, s: typeof 
     conditions: s ? (JSON.parse(s.conditions) as unknown[]) : [],
   };
 }
+
+// ---- the default router (GET/PUT /router) ----
+
+/** The default router: the first system fog's interior router (platform §5.2, Remote control plane). */
+export async function defaultRouterFog(ctx: AppCtx): Promise<FogRow | undefined> {
+  const [f] = await ctx.db
+    .select()
+    .from(fog)
+    .where(and(eq(fog.isSystem, true), eq(fog.routerMode, 'interior'), isNull(fog.deleteRequestedAt)))
+    .orderBy(asc(fog.createdAt))
+    .limit(1);
+  return f;
+}
+
+export const routerView = (f: FogRow) => ({ host: f.host ?? '', messagingPort: f.messagingPort, edgeRouterPort: f.edgeRouterPort ?? 45671, interRouterPort: f.interRouterPort ?? 55671 });
 
 // ---- the worker ----
 
@@ -240,7 +267,11 @@ interface Upstream {
  * fog name), or by default the default router (the first system fog's) plus every system fog's router.
  */
 async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
-  const systems = await ctx.db.select().from(fog).where(and(eq(fog.isSystem, true), eq(fog.routerMode, 'interior'))).orderBy(asc(fog.createdAt));
+  const systems = await ctx.db
+    .select()
+    .from(fog)
+    .where(and(eq(fog.isSystem, true), eq(fog.routerMode, 'interior'), isNull(fog.deleteRequestedAt)))
+    .orderBy(asc(fog.createdAt));
   const defaultRouter = systems[0];
   const wanted = f.upstreamRouters ? (JSON.parse(f.upstreamRouters) as string[]) : [...(defaultRouter ? ['default-router'] : []), ...systems.slice(1).map((s) => s.uuid)];
   const out: Upstream[] = [];
@@ -248,7 +279,7 @@ async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
     let target: FogRow | undefined;
     if (ref === 'default-router') target = defaultRouter;
     else target = (await ctx.db.select().from(fog).where(or(eq(fog.uuid, ref), eq(fog.name, ref))).limit(1))[0];
-    if (!target) throw new Error(`upstream router ${ref} not found`);
+    if (!target || target.deleteRequestedAt !== null) throw new Error(`upstream router ${ref} not found`);
     if (target.uuid === f.uuid) continue;
     if (target.routerMode !== 'interior') throw new Error(`upstream router ${ref} is not an interior router`);
     if (!target.host) throw new Error(`upstream router ${ref} has no host`);

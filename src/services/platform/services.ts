@@ -5,7 +5,7 @@ import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { errorFields } from '../../lib/logger';
 import { auditTarget } from '../events/audit';
-import { enqueueFogReconcile, MAX_ATTEMPTS } from './fog-platform';
+import { defaultRouterFog, enqueueFogReconcile, MAX_ATTEMPTS } from './fog-platform';
 
 /**
  * Services: router TCP bridges (platform §5.5–5.6). A service is a `tcpConnector` on the router of the fog
@@ -41,10 +41,6 @@ export interface BridgeTarget {
   processId: string;
 }
 
-async function defaultRouterFog(ctx: AppCtx): Promise<FogRow | undefined> {
-  const [f] = await ctx.db.select().from(fog).where(and(eq(fog.isSystem, true), eq(fog.routerMode, 'interior'))).orderBy(asc(fog.createdAt)).limit(1);
-  return f;
-}
 
 async function fogByRef(ctx: AppCtx, ref: string): Promise<FogRow | undefined> {
   const [f] = await ctx.db.select().from(fog).where(or(eq(fog.uuid, ref), eq(fog.name, ref))).limit(1);
