@@ -185,7 +185,7 @@ export interface Config {
   namespace: string;
   /** This replica in `/cluster/controllers`: a stable uuid (else one kept next to the key file), advertised host. */
   cluster: { uuid?: string; host?: string; inactiveThresholdSec: number };
-  /** NATS servers per fog are not reconciled yet: `HEAD /capabilities/nats` answers 404 until they are. */
+  /** Microservices cannot use NATS yet: `HEAD /capabilities/nats` answers 404 until they can. */
   natsEnabled: boolean;
   /** `apiVersion` reported on roles, role bindings and service accounts. */
   rbacApiVersion: string;

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { makeTestApp, ADMIN } from '../harness/app';
 import { AgentSigner } from '../harness/agent-token';
@@ -30,7 +31,7 @@ test('fog platform: router microservice with certificates and config per fog; fa
     const ready = (await call('GET', `/api/v3/iofog/${edge.body.uuid}`)).body.platformStatus;
     assert.equal(ready.phase, 'Ready');
     assert.equal(ready.observedGeneration, ready.generation);
-    assert.deepEqual(ready.conditions, [{ type: 'RouterReady', status: 'True' }]);
+    assert.deepEqual(ready.conditions, [{ type: 'RouterReady', status: 'True' }, { type: 'NatsReady', status: 'True' }]);
     assert.equal((await call('GET', '/api/v3/iofog-list')).body.fogs.find((f: { name: string }) => f.name === 'hub').platformStatus.phase, 'Ready');
 
     // The edge agent receives its router: image for its arch, ports, cert mounts, the configuration document.
@@ -85,7 +86,7 @@ test('fog platform: router microservice with certificates and config per fog; fa
     assert.equal((await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body.volumeMounts, true);
 
     // Failure: no router image for riscv64 → Failed with the reason, backoff; fixed catalog + manual retry → Ready.
-    const riscv = await call('POST', '/api/v3/iofog', { name: 'rv', archId: 3, routerMode: 'edge', host: 'rv.example' });
+    const riscv = await call('POST', '/api/v3/iofog', { name: 'rv', archId: 3, routerMode: 'edge', host: 'rv.example', natsMode: 'none' });
     assert.deepEqual(await processFogTasks(t.ctx, 5), { reconciled: [], failed: [riscv.body.uuid] });
     const failed = (await call('GET', `/api/v3/iofog/${riscv.body.uuid}`)).body;
     assert.equal(failed.platformStatus.phase, 'Failed');
@@ -166,6 +167,89 @@ test('fog platform sweep: a fog whose router went missing, or that never got a s
     assert.equal(routers.length, 1, 'repaired');
     assert.equal((await t.call('GET', `/api/v3/iofog/${fogB}`, { token: admin })).body.platformStatus.phase, 'Ready');
   } finally {
+    await t.close();
+  }
+});
+
+test('fog NATS: server (hub) and leaf instances — certificates, JetStream key, system users, rendered configs that nats-server accepts, the nats microservice', { timeout: 120_000 }, async () => {
+  const t = await makeTestApp();
+  const work = mkdtempSync(join(tmpdir(), 'nats-conf-'));
+  try {
+    const admin = (await t.login()).accessToken;
+    const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
+    const hub = (await call('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, routerMode: 'none', natsMode: 'server', host: '127.0.0.1' })).body.uuid as string;
+    const leaf = (await call('POST', '/api/v3/iofog', { name: 'Leaf One', archId: 2, routerMode: 'none', natsMode: 'leaf', host: 'leaf.example' })).body.uuid as string;
+    assert.deepEqual((await processFogTasks(t.ctx, 10)).failed, []);
+    const system = (await call('GET', '/api/v3/microservices/system')).body.microservices as Array<Record<string, any>>;
+    const natsOf = (fogUuid: string) => system.find((m) => m.isNats && m.iofogUuid === fogUuid)!;
+    const hubMs = natsOf(hub);
+    const leafMs = natsOf(leaf);
+    assert.ok(hubMs && leafMs, 'a nats system microservice per fog');
+    const envOf = (ms: Record<string, any>) => Object.fromEntries((ms.env as Array<{ key: string; value?: string; valueFromSecret?: string }>).map((e) => [e.key, e.value ?? `secret:${e.valueFromSecret}`]));
+    assert.equal(envOf(hubMs).NATS_SERVER_MODE, 'server');
+    assert.equal(envOf(leafMs).NATS_SERVER_MODE, 'leaf');
+    assert.equal(envOf(hubMs).JETSTREAM_KEY, 'secret:nats-jetstream-key-hub/jsk');
+    assert.equal(envOf(hubMs).NATS_SYS_USER_CRED_PATH, '/etc/nats/creds/sys/admin-hub.creds');
+    assert.equal(envOf(leafMs).NATS_CERT_NAME, 'nats-server-leaf-one');
+    assert.deepEqual(hubMs.ports.map((p: { internal: number }) => p.internal), [4222, 7422, 6222, 8883, 8222]);
+    assert.deepEqual(leafMs.ports.map((p: { internal: number }) => p.internal), [4222, 7422, 8883, 8222]);
+    assert.deepEqual(
+      leafMs.volumeMappings.map((v: { hostDestination: string; containerDestination: string }) => `${v.hostDestination} → ${v.containerDestination}`),
+      ['Leaf One-nats-jetstream → /home/runner/data', 'nats-server-conf-leaf-one → /etc/nats/config', 'nats-jwt-bundle-leaf-one → /tmp/nats/jwt', 'nats-server-leaf-one → /etc/nats/certs/nats-server-leaf-one', 'nats-mqtt-server-leaf-one → /etc/nats/certs/nats-mqtt-server-leaf-one', 'nats-leaf-creds-leaf-one → /etc/nats/creds'],
+    );
+    const accounts = (await call('GET', '/api/v3/nats/accounts')).body.accounts as Array<{ name: string; publicKey: string; isLeafSystem: boolean }>;
+    assert.ok(accounts.find((a) => a.name === 'SYS-leaf-leaf-one')?.isLeafSystem, 'the leaf has its own system account');
+
+    // Materialise what the agent would mount and let nats-server check each configuration.
+    const materialise = async (ms: Record<string, any>, dir: string) => {
+      for (const v of ms.volumeMappings as Array<{ hostDestination: string; containerDestination: string; type: string }>) {
+        if (v.type !== 'volumeMount') continue;
+        const mount = (await call('GET', `/api/v3/volumeMounts/${encodeURIComponent(v.hostDestination)}`)).body;
+        const target = join(dir, v.containerDestination);
+        mkdirSync(target, { recursive: true });
+        if (mount.secretName) {
+          const sec = (await call('GET', `/api/v3/secrets/${mount.secretName}`)).body as { type: string; data: Record<string, string> };
+          for (const [k, val] of Object.entries(sec.data)) {
+            mkdirSync(dirname(join(target, k)), { recursive: true });
+            // tls values are stored base64; Opaque values as they are (the agent gets both base64-encoded).
+            writeFileSync(join(target, k), sec.type === 'tls' ? Buffer.from(val, 'base64') : val);
+          }
+        } else {
+          const data = (await call('GET', `/api/v3/configmaps/${mount.configMapName}`)).body.data as Record<string, string>;
+          for (const [k, val] of Object.entries(data)) {
+            mkdirSync(dirname(join(target, k)), { recursive: true });
+            writeFileSync(join(target, k), val);
+          }
+        }
+      }
+      for (const d of ['home/runner/data', 'home/runner/run', 'home/runner/nats/jwt']) mkdirSync(join(dir, d), { recursive: true });
+      let conf = readFileSync(join(dir, 'etc/nats/config/server.conf'), 'utf8').replaceAll('/etc/nats/', `${dir}/etc/nats/`).replaceAll('/home/runner/', `${dir}/home/runner/`);
+      // The configuration targets the catalog's nats 2.10 image; apt's nats-server 2.9 predates the TLS
+      // option `handshake_first`, so it is dropped for the check (everything else is checked as rendered).
+      if (/v2\.9\./.test(spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout)) conf = conf.replace(/\n\s*handshake_first: true/g, '');
+      writeFileSync(join(dir, 'check.conf'), conf);
+      return conf;
+    };
+    const jsk = (await call('GET', '/api/v3/secrets/nats-jetstream-key-hub')).body.data.jsk as string;
+    for (const [name, ms] of [['hub', hubMs], ['leaf', leafMs]] as const) {
+      const dir = join(work, name);
+      const conf = await materialise(ms, dir);
+      assert.match(conf, /operator: "ey/);
+      const check = spawnSync('nats-server', ['-t', '-c', join(dir, 'check.conf')], { encoding: 'utf8', env: { ...process.env, JETSTREAM_KEY: jsk } });
+      assert.equal(check.status, 0, `${name}: nats-server -t\n${check.stdout}${check.stderr}\n${conf}`);
+    }
+    const hubConf = readFileSync(join(work, 'hub/check.conf'), 'utf8');
+    assert.match(hubConf, new RegExp(`system_account: ${accounts.find((a) => a.name === 'SYS')!.publicKey}`));
+    assert.match(hubConf, /leafnodes \{\n {2}port: 7422\n {2}advertise: "127\.0\.0\.1:7422"/);
+    assert.doesNotMatch(hubConf, /cluster \{/, 'a single server has no cluster block');
+    assert.match(readFileSync(join(work, 'leaf/check.conf'), 'utf8'), new RegExp(`system_account: ${accounts.find((a) => a.name === 'SYS-leaf-leaf-one')!.publicKey}`));
+
+    // natsMode none: the nats microservice is delivered for deletion.
+    assert.equal((await call('PATCH', `/api/v3/iofog/${leaf}`, { natsMode: 'none' })).status, 204);
+    await processFogTasks(t.ctx, 10);
+    assert.equal(((await call('GET', '/api/v3/microservices/system')).body.microservices as Array<Record<string, any>>).some((m) => m.isNats && m.iofogUuid === leaf && !m.delete), false);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
     await t.close();
   }
 });

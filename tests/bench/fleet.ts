@@ -207,7 +207,7 @@ await pool(AGENTS, CONCURRENCY, async (i) => {
   }
 });
 async function provisionOne(i: number): Promise<void> {
-  const fog = await admin('POST', '/api/v3/iofog', { name: `bench-${i}`, archId: 1, routerMode: 'none' });
+  const fog = await admin('POST', '/api/v3/iofog', { name: `bench-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' });
   if (fog.status !== 201) return void (provisionFailure ||= `create fog: ${fog.status} ${JSON.stringify(fog.body)}`);
   const key = await admin('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
   if (key.status !== 201) return void (provisionFailure ||= `provisioning key: ${key.status} ${JSON.stringify(key.body)}`);

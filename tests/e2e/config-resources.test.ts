@@ -26,7 +26,7 @@ test('volume mounts reach the agent: secret + config map mounts linked → flag 
   try {
     const api = client(ctl.url);
     const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken;
-    const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-vm', archId: 1, routerMode: 'none' } });
+    const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-vm', archId: 1, routerMode: 'none', natsMode: 'none' } });
     const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
     assert.equal((await edge.provision(key.body.key)).status, 200);
@@ -102,7 +102,7 @@ test('template deploy: a template with two variables → an application with the
   try {
     const api = client(ctl.url);
     const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken;
-    for (const name of ['edge-lisbon-01', 'edge-porto-02']) assert.equal((await api('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none' } })).status, 201);
+    for (const name of ['edge-lisbon-01', 'edge-porto-02']) assert.equal((await api('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
     const template = `apiVersion: iofog.org/v3
 kind: ApplicationTemplate
 metadata: { name: sensor-kit }

@@ -37,7 +37,7 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     };
     const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken;
-    const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-e2e', archId: 0, routerMode: 'none' } });
+    const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-e2e', archId: 0, routerMode: 'none', natsMode: 'none' } });
     assert.equal(fog.status, 201);
     const uuid = fog.body.uuid;
     const key = await api('GET', `/api/v3/iofog/${uuid}/provisioning-key`, { token: admin });

@@ -42,7 +42,7 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
     for (const v of router.volumeMappings) assert.ok(mounted.has(v.hostDestination), `mount ${v.hostDestination} delivered with its data`);
 
     // A fog whose router cannot be built: Failed with the reason; fixed catalog + manual retry → Ready.
-    const rv = await api('POST', '/api/v3/iofog', { name: 'rv', archId: 3, routerMode: 'edge', host: 'rv.example' });
+    const rv = await api('POST', '/api/v3/iofog', { name: 'rv', archId: 3, routerMode: 'edge', host: 'rv.example', natsMode: 'none' });
     const failed = await phase(rv.body.uuid, 'Failed');
     assert.match(failed.lastError, /archId 3/);
     const catalog = (await api('GET', '/api/v3/catalog/microservices')).body.catalogItems.find((i: { name: string }) => i.name === 'Router');

@@ -27,7 +27,7 @@ export async function fleetWithRunningMicroservice(ctl: Controller, fogName = 'w
     return { status: res.status, body: t ? JSON.parse(t) : undefined };
   };
   const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken as string;
-  const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: fogName, archId: 0, routerMode: 'none' } });
+  const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: fogName, archId: 0, routerMode: 'none', natsMode: 'none' } });
   assert.equal(fog.status, 201, JSON.stringify(fog.body));
   const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
   const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });

@@ -3,6 +3,7 @@ import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatf
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
+import { dropNatsMaterial } from '../platform/nats-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
 import { ARCHITECTURES } from '../health/architectures';
@@ -313,7 +314,10 @@ export async function deleteFog(ctx: AppCtx, uuid: string): Promise<void> {
 export async function removeFog(ctx: AppCtx, uuid: string): Promise<boolean> {
   const [f] = await ctx.db.select({ name: fog.name }).from(fog).where(eq(fog.uuid, uuid)).limit(1);
   // Its router certificates and mounts are named after it; they go with it.
-  if (f) await dropRouterMaterial(ctx, f).catch((err) => ctx.logger.warn('router certificates of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }));
+  if (f) {
+    await dropRouterMaterial(ctx, f).catch((err) => ctx.logger.warn('router certificates of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }));
+    await dropNatsMaterial(ctx, f).catch((err) => ctx.logger.warn('NATS material of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }));
+  }
   const removed = await withTransaction(ctx, async (tx) => (await tx.db.delete(fog).where(eq(fog.uuid, uuid))).rowsAffected > 0);
   ctx.agentKeys.invalidate(uuid);
   ctx.agentActivity.forget(uuid);

@@ -10,6 +10,7 @@ import { createCertificate, deleteCertificate, ensureCa, renewCertificate } from
 import { ensureMicroserviceAccount } from '../rbac/objects';
 import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
 import { bridgesFor } from './services';
+import { reconcileNats, removeNats } from './nats-platform';
 
 /**
  * The fog platform (platform §6): every fog's router system microservice with its certificates and
@@ -192,7 +193,7 @@ async function finishTask(ctx: AppCtx, task: typeof fogPlatformTask.$inferSelect
       if (superseded) await tx.db.update(fogPlatformTask).set({ status: 'pending', leaderUuid: null, claimedAt: null }).where(eq(fogPlatformTask.fogUuid, task.fogUuid));
       else await tx.db.delete(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, task.fogUuid));
       if (task.reason === 'delete') await setStatus(tx, task.fogUuid, { phase: 'Deleting', lastError: null });
-      else await setStatus(tx, task.fogUuid, { phase: superseded ? 'Pending' : 'Ready', observedGeneration: task.specGeneration, lastError: null, conditions: JSON.stringify([{ type: 'RouterReady', status: 'True' }]) });
+      else await setStatus(tx, task.fogUuid, { phase: superseded ? 'Pending' : 'Ready', observedGeneration: task.specGeneration, lastError: null, conditions: JSON.stringify([{ type: 'RouterReady', status: 'True' }, { type: 'NatsReady', status: 'True' }]) });
       return;
     }
     const attempts = task.attempts + 1;
@@ -212,7 +213,7 @@ async function finishTask(ctx: AppCtx, task: typeof fogPlatformTask.$inferSelect
     await setStatus(tx, task.fogUuid, {
       phase: task.reason === 'delete' ? 'Deleting' : 'Failed',
       lastError: error.slice(0, 2000),
-      conditions: JSON.stringify([{ type: 'RouterReady', status: 'False', reason: 'ReconcileFailed', message: error.slice(0, 500) }]),
+      conditions: JSON.stringify([{ type: 'Reconciled', status: 'False', reason: 'ReconcileFailed', message: error.slice(0, 500) }]),
     });
     await tx.db.update(fog).set({ warningMessage: `Platform reconcile: ${error.slice(0, 200)}` }).where(eq(fog.uuid, task.fogUuid));
   });
@@ -227,10 +228,18 @@ export async function reconcileFog(ctx: AppCtx, fogUuid: string, deleting: boole
   const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
   if (!f) return;
   await withTransaction(ctx, (tx) => setStatus(tx, fogUuid, { phase: deleting || f.deleteRequestedAt !== null ? 'Deleting' : 'Progressing' }));
-  if (deleting || f.deleteRequestedAt !== null || f.routerMode === 'none') {
+  if (deleting || f.deleteRequestedAt !== null) {
     await removeRouter(ctx, f);
+    await removeNats(ctx, f);
     return;
   }
+  if (f.routerMode === 'none') await removeRouter(ctx, f);
+  else await reconcileRouter(ctx, f);
+  if (f.natsMode === 'none') await removeNats(ctx, f);
+  else await reconcileNats(ctx, f);
+}
+
+async function reconcileRouter(ctx: AppCtx, f: FogRow): Promise<void> {
   const image = await routerImages(ctx, f);
   const upstreams = await resolveUpstreams(ctx, f);
   const names = certNames(f);
