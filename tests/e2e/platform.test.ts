@@ -2,6 +2,9 @@
 // fog its router system microservice with certificates and configuration; the Edgelet simulator pulls it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Edgelet } from '../harness/edgelet';
 import { ADMIN, startController } from '../harness/process';
 
@@ -40,6 +43,13 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
     assert.equal(JSON.parse(router.config).connectors['default-router'].host, 'hub.example');
     const mounted = new Set(edge.volumeMounts.map((m) => m.name));
     for (const v of router.volumeMappings) assert.ok(mounted.has(v.hostDestination), `mount ${v.hostDestination} delivered with its data`);
+    // And its NATS leaf (natsMode defaults to leaf): configuration, bundle, certificates and creds mounted.
+    const nats = [...edge.running.values()].find((m) => m.isNats);
+    assert.ok(nats, 'nats leaf delivered');
+    const natsMounts = nats.volumeMappings.filter((v: { type: string }) => v.type === 'volumeMount').map((v: { hostDestination: string }) => v.hostDestination);
+    assert.deepEqual(natsMounts, ['nats-server-conf-site-a', 'nats-jwt-bundle-site-a', 'nats-server-site-a', 'nats-mqtt-server-site-a', 'nats-leaf-creds-site-a']);
+    for (const m of natsMounts) assert.ok(mounted.has(m), `mount ${m} delivered`);
+    assert.ok(nats.env.some((e: { key: string; value: string }) => e.key === 'JETSTREAM_KEY' && e.value.length >= 40), 'the JetStream key is resolved from its secret for the agent');
 
     // A fog whose router cannot be built: Failed with the reason; fixed catalog + manual retry → Ready.
     const rv = await api('POST', '/api/v3/iofog', { name: 'rv', archId: 3, routerMode: 'edge', host: 'rv.example', natsMode: 'none' });
@@ -62,8 +72,45 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
     assert.ok(edge.deleted, 'the agent confirmed the deletion');
     assert.equal((await api('GET', `/api/v3/iofog/${fog.body.uuid}`)).status, 404);
     assert.equal((await api('GET', '/api/v3/certificates/router-site-server-site-a')).status, 404);
+    assert.equal((await api('GET', '/api/v3/certificates/nats-server-site-a')).status, 404);
+    assert.equal((await api('GET', '/api/v3/configmaps/nats-server-conf-site-a')).status, 404);
     edge.close();
   } finally {
     await ctl.stop('SIGKILL');
+  }
+});
+
+test('fog platform e2e: two Controller processes on one database file run the worker; every fog task is processed exactly once', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'controller-platform-'));
+  const a = await startController({ dir });
+  const b = await startController({ dir });
+  try {
+    // Each instance is its own issuer here (CONTROLLER_PUBLIC_URL defaults to its own address): one token each.
+    const login = async (url: string) => (await (await fetch(`${url}/api/v3/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()).accessToken as string;
+    const token = await login(a.url);
+    const tokenB = await login(b.url);
+    const uuids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [base, tok] = i % 2 ? [a.url, token] : [b.url, tokenB];
+      const res = await fetch(`${base}/api/v3/iofog`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify({ name: `twin-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' }) });
+      const created = await res.json();
+      assert.equal(res.status, 201, JSON.stringify(created));
+      uuids.push(created.uuid);
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const phases = await Promise.all(uuids.map(async (u) => (await (await fetch(`${a.url}/api/v3/iofog/${u}`, { headers: { authorization: `Bearer ${token}` } })).json()).platformStatus.phase));
+      if (phases.every((p) => p === 'Ready')) break;
+      if (Date.now() > deadline) throw new Error(`not all Ready: ${phases.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const lines = (a.output() + b.output()).split('\n').filter((l) => l.includes('fog platform reconciled'));
+    for (const u of uuids) assert.equal(lines.filter((l) => l.includes(u)).length, 1, `fog ${u} reconciled exactly once`);
+    const perInstance = [a, b].map((c) => c.output().split('\n').filter((l) => l.includes('fog platform reconciled')).length);
+    console.log(JSON.stringify({ reconciledPerInstance: perInstance }));
+  } finally {
+    await a.stop('SIGKILL');
+    await b.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -162,6 +162,7 @@ export async function processFogTasks(ctx: AppCtx, max = 1): Promise<{ reconcile
     try {
       await reconcileFog(ctx, task.fogUuid, task.reason === 'delete');
       await finishTask(ctx, task, undefined);
+      ctx.logger.info('fog platform reconciled', { fogUuid: task.fogUuid, reason: task.reason, generation: task.specGeneration });
       reconciled.push(task.fogUuid);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
