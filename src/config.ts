@@ -185,7 +185,7 @@ export interface Config {
   namespace: string;
   /** This replica in `/cluster/controllers`: a stable uuid (else one kept next to the key file), advertised host. */
   cluster: { uuid?: string; host?: string; inactiveThresholdSec: number };
-  /** Microservices cannot use NATS yet: `HEAD /capabilities/nats` answers 404 until they can. */
+  /** NATS is part of this Controller (trust chain, per-fog servers/leaves, microservice access): `HEAD /capabilities/nats` → 204. */
   natsEnabled: boolean;
   /** `apiVersion` reported on roles, role bindings and service accounts. */
   rbacApiVersion: string;
@@ -315,7 +315,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     jobsEnabled: env.JOBS_ENABLED,
     namespace: env.CONTROLLER_NAMESPACE,
     cluster: { uuid: env.CONTROLLER_UUID, host: env.CONTROLLER_HOST || undefined, inactiveThresholdSec: env.CONTROLLER_INACTIVE_THRESHOLD_SECONDS },
-    natsEnabled: false,
+    natsEnabled: true,
     rbacApiVersion: env.RBAC_API_VERSION,
     audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },
     certRenewBeforeDays: env.CERT_RENEW_BEFORE_DAYS,

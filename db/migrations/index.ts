@@ -173,5 +173,14 @@ export const migrations: Migration[] = [
       "CREATE UNIQUE INDEX `service_bridge_port_unique` ON `service` (`bridge_port`);",
       "CREATE TABLE `service_platform_task` (\n\t`service_name` text PRIMARY KEY NOT NULL,\n\t`reason` text NOT NULL,\n\t`fog_uuids` text DEFAULT '[]' NOT NULL,\n\t`status` text NOT NULL,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`last_error` text,\n\t`next_attempt_at` integer,\n\t`leader_uuid` text,\n\t`claimed_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);"
     ]
+  },
+  {
+    "id": 12,
+    "tag": "0012_ms_nats",
+    "hash": "4b77e61d0dc10ae36ceba63ff4ddb1cca78d49de5ce2b0201c629db32f72420d",
+    "statements": [
+      "ALTER TABLE `microservice` ADD `nats_access` integer DEFAULT false NOT NULL;",
+      "ALTER TABLE `microservice` ADD `nats_rule` text;"
+    ]
   }
 ];

@@ -100,7 +100,7 @@ function capability(path: string, summary: string, description?: string) {
   };
 }
 export const capTemplatesRoute = capability('/api/v3/capabilities/applicationTemplates', 'Are application templates supported');
-export const capNatsRoute = capability('/api/v3/capabilities/nats', 'Is NATS enabled on this Controller', '404 while this Controller runs without the NATS platform.');
+export const capNatsRoute = capability('/api/v3/capabilities/nats', 'Is NATS enabled on this Controller', '204: NATS is available on this Controller (404 would mean it runs without the NATS platform).');
 
 export function registerConfig(app: App): void {
   app.openapi(listConfigRoute, async (c) => c.json(await listSettings(c.get('ctx')), 200));

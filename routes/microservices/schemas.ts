@@ -39,6 +39,11 @@ export const MicroserviceFields = z.object({
   rebuild: z.boolean(),
   ports: z.array(PortSchema).max(256),
   volumeMappings: z.array(VolumeSchema).max(256),
+  natsConfig: z.strictObject({ natsAccess: z.boolean(), natsRule: z.string().min(1).max(255).optional() }),
+  natsAccess: z
+    .unknown()
+    .refine((v) => v === undefined, { message: 'not accepted at the top level; use natsConfig: { natsAccess, natsRule? }' })
+    .openapi({ description: 'Rejected (400): use natsConfig.natsAccess', deprecated: true }),
   env: z
     .array(
       z

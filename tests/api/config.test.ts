@@ -126,13 +126,13 @@ test('a host that cannot keep a replica id (no CONTROLLER_UUID, no filesystem) i
   }
 });
 
-test('capabilities: HEAD probes; templates supported, NATS not enabled in this release', async () => {
+test('capabilities: HEAD probes; templates and NATS supported', async () => {
   const t = await makeTestApp();
   try {
     const viewer = await t.userToken('viewer');
     const head = (path: string, token?: string) => t.call('HEAD', path, { token });
     assert.equal((await head('/api/v3/capabilities/applicationTemplates', viewer)).status, 204);
-    assert.equal((await head('/api/v3/capabilities/nats', viewer)).status, 404);
+    assert.equal((await head('/api/v3/capabilities/nats', viewer)).status, 204);
     assert.equal((await head('/api/v3/capabilities/applicationTemplates')).status, 401);
     assert.equal((await head('/api/v3/capabilities/edgeResources', viewer)).status, 404, 'removed in v3.8');
   } finally {

@@ -1,11 +1,14 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { application, catalogItem, fog, microservice, microserviceStatus, registry } from '../../../db/schema/index';
+import { application, catalogItem, fog, microservice, microserviceStatus, registry, natsUser, natsAccount } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
 import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
 import { agentServiceAccounts, checkMicroserviceRole, dropMicroserviceAccounts, ensureMicroserviceAccount, renameMicroserviceAccount } from '../rbac/objects';
+import { listRules } from '../nats/auth';
+import { slug } from '../nats/rules';
+import { enqueueNatsFogs } from '../platform/fog-platform';
 import type { RoleRef } from '../rbac/policy';
 import { checkMountMappings, linkMountsToFog, resolveEnvSource } from '../config/resources';
 
@@ -50,6 +53,8 @@ async function checkEnvSources(ctx: AppCtx, env: EnvVar[] | undefined): Promise<
 
 /** Microservice fields an operator sets (operator-api §3.3), validated by the route schema. */
 export interface MicroserviceInput {
+  /** platform §4.9: a NATS user for the workload, its creds mounted at /etc/nats/creds. */
+  natsConfig?: { natsAccess: boolean; natsRule?: string };
   name?: string;
   application?: string;
   iofogUuid?: string;
@@ -311,7 +316,24 @@ function columns(input: MicroserviceInput): Partial<typeof microservice.$inferIn
   for (const k of jsonCols) if (input[k] !== undefined) (out as Record<string, unknown>)[k] = json(input[k]);
   const vols = normalizeVolumes(input.volumeMappings);
   if (vols) out.volumeMappings = json(vols);
+  if (input.natsConfig) {
+    out.natsAccess = input.natsConfig.natsAccess;
+    // natsAccess false clears the rule (§4.9).
+    out.natsRule = input.natsConfig.natsAccess ? (input.natsConfig.natsRule ?? null) : null;
+  }
   return out;
+}
+
+/** natsConfig checks (§4.9): the user rule must exist; the workload needs a NATS server to reach. */
+async function checkNats(ctx: AppCtx, nats: MicroserviceInput['natsConfig'], target: FogRow | undefined): Promise<void> {
+  if (!nats?.natsAccess) return;
+  if (nats.natsRule !== undefined) {
+    const rules = await listRules(ctx, 'user');
+    if (!rules.some((r) => (r as { name: string }).name === nats.natsRule)) throw invalid(`natsConfig.natsRule: no NATS user rule named ${nats.natsRule}`);
+  }
+  if (target && target.natsMode !== 'none') return;
+  const [hub] = await ctx.db.select({ uuid: fog.uuid }).from(fog).where(and(eq(fog.isSystem, true), eq(fog.natsMode, 'server'))).limit(1);
+  if (!hub) throw invalid('natsConfig.natsAccess: the microservice has no NATS server to reach (its fog has natsMode none and there is no NATS hub)');
 }
 
 // ---- writing ----
@@ -339,6 +361,7 @@ export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { na
   await checkPortsFree(ctx, target?.uuid, input.ports);
   await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
   await checkEnvSources(ctx, input.env);
+  await checkNats(ctx, input.natsConfig, target);
   const mounts = await checkMountMappings(ctx, input.volumeMappings);
   return { target, cols: columns(input), mounts };
 }
@@ -354,6 +377,8 @@ export async function insertMicroservice(tx: AppCtx, app: AppRow, input: Microse
   const uuid = tx.ids.uuid();
   const now = tx.clock.now();
   await tx.db.insert(microservice).values({ ...prepared.cols, uuid, name: input.name, applicationId: app.id, fogUuid: prepared.target?.uuid ?? null, createdAt: now, updatedAt: now });
+  // Its NATS user, creds and the fogs' NATS configuration follow in the fog reconcile (keys are not made in here).
+  if (input.natsConfig?.natsAccess && prepared.target) await enqueueNatsFogs(tx, [prepared.target.uuid]);
   await ensureMicroserviceAccount(tx, app.id, input.name, input.serviceAccount?.roleRef);
   await linkMountsToFog(tx, prepared.mounts, prepared.target?.uuid);
   if (prepared.target) await raiseFlags(tx, [prepared.target.uuid], ['microserviceList', 'microserviceConfig']);
@@ -397,8 +422,10 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
   await checkPortsFree(ctx, targetUuid, input.ports ?? parse<PortMapping[]>(current.ports, []), uuid);
   await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
   await checkEnvSources(ctx, input.env);
+  await checkNats(ctx, input.natsConfig, target);
   const mounts = await checkMountMappings(ctx, input.volumeMappings ?? parse<VolumeMapping[]>(current.volumeMappings, []));
   const cols = columns(input);
+  const natsChanged = (input.natsConfig !== undefined && (input.natsConfig.natsAccess !== current.natsAccess || (cols.natsRule ?? null) !== current.natsRule)) || (current.natsAccess && moveTarget !== undefined && moveTarget.uuid !== current.fogUuid);
   if (current.isController) cols.schedule = 0;
   const needsRebuild = input.rebuild === true || REBUILD_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
   const moved = moveTarget !== undefined && moveTarget.uuid !== current.fogUuid;
@@ -416,6 +443,7 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
     const accountChanged = await ensureMicroserviceAccount(tx, current.applicationId, name, input.serviceAccount?.roleRef);
     // Volume mounts the microservice maps are linked to the fog it runs on (auto-link, §3.3).
     await linkMountsToFog(tx, mounts, moved ? moveTarget!.uuid : current.fogUuid);
+    if (natsChanged) await enqueueNatsFogs(tx, [current.fogUuid, moveTarget?.uuid].filter((u): u is string => Boolean(u)));
     if (moved) {
       await tx.db.delete(microserviceStatus).where(eq(microserviceStatus.microserviceUuid, uuid));
       await raiseFlags(tx, [current.fogUuid, moveTarget!.uuid].filter((u): u is string => Boolean(u)), ['microserviceList', 'microserviceConfig']);
@@ -463,6 +491,9 @@ export async function removeOrMark(tx: AppCtx, rows: MicroserviceRow[], withClea
     }
   }
   if (fogUuids.length) await raiseFlags(tx, fogUuids, ['microserviceList']);
+  // NATS users of workloads that go are revoked by their fogs' reconcile.
+  const natsFogs = rows.filter((r) => r.natsAccess && r.fogUuid).map((r) => r.fogUuid!);
+  if (natsFogs.length) await enqueueNatsFogs(tx, natsFogs);
 }
 
 export async function setStopped(ctx: AppCtx, uuid: string, stopped: boolean): Promise<void> {
@@ -550,6 +581,7 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
   const rebuilt: string[] = [];
   const accounts = await agentServiceAccounts(ctx, rows.map((r) => r.ms));
   const resolveEnv = envResolver(ctx, fogUuid);
+  const nats = await natsDelivery(ctx, f, rows.filter((r) => r.ms.natsAccess).map((r) => r.ms.uuid));
   for (const { ms, app } of rows) {
     if (!app.isSystem && (!app.isActivated || ms.stopped) && !ms.markedForDelete) continue;
     const image = imageFor(parse<Image[]>(ms.images, []), f.archId);
@@ -576,15 +608,18 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
       logSize: ms.logSize,
       registryId: ms.registryId,
       portMappings: parse<PortMapping[]>(ms.ports, []).map((p) => ({ internal: p.internal, external: p.external, protocol: p.protocol ?? 'tcp' })),
-      volumeMappings: parse<VolumeMapping[]>(ms.volumeMappings, []).map((v) => ({
-        hostDestination: v.hostDestination,
-        containerDestination: v.containerDestination,
-        accessMode: v.accessMode,
-        type: v.type ?? 'bind',
-      })),
+      volumeMappings: [
+        ...parse<VolumeMapping[]>(ms.volumeMappings, []).map((v) => ({
+          hostDestination: v.hostDestination,
+          containerDestination: v.containerDestination,
+          accessMode: v.accessMode,
+          type: v.type ?? 'bind',
+        })),
+        ...(nats.get(ms.uuid)?.mapping ?? []),
+      ],
       delete: ms.markedForDelete,
       deleteWithCleanup: ms.deleteWithCleanup,
-      env: await resolveEnv(parse<EnvVar[]>(ms.env, [])),
+      env: [...(await resolveEnv(parse<EnvVar[]>(ms.env, []))), ...(nats.get(ms.uuid)?.env(ms.hostNetworkMode) ?? [])],
       extraHosts: parse<Array<{ name: string; address: string }>>(ms.extraHosts, []).map((h) => `${h.name}:${h.address}`),
       cmd: parse<string[]>(ms.cmd, []),
       cdiDevices: parse<string[]>(ms.cdiDevices, []),
@@ -777,6 +812,37 @@ export async function microservicesOfFogs(tx: AppCtx, fogUuids: string[]): Promi
       .from(microservice)
       .where(inArray(microservice.fogUuid, fogUuids.slice(i, i + 500)));
     for (const r of rows) out.set(r.fogUuid!, [...(out.get(r.fogUuid!) ?? []), { uuid: r.uuid, marked: r.marked }]);
+  }
+  return out;
+}
+
+/**
+ * What a NATS-enabled workload gets from the agent (platform §4.9), once its user and creds exist:
+ * the creds mount at /etc/nats/creds and `NATS_CREDS_PATH` / `NATS_SERVER_URL` — the fog's own NATS
+ * (`nats.default.svc.bridge.local` on the bridge network, `localhost` with host networking), else the hub.
+ */
+async function natsDelivery(ctx: AppCtx, f: FogRow, msUuids: string[]) {
+  const out = new Map<string, { mapping: Array<{ hostDestination: string; containerDestination: string; accessMode: string; type: string }>; env: (hostNetwork: boolean) => Array<{ key: string; value: string }> }>();
+  if (msUuids.length === 0) return out;
+  const users = await ctx.db
+    .select({ ms: natsUser.microserviceUuid, name: natsUser.name, creds: natsUser.credsSecretName, account: natsAccount.name })
+    .from(natsUser)
+    .innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId))
+    .where(inArray(natsUser.microserviceUuid, msUuids));
+  const [hub] = f.natsMode === 'none' ? await ctx.db.select().from(fog).where(and(eq(fog.isSystem, true), eq(fog.natsMode, 'server'))).orderBy(asc(fog.createdAt)).limit(1) : [];
+  for (const u of users) {
+    if (!u.ms || !u.creds) continue;
+    const credsPath = `/etc/nats/creds/${slug(u.account, 64)}/${slug(u.name, 64)}.creds`;
+    out.set(u.ms, {
+      mapping: [{ hostDestination: u.creds, containerDestination: '/etc/nats/creds', accessMode: 'ro', type: 'volumeMount' }],
+      env: (hostNetwork) => [
+        { key: 'NATS_CREDS_PATH', value: credsPath },
+        {
+          key: 'NATS_SERVER_URL',
+          value: f.natsMode !== 'none' ? `nats://${hostNetwork ? 'localhost' : 'nats.default.svc.bridge.local'}:${f.natsServerPort}` : hub ? `nats://${hub.host}:${hub.natsServerPort}` : '',
+        },
+      ],
+    });
   }
   return out;
 }

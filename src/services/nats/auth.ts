@@ -254,6 +254,18 @@ export async function deleteUser(ctx: AppCtx, appName: string, userName: string,
   });
 }
 
+/** Revokes and removes a user (the core of deleteUser, for users the Controller manages itself). */
+export async function revokeUser(ctx: AppCtx, acc: AccountRow, u: UserRow): Promise<void> {
+  const [fresh] = await ctx.db.select().from(natsAccount).where(eq(natsAccount.id, acc.id)).limit(1);
+  const revocations = { ...(JSON.parse((fresh ?? acc).revocations) as Record<string, number>), [u.publicKey]: nowSec(ctx) };
+  const jwt = await resign(ctx, fresh ?? acc, revocations);
+  await withTransaction(ctx, async (tx) => {
+    await tx.db.delete(natsUser).where(eq(natsUser.id, u.id));
+    if (u.credsSecretName) await tx.db.delete(secret).where(eq(secret.name, u.credsSecretName));
+    await tx.db.update(natsAccount).set({ jwt, revocations: JSON.stringify(revocations), updatedAt: tx.clock.now() }).where(eq(natsAccount.id, acc.id));
+  });
+}
+
 /** The `.creds` text of a user (GET …/creds). */
 export async function userCreds(ctx: AppCtx, appName: string, userName: string): Promise<string> {
   const acc = await resolveAccount(ctx, appName);

@@ -10,7 +10,7 @@ import { createCertificate, deleteCertificate, ensureCa, renewCertificate } from
 import { ensureMicroserviceAccount } from '../rbac/objects';
 import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
 import { bridgesFor } from './services';
-import { reconcileNats, removeNats } from './nats-platform';
+import { reconcileNats, removeNats, syncNatsAccess } from './nats-platform';
 
 /**
  * The fog platform (platform §6): every fog's router system microservice with its certificates and
@@ -23,7 +23,7 @@ import { reconcileNats, removeNats } from './nats-platform';
 
 type FogRow = typeof fog.$inferSelect;
 export type Phase = 'Pending' | 'Progressing' | 'Ready' | 'Failed' | 'Deleting';
-export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep' | 'service-changed' | 'upstream-changed';
+export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep' | 'service-changed' | 'upstream-changed' | 'nats-changed';
 
 const LEASE_MS = 300_000;
 const DELETE_LEASE_MS = 60_000;
@@ -80,6 +80,18 @@ export async function enqueueDownstream(tx: AppCtx, changedFogUuid: string): Pro
     .from(fog)
     .where(and(sql`${fog.routerMode} <> 'none'`, sql`${fog.uuid} <> ${changedFogUuid}`, isNull(fog.deleteRequestedAt)));
   for (const o of others) await enqueueFogReconcile(tx, o.uuid, 'upstream-changed', o.gen);
+}
+
+/**
+ * A workload's NATS access changed on these fogs: they (users, creds, leaf remotes and bundle) and every
+ * NATS server (the server bundle lists the application accounts) are reconciled.
+ */
+export async function enqueueNatsFogs(tx: AppCtx, fogUuids: string[]): Promise<void> {
+  const rows = await tx.db
+    .select({ uuid: fog.uuid, gen: fog.specGeneration, natsMode: fog.natsMode })
+    .from(fog)
+    .where(isNull(fog.deleteRequestedAt));
+  for (const r of rows) if (fogUuids.includes(r.uuid) || r.natsMode === 'server') await enqueueFogReconcile(tx, r.uuid, 'nats-changed', r.gen);
 }
 
 /** POST /iofog/:uuid/reconcile: a failed (or any) fog is retried now. */
@@ -236,6 +248,7 @@ export async function reconcileFog(ctx: AppCtx, fogUuid: string, deleting: boole
   }
   if (f.routerMode === 'none') await removeRouter(ctx, f);
   else await reconcileRouter(ctx, f);
+  await syncNatsAccess(ctx, f);
   if (f.natsMode === 'none') await removeNats(ctx, f);
   else await reconcileNats(ctx, f);
 }

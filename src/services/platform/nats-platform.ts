@@ -7,8 +7,9 @@ import { raiseFlags } from '../changes/flags';
 import { createConfigMap, createMount, createSecret, linkMount, updateConfigMap } from '../config/resources';
 import { ensureMicroserviceAccount } from '../rbac/objects';
 import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
-import { SYSTEM_ACCOUNT, ensureAccount, ensureOperator, issueUser, userCreds } from '../nats/auth';
+import { SYSTEM_ACCOUNT, ensureAccount, ensureOperator, issueUser, revokeUser, userCreds } from '../nats/auth';
 import { slug } from '../nats/rules';
+import { enqueueFogReconcile } from './fog-platform';
 import { createCertificate, deleteCertificate, ensureCa, renewCertificate } from '../pki/certificates';
 
 /**
@@ -169,6 +170,69 @@ async function ensureSystemUser(ctx: AppCtx, accountName: string, userName: stri
   return userCreds(ctx, accountName, userName);
 }
 
+/**
+ * Workload NATS access on this fog (platform §4.9): each NATS-enabled microservice gets a user named after
+ * it in its application's account (created with the application's account rule when missing), with its
+ * rule; its creds secret is a volume mount linked to the fog. Users whose microservice is gone or no longer
+ * NATS-enabled, or whose rule changed, are revoked (a changed rule re-issues the user).
+ */
+export async function syncNatsAccess(ctx: AppCtx, f: FogRow): Promise<void> {
+  const rows = await ctx.db
+    .select({ ms: microservice, app: application })
+    .from(microservice)
+    .innerJoin(application, eq(application.id, microservice.applicationId))
+    .where(and(eq(microservice.fogUuid, f.uuid), eq(microservice.natsAccess, true), eq(microservice.markedForDelete, false)));
+  let newAccount = false;
+  for (const { ms, app } of rows) {
+    let acc = (await ctx.db.select().from(natsAccount).where(eq(natsAccount.applicationId, app.id)).limit(1))[0];
+    if (!acc) {
+      acc = await ensureAccount(ctx, { name: app.name, applicationId: app.id, ruleName: app.natsRule ?? 'default-account' });
+      newAccount = true;
+    }
+    const rule = ms.natsRule ?? 'default-user';
+    const [u] = await ctx.db.select().from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid))).limit(1);
+    if (u && (u.ruleName !== rule || u.name !== ms.name)) await revokeUser(ctx, acc, u);
+    if (!u || u.ruleName !== rule || u.name !== ms.name) {
+      try {
+        await issueUser(ctx, acc, { name: ms.name, ruleName: rule, microserviceUuid: ms.uuid });
+      } catch (err) {
+        if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
+      }
+    }
+    const [issued] = await ctx.db.select({ creds: natsUser.credsSecretName }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid))).limit(1);
+    if (issued?.creds) await ensureMount(ctx, issued.creds, { secretName: issued.creds }, f.uuid);
+  }
+  // A new application account must reach every server's resolver bundle.
+  if (newAccount) {
+    await withTransaction(ctx, async (tx) => {
+      const srv = await tx.db.select({ uuid: fog.uuid, gen: fog.specGeneration }).from(fog).where(and(eq(fog.natsMode, 'server'), isNull(fog.deleteRequestedAt)));
+      for (const x of srv) if (x.uuid !== f.uuid) await enqueueFogReconcile(tx, x.uuid, 'nats-changed', x.gen);
+    });
+  }
+  // Users of workloads that are gone or lost NATS access.
+  const linked = await ctx.db.select({ user: natsUser, acc: natsAccount }).from(natsUser).innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId)).where(isNotNull(natsUser.microserviceUuid));
+  for (const { user, acc } of linked) {
+    const [ms] = await ctx.db.select({ natsAccess: microservice.natsAccess, marked: microservice.markedForDelete }).from(microservice).where(eq(microservice.uuid, user.microserviceUuid!)).limit(1);
+    if (ms && ms.natsAccess && !ms.marked) continue;
+    if (user.credsSecretName) {
+      await withTransaction(ctx, async (tx) => {
+        await tx.db.delete(volumeMount).where(eq(volumeMount.name, user.credsSecretName!));
+      });
+    }
+    await revokeUser(ctx, acc, user);
+  }
+}
+
+/** Application accounts with NATS-enabled workloads on this fog (its leaf remotes and bundle). */
+async function appAccountsOn(ctx: AppCtx, f: FogRow) {
+  const rows = await ctx.db
+    .select({ acc: natsAccount })
+    .from(microservice)
+    .innerJoin(natsAccount, eq(natsAccount.applicationId, microservice.applicationId))
+    .where(and(eq(microservice.fogUuid, f.uuid), eq(microservice.natsAccess, true), eq(microservice.markedForDelete, false)));
+  return [...new Map(rows.map((r) => [r.acc.id, r.acc])).values()];
+}
+
 /** Brings the fog's NATS instance to its spec (natsMode server or leaf). */
 export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
   const n = natsNames(f);
@@ -178,10 +242,10 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
   const images = JSON.parse(item.images) as Array<{ containerImage: string; archId: number }>;
   if (f.archId >= 1 && !images.some((i) => i.archId === f.archId)) throw new Error(`the NATS catalog item has no image for this fog's architecture (archId ${f.archId})`);
   const hub = await hubFog(ctx);
-  // Validated now (a leaf naming a missing or non-server upstream fails its reconcile); the remotes are
-  // one per application account with NATS microservices on this fog × upstream — none until
-  // microservices get NATS access (issue 5).
-  if (!server) await leafUpstreams(ctx, f);
+  // A leaf naming a missing or non-server upstream fails its reconcile; its remotes are one per application
+  // account with NATS microservices on this fog × upstream server.
+  const upstreams = server ? [] : await leafUpstreams(ctx, f);
+  const appAccounts = server ? [] : await appAccountsOn(ctx, f);
 
   // Certificates, JetStream key.
   await ensureCa(ctx, 'nats-site-ca');
@@ -216,7 +280,21 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
     systemAccount = leafSys.publicKey;
     const user = `admin-leaf-${n.slug}`;
     const creds = await ensureSystemUser(ctx, n.leafAccount, user);
-    await upsertConfigMap(ctx, n.leafCreds, { [`${slug(n.leafAccount, 64)}/${slug(user, 64)}.creds`]: creds });
+    const leafCreds: Record<string, string> = { [`${slug(n.leafAccount, 64)}/${slug(user, 64)}.creds`]: creds };
+    // One leaf remote user `leaf-{fog}` per application account used on this fog (rule default-leaf-user).
+    for (const acc of appAccounts) {
+      const leafUser = `leaf-${n.slug}`;
+      const [u] = await ctx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, leafUser))).limit(1);
+      if (!u) {
+        try {
+          await issueUser(ctx, acc, { name: leafUser, ruleName: 'default-leaf-user' });
+        } catch (err) {
+          if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
+        }
+      }
+      leafCreds[`${slug(acc.name, 64)}/${slug(leafUser, 64)}.creds`] = await userCreds(ctx, acc.name, leafUser);
+    }
+    await upsertConfigMap(ctx, n.leafCreds, leafCreds);
     credsMount = { name: n.leafCreds, source: { configMapName: n.leafCreds } };
     sysUserPath = credsPathOf(n.leafAccount, user);
   }
@@ -225,12 +303,14 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
     operatorJwt: op.row.jwt,
     systemAccount,
     routes,
-    remotes: [],
+    remotes: appAccounts.flatMap((acc) =>
+      upstreams.map((up) => ({ url: `tls://${up.host}:${up.natsLeafPort}`, account: acc.publicKey, credentials: `${CREDS_DIR}/${slug(acc.name, 64)}/leaf-${n.slug}.creds` })),
+    ),
   });
   await upsertConfigMap(ctx, n.conf, { 'server.conf': conf });
   const accounts = await ctx.db.select().from(natsAccount);
   const bundleName = server ? SERVER_BUNDLE : n.leafBundle;
-  const bundle = server ? accounts.filter((a) => !a.isLeafSystem && a.name !== n.leafAccount) : accounts.filter((a) => a.name === n.leafAccount);
+  const bundle = server ? accounts.filter((a) => !a.isLeafSystem) : accounts.filter((a) => a.name === n.leafAccount || appAccounts.some((x) => x.id === a.id));
   await upsertConfigMap(ctx, bundleName, Object.fromEntries(bundle.map((a) => [`${a.publicKey}.jwt`, a.jwt])));
 
   // Mounts and the microservice.
