@@ -24,6 +24,10 @@ import {
   userView,
 } from '../../src/services/nats/auth';
 import type { AccountRule, UserRule } from '../../src/services/nats/rules';
+import { hubFog } from '../../src/services/platform/nats-platform';
+import { enqueueNatsFogs } from '../../src/services/platform/fog-platform';
+import { updateFog } from '../../src/services/fogs/fogs';
+import { withTransaction } from '../../db/tx';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { formatPath, parseKind, validateYaml } from '../../src/services/yaml/kinds';
 
@@ -131,6 +135,25 @@ const AccountRulePatch = AccountRuleBody.partial();
 const UserRulePatch = UserRuleBody.partial();
 const ruleOut = (schema: z.ZodType) => z.looseObject({ name: z.string(), isPredefined: z.boolean() }).openapi({ description: `${schema.description ?? 'Rule'} with isPredefined` });
 
+const hubPort = z.number().int().min(1).max(65535);
+const hubSize = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
+const NatsHub = z
+  .object({ host: z.string(), serverPort: z.number(), clusterPort: z.number(), leafPort: z.number(), mqttPort: z.number(), httpPort: z.number(), jsStorageSize: z.string(), jsMemoryStoreSize: z.string() })
+  .openapi('NatsHub');
+const NatsHubPut = z
+  .strictObject({ host: z.string().min(1).max(1024), serverPort: hubPort.optional(), clusterPort: hubPort.optional(), leafPort: hubPort.optional(), mqttPort: hubPort.optional(), httpPort: hubPort.optional(), jsStorageSize: hubSize.optional(), jsMemoryStoreSize: hubSize.optional() })
+  .openapi('NatsHubUpdate');
+const hubView = (f: { host: string | null; natsServerPort: number; natsClusterPort: number; natsLeafPort: number; natsMqttPort: number; natsHttpPort: number; jsStorageSize: string; jsMemoryStoreSize: string }) => ({
+  host: f.host ?? '',
+  serverPort: f.natsServerPort,
+  clusterPort: f.natsClusterPort,
+  leafPort: f.natsLeafPort,
+  mqttPort: f.natsMqttPort,
+  httpPort: f.natsHttpPort,
+  jsStorageSize: f.jsStorageSize,
+  jsMemoryStoreSize: f.jsMemoryStoreSize,
+});
+
 const routes = {
   operator: defineRoute(rbac('natsOperator', 'get'), { method: 'get', path: '/api/v3/nats/operator', tags, summary: 'NATS operator (created on first use)', responses: { 200: jsonOk('Operator', Operator) } }),
   accounts: defineRoute(rbac('natsAccounts', 'list'), { method: 'get', path: '/api/v3/nats/accounts', tags, summary: 'List NATS accounts', responses: { 200: jsonOk('Accounts', z.object({ accounts: z.array(Account) })) } }),
@@ -160,6 +183,16 @@ const routes = {
   createUserRuleYaml: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules/yaml', tags, summary: 'Create a user rule from YAML (kind: NatsUserRule)', request: { body: yamlUploadBody('natsUserRule') }, responses: { 201: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...dup } }),
   patchUserRuleYaml: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/yaml/{ruleName}', tags, summary: 'Update a user rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsUserRule') }, responses: { 200: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...nf } }),
   rotate: defineRoute(rbac('natsOperator', 'update'), { method: 'post', path: '/api/v3/nats/operator/rotate', tags, summary: 'Rotate the operator key; every account is re-signed (revocations kept)', responses: { 200: jsonOk('Operator', Operator), ...dup } }),
+  getHub: defineRoute(rbac('natsHub', 'get'), { method: 'get', path: '/api/v3/nats/hub', tags, summary: "The NATS hub (the first system fog's server)", responses: { 200: jsonOk('Hub', NatsHub), ...nf } }),
+  putHub: defineRoute(rbac('natsHub', 'update'), {
+    method: 'put',
+    path: '/api/v3/nats/hub',
+    tags,
+    summary: 'Update the NATS hub',
+    description: "On this (Remote) control plane the hub is the first system fog's NATS server: its host, ports and JetStream sizes are set and every NATS fog is reconciled (leaf remotes follow). 400 while there is no hub.",
+    request: { body: jsonBody(NatsHubPut) },
+    responses: { 200: jsonOk('Hub', NatsHub), ...bad },
+  }),
   userRules: defineRoute(rbac('natsUserRules', 'list'), { method: 'get', path: '/api/v3/nats/user-rules', tags, summary: 'List user rules', responses: { 200: jsonOk('Rules', z.object({ rules: z.array(ruleOut(UserRuleBody)) })) } }),
   createUserRule: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules', tags, summary: 'Create a user rule', request: { body: jsonBody(UserRuleBody) }, responses: { 201: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...dup } }),
   patchUserRule: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/{ruleName}', tags, summary: 'Update a user rule (its users are re-issued)', request: { params: RuleName, body: jsonBody(UserRulePatch) }, responses: { 200: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...nf } }),
@@ -237,6 +270,29 @@ export function registerNats(app: App): void {
   app.openapi(routes.rotate, async (c) => {
     const row = await rotateOperator(c.get('ctx'));
     return c.json({ name: row.name, publicKey: row.publicKey, jwt: row.jwt }, 200);
+  });
+  app.openapi(routes.getHub, async (c) => {
+    const hub = await hubFog(c.get('ctx'));
+    if (!hub) throw new ServiceError('NOT_FOUND', 'No NATS hub: it is the NATS server of the first system fog (natsMode server), and there is none yet');
+    return c.json(hubView(hub), 200);
+  });
+  app.openapi(routes.putHub, async (c) => {
+    const ctx = c.get('ctx');
+    const hub = await hubFog(ctx);
+    if (!hub) throw new ServiceError('VALIDATION_FAILED', 'No NATS hub to update: create a system fog with natsMode server first (its NATS server becomes the hub)');
+    const b = c.req.valid('json');
+    await updateFog(ctx, hub.uuid, {
+      host: b.host,
+      natsServerPort: b.serverPort,
+      natsClusterPort: b.clusterPort,
+      natsLeafPort: b.leafPort,
+      natsMqttPort: b.mqttPort,
+      natsHttpPort: b.httpPort,
+      jsStorageSize: b.jsStorageSize,
+      jsMemoryStoreSize: b.jsMemoryStoreSize,
+    });
+    await withTransaction(ctx, (tx) => enqueueNatsFogs(tx, []));
+    return c.json(hubView((await hubFog(ctx))!), 200);
   });
   app.openapi(routes.deleteAccountRule, async (c) => {
     await deleteRule(c.get('ctx'), 'account', c.req.valid('param').ruleName);

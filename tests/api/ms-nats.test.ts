@@ -78,6 +78,16 @@ test('microservice NATS access: user and creds per workload, env and mount deliv
     const result = spawnSync('nats-server', ['-t', '-c', join(root, 'check.conf')], { encoding: 'utf8', env: { ...process.env, JETSTREAM_KEY: jsk } });
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}\n${checked}`);
 
+    // The hub: GET/PUT /nats/hub; a change reaches the leaves' remotes.
+    assert.deepEqual((await call('GET', '/api/v3/nats/hub')).body, { host: '127.0.0.1', serverPort: 4222, clusterPort: 6222, leafPort: 7422, mqttPort: 8883, httpPort: 8222, jsStorageSize: '10g', jsMemoryStoreSize: '1g' });
+    const hubPut = await call('PUT', '/api/v3/nats/hub', { host: 'hub.example', leafPort: 7500 });
+    assert.equal(hubPut.status, 200, JSON.stringify(hubPut.body));
+    assert.equal(hubPut.body.leafPort, 7500);
+    assert.equal((await call('PUT', '/api/v3/nats/hub', { leafPort: 7500 })).status, 400, 'host is required');
+    await processFogTasks(t.ctx, 20);
+    assert.ok(((await call('GET', '/api/v3/configmaps/nats-server-conf-edge')).body.data['server.conf'] as string).includes('urls: ["tls://hub.example:7500"]'));
+    assert.equal((await call('GET', '/api/v3/nats/bootstrap')).status, 404, 'no bootstrap route on a Remote control plane');
+
     // Disabling access revokes the user and takes the creds away.
     const before = (await call('GET', '/api/v3/nats/accounts/plant/users')).body.users.find((u: { name: string }) => u.name === 'sensor');
     assert.ok((await call('PATCH', `/api/v3/microservices/${sensor.uuid}`, { natsConfig: { natsAccess: false } })).status < 300);

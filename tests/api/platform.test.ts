@@ -156,6 +156,9 @@ test('fog platform sweep: a fog whose router went missing, or that never got a s
     await processFogTasks(t.ctx, 10);
     assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [] }, 'nothing drifted');
     assert.equal((await t.call('GET', '/api/v3/router', { token: admin })).status, 404, 'no system fog, no default router');
+    assert.equal((await t.call('GET', '/api/v3/nats/hub', { token: admin })).status, 404, 'no system NATS server, no hub');
+    assert.equal((await t.call('PUT', '/api/v3/nats/hub', { token: admin, body: { host: 'x.example' } })).status, 400);
+
     assert.equal((await t.call('PUT', '/api/v3/router', { token: admin, body: { host: 'x.example' } })).status, 400);
 
     // Drift: the router row disappears behind the Controller's back.
@@ -250,6 +253,29 @@ test('fog NATS: server (hub) and leaf instances — certificates, JetStream key,
     assert.equal(((await call('GET', '/api/v3/microservices/system')).body.microservices as Array<Record<string, any>>).some((m) => m.isNats && m.iofogUuid === leaf && !m.delete), false);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    await t.close();
+  }
+});
+
+test('router re-homing: when an explicit upstream router goes, its downstream routers connect to the default router (platform §5.8)', { timeout: 60_000 }, async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const mk = async (body: Record<string, unknown>) => (await t.call('POST', '/api/v3/iofog', { token: admin, body: { archId: 1, natsMode: 'none', ...body } })).body.uuid as string;
+    await mk({ name: 'hub', isSystem: true, routerMode: 'interior', host: 'hub.example', interRouterPort: 55671, edgeRouterPort: 45671 });
+    const mid = await mk({ name: 'mid', routerMode: 'interior', host: 'mid.example', interRouterPort: 55671, edgeRouterPort: 45672 });
+    const edge = await mk({ name: 'leafy', routerMode: 'edge', host: 'leafy.example', upstreamRouters: ['mid'] });
+    await processFogTasks(t.ctx, 20);
+    const connectors = async () => {
+      const ms = (await t.call('GET', '/api/v3/microservices/system', { token: admin })).body.microservices.find((m: { isRouter: boolean; iofogUuid: string }) => m.isRouter && m.iofogUuid === edge);
+      return JSON.parse(typeof ms.config === 'string' ? ms.config : JSON.stringify(ms.config)).connectors;
+    };
+    assert.deepEqual(Object.keys(await connectors()), [mid]);
+    assert.equal((await connectors())[mid].port, '45672');
+    assert.equal((await t.call('DELETE', `/api/v3/iofog/${mid}`, { token: admin })).status, 202);
+    await processFogTasks(t.ctx, 20);
+    assert.deepEqual(await connectors(), { 'default-router': { name: 'default-router', role: 'edge', host: 'hub.example', port: '45671', sslProfile: 'router-site-server-leafy' } });
+  } finally {
     await t.close();
   }
 });

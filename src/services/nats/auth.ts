@@ -87,7 +87,13 @@ async function ruleSpec<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, name
 /** The operator (created on first need, with the system account). */
 export async function ensureOperator(ctx: AppCtx): Promise<{ row: typeof natsOperator.$inferSelect; kp: KeyPair }> {
   const [existing] = await ctx.db.select().from(natsOperator).limit(1);
-  if (existing) return { row: existing, kp: await keyFrom(ctx, existing.seedSecretName) };
+  if (existing) {
+    const op = { row: existing, kp: await keyFrom(ctx, existing.seedSecretName) };
+    // Another instance may have created the operator and not yet its system account.
+    const [sys] = await ctx.db.select({ id: natsAccount.id }).from(natsAccount).where(eq(natsAccount.name, SYSTEM_ACCOUNT)).limit(1);
+    if (!sys) await ensureAccount(ctx, { name: SYSTEM_ACCOUNT, isSystem: true, ruleName: 'default-system-account', seedSecretName: 'nats-system-account-seed' }, op);
+    return op;
+  }
   await ensurePredefinedRules(ctx);
   const kp = createOperator();
   const jwt = await encodeOperator(OPERATOR_NAME, kp);
@@ -101,7 +107,7 @@ export async function ensureOperator(ctx: AppCtx): Promise<{ row: typeof natsOpe
   });
   const [row] = await ctx.db.select().from(natsOperator).limit(1);
   const op = { row: row!, kp: await keyFrom(ctx, row!.seedSecretName) };
-  await ensureAccount(ctx, { name: SYSTEM_ACCOUNT, isSystem: true, ruleName: 'default-system-account', seedSecretName: 'nats-system-account-seed' });
+  await ensureAccount(ctx, { name: SYSTEM_ACCOUNT, isSystem: true, ruleName: 'default-system-account', seedSecretName: 'nats-system-account-seed' }, op);
   return op;
 }
 
@@ -113,10 +119,11 @@ async function signAccount(ctx: AppCtx, opKp: KeyPair, name: string, akp: KeyPai
 export async function ensureAccount(
   ctx: AppCtx,
   a: { name: string; isSystem?: boolean; applicationId?: number | null; ruleName: string; seedSecretName?: string },
+  operator?: { row: typeof natsOperator.$inferSelect; kp: KeyPair },
 ): Promise<AccountRow> {
   const [existing] = await ctx.db.select().from(natsAccount).where(eq(natsAccount.name, a.name)).limit(1);
   if (existing) return existing;
-  const op = await ensureOperator(ctx);
+  const op = operator ?? (await ensureOperator(ctx));
   const akp = createAccount();
   const jwt = await signAccount(ctx, op.kp, a.name, akp, a.ruleName, {});
   const seedSecretName = a.seedSecretName ?? `nats-account-seed-${slug(a.name)}`;

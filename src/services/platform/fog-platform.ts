@@ -84,14 +84,15 @@ export async function enqueueDownstream(tx: AppCtx, changedFogUuid: string): Pro
 
 /**
  * A workload's NATS access changed on these fogs: they (users, creds, leaf remotes and bundle) and every
- * NATS server (the server bundle lists the application accounts) are reconciled.
+ * NATS server (the server bundle lists the application accounts) are reconciled. No fogs given: every
+ * fog running NATS (the hub moved).
  */
 export async function enqueueNatsFogs(tx: AppCtx, fogUuids: string[]): Promise<void> {
   const rows = await tx.db
     .select({ uuid: fog.uuid, gen: fog.specGeneration, natsMode: fog.natsMode })
     .from(fog)
     .where(isNull(fog.deleteRequestedAt));
-  for (const r of rows) if (fogUuids.includes(r.uuid) || r.natsMode === 'server') await enqueueFogReconcile(tx, r.uuid, 'nats-changed', r.gen);
+  for (const r of rows) if (fogUuids.length === 0 ? r.natsMode !== 'none' : fogUuids.includes(r.uuid) || r.natsMode === 'server') await enqueueFogReconcile(tx, r.uuid, 'nats-changed', r.gen);
 }
 
 /** POST /iofog/:uuid/reconcile: a failed (or any) fog is retried now. */
@@ -302,7 +303,14 @@ async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
     let target: FogRow | undefined;
     if (ref === 'default-router') target = defaultRouter;
     else target = (await ctx.db.select().from(fog).where(or(eq(fog.uuid, ref), eq(fog.name, ref))).limit(1))[0];
-    if (!target || target.deleteRequestedAt !== null) throw new Error(`upstream router ${ref} not found`);
+    // An upstream that is gone (deleted or being deleted) is dropped: its downstream routers re-home to
+    // the default router (platform §5.8).
+    if (!target || target.deleteRequestedAt !== null) {
+      if (ref !== 'default-router' && defaultRouter && defaultRouter.uuid !== f.uuid && !wanted.includes('default-router') && !out.some((u) => u.key === 'default-router')) {
+        out.push({ key: 'default-router', host: defaultRouter.host ?? '', edgeRouterPort: defaultRouter.edgeRouterPort ?? 45671, interRouterPort: defaultRouter.interRouterPort ?? 55671 });
+      }
+      continue;
+    }
     if (target.uuid === f.uuid) continue;
     if (target.routerMode !== 'interior') throw new Error(`upstream router ${ref} is not an interior router`);
     if (!target.host) throw new Error(`upstream router ${ref} has no host`);

@@ -43,7 +43,8 @@ export const natsNames = (f: Pick<FogRow, 'name'>) => {
   };
 };
 
-async function hubFog(ctx: AppCtx): Promise<FogRow | undefined> {
+/** The NATS hub: the first system fog in server mode (Remote control plane, platform §4.5). */
+export async function hubFog(ctx: AppCtx): Promise<FogRow | undefined> {
   const [f] = await ctx.db
     .select()
     .from(fog)
