@@ -78,6 +78,15 @@ test('microservice NATS access: user and creds per workload, env and mount deliv
     const result = spawnSync('nats-server', ['-t', '-c', join(root, 'check.conf')], { encoding: 'utf8', env: { ...process.env, JETSTREAM_KEY: jsk } });
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}\n${checked}`);
 
+    // YAML: natsConfig, or the alias natsEnabled.
+    const yaml = (ms: string, nats: string) => `apiVersion: iofog.org/v3\nkind: Application\nmetadata: { name: yaml-${ms} }\nspec:\n  microservices:\n    - name: ${ms}\n      agent: { name: edge }\n      images: { amd64: acme/y }\n      ${nats}\n`;
+    for (const [ms, nats] of [['a1', 'natsEnabled: true'], ['a2', 'natsConfig: { natsAccess: true, natsRule: default-user }']] as const) {
+      const r = await t.upload('POST', '/api/v3/application/yaml', 'application', yaml(ms, nats), admin);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const created = (await call('GET', `/api/v3/application/yaml-${ms}`)).body.microservices[0];
+      assert.equal(created.natsConfig.natsAccess, true, JSON.stringify(created));
+    }
+
     // The hub: GET/PUT /nats/hub; a change reaches the leaves' remotes.
     assert.deepEqual((await call('GET', '/api/v3/nats/hub')).body, { host: '127.0.0.1', serverPort: 4222, clusterPort: 6222, leafPort: 7422, mqttPort: 8883, httpPort: 8222, jsStorageSize: '10g', jsMemoryStoreSize: '1g' });
     const hubPut = await call('PUT', '/api/v3/nats/hub', { host: 'hub.example', leafPort: 7500 });

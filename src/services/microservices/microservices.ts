@@ -162,6 +162,7 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
       healthCheck: parse<Record<string, unknown>>(r.healthCheck, {}),
       ports: parse<PortMapping[]>(r.ports, []),
       volumeMappings: parse<VolumeMapping[]>(r.volumeMappings, []),
+      natsConfig: { natsAccess: r.natsAccess, ...(r.natsRule ? { natsRule: r.natsRule } : {}) },
       isRouter: r.isRouter,
       isNats: r.isNats,
       isController: r.isController,

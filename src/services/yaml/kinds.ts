@@ -63,6 +63,9 @@ export function mapMicroservice(m: Record<string, unknown>, path: string): Recor
   if (m.schedule !== undefined) out.schedule = m.schedule;
   if (m.rebuild !== undefined) out.rebuild = m.rebuild;
   if (m.serviceAccount !== undefined) out.serviceAccount = m.serviceAccount;
+  // NATS access (platform §4.9): `natsConfig`, or its YAML alias `natsEnabled` (a boolean or the same object).
+  const nats = m.natsConfig ?? m.natsEnabled;
+  if (nats !== undefined) out.natsConfig = typeof nats === 'boolean' ? { natsAccess: nats } : nats;
   if (images && typeof images === 'object' && typeof images.catalogId === 'number' && images.catalogId > 0) {
     out.catalogItemId = images.catalogId;
     delete out.images;
