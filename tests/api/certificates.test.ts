@@ -66,6 +66,13 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal((await call('POST', '/api/v3/certificates', { name: 'orphan', subject: 'x', hosts: 'a', ca: { type: 'direct', secretName: 'no-such-ca' } })).status, 404);
     assert.equal((await call('POST', '/api/v3/certificates', { name: 'bad hosts', subject: 'x', hosts: 'a' })).status, 400);
     assert.equal((await call('POST', '/api/v3/certificates', { name: 'badhost', subject: 'x', hosts: 'a b' })).status, 400);
+    const badIp = await call('POST', '/api/v3/certificates', { name: 'badip', subject: 'x', hosts: '1.2.3.999' });
+    assert.equal(badIp.status, 400);
+    assert.match(badIp.body.message, /^hosts: "1\.2\.3\.999"/);
+    const badDn = await call('POST', '/api/v3/certificates/ca', { name: 'bad-dn', type: 'self-signed', subject: 'X=y' });
+    assert.equal(badDn.status, 400);
+    assert.match(badDn.body.message, /^subject: /);
+    assert.equal((await call('GET', '/api/v3/certificates/ca/bad-dn')).status, 404, 'nothing half-written');
 
     // A central CA is created the first time something needs it.
     assert.deepEqual((await call('GET', '/api/v3/certificates/ca')).body.cas.map((c: { name: string }) => c.name), ['edge-ca']);

@@ -5,7 +5,7 @@ import type { AppCtx } from '../../context';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
 import { mountsUsing, sourceChanged } from '../config/resources';
-import { describe, loadCa, selfSigned, signedLeaf, validityMs, type Issued, type SigningCa } from './x509';
+import { checkNames, describe, loadCa, selfSigned, signedLeaf, validityMs, type Issued, type SigningCa } from './x509';
 
 /**
  * Certificate authorities and certificates (platform §2, operator-api §2.17). Keys are generated
@@ -107,6 +107,7 @@ export async function createCa(ctx: AppCtx, input: CaInput) {
     return getCa(ctx, input.name);
   }
   if (!input.subject) throw invalid('subject: required for a self-signed CA');
+  checkNames(input.subject, []);
   await generateCa(ctx, input.name, input.subject, input.expiration);
   return getCa(ctx, input.name);
 }
@@ -226,6 +227,7 @@ function hostList(hosts: string): string[] {
 export async function createCertificate(ctx: AppCtx, input: CertInput) {
   if (await rowByName(ctx, input.name)) throw conflict(`Certificate or CA ${input.name} already exists`);
   const hosts = hostList(input.hosts);
+  checkNames(input.subject, hosts);
   const ms = validityMs(input.expiration, LEAF_MONTHS);
   let issued: Issued;
   let caPem: string;

@@ -55,6 +55,23 @@ function sans(hosts: string[]) {
   return new x509.SubjectAlternativeNameExtension(names);
 }
 
+/** 400 naming the field for a subject or host list the certificate could not carry (checked before any key is made). */
+export function checkNames(subject: string, hosts: string[]): void {
+  try {
+    new x509.Name(cn(subject)).toArrayBuffer();
+  } catch (err) {
+    throw invalid(`subject: "${subject}" is not a usable distinguished name (${(err as Error).message})`);
+  }
+  for (const h of hosts) {
+    try {
+      if (/^\d{1,3}(\.\d{1,3}){3}$/.test(h) && h.split('.').some((o) => Number(o) > 255)) throw new Error('octet above 255');
+      void sans([h]).rawData;
+    } catch (err) {
+      throw invalid(`hosts: "${h}" is neither a DNS name nor an IP address (${(err as Error).message})`);
+    }
+  }
+}
+
 async function newKeys(): Promise<CryptoKeyPair> {
   return (await crypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
