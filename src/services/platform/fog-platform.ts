@@ -1,15 +1,15 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import { application, catalogItem, certificate, fog, fogPlatformStatus, fogPlatformTask, microservice, volumeMount } from '../../../db/schema/index';
+import { application, catalogItem, fog, fogPlatformStatus, fogPlatformTask, microservice, volumeMount } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
 import { errorFields } from '../../lib/logger';
 import { raiseFlags } from '../changes/flags';
-import { createMount, linkMount } from '../config/resources';
-import { createCertificate, deleteCertificate, ensureCa, renewCertificate } from '../pki/certificates';
+import { deleteCertificate, ensureCa } from '../pki/certificates';
 import { ensureMicroserviceAccount } from '../rbac/objects';
 import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
 import { bridgesFor } from './services';
+import { ensureIssuedCertificate, ensureLinkedMount } from './material';
 import { reconcileNats, removeNats, syncNatsAccess } from './nats-platform';
 
 /**
@@ -261,11 +261,11 @@ async function reconcileRouter(ctx: AppCtx, f: FogRow): Promise<void> {
   await ensureCa(ctx, 'default-router-local-ca');
   await ensureCa(ctx, 'router-site-ca');
   const hosts = f.host ? [f.host] : [];
-  await ensureLeaf(ctx, names.site, f.uuid, hosts, 'router-site-ca');
-  await ensureLeaf(ctx, names.local, f.uuid, [...LOCAL_SANS, ...hosts], 'default-router-local-ca');
-  await ensureLeaf(ctx, names.agent, f.uuid, [...LOCAL_SANS, ...hosts], 'default-router-local-ca');
+  await ensureIssuedCertificate(ctx, names.site, f.uuid, hosts, 'router-site-ca');
+  await ensureIssuedCertificate(ctx, names.local, f.uuid, [...LOCAL_SANS, ...hosts], 'default-router-local-ca');
+  await ensureIssuedCertificate(ctx, names.agent, f.uuid, [...LOCAL_SANS, ...hosts], 'default-router-local-ca');
   const secrets = [names.site, names.local, names.agent];
-  for (const s of secrets) await ensureMount(ctx, s, f.uuid);
+  for (const s of secrets) await ensureLinkedMount(ctx, s, { secretName: s }, f.uuid);
   await upsertRouterMicroservice(ctx, f, image, routerConfig(ctx, f, upstreams, secrets, await bridgesFor(ctx, f)), secrets);
 }
 
@@ -317,36 +317,6 @@ async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
     out.push({ key: ref === 'default-router' ? 'default-router' : target.uuid, host: target.host, edgeRouterPort: target.edgeRouterPort ?? 45671, interRouterPort: target.interRouterPort ?? 55671 });
   }
   return out;
-}
-
-/** Issues the certificate when missing; re-issues it when the host it must name changed (platform §2.3). */
-async function ensureLeaf(ctx: AppCtx, name: string, subject: string, hosts: string[], caName: 'default-router-local-ca' | 'router-site-ca'): Promise<void> {
-  const [row] = await ctx.db.select().from(certificate).where(eq(certificate.name, name)).limit(1);
-  const wanted = hosts.join(',');
-  if (!row) {
-    try {
-      await createCertificate(ctx, { name, subject, hosts: wanted, ca: { type: 'direct', secretName: caName } });
-    } catch (err) {
-      if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-    }
-    return;
-  }
-  if (row.hosts !== wanted) {
-    await withTransaction(ctx, (tx) => tx.db.update(certificate).set({ hosts: wanted }).where(eq(certificate.id, row.id)));
-    await renewCertificate(ctx, name);
-  }
-}
-
-async function ensureMount(ctx: AppCtx, secretName: string, fogUuid: string): Promise<void> {
-  const [m] = await ctx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, secretName)).limit(1);
-  if (!m) {
-    try {
-      await createMount(ctx, { name: secretName, secretName });
-    } catch (err) {
-      if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-    }
-  }
-  await linkMount(ctx, secretName, [fogUuid]);
 }
 
 /** The router configuration document of platform §5.4. */

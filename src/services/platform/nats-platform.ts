@@ -1,16 +1,17 @@
 import { and, asc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
-import { application, catalogItem, certificate, configMap, fog, microservice, natsAccount, natsUser, secret, volumeMount } from '../../../db/schema/index';
+import { application, catalogItem, configMap, fog, microservice, natsAccount, natsUser, secret, volumeMount } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError } from '../../errors';
 import { raiseFlags } from '../changes/flags';
-import { createConfigMap, createMount, createSecret, linkMount, updateConfigMap } from '../config/resources';
+import { createConfigMap, createSecret, updateConfigMap } from '../config/resources';
 import { ensureMicroserviceAccount } from '../rbac/objects';
 import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
 import { SYSTEM_ACCOUNT, ensureAccount, ensureOperator, issueUser, revokeUser, userCreds } from '../nats/auth';
 import { slug } from '../nats/rules';
+import { ensureIssuedCertificate, ensureLinkedMount, tolerateConflict } from './material';
 import { enqueueFogReconcile } from './fog-platform';
-import { createCertificate, deleteCertificate, ensureCa, renewCertificate } from '../pki/certificates';
+import { deleteCertificate, ensureCa } from '../pki/certificates';
 
 /**
  * The NATS instance of a fog (platform §4.5–4.8): natsMode `server` (the first system fog's server is the
@@ -116,22 +117,6 @@ export function renderNatsConfig(
   return `${lines.join('\n')}\n`;
 }
 
-async function ensureCert(ctx: AppCtx, name: string, hosts: string[], ca: 'nats-site-ca' | 'default-nats-local-ca', subject: string): Promise<void> {
-  const [row] = await ctx.db.select({ id: certificate.id, hosts: certificate.hosts }).from(certificate).where(eq(certificate.name, name)).limit(1);
-  if (row && row.hosts === hosts.join(',')) return;
-  if (row) {
-    // Host changed: re-issued in place (same secret, so the mounts pick it up).
-    await withTransaction(ctx, (tx) => tx.db.update(certificate).set({ hosts: hosts.join(',') }).where(eq(certificate.id, row.id)));
-    await renewCertificate(ctx, name);
-    return;
-  }
-  try {
-    await createCertificate(ctx, { name, subject, hosts: hosts.join(','), ca: { type: 'direct', secretName: ca } });
-  } catch (err) {
-    if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-  }
-}
-
 async function upsertConfigMap(ctx: AppCtx, name: string, data: Record<string, string>): Promise<void> {
   const [cm] = await ctx.db.select({ data: configMap.data }).from(configMap).where(eq(configMap.name, name)).limit(1);
   if (!cm) {
@@ -146,27 +131,11 @@ async function upsertConfigMap(ctx: AppCtx, name: string, data: Record<string, s
   await updateConfigMap(ctx, name, { data });
 }
 
-async function ensureMount(ctx: AppCtx, name: string, source: { secretName?: string; configMapName?: string }, fogUuid: string): Promise<void> {
-  const [m] = await ctx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, name)).limit(1);
-  if (!m) {
-    try {
-      await createMount(ctx, { name, ...source });
-    } catch (err) {
-      if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-    }
-  }
-  await linkMount(ctx, name, [fogUuid]);
-}
-
 async function ensureSystemUser(ctx: AppCtx, accountName: string, userName: string): Promise<string> {
   const [acc] = await ctx.db.select().from(natsAccount).where(eq(natsAccount.name, accountName)).limit(1);
   const [u] = await ctx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc!.id), eq(natsUser.name, userName))).limit(1);
   if (!u) {
-    try {
-      await issueUser(ctx, acc!, { name: userName, ruleName: 'default-user' });
-    } catch (err) {
-      if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-    }
+    await tolerateConflict(() => issueUser(ctx, acc!, { name: userName, ruleName: 'default-user' }));
   }
   return userCreds(ctx, accountName, userName);
 }
@@ -194,14 +163,10 @@ export async function syncNatsAccess(ctx: AppCtx, f: FogRow): Promise<void> {
     const [u] = await ctx.db.select().from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid))).limit(1);
     if (u && (u.ruleName !== rule || u.name !== ms.name)) await revokeUser(ctx, acc, u);
     if (!u || u.ruleName !== rule || u.name !== ms.name) {
-      try {
-        await issueUser(ctx, acc, { name: ms.name, ruleName: rule, microserviceUuid: ms.uuid });
-      } catch (err) {
-        if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-      }
+      await tolerateConflict(() => issueUser(ctx, acc, { name: ms.name, ruleName: rule, microserviceUuid: ms.uuid }));
     }
     const [issued] = await ctx.db.select({ creds: natsUser.credsSecretName }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid))).limit(1);
-    if (issued?.creds) await ensureMount(ctx, issued.creds, { secretName: issued.creds }, f.uuid);
+    if (issued?.creds) await ensureLinkedMount(ctx, issued.creds, { secretName: issued.creds }, f.uuid);
   }
   // A new application account must reach every server's resolver bundle.
   if (newAccount) {
@@ -252,14 +217,12 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
   await ensureCa(ctx, 'nats-site-ca');
   await ensureCa(ctx, 'default-nats-local-ca');
   const host = f.host ?? 'localhost';
-  await ensureCert(ctx, n.serverCert, [host], 'nats-site-ca', f.uuid);
-  await ensureCert(ctx, n.mqttCert, [host, 'nats.default.svc.bridge.local'], 'default-nats-local-ca', f.uuid);
+  await ensureIssuedCertificate(ctx, n.serverCert, f.uuid, [host], 'nats-site-ca');
+  await ensureIssuedCertificate(ctx, n.mqttCert, f.uuid, [host, 'nats.default.svc.bridge.local'], 'default-nats-local-ca');
   const [key] = await ctx.db.select({ id: secret.id }).from(secret).where(eq(secret.name, n.jsKey)).limit(1);
   if (!key) {
     const jsk = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
-    await createSecret(ctx, { name: n.jsKey, type: 'Opaque', data: { jsk } }).catch((err) => {
-      if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-    });
+    await tolerateConflict(() => createSecret(ctx, { name: n.jsKey, type: 'Opaque', data: { jsk } }));
   }
 
   // Trust chain: system account and users, rendered configuration, resolver bundle, creds.
@@ -287,11 +250,7 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
       const leafUser = `leaf-${n.slug}`;
       const [u] = await ctx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, leafUser))).limit(1);
       if (!u) {
-        try {
-          await issueUser(ctx, acc, { name: leafUser, ruleName: 'default-leaf-user' });
-        } catch (err) {
-          if (!(err instanceof ServiceError && err.code === 'CONFLICT')) throw err;
-        }
+        await tolerateConflict(() => issueUser(ctx, acc, { name: leafUser, ruleName: 'default-leaf-user' }));
       }
       leafCreds[`${slug(acc.name, 64)}/${slug(leafUser, 64)}.creds`] = await userCreds(ctx, acc.name, leafUser);
     }
@@ -322,7 +281,7 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
     { name: n.mqttCert, source: { secretName: n.mqttCert }, path: `${CERTS_DIR}/${n.mqttCert}` },
     { ...credsMount, path: CREDS_DIR },
   ];
-  for (const m of mounts) await ensureMount(ctx, m.name, m.source, f.uuid);
+  for (const m of mounts) await ensureLinkedMount(ctx, m.name, m.source, f.uuid);
   const ports = [f.natsServerPort, f.natsLeafPort, ...(server ? [f.natsClusterPort] : []), f.natsMqttPort, f.natsHttpPort].map((p) => ({ internal: p, external: p, protocol: 'tcp' }));
   const env = [
     { key: 'JETSTREAM_KEY', valueFromSecret: `${n.jsKey}/jsk` },

@@ -308,7 +308,7 @@ export async function processServiceTasks(ctx: AppCtx, max = 1): Promise<{ ready
           .set({ status: giveUp ? 'failed' : 'pending', attempts, lastError: message.slice(0, 2000), nextAttemptAt: giveUp ? null : now + BACKOFF_BASE_MS * 2 ** (attempts - 1), leaderUuid: null, claimedAt: null, updatedAt: now })
           .where(eq(servicePlatformTask.serviceName, task.serviceName));
         if (s) await tx.db.update(service).set({ provisioningStatus: giveUp ? 'failed' : 'pending', provisioningError: message.slice(0, 2000), updatedAt: now }).where(eq(service.name, task.serviceName));
-      }).catch(() => {});
+      }).catch((e) => ctx.logger.warn('could not record the service reconcile failure; the lease expires and the task is retried', { service: task.serviceName, ...errorFields(e) }));
       failed.push(task.serviceName);
     }
   }

@@ -469,7 +469,7 @@ export class SessionManager {
     }
     await this.flushAudit();
     await this.flushAttached();
-    await this.relay.close().catch(() => {});
+    await this.relay.close().catch((err) => this.ctx.logger.warn('session relay did not close cleanly', errorFields(err)));
   }
 
   // ---- relay ----
@@ -505,7 +505,7 @@ export class SessionManager {
     }
     s.lastActivity = this.ctx.clock.now();
     if (s.kind === 'exec' && type === FrameType.CLOSE) {
-      void this.relay.publish(relaySubject.execAgent(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true }).catch(() => {});
+      void this.relay.publish(relaySubject.execAgent(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true }).catch(() => this.ctx.metrics.ws.relayErrors.add(1));
       void this.end(s, { user: [CloseCode.NORMAL, 'Agent closed connection'], userCloseFrame: m.data, fromRelay: true });
       return;
     }
@@ -523,7 +523,7 @@ export class SessionManager {
     const type = m.messageType ?? peekType(m.data);
     if (type === FrameType.CLOSE) {
       s.agent.peer.send(m.data);
-      void this.relay.publish(relaySubject.execUser(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true }).catch(() => {});
+      void this.relay.publish(relaySubject.execUser(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true }).catch(() => this.ctx.metrics.ws.relayErrors.add(1));
       void this.end(s, { agent: [CloseCode.NORMAL, 'User closed connection'], skipAgentClose: true, fromRelay: true });
       return;
     }
