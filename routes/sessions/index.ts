@@ -136,42 +136,72 @@ async function runningFog(ctx: RequestCtx, uuid: string): Promise<{ fogUuid: str
   return { fogUuid: uuid };
 }
 
-function userSocket(ctx: RequestCtx, path: string, spec: { kind: SessionKind; target: SessionTarget; msUuid: string | null; fogUuid: string; tail?: TailConfig }): WsHandlers {
+/**
+ * The handlers of one session socket (either half): counted in the per-IP gate, audited on connect and
+ * close, attached to its session once the manager has it; messages that arrive before that are kept
+ * (bounded) and replayed, a close that arrives before that ends the session as soon as it exists.
+ */
+function sessionSocket(
+  ctx: RequestCtx,
+  o: {
+    path: string;
+    endpointType: 'user' | 'agent';
+    actor: string;
+    resourceId: string;
+    earlyLimit: number;
+    attach: (half: Half) => Promise<Session | undefined>;
+    message: (s: Session, data: Uint8Array | string) => void;
+    closed: (s: Session, half: Half) => void;
+  },
+): WsHandlers {
   const manager = ctx.sessions;
   let session: Session | undefined;
   let closed = false;
   const early: Array<Uint8Array | string> = [];
-  let half: Half;
-  const resourceId = spec.msUuid ?? spec.fogUuid;
+  let half: Half | undefined;
   return {
     open(peer: WsPeer) {
       manager.socketOpened(ctx.ip);
-      half = { peer, actor: ctx.actor?.username ?? 'unknown', ip: ctx.ip, path };
-      manager.audit('WS_CONNECT', 'user', half, resourceId);
-      manager
-        .openUser(spec, half)
+      const h: Half = { peer, actor: o.actor, ip: ctx.ip, path: o.path };
+      half = h;
+      manager.audit('WS_CONNECT', o.endpointType, h, o.resourceId);
+      o.attach(h)
         .then((s) => {
           session = s;
           if (!s) return;
-          if (closed) return manager.userClosed(s);
-          for (const m of early.splice(0)) manager.userMessage(s, m);
+          if (closed) return o.closed(s, h);
+          for (const m of early.splice(0)) o.message(s, m);
         })
         .catch((err) => {
-          ctx.logger.warn('exec/log session could not start', { path, err: String(err) });
+          ctx.logger.warn('session socket could not start', { path: o.path, endpointType: o.endpointType, err: String(err) });
           peer.close(1002, 'Internal server error');
         });
     },
     message(data) {
-      if (session) manager.userMessage(session, data);
-      else if (early.length < 100) early.push(data);
+      if (session) o.message(session, data);
+      else if (early.length < o.earlyLimit) early.push(data);
     },
     close(code) {
       closed = true;
       manager.socketClosed(ctx.ip);
-      if (half) manager.audit('WS_DISCONNECT', 'user', half, resourceId, code);
-      if (session) manager.userClosed(session);
+      if (half) manager.audit('WS_DISCONNECT', o.endpointType, half, o.resourceId, code);
+      if (session && half) o.closed(session, half);
     },
   };
+}
+
+function userSocket(ctx: RequestCtx, path: string, spec: { kind: SessionKind; target: SessionTarget; msUuid: string | null; fogUuid: string; tail?: TailConfig }): WsHandlers {
+  const m = ctx.sessions;
+  return sessionSocket(ctx, {
+    path,
+    endpointType: 'user',
+    actor: ctx.actor?.username ?? 'unknown',
+    resourceId: spec.msUuid ?? spec.fogUuid,
+    earlyLimit: 100,
+    attach: (h) => m.openUser(spec, h),
+    message: (s, d) => m.userMessage(s, d),
+    closed: (s) => m.userClosed(s),
+  });
 }
 
 // ---- agent side ----
@@ -199,41 +229,17 @@ async function msOfAgent(ctx: RequestCtx, uuid: string): Promise<void> {
 }
 
 function agentSocket(ctx: RequestCtx, path: string, row: Parameters<RequestCtx['sessions']['attachAgent']>[0]): WsHandlers {
-  const manager = ctx.sessions;
-  let session: Session | undefined;
-  let closed = false;
-  const early: Array<Uint8Array | string> = [];
-  let half: Half;
-  const resourceId = row.microserviceUuid ?? row.fogUuid;
-  return {
-    open(peer) {
-      manager.socketOpened(ctx.ip);
-      half = { peer, actor: ctx.agent!.fogUuid, ip: ctx.ip, path };
-      manager.audit('WS_CONNECT', 'agent', half, resourceId);
-      manager
-        .attachAgent(row, half)
-        .then((s) => {
-          session = s;
-          if (!s) return;
-          if (closed) return manager.agentClosed(s, half);
-          for (const m of early.splice(0)) manager.agentMessage(s, m);
-        })
-        .catch((err) => {
-          ctx.logger.warn('agent session socket could not attach', { path, err: String(err) });
-          peer.close(1002, 'Internal server error');
-        });
-    },
-    message(data) {
-      if (session) manager.agentMessage(session, data);
-      else if (early.length < 1000) early.push(data);
-    },
-    close(code) {
-      closed = true;
-      manager.socketClosed(ctx.ip);
-      if (half) manager.audit('WS_DISCONNECT', 'agent', half, resourceId, code);
-      if (session) manager.agentClosed(session, half);
-    },
-  };
+  const m = ctx.sessions;
+  return sessionSocket(ctx, {
+    path,
+    endpointType: 'agent',
+    actor: ctx.agent!.fogUuid,
+    resourceId: row.microserviceUuid ?? row.fogUuid,
+    earlyLimit: 1000,
+    attach: (h) => m.attachAgent(row, h),
+    message: (s, d) => m.agentMessage(s, d),
+    closed: (s, h) => m.agentClosed(s, h),
+  });
 }
 
 export function registerSessions(app: App): void {
