@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   REFRESH_TOKEN_INVALID: { status: 401, name: 'AuthenticationError' },
   FORBIDDEN: { status: 403, name: 'ForbiddenError' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, name: 'ForbiddenError' },
+  /** A route that only a Kubernetes control plane serves (GET /nats/bootstrap); not an RBAC refusal. */
+  NOT_KUBERNETES_CONTROL_PLANE: { status: 403, name: 'ForbiddenError' },
   NOT_FOUND: { status: 404, name: 'NotFoundError' },
   ROUTE_NOT_FOUND: { status: 404, name: 'NotFoundError' },
   METHOD_NOT_ALLOWED: { status: 405, name: 'MethodNotAllowedError' },

@@ -183,6 +183,16 @@ const routes = {
   createUserRuleYaml: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules/yaml', tags, summary: 'Create a user rule from YAML (kind: NatsUserRule)', request: { body: yamlUploadBody('natsUserRule') }, responses: { 201: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...dup } }),
   patchUserRuleYaml: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/yaml/{ruleName}', tags, summary: 'Update a user rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsUserRule') }, responses: { 200: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...nf } }),
   rotate: defineRoute(rbac('natsOperator', 'update'), { method: 'post', path: '/api/v3/nats/operator/rotate', tags, summary: 'Rotate the operator key; every account is re-signed (revocations kept)', responses: { 200: jsonOk('Operator', Operator), ...dup } }),
+  bootstrap: defineRoute(rbac('natsBootstrap', 'get'), {
+    method: 'get',
+    path: '/api/v3/nats/bootstrap',
+    tags,
+    summary: 'Operator and system-account material for a Kubernetes-installed hub',
+    description:
+      'Serves the Kubernetes installer of the in-cluster NATS hub (operator-api §2.17). This Controller runs a Remote control plane, where the hub is a system fog ' +
+      'configured by the Controller itself, so the operator seed never leaves it: always 403 here.',
+    responses: { 403: errorResponse('Not a Kubernetes control plane', 403) },
+  }),
   getHub: defineRoute(rbac('natsHub', 'get'), { method: 'get', path: '/api/v3/nats/hub', tags, summary: "The NATS hub (the first system fog's server)", responses: { 200: jsonOk('Hub', NatsHub), ...nf } }),
   putHub: defineRoute(rbac('natsHub', 'update'), {
     method: 'put',
@@ -270,6 +280,9 @@ export function registerNats(app: App): void {
   app.openapi(routes.rotate, async (c) => {
     const row = await rotateOperator(c.get('ctx'));
     return c.json({ name: row.name, publicKey: row.publicKey, jwt: row.jwt }, 200);
+  });
+  app.openapi(routes.bootstrap, () => {
+    throw new ServiceError('NOT_KUBERNETES_CONTROL_PLANE', 'GET /nats/bootstrap serves a Kubernetes control plane; this Controller runs a Remote control plane, whose NATS hub (the first system fog) it configures itself');
   });
   app.openapi(routes.getHub, async (c) => {
     const hub = await hubFog(c.get('ctx'));

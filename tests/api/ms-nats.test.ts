@@ -14,7 +14,7 @@ test('microservice NATS access: user and creds per workload, env and mount deliv
   try {
     const admin = (await t.login()).accessToken;
     const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
-    assert.equal((await call('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, routerMode: 'none', natsMode: 'server', host: '127.0.0.1' })).status, 201);
+    assert.equal((await call('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, natsMode: 'server', host: '127.0.0.1' })).status, 201);
     const edge = (await call('POST', '/api/v3/iofog', { name: 'edge', archId: 1, routerMode: 'none', natsMode: 'leaf', host: 'edge.example' })).body.uuid as string;
     const key = await call('GET', `/api/v3/iofog/${edge}/provisioning-key`);
     const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
@@ -87,6 +87,12 @@ test('microservice NATS access: user and creds per workload, env and mount deliv
       assert.equal(created.natsConfig.natsAccess, true, JSON.stringify(created));
     }
 
+    // Bootstrap material is for a Kubernetes-installed hub only: 403 on this Remote control plane (the operator seed stays here).
+    const boot = await call('GET', '/api/v3/nats/bootstrap');
+    assert.equal(boot.status, 403);
+    assert.equal(boot.body.code, 'NOT_KUBERNETES_CONTROL_PLANE', 'not an RBAC refusal');
+    assert.match(boot.body.message, /Kubernetes control plane/);
+    assert.doesNotMatch(JSON.stringify(boot.body), /SO[A-Z2-7]{50,}/, 'no seed in the answer');
     // The hub: GET/PUT /nats/hub; a change reaches the leaves' remotes.
     assert.deepEqual((await call('GET', '/api/v3/nats/hub')).body, { host: '127.0.0.1', serverPort: 4222, clusterPort: 6222, leafPort: 7422, mqttPort: 8883, httpPort: 8222, jsStorageSize: '10g', jsMemoryStoreSize: '1g' });
     const hubPut = await call('PUT', '/api/v3/nats/hub', { host: 'hub.example', leafPort: 7500 });
@@ -95,7 +101,6 @@ test('microservice NATS access: user and creds per workload, env and mount deliv
     assert.equal((await call('PUT', '/api/v3/nats/hub', { leafPort: 7500 })).status, 400, 'host is required');
     await processFogTasks(t.ctx, 20);
     assert.ok(((await call('GET', '/api/v3/configmaps/nats-server-conf-edge')).body.data['server.conf'] as string).includes('urls: ["tls://hub.example:7500"]'));
-    assert.equal((await call('GET', '/api/v3/nats/bootstrap')).status, 404, 'no bootstrap route on a Remote control plane');
 
     // Disabling access revokes the user and takes the creds away.
     const before = (await call('GET', '/api/v3/nats/accounts/plant/users')).body.users.find((u: { name: string }) => u.name === 'sensor');
