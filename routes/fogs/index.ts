@@ -103,9 +103,16 @@ export const createFogRoute = defineRoute(rbac('fogs', 'create'), {
   path: '/api/v3/iofog',
   tags: tag,
   summary: 'Create a fog',
-  description: 'Defaults: statusFrequency 10 s, changeFrequency 20 s, routerMode edge, natsMode leaf. `host` is required when routerMode edge/interior is requested.',
+  description:
+    'Defaults: statusFrequency 10 s, changeFrequency 20 s, routerMode edge, natsMode leaf. `host` is required when routerMode edge/interior is requested. ' +
+    'A system fog (`isSystem`, or the first fog ever created when it has a host and asks for no other mode) is interior/server. ' +
+    'A router without named upstreamRouters needs the default router, a leaf without named upstreamNatsServers the NATS hub: 404 until a system fog exists.',
   request: { body: jsonBody(FogCreateBody) },
-  responses: { 201: jsonOk('Created', z.object({ uuid: z.string() })), 409: errorResponse('Name already in use', 409) },
+  responses: {
+    201: jsonOk('Created', z.object({ uuid: z.string() })),
+    404: errorResponse('A referenced router or NATS server (default-router, default-nats-hub, upstreams, networkRouter) does not exist', 404),
+    409: errorResponse('Name already in use', 409),
+  },
 });
 
 export const getFogRoute = defineRoute(rbac('fogs', 'get', 'uuid'), {

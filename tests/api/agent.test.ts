@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/lib/clock';
 
 async function provisioned(t: TestApp, body: Record<string, unknown> = {}) {
   const admin = (await t.login()).accessToken;
-  const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `fog-${crypto.randomUUID().slice(0, 8)}`, archId: 1, ...body } });
+  const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `fog-${crypto.randomUUID().slice(0, 8)}`, archId: 1, routerMode: 'none', natsMode: 'none', ...body } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const key = await t.call('GET', `/api/v3/iofog/${created.body.uuid}/provisioning-key`, { token: admin });
   assert.equal(key.status, 201);
@@ -56,7 +56,7 @@ test('provision: an expired key is 401, an unknown key 404', async () => {
   const t = await makeTestApp({ clock });
   try {
     const admin = (await t.login()).accessToken;
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'f1', archId: 1 } });
+    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'f1', archId: 1, routerMode: 'none', natsMode: 'none' } });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     assert.ok(key.body.expirationTime - clock.now() === 20 * 60_000);
     clock.advance(20 * 60_000 + 1);

@@ -4,7 +4,7 @@ import { makeTestApp, type TestApp } from '../harness/app';
 import { AgentSigner } from '../harness/agent-token';
 
 async function provisionedFog(t: TestApp, admin: string, name: string, archId: number) {
-  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId } });
+  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId, routerMode: 'none', natsMode: 'none' } });
   const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
   const prov = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: archId, engine: 'edgelet' } });
   const agent = await AgentSigner.fromProvision(prov.body);
@@ -243,7 +243,7 @@ test('provision refuses an architecture that a placed microservice has no image 
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-p', archId: 0 } });
+    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-p', archId: 0, routerMode: 'none', natsMode: 'none' } });
     assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'app-p', microservices: [{ name: 'amd-only', iofogUuid: fog.body.uuid, images: [{ containerImage: 'x', archId: 1 }] }] } })).status, 201);
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const arm = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2 } });

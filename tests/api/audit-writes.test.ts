@@ -37,7 +37,7 @@ test('configuration resources: one audit event per successful write, none for a 
   const t = await makeTestApp({ env: { CONTROLLER_UUID: '33333333-4444-4555-8666-777777777777' } });
   try {
     const admin = (await t.login()).accessToken;
-    const fog = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1 } })).body.uuid;
+    const fog = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid;
     await heartbeat(t.ctx);
     const replica = t.ctx.controllerUuid;
     const steps: Step[] = [

@@ -17,7 +17,7 @@ test('bad input on every route is a 4xx JSON error, never a 5xx', { timeout: 120
     const wrong = [null, 12345, -1, 'str', true, [], {}, 'x'.repeat(5000), 1e308, '\u0000'];
     const params = ['%00', 'a'.repeat(300), '-1', '99999999999999999999', '..%2F..', '%F0%9F%92%A5', 'null'];
     // Real objects, so that validation passes the lookup and reaches the services too.
-    const fog = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fuzz-fog', archId: 1 } })).body.uuid;
+    const fog = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fuzz-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid;
     await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'fuzz-app', microservices: [{ name: 'fuzz-ms', iofogUuid: fog, images: [{ containerImage: 'x', archId: 1 }] }] } });
     const ms = (await t.call('GET', '/api/v3/microservices', { token: admin })).body.microservices[0].uuid;
     const reg = (await t.call('POST', '/api/v3/registries', { token: admin, body: { url: 'r.io', isPublic: true, username: '', password: '', email: '' } })).body.id;

@@ -7,7 +7,7 @@ import { outboxDrainerJob } from '../../workers/outbox-drainer';
 import { PROPAGATION_CHUNK } from '../../src/services/outbox/outbox';
 
 async function agentFor(t: TestApp, admin: string, name: string) {
-  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1 } });
+  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } });
   const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
   const prov = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } });
   const agent = await AgentSigner.fromProvision(prov.body);

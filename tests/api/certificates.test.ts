@@ -104,7 +104,7 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal(notCa.status, 400);
 
     // Renewal: new key and serial, same subject and hosts; a fog mounting the secret gets volumeMounts.
-    const fog = await call('POST', '/api/v3/iofog', { name: 'pki-fog', archId: 1 });
+    const fog = await call('POST', '/api/v3/iofog', { name: 'pki-fog', archId: 1, routerMode: 'none', natsMode: 'none' });
     const key = await call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
     const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
     assert.equal((await call('POST', '/api/v3/volumeMounts', { name: 'edge-tls', secretName: 'edge-leaf' })).status, 200);

@@ -23,7 +23,7 @@ test('events: every successful write leaves exactly one event; failing writes le
     const viewer = await t.userToken('viewer');
     const before = await rowCount(t);
 
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1 }, ip: '10.9.8.7' });
+    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' }, ip: '10.9.8.7' });
     assert.equal(fog.status, 201);
     assert.equal(await rowCount(t), before + 1);
     const [ev] = (await events(t, admin, '?limit=1')).events;
@@ -41,9 +41,9 @@ test('events: every successful write leaves exactly one event; failing writes le
 
     // Failing writes: conflict, validation, RBAC, not found — no event.
     const n = await rowCount(t);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1 } })).status, 409);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 409);
     assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 42 } })).status, 400);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1 } })).status, 403);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403);
     assert.equal((await t.call('PATCH', '/api/v3/iofog/nope', { token: admin, body: { description: 'x' } })).status, 404);
     assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'bad-app', microservices: [{ name: 'a', agentName: 'missing-fog', images: [{ containerImage: 'x', archId: 1 }] }] } })).status, 400);
     assert.equal(await rowCount(t), n, 'no event for a failing write');
@@ -80,7 +80,7 @@ test('events: agent provision and deprovision are recorded with the fog as actor
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-1', archId: 1 } });
+    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-1', archId: 1, routerMode: 'none', natsMode: 'none' } });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const n = await rowCount(t);
     assert.equal((await t.call('POST', '/api/v3/agent/provision', { body: { key: 'not-a-key', type: 1 } })).status, 404);
@@ -117,7 +117,7 @@ test('events: filters, paging, validation and RBAC', async () => {
     const t0 = clock.now();
     for (let i = 0; i < 5; i++) {
       clock.advance(60_000);
-      assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `f${i}`, archId: 1 } })).status, 201);
+      assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `f${i}`, archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
     }
     clock.advance(60_000);
     const f = await t.call('GET', '/api/v3/iofog-list', { token: sre });
@@ -169,11 +169,11 @@ test('events: purge by age and retention job; the purge is on record', async () 
   try {
     const admin = (await t.login()).accessToken;
     await t.call('DELETE', '/api/v3/events', { token: admin, body: { days: 0 } });
-    await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'old', archId: 1 } });
+    await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'old', archId: 1, routerMode: 'none', natsMode: 'none' } });
     clock.advance(10 * DAY);
     // Access tokens expire; log in again after the clock jump.
     const admin2 = (await t.login()).accessToken;
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin2, body: { name: 'new', archId: 1 } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin2, body: { name: 'new', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
 
     const job = await runTick(t.ctx, eventCleanupJob, clock.now());
     assert.equal(job.ran, true);
@@ -208,7 +208,7 @@ test('events: AUDIT_ENABLED=false records nothing; AUDIT_CAPTURE_IP=false drops 
   const off = await makeTestApp({ env: { AUDIT_ENABLED: 'false' } });
   try {
     const admin = (await off.login()).accessToken;
-    await off.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'quiet', archId: 1 } });
+    await off.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'quiet', archId: 1, routerMode: 'none', natsMode: 'none' } });
     assert.equal(await rowCount(off), 0);
   } finally {
     await off.close();
@@ -216,7 +216,7 @@ test('events: AUDIT_ENABLED=false records nothing; AUDIT_CAPTURE_IP=false drops 
   const noIp = await makeTestApp({ env: { AUDIT_CAPTURE_IP: 'false' } });
   try {
     const admin = (await noIp.login()).accessToken;
-    await noIp.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'anon', archId: 1 } });
+    await noIp.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'anon', archId: 1, routerMode: 'none', natsMode: 'none' } });
     const [ev] = (await events(noIp, admin)).events;
     assert.equal(ev!.ipAddress, null);
   } finally {

@@ -129,7 +129,7 @@ test('fog platform: two instances on one database file each claim tasks; every t
   const b = await bootstrap({ config: env(), logger: createLogger('silent'), createClient });
   try {
     const uuids: string[] = [];
-    for (let i = 0; i < 8; i++) uuids.push((await createFog(a, { name: `f${i}`, archId: 1, routerMode: 'edge', host: `f${i}.example` })).uuid);
+    for (let i = 0; i < 8; i++) uuids.push((await createFog(a, { name: `f${i}`, archId: 1, routerMode: 'edge', host: `f${i}.example`, upstreamRouters: [], natsMode: 'none' })).uuid);
     const seen: string[] = [];
     const worker = async (ctx: typeof a) => {
       for (let i = 0; i < 20; i++) {
@@ -151,8 +151,8 @@ test('fog platform sweep: a fog whose router went missing, or that never got a s
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const fogA = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sweep-a', archId: 1, routerMode: 'edge', host: 'a.example' } })).body.uuid as string;
-    const fogB = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sweep-b', archId: 1, routerMode: 'none' } })).body.uuid as string;
+    const fogA = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sweep-a', archId: 1, routerMode: 'edge', host: 'a.example', upstreamRouters: [], natsMode: 'none' } })).body.uuid as string;
+    const fogB = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sweep-b', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid as string;
     await processFogTasks(t.ctx, 10);
     assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [] }, 'nothing drifted');
     assert.equal((await t.call('GET', '/api/v3/router', { token: admin })).status, 404, 'no system fog, no default router');
@@ -180,7 +180,7 @@ test('fog NATS: server (hub) and leaf instances — certificates, JetStream key,
   try {
     const admin = (await t.login()).accessToken;
     const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
-    const hub = (await call('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, routerMode: 'none', natsMode: 'server', host: '127.0.0.1' })).body.uuid as string;
+    const hub = (await call('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, natsMode: 'server', host: '127.0.0.1' })).body.uuid as string;
     const leaf = (await call('POST', '/api/v3/iofog', { name: 'Leaf One', archId: 2, routerMode: 'none', natsMode: 'leaf', host: 'leaf.example' })).body.uuid as string;
     assert.deepEqual((await processFogTasks(t.ctx, 10)).failed, []);
     const system = (await call('GET', '/api/v3/microservices/system')).body.microservices as Array<Record<string, any>>;
@@ -262,7 +262,7 @@ test('router re-homing: when an explicit upstream router goes, its downstream ro
   try {
     const admin = (await t.login()).accessToken;
     const mk = async (body: Record<string, unknown>) => (await t.call('POST', '/api/v3/iofog', { token: admin, body: { archId: 1, natsMode: 'none', ...body } })).body.uuid as string;
-    await mk({ name: 'hub', isSystem: true, routerMode: 'interior', host: 'hub.example', interRouterPort: 55671, edgeRouterPort: 45671 });
+    await mk({ name: 'hub', isSystem: true, natsMode: 'server', host: 'hub.example' });
     const mid = await mk({ name: 'mid', routerMode: 'interior', host: 'mid.example', interRouterPort: 55671, edgeRouterPort: 45672 });
     const edge = await mk({ name: 'leafy', routerMode: 'edge', host: 'leafy.example', upstreamRouters: ['mid'] });
     await processFogTasks(t.ctx, 20);

@@ -88,11 +88,11 @@ test('role bindings grant what the bound role allows, by user or group, honourin
   try {
     const admin = (await t.login()).accessToken;
     const viewerToken = await member(t, admin, 'maria@acme.example', 'viewer');
-    const fogA = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fog-a', archId: 1 } })).body.uuid;
-    const fogB = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fog-b', archId: 1 } })).body.uuid;
+    const fogA = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fog-a', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid;
+    const fogB = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fog-b', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid;
 
     let v = await viewerToken();
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-c', archId: 1 } })).status, 403);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-c', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403);
     assert.equal((await t.call('POST', '/api/v3/roles', { token: admin, body: { name: 'fog-maker', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['create'] }] } })).status, 201);
     assert.equal((await t.call('POST', '/api/v3/roles', { token: admin, body: { name: 'fog-a-editor', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['patch'], resourceNames: [fogA] }] } })).status, 201);
 
@@ -108,7 +108,7 @@ test('role bindings grant what the bound role allows, by user or group, honourin
     const byUser = await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'maria-makes-fogs', roleRef: { kind: 'Role', name: 'fog-maker' }, subjects: [{ kind: 'User', name: 'Maria@ACME.example' }] } });
     assert.equal(byUser.status, 201, JSON.stringify(byUser.body));
     assert.equal((await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'maria-makes-fogs', roleRef: { kind: 'Role', name: 'fog-maker' }, subjects: [{ kind: 'User', name: 'x' }] } })).status, 409);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-c', archId: 1 } })).status, 201, 'the binding applies to the existing token (user names compare without case)');
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-c', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201, 'the binding applies to the existing token (user names compare without case)');
     // Group subjects match the token's groups, case-insensitively.
     assert.equal((await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'viewers-edit-a', roleRef: { kind: 'Role', name: 'fog-a-editor' }, subjects: [{ kind: 'Group', name: 'Viewer' }] } })).status, 201);
     assert.ok((await t.call('PATCH', `/api/v3/iofog/${fogA}`, { token: v, body: { description: 'ok' } })).status < 300);
@@ -119,7 +119,7 @@ test('role bindings grant what the bound role allows, by user or group, honourin
     assert.equal(moved.status, 200);
     assert.deepEqual(moved.body.subjects, [{ kind: 'User', name: 'someone@else' }]);
     v = await viewerToken();
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-d', archId: 1 } })).status, 403);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: v, body: { name: 'fog-d', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403);
     assert.equal((await t.call('DELETE', '/api/v3/rolebindings/viewers-edit-a', { token: admin })).status, 204);
     assert.equal((await t.call('PATCH', `/api/v3/iofog/${fogA}`, { token: v, body: { description: 'no' } })).status, 403);
 
@@ -144,7 +144,7 @@ test('policy changes reach every instance on the same database within a second',
     const admin = (await a.login()).accessToken;
     const viewerA = await member(a, admin, 'ops@acme.example', 'viewer');
     const token = await viewerA();
-    const create = (name: string) => b.call('POST', '/api/v3/iofog', { token, body: { name, archId: 1 } });
+    const create = (name: string) => b.call('POST', '/api/v3/iofog', { token, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } });
     assert.equal((await create('fog-1')).status, 403, 'instance B has loaded the (empty) policy');
     await a.call('POST', '/api/v3/roles', { token: admin, body: { name: 'fog-maker', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['create'] }] } });
     await a.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'ops', roleRef: { kind: 'Role', name: 'fog-maker' }, subjects: [{ kind: 'User', name: 'ops@acme.example' }] } });
@@ -165,7 +165,7 @@ test('service accounts: application scoped, role must exist, the microservice\'s
     const admin = (await t.login()).accessToken;
     const developer = await t.userToken('developer');
     const viewer = await t.userToken('viewer');
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sa-fog', archId: 1 } });
+    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sa-fog', archId: 1, routerMode: 'none', natsMode: 'none' } });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
     const changes = async () => (await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body;
@@ -255,7 +255,7 @@ test('service accounts: application scoped, role must exist, the microservice\'s
     assert.equal((await t.call('DELETE', '/api/v3/roles/tiny', { token: admin })).status, 409);
 
     // A microservice removed for good takes its account along.
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'idle-fog', archId: 1 } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'idle-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
     const tmp = await t.call('POST', '/api/v3/microservices', { token: developer, body: { name: 'tmp', application: 'line', agentName: 'idle-fog', images: [{ containerImage: 'img', archId: 1 }] } });
     assert.equal(tmp.status, 201, JSON.stringify(tmp.body));
     assert.equal((await t.call('GET', '/api/v3/serviceaccounts/line/tmp', { token: viewer })).status, 200);

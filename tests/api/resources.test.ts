@@ -8,7 +8,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A provisioned fog with a signed-request helper and change-flag read/acknowledge. */
 async function agentFor(t: TestApp, admin: string, name: string) {
-  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1 } });
+  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } });
   const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
   const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
   const call = async (method: string, path: string, body?: unknown) => t.call(method, `/api/v3/agent${path}`, { token: await agent.token(), body });
@@ -316,7 +316,7 @@ test('volume mounts: a source or fog deleted while a create or link waits for th
     // The same for a link whose fog disappears while the link waits: a 404, not a foreign-key failure.
     await t.call('POST', '/api/v3/configmaps', { token: admin, body: { name: 'racy', data: { k: 'v' } } });
     assert.equal((await t.call('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'racy', configMapName: 'racy' } })).status, 200);
-    const fogUuid = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'short-lived', archId: 1 } })).body.uuid as string;
+    const fogUuid = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'short-lived', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid as string;
     const release2 = await lock.acquire();
     let linking: ReturnType<TestApp['call']>;
     try {

@@ -33,7 +33,7 @@ class FakePeer implements WsPeer {
 
 async function runningMicroservice(t: TestApp) {
   const admin = (await t.login()).accessToken;
-  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'mgr-fog', archId: 1 } });
+  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'mgr-fog', archId: 1, routerMode: 'none', natsMode: 'none' } });
   const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
   const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
   const app = await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'mgr', isActivated: true, microservices: [{ name: 'box', agentName: 'mgr-fog', images: [{ containerImage: 'img', archId: 1 }] }] } });

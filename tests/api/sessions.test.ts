@@ -8,7 +8,7 @@ test('node debug: POST /iofog/:uuid/exec provisions the debug system microservic
   try {
     const admin = (await t.login()).accessToken;
     const viewer = await t.userToken('viewer');
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'debug-fog', archId: 2 } });
+    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'debug-fog', archId: 2, routerMode: 'none', natsMode: 'none' } });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2 } })).body);
     const changes = async () => (await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body;

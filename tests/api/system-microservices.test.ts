@@ -8,7 +8,7 @@ test('controller/register: system fogs only, idempotent upsert into system-{fog}
   try {
     const admin = (await t.login()).accessToken;
     const mk = async (name: string, isSystem: boolean) => {
-      const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, isSystem } });
+      const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, isSystem, ...(isSystem ? { host: 'cp.example' } : { routerMode: 'none', natsMode: 'none' }) } });
       const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
       const prov = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } });
       const agent = await AgentSigner.fromProvision(prov.body);

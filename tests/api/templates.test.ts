@@ -104,8 +104,8 @@ test('template deploy: defaults, required, types, unknown variables; JSON, PUT a
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-1', archId: 1 } });
-    await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-2', archId: 1 } });
+    await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-1', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-2', archId: 1, routerMode: 'none', natsMode: 'none' } });
     assert.equal((await t.call('POST', '/api/v3/applicationTemplate', { token: admin, body: KIT })).status, 201);
     const deploy = (name: string, variables: unknown, extra: Record<string, unknown> = {}) =>
       t.call('POST', '/api/v3/application', { token: admin, body: { name, template: { name: 'sensor-kit', variables }, ...extra } });

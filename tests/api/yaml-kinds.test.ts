@@ -131,7 +131,7 @@ test('YAML kinds: applications and microservices, multipart and raw', async () =
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'yaml-fog', archId: 1 } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'yaml-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
     assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'yaml-host' } })).status, 201);
     await runCases(t, admin, APPLICATION_CASES);
   } finally {
@@ -261,7 +261,7 @@ test('YAML kinds: secrets, config maps, volume mounts, templates and RBAC object
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'yaml-fog', archId: 1 } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'yaml-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
     assert.equal((await t.call('POST', '/api/v3/secrets', { token: admin, body: { name: 'yaml-secret', type: 'Opaque', data: { a: 'b' } } })).status, 201);
     assert.equal((await t.call('POST', '/api/v3/configmaps', { token: admin, body: { name: 'yaml-config', data: { a: 'b' } } })).status, 201);
     await runCases(t, admin, RESOURCE_CASES);

@@ -38,17 +38,17 @@ test('external OIDC mode: tokens of the issuer are accepted, foreign keys and au
 
     // --- the Controller under test ---
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: admin })).status, 200, 'the issuer admin group is the admin role');
-    const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-ext', archId: 1 } });
+    const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-ext', archId: 1, routerMode: 'none', natsMode: 'none' } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: viewer })).status, 200);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1 } })).status, 403, 'viewer group: read only');
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403, 'viewer group: read only');
     // A custom group has no permissions until a RoleBinding names it.
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: ops })).status, 403);
     await t.call('POST', '/api/v3/roles', { token: admin, body: { name: 'fog-reader', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['get', 'list'] }] } });
     const bound = await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'plant-ops-read', roleRef: { kind: 'Role', name: 'fog-reader' }, subjects: [{ kind: 'Group', name: 'plant-ops' }] } });
     assert.equal(bound.status, 201, JSON.stringify(bound.body));
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: ops })).status, 200);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: ops, body: { name: 'y', archId: 1 } })).status, 403);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: ops, body: { name: 'y', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403);
     // The audit log names the IdP user.
     const events = (await t.call('GET', '/api/v3/events?method=POST', { token: admin })).body.events;
     assert.ok(events.some((e: any) => e.actorId === ADMIN.email && e.endpointPath === '/api/v3/iofog'));

@@ -1,9 +1,9 @@
-import { and, asc, eq, ne } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne, or } from 'drizzle-orm';
 import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatformStatus } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import { dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
-import { dropNatsMaterial } from '../platform/nats-platform';
+import { defaultRouterFog, dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
+import { dropNatsMaterial, hubFog } from '../platform/nats-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
 import { ARCHITECTURES } from '../health/architectures';
@@ -94,15 +94,73 @@ function toColumns(input: FogInput): Partial<typeof fog.$inferInsert> {
   return out as Partial<typeof fog.$inferInsert>;
 }
 
+/** Conventional interior listener ports (platform §5.1), filled in for system fogs only. */
+const SYSTEM_INTER_ROUTER_PORT = 55671;
+const SYSTEM_EDGE_ROUTER_PORT = 45671;
+
 /** Cross-field rules of operator-api §3.1 on the merged (stored + requested) values. */
 function checkPlatform(merged: Omit<FogInput, 'routerMode'> & { routerMode: string }, explicitRouterMode: boolean): void {
-  // `host` is required when the operator asks for an edge or interior router explicitly; a fog created
-  // with the default mode (edge) may omit it — its router only dials out.
-  if (explicitRouterMode && (merged.routerMode === 'edge' || merged.routerMode === 'interior') && !merged.host) {
-    throw invalid(`host: required when routerMode is ${merged.routerMode}`);
+  // `host` is required when the operator asks for an edge or interior router explicitly (and on system
+  // fogs, whose interior router is implied); a fog created with the default mode (edge) may omit it —
+  // its router only dials out.
+  if ((explicitRouterMode || merged.isSystem) && (merged.routerMode === 'edge' || merged.routerMode === 'interior') && !merged.host) {
+    throw invalid(`host: required when routerMode is ${merged.routerMode}${merged.isSystem ? ' (system fogs carry the interior router and the NATS server)' : ''}`);
   }
   if (merged.routerMode === 'interior' && (!merged.interRouterPort || !merged.edgeRouterPort)) {
     throw invalid('interRouterPort, edgeRouterPort: required when routerMode is interior');
+  }
+  // A system fog hosts the network core of a Remote control plane (platform §6.1).
+  if (merged.isSystem && merged.routerMode !== 'interior') throw invalid(`routerMode: a system fog must be interior, not ${merged.routerMode}`);
+  if (merged.isSystem && merged.natsMode !== undefined && merged.natsMode !== 'server') throw invalid(`natsMode: a system fog must be server, not ${merged.natsMode}`);
+}
+
+async function fogByRef(tx: AppCtx, ref: string): Promise<FogRow | undefined> {
+  const [f] = await tx.db.select().from(fog).where(and(or(eq(fog.uuid, ref), eq(fog.name, ref)), isNull(fog.deleteRequestedAt))).limit(1);
+  return f;
+}
+
+/**
+ * The references of a fog's platform spec, checked when the fog is written so that a spec the
+ * reconcile could never satisfy is refused up front (platform §4.5, §5.2, §5.8): named upstream routers
+ * must be interior (unknown → 404, other mode → 400); an edge or interior router without named upstreams
+ * needs the default router unless the fog is a system fog (it becomes it); a leaf without named upstream
+ * servers needs the NATS hub unless the fog is a system fog; named NATS upstreams must be servers; a
+ * named `networkRouter` must be a fog with a router. Only what the request sets (or a mode it changes) is
+ * checked on update; stored references that went away later are handled by the reconcile (re-homing).
+ */
+async function checkPlatformRefs(
+  tx: AppCtx,
+  f: { uuid: string; isSystem: boolean; routerMode: string; natsMode: string; upstreamRouters?: string[]; upstreamNatsServers?: string[]; networkRouter?: string },
+  check: { routers: boolean; nats: boolean; networkRouter: boolean },
+): Promise<void> {
+  if (check.routers && f.routerMode !== 'none') {
+    if (f.upstreamRouters !== undefined) {
+      for (const ref of f.upstreamRouters) {
+        const target = ref === 'default-router' ? await defaultRouterFog(tx) : await fogByRef(tx, ref);
+        if (!target) throw notFound(`upstreamRouters: router ${ref}`);
+        if (target.uuid === f.uuid) throw invalid(`upstreamRouters: ${ref} is this fog`);
+        if (target.routerMode !== 'interior') throw invalid(`upstreamRouters: ${ref} is not an interior router (routerMode ${target.routerMode})`);
+      }
+    } else if (!f.isSystem && !(await defaultRouterFog(tx))) {
+      throw notFound('Router default-router (no system fog provides it yet: create one with isSystem true and a host, or name upstreamRouters)');
+    }
+  }
+  if (check.nats && f.natsMode === 'leaf') {
+    if (f.upstreamNatsServers !== undefined) {
+      for (const ref of f.upstreamNatsServers) {
+        const target = ref === 'default-nats-hub' ? await hubFog(tx) : await fogByRef(tx, ref);
+        if (!target) throw notFound(`upstreamNatsServers: NATS server ${ref}`);
+        if (target.uuid === f.uuid) throw invalid(`upstreamNatsServers: ${ref} is this fog`);
+        if (target.natsMode !== 'server') throw invalid(`upstreamNatsServers: ${ref} is not a NATS server (natsMode ${target.natsMode})`);
+      }
+    } else if (!f.isSystem && !(await hubFog(tx))) {
+      throw notFound('NATS server default-nats-hub (no system fog provides it yet: create one with isSystem true and a host, or name upstreamNatsServers)');
+    }
+  }
+  if (check.networkRouter && f.routerMode === 'none' && f.networkRouter) {
+    const target = f.networkRouter === 'default-router' ? await defaultRouterFog(tx) : await fogByRef(tx, f.networkRouter);
+    if (!target) throw notFound(`networkRouter: router ${f.networkRouter}`);
+    if (target.routerMode === 'none') throw invalid(`networkRouter: fog ${f.networkRouter} has no router (routerMode none)`);
   }
 }
 
@@ -223,14 +281,29 @@ export async function requireFog(ctx: AppCtx, uuid: string): Promise<FogRow> {
 }
 
 export async function createFog(ctx: AppCtx, input: FogInput & { name: string; archId: number }): Promise<{ uuid: string }> {
-  const routerMode = input.routerMode ?? 'edge';
-  checkPlatform({ ...input, routerMode }, input.routerMode !== undefined);
   const uuid = ctx.ids.uuid();
   await withTransaction(ctx, async (tx) => {
     const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(eq(fog.name, input.name)).limit(1);
     if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
+    // The first fog of a control plane becomes its system fog when it can carry the network core (a host,
+    // no contrary mode asked for): edge fogs need its default router and NATS hub (platform §6.1).
+    const first = (await tx.db.select({ uuid: fog.uuid }).from(fog).limit(1)).length === 0;
+    const isSystem =
+      input.isSystem ??
+      (first && Boolean(input.host) && (input.routerMode ?? 'interior') === 'interior' && (input.natsMode ?? 'server') === 'server');
+    const routerMode = input.routerMode ?? (isSystem ? 'interior' : 'edge');
+    const natsMode = input.natsMode ?? (isSystem ? 'server' : 'leaf');
+    const ports = isSystem
+      ? { interRouterPort: input.interRouterPort ?? SYSTEM_INTER_ROUTER_PORT, edgeRouterPort: input.edgeRouterPort ?? SYSTEM_EDGE_ROUTER_PORT }
+      : {};
+    checkPlatform({ ...input, ...ports, isSystem, routerMode, natsMode }, input.routerMode !== undefined);
+    await checkPlatformRefs(
+      tx,
+      { uuid, isSystem, routerMode, natsMode, upstreamRouters: input.upstreamRouters, upstreamNatsServers: input.upstreamNatsServers, networkRouter: input.networkRouter },
+      { routers: true, nats: true, networkRouter: true },
+    );
     const now = tx.clock.now();
-    await tx.db.insert(fog).values({ ...toColumns(input), uuid, name: input.name, archId: input.archId, routerMode, createdAt: now, updatedAt: now });
+    await tx.db.insert(fog).values({ ...toColumns(input), ...ports, uuid, name: input.name, archId: input.archId, isSystem, routerMode, natsMode, createdAt: now, updatedAt: now });
     await enqueueFogReconcile(tx, uuid, 'spec-changed', 1);
     if (routerMode === 'interior') await enqueueDownstream(tx, uuid);
     auditTarget(tx, uuid);
@@ -272,6 +345,10 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
     ...input,
     routerMode: input.routerMode ?? current.routerMode,
   };
+  if (input.isSystem !== undefined && input.isSystem !== current.isSystem) throw invalid('isSystem: immutable after creation');
+  // The system-fog rules apply to the modes a request sets (a fog stored before they existed keeps working).
+  merged.isSystem = current.isSystem && (input.routerMode !== undefined || input.natsMode !== undefined);
+  merged.natsMode = input.natsMode ?? (current.natsMode as FogInput['natsMode']);
   checkPlatform(merged, input.routerMode !== undefined);
   const cols = toColumns(input);
   const configChanged = AGENT_CONFIG_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
@@ -280,6 +357,28 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
     if (input.name && input.name !== current.name) {
       const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(and(eq(fog.name, input.name), ne(fog.uuid, uuid))).limit(1);
       if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
+    }
+    const routerModeChanged = merged.routerMode !== current.routerMode;
+    const natsModeChanged = merged.natsMode !== current.natsMode;
+    await checkPlatformRefs(
+      tx,
+      {
+        uuid,
+        isSystem: current.isSystem,
+        routerMode: merged.routerMode,
+        natsMode: merged.natsMode ?? current.natsMode,
+        upstreamRouters: input.upstreamRouters ?? (current.upstreamRouters ? parseList(current.upstreamRouters) : undefined),
+        upstreamNatsServers: input.upstreamNatsServers ?? (current.upstreamNatsServers ? parseList(current.upstreamNatsServers) : undefined),
+        networkRouter: input.networkRouter,
+      },
+      { routers: input.upstreamRouters !== undefined || routerModeChanged, nats: input.upstreamNatsServers !== undefined || natsModeChanged, networkRouter: input.networkRouter !== undefined || routerModeChanged },
+    );
+    // An interior router other fogs name as their upstream cannot become an edge router (platform §5.1).
+    if (current.routerMode === 'interior' && merged.routerMode === 'edge') {
+      const users = (await tx.db.select({ name: fog.name, up: fog.upstreamRouters }).from(fog).where(and(ne(fog.uuid, uuid), isNull(fog.deleteRequestedAt)))).filter(
+        (o) => o.up && parseList(o.up).some((r) => r === uuid || r === current.name),
+      );
+      if (users.length) throw invalid(`routerMode: fog ${current.name} is the upstream router of ${users.map((u) => u.name).join(', ')}; it cannot become an edge router`);
     }
     await tx.db
       .update(fog)

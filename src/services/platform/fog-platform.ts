@@ -348,6 +348,14 @@ export function routerConfig(ctx: AppCtx, f: FogRow, upstreams: Upstream[], secr
   };
 }
 
+const connectorsOf = (config: string | null): unknown => {
+  try {
+    return (JSON.parse(config ?? 'null') as { connectors?: unknown } | null)?.connectors ?? null;
+  } catch {
+    return null;
+  }
+};
+
 async function upsertRouterMicroservice(
   ctx: AppCtx,
   f: FogRow,
@@ -399,7 +407,10 @@ async function upsertRouterMicroservice(
       .update(microservice)
       .set({ ...cols, markedForDelete: false, ...(structural ? { rebuild: true } : {}), updatedAt: now })
       .where(eq(microservice.uuid, existing.uuid));
-    await raiseFlags(tx, [f.uuid], [structural ? 'microserviceList' : 'microserviceConfig']);
+    // New upstream links (re-homing, platform §5.8) or a rebuilt router are a router change for the fog
+    // (`routerChanged`, platform §8.2; Edgelet ignores it, older agents re-read their router).
+    const linksChanged = structural || JSON.stringify(connectorsOf(existing.config)) !== JSON.stringify(config.connectors);
+    await raiseFlags(tx, [f.uuid], [structural ? 'microserviceList' : 'microserviceConfig', ...(linksChanged ? (['routerChanged'] as const) : [])]);
   });
 }
 
@@ -412,9 +423,28 @@ async function removeRouter(ctx: AppCtx, f: FogRow): Promise<void> {
       .innerJoin(application, eq(application.id, microservice.applicationId))
       .where(and(eq(application.isSystem, true), eq(microservice.fogUuid, f.uuid), eq(microservice.isRouter, true), eq(microservice.markedForDelete, false)));
     if (rows.length) await removeOrMark(tx, rows.map((r) => r.ms), false);
+    await releaseNetworkRouter(tx, f);
   });
   if (f.routerMode === 'none' && f.deleteRequestedAt === null) return; // certificates are kept for a later mode change
   await dropRouterMaterial(ctx, f);
+}
+
+/**
+ * Fogs without a router of their own (routerMode none) that used this fog's router go back to the
+ * default router and get `routerChanged` (platform §5.8): those naming it as `networkRouter`, and — when
+ * this was a system fog's router, which may have been the default — those using the default.
+ */
+async function releaseNetworkRouter(tx: AppCtx, f: FogRow): Promise<void> {
+  const users = (
+    await tx.db
+      .select({ uuid: fog.uuid, networkRouter: fog.networkRouter })
+      .from(fog)
+      .where(and(eq(fog.routerMode, 'none'), sql`${fog.uuid} <> ${f.uuid}`, isNull(fog.deleteRequestedAt)))
+  ).filter((o) => o.networkRouter === f.uuid || o.networkRouter === f.name || (f.isSystem && (!o.networkRouter || o.networkRouter === 'default-router')));
+  if (!users.length) return;
+  const named = users.filter((o) => o.networkRouter && o.networkRouter !== 'default-router').map((o) => o.uuid);
+  if (named.length) await tx.db.update(fog).set({ networkRouter: null, updatedAt: tx.clock.now() }).where(inArray(fog.uuid, named));
+  await raiseFlags(tx, users.map((o) => o.uuid), ['routerChanged']);
 }
 
 /** The fog's router certificates, their secrets and mounts (also run when the fog row is removed). */
