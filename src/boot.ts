@@ -19,7 +19,7 @@ import { ensureControllerCreds } from './services/nats/auth';
 import { seedSystemGroups } from './services/auth/admin';
 import { ensureBootstrapAdmin } from './services/auth/bootstrap';
 import { swaggerUiVersion } from './generated/docs-assets';
-import { AgentKeyCache } from './auth/agent-auth';
+import { AgentKeyCache, type Ed25519Verifier } from './auth/agent-auth';
 import { JtiStore } from './auth/agent-jti';
 import { AgentActivity } from './services/agent/activity';
 import { StatusWriter } from './services/agent/status-writer';
@@ -40,6 +40,8 @@ export interface BootDeps {
   keyFiles?: KeyFileStore;
   clock?: Clock;
   ids?: Ids;
+  /** The runtime's fast Ed25519 check for agent tokens (WebCrypto through jose without one). */
+  ed25519?: Ed25519Verifier;
 }
 
 async function resolveEncryptionKey(deps: BootDeps): Promise<string> {
@@ -118,7 +120,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       vault,
       keys: new KeyRing(),
       authLimiter: new RateLimiter(deps.config.authRateLimit),
-      agentKeys: new AgentKeyCache(),
+      agentKeys: new AgentKeyCache(deps.ed25519),
       agentJtis: new JtiStore(clock, deps.logger),
       agentActivity: new AgentActivity(deps.logger),
       statusWriter: new StatusWriter(),

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { processAdapterBase } from './fs';
+import { nodeEd25519 } from './ed25519-node';
 import type { FetchHandler, RuntimeAdapter, ServeOptions } from './types';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
 
@@ -85,6 +86,7 @@ function wire(ws: WebSocket, h: WsHandlers, live: Set<WebSocket>): void {
 export const nodeAdapter: RuntimeAdapter = {
   name: 'node',
   ...processAdapterBase,
+  ed25519: nodeEd25519,
   serve(fetch, opts) {
     return new Promise((resolve, reject) => {
       let stopSockets: () => void = () => {};

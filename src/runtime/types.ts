@@ -1,4 +1,5 @@
 import type { CreateLibsqlClient } from '../../db/client';
+import type { Ed25519Verifier } from '../auth/agent-auth';
 import type { KeyFileStore } from '../boot';
 import type { TlsSource } from '../config';
 import type { Bindings } from '../http/types';
@@ -30,4 +31,6 @@ export interface RuntimeAdapter {
   keyFiles: KeyFileStore;
   readTls(src: TlsSource): Promise<{ cert: string; key: string }>;
   stderr(line: string): void;
+  /** A faster Ed25519 check for agent tokens than WebCrypto, where the runtime has one. */
+  ed25519?: Ed25519Verifier;
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../../src/lib/clock';
 import { createLogger } from '../../src/lib/logger';
 import type { App } from '../../src/http/types';
 import { Vault } from '../../src/crypto/vault';
+import type { Ed25519Verifier } from '../../src/auth/agent-auth';
 
 export const ADMIN = { email: 'admin@example.com', password: 'Admin-Passw0rd-1' };
 export const USER_PASSWORD = 'Initial-Passw0rd-1';
@@ -31,7 +32,7 @@ export interface TestApp {
 }
 
 /** A fresh app on a fresh libSQL file; each test gets its own. */
-export async function makeTestApp(opts: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestApp> {
+export async function makeTestApp(opts: { env?: Record<string, string>; clock?: Clock; ed25519?: Ed25519Verifier } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'controller-api-'));
   const config = loadConfig({
     DB_URL: `file:${join(dir, 'controller.db')}`,
@@ -44,7 +45,7 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
   });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (l) => logs.push(l));
-  const ctx = await bootstrap({ config, logger, createClient, clock: opts.clock });
+  const ctx = await bootstrap({ config, logger, createClient, clock: opts.clock, ed25519: opts.ed25519 });
   const app = createApp(ctx);
   const call: TestApp['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
