@@ -1,5 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../../../db/client';
 import { fog } from '../../../db/schema/index';
+import { ReusableStatement } from '../../../db/statements';
 import { withTransaction, type TxHost } from '../../../db/tx';
 import { every } from '../../lib/periodic';
 import type { Logger } from '../../lib/logger';
@@ -12,10 +14,22 @@ import { errorFields } from '../../lib/logger';
 export class AgentActivity {
   #dirty = new Map<string, number>();
   #timer?: { stop(): void };
+  // One UPDATE per active fog per flush: rendered once (db/statements.ts).
+  #update: ReusableStatement;
   constructor(
+    db: Db,
     private readonly logger: Logger,
     private readonly flushMs = 5000,
-  ) {}
+  ) {
+    this.#update = ReusableStatement.from(
+      db
+        .update(fog)
+        // set() is typed for values; drizzle binds placeholders there too (as `.prepare()` does).
+        .set({ lastActive: sql.placeholder('lastActive') as unknown as number })
+        .where(eq(fog.uuid, sql.placeholder('uuid')))
+        .toSQL(),
+    );
+  }
 
   touch(fogUuid: string, t: number): void {
     this.#dirty.set(fogUuid, t);
@@ -40,7 +54,7 @@ export class AgentActivity {
     this.#dirty.clear();
     try {
       await withTransaction(host, async (tx) => {
-        for (const [uuid, t] of batch) await tx.db.update(fog).set({ lastActive: t }).where(eq(fog.uuid, uuid));
+        for (const [uuid, lastActive] of batch) await this.#update.run(tx.db, { uuid, lastActive });
       });
     } catch (err) {
       for (const [uuid, t] of batch) if (!this.#dirty.has(uuid)) this.#dirty.set(uuid, t);
