@@ -18,8 +18,14 @@ import { errorFields } from '../lib/logger';
  * residual window is small; deployments that need strict cross-instance replay protection should
  * route each agent to one instance (sticky by fog uuid).
  */
+const EXPIRY_BUCKET_MS = 10_000;
+
 export class JtiStore {
   #seen = new Map<string, number>();
+  // The same ids by expiry (10 s buckets): a sweep visits only what has expired, instead of every
+  // remembered id — about 0.6 × the request rate × 630 s of them, millions at 10,000 agents, which
+  // stalled the event loop once a second.
+  #expiring = new Map<number, string[]>();
   #pending: Array<{ jti: string; fogUuid: string; expiresAt: number }> = [];
   #timer?: { stop(): void };
   #flushing?: Promise<void>;
@@ -38,14 +44,22 @@ export class JtiStore {
   async load(host: TxHost): Promise<void> {
     const now = this.clock.now();
     const rows = await host.store.db.select().from(agentJti).where(sql`${agentJti.expiresAt} > ${now}`);
-    for (const r of rows) this.#seen.set(r.jti, r.expiresAt);
+    for (const r of rows) this.#remember(r.jti, r.expiresAt);
+  }
+
+  #remember(key: string, expiresAt: number): void {
+    this.#seen.set(key, expiresAt);
+    const bucket = Math.floor(expiresAt / EXPIRY_BUCKET_MS);
+    const keys = this.#expiring.get(bucket);
+    if (keys) keys.push(key);
+    else this.#expiring.set(bucket, [key]);
   }
 
   /** Records `jti`; false when it was already used. */
   use(jti: string, fogUuid: string, expiresAt: number): boolean {
     const key = `${fogUuid}:${jti}`;
     if (this.#seen.has(key)) return false;
-    this.#seen.set(key, expiresAt);
+    this.#remember(key, expiresAt);
     this.#pending.push({ jti: key, fogUuid, expiresAt });
     return true;
   }
@@ -85,9 +99,13 @@ export class JtiStore {
     return this.#flushing;
   }
 
+  /** Forgets expired ids (a token past its expiry is refused before its id is looked at). */
   #sweep(): void {
     const now = this.clock.now();
-    if (this.#seen.size < 1024) return;
-    for (const [k, exp] of this.#seen) if (exp <= now) this.#seen.delete(k);
+    for (const [bucket, keys] of this.#expiring) {
+      if ((bucket + 1) * EXPIRY_BUCKET_MS > now) continue;
+      for (const k of keys) if (this.#seen.get(k)! <= now) this.#seen.delete(k);
+      this.#expiring.delete(bucket);
+    }
   }
 }
