@@ -10,8 +10,8 @@ test('reusable statements: rendered once, run on the database and inside transac
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const a = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'stmt-a', archId: 1 } });
-    const b = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'stmt-b', archId: 1 } });
+    const a = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'stmt-a', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const b = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'stmt-b', archId: 1, routerMode: 'none', natsMode: 'none' } });
     const db = t.ctx.store.db;
     const shapes = new StatementShapes((columns) =>
       db
