@@ -182,5 +182,23 @@ export const migrations: Migration[] = [
       "ALTER TABLE `microservice` ADD `nats_access` integer DEFAULT false NOT NULL;",
       "ALTER TABLE `microservice` ADD `nats_rule` text;"
     ]
+  },
+  {
+    "id": 13,
+    "tag": "0013_jti_batches",
+    "hash": "85813500e82d066843585fe661e66f382d75d9c780cc66cf09c25cc857f4fbca",
+    "statements": [
+      "CREATE TABLE `agent_jti_batch` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`ids` text NOT NULL\n);",
+      "CREATE INDEX `agent_jti_batch_expires_idx` ON `agent_jti_batch` (`expires_at`);",
+      "INSERT INTO `agent_jti_batch` (`expires_at`, `ids`)\nSELECT max(`expires_at`), group_concat(`jti` || char(9) || `expires_at`, char(10)) FROM `agent_jti`\nWHERE `expires_at` > CAST(strftime('%s', 'now') AS INTEGER) * 1000\nHAVING count(*) > 0;"
+    ]
+  },
+  {
+    "id": 14,
+    "tag": "0014_drop_agent_jti",
+    "hash": "029f5ab00e444117c71c058a5febef206524af8d70466b17e3056bd43c7c079a",
+    "statements": [
+      "DROP TABLE `agent_jti`;"
+    ]
   }
 ];

@@ -179,15 +179,20 @@ export const fogHal = sqliteTable('fog_hal', {
   updatedAt: integer('updated_at').notNull(),
 });
 
-/** Used agent-JWT ids, persisted in batches (see src/auth/agent-jti.ts) so replay protection survives a restart. */
-export const agentJti = sqliteTable(
-  'agent_jti',
+/**
+ * Used agent-JWT ids, persisted one row per flush (see src/auth/agent-jti.ts) so that replay protection
+ * survives a restart: `ids` holds `{fogUuid}:{jti}\t{expiresAt}` lines, `expiresAt` the latest of them.
+ * One row per second instead of one B-tree insert per agent request (a random key into a table of up to
+ * a million rows at 10,000 agents).
+ */
+export const agentJtiBatch = sqliteTable(
+  'agent_jti_batch',
   {
-    jti: text('jti').primaryKey(),
-    fogUuid: text('fog_uuid').notNull(),
+    id: integer('id').primaryKey({ autoIncrement: true }),
     expiresAt: integer('expires_at').notNull(),
+    ids: text('ids').notNull(),
   },
-  (t) => [index('agent_jti_expires_idx').on(t.expiresAt)],
+  (t) => [index('agent_jti_batch_expires_idx').on(t.expiresAt)],
 );
 
 /** Container registries (agent-api §2.12). Ids 1 (docker.io) and 2 (from_cache) are built in. */

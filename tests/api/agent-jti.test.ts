@@ -35,3 +35,31 @@ test('used token ids: replays refused until the id expires, expired ids forgotte
     await t.close();
   }
 });
+
+test('used token ids: one row per flush; ids with the line separators in them round-trip; the cleanup job drops expired batches', async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const t = await makeTestApp({ clock });
+  try {
+    const store = new JtiStore(clock, t.ctx.logger);
+    const t0 = clock.now();
+    const odd = 'x\tfake-fog:stolen\t99999999999999\ny';
+    for (let i = 0; i < 50; i++) assert.equal(store.use(`id-${i}`, 'fog-1', t0 + 60_000), true);
+    assert.equal(store.use(odd, 'fog-1', t0 + 120_000), true);
+    await store.flush(t.ctx);
+    const rows = await t.ctx.store.client.execute('SELECT expires_at, ids FROM agent_jti_batch');
+    assert.equal(rows.rows.length, 1, 'one row for the whole flush');
+    assert.equal(Number(rows.rows[0]!.expires_at), t0 + 120_000, 'the latest expiry of the batch');
+    const restarted = new JtiStore(clock, t.ctx.logger);
+    await restarted.load(t.ctx);
+    assert.equal(restarted.size, 51, 'no extra id smuggled in through the separators');
+    assert.equal(restarted.use(odd, 'fog-1', t0 + 120_000), false);
+    assert.equal(restarted.use('stolen', 'fake-fog', t0 + 120_000), true);
+    assert.equal(restarted.use('id-7', 'fog-1', t0 + 60_000), false);
+    clock.advance(121_000);
+    const { cleanupExpiredTokens } = await import('../../src/services/maintenance/token-cleanup');
+    assert.equal((await cleanupExpiredTokens(t.ctx)).agentJtiBatches, 1);
+    assert.equal((await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 0);
+  } finally {
+    await t.close();
+  }
+});

@@ -133,7 +133,7 @@ test('used token ids survive a restart (persisted in batches)', async () => {
     const token = await agent.token();
     assert.equal((await t.call('GET', '/api/v3/agent/config', { token })).status, 200);
     await t.ctx.agentJtis.flush(t.ctx);
-    const rows = await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti');
+    const rows = await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch');
     assert.ok(Number(rows.rows[0]!.n) >= 1);
     // A fresh store, as after a restart, loads them back.
     const { JtiStore } = await import('../../src/auth/agent-jti');

@@ -38,7 +38,7 @@ test('migrations apply once; a second start on the same file is a no-op; PRAGMAs
     a.store.close();
     const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     const rows = await b.store.client.execute('SELECT tag FROM schema_migration');
-    assert.deepEqual(rows.rows.map((r) => r.tag), ['0000_foundation', '0001_fleet', '0002_apps', '0003_catalog', '0004_config', '0005_identity', '0006_oidc', '0007_sessions', '0008_nats', '0009_pki', '0010_platform', '0011_services', '0012_ms_nats']);
+    assert.deepEqual(rows.rows.map((r) => r.tag), ['0000_foundation', '0001_fleet', '0002_apps', '0003_catalog', '0004_config', '0005_identity', '0006_oidc', '0007_sessions', '0008_nats', '0009_pki', '0010_platform', '0011_services', '0012_ms_nats', '0013_jti_batches', '0014_drop_agent_jti']);
     b.store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -116,7 +116,7 @@ test('token-cleanup job removes expired refresh tokens and keeps live ones', asy
     clock.advance(61_000);
     const outcome = await runTick(t.ctx, tokenCleanupJob, clock.now());
     assert.equal(outcome.ran, true);
-    assert.deepEqual(outcome.ran && outcome.result, { refreshTokens: 1, agentJtis: 0, jobRuns: 0 });
+    assert.deepEqual(outcome.ran && outcome.result, { refreshTokens: 1, agentJtiBatches: 0, jobRuns: 0 });
     assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: live.refreshToken } })).status, 200);
   } finally {
     await t.close();
@@ -173,6 +173,31 @@ test('change index: idle polls skip the database; raises from another instance s
     a.store.close();
     b.store.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('migration 0013 carries the unexpired used agent-token ids of the old per-id table into one batch row', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-jti-mig-'));
+  const client = createClient({ url: `file:${join(dir, 'm.db')}` });
+  try {
+    const { readFileSync } = await import('node:fs');
+    const statements = readFileSync(new URL('../../db/migrations/0013_jti_batches.sql', import.meta.url), 'utf8').split('--> statement-breakpoint');
+    await client.execute('CREATE TABLE agent_jti (jti text PRIMARY KEY NOT NULL, fog_uuid text NOT NULL, expires_at integer NOT NULL)');
+    const later = Date.now() + 300_000;
+    await client.execute({ sql: 'INSERT INTO agent_jti VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)', args: ['f1:a', 'f1', later, 'f2:b', 'f2', later + 5, 'f1:old', 'f1', Date.now() - 1000] });
+    for (const s of statements) await client.execute(s);
+    const rows = (await client.execute('SELECT expires_at, ids FROM agent_jti_batch')).rows;
+    assert.equal(rows.length, 1);
+    assert.equal(Number(rows[0]!.expires_at), later + 5);
+    assert.deepEqual(String(rows[0]!.ids).split('\n').sort(), [`f1:a\t${later}`, `f2:b\t${later + 5}`]);
+    // An empty old table leaves no row behind.
+    await client.execute('DELETE FROM agent_jti_batch');
+    await client.execute('DELETE FROM agent_jti');
+    await client.execute(statements[2]!);
+    assert.equal((await client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 0);
+  } finally {
+    client.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
