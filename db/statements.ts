@@ -15,29 +15,96 @@ import type { Db } from './client';
 export class ReusableStatement {
   private constructor(private readonly query: Query) {}
 
-  /**
-   * `query` is the `.toSQL()` of a builder whose every value is a placeholder. A value rendered into
-   * the parameters (a literal, or a column's `$onUpdate`) would be frozen into every later call, so
-   * it is refused.
-   */
+  /** `query` is the `.toSQL()` of a builder whose every value is a placeholder (others are refused). */
   static from(query: Query): ReusableStatement {
-    for (const p of query.params) {
-      if (!is(p, Placeholder) && !(is(p, Param) && is(p.value, Placeholder))) {
-        throw new Error(`ReusableStatement: every value must be a placeholder (${query.sql})`);
-      }
-    }
-    return new ReusableStatement(query);
+    return new ReusableStatement(onlyPlaceholders(query, 'ReusableStatement'));
   }
 
   run(db: Db, values: Record<string, unknown>): Promise<unknown> {
     // drizzle's session API (what `.prepare()` calls); it does not re-render the query.
-    return (db as unknown as { session: DrizzleSession }).session.prepareQuery(this.query, undefined, 'run', false).run(values);
+    return sessionOf(db).prepareQuery(this.query, undefined, 'run', false).run(values);
   }
 }
 
-interface DrizzleSession {
-  prepareQuery(query: Query, fields: undefined, executeMethod: 'run', isResponseInArrayMode: boolean): { run(values: Record<string, unknown>): Promise<unknown> };
+/**
+ * A SELECT rendered once, the reading counterpart of ReusableStatement: each call runs the same text
+ * on the handle it is given (the database or an open transaction) and drizzle maps the rows with
+ * the builder's own field list, exactly as running the builder would.
+ */
+export class ReusableSelect<Row> {
+  private constructor(
+    private readonly query: Query,
+    private readonly fields: unknown,
+    private readonly joinsNotNullableMap: unknown,
+  ) {}
+
+  /** `builder` is a select whose every value is a placeholder; it is never run. */
+  static from<B extends { prepare(): unknown; toSQL(): Query; all(...args: never[]): Promise<unknown[]> }>(builder: B): ReusableSelect<Awaited<ReturnType<B['all']>>[number]> {
+    // `.prepare()` only renders: it hands back the query text, the ordered field list and the
+    // left-join nullability that the row mapping needs (drizzle keeps them on the prepared query).
+    const prepared = builder.prepare() as { getQuery(): Query; fields?: unknown; joinsNotNullableMap?: unknown };
+    return new ReusableSelect(onlyPlaceholders(prepared.getQuery(), 'ReusableSelect'), prepared.fields, prepared.joinsNotNullableMap);
+  }
+
+  all(db: Db, values: Record<string, unknown>): Promise<Row[]> {
+    const q = sessionOf(db).prepareQuery(this.query, this.fields, 'all', true);
+    q.joinsNotNullableMap = this.joinsNotNullableMap;
+    return q.all(values) as Promise<Row[]>;
+  }
 }
+
+/**
+ * Statements of a module rendered on first use with whichever handle comes first (the text depends
+ * only on the schema and the SQLite dialect, never on the handle or on data), then reused.
+ */
+export function renderOnce<T>(build: (db: Db) => T): (db: Db) => T {
+  let built: T | undefined;
+  return (db) => (built ??= build(db));
+}
+
+/**
+ * The number of placeholders to render for an IN list of `n` values: the next power of two, so a
+ * list of any length up to `max` needs one of log2(max) + 1 statement texts. The caller fills the
+ * spare placeholders by repeating a value of the list, which `IN` does not count twice.
+ */
+export function inListSlots(n: number): number {
+  let slots = 1;
+  while (slots < n) slots *= 2;
+  return slots;
+}
+
+/** Placeholder values `{ [prefix]0: values[0], … }` for an IN list of `slots` placeholders, padded with the last value. */
+export function inListValues(prefix: string, values: readonly unknown[], slots: number): Record<string, unknown> {
+  if (values.length === 0 || values.length > slots) throw new Error(`inListValues: ${values.length} values for ${slots} slots`);
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < slots; i++) out[`${prefix}${i}`] = values[Math.min(i, values.length - 1)];
+  return out;
+}
+
+/**
+ * A value rendered into the parameters (a literal, or a column's `$onUpdate`/`$defaultFn`) would be
+ * frozen into every later call, so every parameter must be a placeholder.
+ */
+function onlyPlaceholders(query: Query, what: string): Query {
+  for (const p of query.params) {
+    if (!is(p, Placeholder) && !(is(p, Param) && is(p.value, Placeholder))) {
+      throw new Error(`${what}: every value must be a placeholder (${query.sql})`);
+    }
+  }
+  return query;
+}
+
+interface DrizzlePrepared {
+  run(values: Record<string, unknown>): Promise<unknown>;
+  all(values: Record<string, unknown>): Promise<unknown[]>;
+  joinsNotNullableMap?: unknown;
+}
+
+interface DrizzleSession {
+  prepareQuery(query: Query, fields: unknown, executeMethod: 'run' | 'all', isResponseInArrayMode: boolean): DrizzlePrepared;
+}
+
+const sessionOf = (db: Db) => (db as unknown as { session: DrizzleSession }).session;
 
 /** Reusable statements by shape (e.g. the set of columns an UPDATE writes), at most `max` shapes; others are built per call. */
 export class StatementShapes {

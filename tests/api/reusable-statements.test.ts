@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { makeTestApp } from '../harness/app';
-import { fog } from '../../db/schema/index';
-import { ReusableStatement, StatementShapes } from '../../db/statements';
+import { fog, fogPublicKey } from '../../db/schema/index';
+import { ReusableSelect, ReusableStatement, StatementShapes, inListSlots, inListValues } from '../../db/statements';
 import { withTransaction } from '../../db/tx';
 
 test('reusable statements: rendered once, run on the database and inside transactions, values mapped like the builder', async () => {
@@ -42,6 +42,65 @@ test('reusable statements: rendered once, run on the database and inside transac
     assert.equal(after!.cpuUsage, 12.5);
     // A value rendered into the parameters would be frozen into every later call: refused.
     assert.throws(() => ReusableStatement.from(db.update(fog).set({ version: '1.0.0' }).where(eq(fog.uuid, sql.placeholder('u'))).toSQL()), /placeholder/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('reusable selects: rows mapped like the builder (booleans, left-join nulls), on the database and inside transactions', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const a = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sel-a', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const db = t.ctx.store.db;
+    const builder = () =>
+      db
+        .select({ uuid: fog.uuid, isSystem: fog.isSystem, jwk: fogPublicKey.publicJwk })
+        .from(fog)
+        .leftJoin(fogPublicKey, eq(fogPublicKey.fogUuid, fog.uuid))
+        .where(eq(fog.uuid, sql.placeholder('uuid')))
+        .limit(sql.placeholder('limit'));
+    const select = ReusableSelect.from(builder());
+    const expected = await builder().all({ uuid: a.body.uuid, limit: 1 });
+    assert.deepEqual(expected, [{ uuid: a.body.uuid, isSystem: false, jwk: null }]);
+    assert.deepEqual(await select.all(db, { uuid: a.body.uuid, limit: 1 }), expected);
+    assert.deepEqual(await select.all(db, { uuid: 'no-such-fog', limit: 1 }), []);
+    // Inside a write transaction it reads the transaction's own uncommitted writes.
+    await assert.rejects(
+      withTransaction(t.ctx, async (tx) => {
+        await tx.db.insert(fogPublicKey).values({ fogUuid: a.body.uuid, publicJwk: '{"kty":"OKP"}', createdAt: 1 });
+        assert.deepEqual(await select.all(tx.db, { uuid: a.body.uuid, limit: 1 }), [{ uuid: a.body.uuid, isSystem: false, jwk: '{"kty":"OKP"}' }]);
+        throw new Error('roll back');
+      }),
+    );
+    assert.deepEqual(await select.all(db, { uuid: a.body.uuid, limit: 1 }), expected);
+    // Literal values would be frozen into the text: refused, as for ReusableStatement.
+    assert.throws(() => ReusableSelect.from(db.select({ uuid: fog.uuid }).from(fog).where(eq(fog.uuid, 'x'))), /placeholder/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('IN lists: a few padded sizes cover every length, duplicates do not change the result', async () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 200, 500, 512].map(inListSlots), [1, 2, 4, 4, 8, 256, 512, 512]);
+  assert.deepEqual(inListValues('f', ['a', 'b', 'c'], 4), { f0: 'a', f1: 'b', f2: 'c', f3: 'c' });
+  assert.throws(() => inListValues('f', [], 1));
+  assert.throws(() => inListValues('f', ['a', 'b', 'c'], 2));
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const fogs = [];
+    for (const name of ['in-a', 'in-b', 'in-c']) fogs.push((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid as string);
+    const db = t.ctx.store.db;
+    const select = ReusableSelect.from(
+      db
+        .select({ uuid: fog.uuid })
+        .from(fog)
+        .where(inArray(fog.uuid, Array.from({ length: 4 }, (_, i) => sql.placeholder(`f${i}`)))),
+    );
+    const rows = await select.all(db, inListValues('f', fogs, 4));
+    assert.deepEqual(rows.map((r) => r.uuid).sort(), [...fogs].sort());
+    assert.deepEqual(await select.all(db, inListValues('f', [fogs[0]], 4)), [{ uuid: fogs[0] }]);
   } finally {
     await t.close();
   }

@@ -1,5 +1,7 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { application, catalogItem, fog, microservice, microserviceStatus, registry, natsUser, natsAccount } from '../../../db/schema/index';
+import type { Db } from '../../../db/client';
+import { ReusableSelect, ReusableStatement, inListSlots, inListValues, renderOnce } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
@@ -685,6 +687,25 @@ export async function agentMicroservice(ctx: AppCtx, fogUuid: string, uuid: stri
 const MS_STATES = new Set(['QUEUED', 'PULLING', 'CREATING', 'CREATED', 'STARTING', 'RUNNING', 'UPDATING', 'RESTARTING', 'EXITING', 'STUCK_IN_RESTART', 'FAILED', 'MARKED_FOR_DELETION', 'DELETING', 'DELETED', 'STOPPING', 'STOPPED', 'UNKNOWN']);
 const GONE = new Set(['DELETED', 'UNKNOWN', 'STOPPING', 'DELETING', 'MARKED_FOR_DELETION', 'STOPPED']);
 
+const STATUS_COLUMNS = [
+  'status', 'percentage', 'containerId', 'startTime', 'operatingDuration', 'cpuUsage', 'memoryUsage', 'ipAddress', 'healthStatus',
+  'errorMessage', 'execSessionIds', 'updatedAt',
+] as const satisfies ReadonlyArray<keyof typeof microserviceStatus.$inferInsert>;
+type StatusColumn = (typeof STATUS_COLUMNS)[number];
+
+// Every status report upserts one row per running microservice: the statement is rendered once
+// (db/statements.ts) instead of on every row.
+const upsertStatusStatement = renderOnce((db: Db) => {
+  const values = Object.fromEntries(STATUS_COLUMNS.map((c) => [c, sql.placeholder(c)])) as unknown as typeof microserviceStatus.$inferInsert;
+  return ReusableStatement.from(
+    db
+      .insert(microserviceStatus)
+      .values({ ...values, microserviceUuid: sql.placeholder('microserviceUuid') as unknown as string })
+      .onConflictDoUpdate({ target: microserviceStatus.microserviceUuid, set: values })
+      .toSQL(),
+  );
+});
+
 /**
  * Stores the microservice statuses of one PUT /agent/status (inside its transaction). Entries for
  * microservices of other fogs or unknown ids are ignored. Microservices marked for deletion are
@@ -711,7 +732,7 @@ export async function storeMicroserviceStatuses(
     }
     if (!e) continue;
     const status = MS_STATES.has(str(e.status)) ? str(e.status) : 'UNKNOWN';
-    const values = {
+    const values: Record<StatusColumn, unknown> = {
       status,
       percentage: int(e.percentage) ?? 0,
       containerId: str(e.containerId),
@@ -725,10 +746,7 @@ export async function storeMicroserviceStatuses(
       execSessionIds: JSON.stringify(Array.isArray(e.execSessionIds) ? e.execSessionIds.map(String) : []),
       updatedAt: now,
     };
-    await tx.db
-      .insert(microserviceStatus)
-      .values({ microserviceUuid: ms.uuid, ...values })
-      .onConflictDoUpdate({ target: microserviceStatus.microserviceUuid, set: values });
+    await upsertStatusStatement(tx.db).run(tx.db, { microserviceUuid: ms.uuid, ...values });
   }
   if (gone.length) {
     const removed = await tx.db.delete(microservice).where(inArray(microservice.uuid, gone)).returning({ applicationId: microservice.applicationId, name: microservice.name });
@@ -807,14 +825,31 @@ export async function registerNodeController(ctx: AppCtx, fogUuid: string, input
 /** The microservices of several fogs in one query (status group commit). */
 export async function microservicesOfFogs(tx: AppCtx, fogUuids: string[]): Promise<Map<string, Array<{ uuid: string; marked: boolean }>>> {
   const out = new Map<string, Array<{ uuid: string; marked: boolean }>>();
-  for (let i = 0; i < fogUuids.length; i += 500) {
-    const rows = await tx.db
-      .select({ uuid: microservice.uuid, fogUuid: microservice.fogUuid, marked: microservice.markedForDelete })
-      .from(microservice)
-      .where(inArray(microservice.fogUuid, fogUuids.slice(i, i + 500)));
+  for (let i = 0; i < fogUuids.length; i += 512) {
+    const chunk = fogUuids.slice(i, i + 512);
+    const slots = inListSlots(chunk.length);
+    const rows = await microservicesOfFogsStatement(tx.db, slots).all(tx.db, inListValues('fog', chunk, slots));
     for (const r of rows) out.set(r.fogUuid!, [...(out.get(r.fogUuid!) ?? []), { uuid: r.uuid, marked: r.marked }]);
   }
   return out;
+}
+
+// Run by every status group commit with the batch's fogs: one rendered text per IN-list size
+// (padded to a power of two up to the 512-fog chunk, so at most 10) instead of one rendering per batch.
+const ownedStatements = new Map<number, ReusableSelect<{ uuid: string; fogUuid: string | null; marked: boolean }>>();
+function microservicesOfFogsStatement(db: Db, slots: number) {
+  let stmt = ownedStatements.get(slots);
+  if (!stmt) {
+    const fogs = Array.from({ length: slots }, (_, i) => sql.placeholder(`fog${i}`));
+    stmt = ReusableSelect.from(
+      db
+        .select({ uuid: microservice.uuid, fogUuid: microservice.fogUuid, marked: microservice.markedForDelete })
+        .from(microservice)
+        .where(inArray(microservice.fogUuid, fogs)),
+    );
+    ownedStatements.set(slots, stmt);
+  }
+  return stmt;
 }
 
 /**
