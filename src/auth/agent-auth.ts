@@ -1,6 +1,7 @@
 import { base64url, decodeJwt, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { fog, fogPublicKey } from '../../db/schema/index';
+import { ReusableSelect, renderOnce } from '../../db/statements';
 import type { AppCtx } from '../context';
 import { ServiceError, classifyDbError, type ErrorCode } from '../errors';
 
@@ -61,12 +62,7 @@ export class AgentKeyCache {
     const now = ctx.clock.now();
     const cached = this.#keys.get(fogUuid);
     if (cached && !opts.fresh && now - cached.loadedAt < KEY_CACHE_TTL_MS) return cached;
-    const rows = await ctx.store.db
-      .select({ uuid: fog.uuid, jwk: fogPublicKey.publicJwk })
-      .from(fog)
-      .leftJoin(fogPublicKey, eq(fogPublicKey.fogUuid, fog.uuid))
-      .where(eq(fog.uuid, fogUuid))
-      .limit(1);
+    const rows = await keyOfFog(ctx.store.db).all(ctx.store.db, { fogUuid, limit: 1 });
     const row = rows[0];
     if (!row) {
       this.#keys.delete(fogUuid);
@@ -93,6 +89,18 @@ export class AgentKeyCache {
     return entry;
   }
 }
+
+// Runs on every key-cache miss (each fog's key is re-validated every minute): rendered once (db/statements.ts).
+const keyOfFog = renderOnce((db) =>
+  ReusableSelect.from(
+    db
+      .select({ uuid: fog.uuid, jwk: fogPublicKey.publicJwk })
+      .from(fog)
+      .leftJoin(fogPublicKey, eq(fogPublicKey.fogUuid, fog.uuid))
+      .where(eq(fog.uuid, sql.placeholder('fogUuid')))
+      .limit(sql.placeholder('limit')),
+  ),
+);
 
 /**
  * Verifies an agent request (agent-api §1.4.3). Positively identified bad tokens are 401 with a

@@ -1,5 +1,6 @@
 import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import { fogChange } from '../../../db/schema/index';
+import { ReusableSelect, ReusableStatement, renderOnce } from '../../../db/statements';
 import { withTransaction, type TxHost } from '../../../db/tx';
 import type { Db } from '../../../db/client';
 import { ServiceError } from '../../errors';
@@ -143,10 +144,24 @@ export async function raiseFlags(ctx: ChangeHost, fogUuids: readonly string[], f
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+// The statements of the agents' changes poll and its acknowledgement, rendered once (db/statements.ts):
+// drizzle would otherwise render each anew on every call, at several times the cost of running it.
+const statements = renderOnce((db: Db) => {
+  const fog = sql.placeholder('fogUuid');
+  const upTo = sql.placeholder('upTo');
+  const limit = sql.placeholder('limit');
+  return {
+    pending: ReusableSelect.from(db.select({ flags: fogChange.flags, createdAt: fogChange.createdAt }).from(fogChange).where(eq(fogChange.fogUuid, fog))),
+    anyUpTo: ReusableSelect.from(db.select({ id: fogChange.id }).from(fogChange).where(and(eq(fogChange.fogUuid, fog), lte(fogChange.createdAt, upTo))).limit(limit)),
+    deleteUpTo: ReusableStatement.from(db.delete(fogChange).where(and(eq(fogChange.fogUuid, fog), lte(fogChange.createdAt, upTo))).toSQL()),
+    any: ReusableSelect.from(db.select({ id: fogChange.id }).from(fogChange).where(eq(fogChange.fogUuid, fog)).limit(limit)),
+  };
+});
+
 /** GET /agent/config/changes: OR of the pending rows, and the newest row time (or the idle watermark). */
 export async function readChanges(db: Db, changeClock: ChangeClock, fogUuid: string, index?: ChangeIndex): Promise<ChangeSet> {
   if (index && !index.mayHavePending(fogUuid)) return { ...fromMask(0), lastUpdated: iso(changeClock.idleWatermark()) };
-  const rows = await db.select({ flags: fogChange.flags, createdAt: fogChange.createdAt }).from(fogChange).where(eq(fogChange.fogUuid, fogUuid));
+  const rows = await statements(db).pending.all(db, { fogUuid });
   let mask = 0;
   let newest = -1;
   for (const r of rows) {
@@ -164,15 +179,12 @@ export async function acknowledgeChanges(ctx: TxHost & { changeIndex?: ChangeInd
   }
   if (ctx.changeIndex && !ctx.changeIndex.mayHavePending(fogUuid)) return 0;
   // Nothing pending is the common case: answer from a read and skip the write transaction.
-  const pending = await ctx.store.db
-    .select({ id: fogChange.id })
-    .from(fogChange)
-    .where(and(eq(fogChange.fogUuid, fogUuid), lte(fogChange.createdAt, t)))
-    .limit(1);
+  const stmts = statements(ctx.store.db);
+  const pending = await stmts.anyUpTo.all(ctx.store.db, { fogUuid, upTo: t, limit: 1 });
   if (pending.length === 0) return 0;
   return withTransaction(ctx, async (tx) => {
-    const res = await tx.db.delete(fogChange).where(and(eq(fogChange.fogUuid, fogUuid), lte(fogChange.createdAt, t)));
-    const left = await tx.db.select({ id: fogChange.id }).from(fogChange).where(eq(fogChange.fogUuid, fogUuid)).limit(1);
+    const res = (await stmts.deleteUpTo.run(tx.db, { fogUuid, upTo: t })) as { rowsAffected: number };
+    const left = await stmts.any.all(tx.db, { fogUuid, limit: 1 });
     if (left.length === 0) tx.onSettled?.push(() => ctx.changeIndex?.cleared(fogUuid));
     return res.rowsAffected;
   });
