@@ -5,7 +5,9 @@
 // microservices it "runs".
 //
 // Transport is node:http / node:https with a keep-alive Agent (shareable across thousands of
-// simulated agents, configurable maxSockets) so the fleet bench can drive large fleets cheaply.
+// simulated agents, configurable maxSockets) so the fleet bench can drive large fleets cheaply;
+// or, opt-in for http: URLs, a shared LeanHttpPool (./lean-http.ts: same bytes on the wire, a
+// fraction of the client CPU, for the fleet bench whose generator shares the server's cores).
 // Dependencies: jose (key import) and Node built-ins only.
 //
 // The pure pieces (claims, jti, cycle plan, status body, success / retry classification, the
@@ -14,6 +16,7 @@ import { createHash, createHmac, generateKeyPairSync, KeyObject, randomBytes, si
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { importJWK, type JWK } from 'jose';
+import type { LeanHttpError, LeanHttpPool } from './lean-http';
 
 // ───────────────────────────── wire constants ─────────────────────────────
 
@@ -447,6 +450,11 @@ export interface EdgeletOptions {
   version?: string;
   /** A shared keep-alive Agent (http or https, matching the URL). Default: one per instance. */
   agent?: HttpAgent;
+  /**
+   * Send through this lean keep-alive pool instead of node:http (http: URLs only; the pool must
+   * point at the URL's host and port). Same requests on the wire, much less client CPU.
+   */
+  pool?: LeanHttpPool;
   /** maxSockets of the instance's own Agent (ignored with `agent`). Default 4. */
   maxSockets?: number;
   /** Per-request timeout (Edgelet default 30 s). */
@@ -629,39 +637,42 @@ export class Edgelet {
     const payload = o.rawBody ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
     if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
     const https = this.url.protocol === 'https:';
-    const send = https ? httpsRequest : httpRequest;
     const fullPath = this.url.pathname.replace(/\/+$/, '') + path;
+    const timeoutMs = this.opts.timeoutMs ?? 30_000;
     this.opts.onSend?.(method, path);
+    let start = 0;
+    const done = (r: AgentResponse) => {
+      this.opts.observe?.({ method, path, status: r.status, ms: r.ms, body: r.body, error: r.error });
+      return r;
+    };
+    const pool = this.opts.pool;
+    if (pool && !https) {
+      start = performance.now();
+      return pool.request({ method, path: fullPath, headers, body: payload, timeoutMs }).then(
+        (res) => done({ status: res.status, body: parseBody(res.body.toString('utf8')), headers: res.headers as IncomingHttpHeaders, ms: performance.now() - start, token }),
+        // retryable: a reused socket closed before any response byte (the request may not have reached the server).
+        (err: LeanHttpError) => done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: err.retryable ? 'ECONNRESET_REUSED' : (err.code ?? err.message) }),
+      );
+    }
+    const send = https ? httpsRequest : httpRequest;
     return new Promise((resolve) => {
-      const start = performance.now();
-      const done = (r: AgentResponse) => {
-        this.opts.observe?.({ method, path, status: r.status, ms: r.ms, body: r.body, error: r.error });
-        resolve(r);
-      };
+      start = performance.now();
       const req = send(
         { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || (https ? 443 : 80), method, path: fullPath, headers, agent: this.agent },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('error', (err) => done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+          res.on('error', (err) => resolve(done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: (err as NodeJS.ErrnoException).code ?? err.message })));
           res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let body: unknown;
-            if (text) {
-              try {
-                body = JSON.parse(text);
-              } catch {
-                body = text;
-              }
-            }
-            done({ status: res.statusCode ?? 0, body, headers: res.headers, ms: performance.now() - start, token });
+            const body = parseBody(Buffer.concat(chunks).toString('utf8'));
+            resolve(done({ status: res.statusCode ?? 0, body, headers: res.headers, ms: performance.now() - start, token }));
           });
         },
       );
-      req.setTimeout(this.opts.timeoutMs ?? 30_000, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
         const reused = (req as unknown as { reusedSocket?: boolean }).reusedSocket && err.code === 'ECONNRESET';
-        done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: reused ? 'ECONNRESET_REUSED' : (err.code ?? err.message) });
+        resolve(done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: reused ? 'ECONNRESET_REUSED' : (err.code ?? err.message) }));
       });
       if (payload !== undefined) req.write(payload);
       req.end();
@@ -984,6 +995,16 @@ export class Edgelet {
     }
     if (ok) this.initialized = true;
     return record;
+  }
+}
+
+/** A response body: parsed JSON when it is JSON, else the text; undefined when empty. */
+function parseBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 
