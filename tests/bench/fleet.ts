@@ -19,7 +19,11 @@
 //
 //   node tests/bench/fleet.mjs --agents 1000 --ramp 20 --hold 60 [--runtime node|deno|bun]
 //   npx tsx tests/bench/fleet.ts   (same flags)
-//   other flags: --sockets 256 (keep-alive sockets shared by all agents), --concurrency 16
+//   other flags: --client lean|node (default lean: the agents share one LeanHttpPool from
+//   tests/harness/lean-http.ts, the same requests on the wire for about half the generator CPU of
+//   node:http, which matters because the generator shares the server's cores; node: a shared
+//   keep-alive http.Agent; operator calls always use node:http),
+//   --sockets 256 (keep-alive sockets shared by all agents), --concurrency 16
 //   (provisioning), --period 10 (seconds), --settle-max 60 (seconds), --no-boot (skip the
 //   post-provision sequence), --timeline (add per-second "<responses>/<max ms>" over the whole run)
 //   env BENCH_SERVER_NODE_ARGS="--cpu-prof" passes flags to the server's node.
@@ -27,6 +31,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { ADMIN, startController, type Runtime } from '../harness/process';
 import { Edgelet, errorKey, isSuccess } from '../harness/edgelet';
+import { LeanHttpPool } from '../harness/lean-http';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, d: string) => {
@@ -49,6 +54,8 @@ const BOOT = !argv.includes('--no-boot');
 const TIMELINE = argv.includes('--timeline');
 const RUNTIME = arg('runtime', 'node') as Runtime;
 if (!['node', 'deno', 'bun'].includes(RUNTIME)) fatal('--runtime must be node, deno or bun');
+const CLIENT = arg('client', 'lean');
+if (!['lean', 'node'].includes(CLIENT)) fatal('--client must be lean or node');
 
 function fatal(message: string, extra: Record<string, unknown> = {}): never {
   console.log(JSON.stringify({ bench: 'fleet', error: message, ...extra }, null, 2));
@@ -104,6 +111,8 @@ let rssPeak = rssStart;
 const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 500);
 const api = `${ctl.url}/api/v3`;
 const agent = Edgelet.createAgent({ maxSockets: SOCKETS });
+// The agents' transport (--client lean); the operator calls below keep using `agent`.
+const leanPool = CLIENT === 'lean' ? new LeanHttpPool({ host: '127.0.0.1', port: ctl.port, maxSockets: SOCKETS }) : undefined;
 
 async function stopServer(): Promise<number | null> {
   clearInterval(sampler);
@@ -111,6 +120,7 @@ async function stopServer(): Promise<number | null> {
   const { code } = await ctl.stop('SIGTERM');
   clearTimeout(killer);
   agent.destroy();
+  leanPool?.destroy();
   return code;
 }
 
@@ -211,7 +221,7 @@ async function provisionOne(i: number): Promise<void> {
   if (fog.status !== 201) return void (provisionFailure ||= `create fog: ${fog.status} ${JSON.stringify(fog.body)}`);
   const key = await admin('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
   if (key.status !== 201) return void (provisionFailure ||= `provisioning key: ${key.status} ${JSON.stringify(key.body)}`);
-  const edge = new Edgelet(api, { archId: 1, agent, observe, onSend });
+  const edge = new Edgelet(api, { archId: 1, agent, pool: leanPool, observe, onSend });
   const prov = await edge.provision(key.body.key);
   if (prov.status !== 200) return void (provisionFailure ||= `provision: ${prov.status} ${JSON.stringify(prov.body)}`);
   if (BOOT) {
@@ -292,6 +302,7 @@ console.log(
     {
       bench: 'fleet',
       runtime: RUNTIME,
+      client: CLIENT,
       agents: AGENTS,
       rampSec: RAMP,
       settleSec: +settleSec.toFixed(1),
