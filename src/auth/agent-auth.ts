@@ -17,8 +17,11 @@ const KEY_CACHE_TTL_MS = 60_000;
 export interface Ed25519Verifier {
   /** A verification key for the public JWK `{kty: 'OKP', crv: 'Ed25519', x}`. */
   importPublicJwk(jwk: JWK): unknown;
-  /** True when `signature` (base64url) is a valid signature of the ASCII text `signingInput`. */
-  verify(key: unknown, signingInput: string, signature: string): boolean;
+  /**
+   * True when `signature` (base64url) is a valid signature of the ASCII text `signingInput`. May
+   * answer asynchronously, e.g. to verify off the event loop.
+   */
+  verify(key: unknown, signingInput: string, signature: string): boolean | Promise<boolean>;
 }
 
 interface CachedKey {
@@ -178,7 +181,7 @@ async function verifyFast(ctx: AppCtx, verifier: Ed25519Verifier, token: string,
   if (entry.fast === undefined) return undefined;
   let valid = false;
   try {
-    valid = verifier.verify(entry.fast, `${h}.${p}`, signature);
+    valid = await verifier.verify(entry.fast, `${h}.${p}`, signature);
   } catch {
     valid = false;
   }
