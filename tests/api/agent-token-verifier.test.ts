@@ -4,7 +4,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import { makeTestApp } from '../harness/app';
 import { signEdgeletToken, type TokenOverrides } from '../harness/edgelet';
 import { AgentKeyCache } from '../../src/auth/agent-auth';
-import { nodeEd25519 } from '../../src/runtime/ed25519-node';
+import { ed25519Backend, nodeEd25519, SodiumThread } from '../../src/runtime/ed25519-node';
 
 /**
  * The node:crypto fast path of agent-token verification (runtime/ed25519-node.ts) must answer every
@@ -98,7 +98,9 @@ test('agent tokens: the node:crypto verifier and the jose path give the same ans
   }
 });
 
-test('agent tokens: node:crypto verifies Ed25519 signatures (off the event loop) and rejects malformed ones', async () => {
+test('agent tokens: the Node verifier (libsodium thread) checks Ed25519 signatures off the event loop and rejects malformed ones', async () => {
+  // sodium-native is a dependency with prebuilt binaries for this platform: the fast backend must be the one in use.
+  assert.equal(ed25519Backend(), 'libsodium-thread');
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const key = nodeEd25519.importPublicJwk(publicKey.export({ format: 'jwk' }) as never);
   const token = signEdgeletToken('fog', 'http://x/api/v3', privateKey);
@@ -107,4 +109,18 @@ test('agent tokens: node:crypto verifies Ed25519 signatures (off the event loop)
   assert.equal(await nodeEd25519.verify(key, `${h}.${p}x`, s), false);
   assert.equal(await nodeEd25519.verify(key, `${h}.${p}`, `${s}A`), false);
   assert.equal(await nodeEd25519.verify(key, `${h}.${p}`, s.slice(0, -2)), false);
+});
+
+test('agent tokens: a verification thread that cannot start hands its checks to OpenSSL, with the same answers', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const key = nodeEd25519.importPublicJwk(publicKey.export({ format: 'jwk' }) as never) as never;
+  const token = signEdgeletToken('fog', 'http://x/api/v3', privateKey);
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const broken = new SodiumThread('/nonexistent/sodium-native');
+  const check = (input: string, signature: string) => new Promise<boolean>((resolve) => broken.check({ key, input, signature, resolve }));
+  // Queued before the thread fails to load, then after: every answer still right.
+  const tampered = `${s.slice(0, 10)}${s[10] === 'B' ? 'C' : 'B'}${s.slice(11)}`;
+  const first = await Promise.all([check(`${h}.${p}`, s), check(`${h}.${p}x`, s), check(`${h}.${p}`, tampered)]);
+  assert.deepEqual(first, [true, false, false]);
+  assert.deepEqual(await Promise.all([check(`${h}.${p}`, s), check(`${p}.${h}`, s)]), [true, false]);
 });

@@ -13,7 +13,8 @@
 //    an overloaded server never settles and is then measured saturated.
 // 4. Hold (`--hold` s), measured: client-side latency (send → response end, signing excluded;
 //    includes waiting for a free socket), errors by "<status> <code>", achieved req/s, server RSS
-//    (VmRSS of the controller process; peak sampled every 0.5 s over the whole run), generator CPU
+//    (VmRSS of the controller process; peak sampled every 0.5 s over the whole run), server CPU (all
+//    threads, and the event-loop thread alone as serverMainThreadCpuPct), generator CPU
 //    (this process, % of one core).
 // Prints ONE JSON document on stdout; progress goes to stderr.
 //
@@ -26,8 +27,9 @@
 //   --sockets 256 (keep-alive sockets shared by all agents), --concurrency 16
 //   (provisioning), --period 10 (seconds), --settle-max 60 (seconds), --no-boot (skip the
 //   post-provision sequence), --timeline (add per-second "<responses>/<max ms>" over the whole run)
-//   env BENCH_SERVER_NODE_ARGS="--cpu-prof" passes flags to the server's node.
-import { readFileSync } from 'node:fs';
+//   env BENCH_SERVER_NODE_ARGS="--cpu-prof" passes flags to the server's node;
+//   --server-output FILE writes what the server printed (e.g. with --trace-gc) to FILE at the end.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { ADMIN, startController, type Runtime } from '../harness/process';
 import { Edgelet, errorKey, isSuccess } from '../harness/edgelet';
@@ -53,6 +55,7 @@ const SETTLE_MAX = num('settle-max', 60, 0);
 const BOOT = !argv.includes('--no-boot');
 const TIMELINE = argv.includes('--timeline');
 const RUNTIME = arg('runtime', 'node') as Runtime;
+const SERVER_OUTPUT = arg('server-output', '');
 if (!['node', 'deno', 'bun'].includes(RUNTIME)) fatal('--runtime must be node, deno or bun');
 const CLIENT = arg('client', 'lean');
 if (!['lean', 'node'].includes(CLIENT)) fatal('--client must be lean or node');
@@ -74,14 +77,28 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
-/** CPU milliseconds (user + system) the server process has used so far; clock ticks are 10 ms on Linux. */
-function serverCpuMs(pid: number | undefined): number {
+/**
+ * CPU milliseconds (user + system) the server process (or one of its threads: the main thread's id
+ * is the pid) has used so far; clock ticks are 10 ms on Linux.
+ */
+function serverCpuMs(pid: number | undefined, thread?: number): number {
   if (!pid) return 0;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return 0;
+  }
+}
+
+/** Busy and total jiffies of the whole machine (all cores) from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+  } catch {
+    return { busy: 0, total: 0 };
   }
 }
 
@@ -120,6 +137,7 @@ async function stopServer(): Promise<number | null> {
   const { code } = await ctl.stop('SIGTERM');
   clearTimeout(killer);
   agent.destroy();
+  if (SERVER_OUTPUT) writeFileSync(SERVER_OUTPUT, ctl.output());
   leanPool?.destroy();
   return code;
 }
@@ -281,6 +299,8 @@ log(`${settled ? 'settled' : 'NOT settled (saturated?)'} after ${settleSec.toFix
 measuring = true;
 const cpu0 = process.cpuUsage();
 const serverCpu0 = serverCpuMs(pid);
+const serverMainCpu0 = serverCpuMs(pid, pid);
+const machine0 = machineJiffies();
 const requests0 = requests;
 const holdStart = performance.now();
 await sleep(HOLD * 1000);
@@ -288,6 +308,8 @@ measuring = false;
 const holdSec = (performance.now() - holdStart) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const serverCpu = serverCpuMs(pid) - serverCpu0;
+const serverMainCpu = serverCpuMs(pid, pid) - serverMainCpu0;
+const machine1 = machineJiffies();
 const holdRequests = requests - requests0;
 stopping = true;
 for (const t of timers) clearTimeout(t);
@@ -316,7 +338,11 @@ console.log(
       rampErrors,
       serverRssMb: { start: rssStart, afterProvision: rssAfterProvision, peak: peakDuringRun },
       serverCpuPct: +((serverCpu / (holdSec * 1000)) * 100).toFixed(1),
+      // the event loop's thread alone (the rest: libuv threadpool, GC helpers, libSQL)
+      serverMainThreadCpuPct: +((serverMainCpu / (holdSec * 1000)) * 100).toFixed(1),
       serverCpuMsPerRequest: holdRequests ? +(serverCpu / holdRequests).toFixed(3) : null,
+      // every core of the machine, busy (100 = all cores busy): server + generator + kernel + the rest
+      machineBusyPct: machine1.total > machine0.total ? +((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)).toFixed(1) : null,
       generatorCpuPct: +(((cpu.user + cpu.system) / 1000 / (holdSec * 1000)) * 100).toFixed(1),
       provisionSec: +provisionSec.toFixed(1),
       changeCycles: cycles,

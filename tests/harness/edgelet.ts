@@ -12,6 +12,7 @@
 //
 // The pure pieces (claims, jti, cycle plan, status body, success / retry classification, the
 // status auth gate, config diff) are exported for unit tests (tests/unit/edgelet-sim.test.ts).
+import { createRequire } from 'node:module';
 import { createHash, createHmac, generateKeyPairSync, KeyObject, randomBytes, randomFillSync, sign as edSign } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -199,9 +200,36 @@ export function signEdgeletToken(uuid: string, controllerUrl: string, key: KeyOb
   else {
     const k = o.key ? toKeyObject(o.key) : key;
     if (!k) throw new Error('Edgelet: not provisioned (no signing key)');
-    sig = edSign(null, Buffer.from(input), k).toString('base64url');
+    sig = ed25519Sign(input, k).toString('base64url');
   }
   return `${input}.${sig}`;
+}
+
+// libsodium signs in about half the time of OpenSSL (~28 vs ~52 µs here), which matters for the
+// fleet bench: its generator shares the 2-core machine with the server. Ed25519 is deterministic, so
+// the signature is byte-for-byte the one node:crypto makes (tests/unit/edgelet-sim.test.ts checks it).
+const sodium = (() => {
+  try {
+    return createRequire(import.meta.url)('sodium-native') as { crypto_sign_detached(sig: Buffer, msg: Buffer, sk: Buffer): void };
+  } catch {
+    return undefined;
+  }
+})();
+const sodiumKeys = new WeakMap<KeyObject, Buffer>();
+
+/** Ed25519 signature of `input` (ASCII) with the private key `k`. */
+export function ed25519Sign(input: string, k: KeyObject): Buffer {
+  if (!sodium) return edSign(null, Buffer.from(input), k);
+  let sk = sodiumKeys.get(k);
+  if (!sk) {
+    const jwk = k.export({ format: 'jwk' });
+    sk = Buffer.concat([Buffer.from(jwk.d ?? '', 'base64url'), Buffer.from(jwk.x ?? '', 'base64url')]);
+    if (sk.length !== 64) return edSign(null, Buffer.from(input), k);
+    sodiumKeys.set(k, sk);
+  }
+  const sig = Buffer.allocUnsafe(64);
+  sodium.crypto_sign_detached(sig, Buffer.from(input, 'latin1'), sk);
+  return sig;
 }
 
 function toKeyObject(k: KeyObject | CryptoKey): KeyObject {

@@ -4,10 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
+import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { exportJWK, generateKeyPair, jwtVerify, importJWK, decodeProtectedHeader } from 'jose';
 import {
   CHANGE_FLAGS,
   Edgelet,
+  ed25519Sign,
   StatusAuthGate,
   applyRemoteConfig,
   base32NoPad,
@@ -403,4 +405,13 @@ test('wire: deleteNode is exclusive and wipes the agent; network errors are stat
   assert.equal(r.status, 0);
   assert.equal(r.error, 'ECONNREFUSED');
   dead.close();
+});
+
+test('simulator: Ed25519 signatures through libsodium are byte-for-byte those of node:crypto', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  for (const input of ['', 'a', 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0', 'x'.repeat(1000)]) {
+    const fast = ed25519Sign(input, privateKey);
+    assert.deepEqual(fast, nodeSign(null, Buffer.from(input), privateKey), input);
+    assert.ok(nodeVerify(null, Buffer.from(input), publicKey, fast));
+  }
 });
