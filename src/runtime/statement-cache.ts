@@ -24,10 +24,56 @@ export function enableStatementCache(max = 256): boolean {
     let stmt = cache.get(sql);
     if (stmt === undefined) {
       stmt = prepare.call(this, sql);
+      leanStatement(Object.getPrototypeOf(stmt));
       if (cache.size < max) cache.set(sql, stmt);
     }
     return stmt;
   };
   proto.__cachedPrepare = true;
   return true;
+}
+
+interface StatementLike {
+  raw(on?: boolean): StatementLike;
+  safeIntegers(on?: boolean): StatementLike;
+  readonly reader: boolean;
+  __reader?: boolean;
+  __raw?: boolean;
+  __safeIntegers?: boolean;
+}
+
+// Thrown instead of the binding's error; @libsql/client only catches it (see below).
+const NOT_A_READER = Object.assign(new Error('This statement does not return data'), { stack: '' });
+
+/**
+ * @libsql/client runs every statement by calling `safeIntegers(true)` and then `raw(true)`, and takes
+ * the exception raw() throws for a statement that returns no data (INSERT, UPDATE, COMMIT…) as "not
+ * a query". On a reused statement that is two native calls and, for every write, an Error built in
+ * native code with its stack: ~15 % of the database time of an agent request. The patched methods
+ * remember the statement's mode and answer from the statement's `reader` flag — exactly when the
+ * binding's raw() throws — with one preallocated error.
+ */
+function leanStatement(proto: StatementLike & { __lean?: boolean }): void {
+  if (proto.__lean) return;
+  const raw = proto.raw;
+  const safeIntegers = proto.safeIntegers;
+  if (typeof raw !== 'function' || typeof safeIntegers !== 'function' || !('reader' in proto)) return;
+  proto.raw = function (this: StatementLike, on?: boolean) {
+    const want = on ?? true;
+    if (want && (this.__reader ??= this.reader) === false) throw NOT_A_READER;
+    if (this.__raw !== want) {
+      raw.call(this, want);
+      this.__raw = want;
+    }
+    return this;
+  };
+  proto.safeIntegers = function (this: StatementLike, on?: boolean) {
+    const want = on ?? true;
+    if (this.__safeIntegers !== want) {
+      safeIntegers.call(this, want);
+      this.__safeIntegers = want;
+    }
+    return this;
+  };
+  proto.__lean = true;
 }

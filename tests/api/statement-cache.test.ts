@@ -34,3 +34,39 @@ test('with the statement cache: two instances on one file write concurrently, BU
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('with the statement cache: reused statements answer like fresh ones (writes, RETURNING, reads, PRAGMAs, errors)', async () => {
+  assert.equal(enableStatementCache(), true);
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-cache-'));
+  const db = createClient({ url: `file:${join(dir, 'lean.db')}` });
+  try {
+    await db.execute('CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT UNIQUE)');
+    for (let round = 0; round < 3; round++) {
+      // The same SQL text each round: the second and third rounds run cached statements.
+      const ins = await db.execute({ sql: 'INSERT INTO t (b) VALUES (?)', args: [`v${round}`] });
+      assert.equal(ins.rowsAffected, 1);
+      assert.equal(ins.columns.length, 0);
+      assert.equal(Number(ins.lastInsertRowid), round * 2 + 1);
+      const ret = await db.execute({ sql: 'INSERT INTO t (b) VALUES (?) RETURNING a, b', args: [`r${round}`] });
+      assert.deepEqual(ret.columns, ['a', 'b']);
+      assert.deepEqual([Number(ret.rows[0]!.a), ret.rows[0]!.b], [round * 2 + 2, `r${round}`]);
+      const upd = await db.execute({ sql: 'UPDATE t SET b = b || ? WHERE a <= ?', args: ['', 0] });
+      assert.equal(upd.rowsAffected, 0);
+      const sel = await db.execute('SELECT count(*) AS n FROM t');
+      assert.equal(Number(sel.rows[0]!.n), (round + 1) * 2);
+      assert.equal(typeof (await db.execute('SELECT a FROM t LIMIT 1')).rows[0]!.a, 'number', 'intMode number: safe integers converted');
+      const pragma = await db.execute('PRAGMA foreign_keys = ON');
+      assert.equal(pragma.columns.length, 0);
+      assert.equal(Number((await db.execute('PRAGMA foreign_keys')).rows[0]![0]), 1);
+      // A real error from a write is still the binding's (not the "no data" signal).
+      await assert.rejects(db.execute({ sql: 'INSERT INTO t (b) VALUES (?)', args: [`v${round}`] }), (e: { code?: string }) => /SQLITE_CONSTRAINT/.test(String(e.code)));
+      const tx = await db.transaction('write');
+      await tx.execute({ sql: 'UPDATE t SET b = ? WHERE a = 1', args: [`tx${round}`] });
+      await tx.commit();
+      assert.equal((await db.execute('SELECT b FROM t WHERE a = 1')).rows[0]!.b, `tx${round}`);
+    }
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
