@@ -122,7 +122,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       authLimiter: new RateLimiter(deps.config.authRateLimit),
       agentKeys: new AgentKeyCache(deps.ed25519),
       agentJtis: new JtiStore(clock, deps.logger),
-      agentActivity: new AgentActivity(store.db, deps.logger),
+      agentActivity: new AgentActivity(deps.logger),
       statusWriter: new StatusWriter(store.db),
       changeClock: new ChangeClock(clock),
       changeIndex: new ChangeIndex(),

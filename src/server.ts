@@ -57,6 +57,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     url: `${tls ? 'https' : 'http'}://${config.host}:${server.port}`,
     db: config.db.url.startsWith('file:') ? config.db.url : config.db.url.replace(/\/\/.*@/, '//***@'),
     version: ctx.version,
+    agentSignatures: rt.ed25519?.backend?.() ?? 'webcrypto',
     startupMs: Date.now() - ctx.startedAt,
   });
 

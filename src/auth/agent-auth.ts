@@ -22,6 +22,8 @@ export interface Ed25519Verifier {
    * answer asynchronously, e.g. to verify off the event loop.
    */
   verify(key: unknown, signingInput: string, signature: string): boolean | Promise<boolean>;
+  /** What checks the signatures (for the start-up log). */
+  backend?(): string;
 }
 
 interface CachedKey {

@@ -152,4 +152,5 @@ export const nodeEd25519: Ed25519Verifier = {
       else opensslVerify(c);
     });
   },
+  backend: ed25519Backend,
 };
