@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { openStore } from '../../db/client';
+import { nodeWalCheckpointer } from '../../src/runtime/wal-checkpoint-node';
+
+const size = (p: string) => {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+};
+
+// On Node the WAL is checkpointed by a thread of its own; the server's connections do not checkpoint on commit.
+test('WAL checkpoints: off the event loop on Node — commits leave the WAL alone, the checkpoint thread copies it into the database', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
+  const file = join(dir, 'c.db');
+  let stops = 0;
+  const store = await openStore(createClient, {
+    url: `file:${file}`,
+    busyTimeoutMs: 100,
+    writeWaitMs: 5000,
+    walCheckpointer: (url, busy) => {
+      const stop = nodeWalCheckpointer(url, busy);
+      assert.ok(stop, 'the checkpoint thread starts');
+      return () => {
+        stops++;
+        stop();
+      };
+    },
+  });
+  try {
+    assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), 0);
+    await store.client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    // ~4 MB in the WAL: more than the 1,000 pages at which a connection would checkpoint on commit.
+    for (let i = 0; i < 20; i++) {
+      const tx = await store.client.transaction('write');
+      for (let j = 0; j < 50; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: ['x'.repeat(4000)] });
+      await tx.commit();
+    }
+    const deadline = Date.now() + 15_000;
+    while (size(file) < 3_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(size(file) >= 3_000_000, `the database file holds the rows after a checkpoint (size ${size(file)}, WAL ${size(`${file}-wal`)})`);
+    assert.equal(Number((await store.client.execute('SELECT count(*) FROM t')).rows[0]![0]), 1000);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(stops, 1, 'closing the store stops the thread');
+});
+
+test('WAL checkpoints: without a checkpointer the connections keep SQLite’s automatic checkpoints', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
+  const store = await openStore(createClient, { url: `file:${join(dir, 'c.db')}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
+  try {
+    assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), 1000);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
