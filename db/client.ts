@@ -29,15 +29,7 @@ export interface OpenOptions {
   writeWaitMs: number;
   /** Told when fresh connections could not be opened after SQLITE_BUSY. */
   onRenewError?: (err: unknown) => void;
-  /** Embedded file only: checkpoints the WAL off the event loop (runtime adapter). */
-  walCheckpointer?: WalCheckpointer;
 }
-
-/**
- * Starts checkpointing the WAL of the database at `url` somewhere other than the event loop and
- * returns how to stop it, or undefined when it cannot (then SQLite checkpoints on commit as usual).
- */
-export type WalCheckpointer = (url: string, busyTimeoutMs: number) => (() => void) | undefined;
 
 /**
  * Opens the database and applies the connection settings of design §5.
@@ -48,7 +40,6 @@ export type WalCheckpointer = (url: string, busyTimeoutMs: number) => (() => voi
  */
 export async function openStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<Store> {
   const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
-  const stopCheckpointer = kind === 'file' ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs) : undefined;
   const open = async () => {
     const c = createClient({
       url: opts.url,
@@ -61,7 +52,6 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
         await retryBusy(async () => {
           await c.execute('PRAGMA journal_mode = WAL');
           const perConnection = ['PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${opts.busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'];
-          if (stopCheckpointer) perConnection.push('PRAGMA wal_autocheckpoint = 0');
           for (const p of perConnection) await c.execute(p);
           // Hold the first (configured) connection in a read transaction so the next statements open
           // and configure the second one. PRAGMAs themselves must run outside a transaction.
@@ -79,14 +69,7 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
     }
     return c;
   };
-  let first;
-  try {
-    first = await open();
-  } catch (err) {
-    stopCheckpointer?.();
-    throw err;
-  }
-  const client = kind === 'file' ? resilientClient(open, first, { onRenewError: opts.onRenewError }) : first;
+  const client = kind === 'file' ? resilientClient(open, await open(), { onRenewError: opts.onRenewError }) : await open();
   const db = drizzle(client, { schema }) as unknown as Db;
   return {
     client,
@@ -94,10 +77,7 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
     kind,
     writeLock: new WriteLock(kind === 'file' ? opts.writeWaitMs : 0),
     busyTimeoutMs: opts.busyTimeoutMs,
-    close: () => {
-      stopCheckpointer?.();
-      client.close();
-    },
+    close: () => client.close(),
   };
 }
 

@@ -29,7 +29,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   let ctx;
   try {
     await ensureDbFolder(config.db.url);
-    ctx = await bootstrap({ config, logger, createClient: rt.createClient, keyFiles: rt.keyFiles, ed25519: rt.ed25519, walCheckpointer: rt.walCheckpointer });
+    ctx = await bootstrap({ config, logger, createClient: rt.createClient, keyFiles: rt.keyFiles, ed25519: rt.ed25519 });
   } catch (err) {
     logger.error('start-up failed', errorFields(err));
     rt.stderr(`start-up failed: ${(err as Error).message}`);
