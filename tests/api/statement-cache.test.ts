@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { createClient } from '@libsql/client';
 import { enableStatementCache } from '../../src/runtime/statement-cache';
 import { bootstrap } from '../../src/boot';
@@ -37,6 +38,12 @@ test('with the statement cache: two instances on one file write concurrently, BU
 
 test('with the statement cache: reused statements answer like fresh ones (writes, RETURNING, reads, PRAGMAs, errors)', async () => {
   assert.equal(enableStatementCache(), true);
+  // The probes @libsql/client makes are answered by the patched statement methods (so this test
+  // exercises them, not the binding's originals).
+  const libsql = createRequire(createRequire(import.meta.url).resolve('@libsql/client'))('libsql') as new (path: string) => { prepare(sql: string): object; close(): void };
+  const probe = new libsql(':memory:');
+  assert.equal((Object.getPrototypeOf(probe.prepare('SELECT 1')) as { __lean?: boolean }).__lean, true);
+  probe.close();
   const dir = mkdtempSync(join(tmpdir(), 'ctl-cache-'));
   const db = createClient({ url: `file:${join(dir, 'lean.db')}` });
   try {
