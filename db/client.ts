@@ -19,7 +19,8 @@ export interface Store {
   kind: 'file' | 'remote';
   writeLock: WriteLock;
   busyTimeoutMs: number;
-  close(): void;
+  /** Closes the connections (and, on Node's embedded file, ends the checkpoint thread: awaited). */
+  close(): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -29,7 +30,15 @@ export interface OpenOptions {
   writeWaitMs: number;
   /** Told when fresh connections could not be opened after SQLITE_BUSY. */
   onRenewError?: (err: unknown) => void;
+  /** Embedded file only: checkpoints the WAL off the event loop (runtime adapter). */
+  walCheckpointer?: WalCheckpointer;
 }
+
+/**
+ * Starts checkpointing the WAL of the database at `url` somewhere other than the event loop and
+ * returns how to stop it, or undefined when it cannot (then SQLite checkpoints on commit as usual).
+ */
+export type WalCheckpointer = (url: string, busyTimeoutMs: number) => (() => Promise<void>) | undefined;
 
 /**
  * Opens the database and applies the connection settings of design §5.
@@ -40,6 +49,7 @@ export interface OpenOptions {
  */
 export async function openStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<Store> {
   const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
+  const stopCheckpointer = kind === 'file' ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs) : undefined;
   const open = async () => {
     const c = createClient({
       url: opts.url,
@@ -52,6 +62,7 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
         await retryBusy(async () => {
           await c.execute('PRAGMA journal_mode = WAL');
           const perConnection = ['PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${opts.busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'];
+          if (stopCheckpointer) perConnection.push('PRAGMA wal_autocheckpoint = 0');
           for (const p of perConnection) await c.execute(p);
           // Hold the first (configured) connection in a read transaction so the next statements open
           // and configure the second one. PRAGMAs themselves must run outside a transaction.
@@ -69,7 +80,14 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
     }
     return c;
   };
-  const client = kind === 'file' ? resilientClient(open, await open(), { onRenewError: opts.onRenewError }) : await open();
+  let first;
+  try {
+    first = await open();
+  } catch (err) {
+    await stopCheckpointer?.();
+    throw err;
+  }
+  const client = kind === 'file' ? resilientClient(open, first, { onRenewError: opts.onRenewError }) : first;
   const db = drizzle(client, { schema }) as unknown as Db;
   return {
     client,
@@ -77,7 +95,10 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
     kind,
     writeLock: new WriteLock(kind === 'file' ? opts.writeWaitMs : 0),
     busyTimeoutMs: opts.busyTimeoutMs,
-    close: () => client.close(),
+    close: async () => {
+      client.close();
+      await stopCheckpointer?.();
+    },
   };
 }
 

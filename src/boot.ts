@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Config } from './config';
 import type { AppCtx } from './context';
-import { migrate, openStore, type CreateLibsqlClient } from '../db/client';
+import { migrate, openStore, type CreateLibsqlClient, type WalCheckpointer } from '../db/client';
 import { controllerSetting } from '../db/schema/index';
 import { PolicyCache } from './services/rbac/policy';
 import { ExternalIdp } from './auth/external';
@@ -42,6 +42,8 @@ export interface BootDeps {
   ids?: Ids;
   /** The runtime's fast Ed25519 check for agent tokens (WebCrypto through jose without one). */
   ed25519?: Ed25519Verifier;
+  /** Checkpoints the embedded database's WAL off the event loop (SQLite checkpoints on commit without one). */
+  walCheckpointer?: WalCheckpointer;
 }
 
 async function resolveEncryptionKey(deps: BootDeps): Promise<string> {
@@ -101,6 +103,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
   const startedAt = clock.now();
   const store = await openStore(deps.createClient, {
     ...deps.config.db,
+    walCheckpointer: deps.walCheckpointer,
     onRenewError: (err) => deps.logger.warn('could not replace database connections after SQLITE_BUSY; keeping the current ones', { err: String(err) }),
   });
   try {
@@ -167,7 +170,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
     await ctx.changeIndex.refresh(ctx.store.db);
     return ctx;
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }

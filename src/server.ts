@@ -29,7 +29,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   let ctx;
   try {
     await ensureDbFolder(config.db.url);
-    ctx = await bootstrap({ config, logger, createClient: rt.createClient, keyFiles: rt.keyFiles, ed25519: rt.ed25519 });
+    ctx = await bootstrap({ config, logger, createClient: rt.createClient, keyFiles: rt.keyFiles, ed25519: rt.ed25519, walCheckpointer: rt.walCheckpointer });
   } catch (err) {
     logger.error('start-up failed', errorFields(err));
     rt.stderr(`start-up failed: ${(err as Error).message}`);
@@ -42,7 +42,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     server = await rt.serve((req, env) => app.fetch(req, env), { port: config.port, host: config.host, tls, ws: { maxPayload: config.ws.maxPayload, pingIntervalMs: config.ws.pingIntervalMs } });
   } catch (err) {
     rt.stderr(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
-    ctx.store.close();
+    await ctx.store.close();
     rt.exit(1);
   }
   const scheduler = config.jobsEnabled ? startScheduler(ctx, jobs) : undefined;
@@ -79,7 +79,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
       await ctx.agentJtis.stop(ctx);
       await ctx.agentActivity.stop(ctx);
       ctx.changeIndex.stop();
-      ctx.store.close();
+      await ctx.store.close();
       clearTimeout(deadline);
       logger.info('stopped', { signal });
       rt.exit(0);

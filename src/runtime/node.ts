@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { processAdapterBase } from './fs';
 import { nodeEd25519 } from './ed25519-node';
+import { nodeWalCheckpointer } from './wal-checkpoint-node';
 import type { FetchHandler, RuntimeAdapter, ServeOptions } from './types';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
 
@@ -87,6 +88,7 @@ export const nodeAdapter: RuntimeAdapter = {
   name: 'node',
   ...processAdapterBase,
   ed25519: nodeEd25519,
+  walCheckpointer: nodeWalCheckpointer,
   serve(fetch, opts) {
     return new Promise((resolve, reject) => {
       let stopSockets: () => void = () => {};

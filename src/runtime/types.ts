@@ -1,5 +1,6 @@
 import type { CreateLibsqlClient } from '../../db/client';
 import type { Ed25519Verifier } from '../auth/agent-auth';
+import type { WalCheckpointer } from '../../db/client';
 import type { KeyFileStore } from '../boot';
 import type { TlsSource } from '../config';
 import type { Bindings } from '../http/types';
@@ -33,4 +34,6 @@ export interface RuntimeAdapter {
   stderr(line: string): void;
   /** A faster Ed25519 check for agent tokens than WebCrypto, where the runtime has one. */
   ed25519?: Ed25519Verifier;
+  /** Checkpoints the embedded database's WAL on another thread. */
+  walCheckpointer?: WalCheckpointer;
 }

@@ -104,7 +104,7 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
     login,
     userToken,
     async close() {
-      ctx.store.close();
+      await ctx.store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { openStore } from '../../db/client';
+import { nodeWalCheckpointer } from '../../src/runtime/wal-checkpoint-node';
+
+const size = (p: string) => {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+};
+
+// On Node the WAL is checkpointed by a thread of its own; the server's connections do not checkpoint on commit.
+test('WAL checkpoints: off the event loop on Node — commits leave the WAL alone, the checkpoint thread copies it into the database', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
+  const file = join(dir, 'c.db');
+  let stops = 0;
+  const store = await openStore(createClient, {
+    url: `file:${file}`,
+    busyTimeoutMs: 100,
+    writeWaitMs: 5000,
+    walCheckpointer: (url, busy) => {
+      const stop = nodeWalCheckpointer(url, busy);
+      assert.ok(stop, 'the checkpoint thread starts');
+      return async () => {
+        stops++;
+        await stop();
+      };
+    },
+  });
+  try {
+    assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), 0);
+    await store.client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    // ~4 MB in the WAL: more than the 1,000 pages at which a connection would checkpoint on commit.
+    for (let i = 0; i < 20; i++) {
+      const tx = await store.client.transaction('write');
+      for (let j = 0; j < 50; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: ['x'.repeat(4000)] });
+      await tx.commit();
+    }
+    const deadline = Date.now() + 15_000;
+    while (size(file) < 3_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(size(file) >= 3_000_000, `the database file holds the rows after a checkpoint (size ${size(file)}, WAL ${size(`${file}-wal`)})`);
+    assert.equal(Number((await store.client.execute('SELECT count(*) FROM t')).rows[0]![0]), 1000);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(stops, 1, 'closing the store stops the thread');
+});
+
+// The thread ends itself on stop (it closes its connection; it is never terminated from outside: a
+// terminated thread holding a libSQL connection aborted the whole process). Before it closes its
+// connection it copies the rest of the WAL into the database and truncates it (TRUNCATE checkpoint).
+test('WAL checkpoints: closing the store ends the thread cleanly, again and again, and leaves an empty WAL behind', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
+  const file = join(dir, 'c.db');
+  try {
+    for (let round = 0; round < 8; round++) {
+      const store = await openStore(createClient, { url: `file:${file}`, busyTimeoutMs: 100, writeWaitMs: 5000, walCheckpointer: nodeWalCheckpointer });
+      await store.client.execute('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)');
+      const tx = await store.client.transaction('write');
+      for (let j = 0; j < 200; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: ['y'.repeat(2000)] });
+      await tx.commit();
+      // stop before, around and after the thread's first checkpoint (every 1 s)
+      await new Promise((r) => setTimeout(r, (round % 4) * 400));
+      await store.close();
+      assert.equal(size(`${file}-wal`), 0, `round ${round}: the thread empties the WAL when it stops`);
+    }
+    const check = await openStore(createClient, { url: `file:${file}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
+    assert.equal(Number((await check.client.execute('SELECT count(*) FROM t')).rows[0]![0]), 1600);
+    await check.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('WAL checkpoints: without a checkpointer the connections keep SQLite’s automatic checkpoints', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
+  const store = await openStore(createClient, { url: `file:${join(dir, 'c.db')}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
+  try {
+    assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), 1000);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
