@@ -169,6 +169,20 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     const downChanges = (await downAgent('GET', '/config/changes')).body;
     assert.equal(downChanges.routerChanged, true, 'the re-homed edge router is told too');
     assert.equal(downChanges.microserviceConfig, true);
+
+    // The system fog (the default router) goes: fogs on the default router are told, fogs naming another router are not.
+    const other = await mk({ name: 'other', routerMode: 'interior', host: 'other.example', interRouterPort: 55673, edgeRouterPort: 45673, natsMode: 'none' });
+    const n2 = await mk({ name: 'n2', routerMode: 'none', natsMode: 'none', networkRouter: 'other' });
+    await processFogTasks(t.ctx, 50);
+    const n2Agent = await agentOf(n2);
+    const ack = async (a: typeof n1Agent) => a('PATCH', '/config/changes', { lastUpdated: (await a('GET', '/config/changes')).body.lastUpdated });
+    await ack(n1Agent);
+    assert.equal((await n1Agent('GET', '/config/changes')).body.routerChanged, false);
+    assert.equal((await call('DELETE', `/api/v3/iofog/${cp}`)).status, 202);
+    await processFogTasks(t.ctx, 50);
+    assert.equal((await n1Agent('GET', '/config/changes')).body.routerChanged, true, 'a fog on the default router is told when the system fog goes');
+    assert.equal((await n2Agent('GET', '/config/changes')).body.routerChanged, false, 'a fog naming another router is not');
+    assert.equal((await call('GET', `/api/v3/iofog/${n2}`)).body.networkRouter, 'other', 'and keeps its router');
   } finally {
     await t.close();
   }

@@ -27,11 +27,12 @@
 //   always use node:http),
 //   --sockets 256 (keep-alive sockets shared by all agents), --concurrency 16
 //   (provisioning), --period 10 (seconds), --settle-max 60 (seconds), --no-boot (skip the
-//   post-provision sequence), --timeline (add per-second "<responses>/<max ms>" over the whole run)
+//   post-provision sequence), --timeline (add per-second "<responses>/<max ms>/<generator loop lag ms>" over the whole run)
 //   env BENCH_SERVER_NODE_ARGS="--cpu-prof" passes flags to the server's node;
 //   --server-output FILE writes what the server printed (e.g. with --trace-gc) to FILE at the end.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ADMIN, startController, type Runtime } from '../harness/process';
 import { Edgelet, errorKey, isSuccess } from '../harness/edgelet';
 import { LeanHttpPool } from '../harness/lean-http';
@@ -200,8 +201,20 @@ async function admin(method: string, path: string, body?: unknown) {
 const latencies: number[] = [];
 const errors: Record<string, number> = {};
 const rampErrors: Record<string, number> = {};
-const timeline: Array<{ n: number; maxMs: number }> = [];
+const timeline: Array<{ n: number; maxMs: number; lagMs?: number }> = [];
 const runStart = performance.now();
+// The generator's own event-loop delay: a response that arrives while this process is busy (signing,
+// scheduling, parsing other responses) is counted late — client-side latency includes it.
+const generatorLoop = monitorEventLoopDelay({ resolution: 10 });
+let lagProbe = performance.now();
+const lagTimer = TIMELINE
+  ? setInterval(() => {
+      const now = performance.now();
+      const b = (timeline[Math.floor((now - runStart) / 1000)] ??= { n: 0, maxMs: 0 });
+      b.lagMs = Math.max(b.lagMs ?? 0, Math.round(now - lagProbe - 50));
+      lagProbe = now;
+    }, 50)
+  : undefined;
 let measuring = false;
 let stopping = false;
 let requests = 0;
@@ -298,6 +311,7 @@ const settled = calmSamples >= 4;
 const settleSec = (performance.now() - settleStart) / 1000;
 log(`${settled ? 'settled' : 'NOT settled (saturated?)'} after ${settleSec.toFixed(1)} s; holding ${HOLD} s`);
 measuring = true;
+generatorLoop.enable();
 const cpu0 = process.cpuUsage();
 const serverCpu0 = serverCpuMs(pid);
 const serverMainCpu0 = serverCpuMs(pid, pid);
@@ -306,6 +320,8 @@ const requests0 = requests;
 const holdStart = performance.now();
 await sleep(HOLD * 1000);
 measuring = false;
+generatorLoop.disable();
+if (lagTimer) clearInterval(lagTimer);
 const holdSec = (performance.now() - holdStart) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const serverCpu = serverCpuMs(pid) - serverCpu0;
@@ -345,13 +361,19 @@ console.log(
       // every core of the machine, busy (100 = all cores busy): server + generator + kernel + the rest
       machineBusyPct: machine1.total > machine0.total ? +((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)).toFixed(1) : null,
       generatorCpuPct: +(((cpu.user + cpu.system) / 1000 / (holdSec * 1000)) * 100).toFixed(1),
+      // how late the generator's event loop ran its callbacks over the hold (ms; resolution 10 ms)
+      generatorLoopDelayMs: {
+        p50: +(generatorLoop.percentile(50) / 1e6).toFixed(1),
+        p99: +(generatorLoop.percentile(99) / 1e6).toFixed(1),
+        max: +(generatorLoop.max / 1e6).toFixed(1),
+      },
       provisionSec: +provisionSec.toFixed(1),
       changeCycles: cycles,
       sockets: SOCKETS,
       boot: BOOT,
       serverExit,
-      // per second since start: "<responses>/<max latency ms>"
-      ...(TIMELINE ? { timeline: Array.from(timeline, (b) => `${b?.n ?? 0}/${b?.maxMs ?? 0}`) } : {}),
+      // per second since start: "<responses>/<max latency ms>/<generator loop lag ms>"
+      ...(TIMELINE ? { timeline: Array.from(timeline, (b) => `${b?.n ?? 0}/${b?.maxMs ?? 0}/${b?.lagMs ?? 0}`) } : {}),
     },
     null,
     2,

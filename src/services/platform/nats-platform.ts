@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, or } from 'drizzle-orm';
 import { application, catalogItem, configMap, fog, microservice, natsAccount, natsUser, secret, volumeMount } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
@@ -175,11 +175,15 @@ export async function syncNatsAccess(ctx: AppCtx, f: FogRow): Promise<void> {
       for (const x of srv) if (x.uuid !== f.uuid) await enqueueFogReconcile(tx, x.uuid, 'nats-changed', x.gen);
     });
   }
-  // Users of workloads that are gone or lost NATS access.
-  const linked = await ctx.db.select({ user: natsUser, acc: natsAccount }).from(natsUser).innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId)).where(isNotNull(natsUser.microserviceUuid));
-  for (const { user, acc } of linked) {
-    const [ms] = await ctx.db.select({ natsAccess: microservice.natsAccess, marked: microservice.markedForDelete }).from(microservice).where(eq(microservice.uuid, user.microserviceUuid!)).limit(1);
-    if (ms && ms.natsAccess && !ms.marked) continue;
+  // Users of workloads that are gone or lost NATS access — found in SQL, not by reading every
+  // workload's user (this runs on every fog reconcile).
+  const stale = await ctx.db
+    .select({ user: natsUser, acc: natsAccount })
+    .from(natsUser)
+    .innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId))
+    .leftJoin(microservice, eq(microservice.uuid, natsUser.microserviceUuid))
+    .where(and(isNotNull(natsUser.microserviceUuid), or(isNull(microservice.uuid), eq(microservice.natsAccess, false), eq(microservice.markedForDelete, true))));
+  for (const { user, acc } of stale) {
     if (user.credsSecretName) {
       await withTransaction(ctx, async (tx) => {
         await tx.db.delete(volumeMount).where(eq(volumeMount.name, user.credsSecretName!));
