@@ -7,7 +7,11 @@
 // pooled net.Socket and parses the response in place from the socket's data events.
 //
 // Scope: up to `maxSockets` sockets to one host:port, one request in flight per socket (no
-// pipelining), a FIFO queue when all are busy. Bodies by content-length, chunked (extensions and
+// pipelining), a FIFO queue when all are busy. Idle sockets are reused most recently used first
+// (like node:http's Agent, `scheduling: 'lifo'`): with the oldest first every socket stayed in
+// rotation and the 10,000-agent p99 was 2-5x node:http's; with the newest first it is on par.
+// A socket idle longer than `idleTimeoutMs` (4 s, under Node's 5 s server keep-alive timeout) is
+// closed instead of reused, so a request is not sent on a socket the server is closing. Bodies by content-length, chunked (extensions and
 // trailers consumed; trailers discarded) or read-until-close; none for HEAD / 1xx / 204 / 304.
 // Errors reject with `code` (the errno, or ETIMEDOUT / EPROTO / ERR_POOL_DESTROYED) and
 // `retryable` = the socket had served a request before and closed before any response byte, so
@@ -61,6 +65,7 @@ export class LeanHttpPool {
   readonly host: string;
   readonly port: number;
   readonly maxSockets: number;
+  readonly idleTimeoutMs: number;
   /** Sockets opened over the pool's life (for tests and stats). */
   opened = 0;
   private readonly hostHeader: string;
@@ -69,10 +74,11 @@ export class LeanHttpPool {
   private readonly queue: Pending[] = [];
   private destroyed = false;
 
-  constructor(o: { host: string; port: number; maxSockets?: number }) {
+  constructor(o: { host: string; port: number; maxSockets?: number; idleTimeoutMs?: number }) {
     this.host = o.host.replace(/^\[(.*)\]$/, '$1');
     this.port = o.port;
     this.maxSockets = Math.max(1, o.maxSockets ?? 256);
+    this.idleTimeoutMs = o.idleTimeoutMs ?? 4000;
     const h = this.host.includes(':') ? `[${this.host}]` : this.host;
     this.hostHeader = this.port === 80 ? h : `${h}:${this.port}`;
   }
@@ -99,7 +105,7 @@ export class LeanHttpPool {
     const data = body === undefined ? head : typeof body === 'string' ? head + body : Buffer.concat([Buffer.from(head, 'latin1'), body]);
     return new Promise((resolve, reject) => {
       const p: Pending = { data, head: r.method === 'HEAD', timeoutMs: r.timeoutMs ?? 0, resolve, reject };
-      const c = this.idle.shift() ?? (this.conns.size < this.maxSockets ? this.open() : undefined);
+      const c = this.takeIdle() ?? (this.conns.size < this.maxSockets ? this.open() : undefined);
       if (c) c.send(p);
       else this.queue.push(p);
     });
@@ -119,11 +125,25 @@ export class LeanHttpPool {
     return c;
   }
 
+  /** The most recently parked socket that has not been idle too long; older ones are closed. */
+  private takeIdle(): Conn | undefined {
+    const now = performance.now();
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+      if (now - c.idleSince <= this.idleTimeoutMs) return c;
+      this.conns.delete(c);
+      c.close();
+    }
+    return undefined;
+  }
+
   /** A socket finished a response and stays open: give it the next queued request or park it. */
   release(c: Conn): void {
     const next = this.queue.shift();
     if (next) c.send(next);
-    else this.idle.push(c);
+    else {
+      c.idleSince = performance.now();
+      this.idle.push(c);
+    }
   }
 
   /** A socket is gone (or going): forget it; a queued request may now open a new one. */
@@ -137,6 +157,8 @@ export class LeanHttpPool {
 
 /** One pooled socket and the incremental parser of its current response. */
 class Conn {
+  /** When it was last parked idle (performance.now()). */
+  idleSince = 0;
   private p: Pending | null = null;
   private served = 0;
   private reused = false;
@@ -180,6 +202,11 @@ class Conn {
     this.gotBytes = false;
     if (p.timeoutMs > 0) this.socket.setTimeout(p.timeoutMs);
     this.socket.write(p.data);
+  }
+
+  /** Closes an idle socket (nothing in flight). */
+  close(): void {
+    this.socket.destroy();
   }
 
   abort(e: LeanHttpError): void {

@@ -192,6 +192,36 @@ test('connection: close in a response → the next request uses a new socket', a
   }
 });
 
+test('idle sockets: the most recently used is reused first; one idle past idleTimeoutMs is closed, not reused', async () => {
+  const s = await serve(echo);
+  const pool = new LeanHttpPool({ host: '127.0.0.1', port: s.port, maxSockets: 4, idleTimeoutMs: 400 });
+  try {
+    // Two sockets: both busy at once.
+    await Promise.all([pool.request({ method: 'GET', path: '/1' }), pool.request({ method: 'GET', path: '/2' })]);
+    assert.equal(pool.opened, 2);
+    // One at a time afterwards: always the same (most recent) socket, so the other one ages.
+    for (let i = 0; i < 14; i++) {
+      await pool.request({ method: 'GET', path: `/seq/${i}` });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    assert.equal(pool.opened, 2, 'no new socket while one is fresh');
+    // Two at once again: the fresh socket is reused, the aged one (idle ~600 ms; oldest-first
+    // reuse would have kept both fresh) is closed and replaced.
+    const pair = await Promise.all([pool.request({ method: 'GET', path: '/3' }), pool.request({ method: 'GET', path: '/4' })]);
+    assert.deepEqual(pair.map((r) => r.reused).sort(), [false, true]);
+    assert.equal(pool.opened, 3);
+    await new Promise((r) => setTimeout(r, 600));
+    const after = await pool.request({ method: 'GET', path: '/late' });
+    assert.equal(after.status, 200);
+    assert.equal(after.reused, false, 'both parked sockets were too old: a new one');
+    assert.equal(pool.opened, 4);
+    assert.equal(s.stats.connections, 4);
+  } finally {
+    pool.destroy();
+    await s.close();
+  }
+});
+
 test('more concurrent requests than maxSockets: queued FIFO, all succeed, at most maxSockets connections', async () => {
   let inflight = 0;
   let maxInflight = 0;
