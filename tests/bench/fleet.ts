@@ -4,10 +4,15 @@
 // 1. Provision (bounded concurrency): the operator creates a fog and fetches its provisioning key;
 //    the agent provisions and runs Edgelet's post-provision sequence (§2.2: registries, volume
 //    mounts, microservices, PATCH config, PUT status). `provisionSec` covers all of it.
-// 2. Ramp: agents start one after another over `--ramp` seconds. Each then runs PUT /agent/status
-//    every 10 s and a full changes cycle (GET /agent/config/changes + the PATCH acknowledgement
-//    Edgelet sends after every poll; the first cycle is Edgelet's initialization cycle) every
-//    10 s, both jittered ±10 %: ≈ 0.3 × N req/s offered.
+// 2. Ramp: agents start one after another over `--ramp` seconds (default N / 55, at least 10: a
+//    faster ramp overloads the server with the agents' first cycles, and the agents that waited
+//    in that backlog stay bunched — each schedules its next call a period after the last one
+//    ended, as Edgelet does — so the hold then measures load waves (1,700–4,000 req/s at 3,000
+//    offered), not the steady fleet; at 10,000 agents p99 was 158–1,286 ms with --ramp 60,
+//    81–631 ms with 180).
+//    Each agent then runs PUT /agent/status every 10 s and a full changes cycle (GET
+//    /agent/config/changes + the PATCH acknowledgement Edgelet sends after every poll; the first
+//    cycle is Edgelet's initialization cycle) every 10 s, both jittered ±10 %: ≈ 0.3 × N req/s.
 // 3. Settle: one period after the last start, wait (at most --settle-max s) until the backlog the
 //    ramp may have built is gone (few requests in flight for 2 s). `settleSec`/`settled` report it;
 //    an overloaded server never settles and is then measured saturated.
@@ -20,11 +25,10 @@
 //
 //   node tests/bench/fleet.mjs --agents 1000 --ramp 20 --hold 60 [--runtime node|deno|bun]
 //   npx tsx tests/bench/fleet.ts   (same flags)
-//   other flags: --client node|lean (default node: the agents share one keep-alive http.Agent;
-//   lean: one LeanHttpPool from tests/harness/lean-http.ts, the same requests on the wire for
-//   about 30 % less generator CPU — but in the 2026-12-03 runs its p99 was 2–5× node's at the same
-//   load (5,000 agents: 325 vs 58 ms), not yet explained, so it is not the default; operator calls
-//   always use node:http),
+//   other flags: --client lean|node (default lean: one LeanHttpPool from tests/harness/lean-http.ts,
+//   the same requests on the wire as node:http for about 30 % less generator CPU — which the
+//   server shares this machine with; node: the agents share one keep-alive http.Agent; operator
+//   calls always use node:http),
 //   --sockets 256 (keep-alive sockets shared by all agents), --concurrency 16
 //   (provisioning), --period 10 (seconds), --settle-max 60 (seconds), --no-boot (skip the
 //   post-provision sequence), --timeline (add per-second "<responses>/<max ms>/<generator loop lag ms>" over the whole run)
@@ -48,7 +52,7 @@ const num = (name: string, d: number, min: number) => {
   return v;
 };
 const AGENTS = Math.floor(num('agents', 200, 1));
-const RAMP = num('ramp', 10, 0);
+const RAMP = num('ramp', Math.max(10, Math.ceil(AGENTS / 55)), 0);
 const HOLD = num('hold', 30, 1);
 const SOCKETS = Math.floor(num('sockets', 256, 1));
 const CONCURRENCY = Math.floor(num('concurrency', 16, 1));
@@ -59,7 +63,7 @@ const TIMELINE = argv.includes('--timeline');
 const RUNTIME = arg('runtime', 'node') as Runtime;
 const SERVER_OUTPUT = arg('server-output', '');
 if (!['node', 'deno', 'bun'].includes(RUNTIME)) fatal('--runtime must be node, deno or bun');
-const CLIENT = arg('client', 'node');
+const CLIENT = arg('client', 'lean');
 if (!['lean', 'node'].includes(CLIENT)) fatal('--client must be lean or node');
 
 function fatal(message: string, extra: Record<string, unknown> = {}): never {
