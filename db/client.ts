@@ -41,6 +41,13 @@ export interface OpenOptions {
 export type WalCheckpointer = (url: string, busyTimeoutMs: number) => (() => Promise<void>) | undefined;
 
 /**
+ * With a checkpointer, the server's connections checkpoint on commit only past this many WAL pages
+ * (~40 MB; SQLite's default is 1,000): a safety net that bounds the WAL if the checkpoint thread
+ * dies or falls behind, instead of letting it grow without limit.
+ */
+export const WAL_SAFETY_PAGES = 10_000;
+
+/**
  * Opens the database and applies the connection settings of design §5.
  * The embedded client keeps a pool of two connections: one that a write transaction can hold and one
  * for reads meanwhile (WAL lets them run side by side). Both are opened here so that each gets the
@@ -62,7 +69,8 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
         await retryBusy(async () => {
           await c.execute('PRAGMA journal_mode = WAL');
           const perConnection = ['PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${opts.busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'];
-          if (stopCheckpointer) perConnection.push('PRAGMA wal_autocheckpoint = 0');
+          // The thread keeps the WAL far below this; the limit only bounds it if the thread is gone.
+          if (stopCheckpointer) perConnection.push(`PRAGMA wal_autocheckpoint = ${WAL_SAFETY_PAGES}`);
           for (const p of perConnection) await c.execute(p);
           // Hold the first (configured) connection in a read transaction so the next statements open
           // and configure the second one. PRAGMAs themselves must run outside a transaction.

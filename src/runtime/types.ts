@@ -1,6 +1,5 @@
-import type { CreateLibsqlClient } from '../../db/client';
+import type { CreateLibsqlClient, WalCheckpointer } from '../../db/client';
 import type { Ed25519Verifier } from '../auth/agent-auth';
-import type { WalCheckpointer } from '../../db/client';
 import type { KeyFileStore } from '../boot';
 import type { TlsSource } from '../config';
 import type { Bindings } from '../http/types';

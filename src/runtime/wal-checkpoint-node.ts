@@ -53,9 +53,9 @@ const STOP_WAIT_MS = 5000;
  * WAL checkpoints of the embedded database on a thread of their own. SQLite otherwise checkpoints
  * inside the COMMIT that takes the WAL past 1,000 pages, on the connection that commits — on the
  * event loop here: copying the pages and the fsync stalled every request for 0.4–0.5 s at 10,000
- * agents (CPU profile of the fleet bench). With this running, the server's connections turn
- * automatic checkpoints off. A thread that dies is restarted (after 1 s); the last connection to
- * close (the thread's, at stop) checkpoints the rest.
+ * agents (CPU profile of the fleet bench). With this running, the server's connections checkpoint
+ * on commit only past WAL_SAFETY_PAGES (a bound if this thread is gone). A thread that dies is
+ * restarted after 1 s; at stop it checkpoints what is left and truncates the WAL.
  */
 export const nodeWalCheckpointer: WalCheckpointer = (url, busyTimeoutMs) => {
   let libsql: string;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
-import { openStore } from '../../db/client';
+import { openStore, WAL_SAFETY_PAGES } from '../../db/client';
 import { nodeWalCheckpointer } from '../../src/runtime/wal-checkpoint-node';
 
 const size = (p: string) => {
@@ -34,7 +34,7 @@ test('WAL checkpoints: off the event loop on Node — commits leave the WAL alon
     },
   });
   try {
-    assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), 0);
+    assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), WAL_SAFETY_PAGES, 'commits checkpoint only past the safety bound');
     await store.client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     // ~4 MB in the WAL: more than the 1,000 pages at which a connection would checkpoint on commit.
     for (let i = 0; i < 20; i++) {
@@ -84,6 +84,27 @@ test('WAL checkpoints: without a checkpointer the connections keep SQLite’s au
   const store = await openStore(createClient, { url: `file:${join(dir, 'c.db')}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
   try {
     assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), 1000);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('WAL checkpoints: with the thread gone, commits still checkpoint once the WAL passes the safety bound', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
+  const file = join(dir, 'c.db');
+  // A checkpointer whose thread never checkpoints (as if it had died).
+  const store = await openStore(createClient, { url: `file:${file}`, busyTimeoutMs: 100, writeWaitMs: 5000, walCheckpointer: () => async () => {} });
+  try {
+    await store.client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const row = 'z'.repeat(3500); // about one page per row
+    for (let i = 0; i < 60; i++) {
+      const tx = await store.client.transaction('write');
+      for (let j = 0; j < 200; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: [row] });
+      await tx.commit();
+    }
+    // 12,000 pages written: past WAL_SAFETY_PAGES, a commit copied them into the database file.
+    assert.ok(size(file) > 20_000_000, `the database file holds the rows (size ${size(file)}, WAL ${size(`${file}-wal`)})`);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
