@@ -32,13 +32,15 @@ export interface OpenOptions {
   onRenewError?: (err: unknown) => void;
   /** Embedded file only: checkpoints the WAL off the event loop (runtime adapter). */
   walCheckpointer?: WalCheckpointer;
+  /** Told when the checkpointer fails (it keeps trying; the WAL stays bounded meanwhile). */
+  onCheckpointError?: (message: string, err: unknown) => void;
 }
 
 /**
  * Starts checkpointing the WAL of the database at `url` somewhere other than the event loop and
  * returns how to stop it, or undefined when it cannot (then SQLite checkpoints on commit as usual).
  */
-export type WalCheckpointer = (url: string, busyTimeoutMs: number) => (() => Promise<void>) | undefined;
+export type WalCheckpointer = (url: string, busyTimeoutMs: number, warn?: (message: string, err: unknown) => void) => (() => Promise<void>) | undefined;
 
 /**
  * With a checkpointer, the server's connections checkpoint on commit only past this many WAL pages
@@ -56,7 +58,7 @@ export const WAL_SAFETY_PAGES = 10_000;
  */
 export async function openStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<Store> {
   const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
-  const stopCheckpointer = kind === 'file' ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs) : undefined;
+  const stopCheckpointer = kind === 'file' ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs, opts.onCheckpointError) : undefined;
   const open = async () => {
     const c = createClient({
       url: opts.url,

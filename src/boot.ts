@@ -104,6 +104,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
   const store = await openStore(deps.createClient, {
     ...deps.config.db,
     walCheckpointer: deps.walCheckpointer,
+    onCheckpointError: (message, err) => deps.logger.warn(message, { err: String(err) }),
     onRenewError: (err) => deps.logger.warn('could not replace database connections after SQLITE_BUSY; keeping the current ones', { err: String(err) }),
   });
   try {

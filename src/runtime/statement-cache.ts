@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { libsqlBindingPath } from './libsql-binding';
 
 /**
  * @libsql/client prepares every statement anew on each call. Statements of the native `libsql`
@@ -8,11 +9,10 @@ import { createRequire } from 'node:module';
  */
 export function enableStatementCache(max = 256): boolean {
   let Database: { prototype: { prepare(sql: string): unknown; __cachedPrepare?: boolean } };
+  const binding = libsqlBindingPath();
+  if (!binding) return false;
   try {
-    const require = createRequire(import.meta.url);
-    // Resolve the binding the way @libsql/client does (it is a dependency of the client).
-    const clientEntry = require.resolve('@libsql/client');
-    Database = createRequire(clientEntry)('libsql');
+    Database = createRequire(import.meta.url)(binding);
   } catch {
     return false;
   }

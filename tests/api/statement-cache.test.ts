@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createClient } from '@libsql/client';
 import { enableStatementCache } from '../../src/runtime/statement-cache';
+import { libsqlBindingPath } from '../../src/runtime/libsql-binding';
 import { bootstrap } from '../../src/boot';
 import { loadConfig } from '../../src/config';
 import { Vault } from '../../src/crypto/vault';
@@ -40,7 +41,7 @@ test('with the statement cache: reused statements answer like fresh ones (writes
   assert.equal(enableStatementCache(), true);
   // The probes @libsql/client makes are answered by the patched statement methods (so this test
   // exercises them, not the binding's originals).
-  const libsql = createRequire(createRequire(import.meta.url).resolve('@libsql/client'))('libsql') as new (path: string) => { prepare(sql: string): object; close(): void };
+  const libsql = createRequire(import.meta.url)(libsqlBindingPath()!) as new (path: string) => { prepare(sql: string): object; close(): void };
   const probe = new libsql(':memory:');
   assert.equal((Object.getPrototypeOf(probe.prepare('SELECT 1')) as { __lean?: boolean }).__lean, true);
   probe.close();

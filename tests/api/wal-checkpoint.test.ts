@@ -110,3 +110,14 @@ test('WAL checkpoints: with the thread gone, commits still checkpoint once the W
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('WAL checkpoints: a thread that cannot open the database is reported, not silent, and stops cleanly', async () => {
+  const warnings: string[] = [];
+  const stop = nodeWalCheckpointer(`file:${join(tmpdir(), 'no-such-dir-ctl-wal', 'x', 'c.db')}`, 100, (message, err) => warnings.push(`${message}: ${String(err)}`));
+  assert.ok(stop);
+  const deadline = Date.now() + 10_000;
+  while (warnings.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await stop();
+  assert.ok(warnings.length >= 1, 'the failure reached the warning callback');
+  assert.match(warnings[0]!, /WAL checkpoint thread failed/);
+});
