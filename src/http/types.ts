@@ -7,6 +7,11 @@ export interface Bindings {
   clientIp?: string;
   /** Present when the runtime can accept a WebSocket upgrade for this request. */
   upgrade?: import('../ws/types').Upgrade;
+  /**
+   * Node: the response the runtime is about to write. Headers set on it before it is written are
+   * merged into the handler's (the handler's win on a clash) without touching the handler's Response.
+   */
+  outgoing?: { readonly headersSent: boolean; setHeader(name: string, value: string): unknown };
 }
 
 export interface Vars {

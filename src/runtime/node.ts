@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { processAdapterBase } from './fs';
 import { nodeEd25519 } from './ed25519-node';
 import { nodeWalCheckpointer } from './wal-checkpoint-node';
+import type { Bindings } from '../http/types';
 import type { FetchHandler, RuntimeAdapter, ServeOptions } from './types';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
 
@@ -94,7 +95,8 @@ export const nodeAdapter: RuntimeAdapter = {
       let stopSockets: () => void = () => {};
       const server = serve(
         {
-          fetch: (req, env: { incoming?: { socket?: { remoteAddress?: string } } }) => fetch(req, { clientIp: env?.incoming?.socket?.remoteAddress }),
+          fetch: (req, env: { incoming?: { socket?: { remoteAddress?: string } }; outgoing?: Bindings['outgoing'] }) =>
+            fetch(req, { clientIp: env?.incoming?.socket?.remoteAddress, outgoing: env?.outgoing }),
           port: opts.port,
           hostname: opts.host,
           ...(opts.tls ? { createServer: createHttpsServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } } : {}),

@@ -18,6 +18,20 @@ async function json(res: Response) {
   }
 }
 
+/**
+ * The headers every response carries (operator-api.md: X-Timestamp; the request id; what cors() gives),
+ * each exactly once — fetch joins a repeated header with ", " — next to the handler's own headers.
+ */
+function assertStamped(res: Response, requestId?: string) {
+  const id = res.headers.get('x-request-id');
+  if (requestId) assert.equal(id, requestId);
+  else assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+  const ts = Number(res.headers.get('x-timestamp'));
+  assert.ok(Number.isInteger(ts) && Math.abs(ts - Date.now()) < 60_000, `X-Timestamp ${res.headers.get('x-timestamp')}`);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  assert.equal(res.headers.get('access-control-expose-headers'), 'x-request-id,X-Timestamp,Retry-After');
+}
+
 /** The same smoke on every runtime: the bundle is identical, only the binary differs. */
 async function smoke(runtime: Runtime) {
   const ctl = await startController({ runtime });
@@ -32,6 +46,16 @@ async function smoke(runtime: Runtime) {
 
     const live = await get('/api/v3/live');
     assert.equal(live.status, 200);
+    assertStamped(live);
+    assert.match(live.headers.get('content-type') ?? '', /^application\/json/);
+    const preflight = await fetch(ctl.url + '/api/v3/iofog-list', {
+      method: 'OPTIONS',
+      headers: { origin: 'http://ui.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    assert.equal(preflight.status, 204);
+    assertStamped(preflight);
+    assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /GET/);
+    assert.equal(preflight.headers.get('access-control-max-age'), '600');
     assert.equal((await json(live)).status, 'online');
     const status = await json(await get('/api/v3/status'));
     assert.equal(status.status, 'online');
@@ -59,16 +83,22 @@ async function smoke(runtime: Runtime) {
 
     const garbage = await post('/api/v3/user/login', '{"email": ');
     assert.equal(garbage.status, 400);
+    assertStamped(garbage);
     const gbody = await json(garbage);
     assert.equal(gbody.code, 'MALFORMED_BODY');
     assert.ok(gbody.requestId);
 
-    const missing = await get('/api/v3/nothing-here');
+    const missing = await fetch(ctl.url + '/api/v3/nothing-here', { headers: { 'x-request-id': 'probe-42' } });
     assert.equal(missing.status, 404);
-    assert.equal((await json(missing)).code, 'ROUTE_NOT_FOUND');
+    assertStamped(missing, 'probe-42');
+    const mbody = await json(missing);
+    assert.equal(mbody.code, 'ROUTE_NOT_FOUND');
+    assert.equal(mbody.requestId, 'probe-42');
 
     const docs = await get('/api/v3/docs');
     assert.equal(docs.status, 200);
+    assertStamped(docs);
+    assert.match(docs.headers.get('content-type') ?? '', /^text\/html/);
     assert.match(await docs.text(), /swagger-ui-bundle\.js/);
     assert.equal((await get('/api/v3/docs/swagger-ui-bundle.js')).status, 200);
 
