@@ -257,7 +257,7 @@ async function provisionOne(i: number): Promise<void> {
   if (fog.status !== 201) return void (provisionFailure ||= `create fog: ${fog.status} ${JSON.stringify(fog.body)}`);
   const key = await admin('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
   if (key.status !== 201) return void (provisionFailure ||= `provisioning key: ${key.status} ${JSON.stringify(key.body)}`);
-  const edge = new Edgelet(api, { archId: 1, agent, pool: leanPool, observe, onSend });
+  const edge = new Edgelet(api, { archId: 1, agent, pool: leanPool, observe, onSend, cycleHistory: 2 });
   const prov = await edge.provision(key.body.key);
   if (prov.status !== 200) return void (provisionFailure ||= `provision: ${prov.status} ${JSON.stringify(prov.body)}`);
   if (BOOT) {
@@ -339,7 +339,7 @@ const serverExit = await stopServer();
 
 latencies.sort((a, b) => a - b);
 const q = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? 0).toFixed(1);
-const cycles = sims.reduce((n, s) => n + s.cycles.length, 0);
+const cycles = sims.reduce((n, s) => n + s.cycleCount, 0);
 console.log(
   JSON.stringify(
     {

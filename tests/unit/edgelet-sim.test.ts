@@ -369,6 +369,19 @@ test('wire: a failing handler means no acknowledgement; the next cycle redoes al
     flags.registries = flags.microserviceList = flags.reboot = flags.version = flags.tunnel = false;
     const empty = await e.changeCycle();
     assert.deepEqual(empty.calls, ['PATCH /agent/config/changes'], 'idle: GET + PATCH');
+    assert.equal(e.cycleCount, 5);
+    assert.deepEqual(e.cycles, [first, second, third, fourth, empty], 'every cycle is kept by default');
+    // A bounded history (the fleet bench): the newest records, and the count of all of them.
+    const bounded = new Edgelet(s.url, { cycleHistory: 2 });
+    try {
+      await bounded.provision('K');
+      const runs = [await bounded.changeCycle(), await bounded.changeCycle(), await bounded.changeCycle()];
+      assert.equal(bounded.cycleCount, 3);
+      assert.deepEqual(bounded.cycles, runs.slice(1));
+      assert.strictEqual(bounded.cycles[1], runs[2]);
+    } finally {
+      bounded.close();
+    }
   } finally {
     e.close();
     await s.close();
