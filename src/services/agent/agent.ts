@@ -8,11 +8,12 @@ import { ServiceError, notFound } from '../../errors';
 import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
 import { createProvisioningKey, removeFog, type FogInput, type FogRow } from '../fogs/fogs';
+import { fogRowByUuid } from '../fogs/fog-row';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 import { auditTarget } from '../events/audit';
 
 async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
-  const [row] = await ctx.db.select().from(fog).where(eq(fog.uuid, uuid)).limit(1);
+  const row = await fogRowByUuid(ctx.db, uuid);
   // The token was valid a moment ago; the fog was removed meanwhile.
   if (!row) throw new ServiceError('AGENT_FOG_NOT_FOUND', 'Fog not found');
   return row;

@@ -13,6 +13,7 @@ import { slug } from '../nats/rules';
 import { enqueueNatsFogs } from '../platform/fog-platform';
 import type { RoleRef } from '../rbac/policy';
 import { checkMountMappings, linkMountsToFog, resolveEnvSource } from '../config/resources';
+import { fogRowByUuid } from '../fogs/fog-row';
 
 export type MicroserviceRow = typeof microservice.$inferSelect;
 type AppRow = typeof application.$inferSelect;
@@ -566,20 +567,27 @@ export async function removeVolumeMapping(ctx: AppCtx, uuid: string, id: number,
 
 // ---- the agent's view ----
 
+// The agent's microservice pull selects every column of two tables: rendered once (db/statements.ts).
+const agentPullStatements = renderOnce((db) => {
+  const base = () => db.select({ ms: microservice, app: application }).from(microservice).innerJoin(application, eq(application.id, microservice.applicationId));
+  const order = [asc(microservice.schedule), asc(microservice.name)] as const;
+  return {
+    all: ReusableSelect.from(base().where(eq(microservice.fogUuid, sql.placeholder('fogUuid'))).orderBy(...order)),
+    one: ReusableSelect.from(base().where(and(eq(microservice.fogUuid, sql.placeholder('fogUuid')), eq(microservice.uuid, sql.placeholder('uuid')))).orderBy(...order)),
+  };
+});
+
 /**
  * GET /agent/microservices (agent-api §2.10, §4.1): the fog's complete desired set — microservices of
  * activated applications (system ones always), with the image for the fog's architecture. `rebuild`
  * is delivered once: it is reset after the list is built.
  */
 export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { only?: string } = {}) {
-  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  const f = await fogRowByUuid(ctx.db, fogUuid);
   if (!f) throw new ServiceError('AGENT_FOG_NOT_FOUND', 'Fog not found');
-  const rows = await ctx.db
-    .select({ ms: microservice, app: application })
-    .from(microservice)
-    .innerJoin(application, eq(application.id, microservice.applicationId))
-    .where(opts.only ? and(eq(microservice.fogUuid, fogUuid), eq(microservice.uuid, opts.only)) : eq(microservice.fogUuid, fogUuid))
-    .orderBy(asc(microservice.schedule), asc(microservice.name));
+  const rows = opts.only
+    ? await agentPullStatements(ctx.db).one.all(ctx.db, { fogUuid, uuid: opts.only })
+    : await agentPullStatements(ctx.db).all.all(ctx.db, { fogUuid });
   const out = [];
   const rebuilt: string[] = [];
   const accounts = await agentServiceAccounts(ctx, rows.map((r) => r.ms));
