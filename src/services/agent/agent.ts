@@ -50,7 +50,7 @@ export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promis
   const fogUuid = await withTransaction(ctx, async (tx) => {
     const consumed = await tx.db.delete(fogProvisioningKey).where(eq(fogProvisioningKey.keyHash, keyHash));
     if (consumed.rowsAffected !== 1) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
-    const [row] = await tx.db.select().from(fog).where(eq(fog.uuid, pk.fogUuid)).limit(1);
+    const row = await fogRowByUuid(tx.db, pk.fogUuid);
     if (!row || row.deleteRequestedAt !== null) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
     const now = tx.clock.now();
     const publicJwk = JSON.stringify({ kty: pub.kty, crv: pub.crv, x: pub.x });

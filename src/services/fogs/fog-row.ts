@@ -5,7 +5,8 @@ import { ReusableSelect, renderOnce } from '../../../db/statements';
 
 // Every column of `fog` (about 100): drizzle walks all of them to render this SELECT, which cost more
 // than running it. The agent's pulls (GET /agent/config, GET /agent/microservices) read the row on
-// every call, and a whole fleet does so at once after a Controller restart: rendered once.
+// every call, and a whole fleet does so at once after a Controller restart: rendered once. Every
+// read of one fog row by uuid goes through here.
 const byUuid = renderOnce((db) =>
   ReusableSelect.from(
     db

@@ -9,6 +9,7 @@ import { sha256Hex } from '../../lib/ids';
 import { ARCHITECTURES } from '../health/architectures';
 import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
+import { fogRowByUuid } from './fog-row';
 
 export type FogRow = typeof fog.$inferSelect;
 
@@ -275,7 +276,7 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
 }
 
 export async function requireFog(ctx: AppCtx, uuid: string): Promise<FogRow> {
-  const [row] = await ctx.db.select().from(fog).where(eq(fog.uuid, uuid)).limit(1);
+  const row = await fogRowByUuid(ctx.db, uuid);
   if (!row) throw notFound(`Fog ${uuid}`);
   return row;
 }

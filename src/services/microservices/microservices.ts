@@ -212,7 +212,7 @@ export function checkName(what: string, name: string): void {
 
 async function resolveFog(ctx: AppCtx, input: MicroserviceInput): Promise<FogRow | undefined> {
   if (input.iofogUuid) {
-    const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, input.iofogUuid)).limit(1);
+    const f = await fogRowByUuid(ctx.db, input.iofogUuid);
     if (!f) throw invalid(`iofogUuid: no fog ${input.iofogUuid}`);
     return f;
   }
@@ -416,7 +416,7 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
   if (input.name !== undefined && input.name !== current.name) checkName('name', input.name);
   const moveTarget = input.iofogUuid || input.agentName ? await resolveFog(ctx, input) : undefined;
   const targetUuid = moveTarget?.uuid ?? current.fogUuid;
-  const [target] = targetUuid ? await ctx.db.select().from(fog).where(eq(fog.uuid, targetUuid)).limit(1) : [];
+  const target = targetUuid ? await fogRowByUuid(ctx.db, targetUuid) : undefined;
   checkImages(input.images ?? parse<Image[]>(current.images, []), target);
   checkRuntime(input.runtime ?? (current.runtime || undefined), target);
   checkPorts(input.ports);
@@ -800,7 +800,7 @@ export interface ControllerRegisterInput {
  * as the `isController` microservice of its system application. Idempotent upsert by uuid.
  */
 export async function registerNodeController(ctx: AppCtx, fogUuid: string, input: ControllerRegisterInput): Promise<{ uuid: string }> {
-  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  const f = await fogRowByUuid(ctx.db, fogUuid);
   if (!f) throw new ServiceError('AGENT_FOG_NOT_FOUND', 'Fog not found');
   if (!f.isSystem) throw forbidden('Only system fogs can register a controller');
   checkImages(input.images, f);
@@ -901,7 +901,7 @@ export const DEFAULT_DEBUG_IMAGE = 'ghcr.io/eclipse-iofog/debugger';
  * a new image (rebuild). Sets `microserviceList` and `execSessions`.
  */
 export async function provisionDebugMicroservice(ctx: AppCtx, fogUuid: string, image: string | undefined): Promise<{ uuid: string }> {
-  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  const f = await fogRowByUuid(ctx.db, fogUuid);
   if (!f) throw notFound(`Fog ${fogUuid}`);
   const archIds = f.archId >= 1 && f.archId <= 4 ? [f.archId] : [1, 2, 3, 4];
   const images = json(archIds.map((archId) => ({ containerImage: image ?? DEFAULT_DEBUG_IMAGE, archId })));

@@ -11,6 +11,7 @@ import { ensureSystemApplication, removeOrMark } from '../microservices/microser
 import { bridgesFor } from './services';
 import { ensureIssuedCertificate, ensureLinkedMount } from './material';
 import { reconcileNats, removeNats, syncNatsAccess } from './nats-platform';
+import { fogRowByUuid } from '../fogs/fog-row';
 
 /**
  * The fog platform (platform §6): every fog's router system microservice with its certificates and
@@ -239,7 +240,7 @@ const certNames = (f: FogRow) => ({ site: `router-site-server-${f.name}`, local:
 
 /** Idempotent: brings the fog's router microservice, certificates and mounts to its spec (or removes them). */
 export async function reconcileFog(ctx: AppCtx, fogUuid: string, deleting: boolean): Promise<void> {
-  const [f] = await ctx.db.select().from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  const f = await fogRowByUuid(ctx.db, fogUuid);
   if (!f) return;
   await withTransaction(ctx, (tx) => setStatus(tx, fogUuid, { phase: deleting || f.deleteRequestedAt !== null ? 'Deleting' : 'Progressing' }));
   if (deleting || f.deleteRequestedAt !== null) {

@@ -12,6 +12,7 @@ import { slug } from '../nats/rules';
 import { ensureIssuedCertificate, ensureLinkedMount, tolerateConflict } from './material';
 import { enqueueFogReconcile } from './fog-platform';
 import { deleteCertificate, ensureCa } from '../pki/certificates';
+import { fogRowByUuid } from '../fogs/fog-row';
 
 /**
  * The NATS instance of a fog (platform §4.5–4.8): natsMode `server` (the first system fog's server is the
@@ -71,7 +72,7 @@ async function leafUpstreams(ctx: AppCtx, f: FogRow): Promise<FogRow[]> {
   const refs = f.upstreamNatsServers ? (JSON.parse(f.upstreamNatsServers) as string[]) : [...(hub ? ['default-nats-hub'] : []), ...systemServers.filter((s) => s.uuid !== hub?.uuid).map((s) => s.uuid)];
   const out: FogRow[] = [];
   for (const ref of refs) {
-    const target = ref === 'default-nats-hub' ? hub : (await ctx.db.select().from(fog).where(eq(fog.uuid, ref)).limit(1))[0] ?? (await ctx.db.select().from(fog).where(eq(fog.name, ref)).limit(1))[0];
+    const target = ref === 'default-nats-hub' ? hub : (await fogRowByUuid(ctx.db, ref)) ?? (await ctx.db.select().from(fog).where(eq(fog.name, ref)).limit(1))[0];
     if (!target || target.deleteRequestedAt !== null) throw new Error(`upstream NATS server ${ref} not found`);
     if (target.natsMode !== 'server') throw new Error(`upstream NATS server ${ref} is not in server mode`);
     if (!target.host) throw new Error(`upstream NATS server ${ref} has no host`);
