@@ -78,3 +78,45 @@ test('with the statement cache: reused statements answer like fresh ones (writes
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('with the statement cache: a statement builds its column list once; a star select follows the schema', async () => {
+  assert.equal(enableStatementCache(), true);
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-cache-'));
+  const db = createClient({ url: `file:${join(dir, 'cols.db')}` });
+  const libsql = createRequire(import.meta.url)(libsqlBindingPath()!) as new (path: string) => { prepare(sql: string): { columns(): unknown[] }; exec(sql: string): void; close(): void };
+  const direct = new libsql(':memory:');
+  try {
+    // The binding builds a fresh list per call; the patched method answers the first one again.
+    // Star selects are prepared per call (not cached).
+    direct.exec('CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)');
+    const named = direct.prepare('SELECT a, b FROM t WHERE a = ?');
+    assert.equal(direct.prepare('SELECT a, b FROM t WHERE a = ?'), named, 'cached');
+    assert.equal(named.columns(), named.columns());
+    assert.notEqual(direct.prepare('SELECT * FROM t WHERE a = ?'), direct.prepare('SELECT * FROM t WHERE a = ?'));
+    assert.notEqual(direct.prepare('select t.* from t'), direct.prepare('select t.* from t'));
+    const count = direct.prepare('SELECT count(*) AS n FROM t');
+    assert.equal(direct.prepare('SELECT count(*) AS n FROM t'), count, 'count(*) names its column: cached');
+    assert.equal(count.columns(), count.columns());
+
+    // Through the client: the schema changes under two cached statements. The star select sees
+    // and maps the new column; the named one keeps its (still right) list.
+    await db.execute('CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)');
+    await db.execute({ sql: 'INSERT INTO t (b) VALUES (?)', args: ['x'] });
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual((await db.execute({ sql: 'SELECT a, b FROM t WHERE a = ?', args: [1] })).columns, ['a', 'b']);
+      assert.deepEqual((await db.execute({ sql: 'SELECT * FROM t WHERE a = ?', args: [1] })).columns, ['a', 'b']);
+    }
+    await db.execute('ALTER TABLE t ADD COLUMN c TEXT');
+    await db.execute({ sql: 'UPDATE t SET c = ? WHERE a = 1', args: ['y'] });
+    const s = await db.execute({ sql: 'SELECT * FROM t WHERE a = ?', args: [1] });
+    assert.deepEqual(s.columns, ['a', 'b', 'c']);
+    assert.equal(s.rows[0]!.c, 'y');
+    const n = await db.execute({ sql: 'SELECT a, b FROM t WHERE a = ?', args: [1] });
+    assert.deepEqual(n.columns, ['a', 'b']);
+    assert.deepEqual([n.rows[0]!.a, n.rows[0]!.b], [1, 'x']);
+  } finally {
+    direct.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
