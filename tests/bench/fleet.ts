@@ -97,14 +97,18 @@ function serverCpuMs(pid: number | undefined, thread?: number): number {
   }
 }
 
-/** Busy and total jiffies of the whole machine (all cores) from /proc/stat. */
-function machineJiffies(): { busy: number; total: number } {
+/**
+ * Busy, stolen and total jiffies of the whole machine (all cores) from /proc/stat. Steal is time the
+ * hypervisor ran something else while this VM wanted a core: counted as busy, and a sign that a
+ * run's slowness came from the host.
+ */
+function machineJiffies(): { busy: number; steal: number; total: number } {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), steal: f[7] ?? 0, total };
   } catch {
-    return { busy: 0, total: 0 };
+    return { busy: 0, steal: 0, total: 0 };
   }
 }
 
@@ -364,6 +368,7 @@ console.log(
       serverCpuMsPerRequest: holdRequests ? +(serverCpu / holdRequests).toFixed(3) : null,
       // every core of the machine, busy (100 = all cores busy): server + generator + kernel + the rest
       machineBusyPct: machine1.total > machine0.total ? +((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)).toFixed(1) : null,
+      machineStealPct: machine1.total > machine0.total ? +((100 * (machine1.steal - machine0.steal)) / (machine1.total - machine0.total)).toFixed(1) : null,
       generatorCpuPct: +(((cpu.user + cpu.system) / 1000 / (holdSec * 1000)) * 100).toFixed(1),
       // how late the generator's event loop ran its callbacks over the hold (ms; resolution 10 ms)
       generatorLoopDelayMs: {
