@@ -39,8 +39,20 @@ export interface OpenOptions {
 /**
  * Starts checkpointing the WAL of the database at `url` somewhere other than the event loop and
  * returns how to stop it, or undefined when it cannot (then SQLite checkpoints on commit as usual).
+ * `control.pauseWrites` holds this process's writers back (the write lock) while the checkpointer
+ * finishes a checkpoint, so that the next write can start the WAL over (see wal-checkpoint-node.ts).
  */
-export type WalCheckpointer = (url: string, busyTimeoutMs: number, warn?: (message: string, err: unknown) => void) => (() => Promise<void>) | undefined;
+export type WalCheckpointer = (
+  url: string,
+  busyTimeoutMs: number,
+  warn?: (message: string, err: unknown) => void,
+  control?: WalCheckpointControl,
+) => (() => Promise<void>) | undefined;
+
+export interface WalCheckpointControl {
+  /** Resolves once no write transaction of this process runs and none can start, with the release. */
+  pauseWrites?: () => Promise<() => void>;
+}
 
 /**
  * With a checkpointer, the server's connections checkpoint on commit only past this many WAL pages
@@ -58,7 +70,9 @@ export const WAL_SAFETY_PAGES = 10_000;
  */
 export async function openStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<Store> {
   const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
-  const stopCheckpointer = kind === 'file' ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs, opts.onCheckpointError) : undefined;
+  const writeLock = new WriteLock(kind === 'file' ? opts.writeWaitMs : 0);
+  const stopCheckpointer =
+    kind === 'file' ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs, opts.onCheckpointError, { pauseWrites: () => writeLock.acquire() }) : undefined;
   const open = async () => {
     const c = createClient({
       url: opts.url,
@@ -103,7 +117,7 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
     client,
     db,
     kind,
-    writeLock: new WriteLock(kind === 'file' ? opts.writeWaitMs : 0),
+    writeLock,
     busyTimeoutMs: opts.busyTimeoutMs,
     close: async () => {
       client.close();

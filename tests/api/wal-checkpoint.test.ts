@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { openStore, WAL_SAFETY_PAGES } from '../../db/client';
-import { nodeWalCheckpointer } from '../../src/runtime/wal-checkpoint-node';
+import { nodeWalCheckpointer, WAL_RESTART_FRAMES } from '../../src/runtime/wal-checkpoint-node';
 
 const size = (p: string) => {
   try {
@@ -51,6 +51,68 @@ test('WAL checkpoints: off the event loop on Node — commits leave the WAL alon
     rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(stops, 1, 'closing the store stops the thread');
+});
+
+// A server commits every few milliseconds, so a checkpoint beside it rarely ends complete and the WAL
+// never starts over by itself: it used to grow to the safety bound, where a COMMIT on the event loop
+// checkpointed. Past WAL_RESTART_FRAMES the thread has the writers paused (the write lock) for one
+// finishing checkpoint, and the next write starts the WAL from its beginning.
+test('WAL checkpoints: under writes that never stop, the WAL starts over near WAL_RESTART_FRAMES, far below the safety bound', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
+  const file = join(dir, 'c.db');
+  let pauses = 0;
+  const store = await openStore(createClient, {
+    url: `file:${file}`,
+    busyTimeoutMs: 100,
+    writeWaitMs: 5000,
+    // The store's own pause (its write lock), counted.
+    walCheckpointer: (url, busy, warn, control) =>
+      nodeWalCheckpointer(url, busy, warn, {
+        pauseWrites: () => {
+          pauses++;
+          return control!.pauseWrites!();
+        },
+      }),
+  });
+  const frames = () => Math.floor(size(`${file}-wal`) / (4096 + 24)); // the WAL file keeps its high-water mark
+  try {
+    await store.client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const row = 'w'.repeat(3500); // about one page per row
+    let written = 0;
+    // Small write transactions one after another, through the write lock as the server's writers, with
+    // reads between, at about the pace of the 10,000-agent bench (~1,000–2,000 pages a second): past
+    // the safety bound, which the WAL used to reach before starting over.
+    while (written < 1.2 * WAL_SAFETY_PAGES) {
+      const release = await store.writeLock.acquire();
+      try {
+        const tx = await store.client.transaction('write');
+        for (let j = 0; j < 2; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: [row] });
+        await tx.commit();
+        written += 2;
+      } finally {
+        release();
+      }
+      await store.client.execute({ sql: 'SELECT length(v) FROM t WHERE id = ?', args: [written] });
+      // Requests arrive as I/O events: the event loop turns between them (and the thread's messages get in).
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const highWater = frames();
+    assert.ok(highWater < 0.7 * WAL_SAFETY_PAGES, `the WAL restarted well before the safety bound (high-water ${highWater} frames, ${written} pages written)`);
+    assert.ok(highWater >= WAL_RESTART_FRAMES / 2, `…and not before the thread's threshold (high-water ${highWater} frames)`);
+    assert.equal(Number((await store.client.execute('SELECT count(*) FROM t')).rows[0]![0]), written);
+    assert.ok(pauses >= 2, `writers were paused for the finishing checkpoints (${pauses})`);
+    // A burst leaves a long WAL behind, then nothing is written: once a copy is complete and the WAL
+    // stops growing, the writers are left alone (without that rule: one pause a second).
+    const tx = await store.client.transaction('write');
+    for (let j = 0; j < WAL_RESTART_FRAMES * 1.5; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: [row] });
+    await tx.commit();
+    const before = pauses;
+    await new Promise((r) => setTimeout(r, 4500));
+    assert.ok(pauses - before <= 2, `at most one finishing checkpoint after the burst, none while idle (${pauses - before} pauses in 4.5 s)`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // The thread ends itself on stop (it closes its connection; it is never terminated from outside: a
