@@ -112,7 +112,16 @@ parentPort.on('message', (message) => {
   // The server's connections are closed by now: copy the rest and empty the WAL file (a closing
   // connection would do that only if it were the last one and had no statements left alive).
   try {
-    db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').all();
+    // A reader still finishing (another process, a connection closing) answers busy: try for ~3 s.
+    const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
+    truncate.raw(true);
+    let r;
+    for (let i = 0; i < 60; i++) {
+      r = truncate.all()[0].map(Number);
+      if (r[0] === 0) break;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+    if (r[0] !== 0) parentPort.postMessage({ error: 'the WAL could not be emptied at shutdown (a reader kept it busy); the next start copies it' });
   } catch (err) {
     report(err);
   }
