@@ -37,7 +37,8 @@ export function enableStatementCache(max = 256): boolean {
   return true;
 }
 
-const STAR_SELECT = /(^|[\s,(])(\w+\.)?\*\s*(,|from\b)/i;
+// `*` or `t.*` as a result column: before `,` or FROM, or ending a `RETURNING *`.
+const STAR_SELECT = /(^|[\s,(])(\w+\.)?\*\s*(,|from\b|;|$)/i;
 
 interface StatementLike {
   raw(on?: boolean): StatementLike;

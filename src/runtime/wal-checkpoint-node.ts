@@ -47,7 +47,9 @@ const run = () => {
     return undefined;
   }
 };
-// The WAL file's first salt: SQLite draws a new one each time the WAL starts over.
+// The WAL file's first salt: SQLite draws a new one each time the WAL starts over. Read from the
+// -wal file, never the -shm: closing a descriptor drops every POSIX lock this process holds on that
+// file, and SQLite keeps its WAL locks on the -shm (none on the -wal).
 const fs = require('node:fs');
 const walSalt = () => {
   let fd;
@@ -95,12 +97,10 @@ const timer = setInterval(() => {
 }, workerData.intervalMs);
 parentPort.on('message', (message) => {
   if (message === 'paused') {
-    const t0 = Date.now();
     const r = run();
-    const ms = Date.now() - t0;
     asked = false;
     finished = { frames: r && r[0] === 0 && r[2] === r[1] ? r[1] : -1, salt: walSalt() };
-    parentPort.postMessage({ finished: r || null, ms });
+    parentPort.postMessage({ finished: r || null });
     return;
   }
   if (message === 'not-paused') {

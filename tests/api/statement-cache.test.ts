@@ -94,6 +94,7 @@ test('with the statement cache: a statement builds its column list once; a star 
     assert.equal(named.columns(), named.columns());
     assert.notEqual(direct.prepare('SELECT * FROM t WHERE a = ?'), direct.prepare('SELECT * FROM t WHERE a = ?'));
     assert.notEqual(direct.prepare('select t.* from t'), direct.prepare('select t.* from t'));
+    assert.notEqual(direct.prepare('INSERT INTO t (b) VALUES (?) RETURNING *'), direct.prepare('INSERT INTO t (b) VALUES (?) RETURNING *'));
     const count = direct.prepare('SELECT count(*) AS n FROM t');
     assert.equal(direct.prepare('SELECT count(*) AS n FROM t'), count, 'count(*) names its column: cached');
     assert.equal(count.columns(), count.columns());
