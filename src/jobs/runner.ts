@@ -28,6 +28,7 @@ export async function runTick(ctx: AppCtx, job: Job, tickMs: number): Promise<Ti
   }
   let result: Record<string, unknown> | void = undefined;
   let error: string | undefined;
+  const started = Date.now();
   try {
     result = await job.run(ctx);
   } catch (err) {
@@ -43,6 +44,6 @@ export async function runTick(ctx: AppCtx, job: Job, tickMs: number): Promise<Ti
   ).catch((err) => ctx.logger.warn('could not record job result', { job: job.name, ...errorFields(err) }));
   ctx.metrics.jobRuns.add(1, { job: job.name, result: error ? 'error' : 'ok' });
   if (error) return { ran: false, reason: 'failed', error };
-  ctx.logger.debug('job ran', { job: job.name, tick, ...(result ?? {}) });
+  ctx.logger.debug('job ran', { job: job.name, tick, durationMs: Date.now() - started, ...(result ?? {}) });
   return { ran: true, result };
 }

@@ -8,6 +8,8 @@ import { CHANGE_FLAGS } from '../../src/services/changes/flags';
 import { runTick } from '../../src/jobs/runner';
 import { fogStatusJob } from '../../workers/fog-status';
 import { ManualClock } from '../../src/lib/clock';
+import { count, eq } from 'drizzle-orm';
+import { fog as fogTable } from '../../db/schema/index';
 
 async function provisioned(t: TestApp, body: Record<string, unknown> = {}) {
   const admin = (await t.login()).accessToken;
@@ -253,6 +255,17 @@ test('fog-status job: a silent agent turns UNKNOWN after 3 status periods; a rep
     assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.daemonStatus, 'UNKNOWN');
     assert.equal((await call('PUT', '/status', { daemonStatus: 'RUNNING' })).status, 204);
     assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.daemonStatus, 'RUNNING');
+
+    // A whole site going silent: more fogs than one chunk (500) of the job. Every one turns UNKNOWN in
+    // the same tick; the fog that keeps reporting does not.
+    const [row] = await t.ctx.db.select().from(fogTable).where(eq(fogTable.uuid, uuid));
+    const silent = Array.from({ length: 1200 }, (_, i) => ({ ...row!, uuid: crypto.randomUUID(), name: `silent-${i}`, daemonStatus: 'RUNNING', lastStatusTime: clock.now() - 60_000 }));
+    for (let i = 0; i < silent.length; i += 100) await t.ctx.db.insert(fogTable).values(silent.slice(i, i + 100));
+    clock.advance(1_000);
+    const site = await runTick(t.ctx, fogStatusJob, clock.now());
+    assert.deepEqual(site.ran && site.result, { markedUnknown: 1200, removed: 0 });
+    const statuses = await t.ctx.db.select({ s: fogTable.daemonStatus, n: count() }).from(fogTable).groupBy(fogTable.daemonStatus);
+    assert.deepEqual(Object.fromEntries(statuses.map((r) => [r.s, r.n])), { RUNNING: 1, UNKNOWN: 1200 });
   } finally {
     await t.close();
   }

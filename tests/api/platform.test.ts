@@ -13,7 +13,7 @@ import { bootstrap } from '../../src/boot';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/lib/logger';
 import { Vault } from '../../src/crypto/vault';
-import { fogPlatformTask, fogPlatformStatus, microservice } from '../../db/schema/index';
+import { fog, fogPlatformTask, fogPlatformStatus, microservice } from '../../db/schema/index';
 import { createFog } from '../../src/services/fogs/fogs';
 
 test('fog platform: router microservice with certificates and config per fog; failure, backoff and manual retry; host change; delete', { timeout: 120_000 }, async () => {
@@ -169,6 +169,17 @@ test('fog platform sweep: a fog whose router went missing, or that never got a s
     const routers = await t.ctx.db.select().from(microservice).where(and(eq(microservice.fogUuid, fogA), eq(microservice.isRouter, true)));
     assert.equal(routers.length, 1, 'repaired');
     assert.equal((await t.call('GET', `/api/v3/iofog/${fogB}`, { token: admin })).body.platformStatus.phase, 'Ready');
+
+    // A fleet larger than one sweep page (500 fogs): 1,200 copies of fogB, all Ready, and three without a
+    // status, placed in the first, second and last page by uuid order. Each must be found, and only they.
+    const [row] = await t.ctx.db.select().from(fog).where(eq(fog.uuid, fogB));
+    const copies = Array.from({ length: 1200 }, (_, i) => ({ ...row!, uuid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: `sweep-copy-${i}` }));
+    for (let i = 0; i < copies.length; i += 100) await t.ctx.db.insert(fog).values(copies.slice(i, i + 100));
+    const missing = [copies[10]!.uuid, copies[700]!.uuid, copies[1199]!.uuid];
+    const ready = copies.filter((c) => !missing.includes(c.uuid)).map((c) => ({ fogUuid: c.uuid, phase: 'Ready', observedGeneration: c.specGeneration, lastTransitionAt: 0 }));
+    for (let i = 0; i < ready.length; i += 100) await t.ctx.db.insert(fogPlatformStatus).values(ready.slice(i, i + 100));
+    assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: missing }, 'every page is swept, in uuid order');
+    assert.deepEqual(await sweepFogPlatforms(t.ctx), { enqueued: [] });
   } finally {
     await t.close();
   }

@@ -33,6 +33,7 @@
 //   (provisioning), --period 10 (seconds), --settle-max 60 (seconds), --no-boot (skip the
 //   post-provision sequence), --timeline (add per-second "<responses>/<max ms>/<generator loop lag ms>" over the whole run)
 //   env BENCH_SERVER_NODE_ARGS="--cpu-prof" passes flags to the server's node;
+//   env BENCH_SERVER_ENV="LOG_LEVEL=debug,K=V" adds (or overrides) server environment variables;
 //   --server-output FILE writes what the server printed (e.g. with --trace-gc) to FILE at the end.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -128,7 +129,16 @@ async function pool(n: number, concurrency: number, fn: (i: number) => Promise<v
 // ── server ──
 const ctl = await startController({
   runtime: RUNTIME,
-  env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false' },
+  env: {
+    LOG_LEVEL: 'warn',
+    AUTH_RATE_LIMIT_ENABLED: 'false',
+    ...Object.fromEntries(
+      (process.env.BENCH_SERVER_ENV ?? '')
+        .split(',')
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
+  },
   timeoutMs: 60_000,
   nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
 });
@@ -211,6 +221,7 @@ const errors: Record<string, number> = {};
 const rampErrors: Record<string, number> = {};
 const timeline: Array<{ n: number; maxMs: number; lagMs?: number }> = [];
 const runStart = performance.now();
+const runStartEpochMs = Date.now();
 // The generator's own event-loop delay: a response that arrives while this process is busy (signing,
 // scheduling, parsing other responses) is counted late — client-side latency includes it.
 const generatorLoop = monitorEventLoopDelay({ resolution: 10 });
@@ -382,7 +393,7 @@ console.log(
       boot: BOOT,
       serverExit,
       // per second since start: "<responses>/<max latency ms>/<generator loop lag ms>"
-      ...(TIMELINE ? { timeline: Array.from(timeline, (b) => `${b?.n ?? 0}/${b?.maxMs ?? 0}/${b?.lagMs ?? 0}`) } : {}),
+      ...(TIMELINE ? { timelineStart: new Date(runStartEpochMs).toISOString(), timeline: Array.from(timeline, (b) => `${b?.n ?? 0}/${b?.maxMs ?? 0}/${b?.lagMs ?? 0}`) } : {}),
     },
     null,
     2,

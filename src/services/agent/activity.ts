@@ -3,11 +3,11 @@ import { withTransaction, type TxHost } from '../../../db/tx';
 import { every } from '../../lib/periodic';
 import type { Logger } from '../../lib/logger';
 import { errorFields } from '../../lib/logger';
+import { yieldToEventLoop } from '../../lib/yield';
 
 /** Fogs per UPDATE statement, and per transaction, of a flush. */
 const CHUNK = 250;
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * `lastActive` of fogs, updated on every authenticated agent call: kept in memory and written in
