@@ -200,5 +200,13 @@ export const migrations: Migration[] = [
     "statements": [
       "DROP TABLE `agent_jti`;"
     ]
+  },
+  {
+    "id": 15,
+    "tag": "0015_jti_digests",
+    "hash": "035acec1778897e43c44e7888054a594460b3e967b5b2e76e91af05aced011f5",
+    "statements": [
+      "ALTER TABLE `agent_jti_batch` ADD `digests` blob;"
+    ]
   }
 ];

@@ -1,4 +1,11 @@
-import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { customType, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** A BLOB as a Uint8Array on every runtime (drizzle's own blob modes hand out Node Buffers). */
+const bytes = customType<{ data: Uint8Array; driverData: ArrayBuffer | Uint8Array }>({
+  dataType: () => 'blob',
+  fromDriver: (v) => (v instanceof Uint8Array ? v : new Uint8Array(v)),
+  toDriver: (v) => v,
+});
 
 /**
  * A fog (edge node / agent). Config fields are what the agent pulls with GET /agent/config; status
@@ -181,7 +188,9 @@ export const fogHal = sqliteTable('fog_hal', {
 
 /**
  * Used agent-JWT ids, persisted one row per flush (see src/auth/agent-jti.ts) so that replay protection
- * survives a restart: `ids` holds `{fogUuid}:{jti}\t{expiresAt}` lines, `expiresAt` the latest of them.
+ * survives a restart: `digests` holds 12 bytes per id (its 64-bit digest and its expiry in seconds, little
+ * endian), `expiresAt` the latest expiry of the row. Rows written before migration 0015 have `digests`
+ * NULL and `{fogUuid}:{jti}\t{expiresAt}` lines in `ids` (now '' for new rows); they are still read.
  * One row per second instead of one B-tree insert per agent request (a random key into a table of up to
  * a million rows at 10,000 agents).
  */
@@ -191,6 +200,7 @@ export const agentJtiBatch = sqliteTable(
     id: integer('id').primaryKey({ autoIncrement: true }),
     expiresAt: integer('expires_at').notNull(),
     ids: text('ids').notNull(),
+    digests: bytes('digests'),
   },
   (t) => [index('agent_jti_batch_expires_idx').on(t.expiresAt)],
 );

@@ -36,7 +36,7 @@ test('used token ids: replays refused until the id expires, expired ids forgotte
   }
 });
 
-test('used token ids: one row per flush; ids with the line separators in them round-trip; the cleanup job drops expired batches', async () => {
+test('used token ids: one row per flush, 12 bytes per id; ids with the old line separators in them round-trip; the cleanup job drops expired batches', async () => {
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
   const t = await makeTestApp({ clock });
   try {
@@ -46,9 +46,11 @@ test('used token ids: one row per flush; ids with the line separators in them ro
     for (let i = 0; i < 50; i++) assert.equal(store.use(`id-${i}`, 'fog-1', t0 + 60_000), true);
     assert.equal(store.use(odd, 'fog-1', t0 + 120_000), true);
     await store.flush(t.ctx);
-    const rows = await t.ctx.store.client.execute('SELECT expires_at, ids FROM agent_jti_batch');
+    const rows = await t.ctx.store.client.execute('SELECT expires_at, ids, digests FROM agent_jti_batch');
     assert.equal(rows.rows.length, 1, 'one row for the whole flush');
     assert.equal(Number(rows.rows[0]!.expires_at), t0 + 120_000, 'the latest expiry of the batch');
+    assert.equal(rows.rows[0]!.ids, '', 'new rows keep digests only');
+    assert.equal((rows.rows[0]!.digests as ArrayBuffer).byteLength, 51 * 12, '12 bytes per id');
     const restarted = new JtiStore(clock, t.ctx.logger);
     await restarted.load(t.ctx);
     assert.equal(restarted.size, 51, 'no extra id smuggled in through the separators');
@@ -59,6 +61,53 @@ test('used token ids: one row per flush; ids with the line separators in them ro
     const { cleanupExpiredTokens } = await import('../../src/services/maintenance/token-cleanup');
     assert.equal((await cleanupExpiredTokens(t.ctx)).agentJtiBatches, 1);
     assert.equal((await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 0);
+  } finally {
+    await t.close();
+  }
+});
+
+test('used token ids: rows written before migration 0015 (ids as text lines) are still loaded', async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const t = await makeTestApp({ clock });
+  try {
+    const t0 = clock.now();
+    const odd = 'x\tfake-fog:stolen';
+    const lines = [`fog-1:old-a\t${t0 + 60_000}`, `${JSON.stringify(`fog-1:${odd}`)}\t${t0 + 60_000}`, `fog-1:gone\t${t0 - 1}`].join('\n');
+    await t.ctx.store.client.execute({ sql: 'INSERT INTO agent_jti_batch (expires_at, ids) VALUES (?, ?)', args: [t0 + 60_000, lines] });
+    const store = new JtiStore(clock, t.ctx.logger);
+    store.use('new-b', 'fog-1', t0 + 60_000);
+    await store.flush(t.ctx);
+    const restarted = new JtiStore(clock, t.ctx.logger);
+    await restarted.load(t.ctx);
+    assert.equal(restarted.size, 3, 'two unexpired old ids and the new one');
+    assert.equal(restarted.use('old-a', 'fog-1', t0 + 60_000), false);
+    assert.equal(restarted.use(odd, 'fog-1', t0 + 60_000), false);
+    assert.equal(restarted.use('new-b', 'fog-1', t0 + 60_000), false);
+    assert.equal(restarted.use('gone', 'fog-1', t0 + 60_000), true, 'an expired old id is not loaded');
+  } finally {
+    await t.close();
+  }
+});
+
+test('used token ids: the cleanup deletes any number of expired batches (in chunks) and keeps the live ones', async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const t = await makeTestApp({ clock });
+  try {
+    const store = new JtiStore(clock, t.ctx.logger);
+    const t0 = clock.now();
+    for (let i = 0; i < 45; i++) {
+      store.use(`expired-${i}`, 'fog-1', t0 + 60_000);
+      await store.flush(t.ctx);
+    }
+    store.use('live', 'fog-1', t0 + 600_000);
+    await store.flush(t.ctx);
+    clock.advance(61_000);
+    const { cleanupExpiredTokens } = await import('../../src/services/maintenance/token-cleanup');
+    assert.deepEqual(await cleanupExpiredTokens(t.ctx), { refreshTokens: 0, agentJtiBatches: 45, jobRuns: 0 });
+    assert.equal((await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 1);
+    const restarted = new JtiStore(clock, t.ctx.logger);
+    await restarted.load(t.ctx);
+    assert.equal(restarted.use('live', 'fog-1', t0 + 600_000), false);
   } finally {
     await t.close();
   }

@@ -1,0 +1,1 @@
+ALTER TABLE `agent_jti_batch` ADD `digests` blob;
