@@ -9,5 +9,6 @@ import { renewExpiring } from '../src/services/pki/certificates';
 export const certificateRenewalJob: Job = {
   name: 'certificate-renewal',
   schedule: '41 2 * * *',
+  serverSchedule: '13 41 2 * * *',
   run: (ctx) => renewExpiring(ctx, ctx.config.certRenewBeforeDays),
 };

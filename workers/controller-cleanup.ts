@@ -5,5 +5,6 @@ import { markInactive } from '../src/services/cluster/cluster';
 export const controllerCleanupJob: Job = {
   name: 'controller-cleanup',
   schedule: '*/10 * * * *',
+  serverSchedule: '25 */10 * * * *',
   run: (ctx) => markInactive(ctx),
 };

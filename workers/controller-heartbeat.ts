@@ -5,7 +5,7 @@ import { heartbeat } from '../src/services/cluster/cluster';
 export const controllerHeartbeatJob: Job = {
   name: 'controller-heartbeat',
   schedule: '* * * * *',
-  serverSchedule: '*/30 * * * * *',
+  serverSchedule: '10,40 * * * * *',
   perInstance: true,
   run: (ctx) => heartbeat(ctx),
 };

@@ -5,5 +5,6 @@ import { cleanupEvents } from '../src/services/events/audit';
 export const eventCleanupJob: Job = {
   name: 'event-cleanup',
   schedule: '17 3 * * *',
+  serverSchedule: '37 17 3 * * *',
   run: (ctx) => cleanupEvents(ctx),
 };

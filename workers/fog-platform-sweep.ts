@@ -5,5 +5,6 @@ import { sweepFogPlatforms } from '../src/services/platform/fog-platform';
 export const fogPlatformSweepJob: Job = {
   name: 'fog-platform-sweep',
   schedule: '*/15 * * * *',
+  serverSchedule: '7 */15 * * * *',
   run: (ctx) => sweepFogPlatforms(ctx),
 };

@@ -10,6 +10,6 @@ import { processServiceTasks } from '../src/services/platform/services';
 export const platformReconcileWorkerJob: Job = {
   name: 'platform-reconcile-worker',
   schedule: '* * * * *',
-  serverSchedule: '*/3 * * * * *',
+  serverSchedule: '2-59/3 * * * * *',
   run: async (ctx) => ({ ...(await processFogTasks(ctx, 1)), services: await processServiceTasks(ctx, 1) }),
 };

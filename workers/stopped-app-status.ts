@@ -5,6 +5,6 @@ import { updateStoppedMicroservices } from '../src/services/fogs/status-job';
 export const stoppedAppStatusJob: Job = {
   name: 'stopped-app-status',
   schedule: '* * * * *',
-  serverSchedule: '*/30 * * * * *',
+  serverSchedule: '15,45 * * * * *',
   run: (ctx) => updateStoppedMicroservices(ctx),
 };

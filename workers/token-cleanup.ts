@@ -4,5 +4,6 @@ import { cleanupExpiredTokens } from '../src/services/maintenance/token-cleanup'
 export const tokenCleanupJob: Job = {
   name: 'token-cleanup',
   schedule: '*/5 * * * *',
+  serverSchedule: '52 */5 * * * *',
   run: (ctx) => cleanupExpiredTokens(ctx),
 };

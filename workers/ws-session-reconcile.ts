@@ -8,5 +8,6 @@ import type { Job } from '../src/jobs/types';
 export const wsSessionReconcileJob: Job = {
   name: 'ws-session-reconcile',
   schedule: '* * * * *',
+  serverSchedule: '22 * * * * *',
   run: (ctx) => ctx.sessions.reconcile(),
 };

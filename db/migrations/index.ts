@@ -208,5 +208,13 @@ export const migrations: Migration[] = [
     "statements": [
       "ALTER TABLE `agent_jti_batch` ADD `digests` blob;"
     ]
+  },
+  {
+    "id": 16,
+    "tag": "0016_fog_delete_requested_idx",
+    "hash": "a0a1d4d4e866ef25c0889d29bcd211b7651b9d4cb9e37f130e66e1f7c3386c1d",
+    "statements": [
+      "CREATE INDEX `fog_delete_requested_idx` ON `fog` (`delete_requested_at`) WHERE \"fog\".\"delete_requested_at\" IS NOT NULL;"
+    ]
   }
 ];

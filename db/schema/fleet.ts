@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { customType, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** A BLOB as a Uint8Array on every runtime (drizzle's own blob modes hand out Node Buffers). */
@@ -108,7 +109,12 @@ export const fog = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('fog_last_status_idx').on(t.lastStatusTime)],
+  (t) => [
+    index('fog_last_status_idx').on(t.lastStatusTime),
+    // fog-status looks for unconfirmed deletions every 30 s; nearly every row is NULL, so the partial
+    // index stays tiny where a scan of the fog table took ~4 ms at 10,000 fogs.
+    index('fog_delete_requested_idx').on(t.deleteRequestedAt).where(sql`${t.deleteRequestedAt} IS NOT NULL`),
+  ],
 );
 
 /** The fog's Ed25519 public JWK (not a secret). Replaced on every provision, deleted on deprovision. */

@@ -6,8 +6,10 @@ export interface Job {
   /** Five-field cron expression (UTC), the same string in croner and in wrangler.toml `[triggers] crons`. */
   schedule: string;
   /**
-   * Optional finer schedule for the long-running servers (croner, six fields with seconds). Workers
-   * cron triggers cannot fire more often than once a minute; there the job runs on `schedule`.
+   * Optional schedule for the long-running servers (croner, six fields with seconds): finer than a
+   * minute, and/or at its own second so jobs do not all start at :00 on the one event loop. It must
+   * run in every minute `schedule` names (tests/unit/workers.test.ts). Workers cron triggers cannot
+   * fire more often than once a minute; there the job runs on `schedule`.
    */
   serverSchedule?: string;
   /**

@@ -1,0 +1,1 @@
+CREATE INDEX `fog_delete_requested_idx` ON `fog` (`delete_requested_at`) WHERE "fog"."delete_requested_at" IS NOT NULL;
