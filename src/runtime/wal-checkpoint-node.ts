@@ -132,7 +132,9 @@ parentPort.on('message', (message) => {
     report(err);
   }
   db = undefined;
-  parentPort.close();
+  // Node and Bun end the thread when its port closes; Deno's port has no close(), its worker global does.
+  if (typeof parentPort.close === 'function') parentPort.close();
+  else close();
 });
 `;
 

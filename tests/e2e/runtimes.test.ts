@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,8 @@ function assertStamped(res: Response, requestId?: string) {
 
 /** The same smoke on every runtime: the bundle is identical, only the binary differs. */
 async function smoke(runtime: Runtime) {
-  const ctl = await startController({ runtime });
+  const dir = mkdtempSync(join(tmpdir(), `controller-${runtime}-`));
+  const ctl = await startController({ runtime, dir });
   try {
     const post = (path: string, body: unknown, token?: string) =>
       fetch(ctl.url + path, {
@@ -107,8 +108,19 @@ async function smoke(runtime: Runtime) {
     assert.ok(ms < 10_000, `stopped in ${ms} ms`);
     assert.match(ctl.output(), /"msg":"stopped"/);
     assert.ok(!ctl.output().includes(accessToken), 'tokens never reach the log');
+
+    // Node and Deno check agent signatures and checkpoint the WAL on threads of their own; at stop the
+    // checkpoint thread empties the WAL and ends by itself (Deno's worker port has no close()).
+    const listening = JSON.parse(ctl.output().split('\n').find((l) => l.includes('"msg":"controller listening"')) ?? '{}');
+    assert.equal(listening.agentSignatures, runtime === 'bun' ? 'webcrypto' : 'libsodium-thread', ctl.output());
+    assert.doesNotMatch(ctl.output(), /checkpoint thread|Uncaught/, ctl.output());
+    if (runtime !== 'bun') {
+      const wal = join(dir, 'data/controller.db-wal');
+      assert.equal(existsSync(wal) ? statSync(wal).size : 0, 0, 'the WAL is emptied at stop');
+    }
   } finally {
     await ctl.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
