@@ -1,5 +1,6 @@
 // `npm start`: builds the bundle when it is missing or older than the sources, then runs it in
-// this process (so SIGTERM/SIGINT reach the Controller directly).
+// this process. package.json runs this script with `exec`, so the shell npm starts is replaced by this
+// process and the SIGTERM/SIGINT that npm forwards reaches the Controller (a plain `sh -c` would swallow it).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
