@@ -15,6 +15,7 @@ import { createLogger } from '../../src/lib/logger';
 import { Vault } from '../../src/crypto/vault';
 import { fog, fogPlatformTask, fogPlatformStatus, microservice } from '../../db/schema/index';
 import { createFog } from '../../src/services/fogs/fogs';
+import { natsSkip } from '../harness/nats';
 
 test('fog platform: router microservice with certificates and config per fog; failure, backoff and manual retry; host change; delete', { timeout: 120_000 }, async () => {
   const t = await makeTestApp();
@@ -185,7 +186,7 @@ test('fog platform sweep: a fog whose router went missing, or that never got a s
   }
 });
 
-test('fog NATS: server (hub) and leaf instances — certificates, JetStream key, system users, rendered configs that nats-server accepts, the nats microservice', { timeout: 120_000 }, async () => {
+test('fog NATS: server (hub) and leaf instances — certificates, JetStream key, system users, rendered configs that nats-server accepts, the nats microservice', { timeout: 120_000 , skip: natsSkip }, async () => {
   const t = await makeTestApp();
   const work = mkdtempSync(join(tmpdir(), 'nats-conf-'));
   try {
