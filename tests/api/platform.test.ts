@@ -186,7 +186,7 @@ test('fog platform sweep: a fog whose router went missing, or that never got a s
   }
 });
 
-test('fog NATS: server (hub) and leaf instances — certificates, JetStream key, system users, rendered configs that nats-server accepts, the nats microservice', { timeout: 120_000 , skip: natsSkip }, async () => {
+test('fog NATS: server (hub) and leaf instances — certificates, JetStream key, system users, rendered configs that nats-server accepts, the nats microservice', { timeout: 120_000, skip: natsSkip }, async () => {
   const t = await makeTestApp();
   const work = mkdtempSync(join(tmpdir(), 'nats-conf-'));
   try {

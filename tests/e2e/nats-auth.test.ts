@@ -7,7 +7,7 @@ import { ADMIN, startController } from '../harness/process';
 import { natsSkip, startNats } from '../harness/nats';
 import { connectWithCreds, operatorModeConfig } from '../harness/nats-client';
 
-test('NATS: rules decide what users may publish and subscribe; accounts isolate; a deleted user is refused after the bundle update', { timeout: 90_000 , skip: natsSkip }, async () => {
+test('NATS: rules decide what users may publish and subscribe; accounts isolate; a deleted user is refused after the bundle update', { timeout: 90_000, skip: natsSkip }, async () => {
   const ctl = await startController();
   let nats: Awaited<ReturnType<typeof startNats>> | undefined;
   const conns: Array<{ close(): Promise<void> }> = [];

@@ -20,7 +20,7 @@ async function relayUp(ctl: Controller, timeoutMs = 10_000): Promise<void> {
 }
 
 
-test('two instances: sessions pair across instances over NATS with the Controller-issued controller creds; relay down → 1013 fast; SIGTERM on the agent side closes the user', { timeout: 120_000 , skip: natsSkip }, async () => {
+test('two instances: sessions pair across instances over NATS with the Controller-issued controller creds; relay down → 1013 fast; SIGTERM on the agent side closes the user', { timeout: 120_000, skip: natsSkip }, async () => {
   // The server is configured in operator mode from the Controller's own trust chain, so it only exists
   // after the Controllers created the `controller` account: start it, stop it, reconfigure, restart.
   const nats = await startNats();
