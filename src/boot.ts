@@ -17,7 +17,7 @@ import { SessionManager } from './services/sessions/manager';
 import { LocalRelay, NatsRelay } from './services/sessions/relay';
 import { ensureControllerCreds } from './services/nats/auth';
 import { seedSystemGroups } from './services/auth/admin';
-import { ensureBootstrapAdmin } from './services/auth/bootstrap';
+import { ensureBootstrapAdmin, ensureFirstAdmin } from './services/auth/bootstrap';
 import { swaggerUiVersion } from './generated/docs-assets';
 import { AgentKeyCache, type Ed25519Verifier } from './auth/agent-auth';
 import { JtiStore } from './auth/agent-jti';
@@ -166,7 +166,10 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
     await ctx.keys.init(ctx);
     await seedSystemGroups(ctx);
     // External mode: the IdP owns users; no local bootstrap admin.
-    if (deps.config.authMode === 'embedded') await ensureBootstrapAdmin(ctx);
+    if (deps.config.authMode === 'embedded') {
+      await ensureBootstrapAdmin(ctx);
+      await ensureFirstAdmin(ctx, deps.keyFiles);
+    }
     await ctx.agentJtis.load(ctx);
     await ctx.changeIndex.refresh(ctx.store.db);
     return ctx;

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { passwordPolicyProblem } from './auth/password-policy';
 
 /**
  * Every environment variable the Controller reads, in one schema.
@@ -260,6 +261,14 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   }
   const admin = env.OIDC_BOOTSTRAP_ADMIN_USERNAME;
   const adminPassword = env.OIDC_BOOTSTRAP_ADMIN_PASSWORD;
+  if (Boolean(admin) !== Boolean(adminPassword)) {
+    throw new ConfigError('invalid configuration: OIDC_BOOTSTRAP_ADMIN_USERNAME and OIDC_BOOTSTRAP_ADMIN_PASSWORD must be set together');
+  }
+  // Checked here so a bad bootstrap password stops the start with one line instead of a Controller nobody can log in to.
+  const adminPasswordProblem = adminPassword ? passwordPolicyProblem(adminPassword) : undefined;
+  if (adminPasswordProblem) {
+    throw new ConfigError(`invalid configuration: OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: ${adminPasswordProblem}`);
+  }
   const certSet = Boolean(env.TLS_PATH_CERT || env.TLS_BASE64_CERT);
   const keySet = Boolean(env.TLS_PATH_KEY || env.TLS_BASE64_KEY);
   if (certSet !== keySet) {

@@ -81,11 +81,4 @@ export async function verifyPassword(password: string, encoded: string): Promise
 }
 
 /** Password policy (platform §3.2): at least 12 characters with an upper-case letter, a lower-case letter and a digit. */
-export function passwordPolicyProblem(password: string): string | undefined {
-  if (password.length < 12) return 'password must be at least 12 characters long';
-  if (password.length > 1024) return 'password must be at most 1024 characters long';
-  if (!/[A-Z]/.test(password)) return 'password must contain an upper-case letter';
-  if (!/[a-z]/.test(password)) return 'password must contain a lower-case letter';
-  if (!/[0-9]/.test(password)) return 'password must contain a digit';
-  return undefined;
-}
+export { passwordPolicyProblem } from './password-policy';

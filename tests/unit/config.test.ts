@@ -33,6 +33,9 @@ const rejects: Array<[Record<string, string>, RegExp]> = [
   [{ CONTROLLER_PUBLIC_URL: 'not a url' }, /CONTROLLER_PUBLIC_URL must be an absolute http\(s\) URL/],
   [{ TLS_PATH_CERT: '/x.pem' }, /TLS_PATH_KEY or TLS_BASE64_KEY must be set together/],
   [{ MAX_JSON_BODY_BYTES: '10' }, /MAX_JSON_BODY_BYTES must be a whole number between 1024/],
+  [{ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a' }, /OIDC_BOOTSTRAP_ADMIN_USERNAME and OIDC_BOOTSTRAP_ADMIN_PASSWORD must be set together/],
+  [{ OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'Good-Passw0rd-1' }, /OIDC_BOOTSTRAP_ADMIN_USERNAME and OIDC_BOOTSTRAP_ADMIN_PASSWORD must be set together/],
+  [{ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'b' }, /OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: password must be at least 12/],
 ];
 for (const [env, re] of rejects) {
   test(`rejects ${JSON.stringify(env)} with one line naming the variable`, () => {
@@ -48,9 +51,8 @@ test('http public URL is allowed with AUTH_INSECURE_ALLOW_HTTP', () => {
   assert.equal(c.publicUrl, 'http://ctl.lan:51121');
 });
 
-test('bootstrap admin needs both variables', () => {
-  assert.equal(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a' }).bootstrapAdmin, undefined);
-  assert.deepEqual(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'b' }).bootstrapAdmin, { username: 'a', password: 'b' });
+test('bootstrap admin needs both variables, and a password the policy accepts', () => {
+  assert.deepEqual(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'Good-Passw0rd-1' }).bootstrapAdmin, { username: 'a', password: 'Good-Passw0rd-1' });
 });
 
 test('every environment variable the Controller reads is documented in the README', async () => {
