@@ -96,7 +96,37 @@ export const docsPageRoute = defineRoute(publicAccess, {
   responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
 });
 
+/** `GET /`: where a first-day user (or a browser) lands; it says where the API and its docs are. */
+export const rootRoute = defineRoute(publicAccess, {
+  method: 'get',
+  path: '/',
+  tags: ['Controller'],
+  summary: 'Where to start',
+  description: 'A browser (Accept: text/html) is redirected to the API docs at /api/v3/docs; other clients get the links as JSON.',
+  responses: {
+    200: {
+      description: 'Links to the API docs, the OpenAPI document and the status route',
+      content: {
+        'application/json': {
+          schema: z.object({
+            name: z.string(),
+            version: z.string(),
+            docs: z.string().openapi({ example: '/api/v3/docs' }),
+            openapi: z.string().openapi({ example: '/api/v3/openapi.json' }),
+            status: z.string().openapi({ example: '/api/v3/status' }),
+          }),
+        },
+      },
+    },
+    302: { description: 'To /api/v3/docs (browsers)' },
+  },
+});
+
 export function registerDocs(app: App, getDocument: () => unknown): void {
+  app.openapi(rootRoute, (c) => {
+    if (/\btext\/html\b/.test(c.req.header('accept') ?? '')) return c.redirect('/api/v3/docs', 302) as never;
+    return c.json({ name: 'Controller', version: c.get('ctx').version, docs: '/api/v3/docs', openapi: '/api/v3/openapi.json', status: '/api/v3/status' }, 200);
+  });
   app.openapi(docsPageRoute, (c) => {
     // The page's asset links are relative to /api/v3/docs; "/api/v3/docs/" would resolve them wrongly.
     if (new URL(c.req.url).pathname.endsWith('/')) return c.redirect(new URL(c.req.url).pathname.replace(/\/+$/, ''), 301) as never;

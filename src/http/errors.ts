@@ -63,6 +63,9 @@ export function describeZodError(err: ZodError, prefix?: string): string {
     .slice(0, 10)
     .map((i) => {
       const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+      // zod's wording for a missing field ("Invalid input: expected number, received undefined", or "expected
+      // nonoptional") makes a user decode it; say what to do.
+      if (path && i.code === 'invalid_type' && (i.expected === 'nonoptional' || /received undefined$/.test(i.message))) return `${path} is required`;
       return path ? `${path}: ${i.message}` : i.message;
     })
     .join('; ');
@@ -95,7 +98,12 @@ function fromHttpException(e: HTTPException): ServiceError {
 /** The one error mapper for HTTP. */
 export function makeOnError(logger: Logger) {
   return (err: Error, c: Context<HonoEnv>): Response => {
-    const se = err instanceof HTTPException ? fromHttpException(err) : toServiceError(err);
+    let se = err instanceof HTTPException ? fromHttpException(err) : toServiceError(err);
+    if (se.code === 'UNSUPPORTED_MEDIA_TYPE' && err instanceof HTTPException) {
+      const sent = c.req.header('content-type')?.split(';')[0]?.trim();
+      const accepted = c.get('bodyTypes') ?? ['application/json'];
+      se = new ServiceError('UNSUPPORTED_MEDIA_TYPE', `${sent ? `Content-Type ${sent} is` : 'A body without Content-Type is'} not accepted here: send ${accepted.join(' or ')}`);
+    }
     if (se.status >= 500) {
       logger.error('request failed', { requestId: c.get('requestId'), code: se.code, ...errorFields(se.cause ?? err) });
     }

@@ -144,6 +144,14 @@ function audit(access: Access, successStatus: number): MiddlewareHandler<HonoEnv
  */
 export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path' | 'middleware'> & { path: P }>(access: Access, config: R) {
   const middleware: MiddlewareHandler<HonoEnv>[] = [];
+  const bodyTypes = Object.keys((config.request?.body as { content?: Record<string, unknown> } | undefined)?.content ?? {});
+  if (bodyTypes.length) {
+    // Read only when the body's Content-Type is refused, so the 415 can say what this route accepts.
+    middleware.push((c, next) => {
+      c.set('bodyTypes', bodyTypes);
+      return next();
+    });
+  }
   if (access.embeddedOnly) {
     middleware.push(async (c, next) => {
       if (c.get('ctx').config.authMode !== 'embedded') {

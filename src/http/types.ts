@@ -19,6 +19,8 @@ export interface Vars {
   ctx: RequestCtx;
   /** `Bearer <token>` built from `?token=` on WebSocket routes. */
   queryBearer?: string;
+  /** The request body media types the matched route declares (for the 415 message). */
+  bodyTypes?: string[];
 }
 
 export type HonoEnv = { Bindings: Bindings; Variables: Vars };

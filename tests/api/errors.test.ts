@@ -15,7 +15,14 @@ test('unknown routes are a JSON 404; a known path with the wrong method is a JSO
   const t = await makeTestApp();
   try {
     assertEnvelope(await t.call('GET', '/api/v3/does-not-exist'), 404, 'ROUTE_NOT_FOUND');
-    assertEnvelope(await t.call('GET', '/'), 404, 'ROUTE_NOT_FOUND');
+    assertEnvelope(await t.call('GET', '/nothing-here'), 404, 'ROUTE_NOT_FOUND');
+    // The root points a first-day user at the docs: JSON links for clients, a redirect for browsers.
+    const root = await t.call('GET', '/');
+    assert.equal(root.status, 200);
+    assert.deepEqual({ docs: root.body.docs, openapi: root.body.openapi }, { docs: '/api/v3/docs', openapi: '/api/v3/openapi.json' });
+    const browser = await t.call('GET', '/', { headers: { accept: 'text/html,application/xhtml+xml' } });
+    assert.equal(browser.status, 302);
+    assert.equal(browser.headers.get('location'), '/api/v3/docs');
     const wrong = await t.call('DELETE', '/api/v3/live');
     assertEnvelope(wrong, 405, 'METHOD_NOT_ALLOWED');
     assert.equal(wrong.headers.get('allow'), 'GET');
@@ -36,7 +43,7 @@ test('malformed JSON is a 400 naming the problem; schema violations name the fie
 
     const missing = await t.call('POST', '/api/v3/user/login', { body: { email: 'a@b.c' } });
     assertEnvelope(missing, 400, 'VALIDATION_FAILED');
-    assert.match(missing.body.message, /^password: /);
+    assert.match(missing.body.message, /^password is required$/);
 
     const token = (await t.login()).accessToken;
     const badEmail = await t.call('POST', '/api/v3/users', { token, body: { email: 'not-an-email', password: 'x', groups: [7] } });

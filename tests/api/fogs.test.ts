@@ -96,8 +96,8 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     };
 
     // Nothing yet provides the default router or the NATS hub (a first fog without a host cannot).
-    await refused({ name: 'early' }, 404, /default-router .*not found/);
-    await refused({ name: 'early', routerMode: 'none' }, 404, /default-nats-hub .*not found/);
+    await refused({ name: 'early' }, 404, /^default-router not found: no system fog provides it yet\. Create the system fog first/);
+    await refused({ name: 'early', routerMode: 'none' }, 404, /^default-nats-hub not found: no system fog provides it yet\. Create the system fog first/);
     await refused({ name: 'sys', isSystem: true }, 400, /^host: required/);
     await refused({ name: 'sys', isSystem: true, host: 'x.example', routerMode: 'edge' }, 400, /^routerMode: a system fog must be interior/);
     await refused({ name: 'sys', isSystem: true, host: 'x.example', natsMode: 'leaf' }, 400, /^natsMode: a system fog must be server/);

@@ -166,6 +166,10 @@ test('YAML uploads: missing file part, wrong field, two files, empty body, unsup
     r = await post({ body: doc, headers: { ...auth, 'content-type': 'application/xml' } });
     assert.equal(r.status, 415);
     assert.equal(r.body.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(r.body.message, 'Content-Type application/xml is not accepted here: send multipart/form-data or application/yaml');
+    r = await t.call('POST', '/api/v3/iofog', { raw: 'name: x', headers: { ...auth, 'content-type': 'text/yaml' } });
+    assert.equal(r.status, 415);
+    assert.equal(r.body.message, 'Content-Type text/yaml is not accepted here: send application/json');
     r = await post({ body: `${doc}---\n${doc}`, headers: { ...auth, 'content-type': 'application/yaml' } });
     assert.equal(r.status, 400, 'one document per upload');
     assert.match(r.body.message, /^YAML: /);

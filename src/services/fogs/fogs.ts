@@ -143,7 +143,10 @@ async function checkPlatformRefs(
         if (target.routerMode !== 'interior') throw invalid(`upstreamRouters: ${ref} is not an interior router (routerMode ${target.routerMode})`);
       }
     } else if (!f.isSystem && !(await defaultRouterFog(tx))) {
-      throw notFound('Router default-router (no system fog provides it yet: create one with isSystem true and a host, or name upstreamRouters)');
+      throw new ServiceError(
+        'NOT_FOUND',
+        'default-router not found: no system fog provides it yet. Create the system fog first ({"name": …, "isSystem": true, "host": "<address agents reach>", "archId": 1}), or name upstreamRouters',
+      );
     }
   }
   if (check.nats && f.natsMode === 'leaf') {
@@ -155,7 +158,10 @@ async function checkPlatformRefs(
         if (target.natsMode !== 'server') throw invalid(`upstreamNatsServers: ${ref} is not a NATS server (natsMode ${target.natsMode})`);
       }
     } else if (!f.isSystem && !(await hubFog(tx))) {
-      throw notFound('NATS server default-nats-hub (no system fog provides it yet: create one with isSystem true and a host, or name upstreamNatsServers)');
+      throw new ServiceError(
+        'NOT_FOUND',
+        'default-nats-hub not found: no system fog provides it yet. Create the system fog first ({"name": …, "isSystem": true, "host": "<address agents reach>", "archId": 1}), or name upstreamNatsServers or set natsMode none',
+      );
     }
   }
   if (check.networkRouter && f.routerMode === 'none' && f.networkRouter) {
