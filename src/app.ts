@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
+import { classify } from './http/admission';
 import { describeZodError, makeOnError, sendError } from './http/errors';
 import type { App, HonoEnv } from './http/types';
 import { registerAgent } from '../routes/agent/index';
@@ -101,6 +102,20 @@ export function createApp(appCtx: AppCtx): App {
     },
   });
 
+  const slowMs = appCtx.config.logSlowRequestMs;
+  // Shed requests are logged at debug one by one and summed up at warn at most every 10 s.
+  let shedSince = 0;
+  let shedLoggedAt = 0;
+  const noteShed = () => {
+    shedSince++;
+    const now = appCtx.clock.now();
+    if (now - shedLoggedAt < 10_000) return;
+    const { shed } = appCtx.admission;
+    appCtx.logger.warn('overloaded: shedding requests with 503 + Retry-After', { shedSinceLastLog: shedSince, lagMs: Math.round(appCtx.admission.lagMs()), ...shed });
+    shedSince = 0;
+    shedLoggedAt = now;
+  };
+
   app.use('*', async (c, next) => {
     const started = performance.now();
     const incoming = c.req.header('x-request-id') ?? c.req.header('request-id');
@@ -108,9 +123,17 @@ export function createApp(appCtx: AppCtx): App {
     c.set('requestId', requestId);
     const ctx: RequestCtx = { ...appCtx, requestId, ip: clientIp(c, appCtx.config.trustProxy) };
     c.set('ctx', ctx);
+    const cls = classify(c.req.path, c.req.method);
+    const refused = appCtx.admission.enter(cls);
     try {
-      await next();
+      if (refused) {
+        noteShed();
+        c.res = sendError(c, refused);
+      } else {
+        await next();
+      }
     } finally {
+      if (!refused) appCtx.admission.leave(cls);
       stampHeaders(c, {
         'x-request-id': requestId,
         'X-Timestamp': String(appCtx.clock.now()),
@@ -120,7 +143,9 @@ export function createApp(appCtx: AppCtx): App {
       });
       const ms = Math.round((performance.now() - started) * 10) / 10;
       // The path only — query strings can carry tokens (`?token=` on WebSocket routes).
-      appCtx.logger.info('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms, requestId });
+      // Agent polls are the bulk of the traffic: at info only when they fail or are slow.
+      const quiet = cls === 'agent' && c.res.status < 400 && ms < slowMs;
+      (quiet || refused ? appCtx.logger.debug : appCtx.logger.info).call(appCtx.logger, 'request', { method: c.req.method, path: c.req.path, status: c.res.status, ms, requestId });
       appCtx.metrics.httpRequests.add(1, { method: c.req.method, status: Math.floor(c.res.status / 100) * 100 });
       appCtx.metrics.httpDuration.record(ms, { method: c.req.method });
     }

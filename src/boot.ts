@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import { Admission } from './http/admission';
 import type { Config } from './config';
 import type { AppCtx } from './context';
 import { migrate, openStore, type CreateLibsqlClient, type WalCheckpointer } from '../db/client';
@@ -141,6 +142,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       consoleVersion: swaggerUiVersion,
       state: { accepting: true },
       sessions: undefined as unknown as SessionManager,
+      admission: new Admission(deps.config.admission),
     };
     const relayCfg = deps.config.ws.relay;
     const relay = relayCfg

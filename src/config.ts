@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { passwordPolicyProblem } from './auth/password-policy';
+import type { AdmissionConfig } from './http/admission';
 
 /**
  * Every environment variable the Controller reads, in one schema.
@@ -104,6 +105,12 @@ export const EnvSchema = v.object({
   MAX_JSON_BODY_BYTES: int(1_048_576, 1024, 256 * 1_048_576),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
   JOBS_ENABLED: bool(true),
+  ADMISSION_ENABLED: bool(true),
+  ADMISSION_MAX_QUEUE_MS: int(500, 20, 60_000),
+  ADMISSION_MAX_AGENT_INFLIGHT: int(4096, 1, 1_000_000),
+  ADMISSION_MAX_CONTROL_INFLIGHT: int(512, 1, 1_000_000),
+  ADMISSION_RETRY_AFTER_SECONDS: int(5, 1, 3600),
+  LOG_SLOW_REQUEST_MS: int(500, 0, 3_600_000),
   RBAC_API_VERSION: v.pipe(
     v.optional(v.string(), 'datasance.com/v3'),
     v.trim(),
@@ -182,6 +189,10 @@ export interface Config {
   maxJsonBodyBytes: number;
   shutdownTimeoutMs: number;
   jobsEnabled: boolean;
+  /** Load shedding (src/http/admission.ts). */
+  admission: AdmissionConfig;
+  /** Agent requests are logged at debug unless they fail or take at least this long. */
+  logSlowRequestMs: number;
   /** Returned to agents at provisioning; they name local resources with it. */
   namespace: string;
   /** This replica in `/cluster/controllers`: a stable uuid (else one kept next to the key file), advertised host. */
@@ -322,6 +333,14 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     maxJsonBodyBytes: env.MAX_JSON_BODY_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     jobsEnabled: env.JOBS_ENABLED,
+    admission: {
+      enabled: env.ADMISSION_ENABLED,
+      maxQueueMs: env.ADMISSION_MAX_QUEUE_MS,
+      maxAgentInflight: env.ADMISSION_MAX_AGENT_INFLIGHT,
+      maxControlInflight: env.ADMISSION_MAX_CONTROL_INFLIGHT,
+      retryAfterSec: env.ADMISSION_RETRY_AFTER_SECONDS,
+    },
+    logSlowRequestMs: env.LOG_SLOW_REQUEST_MS,
     namespace: env.CONTROLLER_NAMESPACE,
     cluster: { uuid: env.CONTROLLER_UUID, host: env.CONTROLLER_HOST || undefined, inactiveThresholdSec: env.CONTROLLER_INACTIVE_THRESHOLD_SECONDS },
     natsEnabled: true,

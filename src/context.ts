@@ -1,4 +1,5 @@
 import type { Config } from './config';
+import type { Admission } from './http/admission';
 import type { Db, Store } from '../db/client';
 import type { PendingRecord } from '../db/tx';
 import type { ExternalIdp } from './auth/external';
@@ -73,6 +74,8 @@ export interface AppCtx {
   state: { accepting: boolean };
   /** Exec/log WebSocket sessions on this instance (services/sessions/manager.ts). */
   sessions: SessionManager;
+  /** Load shedding: agent polls get a fast 503 when the event loop cannot keep up. */
+  admission: Admission;
 }
 
 export interface RequestCtx extends AppCtx {

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   SERVER_DRAINING: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_DB_BUSY: { status: 503, name: 'ServiceUnavailable' },
   CONTROLLER_DB_UNAVAILABLE: { status: 503, name: 'ServiceUnavailable' },
+  /** Load shed by admission control (src/http/admission.ts): retry after Retry-After. */
+  CONTROLLER_OVERLOADED: { status: 503, name: 'ServiceUnavailable' },
 } as const satisfies Record<string, { status: number; name: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -52,6 +52,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   ctx.agentActivity.start(ctx);
   ctx.changeIndex.start(ctx.store.db, logger);
   ctx.sessions.start();
+  ctx.admission.start();
   logger.info('controller listening', {
     runtime: rt.name,
     url: `${tls ? 'https' : 'http'}://${config.host}:${server.port}`,
@@ -79,6 +80,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
       await ctx.agentJtis.stop(ctx);
       await ctx.agentActivity.stop(ctx);
       ctx.changeIndex.stop();
+      ctx.admission.stop();
       await ctx.store.close();
       clearTimeout(deadline);
       logger.info('stopped', { signal });
