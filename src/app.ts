@@ -35,7 +35,7 @@ export const API_INFO = {
   title: 'Controller API',
   version: '3.8.0',
   description:
-    'Edge-fleet control plane, wire-compatible with the ioFog / Datasance Controller v3.8. Authenticate with `POST /api/v3/user/login`, then send `Authorization: Bearer <accessToken>`. Errors are JSON `{name, message, code, requestId}`.',
+    'Edge-fleet control plane, wire-compatible with the ioFog / Datasance Controller v3.8. Authenticate with `POST /api/v3/user/login`, then send `Authorization: Bearer <accessToken>` — here: **Authorize**, and paste the token into `bearerAuth` (`agentToken` is Edgelet\'s, not yours). Type in the filter box to find a resource. Errors are JSON `{name, message, code, requestId}`.',
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -203,13 +203,13 @@ export function createApp(appCtx: AppCtx): App {
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'Agent routes: an EdDSA JWT the agent signs per request with the key issued at provisioning (sub = fog uuid, unique jti)',
+    description: 'Agent routes only (Edgelet): an EdDSA JWT the agent signs per request with the key issued at provisioning (sub = fog uuid, unique jti). Operators leave this empty.',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'Access token from POST /api/v3/user/login',
+    description: 'Operators: the accessToken from POST /api/v3/user/login (or the browser login). Paste it without the "Bearer " prefix.',
   });
 
   const methodsFor = methodIndex(app);
@@ -231,10 +231,47 @@ export function createApp(appCtx: AppCtx): App {
   return app;
 }
 
+/**
+ * The docs UI lists tags in this order: by resource as an operator thinks of them, identity after the fleet,
+ * and the agent contract (which operators never call) last. A test checks every operation's tag is listed.
+ */
+export const TAG_ORDER: Array<{ name: string; description: string }> = [
+  { name: 'Controller', description: 'Health, status, the docs and the OpenAPI document' },
+  { name: 'Fogs', description: 'Edge nodes (agents): create, configure, provisioning keys, commands, HAL' },
+  { name: 'Applications', description: 'Applications and their microservices, in JSON or YAML (kind: Application)' },
+  { name: 'Application templates', description: 'Parameterised applications, deployed with variables' },
+  { name: 'Microservices', description: 'Microservices of applications: images, ports, volumes, config, start/stop' },
+  { name: 'System microservices', description: 'The platform microservices on system fogs (router, NATS, debug)' },
+  { name: 'Catalog', description: 'Reusable microservice images' },
+  { name: 'Registries', description: 'Container registries the agents pull from' },
+  { name: 'Secrets', description: 'Secrets, encrypted at rest' },
+  { name: 'Config maps', description: 'Configuration data for microservices' },
+  { name: 'Volume mounts', description: 'Secrets and config maps mounted into microservices' },
+  { name: 'Services', description: 'Services exposed through the router' },
+  { name: 'Router', description: 'The default router' },
+  { name: 'Certificates', description: 'Certificate authorities and certificates' },
+  { name: 'NATS', description: 'NATS accounts, users, rules and credentials' },
+  { name: 'Sessions (WebSocket)', description: 'Exec and log sessions to microservices and fogs' },
+  { name: 'Events', description: 'Audit events' },
+  { name: 'Config', description: 'Controller settings' },
+  { name: 'Cluster', description: 'Controller replicas' },
+  { name: 'Capabilities', description: 'What this Controller supports' },
+  { name: 'User', description: 'Your own account: login, tokens, password, MFA' },
+  { name: 'Users', description: 'User administration' },
+  { name: 'Groups', description: 'Groups (built-in roles)' },
+  { name: 'Auth', description: 'Signing keys and identity administration' },
+  { name: 'Roles', description: 'Custom RBAC roles' },
+  { name: 'Role bindings', description: 'Who holds which role' },
+  { name: 'Service accounts', description: "Microservices' identities" },
+  { name: 'OIDC', description: 'The embedded OpenID Connect issuer' },
+  { name: 'Agent (Edgelet)', description: 'The agent contract: called by Edgelet with its own signed tokens, not by operators' },
+];
+
 export function openApiDocument(app: App) {
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: API_INFO,
     servers: [{ url: '/', description: 'This Controller' }],
+    tags: TAG_ORDER,
   });
 }

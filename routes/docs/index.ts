@@ -49,6 +49,9 @@ const INIT = `window.ui = SwaggerUIBundle({
   tryItOutEnabled: false,
   displayRequestDuration: true,
   defaultModelsExpandDepth: 0,
+  // Over 250 operations: the filter box finds a tag by name (fogs, secrets, …).
+  filter: true,
+  docExpansion: 'none',
 });
 `;
 

@@ -22,7 +22,7 @@ import {
   type FogFilter,
 } from '../../src/services/fogs/fogs';
 
-const tag = ['Agents'];
+const tag = ['Fogs'];
 const port = z.number().int().min(1).max(65535);
 const nonNeg = z.number().finite().min(0);
 const size = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');

@@ -17,7 +17,7 @@ import { isUpgradeRequest, type WsHandlers, type WsPeer } from '../../src/ws/typ
  * delivered as a 1008 close after the handshake, with the message as the close reason.
  */
 
-const tags = ['WebSocketSessions'];
+const tags = ['Sessions (WebSocket)'];
 const switching = { 101: { description: 'Switching Protocols: the session socket carries binary MessagePack frames (platform §1.4)' } };
 const upgradeRequired = { 426: errorResponse('Not a WebSocket upgrade request', 426) };
 

@@ -16,6 +16,11 @@ test('the served document equals the generated one, and every operation declares
     const r = await t.call('GET', '/api/v3/openapi.json');
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, JSON.parse(await renderOpenApi()));
+    // The docs UI shows tags in the document's order: the fleet first, the agent contract last.
+    const tagNames = (r.body.tags as Array<{ name: string }>).map((t) => t.name);
+    assert.equal(tagNames[0], 'Controller');
+    assert.equal(tagNames[1], 'Fogs');
+    assert.equal(tagNames.at(-1), 'Agent (Edgelet)');
     const ops = Object.entries(r.body.paths as Record<string, Record<string, any>>).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ p, m, op })));
     assert.ok(ops.length >= 20);
     for (const { p, m, op } of ops) {
@@ -30,6 +35,8 @@ test('the served document equals the generated one, and every operation declares
         assert.ok(p.startsWith('/api/v3/agent/'), `${m} ${p}: fog-token routes live under /api/v3/agent`);
       }
       for (const code of ['400', '500', '503']) assert.ok(op.responses[code], `${m} ${p} documents ${code}`);
+      assert.equal(op.tags?.length, 1, `${m} ${p} has one tag`);
+      assert.ok(tagNames.includes(op.tags[0]), `${m} ${p}: tag ${op.tags[0]} is listed in the document's tags (src/app.ts TAG_ORDER)`);
       if (needsToken) assert.ok(op.responses['401'] && op.responses['403'], `${m} ${p} documents 401/403`);
     }
   } finally {
