@@ -35,6 +35,14 @@
 //   env BENCH_SERVER_NODE_ARGS="--cpu-prof" passes flags to the server's node;
 //   env BENCH_SERVER_ENV="LOG_LEVEL=debug,K=V" adds (or overrides) server environment variables;
 //   --server-output FILE writes what the server printed (e.g. with --trace-gc) to FILE at the end.
+//   --server-cpus 0 / --client-cpus 1 pin the server (with every thread it starts) and this generator to
+//   those cores with taskset, so a capacity number is the server's alone (the machine has 2 cores).
+//   --storm: a boot storm. After provisioning, every agent restarts within --ramp seconds (Edgelet's
+//   restart: probe, registries, volume mounts, microservices, PATCH config, then an initialization
+//   cycle), with Edgelet's retries (4 attempts, 1/2/4 s, fresh token each) as after a site power cut.
+//   Reports `storm`: the slowest request and the 503s while it lasts, and how long after the last
+//   restart every agent completed a successful change cycle (`allSteadySec`, bounded by --steady-max).
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -64,6 +72,10 @@ const TIMELINE = argv.includes('--timeline');
 const RUNTIME = arg('runtime', 'node') as Runtime;
 const SERVER_OUTPUT = arg('server-output', '');
 if (!['node', 'deno', 'bun'].includes(RUNTIME)) fatal('--runtime must be node, deno or bun');
+const SERVER_CPUS = arg('server-cpus', '');
+const CLIENT_CPUS = arg('client-cpus', '');
+const STORM = argv.includes('--storm');
+const STEADY_MAX = num('steady-max', 180, 1);
 const CLIENT = arg('client', 'lean');
 if (!['lean', 'node'].includes(CLIENT)) fatal('--client must be lean or node');
 
@@ -127,8 +139,14 @@ async function pool(n: number, concurrency: number, fn: (i: number) => Promise<v
 }
 
 // ── server ──
+if (CLIENT_CPUS) {
+  // Every thread of this process, now and later (they inherit it).
+  const r = spawnSync('taskset', ['-a', '-p', '-c', CLIENT_CPUS, String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) fatal(`taskset for the generator failed: ${r.stderr || r.error}`);
+}
 const ctl = await startController({
   runtime: RUNTIME,
+  cpus: SERVER_CPUS || undefined,
   env: {
     LOG_LEVEL: 'warn',
     AUTH_RATE_LIMIT_ENABLED: 'false',
@@ -219,6 +237,10 @@ async function admin(method: string, path: string, body?: unknown) {
 const latencies: number[] = [];
 const errors: Record<string, number> = {};
 const rampErrors: Record<string, number> = {};
+// The boot storm (--storm) is measured from the first restart until every agent is steady.
+const stormStatuses: Record<string, number> = {};
+const stormLatencies: number[] = [];
+let stormPhase = false;
 const timeline: Array<{ n: number; maxMs: number; lagMs?: number }> = [];
 const runStart = performance.now();
 const runStartEpochMs = Date.now();
@@ -246,6 +268,11 @@ const observe = (r: { status: number; ms: number; body: unknown; error?: string 
     b.n++;
     b.maxMs = Math.max(b.maxMs, Math.round(r.ms));
   }
+  if (stormPhase) {
+    stormLatencies.push(r.ms);
+    const k = isSuccess(r.status, r.body) ? String(r.status) : errorKey(r);
+    stormStatuses[k] = (stormStatuses[k] ?? 0) + 1;
+  }
   if (measuring) {
     requests++;
     latencies.push(r.ms);
@@ -272,7 +299,7 @@ async function provisionOne(i: number): Promise<void> {
   if (fog.status !== 201) return void (provisionFailure ||= `create fog: ${fog.status} ${JSON.stringify(fog.body)}`);
   const key = await admin('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
   if (key.status !== 201) return void (provisionFailure ||= `provisioning key: ${key.status} ${JSON.stringify(key.body)}`);
-  const edge = new Edgelet(api, { archId: 1, agent, pool: leanPool, observe, onSend, cycleHistory: 2 });
+  const edge = new Edgelet(api, { archId: 1, agent, pool: leanPool, observe, onSend, cycleHistory: 2, retry: STORM });
   const prov = await edge.provision(key.body.key);
   if (prov.status !== 200) return void (provisionFailure ||= `provision: ${prov.status} ${JSON.stringify(prov.body)}`);
   if (BOOT) {
@@ -311,14 +338,44 @@ function loop(fn: () => Promise<unknown>, firstDelay: number) {
     if (!stopping) loop(fn, jitter());
   });
 }
+// Storm bookkeeping: when each agent's restart began, and when it first completed a good change cycle after it.
+const restartAt = new Float64Array(AGENTS);
+const steadyAt = new Float64Array(AGENTS);
+stormPhase = STORM;
 sims.forEach((s, i) => {
   later((i / AGENTS) * RAMP * 1000, async () => {
+    if (STORM) {
+      restartAt[i] = performance.now();
+      await s.restart();
+    }
     loop(() => s.putStatus(), Math.random() * PERIOD_MS);
-    loop(() => s.changeCycle(), Math.random() * PERIOD_MS);
+    loop(async () => {
+      const c = await s.changeCycle();
+      if (STORM && c.ok && steadyAt[i] === 0) steadyAt[i] = performance.now();
+    }, STORM ? 0 : Math.random() * PERIOD_MS);
   });
 });
 
-await sleep(RAMP * 1000 + PERIOD_MS);
+let storm: Record<string, unknown> | undefined;
+if (STORM) {
+  await sleep(RAMP * 1000);
+  const lastRestart = Math.max(...restartAt);
+  while (steadyAt.some((t) => t === 0) && performance.now() - lastRestart < STEADY_MAX * 1000) await sleep(250);
+  stormPhase = false;
+  const steady = steadyAt.filter((t) => t > 0).length;
+  stormLatencies.sort((a, b) => a - b);
+  const sq = (p: number) => +(stormLatencies[Math.min(stormLatencies.length - 1, Math.ceil(p * stormLatencies.length) - 1)] ?? 0).toFixed(1);
+  storm = {
+    restartsOverSec: RAMP,
+    agentsSteady: steady,
+    allSteadySec: steady === AGENTS ? +((Math.max(...steadyAt) - lastRestart) / 1000).toFixed(1) : null,
+    requests: stormLatencies.length,
+    latencyMs: { p50: sq(0.5), p99: sq(0.99), max: +(stormLatencies.at(-1) ?? 0).toFixed(1) },
+    responses: { ...stormStatuses },
+  };
+  log(`storm: ${steady}/${AGENTS} agents steady; ${JSON.stringify(storm.latencyMs)}`);
+}
+await sleep(STORM ? PERIOD_MS : RAMP * 1000 + PERIOD_MS);
 const settleStart = performance.now();
 const calm = Math.max(32, SOCKETS / 4);
 let calmSamples = 0;
@@ -372,6 +429,9 @@ console.log(
       requests,
       errors,
       rampErrors,
+      ...(storm ? { storm } : {}),
+      serverCpus: SERVER_CPUS || 'any',
+      clientCpus: CLIENT_CPUS || 'any',
       serverRssMb: { start: rssStart, afterProvision: rssAfterProvision, peak: peakDuringRun },
       serverCpuPct: +((serverCpu / (holdSec * 1000)) * 100).toFixed(1),
       // the event loop's thread alone (the rest: libuv threadpool, GC helpers, libSQL)

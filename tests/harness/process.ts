@@ -42,7 +42,16 @@ export interface Controller {
  * and waits until GET /api/v3/status answers 200.
  */
 export async function startController(
-  opts: { runtime?: Runtime; env?: Record<string, string>; dir?: string; timeoutMs?: number; nodeArgs?: string[]; /** CONTROLLER_PUBLIC_URL = the URL it listens on */ publicUrl?: boolean } = {},
+  opts: {
+    runtime?: Runtime;
+    env?: Record<string, string>;
+    dir?: string;
+    timeoutMs?: number;
+    nodeArgs?: string[];
+    /** CONTROLLER_PUBLIC_URL = the URL it listens on */ publicUrl?: boolean;
+    /** Pin the process and every thread it starts to these cores (`taskset -c`, e.g. "0"). */
+    cpus?: string;
+  } = {},
 ): Promise<Controller> {
   const runtime = opts.runtime ?? 'node';
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'controller-e2e-'));
@@ -50,7 +59,9 @@ export async function startController(
   const { cmd, args: baseArgs } = runtimeCommand(runtime);
   const args = runtime === 'node' && opts.nodeArgs ? [...opts.nodeArgs, ...baseArgs] : baseArgs;
   let out = '';
-  const proc = spawn(cmd, args, {
+  // taskset execs the runtime, so the pid stays the runtime's and its threads inherit the affinity.
+  const [file, argv] = opts.cpus ? ['taskset', ['-c', opts.cpus, cmd, ...args]] : [cmd, args];
+  const proc = spawn(file, argv, {
     cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',
