@@ -1,0 +1,130 @@
+// Operator reads against a large fleet: how long each list route takes, how big its answer is, and how long
+// it holds the server's event loop (every agent request waits that long). A sampler requests GET /api/v3/live
+// every 10 ms on its own connection while the list is fetched; its slowest answer is the stall agents see.
+//
+//   node tests/bench/operator-reads.mjs [--fogs 10000] [--microservices 10000] [--repeat 3] [--runtime node]
+//     [--server-cpus 0 --client-cpus 1]
+// Seeds through the API (fogs, then applications of 100 microservices spread over the fogs; each write also
+// leaves an audit event), then prints ONE JSON document on stdout; progress on stderr.
+import { spawnSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { ADMIN, startController, type Runtime } from '../harness/process';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, d: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : d;
+};
+const FOGS = Number(arg('fogs', '10000'));
+const MICROSERVICES = Number(arg('microservices', '10000'));
+const REPEAT = Number(arg('repeat', '3'));
+const RUNTIME = arg('runtime', 'node') as Runtime;
+const SERVER_CPUS = arg('server-cpus', '');
+const CLIENT_CPUS = arg('client-cpus', '');
+const log = (m: string) => process.stderr.write(`[operator-reads] ${m}\n`);
+if (CLIENT_CPUS) spawnSync('taskset', ['-a', '-p', '-c', CLIENT_CPUS, String(process.pid)]);
+
+const ctl = await startController({ runtime: RUNTIME, cpus: SERVER_CPUS || undefined, env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false' }, timeoutMs: 60_000 });
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
+const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+function call(method: string, path: string, token?: string, body?: unknown, agent = keepAlive): Promise<{ status: number; bytes: number; ms: number; body: any }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: ctl.port,
+        method,
+        path,
+        agent,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          let parsed: unknown;
+          try {
+            parsed = method === 'GET' && buf.length > 100_000 ? undefined : JSON.parse(buf.toString('utf8'));
+          } catch {}
+          resolve({ status: res.statusCode ?? 0, bytes: buf.length, ms: performance.now() - t0, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      for (let i = next++; i < n; i = next++) await fn(i);
+    }),
+  );
+}
+
+const token = (await call('POST', '/api/v3/user/login', undefined, { email: ADMIN.email, password: ADMIN.password })).body.accessToken as string;
+const t0 = performance.now();
+await pool(FOGS, 16, async (i) => {
+  const r = await call('POST', '/api/v3/iofog', token, { name: `fog-${i}`, archId: 1, routerMode: 'none', natsMode: 'none', tags: ['bench'] });
+  if (r.status !== 201) throw new Error(`fog ${i}: ${r.status} ${JSON.stringify(r.body)}`);
+});
+log(`${FOGS} fogs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const apps = Math.ceil(MICROSERVICES / 100);
+await pool(apps, 4, async (a) => {
+  const microservices = Array.from({ length: Math.min(100, MICROSERVICES - a * 100) }, (_, k) => ({
+    name: `ms-${k}`,
+    agentName: `fog-${(a * 100 + k) % Math.max(1, FOGS)}`,
+    images: [{ containerImage: 'ghcr.io/acme/reader:1.0', archId: 1 }],
+    env: [{ key: 'MODE', value: 'bench' }],
+  }));
+  const r = await call('POST', '/api/v3/application', token, { name: `app-${a}`, microservices });
+  if (r.status !== 201) throw new Error(`application ${a}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+});
+log(`${MICROSERVICES} microservices in ${apps} applications; seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+/** Requests /live back to back (10 ms apart) until stopped; returns the slowest answer. */
+function liveSampler() {
+  let stop = false;
+  let max = 0;
+  let samples = 0;
+  const done = (async () => {
+    while (!stop) {
+      const r = await call('GET', '/api/v3/live', undefined, undefined, probeAgent);
+      max = Math.max(max, r.ms);
+      samples++;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  })();
+  return {
+    async stop() {
+      stop = true;
+      await done;
+      return { maxMs: +max.toFixed(1), samples };
+    },
+  };
+}
+
+const routes = ['/api/v3/iofog-list', '/api/v3/microservices', '/api/v3/application', '/api/v3/events', '/api/v3/iofog-list?limit=100&offset=0'];
+const rows: Array<Record<string, unknown>> = [];
+for (const path of routes) {
+  for (let k = 0; k < REPEAT; k++) {
+    const sampler = liveSampler();
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await call('GET', path, token);
+    const live = await sampler.stop();
+    rows.push({ path, run: k + 1, status: r.status, ms: +r.ms.toFixed(1), bytes: r.bytes, liveMaxMs: live.maxMs, liveSamples: live.samples });
+    log(`${path}: ${r.status} ${r.ms.toFixed(0)} ms, ${(r.bytes / 1e6).toFixed(1)} MB, /live max ${live.maxMs} ms`);
+  }
+}
+await ctl.stop('SIGTERM');
+keepAlive.destroy();
+probeAgent.destroy();
+console.log(JSON.stringify({ bench: 'operator-reads', runtime: RUNTIME, fogs: FOGS, microservices: MICROSERVICES, serverCpus: SERVER_CPUS || 'any', clientCpus: CLIENT_CPUS || 'any', rows }, null, 2));
+process.exit(0);
