@@ -5,8 +5,15 @@ import { ServiceError } from '../../errors';
 /** Limits and per-request state of body templating (see ./liquid.ts). */
 
 export const RENDER_LIMITS = {
-  /** Event-loop time one request may spend rendering, in ms. */
-  busyMs: 100,
+  /**
+   * Template steps (a node rendered, a loop turn) one request may take. This is the time limit that
+   * bites: it counts work, so a busy machine does not fail good templates, and it holds on Workers,
+   * whose clock stands still while code runs. 10 000 steps take 10-60 ms (liquidjs renders through
+   * generators); a potctl template is a few dozen.
+   */
+  steps: 10_000,
+  /** Event-loop time one request may spend rendering, in ms: the backstop for work steps do not count. */
+  busyMs: 1000,
   /** Characters all rendered strings of one request may add up to. */
   outputChars: 1024 * 1024,
   /** liquidjs allocation units (array and string sizes it creates) for one request. */
@@ -38,6 +45,7 @@ export class RenderState {
   private readonly started = now();
   private waited = 0;
   private used = 0;
+  private steps = 0;
   private output = 0;
   readonly cache = new Map<string, unknown>();
   // liquidjs calls these two through its Context: `check()` before every node, `use(n)` on allocation.
@@ -50,6 +58,7 @@ export class RenderState {
   ) {}
 
   checkTime(): void {
+    if (++this.steps > this.limits.steps) throw new LimitExceeded(`render step limit exceeded (${this.limits.steps} template steps per request)`);
     if (now() - this.started - this.waited > this.limits.busyMs) throw new LimitExceeded(`render time limit exceeded (${this.limits.busyMs} ms per request)`);
   }
 
