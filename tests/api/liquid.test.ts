@@ -172,8 +172,13 @@ spec:
       },
     };
     assert.equal((await t.call('POST', '/api/v3/applicationTemplate', { token: admin, body: template })).status, 201);
-    const deployed = await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'from-kit', template: { name: 'kit', variables: [{ key: 'memory', value: 256 }] } } });
+    const deployed = await t.call('POST', '/api/v3/application', {
+      token: admin,
+      body: { name: 'from-kit', description: '{% raw %}{% if %}{{ literal }}{% endraw %}', template: { name: 'kit', variables: [{ key: 'memory', value: 256 }] } },
+    });
     assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+    // The request's own fields render once, on the way in; the deploy renders the template's spec only.
+    assert.equal((await t.call('GET', '/api/v3/application/from-kit', { token: admin })).body.description, '{% if %}{{ literal }}');
     const sensor = (await t.call('GET', '/api/v3/application/from-kit', { token: admin })).body.microservices[0];
     assert.equal(sensor.iofogUuid, fogs['edge-b']);
     assert.equal(sensor.images[0].containerImage, 'acme/sensor:1');
@@ -209,11 +214,11 @@ test('rendering is bounded: time per request, output size, and no file access', 
     const admin = (await t.login()).accessToken;
     const xs = Array.from({ length: 1000 }, (_, i) => i);
     // 10^9 loop iterations that allocate nothing: only the time limits end this. The step count ends it
-    // first, whatever the load on the machine …
+    // in a few ms of work (unless a starved machine lets the 1 s backstop go first) …
     const endless = '{% for a in self.xs %}{% for b in self.xs %}{% for c in self.xs %}{% endfor %}{% endfor %}{% endfor %}';
     const slow = await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'slow', xs, description: endless } });
     assert.equal(slow.status, 400);
-    assert.match(slow.body.message, /^description: Liquid template error: render step limit exceeded/);
+    assert.match(slow.body.message, /^description: Liquid template error: render (step|time) limit exceeded/);
     // … and the event-loop clock is the backstop (here with the step limit lifted).
     await assert.rejects(renderBodyTemplates(t.ctx, { xs, endless }, { limits: { ...RENDER_LIMITS, steps: Infinity, busyMs: 30 } }), {
       code: 'VALIDATION_FAILED',

@@ -229,6 +229,8 @@ export async function instantiate(ctx: AppCtx, ref: TemplateRef, app: Record<str
   // `self` is the application being deployed (the request's fields and the template's spec), as upstream.
   const rendered = await renderBodyTemplates(ctx, { ...app, ...(JSON.parse(row.application) as TemplateApplication) }, {
     scope: variableScope(values),
+    // The request's own fields were rendered on the way in; here they are only context.
+    keys: ['microservices', 'natsConfig'],
     pathOf: (p) => `template ${ref.name}: ${pathOf(p)}`,
   });
   return { microservices: rendered.microservices, ...(rendered.natsConfig !== undefined ? { natsConfig: rendered.natsConfig } : {}) };

@@ -100,6 +100,8 @@ export interface RenderBodyOptions {
   pathOf?: (path: (string | number)[]) => string;
   /** Variables beside `self` (template deploys: the template's variables). */
   scope?: Record<string, unknown>;
+  /** Render only these top-level keys; the others are context (`self`) only. */
+  keys?: string[];
   limits?: Limits;
 }
 
@@ -109,7 +111,9 @@ export interface RenderBodyOptions {
  * Returns `body` itself when nothing has markup.
  */
 export async function renderBodyTemplates<T>(ctx: AppCtx & Partial<Pick<RequestCtx, 'actor'>>, body: T, opts: RenderBodyOptions = {}): Promise<T> {
-  if (!containsMarkup(body)) return body;
+  const only = opts.keys ? new Set(opts.keys) : undefined;
+  const rendered = only && body !== null && typeof body === 'object' ? Object.entries(body).filter(([k]) => only.has(k)) : body;
+  if (!containsMarkup(rendered)) return body;
   const root = structuredClone(body) as unknown;
   const state = new RenderState(ctx, opts.limits ?? RENDER_LIMITS);
   const scope = { ...opts.scope, self: root };
@@ -119,6 +123,7 @@ export async function renderBodyTemplates<T>(ctx: AppCtx & Partial<Pick<RequestC
     if (node === null || typeof node !== 'object') return;
     const entries: Array<[string | number, unknown]> = Array.isArray(node) ? node.map((v, i) => [i, v]) : Object.entries(node);
     for (const [key, value] of entries) {
+      if (only && path.length === 0 && !only.has(String(key))) continue;
       const at = [...path, key];
       if (typeof value === 'string') {
         if (!hasMarkup(value)) continue;
