@@ -172,6 +172,34 @@ spec:
       },
     };
     assert.equal((await t.call('POST', '/api/v3/applicationTemplate', { token: admin, body: template })).status, 201);
+    // ApplicationTemplate YAML: as upstream, the variables block renders at upload; the spec keeps its
+    // Liquid for the deploy.
+    const kitYaml = `apiVersion: iofog.org/v3
+kind: ApplicationTemplate
+metadata: { name: yaml-kit }
+spec:
+  variables:
+    - { key: where, defaultValue: "{% assign a = '' | findAgent | first %}{{ a.name }}" }
+  application:
+    microservices:
+      - name: probe
+        agent: { name: "{{ where }}" }
+        images: { amd64: "busybox:1" }
+        container: { env: [{ key: APP, value: "{{ self.name }}" }] }
+`;
+    const kit = await t.upload('POST', '/api/v3/applicationTemplate/yaml', 'template', kitYaml, admin);
+    assert.equal(kit.status, 201, JSON.stringify(kit.body));
+    const stored = (await t.call('GET', '/api/v3/applicationTemplate/yaml-kit', { token: admin })).body;
+    assert.equal(stored.variables[0].defaultValue, 'edge-a');
+    assert.equal(stored.application.microservices[0].agentName, '{{ where }}');
+    const badKit = await t.upload('POST', '/api/v3/applicationTemplate/yaml', 'template', kitYaml.replace("first %}", "frist %}").replace('yaml-kit', 'bad-kit'), admin);
+    assert.equal(badKit.status, 400);
+    assert.match(badKit.body.message, /^spec\.variables\[0\]\.defaultValue: Liquid template error: undefined filter: frist/);
+    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'from-yaml-kit', template: { name: 'yaml-kit' } } })).status, 201);
+    const probe = (await t.call('GET', '/api/v3/application/from-yaml-kit', { token: admin })).body.microservices[0];
+    assert.equal(probe.iofogUuid, fogs['edge-a']);
+    assert.deepEqual(probe.env, [{ key: 'APP', value: 'from-yaml-kit' }]);
+
     const deployed = await t.call('POST', '/api/v3/application', {
       token: admin,
       body: { name: 'from-kit', description: '{% raw %}{% if %}{{ literal }}{% endraw %}', template: { name: 'kit', variables: [{ key: 'memory', value: 256 }] } },
@@ -302,6 +330,8 @@ test('the routes that render are the ones upstream renders; agent routes never d
       'POST /api/v3/registries',
       'POST /api/v3/volumeMounts',
       'PUT /api/v3/application/yaml/{name}',
+      'POST /api/v3/applicationTemplate/yaml',
+      'PUT /api/v3/applicationTemplate/yaml/{name}',
       'PUT /api/v3/application/{name}',
       'PUT /api/v3/config',
       'PUT /api/v3/nats/hub',
