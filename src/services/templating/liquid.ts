@@ -15,8 +15,8 @@ export { RENDER_LIMITS } from './render-state';
  * - A template that does not render is a 400 naming the field and the Liquid error; upstream writes
  *   the error text into the field and carries on.
  * - Rendering is bounded per request (./render-state.ts): in work (template steps — the time limit
- *   that does not depend on how busy the machine is), in event-loop time as a backstop (waiting for
- *   the database inside a filter does not count), in output characters, and in what liquidjs counts
+ *   that does not depend on how busy the machine is), in clock time as a backstop (waiting for the
+ *   database inside a filter does not count), in output characters, and in what liquidjs counts
  *   as allocation (ranges, joins, appends…). Operator routes share the event loop with the agents.
  * - No file access: `include`, `render` and `layout` find no templates.
  * Strings without markup never reach the engine and come back untouched.

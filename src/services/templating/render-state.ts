@@ -12,7 +12,7 @@ export const RENDER_LIMITS = {
    * generators); a potctl template is a few dozen.
    */
   steps: 10_000,
-  /** Event-loop time one request may spend rendering, in ms: the backstop for work steps do not count. */
+  /** Clock time one request may spend rendering, in ms (filters' database waits excluded): the backstop for work steps do not count. */
   busyMs: 1000,
   /** Characters all rendered strings of one request may add up to. */
   outputChars: 1024 * 1024,
@@ -39,7 +39,8 @@ const now = () => globalThis.performance.now();
 /**
  * Per-request render state: the limits (shared by every string of the body) and what the filters
  * need — the request ctx and a cache, so a body that looks up one agent twenty times reads it once.
- * On Workers the clock only moves on I/O, so the time limit is the platform's CPU limit there.
+ * On Workers the clock only moves on I/O: there the step limit is the time limit, with the
+ * platform's CPU limit behind it.
  */
 export class RenderState {
   private readonly started = now();
