@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
@@ -10,6 +10,7 @@ import { createApplication, deleteApplication, getApplication, listApplications,
 import { formatPath, mapMicroservice, parseKind, withYamlPaths, yamlPath } from '../../src/services/yaml/kinds';
 import { instantiate } from '../../src/services/microservices/templates';
 import type { AppCtx } from '../../src/context';
+import { renderBodyTemplates } from '../../src/services/templating/liquid';
 
 const tag = ['Applications'];
 const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) });
@@ -20,13 +21,13 @@ export const listAppsRoute = defineRoute(rbac('applications', 'list'), {
   method: 'get', path: '/api/v3/application', tags: tag, summary: 'List applications',
   responses: { 200: jsonOk('Applications', z.object({ applications: z.array(ApplicationSchema) })) },
 });
-export const createAppRoute = defineRoute(rbac('applications', 'create'), {
+export const createAppRoute = defineRoute(liquidBody(rbac('applications', 'create')), {
   method: 'post', path: '/api/v3/application', tags: tag, summary: 'Create an application (optionally with microservices)',
   description: '`isActivated` defaults to false for JSON (true for YAML): activate to deliver the microservices to their agents.',
   request: { body: jsonBody(ApplicationCreate) },
   responses: { 201: jsonOk('Created', z.object({ id: z.number(), name: z.string() })), 409: errorResponse('Name in use', 409) },
 });
-export const createAppYamlRoute = defineRoute(rbac('applications', 'create'), {
+export const createAppYamlRoute = defineRoute(liquidBody(rbac('applications', 'create')), {
   method: 'post', path: '/api/v3/application/yaml', tags: tag, summary: 'Create an application from YAML',
   description: 'multipart/form-data with the file in field `application`, or the YAML document as the raw body (`application/yaml`).',
   request: { body: yamlBody },
@@ -36,16 +37,16 @@ export const getAppRoute = defineRoute(rbac('applications', 'get', 'name'), {
   method: 'get', path: '/api/v3/application/{name}', tags: tag, summary: 'Get an application',
   request: { params: NameParam }, responses: { 200: jsonOk('Application', ApplicationSchema), ...nf },
 });
-export const patchAppRoute = defineRoute(rbac('applications', 'patch', 'name'), {
+export const patchAppRoute = defineRoute(liquidBody(rbac('applications', 'patch', 'name')), {
   method: 'patch', path: '/api/v3/application/{name}', tags: tag, summary: 'Update description, activation or NATS access',
   request: { params: NameParam, body: jsonBody(ApplicationPatch) }, responses: { 204: { description: 'Updated' }, ...nf },
 });
-export const putAppRoute = defineRoute(rbac('applications', 'update', 'name'), {
+export const putAppRoute = defineRoute(liquidBody(rbac('applications', 'update', 'name')), {
   method: 'put', path: '/api/v3/application/{name}', tags: tag, summary: 'Replace an application',
   description: 'Microservices missing from the body are deleted.',
   request: { params: NameParam, body: jsonBody(ApplicationCreate) }, responses: { 204: { description: 'Replaced' }, ...nf },
 });
-export const putAppYamlRoute = defineRoute(rbac('applications', 'update', 'name'), {
+export const putAppYamlRoute = defineRoute(liquidBody(rbac('applications', 'update', 'name')), {
   method: 'put', path: '/api/v3/application/yaml/{name}', tags: tag, summary: 'Create or replace an application from YAML',
   request: { params: NameParam, body: yamlBody }, responses: { 204: { description: 'Applied' } },
 });
@@ -77,7 +78,7 @@ async function expandTemplate(ctx: AppCtx, input: AppInput): Promise<AppInput> {
   const { template, ...rest } = input;
   if (!template) return input;
   if (rest.microservices !== undefined) throw new ServiceError('VALIDATION_FAILED', 'microservices: give either microservices or template, not both');
-  const spec = await instantiate(ctx, template);
+  const spec = await instantiate(ctx, template, rest);
   const parsed = ApplicationCreate.safeParse({ ...rest, natsConfig: rest.natsConfig ?? spec.natsConfig, microservices: spec.microservices });
   if (!parsed.success) {
     throw new ServiceError('VALIDATION_FAILED', `template ${template.name}: ${parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
@@ -88,7 +89,7 @@ async function expandTemplate(ctx: AppCtx, input: AppInput): Promise<AppInput> {
 /** Service messages name JSON input paths; YAML users see the path in their document. */
 const applicationYamlPath = (p: (string | number)[]) => (p[0] === 'name' ? 'metadata.name' : yamlPath(p));
 
-function applicationFromYaml(text: string) {
+async function applicationFromYaml(ctx: AppCtx, text: string) {
   const { name, spec } = parseKind(text, 'Application');
   const list = spec.microservices;
   if (list !== undefined && !Array.isArray(list)) throw new ServiceError('VALIDATION_FAILED', 'spec.microservices: must be a list');
@@ -103,7 +104,8 @@ function applicationFromYaml(text: string) {
       return mapMicroservice(m as Record<string, unknown>, `spec.microservices[${i}]`);
     }),
   };
-  const parsed = ApplicationCreate.safeParse(input);
+  // Liquid templates in the document render on the mapped application (upstream's `self`).
+  const parsed = ApplicationCreate.safeParse(await renderBodyTemplates(ctx, input, { pathOf: applicationYamlPath }));
   if (!parsed.success) {
     throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${yamlPath(i.path as (string | number)[])}: ${i.message}`).join('; '));
   }
@@ -120,11 +122,11 @@ export function registerApplications(app: App): void {
   app.openapi(listAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), false) }, 200));
   app.openapi(createAppRoute, async (c) => c.json(await createApplication(c.get('ctx'), await expandTemplate(c.get('ctx'), c.req.valid('json'))), 201));
   app.openapi(createAppYamlRoute, async (c) => {
-    const input = await expandTemplate(c.get('ctx'), applicationFromYaml(await readYamlUpload(c, 'application')));
+    const input = await expandTemplate(c.get('ctx'), await applicationFromYaml(c.get('ctx'), await readYamlUpload(c, 'application')));
     return c.json(await withYamlPaths(() => createApplication(c.get('ctx'), input), applicationYamlPath), 201);
   });
   app.openapi(putAppYamlRoute, async (c) => {
-    const input = await expandTemplate(c.get('ctx'), applicationFromYaml(await readYamlUpload(c, 'application')));
+    const input = await expandTemplate(c.get('ctx'), await applicationFromYaml(c.get('ctx'), await readYamlUpload(c, 'application')));
     const { name } = c.req.valid('param');
     if (input.name !== name) throw new ServiceError('VALIDATION_FAILED', `metadata.name: must equal the application name in the path (${name})`);
     await withYamlPaths(() => replaceApplication(c.get('ctx'), name, input, { createIfMissing: true, defaultActivated: true }), applicationYamlPath);

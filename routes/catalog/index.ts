@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -24,7 +24,7 @@ export const listRegistriesRoute = defineRoute(rbac('registries', 'list'), {
   method: 'get', path: '/api/v3/registries', tags: regTag, summary: 'List registries (passwords are never returned)',
   responses: { 200: jsonOk('Registries', z.object({ registries: z.array(RegistrySchema) })) },
 });
-export const createRegistryRoute = defineRoute(rbac('registries', 'create'), {
+export const createRegistryRoute = defineRoute(liquidBody(rbac('registries', 'create')), {
   method: 'post', path: '/api/v3/registries', tags: regTag, summary: 'Create a registry',
   description: 'The password is stored encrypted. Every agent is told to reload its registries (asynchronously, through the outbox).',
   request: { body: jsonBody(RegistryFields.openapi('RegistryCreate')) },
@@ -34,7 +34,7 @@ export const getRegistryRoute = defineRoute(rbac('registries', 'get', 'id'), {
   method: 'get', path: '/api/v3/registries/{id}', tags: regTag, summary: 'Get a registry',
   request: { params: IdParam }, responses: { 200: jsonOk('Registry', RegistrySchema), ...regNf },
 });
-export const patchRegistryRoute = defineRoute(rbac('registries', 'patch', 'id'), {
+export const patchRegistryRoute = defineRoute(liquidBody(rbac('registries', 'patch', 'id')), {
   method: 'patch', path: '/api/v3/registries/{id}', tags: regTag, summary: 'Update a registry',
   description: 'Microservices pulling from it are rebuilt; every agent reloads its registries.',
   request: { params: IdParam, body: jsonBody(RegistryFields.partial().openapi('RegistryUpdate')) }, responses: { 204: { description: 'Updated' }, ...regNf },
@@ -69,7 +69,7 @@ export const listCatalogRoute = defineRoute(rbac('catalog', 'list'), {
   method: 'get', path: '/api/v3/catalog/microservices', tags: catTag, summary: 'List catalog items',
   responses: { 200: jsonOk('Items', z.object({ catalogItems: z.array(CatalogItemSchema) })) },
 });
-export const createCatalogRoute = defineRoute(rbac('catalog', 'create'), {
+export const createCatalogRoute = defineRoute(liquidBody(rbac('catalog', 'create')), {
   method: 'post', path: '/api/v3/catalog/microservices', tags: catTag, summary: 'Create a catalog item',
   request: { body: jsonBody(CatalogFields.partial().required({ name: true, registryId: true, images: true }).openapi('CatalogItemCreate')) },
   responses: { 201: jsonOk('Created', z.object({ id: z.number() })), 409: errorResponse('Name in use', 409) },
@@ -78,7 +78,7 @@ export const getCatalogRoute = defineRoute(rbac('catalog', 'get', 'id'), {
   method: 'get', path: '/api/v3/catalog/microservices/{id}', tags: catTag, summary: 'Get a catalog item',
   request: { params: IdParam }, responses: { 200: jsonOk('Item', CatalogItemSchema), ...catNf },
 });
-export const patchCatalogRoute = defineRoute(rbac('catalog', 'patch', 'id'), {
+export const patchCatalogRoute = defineRoute(liquidBody(rbac('catalog', 'patch', 'id')), {
   method: 'patch', path: '/api/v3/catalog/microservices/{id}', tags: catTag, summary: 'Update a catalog item',
   description: 'Image or registry changes rebuild the microservices made from the item (asynchronously, through the outbox).',
   request: { params: IdParam, body: jsonBody(CatalogFields.partial().openapi('CatalogItemUpdate')) },

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -23,7 +23,7 @@ export const getConfigRoute = defineRoute(rbac('config', 'get', 'key'), {
   request: { params: z.object({ key: Key.openapi({ param: { name: 'key', in: 'path' } }) }) },
   responses: { 200: jsonOk('Setting', Setting), 404: errorResponse('No such key', 404) },
 });
-export const putConfigRoute = defineRoute(rbac('config', 'update'), {
+export const putConfigRoute = defineRoute(liquidBody(rbac('config', 'update')), {
   method: 'put', path: '/api/v3/config', tags: configTag, summary: 'Create or replace a setting',
   request: { body: jsonBody(z.strictObject({ key: Key, value: z.string().max(65_536) }).openapi('ConfigPut')) },
   responses: { 200: jsonOk('The stored setting', Setting) },

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -98,7 +98,7 @@ export const listFogsRoute = defineRoute(rbac('fogs', 'list'), {
   responses: { 200: jsonOk('Fogs', z.object({ fogs: z.array(FogSchema) }).openapi('FogList')) },
 });
 
-export const createFogRoute = defineRoute(rbac('fogs', 'create'), {
+export const createFogRoute = defineRoute(liquidBody(rbac('fogs', 'create')), {
   method: 'post',
   path: '/api/v3/iofog',
   tags: tag,
@@ -124,7 +124,7 @@ export const getFogRoute = defineRoute(rbac('fogs', 'get', 'uuid'), {
   responses: { 200: jsonOk('Fog', FogSchema), ...nf },
 });
 
-export const updateFogRoute = defineRoute(rbac('fogs', 'patch', 'uuid'), {
+export const updateFogRoute = defineRoute(liquidBody(rbac('fogs', 'patch', 'uuid')), {
   method: 'patch',
   path: '/api/v3/iofog/{uuid}',
   tags: tag,

@@ -3,7 +3,8 @@ import type { Context } from 'hono';
 import type { HonoEnv } from '../../src/http/types';
 import { mapMicroservice, microserviceYamlPath, parseKind, withYamlPaths } from '../../src/services/yaml/kinds';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
-import { defineRoute, rbac } from '../../src/http/route';
+import { renderBodyTemplates } from '../../src/services/templating/liquid';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -23,7 +24,7 @@ export const listMsRoute = defineRoute(rbac('microservices', 'list'), {
   request: { query: z.object({ application: z.string().min(1).max(63).optional() }) },
   responses: { 200: jsonOk('Microservices', z.object({ microservices: z.array(MicroserviceSchema) })) },
 });
-export const createMsRoute = defineRoute(rbac('microservices', 'create'), {
+export const createMsRoute = defineRoute(liquidBody(rbac('microservices', 'create')), {
   method: 'post', path: '/api/v3/microservices', tags: tag, summary: 'Create a microservice',
   description: 'Place it with `iofogUuid` or `agentName`; `images` needs one for the fog\'s architecture. External ports 54321, 54322 and 53 are reserved.',
   request: { body: jsonBody(MicroserviceCreate.extend({ application: z.string().min(1).max(63) })) },
@@ -33,7 +34,7 @@ export const getMsRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
   method: 'get', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Get a microservice with its status',
   request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceSchema), ...nf },
 });
-export const patchMsRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
+export const patchMsRoute = defineRoute(liquidBody(rbac('microservices', 'patch', 'uuid')), {
   method: 'patch', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Update a microservice',
   description: 'Changing the image, ports, env, volumes, … makes the agent re-create the container (`rebuild`); a config-only change is signalled in place. `iofogUuid`/`agentName` moves it.',
   request: { params: Uuid, body: jsonBody(MicroserviceUpdate) }, responses: done('Updated'),
@@ -59,13 +60,13 @@ export const listVolumesRoute = defineRoute(rbac('microservices', 'get', 'uuid')
 
 const yamlBody = yamlUploadBody('microservice');
 
-export const createMsYamlRoute = defineRoute(rbac('microservices', 'create'), {
+export const createMsYamlRoute = defineRoute(liquidBody(rbac('microservices', 'create')), {
   method: 'post', path: '/api/v3/microservices/yaml', tags: tag, summary: 'Create a microservice from YAML',
   description: 'kind: Microservice; `metadata.name` is `app/ms` or `ms` with `spec.application`. multipart field `microservice` or a raw YAML body.',
   request: { body: yamlBody },
   responses: { 201: jsonOk('Created', z.object({ uuid: z.string(), name: z.string() })), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use', 409) },
 });
-export const patchMsYamlRoute = defineRoute(rbac('microservices', 'patch', 'uuid'), {
+export const patchMsYamlRoute = defineRoute(liquidBody(rbac('microservices', 'patch', 'uuid')), {
   method: 'patch', path: '/api/v3/microservices/yaml/{uuid}', tags: tag, summary: 'Update a microservice from YAML',
   request: { params: Uuid, body: yamlBody }, responses: done('Updated'),
 });
@@ -76,7 +77,8 @@ export async function microserviceYaml(c: Context<HonoEnv>) {
   const { name, spec } = parseKind(text, 'Microservice');
   const [appName, msName] = name.includes('/') ? name.split('/', 2) : [spec.application as string | undefined, name];
   const mapped = { ...mapMicroservice(spec, 'spec'), name: msName, ...(appName ? { application: appName } : {}) };
-  const parsed = MicroserviceCreate.safeParse(mapped);
+  // Liquid templates in the document render on the mapped microservice (upstream's `self`).
+  const parsed = MicroserviceCreate.safeParse(await renderBodyTemplates(c.get('ctx'), mapped, { pathOf: microserviceYamlPath }));
   if (!parsed.success) {
     throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${microserviceYamlPath(i.path as (string | number)[])}: ${i.message}`).join('; '));
   }

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -26,11 +26,11 @@ export const listSysRoute = defineRoute(rbac('systemMicroservices', 'list'), {
 export const getSysRoute = defineRoute(rbac('systemMicroservices', 'get', 'uuid'), {
   method: 'get', path: `${base}/{uuid}`, tags: tag, summary: 'Get a system microservice', request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceSchema), ...nf },
 });
-export const patchSysRoute = defineRoute(rbac('systemMicroservices', 'patch', 'uuid'), {
+export const patchSysRoute = defineRoute(liquidBody(rbac('systemMicroservices', 'patch', 'uuid')), {
   method: 'patch', path: `${base}/{uuid}`, tags: tag, summary: 'Update a system microservice', description: 'For the node controller, `schedule` is forced to 0.',
   request: { params: Uuid, body: jsonBody(MicroserviceUpdate) }, responses: done('Updated'),
 });
-export const patchSysYamlRoute = defineRoute(rbac('systemMicroservices', 'patch', 'uuid'), {
+export const patchSysYamlRoute = defineRoute(liquidBody(rbac('systemMicroservices', 'patch', 'uuid')), {
   method: 'patch', path: `${base}/yaml/{uuid}`, tags: tag, summary: 'Update a system microservice from YAML',
   request: {
     params: Uuid,

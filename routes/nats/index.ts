@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import type { RequestCtx } from '../../src/context';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
@@ -194,7 +194,7 @@ const routes = {
     responses: { 403: errorResponse('Not a Kubernetes control plane', 403) },
   }),
   getHub: defineRoute(rbac('natsHub', 'get'), { method: 'get', path: '/api/v3/nats/hub', tags, summary: "The NATS hub (the first system fog's server)", responses: { 200: jsonOk('Hub', NatsHub), ...nf } }),
-  putHub: defineRoute(rbac('natsHub', 'update'), {
+  putHub: defineRoute(liquidBody(rbac('natsHub', 'update')), {
     method: 'put',
     path: '/api/v3/nats/hub',
     tags,

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -137,7 +137,7 @@ export const listMountsRoute = defineRoute(rbac('volumeMounts', 'list'), {
   method: 'get', path: '/api/v3/volumeMounts', tags: vmTag, summary: 'List volume mounts',
   responses: { 200: jsonOk('Volume mounts', z.array(MountSchema)) },
 });
-export const createMountRoute = defineRoute(rbac('volumeMounts', 'create'), {
+export const createMountRoute = defineRoute(liquidBody(rbac('volumeMounts', 'create')), {
   method: 'post', path: '/api/v3/volumeMounts', tags: vmTag, summary: 'Create a volume mount backed by one secret or config map',
   request: { body: jsonBody(MountCreate) }, responses: { 200: jsonOk('Created', MountSchema), ...vmNf, 409: errorResponse('Name in use', 409) },
 });
@@ -149,7 +149,7 @@ export const getMountRoute = defineRoute(rbac('volumeMounts', 'get', 'name'), {
   method: 'get', path: '/api/v3/volumeMounts/{name}', tags: vmTag, summary: 'Get a volume mount',
   request: { params: NameParam }, responses: { 200: jsonOk('Volume mount', MountSchema), ...vmNf },
 });
-export const patchMountRoute = defineRoute(rbac('volumeMounts', 'patch', 'name'), {
+export const patchMountRoute = defineRoute(liquidBody(rbac('volumeMounts', 'patch', 'name')), {
   method: 'patch', path: '/api/v3/volumeMounts/{name}', tags: vmTag, summary: 'Change the source of a volume mount',
   description: 'Bumps `version`; linked fogs reload their mounts. Renaming is refused (409) while microservices map the mount.',
   request: { params: NameParam, body: jsonBody(MountPatch) }, responses: { 200: jsonOk('Volume mount', MountSchema), ...vmNf },

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -70,7 +70,7 @@ const RouterPut = z
   .openapi('RouterUpdate');
 const routerRoutes = {
   get: defineRoute(rbac('router', 'get'), { method: 'get', path: '/api/v3/router', tags: ['Router'], summary: 'The default router (the first system fog\'s interior router)', responses: { 200: jsonOk('Router', RouterOut), ...nf } }),
-  put: defineRoute(rbac('router', 'update'), {
+  put: defineRoute(liquidBody(rbac('router', 'update')), {
     method: 'put',
     path: '/api/v3/router',
     tags: ['Router'],

@@ -1,10 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { defineRoute, rbac } from '../../src/http/route';
+import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { invalid } from '../../src/errors';
+import type { AppCtx } from '../../src/context';
+import { renderBodyTemplates } from '../../src/services/templating/liquid';
 import { formatPath, mapMicroservice, parseKind, validateYaml } from '../../src/services/yaml/kinds';
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, patchTemplate, putTemplate } from '../../src/services/microservices/templates';
 
@@ -57,7 +59,7 @@ export const createTemplateRoute = defineRoute(rbac('applicationTemplates', 'cre
   description: 'Placeholders `{{key}}` may appear in any string of `application`; every one must be a declared variable.',
   request: { body: jsonBody(TemplateCreate) }, responses: { 201: jsonOk('Created', Ref), ...dup },
 });
-export const createTemplateYamlRoute = defineRoute(rbac('applicationTemplates', 'create'), {
+export const createTemplateYamlRoute = defineRoute(liquidBody(rbac('applicationTemplates', 'create')), {
   method: 'post', path: '/api/v3/applicationTemplate/yaml', tags: tag, summary: 'Create a template from YAML (kind: ApplicationTemplate)',
   description: 'multipart field `template` (`application` is accepted too), or the raw YAML body.',
   request: { body: yamlUploadBody('template') }, responses: { 201: jsonOk('Created', Ref), ...dup },
@@ -80,7 +82,7 @@ export const putTemplateRoute = defineRoute(rbac('applicationTemplates', 'update
   method: 'put', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Create or replace a template',
   request: { params: NameParam, body: jsonBody(TemplateCreate) }, responses: { 200: jsonOk('Stored', Ref) },
 });
-export const putTemplateYamlRoute = defineRoute(rbac('applicationTemplates', 'update', 'name'), {
+export const putTemplateYamlRoute = defineRoute(liquidBody(rbac('applicationTemplates', 'update', 'name')), {
   method: 'put', path: '/api/v3/applicationTemplate/yaml/{name}', tags: tag, summary: 'Create or replace a template from YAML',
   request: { params: NameParam, body: yamlUploadBody('template') }, responses: { 200: jsonOk('Stored', Ref) },
 });
@@ -91,7 +93,7 @@ export const deleteTemplateRoute = defineRoute(rbac('applicationTemplates', 'del
 });
 
 /** YAML layout (operator-api §4.1 ApplicationTemplate) → the JSON body; microservices mapped like Application YAML. */
-function templateFromYaml(text: string) {
+async function templateFromYaml(ctx: AppCtx, text: string) {
   const { name, spec } = parseKind(text, 'ApplicationTemplate');
   const app = spec.application;
   if (app === undefined || app === null || typeof app !== 'object' || Array.isArray(app)) throw invalid('spec.application: required (with microservices)');
@@ -104,7 +106,8 @@ function templateFromYaml(text: string) {
   const input = {
     name,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
-    ...(spec.variables !== undefined ? { variables: spec.variables } : {}),
+    // As upstream, the variables block renders at upload (`self` = the variables); the spec waits for the deploy.
+    ...(spec.variables !== undefined ? { variables: await renderBodyTemplates(ctx, spec.variables, { pathOf: (p) => formatPath(['spec', 'variables', ...p]) }) } : {}),
     application: { microservices, ...((app as Record<string, unknown>).natsConfig !== undefined ? { natsConfig: (app as Record<string, unknown>).natsConfig } : {}) },
   };
   return validateYaml(TemplateCreate, input, (p) => (p[0] === 'name' ? 'metadata.name' : `spec.${formatPath(p)}`));
@@ -123,7 +126,7 @@ async function templateUpload(c: Parameters<typeof readYamlUpload>[0]) {
 export function registerTemplates(app: App): void {
   app.openapi(listTemplatesRoute, async (c) => c.json(await listTemplates(c.get('ctx')), 200));
   app.openapi(createTemplateRoute, async (c) => c.json(await createTemplate(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(createTemplateYamlRoute, async (c) => c.json(await createTemplate(c.get('ctx'), templateFromYaml(await templateUpload(c))), 201));
+  app.openapi(createTemplateYamlRoute, async (c) => c.json(await createTemplate(c.get('ctx'), await templateFromYaml(c.get('ctx'), await templateUpload(c))), 201));
   app.openapi(getTemplateRoute, async (c) => c.json(await getTemplate(c.get('ctx'), c.req.valid('param').name), 200));
   app.openapi(patchTemplateRoute, async (c) => {
     await patchTemplate(c.get('ctx'), c.req.valid('param').name, c.req.valid('json'));
@@ -131,7 +134,7 @@ export function registerTemplates(app: App): void {
   });
   app.openapi(putTemplateRoute, async (c) => c.json(await putTemplate(c.get('ctx'), c.req.valid('param').name, c.req.valid('json')), 200));
   app.openapi(putTemplateYamlRoute, async (c) => {
-    const input = templateFromYaml(await templateUpload(c));
+    const input = await templateFromYaml(c.get('ctx'), await templateUpload(c));
     const { name } = c.req.valid('param');
     if (input.name !== name) throw invalid(`metadata.name: must equal the template name in the path (${name})`);
     return c.json(await putTemplate(c.get('ctx'), name, input), 200);

@@ -6,6 +6,7 @@ import { authenticateAgent } from '../auth/agent-auth';
 import { authErrors, commonErrors, errorResponse } from './errors';
 import type { HonoEnv } from './types';
 import { beginAudit, settleAudit } from '../services/events/audit';
+import { hasMarkup, renderBodyTemplates } from '../services/templating/liquid';
 
 /**
  * How a route is reached, declared next to its contract and published in the OpenAPI document as
@@ -28,9 +29,19 @@ export type Access = (
 ) & {
   /** Routes of the embedded identity provider (users, groups, passwords, MFA, keys): 501 in AUTH_MODE=external. */
   embeddedOnly?: boolean;
+  /** The body's strings are Liquid templates, rendered before validation (see `liquidBody`). */
+  liquidBody?: boolean;
 };
 
 export const embeddedOnly = (access: Access): Access => ({ ...access, embeddedOnly: true });
+
+/**
+ * The route renders Liquid in its body, as upstream does on the same routes (services/templating):
+ * a JSON body is rendered here, before validation; a YAML upload is rendered by its handler right
+ * after the document is parsed (until then it is text). Published as `x-liquid-body` in the
+ * OpenAPI document. Agent routes never carry it.
+ */
+export const liquidBody = (access: Access): Access => ({ ...access, liquidBody: true });
 
 /** Restricted tokens: only routes that list the gate in `allowWhile` accept them. */
 export type Gate = 'password-change' | 'mfa-enrollment';
@@ -138,6 +149,33 @@ function audit(access: Access, successStatus: number): MiddlewareHandler<HonoEnv
   };
 }
 
+const JSON_TYPE = /^application\/([\w.-]+\+)?json/i;
+
+/**
+ * Renders the JSON body's templates and hands the result to the validator (which reads the body
+ * through `c.req.json()`, i.e. the cached text). A body without `{{`/`{%` (or a `\u` escape that could
+ * spell them) is not even parsed here; a malformed one is left for the validator's 400.
+ */
+function renderJsonBody(): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    if (JSON_TYPE.test(c.req.header('content-type') ?? '')) {
+      const text = await c.req.text();
+      if (hasMarkup(text) || text.includes('\\u')) {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return next();
+        }
+        const rendered = await renderBodyTemplates(c.get('ctx'), body);
+        // hono keeps the body as promises by kind; json() parses the cached text.
+        if (rendered !== body) (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(JSON.stringify(rendered));
+      }
+    }
+    await next();
+  };
+}
+
 /**
  * `createRoute` plus the access declaration: adds the auth/RBAC middleware, the security requirement,
  * the shared error responses and the `x-access` extension.
@@ -168,6 +206,9 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path'
     const success = Object.keys(config.responses ?? {}).map(Number).filter((n) => n >= 200 && n < 300).sort()[0] ?? 200;
     middleware.push(audit(access, success));
   }
+  // After auth (the filters check the caller's permissions) and audit (a template error is an attempt
+  // like any other 400).
+  if (access.liquidBody && access.kind !== 'agent') middleware.push(renderJsonBody());
   const errors: Record<number, unknown> = needsToken(access) ? { ...commonErrors, ...authErrors } : { ...commonErrors };
   if (access.kind === 'agent') errors[401] = errorResponse('Agent token missing, malformed, expired, replayed or not matching the fog key (structured, retryable: false)', 401);
   if ('rateLimited' in access && access.rateLimited) Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After', 429) });
@@ -177,5 +218,6 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path'
     security: needsToken(access) ? [{ bearerAuth: [] }] : access.kind === 'agent' ? [{ agentToken: [] }] : [],
     middleware,
     'x-access': describe(access),
+    ...(access.liquidBody ? { 'x-liquid-body': true } : {}),
   } as R & { middleware: MiddlewareHandler<HonoEnv>[] });
 }

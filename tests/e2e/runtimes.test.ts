@@ -68,6 +68,14 @@ async function smoke(runtime: Runtime) {
     assert.equal(profile.status, 200);
     assert.equal((await json(profile)).preferred_username, ADMIN.email);
 
+    // Liquid body templating (liquidjs, bundled) on every runtime: rendered, and a broken one is a 400.
+    const templated = await post('/api/v3/application', { name: 'liquid-app', description: '{{ self.name | upcase }}-{{ "7" | toNumber | plus: 1 }}' }, accessToken);
+    assert.equal(templated.status, 201, await templated.clone().text());
+    assert.equal((await json(await get('/api/v3/application/liquid-app', accessToken))).description, 'LIQUID-APP-8');
+    const broken = await post('/api/v3/application', { name: 'liquid-bad', description: '{% if %}' }, accessToken);
+    assert.equal(broken.status, 400);
+    assert.match((await json(broken)).message, /^description: Liquid template error: /);
+
     const anon = await get('/api/v3/users');
     assert.equal(anon.status, 401);
     assert.equal((await json(anon)).code, 'AUTH_REQUIRED');

@@ -21,3 +21,8 @@ const byUuid = renderOnce((db) =>
 export async function fogRowByUuid(db: Db, uuid: string): Promise<typeof fog.$inferSelect | undefined> {
   return (await byUuid(db).all(db, { uuid, limit: 1 }))[0];
 }
+
+/** The fog row with this name (names are unique), for lookups by name such as the `findAgent` template filter. */
+export async function fogRowByName(db: Db, name: string): Promise<typeof fog.$inferSelect | undefined> {
+  return (await db.select().from(fog).where(eq(fog.name, name)).limit(1))[0];
+}

@@ -4,16 +4,18 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
+import { renderBodyTemplates } from '../templating/liquid';
 
 /**
  * Application templates (operator-api §2.8): an application spec with `{{variable}}` placeholders,
  * deployed through POST/PUT /application (or Application YAML) with `template: {name, variables}`.
  *
  * Variables have a `type` (string | number | boolean, default string), an optional `defaultValue`
- * and `required` (default: required when there is no default). Placeholders are replaced in every
- * string of the spec, recursively; a string that is exactly one placeholder takes the variable's typed
- * value (`"{{replicas}}"` → 3). Plain text substitution — no expressions, nothing is evaluated.
- * The result then goes through the same validation as any application.
+ * and `required` (default: required when there is no default). At deploy every string of the spec is
+ * rendered as a Liquid template, as upstream does, with the variables and `self` (the application
+ * being built) in scope and the templating filters (services/templating); a string that is exactly one
+ * placeholder takes the variable's typed value (`"{{replicas}}"` → 3). The result then goes through the
+ * same validation as any application.
  */
 
 export type VariableType = 'string' | 'number' | 'boolean';
@@ -37,15 +39,22 @@ export interface TemplateInput {
 
 /** `{{ key }}`; keys follow the name rule (operator-api §3: nameRegex). */
 const PLACEHOLDER = /\{\{\s*([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\s*\}\}/g;
-const WHOLE = /^\{\{\s*([^{}\s]+)\s*\}\}$/;
 
 function pathOf(path: (string | number)[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
 }
 
-/** Every placeholder in the spec, with where it is. */
+/** Names a Liquid string binds itself (`{% assign x = … %}`, `{% capture x %}`, `{% for x in … %}`). */
+const LOCAL = /\{%-?\s*(?:assign|capture|for|increment|decrement)\s+([\w-]+)/g;
+
+/** Every placeholder in the spec naming a template variable, with where it is (`self` and a string's own names are not variables). */
 function placeholders(value: unknown, path: (string | number)[] = ['application']): Array<{ key: string; at: string }> {
-  if (typeof value === 'string') return [...value.matchAll(PLACEHOLDER)].map((m) => ({ key: m[1]!, at: pathOf(path) }));
+  if (typeof value === 'string') {
+    const locals = new Set([...value.matchAll(LOCAL)].map((m) => m[1]!));
+    return [...value.matchAll(PLACEHOLDER)]
+      .map((m) => ({ key: m[1]!, at: pathOf(path) }))
+      .filter(({ key }) => !key.startsWith('self.') && key !== 'self' && !locals.has(key.split('.')[0]!));
+  }
   if (Array.isArray(value)) return value.flatMap((v, i) => placeholders(v, [...path, i]));
   if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => placeholders(v, [...path, k]));
   return [];
@@ -174,15 +183,19 @@ function coerce(v: TemplateVariable, value: unknown, at: string): string | numbe
   throw invalid(`${at}: must be a ${t}`);
 }
 
-function substitute(value: unknown, values: Map<string, string | number | boolean>): unknown {
-  if (typeof value === 'string') {
-    const whole = WHOLE.exec(value);
-    if (whole && values.has(whole[1]!)) return values.get(whole[1]!);
-    return value.replace(PLACEHOLDER, (_m, key: string) => String(values.get(key)));
+/** The variables as Liquid scope: a key with dots (`db.host`) is reached as a property path. */
+function variableScope(values: Map<string, string | number | boolean>): Record<string, unknown> {
+  const scope: Record<string, unknown> = {};
+  for (const [key, value] of values) {
+    const parts = key.split('.');
+    let at = scope;
+    for (const part of parts.slice(0, -1)) {
+      const next = at[part];
+      at = (at[part] = next !== null && typeof next === 'object' ? next : {}) as Record<string, unknown>;
+    }
+    at[parts[parts.length - 1]!] = value;
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(v, values));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, values)]));
-  return value;
+  return scope;
 }
 
 /**
@@ -190,7 +203,7 @@ function substitute(value: unknown, values: Map<string, string | number | boolea
  * required ones without a value, unknown ones and wrongly typed ones are a 400 naming the variable.
  * Template metadata (ids, timestamps) never reaches the application.
  */
-export async function instantiate(ctx: AppCtx, ref: TemplateRef): Promise<TemplateApplication> {
+export async function instantiate(ctx: AppCtx, ref: TemplateRef, app: Record<string, unknown> = {}): Promise<TemplateApplication> {
   const [row] = await ctx.db.select().from(applicationTemplate).where(eq(applicationTemplate.name, ref.name)).limit(1);
   if (!row) throw invalid(`template.name: no application template named ${ref.name}`);
   const declared = JSON.parse(row.variables) as TemplateVariable[];
@@ -213,5 +226,12 @@ export async function instantiate(ctx: AppCtx, ref: TemplateRef): Promise<Templa
       values.set(v.key, '');
     }
   }
-  return substitute(JSON.parse(row.application), values) as TemplateApplication;
+  // `self` is the application being deployed (the request's fields and the template's spec), as upstream.
+  const rendered = await renderBodyTemplates(ctx, { ...app, ...(JSON.parse(row.application) as TemplateApplication) }, {
+    scope: variableScope(values),
+    // The request's own fields were rendered on the way in; here they are only context.
+    keys: ['microservices', 'natsConfig'],
+    pathOf: (p) => `template ${ref.name}: ${pathOf(p)}`,
+  });
+  return { microservices: rendered.microservices, ...(rendered.natsConfig !== undefined ? { natsConfig: rendered.natsConfig } : {}) };
 }
