@@ -50,7 +50,7 @@ test('application templates: CRUD, validation with paths, YAML, RBAC', async () 
       [{ ...KIT, name: 'k2', variables: [{ key: 'x', type: 'date' }] }, /^variables\.0\.type: /],
       [{ ...KIT, name: 'k2', variables: [] }, /^application\.microservices\[0\]\.agentName: uses \{\{target-agent\}\}, which is not a declared variable/],
       [{ name: 'k2', application: { microservices: 'x' } }, /^application\.microservices: /],
-      [{ name: 'k2' }, /^application: /],
+      [{ name: 'k2' }, /^application is required$/],
     ] as const) {
       const r = await t.call('POST', '/api/v3/applicationTemplate', { token: developer, body });
       assert.equal(r.status, 400, JSON.stringify(body).slice(0, 120));
