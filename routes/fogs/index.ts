@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
+import { REVEAL_VERB } from '../../src/auth/rbac';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -145,7 +146,9 @@ export const deleteFogRoute = defineRoute(rbac('fogs', 'delete', 'uuid'), {
   responses: { 202: { description: 'Deletion started' }, ...nf },
 });
 
-export const provisioningKeyRoute = defineRoute(rbac('fogs', 'get', 'uuid'), {
+// Minting a key lets its holder provision an agent as this fog and read what the fog receives (env
+// secrets, registry passwords): a write, whatever upstream's catalog says.
+export const provisioningKeyRoute = defineRoute(rbac('fogs', REVEAL_VERB, 'uuid'), {
   method: 'get',
   path: '/api/v3/iofog/{uuid}/provisioning-key',
   tags: tag,

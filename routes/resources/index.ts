@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
+import { REVEAL_VERB } from '../../src/auth/rbac';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -57,7 +58,7 @@ export const createSecretYamlRoute = defineRoute(rbac('secrets', 'create'), {
   description: '`spec.type` (or a top-level `type`) and a top-level `data` mapping.',
   request: { body: yamlUploadBody('secret') }, responses: { 201: jsonOk('Created', SecretSchema), 409: errorResponse('Name in use', 409) },
 });
-export const getSecretRoute = defineRoute(rbac('secrets', 'get', 'name'), {
+export const getSecretRoute = defineRoute(rbac('secrets', REVEAL_VERB, 'name'), {
   method: 'get', path: '/api/v3/secrets/{name}', tags: secTag, summary: 'Get a secret with its values',
   request: { params: NameParam }, responses: { 200: jsonOk('Secret', SecretSchema), ...secNf },
 });

@@ -70,3 +70,45 @@ test('/oidc/jwks drops a retired key once its retention has passed', async () =>
     await t.close();
   }
 });
+
+test('routes that hand out credentials need a write verb: a viewer gets 403, an admin the credential', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const viewer = await t.userToken('viewer');
+    const as = (token: string, method: string, path: string, body?: unknown) => t.call(method, path, { token, body });
+    const fog = await as(admin, 'POST', '/api/v3/iofog', { name: 'edge-1', archId: 1, routerMode: 'none', natsMode: 'none' });
+    assert.equal(fog.status, 201, JSON.stringify(fog.body));
+    assert.equal((await as(admin, 'POST', '/api/v3/secrets', { name: 'db-pass', type: 'Opaque', data: { password: 'hunter2' } })).status, 201);
+    assert.equal((await as(admin, 'POST', '/api/v3/certificates/ca', { name: 'edge-ca', type: 'self-signed', subject: 'Edge Root', expiration: 24 })).status, 201);
+    const leaf = await as(admin, 'POST', '/api/v3/certificates', { name: 'edge-leaf', subject: 'edge', hosts: 'edge.example', ca: { type: 'direct', secretName: 'edge-ca' } });
+    assert.equal(leaf.status, 201, JSON.stringify(leaf.body));
+    assert.equal((await as(admin, 'POST', '/api/v3/application', { name: 'plant', isActivated: false, microservices: [] })).status, 201);
+    assert.equal((await as(admin, 'POST', '/api/v3/nats/accounts/plant', {})).status, 201);
+    const natsUser = await as(admin, 'POST', '/api/v3/nats/accounts/plant/users', { name: 'probe' });
+    assert.equal(natsUser.status, 201, JSON.stringify(natsUser.body));
+
+    const cases: Array<[string, (body: any) => void]> = [
+      [`/api/v3/iofog/${fog.body.uuid}/provisioning-key`, (b) => assert.ok(b.key)],
+      ['/api/v3/nats/accounts/plant/users/probe/creds', (b) => assert.match(atob(b.credsBase64), /NATS USER JWT/)],
+      ['/api/v3/secrets/db-pass', (b) => assert.equal(b.data.password, 'hunter2')],
+      ['/api/v3/certificates/ca/edge-ca', (b) => assert.match(b.data.private_key, /PRIVATE KEY/)],
+      ['/api/v3/certificates/edge-leaf', (b) => assert.match(b.data.private_key, /PRIVATE KEY/)],
+    ];
+    for (const [path, check] of cases) {
+      const denied = await as(viewer, 'GET', path);
+      assert.equal(denied.status, 403, `viewer on ${path}: ${JSON.stringify(denied.body)}`);
+      assert.equal(denied.body.code, 'FORBIDDEN');
+      assert.match(denied.body.message, /:patch/);
+      const ok = await as(admin, 'GET', path);
+      assert.ok(ok.status === 200 || ok.status === 201, `admin on ${path}: ${ok.status} ${JSON.stringify(ok.body)}`);
+      check(ok.body);
+    }
+    // What stays readable: the lists and the fog itself.
+    assert.equal((await as(viewer, 'GET', '/api/v3/secrets')).status, 200);
+    assert.equal((await as(viewer, 'GET', '/api/v3/certificates')).status, 200);
+    assert.equal((await as(viewer, 'GET', `/api/v3/iofog/${fog.body.uuid}`)).status, 200);
+  } finally {
+    await t.close();
+  }
+});
