@@ -9,6 +9,7 @@ import { withTransaction } from '../db/tx';
 import { Vault } from './crypto/vault';
 import { KeyRing } from './auth/keyring';
 import { RateLimiter } from './auth/rate-limit';
+import { verifyPassword } from './auth/passwords';
 import { systemClock, type Clock } from './lib/clock';
 import { randomIds, type Ids } from './lib/ids';
 import type { Logger } from './lib/logger';
@@ -124,6 +125,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       vault,
       keys: new KeyRing(),
       authLimiter: new RateLimiter(deps.config.authRateLimit),
+      passwords: { verify: verifyPassword },
       agentKeys: new AgentKeyCache(deps.ed25519),
       agentJtis: new JtiStore(clock, deps.logger),
       agentActivity: new AgentActivity(deps.logger),

@@ -44,6 +44,8 @@ export interface AppCtx {
   vault: Vault;
   keys: KeyRing;
   authLimiter: RateLimiter;
+  /** Argon2 password checks (auth/passwords.ts); a seam so tests can see that every login failure does one. */
+  passwords: { verify(password: string, encoded: string): Promise<boolean> };
   /** Agent hot path: imported fog public keys, used token ids, batched lastActive. */
   agentKeys: AgentKeyCache;
   agentJtis: JtiStore;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { SignJWT, importJWK, type JWK } from 'jose';
-import { makeTestApp, type TestApp } from '../harness/app';
+import { ADMIN, CHANGED_PASSWORD, USER_PASSWORD, makeTestApp, type TestApp } from '../harness/app';
 import { ManualClock } from '../../src/lib/clock';
 import { authSigningKey } from '../../db/schema/index';
 
@@ -108,6 +108,64 @@ test('routes that hand out credentials need a write verb: a viewer gets 403, an 
     assert.equal((await as(viewer, 'GET', '/api/v3/secrets')).status, 200);
     assert.equal((await as(viewer, 'GET', '/api/v3/certificates')).status, 200);
     assert.equal((await as(viewer, 'GET', `/api/v3/iofog/${fog.body.uuid}`)).status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+test('every credential failure runs one Argon2 verify: unknown, deleted and locked users as much as a wrong password', async () => {
+  const clock = new ManualClock();
+  const t = await makeTestApp({ clock });
+  try {
+    const admin = (await t.login()).accessToken;
+    const gone = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'gone@example.com', password: USER_PASSWORD } });
+    assert.equal((await t.call('DELETE', `/api/v3/users/${gone.body.id}`, { token: admin })).status, 204);
+    const real = t.ctx.passwords.verify;
+    let hashes = 0;
+    t.ctx.passwords.verify = async (password, encoded) => {
+      hashes++;
+      return real(password, encoded);
+    };
+    const attempt = async (email: string, password: string) => {
+      const before = hashes;
+      const r = await t.call('POST', '/api/v3/user/login', { body: { email, password }, ip: '198.51.100.7' });
+      return { status: r.status, body: r.body, hashes: hashes - before };
+    };
+    const wrong = await attempt(ADMIN.email, 'Wrong-Passw0rd-9');
+    assert.deepEqual([wrong.status, wrong.hashes], [401, 1]);
+    assert.deepEqual([(await attempt('nobody@example.com', 'Whatever-123')).hashes], [1], 'unknown user');
+    assert.deepEqual([(await attempt('gone@example.com', USER_PASSWORD)).hashes], [1], 'deleted user');
+    for (let i = 0; i < 4; i++) await attempt(ADMIN.email, 'Wrong-Passw0rd-9');
+    const locked = await attempt(ADMIN.email, ADMIN.password);
+    assert.equal(locked.status, 401, 'the locked address is refused even with the right password');
+    assert.equal(locked.hashes, 1, 'a locked account still does the Argon2 work');
+    assert.deepEqual({ ...locked.body, requestId: '' }, { ...wrong.body, requestId: '' }, 'and answers exactly like a wrong password');
+  } finally {
+    await t.close();
+  }
+});
+
+test('lockout is per account and client address: an attacker locks only their own address', async () => {
+  const clock = new ManualClock();
+  const t = await makeTestApp({ clock });
+  try {
+    const login = (password: string, ip: string) => t.call('POST', '/api/v3/user/login', { body: { email: ADMIN.email, password }, ip });
+    const attacker = '203.0.113.66';
+    for (let i = 0; i < 5; i++) assert.equal((await login('Wrong-Passw0rd-9', attacker)).status, 401);
+    assert.equal((await login(ADMIN.password, attacker)).status, 401, 'the attacker address is locked');
+    // The owner, from their own address, is not affected; nor is the count shared.
+    assert.equal((await login(ADMIN.password, '10.0.0.1')).status, 200, 'the admin from another address still logs in');
+    assert.equal((await login(ADMIN.password, attacker)).status, 401, 'a success elsewhere does not unlock the attacker');
+    clock.advance(15 * 60_000 + 1000);
+    assert.equal((await login(ADMIN.password, attacker)).status, 200, 'the lock ends after 15 minutes');
+
+    // A new password (here the owner's own change) clears every address's lock.
+    for (let i = 0; i < 5; i++) await login('Wrong-Passw0rd-9', attacker);
+    assert.equal((await login(ADMIN.password, attacker)).status, 401);
+    const token = (await t.login()).accessToken;
+    const changed = await t.call('POST', '/api/v3/user/change-password', { token, body: { currentPassword: ADMIN.password, newPassword: CHANGED_PASSWORD } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.equal((await login(CHANGED_PASSWORD, attacker)).status, 200);
   } finally {
     await t.close();
   }
