@@ -4,6 +4,7 @@ import type { AppCtx } from './context';
 import { migrate, openStore, type CreateLibsqlClient, type WalCheckpointer } from '../db/client';
 import { controllerSetting } from '../db/schema/index';
 import { PolicyCache } from './services/rbac/policy';
+import { TokenGenerationCache } from './services/auth/token-generation';
 import { ExternalIdp } from './auth/external';
 import { withTransaction } from '../db/tx';
 import { Vault } from './crypto/vault';
@@ -133,6 +134,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       changeClock: new ChangeClock(clock),
       changeIndex: new ChangeIndex(),
       rbacPolicy: new PolicyCache(),
+      tokenGenerations: new TokenGenerationCache(),
       idp: deps.config.external
         ? new ExternalIdp(deps.config.external.issuerUrl, deps.config.clientId, deps.config.external.clientSecret, deps.logger, () => clock.now())
         : undefined,

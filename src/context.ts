@@ -15,6 +15,7 @@ import type { AgentActivity } from './services/agent/activity';
 import type { StatusWriter } from './services/agent/status-writer';
 import type { ChangeClock, ChangeIndex } from './services/changes/flags';
 import type { PolicyCache } from './services/rbac/policy';
+import type { TokenGenerationCache } from './services/auth/token-generation';
 import type { SessionManager } from './services/sessions/manager';
 
 /** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
@@ -59,6 +60,8 @@ export interface AppCtx {
   idp?: ExternalIdp;
   /** Custom roles and role bindings, reloaded when any instance changes them. */
   rbacPolicy: PolicyCache;
+  /** Per-user token generations: access tokens of a deleted or changed user stop working (services/auth/token-generation.ts). */
+  tokenGenerations: TokenGenerationCache;
   /** Set while a write transaction is open (withTransaction). */
   onSettled?: Array<() => void>;
   /** Stable for the life of the process; used as lease owner. */

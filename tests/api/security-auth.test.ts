@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
-import { SignJWT, importJWK, type JWK } from 'jose';
+import { SignJWT, decodeJwt, importJWK, type JWK } from 'jose';
 import { ADMIN, CHANGED_PASSWORD, USER_PASSWORD, makeTestApp, type TestApp } from '../harness/app';
 import { ManualClock } from '../../src/lib/clock';
 import { authSigningKey } from '../../db/schema/index';
+import { TokenGenerationCache } from '../../src/services/auth/token-generation';
 
 /** Signs arbitrary claims with the Controller's own active key: the tokens a signer bug or a careless tool could mint. */
 async function signWithRing(t: TestApp, claims: Record<string, unknown>, set: { iat?: number; exp?: number }): Promise<string> {
@@ -166,6 +167,84 @@ test('lockout is per account and client address: an attacker locks only their ow
     const changed = await t.call('POST', '/api/v3/user/change-password', { token, body: { currentPassword: ADMIN.password, newPassword: CHANGED_PASSWORD } });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     assert.equal((await login(CHANGED_PASSWORD, attacker)).status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+test('access tokens die with their user: delete, password change (own or reset), group change, group rename and delete', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const idOf = async (token: string) => (await t.call('GET', '/api/v3/user/profile', { token })).body.sub as string;
+    const works = async (token: string) => (await t.call('GET', '/api/v3/iofog-list', { token })).status;
+    const revoked = async (token: string, why: string) => {
+      const r = await t.call('GET', '/api/v3/iofog-list', { token });
+      assert.equal(r.status, 401, `${why}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, 'AUTH_TOKEN_INVALID');
+      assert.match(r.body.message, /revoked/);
+    };
+
+    // Delete.
+    const doomed = await t.userToken('viewer', 'doomed@example.com');
+    assert.equal(await works(doomed), 200);
+    assert.equal((await t.call('DELETE', `/api/v3/users/${await idOf(doomed)}`, { token: admin })).status, 204);
+    await revoked(doomed, 'deleted user');
+
+    // Own password change: the token used for it and every other one.
+    const self = await t.userToken('viewer', 'self@example.com');
+    const other = (await t.login('self@example.com', CHANGED_PASSWORD)).accessToken;
+    const change = await t.call('POST', '/api/v3/user/change-password', { token: self, body: { currentPassword: CHANGED_PASSWORD, newPassword: 'Third-Passw0rd-3' } });
+    assert.equal(change.status, 200, JSON.stringify(change.body));
+    await revoked(other, 'own password change');
+    const fresh = (await t.login('self@example.com', 'Third-Passw0rd-3')).accessToken;
+    assert.equal(await works(fresh), 200, 'a token signed after the change works');
+
+    // Admin reset.
+    const reset = await t.call('POST', `/api/v3/users/${await idOf(fresh)}/reset-password`, { token: admin });
+    assert.equal(reset.status, 200, JSON.stringify(reset.body));
+    await revoked(fresh, 'admin password reset');
+
+    // Group change (demotion): the token would otherwise keep its admin rights for 15 minutes.
+    const demoted = await t.userToken('admin', 'demoted@example.com');
+    assert.equal((await t.call('GET', '/api/v3/users', { token: demoted })).status, 200);
+    const patched = await t.call('PATCH', `/api/v3/users/${await idOf(demoted)}`, { token: admin, body: { groups: ['viewer'] } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    await revoked(demoted, 'group change');
+
+    // A custom group renamed or deleted: its members' tokens name it.
+    assert.equal((await t.call('POST', '/api/v3/groups', { token: admin, body: { name: 'ops' } })).status, 201);
+    const member = await t.userToken('ops', 'member@example.com');
+    assert.equal((await t.call('GET', '/api/v3/user/profile', { token: member })).status, 200);
+    assert.equal((await t.call('PATCH', '/api/v3/groups/ops', { token: admin, body: { name: 'ops2' } })).status, 200);
+    assert.equal((await t.call('GET', '/api/v3/user/profile', { token: member })).status, 401, 'group renamed');
+    const member2 = (await t.login('member@example.com', CHANGED_PASSWORD)).accessToken;
+    assert.equal((await t.call('GET', '/api/v3/user/profile', { token: member2 })).status, 200);
+    assert.equal((await t.call('DELETE', '/api/v3/groups/ops2', { token: admin })).status, 204);
+    assert.equal((await t.call('GET', '/api/v3/user/profile', { token: member2 })).status, 401, 'group deleted');
+
+    // Untouched users keep working.
+    assert.equal(await works(admin), 200);
+  } finally {
+    await t.close();
+  }
+});
+
+test('another instance learns of a revocation within its check interval', async () => {
+  const clock = new ManualClock();
+  const t = await makeTestApp({ clock });
+  try {
+    const admin = (await t.login()).accessToken;
+    const user = await t.userToken('viewer', 'far@example.com');
+    const id = (await t.call('GET', '/api/v3/user/profile', { token: user })).body.sub as string;
+    // A second cache on the same database stands for another Controller process.
+    const elsewhere = new TokenGenerationCache(1000);
+    const gen = (decodeJwt(user) as { gen: number }).gen;
+    assert.equal(await elsewhere.accepts(t.ctx, id, gen), true);
+    assert.equal((await t.call('DELETE', `/api/v3/users/${id}`, { token: admin })).status, 204);
+    assert.equal(await elsewhere.accepts(t.ctx, id, gen), true, 'within the interval the other instance has not looked yet');
+    clock.advance(1001);
+    assert.equal(await elsewhere.accepts(t.ctx, id, gen), false, 'after it, it has');
   } finally {
     await t.close();
   }

@@ -8,6 +8,7 @@ import { hashPassword, passwordPolicyProblem, verifyPassword } from '../../auth/
 import { newTotpSecret, otpauthUrl, verifyTotp } from '../../auth/totp';
 import { findActiveUserById, groupsOf } from './users-repo';
 import { clearAllFailures } from './login';
+import { revokeAccessTokens } from './token-generation';
 
 export const PASSWORD_HISTORY = 5;
 export const RECOVERY_CODES = 10;
@@ -63,6 +64,8 @@ export async function storePassword(ctx: AppCtx, userId: string, oldHash: string
       .where(and(eq(authRefreshToken.userId, userId), isNull(authRefreshToken.revokedAt)));
     // A new password is the way back in for an owner locked out from an address (an admin's reset included).
     await clearAllFailures(tx, userId);
+    // And whoever held a token of the old password loses it now, not at its expiry.
+    await revokeAccessTokens(tx, [userId]);
   });
 }
 
