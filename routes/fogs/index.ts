@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
 import { REVEAL_VERB } from '../../src/auth/rbac';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -30,7 +31,7 @@ const size = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)
 
 /** Create/update fields (operator-api §3.1). Unknown keys are ignored, as upstream. */
 const FogFields = z.object({
-  name: z.string().min(1).max(255).regex(/^[^\s/][^/]*$/, 'must not start with a space or contain "/"'),
+  name: safeName(255).regex(/^[^\s/][^/]*$/, 'must not start with a space or contain "/"'),
   archId: z.number().int().min(0).max(4).openapi({ description: '0 auto, 1 amd64, 2 arm64, 3 riscv64, 4 arm' }),
   location: z.string().max(255),
   description: z.string().max(2048),

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
 import { REVEAL_VERB } from '../../src/auth/rbac';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import type { RequestCtx } from '../../src/context';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
@@ -51,7 +52,7 @@ const User = z
   .openapi('NatsUser');
 const UserCreate = z
   .strictObject({
-    name: z.string().min(1).max(255),
+    name: safeName(255),
     expiresIn: z.string().max(8).regex(/^[0-9]+[hdm]$/, 'must look like 24h, 30d or 6m').optional(),
     natsRule: z.string().min(1).max(255).optional(),
   })
@@ -62,7 +63,7 @@ const byteSize = z.union([z.number().int().min(-1), z.string().regex(/^(-1|[0-9]
 const subjects = z.array(z.string().min(1).max(1024)).max(256);
 const AccountRuleBody = z
   .strictObject({
-    name: z.string().min(1).max(255),
+    name: safeName(255),
     description: z.string().max(1024).optional(),
     infoUrl: z.string().max(1024).optional(),
     maxConnections: limit.optional(),
@@ -112,7 +113,7 @@ const AccountRuleBody = z
   .openapi('NatsAccountRule');
 const UserRuleBody = z
   .strictObject({
-    name: z.string().min(1).max(255),
+    name: safeName(255),
     description: z.string().max(1024).optional(),
     maxSubscriptions: limit.optional(),
     maxPayload: byteSize.optional(),

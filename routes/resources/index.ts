@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
 import { REVEAL_VERB } from '../../src/auth/rbac';
+import { ObjectName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -14,11 +15,6 @@ import {
 
 // ---- shared shapes ----
 
-const ObjectName = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "_" and "-", starting and ending with a letter or digit');
 /** Keys become file names in the container (volume mounts) — the Kubernetes rule for data keys. */
 const DATA_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 const Data = z

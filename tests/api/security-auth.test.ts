@@ -249,3 +249,53 @@ test('another instance learns of a revocation within its check interval', async 
     await t.close();
   }
 });
+
+test('one name rule: NUL, ESC, CR/LF, lone surrogates and path parts are refused with 400 naming the field, JSON and YAML', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'plant', isActivated: false, microservices: [] } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
+    const BAD: Record<string, string> = { NUL: 'a\u0000b', ESC: 'a\u001b[31mb', 'CR/LF': 'a\r\nb', 'lone surrogate': 'a\ud800b', '../': '../etc', '..': '..' };
+    const resources: Record<string, (n: string) => [string, string, unknown]> = {
+      fog: (n) => ['POST', '/api/v3/iofog', { name: n, archId: 1, routerMode: 'none', natsMode: 'none' }],
+      'fog rename': (n) => ['PATCH', '/api/v3/iofog/00000000-0000-0000-0000-000000000000', { name: n }],
+      application: (n) => ['POST', '/api/v3/application', { name: n, isActivated: false, microservices: [] }],
+      microservice: (n) => ['POST', '/api/v3/microservices', { name: n, application: 'plant', agentName: 'edge', images: [{ containerImage: 'i', archId: 1 }] }],
+      'NATS account rule': (n) => ['POST', '/api/v3/nats/account-rules', { name: n }],
+      'NATS user rule': (n) => ['POST', '/api/v3/nats/user-rules', { name: n }],
+      'config map': (n) => ['POST', '/api/v3/configmaps', { name: n, data: {} }],
+      'catalog item': (n) => ['POST', '/api/v3/catalog/microservices', { name: n, registryId: 1, images: [{ containerImage: 'i', archId: 1 }] }],
+    };
+    for (const [what, make] of Object.entries(resources)) {
+      for (const [label, name] of Object.entries(BAD)) {
+        const [method, path, body] = make(name);
+        const r = await t.call(method, path, { token: admin, body });
+        assert.equal(r.status, 400, `${what} with ${label}: ${r.status} ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.code, 'VALIDATION_FAILED');
+        assert.match(r.body.message, /^name: /, `${what} with ${label} names the field: ${r.body.message}`);
+      }
+    }
+    const nulFog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge\u0000hidden', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    assert.match(nulFog.body.message, /control/);
+    // Names upstream accepts stay accepted: spaces and non-ASCII inside a fog name, dots in a rule name.
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'Edge Lisboa nº 2 ✓', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
+    assert.equal((await t.call('POST', '/api/v3/nats/account-rules', { token: admin, body: { name: 'rule.v2..x' } })).status, 201);
+
+    // YAML documents go through the same rule, and the message names the YAML field.
+    for (const [label, name] of Object.entries(BAD)) {
+      const quoted = JSON.stringify(name);
+      const app = await t.upload('POST', '/api/v3/application/yaml', 'application', `apiVersion: iofog.org/v3\nkind: Application\nmetadata: { name: ${quoted} }\nspec: { microservices: [] }`, admin);
+      assert.equal(app.status, 400, `YAML application with ${label}: ${JSON.stringify(app.body)}`);
+      assert.match(app.body.message, /^metadata\.name: /);
+      const rule = await t.upload('POST', '/api/v3/nats/account-rules/yaml', 'natsAccountRule', `apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: ${quoted} }\nspec: {}`, admin);
+      assert.equal(rule.status, 400, `YAML NATS rule with ${label}: ${JSON.stringify(rule.body)}`);
+      assert.match(rule.body.message, /^metadata\.name: /);
+    }
+    // Nothing of the above was stored.
+    const fogs = (await t.call('GET', '/api/v3/iofog-list', { token: admin })).body.fogs.map((f: { name: string }) => f.name).sort();
+    assert.deepEqual(fogs, ['Edge Lisboa nº 2 ✓', 'edge']);
+  } finally {
+    await t.close();
+  }
+});
