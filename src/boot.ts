@@ -5,11 +5,13 @@ import type { AppCtx } from './context';
 import { migrate, openStore, type CreateLibsqlClient, type WalCheckpointer } from '../db/client';
 import { controllerSetting } from '../db/schema/index';
 import { PolicyCache } from './services/rbac/policy';
+import { TokenGenerationCache } from './services/auth/token-generation';
 import { ExternalIdp } from './auth/external';
 import { withTransaction } from '../db/tx';
 import { Vault } from './crypto/vault';
 import { KeyRing } from './auth/keyring';
 import { RateLimiter } from './auth/rate-limit';
+import { verifyPassword } from './auth/passwords';
 import { systemClock, type Clock } from './lib/clock';
 import { randomIds, type Ids } from './lib/ids';
 import type { Logger } from './lib/logger';
@@ -125,6 +127,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       vault,
       keys: new KeyRing(),
       authLimiter: new RateLimiter(deps.config.authRateLimit),
+      passwords: { verify: verifyPassword },
       agentKeys: new AgentKeyCache(deps.ed25519),
       agentJtis: new JtiStore(clock, deps.logger),
       agentActivity: new AgentActivity(deps.logger),
@@ -132,6 +135,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       changeClock: new ChangeClock(clock),
       changeIndex: new ChangeIndex(),
       rbacPolicy: new PolicyCache(),
+      tokenGenerations: new TokenGenerationCache(),
       idp: deps.config.external
         ? new ExternalIdp(deps.config.external.issuerUrl, deps.config.clientId, deps.config.external.clientSecret, deps.logger, () => clock.now())
         : undefined,

@@ -16,6 +16,7 @@ import type { AgentActivity } from './services/agent/activity';
 import type { StatusWriter } from './services/agent/status-writer';
 import type { ChangeClock, ChangeIndex } from './services/changes/flags';
 import type { PolicyCache } from './services/rbac/policy';
+import type { TokenGenerationCache } from './services/auth/token-generation';
 import type { SessionManager } from './services/sessions/manager';
 
 /** Who is calling. Set by the auth middleware; services use it for RBAC-relevant decisions and audit. */
@@ -45,6 +46,8 @@ export interface AppCtx {
   vault: Vault;
   keys: KeyRing;
   authLimiter: RateLimiter;
+  /** Argon2 password checks (auth/passwords.ts); a seam so tests can see that every login failure does one. */
+  passwords: { verify(password: string, encoded: string): Promise<boolean> };
   /** Agent hot path: imported fog public keys, used token ids, batched lastActive. */
   agentKeys: AgentKeyCache;
   agentJtis: JtiStore;
@@ -58,6 +61,8 @@ export interface AppCtx {
   idp?: ExternalIdp;
   /** Custom roles and role bindings, reloaded when any instance changes them. */
   rbacPolicy: PolicyCache;
+  /** Per-user token generations: access tokens of a deleted or changed user stop working (services/auth/token-generation.ts). */
+  tokenGenerations: TokenGenerationCache;
   /** Set while a write transaction is open (withTransaction). */
   onSettled?: Array<() => void>;
   /** Stable for the life of the process; used as lease owner. */

@@ -216,5 +216,15 @@ export const migrations: Migration[] = [
     "statements": [
       "CREATE INDEX `fog_delete_requested_idx` ON `fog` (`delete_requested_at`) WHERE \"fog\".\"delete_requested_at\" IS NOT NULL;"
     ]
+  },
+  {
+    "id": 17,
+    "tag": "0017_auth_revocation",
+    "hash": "bf85911a1c0c9284294d29ebaafacfcfcb9fad121bb061ce08a56414eec12c8c",
+    "statements": [
+      "CREATE TABLE `auth_login_failure` (\n\t`user_id` text NOT NULL,\n\t`client_ip` text NOT NULL,\n\t`failed_attempts` integer DEFAULT 0 NOT NULL,\n\t`locked_until` integer,\n\t`updated_at` integer NOT NULL,\n\tPRIMARY KEY(`user_id`, `client_ip`),\n\tFOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `auth_login_failure_updated_idx` ON `auth_login_failure` (`updated_at`);",
+      "ALTER TABLE `auth_user` ADD `token_generation` integer DEFAULT 0 NOT NULL;"
+    ]
   }
 ];

@@ -10,8 +10,14 @@ export const authUser = sqliteTable(
     passwordHash: text('password_hash').notNull(),
     mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull().default(false),
     isBootstrap: integer('is_bootstrap', { mode: 'boolean' }).notNull().default(false),
+    /** Unused since lockouts are counted per account and client address (auth_login_failure); kept for old rows. */
     failedAttempts: integer('failed_attempts').notNull().default(0),
     lockedUntil: integer('locked_until'),
+    /**
+     * Carried in every access token (`gen`); bumped on delete, password change and group change so
+     * that tokens issued before stop working at once instead of at their expiry.
+     */
+    tokenGeneration: integer('token_generation').notNull().default(0),
     passwordChangedAt: integer('password_changed_at').notNull(),
     deletedAt: integer('deleted_at'),
     createdAt: integer('created_at').notNull(),
@@ -58,6 +64,24 @@ export const authPasswordHistory = sqliteTable(
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('auth_password_history_user_idx').on(t.userId, t.createdAt)],
+);
+
+/**
+ * Failed logins per account and client address. Counting per address means an attacker who fails
+ * five times locks out only their own address, not the account's owner (nor the bootstrap admin).
+ */
+export const authLoginFailure = sqliteTable(
+  'auth_login_failure',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => authUser.id, { onDelete: 'cascade' }),
+    clientIp: text('client_ip').notNull(),
+    failedAttempts: integer('failed_attempts').notNull().default(0),
+    lockedUntil: integer('locked_until'),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.clientIp] }), index('auth_login_failure_updated_idx').on(t.updatedAt)],
 );
 
 /** TOTP secret (encrypted at rest); `enabled` flips when the user confirms a first code. */

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
@@ -13,7 +14,7 @@ import type { AppCtx } from '../../src/context';
 import { renderBodyTemplates } from '../../src/services/templating/liquid';
 
 const tag = ['Applications'];
-const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) });
+const NameParam = z.object({ name: safeName(63).openapi({ param: { name: 'name', in: 'path' } }) });
 const nf = { 404: errorResponse('No such application', 404) };
 const yamlBody = yamlUploadBody('application');
 
@@ -107,7 +108,7 @@ async function applicationFromYaml(ctx: AppCtx, text: string) {
   // Liquid templates in the document render on the mapped application (upstream's `self`).
   const parsed = ApplicationCreate.safeParse(await renderBodyTemplates(ctx, input, { pathOf: applicationYamlPath }));
   if (!parsed.success) {
-    throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${yamlPath(i.path as (string | number)[])}: ${i.message}`).join('; '));
+    throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${applicationYamlPath(i.path as (string | number)[])}: ${i.message}`).join('; '));
   }
   return parsed.data;
 }

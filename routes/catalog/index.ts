@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -47,7 +48,7 @@ export const deleteRegistryRoute = defineRoute(rbac('registries', 'delete', 'id'
 
 const Io = z.object({ infoType: z.string().max(255), infoFormat: z.string().max(255) });
 const CatalogFields = z.object({
-  name: z.string().min(1).max(255),
+  name: safeName(255),
   description: z.string().max(10_000),
   category: z.string().max(255),
   publisher: z.string().max(255),

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { parse as parseYaml } from 'yaml';
 import { defineRoute, rbac } from '../../src/http/route';
+import { REVEAL_VERB } from '../../src/auth/rbac';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -63,7 +64,7 @@ const CertOut = Summary.extend({ serial_number: z.string(), certificate_chain: z
 const routes = {
   createCa: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates/ca', tags, summary: 'Create a CA: self-signed, or adopted from a tls secret (direct)', request: { body: jsonBody(CaCreate) }, responses: { 201: jsonOk('CA', CaOut), ...bad, ...nf, ...dup } }),
   listCas: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates/ca', tags, summary: 'List CAs', responses: { 200: jsonOk('CAs', z.object({ cas: z.array(z.looseObject({ name: z.string() })) })) } }),
-  getCa: defineRoute(rbac('certificates', 'get', 'name'), { method: 'get', path: '/api/v3/certificates/ca/{name}', tags, summary: 'A CA with its PEM data', request: { params: Name }, responses: { 200: jsonOk('CA', CaOut), ...nf } }),
+  getCa: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/ca/{name}', tags, summary: 'A CA with its PEM data', request: { params: Name }, responses: { 200: jsonOk('CA', CaOut), ...nf } }),
   deleteCa: defineRoute(rbac('certificates', 'delete', 'name'), { method: 'delete', path: '/api/v3/certificates/ca/{name}', tags, summary: 'Delete a CA (not while it has signed certificates)', request: { params: Name }, responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup } }),
   create: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates', tags, summary: 'Issue a TLS certificate', request: { body: jsonBody(CertCreate) }, responses: { 201: jsonOk('Certificate', CertOut), ...bad, ...nf, ...dup } }),
   list: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates', tags, summary: 'List certificates', responses: { 200: jsonOk('Certificates', z.object({ certificates: z.array(Summary) })) } }),
@@ -75,7 +76,7 @@ const routes = {
     request: { query: z.object({ days: z.string().regex(/^\d{1,5}$/, 'must be a whole number of days').optional() }) },
     responses: { 200: jsonOk('Certificates', z.object({ certificates: z.array(Summary) })), ...bad },
   }),
-  get: defineRoute(rbac('certificates', 'get', 'name'), { method: 'get', path: '/api/v3/certificates/{name}', tags, summary: 'A certificate with its chain and PEM data', request: { params: Name }, responses: { 200: jsonOk('Certificate', CertOut), ...nf } }),
+  get: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/{name}', tags, summary: 'A certificate with its chain and PEM data', request: { params: Name }, responses: { 200: jsonOk('Certificate', CertOut), ...nf } }),
   delete: defineRoute(rbac('certificates', 'delete', 'name'), { method: 'delete', path: '/api/v3/certificates/{name}', tags, summary: 'Delete a certificate and its secret', request: { params: Name }, responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup } }),
   renew: defineRoute(rbac('certificates', 'patch', 'name'), {
     method: 'post',

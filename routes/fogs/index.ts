@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
+import { REVEAL_VERB } from '../../src/auth/rbac';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -29,7 +31,7 @@ const size = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)
 
 /** Create/update fields (operator-api §3.1). Unknown keys are ignored, as upstream. */
 const FogFields = z.object({
-  name: z.string().min(1).max(255).regex(/^[^\s/][^/]*$/, 'must not start with a space or contain "/"'),
+  name: safeName(255).regex(/^[^\s/][^/]*$/, 'must not start with a space or contain "/"'),
   archId: z.number().int().min(0).max(4).openapi({ description: '0 auto, 1 amd64, 2 arm64, 3 riscv64, 4 arm' }),
   location: z.string().max(255),
   description: z.string().max(2048),
@@ -145,7 +147,9 @@ export const deleteFogRoute = defineRoute(rbac('fogs', 'delete', 'uuid'), {
   responses: { 202: { description: 'Deletion started' }, ...nf },
 });
 
-export const provisioningKeyRoute = defineRoute(rbac('fogs', 'get', 'uuid'), {
+// Minting a key lets its holder provision an agent as this fog and read what the fog receives (env
+// secrets, registry passwords): a write, whatever upstream's catalog says.
+export const provisioningKeyRoute = defineRoute(rbac('fogs', REVEAL_VERB, 'uuid'), {
   method: 'get',
   path: '/api/v3/iofog/{uuid}/provisioning-key',
   tags: tag,

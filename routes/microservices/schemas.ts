@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { safeName } from '../../src/http/names';
 
 export const ImageSchema = z.object({ containerImage: z.string().min(1).max(1024), archId: z.number().int().min(1).max(4) });
 export const PortSchema = z.object({
@@ -16,7 +17,7 @@ export const VolumeSchema = z.object({
 
 /** MicroserviceCreate / MicroserviceUpdate (operator-api §3.3). Unknown keys are ignored. */
 export const MicroserviceFields = z.object({
-  name: z.string().min(1).max(63),
+  name: safeName(63),
   application: z.string().min(1).max(63),
   iofogUuid: z.string().min(1).max(64),
   agentName: z.string().min(1).max(255),
@@ -82,7 +83,7 @@ export const MicroserviceSchema = z.record(z.string(), z.unknown()).openapi('Mic
 
 export const ApplicationCreate = z
   .object({
-    name: z.string().min(1).max(63),
+    name: safeName(63),
     description: z.string().max(10_000).optional(),
     isActivated: z.boolean().optional(),
     natsConfig: z.strictObject({ natsAccess: z.boolean(), natsRule: z.string().min(1).max(255).optional() }).optional(),
@@ -98,7 +99,7 @@ export const ApplicationCreate = z
   .openapi('ApplicationCreate');
 export const ApplicationPatch = z
   .object({
-    name: z.string().optional(),
+    name: safeName(63).optional(),
     description: z.string().max(10_000).optional(),
     isActivated: z.boolean().optional(),
     natsConfig: z.strictObject({ natsAccess: z.boolean(), natsRule: z.string().min(1).max(255).optional() }).optional(),

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
+import { REVEAL_VERB } from '../../src/auth/rbac';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import type { RequestCtx } from '../../src/context';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
@@ -50,7 +52,7 @@ const User = z
   .openapi('NatsUser');
 const UserCreate = z
   .strictObject({
-    name: z.string().min(1).max(255),
+    name: safeName(255),
     expiresIn: z.string().max(8).regex(/^[0-9]+[hdm]$/, 'must look like 24h, 30d or 6m').optional(),
     natsRule: z.string().min(1).max(255).optional(),
   })
@@ -61,7 +63,7 @@ const byteSize = z.union([z.number().int().min(-1), z.string().regex(/^(-1|[0-9]
 const subjects = z.array(z.string().min(1).max(1024)).max(256);
 const AccountRuleBody = z
   .strictObject({
-    name: z.string().min(1).max(255),
+    name: safeName(255),
     description: z.string().max(1024).optional(),
     infoUrl: z.string().max(1024).optional(),
     maxConnections: limit.optional(),
@@ -111,7 +113,7 @@ const AccountRuleBody = z
   .openapi('NatsAccountRule');
 const UserRuleBody = z
   .strictObject({
-    name: z.string().min(1).max(255),
+    name: safeName(255),
     description: z.string().max(1024).optional(),
     maxSubscriptions: limit.optional(),
     maxPayload: byteSize.optional(),
@@ -171,7 +173,7 @@ const routes = {
   accountUsers: defineRoute(rbac('natsUsers', 'list', 'appName'), { method: 'get', path: '/api/v3/nats/accounts/{appName}/users', tags, summary: 'Users of one account', request: { params: App }, responses: { 200: jsonOk('Users', z.object({ users: z.array(User) })), ...nf } }),
   createUser: defineRoute(rbac('natsUsers', 'create', 'appName'), { method: 'post', path: '/api/v3/nats/accounts/{appName}/users', tags, summary: 'Create a NATS user', request: { params: App, body: jsonBody(UserCreate) }, responses: { 201: jsonOk('User', User), ...bad, ...nf, ...dup } }),
   deleteUser: defineRoute(rbac('natsUsers', 'delete', 'appName'), { method: 'delete', path: '/api/v3/nats/accounts/{appName}/users/{userName}', tags, summary: 'Delete a NATS user (revoked on its account)', request: { params: AppUser }, responses: { 204: { description: 'Deleted' }, ...bad, ...nf } }),
-  creds: defineRoute(rbac('natsUsers', 'get', 'appName'), { method: 'get', path: '/api/v3/nats/accounts/{appName}/users/{userName}/creds', tags, summary: "A user's .creds file (base64)", request: { params: AppUser }, responses: { 200: jsonOk('Creds', z.object({ credsBase64: z.string() })), ...nf } }),
+  creds: defineRoute(rbac('natsUsers', REVEAL_VERB, 'appName'), { method: 'get', path: '/api/v3/nats/accounts/{appName}/users/{userName}/creds', tags, summary: "A user's .creds file (base64)", request: { params: AppUser }, responses: { 200: jsonOk('Creds', z.object({ credsBase64: z.string() })), ...nf } }),
   createBearer: defineRoute(rbac('natsUsers', 'create', 'appName'), { method: 'post', path: '/api/v3/nats/accounts/{appName}/mqtt-bearer', tags, summary: 'Create an MQTT bearer user (JWT only)', request: { params: App, body: jsonBody(UserCreate) }, responses: { 201: jsonOk('User', User), ...bad, ...nf, ...dup } }),
   deleteBearer: defineRoute(rbac('natsUsers', 'delete', 'appName'), { method: 'delete', path: '/api/v3/nats/accounts/{appName}/mqtt-bearer/{userName}', tags, summary: 'Delete an MQTT bearer user', request: { params: AppUser }, responses: { 204: { description: 'Deleted' }, ...bad, ...nf } }),
   accountRules: defineRoute(rbac('natsAccountRules', 'list'), { method: 'get', path: '/api/v3/nats/account-rules', tags, summary: 'List account rules', responses: { 200: jsonOk('Rules', z.object({ rules: z.array(ruleOut(AccountRuleBody)) })) } }),

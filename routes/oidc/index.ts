@@ -86,5 +86,5 @@ export function registerOidc(app: App): void {
     const profile = await getProfile(ctx, ctx.actor!);
     return c.json({ sub: profile.sub, preferred_username: profile.preferred_username, ...(profile.email ? { email: profile.email } : {}), groups: profile.groups }, 200);
   });
-  app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks() as { keys: Record<string, unknown>[] }, 200, { 'Cache-Control': 'public, max-age=300' }));
+  app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks(c.get('ctx').clock.now()) as { keys: Record<string, unknown>[] }, 200, { 'Cache-Control': 'public, max-age=300' }));
 }

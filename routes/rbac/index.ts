@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -13,7 +14,7 @@ import {
 
 /** `nameRegex` of operator-api §3 (DNS subdomain). */
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const Name = z.string().min(1).max(255).regex(NAME_RE, 'must be lower-case letters, digits, "-" and "." (DNS subdomain style)');
+const Name = safeName(255).regex(NAME_RE, 'must be lower-case letters, digits, "-" and "." (DNS subdomain style)');
 
 const Rule = z
   .strictObject({
@@ -28,7 +29,7 @@ const RoleRef = z
   .strictObject({ kind: z.literal('Role').default('Role'), name: Name, apiGroup: z.string().max(255).optional() })
   .openapi('RoleRef');
 const Subject = z
-  .strictObject({ kind: z.enum(['User', 'Group', 'ServiceAccount']), name: z.string().min(1).max(320), apiGroup: z.string().max(255).optional() })
+  .strictObject({ kind: z.enum(['User', 'Group', 'ServiceAccount']), name: safeName(320), apiGroup: z.string().max(255).optional() })
   .openapi('Subject');
 
 const RoleCreate = z.strictObject({ name: Name, kind: z.literal('Role').optional(), rules: Rules }).openapi('RoleCreate');

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
+import { REVEAL_VERB } from '../../src/auth/rbac';
+import { ObjectName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -13,11 +15,6 @@ import {
 
 // ---- shared shapes ----
 
-const ObjectName = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "_" and "-", starting and ending with a letter or digit');
 /** Keys become file names in the container (volume mounts) — the Kubernetes rule for data keys. */
 const DATA_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 const Data = z
@@ -57,7 +54,7 @@ export const createSecretYamlRoute = defineRoute(rbac('secrets', 'create'), {
   description: '`spec.type` (or a top-level `type`) and a top-level `data` mapping.',
   request: { body: yamlUploadBody('secret') }, responses: { 201: jsonOk('Created', SecretSchema), 409: errorResponse('Name in use', 409) },
 });
-export const getSecretRoute = defineRoute(rbac('secrets', 'get', 'name'), {
+export const getSecretRoute = defineRoute(rbac('secrets', REVEAL_VERB, 'name'), {
   method: 'get', path: '/api/v3/secrets/{name}', tags: secTag, summary: 'Get a secret with its values',
   request: { params: NameParam }, responses: { 200: jsonOk('Secret', SecretSchema), ...secNf },
 });

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
+import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -11,10 +12,7 @@ import { formatPath, mapMicroservice, parseKind, validateYaml } from '../../src/
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, patchTemplate, putTemplate } from '../../src/services/microservices/templates';
 
 /** `nameRegex` (operator-api §3): template names and variable keys. */
-const Name = z
-  .string()
-  .min(1)
-  .max(63)
+const Name = safeName(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be lower-case letters, digits, "-" and "."');
 const Variable = z
   .object({
@@ -26,7 +24,7 @@ const Variable = z
   })
   .openapi('TemplateVariable');
 /** Microservices keep their placeholders until deploy, so only the shape is checked here. */
-const TemplateMicroservice = z.looseObject({ name: z.string().min(1).max(255) });
+const TemplateMicroservice = z.looseObject({ name: safeName(255) });
 const TemplateApplication = z
   .object({ microservices: z.array(TemplateMicroservice).max(100), natsConfig: z.record(z.string(), z.unknown()).optional() })
   .openapi('TemplateApplication');
@@ -45,7 +43,7 @@ const TemplateSchema = z
   })
   .openapi('ApplicationTemplate');
 const Ref = z.object({ id: z.number(), name: z.string() });
-const NameParam = z.object({ name: z.string().min(1).max(255).openapi({ param: { name: 'name', in: 'path' } }) });
+const NameParam = z.object({ name: safeName(255).openapi({ param: { name: 'name', in: 'path' } }) });
 const tag = ['Application templates'];
 const nf = { 404: errorResponse('No such template', 404) };
 const dup = { 409: errorResponse('Name in use', 409) };

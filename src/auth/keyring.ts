@@ -1,4 +1,4 @@
-import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload, type JWTVerifyResult } from 'jose';
+import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload, type JWTVerifyResult } from 'jose';
 import { eq, gt, isNull, or } from 'drizzle-orm';
 import { authSigningKey } from '../../db/schema/index';
 import type { Db } from '../../db/client';
@@ -8,6 +8,10 @@ import type { Clock } from '../lib/clock';
 import type { Ids } from '../lib/ids';
 
 export const SIGNING_ALG = 'EdDSA';
+/** Seconds of clock skew accepted between instances (exp, nbf and iat). */
+export const CLOCK_TOLERANCE_SEC = 5;
+
+const isLive = (k: { active: boolean; publishUntil: number | null }, now: number) => k.active || k.publishUntil === null || k.publishUntil > now;
 
 interface LoadedKey {
   kid: string;
@@ -116,8 +120,12 @@ export class KeyRing {
     };
   }
 
-  jwks(): { keys: JWK[] } {
-    return { keys: [...this.#keys.values()].map((k) => k.publicJwk) };
+  /**
+   * The published keys at `now`: a retired key drops out once its retention has passed, even when no
+   * reload happened since (the ring is only reloaded on rotation or an unknown kid).
+   */
+  jwks(now: number): { keys: JWK[] } {
+    return { keys: [...this.#keys.values()].filter((k) => isLive(k, now)).map((k) => k.publicJwk) };
   }
 
   async sign(payload: JWTPayload, opts: { subject: string; issuer: string; audience: string; ttlSec: number; nowSec: number; jti: string; typ: string }): Promise<string> {
@@ -138,7 +146,7 @@ export class KeyRing {
     token: string,
     opts: { issuer: string; audience: string; nowSec: number; reload: () => Promise<void> },
   ): Promise<JWTVerifyResult> {
-    return jwtVerify(
+    const result = await jwtVerify(
       token,
       async (header) => {
         const kid = header.kid ?? '';
@@ -148,11 +156,18 @@ export class KeyRing {
           key = this.#keys.get(kid);
         }
         if (!key) throw new Error('unknown signing key');
-        if (!key.active && key.publishUntil !== null && key.publishUntil <= opts.nowSec * 1000) throw new Error('retired signing key');
+        if (!isLive(key, opts.nowSec * 1000)) throw new Error('retired signing key');
         return key.verifyKey;
       },
-      { issuer: opts.issuer, audience: opts.audience, algorithms: [SIGNING_ALG], currentDate: new Date(opts.nowSec * 1000), clockTolerance: 5 },
+      // Every token this ring signs carries exp and iat; one without exp would never expire, so it is refused.
+      { issuer: opts.issuer, audience: opts.audience, algorithms: [SIGNING_ALG], currentDate: new Date(opts.nowSec * 1000), clockTolerance: CLOCK_TOLERANCE_SEC, requiredClaims: ['exp', 'iat'] },
     );
+    // jose checks iat only against a maxTokenAge; a token "issued" in the future beyond the tolerance was
+    // not minted by this clock and would outlive its intended lifetime, so it is refused here.
+    if (typeof result.payload.iat !== 'number' || result.payload.iat > opts.nowSec + CLOCK_TOLERANCE_SEC) {
+      throw new joseErrors.JWTClaimValidationFailed('"iat" claim timestamp check failed (it is in the future)', result.payload, 'iat', 'check_failed');
+    }
+    return result;
   }
 }
 

@@ -20,6 +20,16 @@ export interface Role {
 export const VERBS = ['get', 'list', 'create', 'update', 'patch', 'delete'] as const;
 export type Verb = (typeof VERBS)[number];
 
+/**
+ * The verb a route needs when it hands out a credential: a secret's values, a certificate's or CA's
+ * private key, a NATS user's .creds, a fog provisioning key. Whoever holds one can act as its owner,
+ * so reading it is as strong as changing the resource, and a read-only role (viewer, or a custom role
+ * with `get`/`list`) must not get it. Upstream catalogs these routes as `get`; we deliberately do not.
+ * It is an existing verb, not a new one, so roles written with the six standard verbs keep working:
+ * whoever may change the resource may also read its credential.
+ */
+export const REVEAL_VERB: Verb = 'patch';
+
 const CORE = [''];
 const EDGELET = ['edgelet.iofog.org/v1'];
 const READ: Verb[] = ['get', 'list'];

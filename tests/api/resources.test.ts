@@ -38,8 +38,10 @@ test('secrets: CRUD, encrypted at rest, values only on get, tls base64, type kep
     const list = await t.call('GET', '/api/v3/secrets', { token: viewer });
     assert.deepEqual(list.body.secrets.map((s: any) => [s.name, s.type]), [['acme-creds', 'Opaque']]);
     assert.ok(!JSON.stringify(list.body).includes('s3cr3t'), 'lists never carry values');
-    assert.equal((await t.call('GET', '/api/v3/secrets/acme-creds', { token: viewer })).body.data.token, 's3cr3t-value');
-    assert.equal((await t.call('GET', '/api/v3/secrets/nope', { token: viewer })).status, 404);
+    // Reading the values is a credential hand-out: secrets:patch, which a viewer lacks.
+    assert.equal((await t.call('GET', '/api/v3/secrets/acme-creds', { token: viewer })).status, 403);
+    assert.equal((await t.call('GET', '/api/v3/secrets/acme-creds', { token: admin })).body.data.token, 's3cr3t-value');
+    assert.equal((await t.call('GET', '/api/v3/secrets/nope', { token: admin })).status, 404);
     assert.equal((await t.call('POST', '/api/v3/secrets', { token: viewer, body: { name: 'x', type: 'Opaque', data: {} } })).status, 403);
     assert.equal((await t.call('POST', '/api/v3/secrets', { token: developer, body: { name: 'acme-creds', type: 'Opaque', data: {} } })).status, 409);
 

@@ -38,7 +38,7 @@ test('migrations apply once; a second start on the same file is a no-op; PRAGMAs
     a.store.close();
     const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     const rows = await b.store.client.execute('SELECT tag FROM schema_migration');
-    assert.deepEqual(rows.rows.map((r) => r.tag), ['0000_foundation', '0001_fleet', '0002_apps', '0003_catalog', '0004_config', '0005_identity', '0006_oidc', '0007_sessions', '0008_nats', '0009_pki', '0010_platform', '0011_services', '0012_ms_nats', '0013_jti_batches', '0014_drop_agent_jti', '0015_jti_digests', '0016_fog_delete_requested_idx']);
+    assert.deepEqual(rows.rows.map((r) => r.tag), ['0000_foundation', '0001_fleet', '0002_apps', '0003_catalog', '0004_config', '0005_identity', '0006_oidc', '0007_sessions', '0008_nats', '0009_pki', '0010_platform', '0011_services', '0012_ms_nats', '0013_jti_batches', '0014_drop_agent_jti', '0015_jti_digests', '0016_fog_delete_requested_idx', '0017_auth_revocation']);
     b.store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

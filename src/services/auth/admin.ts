@@ -8,6 +8,7 @@ import { hashPassword, passwordPolicyProblem } from '../../auth/passwords';
 import { SYSTEM_GROUPS } from '../../auth/rbac';
 import { findActiveUserById, groupsOf, mfaEnabledOf, normalizeLogin, resolveGroups, type GroupRow, type UserRow } from './users-repo';
 import { storePassword } from './self';
+import { groupMemberIds, revokeAccessTokens } from './token-generation';
 import { auditTarget } from '../events/audit';
 
 export interface AuthUser {
@@ -112,6 +113,8 @@ export async function updateUser(ctx: AppCtx, id: string, input: { email?: strin
       await tx.db.delete(authUserGroup).where(eq(authUserGroup.userId, id));
       if (groupIds.length) await tx.db.insert(authUserGroup).values(groupIds.map((groupId) => ({ userId: id, groupId })));
     }
+    // Groups and the user name are in the token and decide its RBAC: old tokens must not keep the old rights.
+    if (groupIds || (email && email !== user.email)) await revokeAccessTokens(tx, [id]);
   });
   return getUser(ctx, id);
 }
@@ -123,6 +126,7 @@ export async function deleteUser(ctx: AppCtx, id: string): Promise<void> {
     const now = tx.clock.now();
     await tx.db.update(authUser).set({ deletedAt: now, updatedAt: now }).where(eq(authUser.id, id));
     await tx.db.update(authRefreshToken).set({ revokedAt: now }).where(and(eq(authRefreshToken.userId, id), isNull(authRefreshToken.revokedAt)));
+    await revokeAccessTokens(tx, [id]);
   });
 }
 
@@ -211,6 +215,8 @@ export async function updateGroup(ctx: AppCtx, current: string, input: { name?: 
       .update(authGroup)
       .set({ name, mfaRequired: input.mfaRequired ?? group.mfaRequired, updatedAt: tx.clock.now() })
       .where(eq(authGroup.id, group.id));
+    // The members' tokens name the group: after a rename they would match neither name correctly.
+    if (name !== group.name) await revokeAccessTokens(tx, await groupMemberIds(tx.db, group.id));
   });
   return getGroup(ctx, name);
 }
@@ -219,6 +225,7 @@ export async function deleteGroup(ctx: AppCtx, name: string): Promise<void> {
   const group = await requireGroup(ctx, name);
   if (group.isSystem) throw forbidden(`System group ${group.name} cannot be deleted`);
   await withTransaction(ctx, async (tx) => {
+    await revokeAccessTokens(tx, await groupMemberIds(tx.db, group.id));
     await tx.db.delete(authGroup).where(eq(authGroup.id, group.id));
   });
 }

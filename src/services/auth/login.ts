@@ -1,10 +1,9 @@
-import { and, eq, isNull } from 'drizzle-orm';
-import { authMfa, authRecoveryCode, authUser } from '../../../db/schema/index';
+import { and, eq, isNull, lt, lte, or } from 'drizzle-orm';
+import { authLoginFailure, authMfa, authRecoveryCode } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
-import type { AppCtx } from '../../context';
+import type { AppCtx, RequestCtx } from '../../context';
 import { ServiceError } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
-import { verifyPassword } from '../../auth/passwords';
 import { verifyTotp } from '../../auth/totp';
 import { authRefreshToken } from '../../../db/schema/index';
 import { findActiveUserByLogin, groupsOf, type UserRow } from './users-repo';
@@ -22,32 +21,76 @@ export interface LoginInput {
 /** Every failure is the same 401 so that the response does not reveal whether the user exists. */
 const badCredentials = () => new ServiceError('INVALID_CREDENTIALS', 'Invalid credentials');
 
-// A fixed hash to verify against when the user does not exist, so timing does not reveal it either.
-const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Qb4XWlCxYV8vJ1f0U6qlqEt7vCGrC3RqXQ4kIEv0Gk';
+/**
+ * A fixed hash with the parameters of our own hashes. Every credential failure that has no hash of
+ * its own to check (unknown or deleted user, locked address) verifies against it, so all failures
+ * take one Argon2 run and the timing does not tell which case it was.
+ */
+export const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Qb4XWlCxYV8vJ1f0U6qlqEt7vCGrC3RqXQ4kIEv0Gk';
 
+/** The address failures are counted against; the same key for every login of one client. */
+const clientKey = (ctx: AppCtx) => (ctx as RequestCtx).ip ?? 'unknown';
+
+/**
+ * Counts a failure of (account, client address); the fifth locks that pair for LOCKOUT_MS. Counting
+ * per address keeps an attacker who guesses wrong from locking the account's owner out (the
+ * bootstrap admin above all); the per-address rate limit on the auth routes bounds the guessing.
+ */
 async function recordFailure(ctx: AppCtx, user: UserRow): Promise<void> {
+  const ip = clientKey(ctx);
   await withTransaction(ctx, async (tx) => {
-    const [fresh] = await tx.db.select().from(authUser).where(eq(authUser.id, user.id)).limit(1);
-    if (!fresh) return;
-    const failed = fresh.failedAttempts + 1;
+    const now = tx.clock.now();
+    const key = and(eq(authLoginFailure.userId, user.id), eq(authLoginFailure.clientIp, ip));
+    const [fresh] = await tx.db.select().from(authLoginFailure).where(key).limit(1);
+    // A lock that ran out, or failures older than a lock period, start a new count.
+    const counting = fresh && fresh.updatedAt > now - LOCKOUT_MS && (fresh.lockedUntil === null || fresh.lockedUntil > now);
+    const failed = (counting ? fresh.failedAttempts : 0) + 1;
     const locked = failed >= MAX_FAILED_ATTEMPTS;
+    const row = { failedAttempts: locked ? 0 : failed, lockedUntil: locked ? now + LOCKOUT_MS : null, updatedAt: now };
     await tx.db
-      .update(authUser)
-      .set({ failedAttempts: locked ? 0 : failed, lockedUntil: locked ? tx.clock.now() + LOCKOUT_MS : fresh.lockedUntil })
-      .where(eq(authUser.id, user.id));
-    if (locked) tx.logger.warn('account locked after repeated failed logins', { userId: user.id });
+      .insert(authLoginFailure)
+      .values({ userId: user.id, clientIp: ip, ...row })
+      .onConflictDoUpdate({ target: [authLoginFailure.userId, authLoginFailure.clientIp], set: row });
+    if (locked) tx.logger.warn('login locked for one client address after repeated failures', { userId: user.id, ip });
   });
+}
+
+async function lockedFor(ctx: AppCtx, user: UserRow): Promise<boolean> {
+  const [row] = await ctx.db
+    .select({ lockedUntil: authLoginFailure.lockedUntil })
+    .from(authLoginFailure)
+    .where(and(eq(authLoginFailure.userId, user.id), eq(authLoginFailure.clientIp, clientKey(ctx))))
+    .limit(1);
+  return row?.lockedUntil != null && row.lockedUntil > ctx.clock.now();
+}
+
+/** Clears the failure count of this client address (inside the login's transaction). */
+async function clearFailures(tx: AppCtx, user: UserRow): Promise<void> {
+  await tx.db.delete(authLoginFailure).where(and(eq(authLoginFailure.userId, user.id), eq(authLoginFailure.clientIp, clientKey(tx))));
+}
+
+/** Every lockout of the user, from every address: a new password is the owner's way back in. */
+export async function clearAllFailures(tx: AppCtx, userId: string): Promise<void> {
+  await tx.db.delete(authLoginFailure).where(eq(authLoginFailure.userId, userId));
+}
+
+/** Failure rows that no longer lock anything nor count towards a lock; run by the cleanup job. */
+export async function pruneLoginFailures(tx: AppCtx): Promise<number> {
+  const now = tx.clock.now();
+  const res = await tx.db
+    .delete(authLoginFailure)
+    .where(and(lt(authLoginFailure.updatedAt, now - LOCKOUT_MS), or(isNull(authLoginFailure.lockedUntil), lte(authLoginFailure.lockedUntil, now))));
+  return res.rowsAffected;
 }
 
 /** Password step of every login: lockout, constant-time miss, failure counting. Returns the user. */
 export async function checkPassword(ctx: AppCtx, email: string, password: string): Promise<UserRow> {
   const user = await findActiveUserByLogin(ctx.db, email);
-  if (!user) {
-    await verifyPassword(password, DUMMY_HASH);
+  if (!user || (await lockedFor(ctx, user))) {
+    await ctx.passwords.verify(password, DUMMY_HASH);
     throw badCredentials();
   }
-  if (user.lockedUntil !== null && user.lockedUntil > ctx.clock.now()) throw badCredentials();
-  if (!(await verifyPassword(password, user.passwordHash))) {
+  if (!(await ctx.passwords.verify(password, user.passwordHash))) {
     await recordFailure(ctx, user);
     throw badCredentials();
   }
@@ -97,7 +140,7 @@ export async function consumeSecondFactor(tx: AppCtx, user: UserRow, f: SecondFa
     if (res.rowsAffected !== 1) throw badCredentials();
   }
   if (f.usedStep !== undefined) await tx.db.update(authMfa).set({ lastUsedStep: f.usedStep }).where(eq(authMfa.userId, user.id));
-  await tx.db.update(authUser).set({ failedAttempts: 0, lockedUntil: null }).where(eq(authUser.id, user.id));
+  await clearFailures(tx, user);
 }
 
 /** Direct (CLI) login, platform §3.4. */

@@ -7,6 +7,8 @@ import { sha256Hex } from '../../lib/ids';
 import { hashPassword, passwordPolicyProblem, verifyPassword } from '../../auth/passwords';
 import { newTotpSecret, otpauthUrl, verifyTotp } from '../../auth/totp';
 import { findActiveUserById, groupsOf } from './users-repo';
+import { clearAllFailures } from './login';
+import { revokeAccessTokens } from './token-generation';
 
 export const PASSWORD_HISTORY = 5;
 export const RECOVERY_CODES = 10;
@@ -60,6 +62,10 @@ export async function storePassword(ctx: AppCtx, userId: string, oldHash: string
       .update(authRefreshToken)
       .set({ revokedAt: now })
       .where(and(eq(authRefreshToken.userId, userId), isNull(authRefreshToken.revokedAt)));
+    // A new password is the way back in for an owner locked out from an address (an admin's reset included).
+    await clearAllFailures(tx, userId);
+    // And whoever held a token of the old password loses it now, not at its expiry.
+    await revokeAccessTokens(tx, [userId]);
   });
 }
 

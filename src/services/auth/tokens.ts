@@ -17,6 +17,8 @@ interface AccessClaims {
   preferred_username: string;
   email?: string;
   groups: string[];
+  /** The user's token generation at signing; a later bump (delete, password, groups) revokes the token. */
+  gen: number;
   password_change_required?: true;
   mfa_enrollment_required?: true;
 }
@@ -35,7 +37,7 @@ export async function prepareTokenPair(
 ): Promise<{ pair: TokenPair; row: RefreshRow }> {
   const nowMs = ctx.clock.now();
   const nowSec = Math.floor(nowMs / 1000);
-  const claims: AccessClaims = { token_use: 'access', preferred_username: user.email, groups };
+  const claims: AccessClaims = { token_use: 'access', preferred_username: user.email, groups, gen: user.tokenGeneration };
   if (user.email.includes('@')) claims.email = user.email;
   if (user.mustChangePassword) claims.password_change_required = true;
   if (opts.mfaEnrollmentRequired) claims.mfa_enrollment_required = true;
@@ -74,6 +76,11 @@ export async function authenticateAccessToken(ctx: AppCtx, token: string): Promi
   }
   if (payload.token_use !== 'access' || typeof payload.sub !== 'string') {
     throw new ServiceError('AUTH_TOKEN_INVALID', 'Access token is invalid');
+  }
+  // Tokens signed before generations existed carry none: they belong to generation 0.
+  const gen = payload.gen === undefined ? 0 : payload.gen;
+  if (typeof gen !== 'number' || !(await ctx.tokenGenerations.accepts(ctx, payload.sub, gen))) {
+    throw new ServiceError('AUTH_TOKEN_INVALID', 'Access token has been revoked (user deleted, or password or groups changed): sign in again');
   }
   const groups = Array.isArray(payload.groups) ? payload.groups.filter((g): g is string => typeof g === 'string').map((g) => g.toLowerCase()) : [];
   return {

@@ -3,6 +3,7 @@ import { agentJtiBatch, authRefreshToken, jobRun } from '../../../db/schema/inde
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { yieldToEventLoop } from '../../lib/yield';
+import { pruneLoginFailures } from '../auth/login';
 
 const JOB_HISTORY_MS = 7 * 24 * 3600 * 1000;
 /**
@@ -13,7 +14,7 @@ const JOB_HISTORY_MS = 7 * 24 * 3600 * 1000;
 const JTI_DELETE_CHUNK = 20;
 
 /**
- * Deletes refresh-token records past their expiry (a used token must stay until then, so that
+ * Deletes login-failure counts that no longer lock or count, refresh-token records past their expiry (a used token must stay until then, so that
  * its reuse is still recognised), batches of used agent-token ids past their last token's expiry
  * (a few at a time, with the event loop running between), and job-run history older than a week.
  */
@@ -22,6 +23,7 @@ export async function cleanupExpiredTokens(ctx: AppCtx): Promise<{ refreshTokens
   const { refreshTokens, jobRuns } = await withTransaction(ctx, async (tx) => {
     const tokens = await tx.db.delete(authRefreshToken).where(lt(authRefreshToken.expiresAt, now));
     const runs = await tx.db.delete(jobRun).where(lt(jobRun.tick, now - JOB_HISTORY_MS));
+    await pruneLoginFailures(tx);
     return { refreshTokens: tokens.rowsAffected, jobRuns: runs.rowsAffected };
   });
   let agentJtiBatches = 0;
