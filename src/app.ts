@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
+import { selectClientIp, type TrustProxy } from './http/client-ip';
 import { describeZodError, makeOnError, sendError } from './http/errors';
 import type { App, HonoEnv } from './http/types';
 import { registerAgent } from '../routes/agent/index';
@@ -64,14 +65,10 @@ function stampHeaders(c: Context<HonoEnv>, headers: Record<string, string>): voi
   }
 }
 
-function clientIp(c: { req: { header(n: string): string | undefined }; env: HonoEnv['Bindings'] | undefined }, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const fwd = c.req.header('x-forwarded-for');
-    if (fwd) return fwd.split(',')[0]!.trim();
-    const real = c.req.header('x-real-ip');
-    if (real) return real.trim();
-  }
-  return c.env?.clientIp;
+function clientIp(c: { req: { header(n: string): string | undefined }; env: HonoEnv['Bindings'] | undefined }, trust: TrustProxy): string | undefined {
+  const peer = c.env?.clientIp;
+  if (trust.kind === 'none') return peer;
+  return selectClientIp(trust, { peer, forwardedFor: c.req.header('x-forwarded-for'), realIp: c.req.header('x-real-ip') });
 }
 
 /** Patterns of the registered routes, for telling 405 (path exists, other method) from 404. */

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { parseTrustProxy, type TrustProxy } from './http/client-ip';
 
 /**
  * Every environment variable the Controller reads, in one schema.
@@ -77,7 +78,17 @@ export const EnvSchema = v.object({
     v.toLowerCase(),
     v.picklist(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent'),
   ),
-  TRUST_PROXY: bool(false),
+  TRUST_PROXY: v.pipe(
+    v.optional(v.string(), 'false'),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return parseTrustProxy(dataset.value);
+      } catch (err) {
+        addIssue({ message: `must be false, true, a hop count or a comma-separated list of proxy IPs/CIDRs: ${(err as Error).message}` });
+        return NEVER;
+      }
+    }),
+  ),
   TLS_PATH_CERT: optionalText,
   TLS_PATH_KEY: optionalText,
   TLS_PATH_INTERMEDIATE_CERT: optionalText,
@@ -173,7 +184,8 @@ export interface Config {
   refreshTokenTtlSec: number;
   authRateLimit: { enabled: boolean; max: number; windowMs: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  trustProxy: boolean;
+  /** Which hops in front of the Controller are its own proxies (see src/http/client-ip.ts). */
+  trustProxy: TrustProxy;
   tls?: TlsSource;
   db: { url: string; authToken?: string; busyTimeoutMs: number; writeWaitMs: number };
   encryptionKey?: string;
