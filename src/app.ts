@@ -128,10 +128,15 @@ export function createApp(appCtx: AppCtx): App {
   const preflight = cors({ origin: '*', exposeHeaders: EXPOSED_HEADERS.split(','), maxAge: 600 });
   app.use('*', (c, next) => (c.req.method === 'OPTIONS' ? preflight(c, next) : next()));
   const maxBody = appCtx.config.maxJsonBodyBytes;
+  // The rest of an over-limit body is never read, so the connection cannot carry another request:
+  // `Connection: close` tells the client, and the runtime closes the socket after the answer instead
+  // of waiting on it for a next request that would sit behind the unread bytes.
+  const tooLarge = () =>
+    new ServiceError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${maxBody} bytes`, { headers: { Connection: 'close' } });
   const limitBody = bodyLimit({
     maxSize: maxBody,
     onError: () => {
-      throw new ServiceError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${maxBody} bytes`);
+      throw tooLarge();
     },
   });
   app.use('*', (c, next) => {
@@ -142,7 +147,12 @@ export function createApp(appCtx: AppCtx): App {
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD') return next();
     const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined && Number.parseInt(length, 10) <= maxBody) return next();
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      // A declared length over the limit is refused before the body is touched (on Node, touching it
+      // starts a stream that then holds the socket paused).
+      if (Number.parseInt(length, 10) > maxBody) throw tooLarge();
+      return next();
+    }
     return limitBody(c, next);
   });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -9,6 +10,7 @@ import { nodeWalCheckpointer } from './wal-checkpoint-node';
 import type { Bindings } from '../http/types';
 import type { FetchHandler, RuntimeAdapter, ServeOptions } from './types';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
+import { ServiceError, errorBody } from '../errors';
 
 /**
  * WebSocket upgrades on Node: the upgrade request goes through the app like any request (routing, auth
@@ -85,6 +87,47 @@ function wire(ws: WebSocket, h: WsHandlers, live: Set<WebSocket>): void {
   h.open(peer);
 }
 
+/**
+ * Requests Node's HTTP parser refuses before the app sees them (a 70 KB URL, a header line without a
+ * colon, a client too slow to send its headers) would get Node's bare status line with no body; they
+ * get the same JSON envelope as every other error instead, then the connection is closed — its byte
+ * stream can no longer be trusted to be at a request boundary.
+ */
+function answerClientErrors(server: Server): void {
+  const answered = new WeakSet<Socket>();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (answered.has(socket)) return;
+    answered.add(socket);
+    const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (err.code === 'ECONNRESET' || !socket.writable || started) {
+      socket.destroy();
+      return;
+    }
+    const se =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new ServiceError('REQUEST_HEADERS_TOO_LARGE', 'The request line and headers are larger than this server accepts (16 KB); shorten the URL or headers')
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new ServiceError('REQUEST_TIMEOUT', 'The request was not received in time')
+          : new ServiceError('MALFORMED_REQUEST', `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`);
+    const requestId = randomUUID();
+    const body = Buffer.from(JSON.stringify(errorBody(se, requestId)));
+    const head = [
+      `HTTP/1.1 ${se.status} ${STATUS_CODES[se.status] ?? ''}`,
+      'content-type: application/json',
+      `content-length: ${body.length}`,
+      `x-request-id: ${requestId}`,
+      `X-Timestamp: ${Date.now()}`,
+      'Access-Control-Allow-Origin: *',
+      'connection: close',
+      '',
+      '',
+    ].join('\r\n');
+    socket.end(Buffer.concat([Buffer.from(head), body]));
+    // Bytes still arriving are not read any more; do not wait on the client to close its side.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
+}
+
 export const nodeAdapter: RuntimeAdapter = {
   name: 'node',
   ...processAdapterBase,
@@ -121,6 +164,7 @@ export const nodeAdapter: RuntimeAdapter = {
           }),
       );
       stopSockets = attachWebSockets(server as unknown as Server, fetch, opts);
+      answerClientErrors(server as unknown as Server);
       (server as unknown as Server).once('error', reject);
     });
   },
