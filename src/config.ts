@@ -131,6 +131,7 @@ export const EnvSchema = v.object({
   WS_SECURITY_MAX_PAYLOAD: int(1_048_576, 1024, 64 * 1_048_576),
   WS_SECURITY_MAX_REQUESTS_PER_MINUTE: int(50, 1, 1_000_000),
   WS_SECURITY_MAX_CONNECTIONS_PER_IP: int(100, 1, 1_000_000),
+  WS_SECURITY_MAX_FAILED_PER_MINUTE: int(30, 1, 1_000_000),
   WS_EXEC_MAX_CONCURRENT_PER_RESOURCE: int(5, 1, 1_000_000),
   WS_LOG_MAX_CONCURRENT_PER_RESOURCE: int(5, 1, 1_000_000),
   WS_EXEC_PENDING_TIMEOUT_MS: int(60_000, 100, 3_600_000),
@@ -214,8 +215,12 @@ export interface Config {
 export interface WsConfig {
   pingIntervalMs: number;
   maxPayload: number;
+  /** Authenticated upgrades per principal (user or fog) per minute. */
   maxRequestsPerMinute: number;
+  /** Open session sockets per authenticated principal (the variable keeps its upstream name). */
   maxConnectionsPerIp: number;
+  /** Failed or anonymous upgrades per client IP per minute, before credential-less upgrades are refused unchecked. */
+  maxFailedPerMinute: number;
   execMaxPerResource: number;
   logMaxPerResource: number;
   execPendingMs: number;
@@ -337,6 +342,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       maxPayload: env.WS_SECURITY_MAX_PAYLOAD,
       maxRequestsPerMinute: env.WS_SECURITY_MAX_REQUESTS_PER_MINUTE,
       maxConnectionsPerIp: env.WS_SECURITY_MAX_CONNECTIONS_PER_IP,
+      maxFailedPerMinute: env.WS_SECURITY_MAX_FAILED_PER_MINUTE,
       execMaxPerResource: env.WS_EXEC_MAX_CONCURRENT_PER_RESOURCE,
       logMaxPerResource: env.WS_LOG_MAX_CONCURRENT_PER_RESOURCE,
       execPendingMs: env.WS_EXEC_PENDING_TIMEOUT_MS,
