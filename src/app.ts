@@ -26,6 +26,7 @@ import { registerNats } from '../routes/nats/index';
 import { registerCertificates } from '../routes/certificates/index';
 import { registerServices } from '../routes/services/index';
 import { refuseUnknownUpgrade, registerSessions } from '../routes/sessions/index';
+import { isUpgradeRequest } from './ws/types';
 import { registerResources } from '../routes/resources/index';
 import { registerTemplates } from '../routes/templates/index';
 import { registerUser } from '../routes/user/index';
@@ -108,13 +109,17 @@ export function createApp(appCtx: AppCtx): App {
     try {
       await next();
     } finally {
-      stampHeaders(c, {
+      const headers: Record<string, string> = {
         'x-request-id': requestId,
         'X-Timestamp': String(appCtx.clock.now()),
         // What cors({ origin: '*' }) sets on every non-preflight response (see below).
         'Access-Control-Allow-Origin': '*',
         'Access-Control-Expose-Headers': EXPOSED_HEADERS,
-      });
+      };
+      // Shutting down: the client must not send another request on this connection, and the
+      // runtime closes it once this answer is out (a WebSocket handshake is left alone).
+      if (!appCtx.state.accepting && c.res.status !== 101 && !isUpgradeRequest(c.req.raw)) headers.Connection = 'close';
+      stampHeaders(c, headers);
       const ms = Math.round((performance.now() - started) * 10) / 10;
       // The path only — query strings can carry tokens (`?token=` on WebSocket routes).
       appCtx.logger.info('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms, requestId });

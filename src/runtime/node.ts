@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { processAdapterBase } from './fs';
@@ -128,6 +128,81 @@ function answerClientErrors(server: Server): void {
   });
 }
 
+/** How often a draining server looks for idle keep-alive connections to close. */
+const IDLE_SWEEP_MS = 50;
+/**
+ * How long a connection must have been without a request before a draining server closes it: a
+ * keep-alive client sends its next request right after an answer, but on a busy host that can take a
+ * while, and a request arriving just after the close would be reset.
+ */
+const IDLE_CLOSE_MS = 300;
+
+/**
+ * Shutdown of the HTTP side on Node. `server.close()` alone is not enough: it closes the connections
+ * that look idle at that instant — including ones whose next request already sits unread in the
+ * socket buffer, which the client then sees reset — and leaves busy keep-alive connections serving
+ * request after request until the forced close resets them. Instead:
+ * - the listener stops accepting (net.Server's close, without http's closing of idle connections);
+ * - every response from now on says `Connection: close` (set by the app), so Node ends its connection
+ *   after writing it, and responses already being prepared get the header here;
+ * - a connection with no request in flight is closed only once it has been quiet for IDLE_CLOSE_MS
+ *   and idle at two sweeps in a row with no byte read in between: an event-loop turn lies between
+ *   them, so a request that had already arrived would have been read and would show as in flight.
+ * Upgraded (WebSocket) sockets are not HTTP connections any more and are left alone.
+ */
+function trackConnections(server: Server, tls: boolean) {
+  interface Conn {
+    inFlight: Set<import('node:http').ServerResponse>;
+    /** When the last answer was done (or the connection opened). */
+    quietSince: number;
+    /** bytesRead at the last sweep that found the connection idle. */
+    idleAt?: number;
+  }
+  const conns = new Map<Socket, Conn>();
+  let draining = false;
+  // Over TLS, requests name the TLS socket, which exists once the handshake is done.
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    conns.set(socket, { inFlight: new Set(), quietSince: Date.now() });
+    socket.once('close', () => conns.delete(socket));
+  });
+  server.on('upgrade', (_req: IncomingMessage, socket: Socket) => conns.delete(socket));
+  server.on('request', (req: IncomingMessage, res: import('node:http').ServerResponse) => {
+    const conn = conns.get(req.socket);
+    if (!conn) return;
+    if (draining) res.setHeader('Connection', 'close');
+    conn.inFlight.add(res);
+    conn.idleAt = undefined;
+    res.once('close', () => {
+      conn.inFlight.delete(res);
+      conn.quietSince = Date.now();
+    });
+  });
+  return (graceMs: number) =>
+    new Promise<void>((done) => {
+      draining = true;
+      for (const conn of conns.values()) for (const res of conn.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      NetServer.prototype.close.call(server);
+      const finish = () => {
+        clearInterval(sweep);
+        clearTimeout(force);
+        done();
+      };
+      const sweep = setInterval(() => {
+        const now = Date.now();
+        for (const [socket, conn] of conns) {
+          if (conn.inFlight.size > 0) continue;
+          if (conn.idleAt === socket.bytesRead && now - conn.quietSince >= IDLE_CLOSE_MS) socket.destroy();
+          else conn.idleAt = socket.bytesRead;
+        }
+        if (conns.size === 0) finish();
+      }, IDLE_SWEEP_MS);
+      const force = setTimeout(() => {
+        for (const socket of conns.keys()) socket.destroy();
+        finish();
+      }, graceMs);
+    });
+}
+
 export const nodeAdapter: RuntimeAdapter = {
   name: 'node',
   ...processAdapterBase,
@@ -147,22 +222,11 @@ export const nodeAdapter: RuntimeAdapter = {
         (info: AddressInfo) =>
           resolve({
             port: info.port,
-            close: (graceMs) =>
-              new Promise<void>((done) => {
-                const s = server as unknown as Server;
-                stopSockets();
-                const force = setTimeout(() => {
-                  s.closeAllConnections?.();
-                  done();
-                }, graceMs);
-                s.close(() => {
-                  clearTimeout(force);
-                  done();
-                });
-                s.closeIdleConnections?.();
-              }),
+            close: (graceMs) => drainHttp(graceMs),
+            dropWebSockets: () => stopSockets(),
           }),
       );
+      const drainHttp = trackConnections(server as unknown as Server, Boolean(opts.tls));
       stopSockets = attachWebSockets(server as unknown as Server, fetch, opts);
       answerClientErrors(server as unknown as Server);
       (server as unknown as Server).once('error', reject);
