@@ -153,7 +153,7 @@ async function runningFog(ctx: RequestCtx, uuid: string): Promise<{ fogUuid: str
 }
 
 /**
- * The handlers of one session socket (either half): counted in the per-IP gate, audited on connect and
+ * The handlers of one session socket (either half): counted in its principal's open sockets, audited on connect and
  * close, attached to its session once the manager has it; messages that arrive before that are kept
  * (bounded) and replayed, a close that arrives before that ends the session as soon as it exists.
  */
