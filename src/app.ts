@@ -5,6 +5,7 @@ import { cors } from 'hono/cors';
 import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
 import { classify } from './http/admission';
+import { selectClientIp, type TrustProxy } from './http/client-ip';
 import { describeZodError, makeOnError, sendError } from './http/errors';
 import type { App, HonoEnv } from './http/types';
 import { registerAgent } from '../routes/agent/index';
@@ -26,6 +27,7 @@ import { registerNats } from '../routes/nats/index';
 import { registerCertificates } from '../routes/certificates/index';
 import { registerServices } from '../routes/services/index';
 import { refuseUnknownUpgrade, registerSessions } from '../routes/sessions/index';
+import { isUpgradeRequest } from './ws/types';
 import { registerResources } from '../routes/resources/index';
 import { registerTemplates } from '../routes/templates/index';
 import { registerUser } from '../routes/user/index';
@@ -65,14 +67,10 @@ function stampHeaders(c: Context<HonoEnv>, headers: Record<string, string>): voi
   }
 }
 
-function clientIp(c: { req: { header(n: string): string | undefined }; env: HonoEnv['Bindings'] | undefined }, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const fwd = c.req.header('x-forwarded-for');
-    if (fwd) return fwd.split(',')[0]!.trim();
-    const real = c.req.header('x-real-ip');
-    if (real) return real.trim();
-  }
-  return c.env?.clientIp;
+function clientIp(c: { req: { header(n: string): string | undefined }; env: HonoEnv['Bindings'] | undefined }, trust: TrustProxy): string | undefined {
+  const peer = c.env?.clientIp;
+  if (trust.kind === 'none') return peer;
+  return selectClientIp(trust, { peer, forwardedFor: c.req.header('x-forwarded-for'), realIp: c.req.header('x-real-ip') });
 }
 
 /** Patterns of the registered routes, for telling 405 (path exists, other method) from 404. */
@@ -134,13 +132,17 @@ export function createApp(appCtx: AppCtx): App {
       }
     } finally {
       if (!refused) appCtx.admission.leave(cls);
-      stampHeaders(c, {
+      const headers: Record<string, string> = {
         'x-request-id': requestId,
         'X-Timestamp': String(appCtx.clock.now()),
         // What cors({ origin: '*' }) sets on every non-preflight response (see below).
         'Access-Control-Allow-Origin': '*',
         'Access-Control-Expose-Headers': EXPOSED_HEADERS,
-      });
+      };
+      // Shutting down: the client must not send another request on this connection, and the
+      // runtime closes it once this answer is out (a WebSocket handshake is left alone).
+      if (!appCtx.state.accepting && c.res.status !== 101 && !isUpgradeRequest(c.req.raw)) headers.Connection = 'close';
+      stampHeaders(c, headers);
       const ms = Math.round((performance.now() - started) * 10) / 10;
       // The path only — query strings can carry tokens (`?token=` on WebSocket routes).
       // Agent polls are the bulk of the traffic: at info only when they fail or are slow.
@@ -156,10 +158,15 @@ export function createApp(appCtx: AppCtx): App {
   const preflight = cors({ origin: '*', exposeHeaders: EXPOSED_HEADERS.split(','), maxAge: 600 });
   app.use('*', (c, next) => (c.req.method === 'OPTIONS' ? preflight(c, next) : next()));
   const maxBody = appCtx.config.maxJsonBodyBytes;
+  // The rest of an over-limit body is never read, so the connection cannot carry another request:
+  // `Connection: close` tells the client, and the runtime closes the socket after the answer instead
+  // of waiting on it for a next request that would sit behind the unread bytes.
+  const tooLarge = () =>
+    new ServiceError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${maxBody} bytes`, { headers: { Connection: 'close' } });
   const limitBody = bodyLimit({
     maxSize: maxBody,
     onError: () => {
-      throw new ServiceError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${maxBody} bytes`);
+      throw tooLarge();
     },
   });
   app.use('*', (c, next) => {
@@ -170,7 +177,12 @@ export function createApp(appCtx: AppCtx): App {
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD') return next();
     const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined && Number.parseInt(length, 10) <= maxBody) return next();
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      // A declared length over the limit is refused before the body is touched (on Node, touching it
+      // starts a stream that then holds the socket paused).
+      if (Number.parseInt(length, 10) > maxBody) throw tooLarge();
+      return next();
+    }
     return limitBody(c, next);
   });
 

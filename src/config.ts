@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { passwordPolicyProblem } from './auth/password-policy';
 import type { AdmissionConfig } from './http/admission';
+import { parseTrustProxy, type TrustProxy } from './http/client-ip';
 
 /**
  * Every environment variable the Controller reads, in one schema.
@@ -79,7 +80,17 @@ export const EnvSchema = v.object({
     v.toLowerCase(),
     v.picklist(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent'),
   ),
-  TRUST_PROXY: bool(false),
+  TRUST_PROXY: v.pipe(
+    v.optional(v.string(), 'false'),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return parseTrustProxy(dataset.value);
+      } catch (err) {
+        addIssue({ message: `must be false, true, a hop count or a comma-separated list of proxy IPs/CIDRs: ${(err as Error).message}` });
+        return NEVER;
+      }
+    }),
+  ),
   TLS_PATH_CERT: optionalText,
   TLS_PATH_KEY: optionalText,
   TLS_PATH_INTERMEDIATE_CERT: optionalText,
@@ -128,6 +139,7 @@ export const EnvSchema = v.object({
   WS_SECURITY_MAX_PAYLOAD: int(1_048_576, 1024, 64 * 1_048_576),
   WS_SECURITY_MAX_REQUESTS_PER_MINUTE: int(50, 1, 1_000_000),
   WS_SECURITY_MAX_CONNECTIONS_PER_IP: int(100, 1, 1_000_000),
+  WS_SECURITY_MAX_FAILED_PER_MINUTE: int(30, 1, 1_000_000),
   WS_EXEC_MAX_CONCURRENT_PER_RESOURCE: int(5, 1, 1_000_000),
   WS_LOG_MAX_CONCURRENT_PER_RESOURCE: int(5, 1, 1_000_000),
   WS_EXEC_PENDING_TIMEOUT_MS: int(60_000, 100, 3_600_000),
@@ -181,7 +193,8 @@ export interface Config {
   refreshTokenTtlSec: number;
   authRateLimit: { enabled: boolean; max: number; windowMs: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  trustProxy: boolean;
+  /** Which hops in front of the Controller are its own proxies (see src/http/client-ip.ts). */
+  trustProxy: TrustProxy;
   tls?: TlsSource;
   db: { url: string; authToken?: string; busyTimeoutMs: number; writeWaitMs: number };
   encryptionKey?: string;
@@ -214,8 +227,12 @@ export interface Config {
 export interface WsConfig {
   pingIntervalMs: number;
   maxPayload: number;
+  /** Authenticated upgrades per principal (user or fog) per minute. */
   maxRequestsPerMinute: number;
+  /** Open session sockets per authenticated principal (the variable keeps its upstream name). */
   maxConnectionsPerIp: number;
+  /** Failed or anonymous upgrades per client IP per minute, before credential-less upgrades are refused unchecked. */
+  maxFailedPerMinute: number;
   execMaxPerResource: number;
   logMaxPerResource: number;
   execPendingMs: number;
@@ -353,6 +370,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       maxPayload: env.WS_SECURITY_MAX_PAYLOAD,
       maxRequestsPerMinute: env.WS_SECURITY_MAX_REQUESTS_PER_MINUTE,
       maxConnectionsPerIp: env.WS_SECURITY_MAX_CONNECTIONS_PER_IP,
+      maxFailedPerMinute: env.WS_SECURITY_MAX_FAILED_PER_MINUTE,
       execMaxPerResource: env.WS_EXEC_MAX_CONCURRENT_PER_RESOURCE,
       logMaxPerResource: env.WS_LOG_MAX_CONCURRENT_PER_RESOURCE,
       execPendingMs: env.WS_EXEC_PENDING_TIMEOUT_MS,

@@ -5,6 +5,8 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, name: 'ValidationError' },
   MALFORMED_BODY: { status: 400, name: 'ValidationError' },
+  /** The HTTP server could not parse the request itself (request line, headers, framing). */
+  MALFORMED_REQUEST: { status: 400, name: 'BadRequestError' },
   AUTH_REQUIRED: { status: 401, name: 'AuthenticationError' },
   AUTH_TOKEN_INVALID: { status: 401, name: 'AuthenticationError' },
   INVALID_CREDENTIALS: { status: 401, name: 'InvalidCredentialsError' },
@@ -21,6 +23,8 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: { status: 405, name: 'MethodNotAllowedError' },
   CONFLICT: { status: 409, name: 'ConflictError' },
   PAYLOAD_TOO_LARGE: { status: 413, name: 'PayloadTooLargeError' },
+  REQUEST_TIMEOUT: { status: 408, name: 'RequestTimeoutError' },
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, name: 'RequestHeaderFieldsTooLargeError' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, name: 'UnsupportedMediaTypeError' },
   UPGRADE_REQUIRED: { status: 426, name: 'UpgradeRequiredError' },
   RATE_LIMITED: { status: 429, name: 'RateLimitExceededError' },

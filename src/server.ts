@@ -71,11 +71,17 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
       rt.exit(1);
     }, config.shutdownTimeoutMs + config.ws.drainTimeoutMs + 1000);
     logger.info('shutting down', { signal });
+    // From here every HTTP response carries `Connection: close` (see createApp).
     ctx.state.accepting = false;
     try {
-      // Sessions first (CLOSE/1001 to every socket, rows cleaned), then the listener.
+      // HTTP and WebSocket sessions drain side by side: the listener stops accepting and keep-alive
+      // connections end after their current request now, not after the sessions' own drain
+      // (CLOSE/1001 to every socket, rows cleaned, up to WS_DRAIN_TIMEOUT_MS), which used to hold
+      // keep-alive clients on a server that was going away.
+      const http = server.close(Math.max(100, config.shutdownTimeoutMs - 1000));
       await ctx.sessions.drain();
-      await server.close(Math.max(100, config.shutdownTimeoutMs - 1000));
+      server.dropWebSockets();
+      await http;
       await scheduler?.stop();
       await ctx.agentJtis.stop(ctx);
       await ctx.agentActivity.stop(ctx);

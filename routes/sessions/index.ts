@@ -57,21 +57,37 @@ function socketFront(): MiddlewareHandler<HonoEnv> {
   return async (c, next) => {
     const upgrade = c.env?.upgrade;
     const isWs = Boolean(upgrade) && isUpgradeRequest(c.req.raw);
+    const token = c.req.query('token');
     if (isWs) {
-      const refused = c.get('ctx').sessions.admit(c.get('ctx').ip);
+      const ctx = c.get('ctx');
+      const refused = ctx.sessions.admit(ctx.ip, Boolean(token || c.req.header('authorization')));
       if (refused) throw new ServiceError(refused.code, refused.message, { retryAfterSec: refused.code === 'RATE_LIMITED' ? 60 : 5 });
     }
-    const token = c.req.query('token');
     if (token && !c.req.header('authorization')) c.set('queryBearer', `Bearer ${token}`);
     await next();
     const err = c.error;
     if (isWs && err) {
+      // Only failed authentication counts against the address; see SessionManager's upgrade gate.
+      if (err instanceof ServiceError && err.status === 401) c.get('ctx').sessions.upgradeFailed(c.get('ctx').ip);
+      // A principal over its limits is refused before the handshake (429), like the address gate.
+      if (err instanceof PrincipalLimit) return;
       // Infrastructure faults too close 1008 on sockets (§1.2); the agent reconnects.
       if (err instanceof Refusal) c.res = upgrade!(refuse(err.closeCode, err.reason));
       else if (err instanceof ServiceError) c.res = upgrade!(refuse(CloseCode.POLICY, err.message));
     }
   };
 }
+
+class PrincipalLimit extends ServiceError {}
+
+/** The per-principal upgrade gate, once authentication has said who is connecting. */
+function admitPrincipal(ctx: RequestCtx, principal: string): void {
+  const refused = ctx.sessions.admitPrincipal(principal);
+  if (refused) throw new PrincipalLimit(refused.code, refused.message, { retryAfterSec: 60 });
+}
+
+const userPrincipal = (ctx: RequestCtx) => `user:${ctx.actor?.userId ?? 'unknown'}`;
+const fogPrincipal = (ctx: RequestCtx) => `fog:${ctx.agent!.fogUuid}`;
 
 function wsRoute<P extends string>(access: Access, path: P, summary: string, request: Record<string, unknown>) {
   const route = defineRoute(access, { method: 'get', path, tags, summary, request, responses: { ...switching, ...upgradeRequired } });
@@ -137,7 +153,7 @@ async function runningFog(ctx: RequestCtx, uuid: string): Promise<{ fogUuid: str
 }
 
 /**
- * The handlers of one session socket (either half): counted in the per-IP gate, audited on connect and
+ * The handlers of one session socket (either half): counted in its principal's open sockets, audited on connect and
  * close, attached to its session once the manager has it; messages that arrive before that are kept
  * (bounded) and replayed, a close that arrives before that ends the session as soon as it exists.
  */
@@ -147,6 +163,8 @@ function sessionSocket(
     path: string;
     endpointType: 'user' | 'agent';
     actor: string;
+    /** Whose open-socket count this socket adds to. */
+    principal: string;
     resourceId: string;
     earlyLimit: number;
     attach: (half: Half) => Promise<Session | undefined>;
@@ -161,7 +179,7 @@ function sessionSocket(
   let half: Half | undefined;
   return {
     open(peer: WsPeer) {
-      manager.socketOpened(ctx.ip);
+      manager.socketOpened(o.principal);
       const h: Half = { peer, actor: o.actor, ip: ctx.ip, path: o.path };
       half = h;
       manager.audit('WS_CONNECT', o.endpointType, h, o.resourceId);
@@ -183,7 +201,7 @@ function sessionSocket(
     },
     close(code) {
       closed = true;
-      manager.socketClosed(ctx.ip);
+      manager.socketClosed(o.principal);
       if (half) manager.audit('WS_DISCONNECT', o.endpointType, half, o.resourceId, code);
       if (session && half) o.closed(session, half);
     },
@@ -196,6 +214,7 @@ function userSocket(ctx: RequestCtx, path: string, spec: { kind: SessionKind; ta
     path,
     endpointType: 'user',
     actor: ctx.actor?.username ?? 'unknown',
+    principal: userPrincipal(ctx),
     resourceId: spec.msUuid ?? spec.fogUuid,
     earlyLimit: 100,
     attach: (h) => m.openUser(spec, h),
@@ -234,6 +253,7 @@ function agentSocket(ctx: RequestCtx, path: string, row: Parameters<RequestCtx['
     path,
     endpointType: 'agent',
     actor: ctx.agent!.fogUuid,
+    principal: fogPrincipal(ctx),
     resourceId: row.microserviceUuid ?? row.fogUuid,
     earlyLimit: 1000,
     attach: (h) => m.attachAgent(row, h),
@@ -246,6 +266,7 @@ export function registerSessions(app: App): void {
   const user = (kind: SessionKind, target: SessionTarget, system: boolean) => async (c: Context<HonoEnv>) => {
     const upgrade = requireUpgrade(c);
     const ctx = c.get('ctx');
+    admitPrincipal(ctx, userPrincipal(ctx));
     const uuid = c.req.param('microserviceUuid') ?? c.req.param('uuid')!;
     const tail = kind === 'log' ? tailConfig(c, ctx.config.ws.tailMaxLines) : undefined;
     const { fogUuid } = target === 'fog' ? await runningFog(ctx, uuid) : await runningMicroservice(ctx, uuid, system);
@@ -261,6 +282,7 @@ export function registerSessions(app: App): void {
   const agent = (kind: SessionKind, target: SessionTarget) => async (c: Context<HonoEnv>) => {
     const upgrade = requireUpgrade(c);
     const ctx = c.get('ctx');
+    admitPrincipal(ctx, fogPrincipal(ctx));
     const sessionId = c.req.param('sessionId')!;
     let resource: string;
     if (target === 'fog') {
@@ -282,6 +304,9 @@ export function registerSessions(app: App): void {
 /** Upgrades to paths no route serves are accepted and closed 1008 `Route not registered` (§1.1). */
 export function refuseUnknownUpgrade(c: Context<HonoEnv>): Response | undefined {
   const upgrade = c.env?.upgrade;
-  if (upgrade && isUpgradeRequest(c.req.raw)) return upgrade(refuse(CloseCode.POLICY, 'Route not registered'));
+  if (upgrade && isUpgradeRequest(c.req.raw)) {
+    c.get('ctx').sessions.upgradeFailed(c.get('ctx').ip);
+    return upgrade(refuse(CloseCode.POLICY, 'Route not registered'));
+  }
   return undefined;
 }

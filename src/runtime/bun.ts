@@ -1,6 +1,7 @@
 import { processAdapterBase } from './fs';
 import type { RuntimeAdapter } from './types';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
+import { ConnectionWatch } from './settle';
 
 interface BunSocket {
   data: { h: WsHandlers; peer?: WsPeer };
@@ -13,7 +14,7 @@ interface BunSocket {
 interface BunServer {
   port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
-  requestIP(req: Request): { address: string } | null;
+  requestIP(req: Request): { address: string; port: number } | null;
   upgrade(req: Request, opts: { data: BunSocket['data'] }): boolean;
 }
 declare const Bun: {
@@ -39,6 +40,7 @@ export const bunAdapter: RuntimeAdapter = {
   ...processAdapterBase,
   async serve(fetch, opts) {
     const live = new Set<BunSocket>();
+    const watch = new ConnectionWatch();
     const pinger = setInterval(() => {
       for (const ws of live) if (ws.readyState === 1) ws.ping();
     }, opts.ws.pingIntervalMs);
@@ -48,13 +50,20 @@ export const bunAdapter: RuntimeAdapter = {
       ...(opts.tls ? { tls: opts.tls } : {}),
       fetch: async (req, srv) => {
         let upgraded = false;
-        const res = await fetch(req, {
-          clientIp: srv.requestIP(req)?.address,
-          upgrade: (h) => {
-            upgraded = srv.upgrade(req, { data: { h } });
-            return upgraded ? new Response(null, { status: 200 }) : new Response('upgrade failed', { status: 400 });
-          },
-        });
+        const peer = srv.requestIP(req);
+        const seen = watch.begin(`${peer?.address}:${peer?.port}`);
+        let res: Response | undefined;
+        try {
+          res = await fetch(req, {
+            clientIp: peer?.address,
+            upgrade: (h) => {
+              upgraded = srv.upgrade(req, { data: { h } });
+              return upgraded ? new Response(null, { status: 200 }) : new Response('upgrade failed', { status: 400 });
+            },
+          });
+        } finally {
+          await seen.end(upgraded ? undefined : res);
+        }
         return upgraded ? undefined : res;
       },
       websocket: {
@@ -90,11 +99,11 @@ export const bunAdapter: RuntimeAdapter = {
     });
     return {
       port: server.port,
+      dropWebSockets: () => clearInterval(pinger),
       async close(graceMs) {
-        clearInterval(pinger);
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
-          server.stop(false),
+          watch.drain(graceMs, () => server.stop(false)),
           new Promise<void>((r) => {
             timer = setTimeout(() => {
               void server.stop(true);

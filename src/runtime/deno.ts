@@ -4,6 +4,7 @@ import type { RuntimeAdapter } from './types';
 import { nodeEd25519 } from './ed25519-node';
 import { nodeWalCheckpointer } from './wal-checkpoint-node';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
+import { ConnectionWatch } from './settle';
 
 interface DenoSocket {
   readyState: number;
@@ -25,7 +26,7 @@ declare const Deno: {
   env: { toObject(): Record<string, string> };
   serve(
     opts: { port: number; hostname: string; cert?: string; key?: string; onListen?(addr: { port: number }): void },
-    handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
+    handler: (req: Request, info: { remoteAddr: { hostname: string; port: number } }) => Response | Promise<Response>,
   ): DenoServer;
   upgradeWebSocket(req: Request, opts: { idleTimeout: number }): { socket: DenoSocket; response: Response };
   addSignalListener(sig: 'SIGTERM' | 'SIGINT', fn: () => void): void;
@@ -42,6 +43,7 @@ export const denoAdapter: RuntimeAdapter = {
   walCheckpointer: nodeWalCheckpointer,
   env: () => Deno.env.toObject(),
   serve(fetch, opts) {
+    const watch = new ConnectionWatch();
     return new Promise((resolve) => {
       let server: DenoServer;
       // eslint-disable-next-line prefer-const
@@ -53,42 +55,52 @@ export const denoAdapter: RuntimeAdapter = {
           onListen: (addr) =>
             resolve({
               port: addr.port,
+              // Deno closes upgraded sockets with the server; the sessions' drain has closed them before.
+              dropWebSockets: () => {},
               async close(graceMs) {
                 let timer: ReturnType<typeof setTimeout> | undefined;
-                await Promise.race([server.shutdown(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+                await Promise.race([watch.drain(graceMs, () => server.shutdown()), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
                 if (timer) clearTimeout(timer);
               },
             }),
         },
-        (req, info) =>
-          fetch(req, {
-            clientIp: info.remoteAddr.hostname,
-            // Deno pings an idle socket itself and closes it when no pong comes within idleTimeout.
-            upgrade: (h: WsHandlers) => {
-              const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: Math.max(1, Math.round(opts.ws.pingIntervalMs / 1000)) });
-              socket.binaryType = 'arraybuffer';
-              const peer: WsPeer = {
-                send: (data) => {
-                  if (socket.readyState === 1) socket.send(data);
-                },
-                close: (code, reason) => {
-                  if (socket.readyState <= 1) socket.close(code, closeReason(reason));
-                },
-                bufferedAmount: () => socket.bufferedAmount,
-                get isOpen() {
-                  return socket.readyState === 1;
-                },
-              };
-              socket.onopen = () => h.open(peer);
-              socket.onmessage = (e) => {
-                if (typeof e.data !== 'string' && e.data.byteLength > opts.ws.maxPayload) return socket.close(1009, 'Message too big');
-                h.message(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
-              };
-              socket.onerror = () => {};
-              socket.onclose = (e) => h.close(e.code, e.reason);
-              return response;
-            },
-          }),
+        async (req, info) => {
+          const seen = watch.begin(`${info.remoteAddr.hostname}:${info.remoteAddr.port}`);
+          let res: Response | undefined;
+          try {
+            res = await fetch(req, {
+              clientIp: info.remoteAddr.hostname,
+              // Deno pings an idle socket itself and closes it when no pong comes within idleTimeout.
+              upgrade: (h: WsHandlers) => {
+                const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: Math.max(1, Math.round(opts.ws.pingIntervalMs / 1000)) });
+                socket.binaryType = 'arraybuffer';
+                const peer: WsPeer = {
+                  send: (data) => {
+                    if (socket.readyState === 1) socket.send(data);
+                  },
+                  close: (code, reason) => {
+                    if (socket.readyState <= 1) socket.close(code, closeReason(reason));
+                  },
+                  bufferedAmount: () => socket.bufferedAmount,
+                  get isOpen() {
+                    return socket.readyState === 1;
+                  },
+                };
+                socket.onopen = () => h.open(peer);
+                socket.onmessage = (e) => {
+                  if (typeof e.data !== 'string' && e.data.byteLength > opts.ws.maxPayload) return socket.close(1009, 'Message too big');
+                  h.message(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
+                };
+                socket.onerror = () => {};
+                socket.onclose = (e) => h.close(e.code, e.reason);
+                return response;
+              },
+            });
+          } finally {
+            await seen.end(res);
+          }
+          return res;
+        },
       );
     });
   },

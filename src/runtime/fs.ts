@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { KeyFileStore } from '../boot';
@@ -16,17 +16,30 @@ export const nodeKeyFiles: KeyFileStore = {
     }
   },
   async write(path, content) {
-    await mkdir(dirname(path), { recursive: true });
+    // The folder holds the key that decrypts every secret: only the Controller's user may list it.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await writeFile(path, content, { mode: 0o600, flag: 'wx' });
   },
 };
 
-/** Creates the folder of an embedded database file (`file:./data/controller.db` → ./data). */
+/**
+ * Creates the folder of an embedded database file (`file:./data/controller.db` → ./data) as 0700 and
+ * the file itself as 0600 before SQLite opens it: SQLite would create it with the process umask
+ * (usually world-readable 0644), and it gives the -wal and -shm files it creates later the mode of
+ * the database file. A database left readable by an older version is tightened to 0600.
+ */
 export async function ensureDbFolder(url: string): Promise<void> {
   if (!url.startsWith('file:')) return;
   const path = url.slice('file:'.length).split('?')[0]!;
   if (path === ':memory:' || path === '') return;
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  // An empty file is a valid new database for SQLite.
+  await (await open(path, 'a', 0o600)).close();
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    await chmod(file, 0o600).catch((err: { code?: string }) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
 }
 
 async function pem(part: { path?: string; base64?: string }): Promise<string> {

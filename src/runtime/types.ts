@@ -16,8 +16,14 @@ export interface ServeOptions {
 export interface ServerHandle {
   /** The port actually bound (differs from the requested one when that was 0). */
   port: number;
-  /** Stop accepting, let in-flight requests finish (up to `graceMs`), then drop what is left. */
+  /**
+   * Stop accepting, let in-flight requests finish (up to `graceMs`), then drop what is left. Keep-alive
+   * connections end after their current request (the app answers `Connection: close` while shutting
+   * down) and idle ones are closed. WebSocket sockets are left to the sessions' own drain.
+   */
   close(graceMs: number): Promise<void>;
+  /** After the sessions' drain: cut the WebSocket sockets still open. */
+  dropWebSockets(): void;
 }
 
 /** Everything runtime-specific, behind one shape. Only src/runtime/* touches Deno/Bun/process globals. */

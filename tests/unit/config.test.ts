@@ -28,7 +28,7 @@ const rejects: Array<[Record<string, string>, RegExp]> = [
   [{ AUTH_MODE: 'external', OIDC_ISSUER_URL: 'http://idp.example.com/realms/x' }, /OIDC_ISSUER_URL must be https:\/\//],
   [{ DB_URL: 'postgres://x' }, /DB_URL must start with file:, libsql:\/\/, http\(s\):\/\/ or ws\(s\):\/\//],
   [{ ENCRYPTION_KEY: 'short' }, /ENCRYPTION_KEY must be 32 random bytes encoded as base64/],
-  [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY must be one of true, false/],
+  [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY must be false, true, a hop count or a comma-separated list of proxy IPs\/CIDRs/],
   [{ CONTROLLER_PUBLIC_URL: 'http://controller.example.com' }, /CONTROLLER_PUBLIC_URL must be https:\/\//],
   [{ CONTROLLER_PUBLIC_URL: 'not a url' }, /CONTROLLER_PUBLIC_URL must be an absolute http\(s\) URL/],
   [{ TLS_PATH_CERT: '/x.pem' }, /TLS_PATH_KEY or TLS_BASE64_KEY must be set together/],
