@@ -25,7 +25,16 @@ import {
   updateAgentStatus,
 } from '../../src/services/agent/agent';
 import { agentMicroservice, agentMicroservices, registerNodeController } from '../../src/services/microservices/microservices';
-import { ImageSchema, PortSchema, VolumeSchema } from '../microservices/schemas';
+import { ImageSchema, PortSchema, VolumeSchema } from '../../src/services/microservices/schemas';
+import {
+  AgentExecSessions,
+  AgentLogSessions,
+  AgentMicroserviceList,
+  AgentMicroserviceOne,
+  AgentRegistryList,
+  AgentTunnel,
+  AgentVolumeMountList,
+} from '../../src/services/agent/schemas';
 
 /**
  * The Edgelet wire contract (agent-api.md). Bodies accept unknown keys (agents send more than we
@@ -166,20 +175,20 @@ export const ackChangesRoute = r('patch', '/api/v3/agent/config/changes', 'Ackno
 });
 export const putStatusRoute = r('put', '/api/v3/agent/status', 'Report agent status', { request: { body: jsonBody(StatusBody) }, responses: noContent });
 export const getMicroservicesRoute = r('get', '/api/v3/agent/microservices', 'Desired microservices of this fog', {
-  responses: { 200: jsonOk('Microservices', z.object({ microservices: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Microservices', AgentMicroserviceList) },
 });
 export const getMicroserviceRoute = r('get', '/api/v3/agent/microservices/{microserviceUuid}', 'One microservice of this fog', {
   request: { params: z.object({ microserviceUuid: z.string().min(1).max(64).openapi({ param: { name: 'microserviceUuid', in: 'path' } }) }) },
-  responses: { 200: jsonOk('Microservice', z.object({ microservice: z.record(z.string(), z.unknown()) })), 404: errorResponse('Not a microservice of this fog', 404) },
+  responses: { 200: jsonOk('Microservice', AgentMicroserviceOne), 404: errorResponse('Not a microservice of this fog', 404) },
 });
 export const getRegistriesRoute = r('get', '/api/v3/agent/registries', 'Container registries', {
-  responses: { 200: jsonOk('Registries', z.object({ registries: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Registries', AgentRegistryList) },
 });
 export const getVolumeMountsRoute = r('get', '/api/v3/agent/volumeMounts', 'Volume mounts linked to this fog', {
-  responses: { 200: jsonOk('Volume mounts', z.object({ volumeMounts: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Volume mounts', AgentVolumeMountList) },
 });
 export const getTunnelRoute = r('get', '/api/v3/agent/tunnel', 'SSH tunnel configuration', {
-  responses: { 200: jsonOk('Tunnel', z.object({ tunnel: z.record(z.string(), z.unknown()) })), 404: errorResponse('No tunnel', 404) },
+  responses: { 200: jsonOk('Tunnel', AgentTunnel), 404: errorResponse('No tunnel', 404) },
 });
 export const getVersionRoute = r('get', '/api/v3/agent/version', 'Pending upgrade/rollback command', {
   responses: {
@@ -211,10 +220,10 @@ export const controllerRegisterRoute = r('post', '/api/v3/agent/controller/regis
 });
 
 export const execSessionsRoute = r('get', '/api/v3/agent/exec/sessions', 'Exec sessions waiting for this agent', {
-  responses: { 200: jsonOk('Sessions', z.object({ execSessions: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Sessions', AgentExecSessions) },
 });
 export const logSessionsRoute = r('get', '/api/v3/agent/logs/sessions', 'Log sessions waiting for this agent', {
-  responses: { 200: jsonOk('Sessions', z.object({ logSessions: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Sessions', AgentLogSessions) },
 });
 export const certRoute = r('get', '/api/v3/agent/cert', "The Controller's TLS certificate (base64 PEM, as a JSON string)", {
   responses: { 200: jsonOk('Certificate', z.string()), 404: errorResponse('No TLS certificate configured', 404) },
@@ -279,11 +288,12 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   app.openapi(controllerRegisterRoute, async (c) => c.json(await registerNodeController(c.get('ctx'), fogUuid(c), c.req.valid('json')), 200));
   app.openapi(execSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json({ execSessions: await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec') }, 200);
+    // listForAgent answers each kind's own row shape; its return type is the union of both.
+    return c.json({ execSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec')) as z.infer<typeof AgentExecSessions>['execSessions'] }, 200);
   });
   app.openapi(logSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json({ logSessions: await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log') }, 200);
+    return c.json({ logSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log')) as z.infer<typeof AgentLogSessions>['logSessions'] }, 200);
   });
   app.openapi(certRoute, async (c) => {
     const pem = await opts.tlsCertPem?.();

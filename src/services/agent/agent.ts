@@ -97,6 +97,10 @@ export async function agentDeleteNode(ctx: AppCtx, fogUuid: string): Promise<voi
 
 // ---- configuration ----
 
+/** Edgelet's own status and change-poll periods (seconds), used for a fog whose stored period is 0. */
+export const DEFAULT_STATUS_FREQUENCY = 10;
+export const DEFAULT_CHANGE_FREQUENCY = 20;
+
 export async function agentConfig(ctx: AppCtx, fogUuid: string) {
   const f = await fogOf(ctx, fogUuid);
   return {
@@ -113,8 +117,9 @@ export async function agentConfig(ctx: AppCtx, fogUuid: string) {
     gpsDevice: f.gpsDevice,
     gpsScanFrequency: f.gpsScanFrequency,
     edgeGuardFrequency: f.edgeGuardFrequency,
-    statusFrequency: f.statusFrequency,
-    changeFrequency: f.changeFrequency,
+    // 0 (which operators may set, as upstream) means "the agent's default period": agents are never sent 0.
+    statusFrequency: f.statusFrequency || DEFAULT_STATUS_FREQUENCY,
+    changeFrequency: f.changeFrequency || DEFAULT_CHANGE_FREQUENCY,
     watchdogEnabled: f.watchdogEnabled,
     latitude: f.latitude ?? 0,
     longitude: f.longitude ?? 0,
@@ -126,13 +131,13 @@ export async function agentConfig(ctx: AppCtx, fogUuid: string) {
 }
 
 /** What the agent pushes with PATCH /agent/config: the fog's agent-configuration fields, plus one it keeps locally. */
-export type AgentConfigInput = Pick<
+export type AgentConfigInput = Omit<Pick<
   FogInput,
   | 'networkInterface' | 'containerEngineUrl' | 'diskLimit' | 'diskDirectory' | 'memoryLimit' | 'cpuLimit' | 'logLimit'
   | 'logDirectory' | 'logFileCount' | 'statusFrequency' | 'changeFrequency' | 'watchdogEnabled' | 'edgeGuardFrequency'
   | 'gpsScanFrequency' | 'gpsDevice' | 'gpsMode' | 'latitude' | 'longitude' | 'logLevel' | 'availableDiskThreshold'
   | 'pruningFrequency' | 'timeZone'
-> & { upgradeScanFrequency?: number };
+>, 'gpsMode'> & { gpsMode?: string; upgradeScanFrequency?: number };
 
 const CONFIG_KEYS: (keyof AgentConfigInput)[] = [
   'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
