@@ -7,7 +7,8 @@ import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
 import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
-import { createProvisioningKey, removeFog, type FogInput, type FogRow } from '../fogs/fogs';
+import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
+import type { AgentConfigInput, AgentStatusInput, ProvisionInput } from './schemas';
 import { fogRowByUuid } from '../fogs/fog-row';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 import { auditTarget } from '../events/audit';
@@ -21,11 +22,7 @@ async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
 
 // ---- provisioning ----
 
-export interface ProvisionInput {
-  key: string;
-  type: number;
-  engine?: string;
-}
+export type { AgentConfigInput, AgentStatusInput, ProvisionInput };
 
 /**
  * POST /agent/provision (agent-api §2.2): consumes the key, issues a fresh Ed25519 key pair (the
@@ -130,15 +127,6 @@ export async function agentConfig(ctx: AppCtx, fogUuid: string) {
   };
 }
 
-/** What the agent pushes with PATCH /agent/config: the fog's agent-configuration fields, plus one it keeps locally. */
-export type AgentConfigInput = Omit<Pick<
-  FogInput,
-  | 'networkInterface' | 'containerEngineUrl' | 'diskLimit' | 'diskDirectory' | 'memoryLimit' | 'cpuLimit' | 'logLimit'
-  | 'logDirectory' | 'logFileCount' | 'statusFrequency' | 'changeFrequency' | 'watchdogEnabled' | 'edgeGuardFrequency'
-  | 'gpsScanFrequency' | 'gpsDevice' | 'gpsMode' | 'latitude' | 'longitude' | 'logLevel' | 'availableDiskThreshold'
-  | 'pruningFrequency' | 'timeZone'
->, 'gpsMode'> & { gpsMode?: string; upgradeScanFrequency?: number };
-
 const CONFIG_KEYS: (keyof AgentConfigInput)[] = [
   'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
   'logFileCount', 'statusFrequency', 'changeFrequency', 'watchdogEnabled', 'edgeGuardFrequency', 'gpsScanFrequency', 'gpsDevice',
@@ -183,40 +171,6 @@ export function acknowledgeAgentChanges(ctx: AppCtx, fogUuid: string, lastUpdate
 }
 
 // ---- status ----
-
-export interface AgentStatusInput {
-  daemonStatus?: string;
-  daemonOperatingDuration?: number;
-  daemonLastStart?: number;
-  warningMessage?: string;
-  memoryUsage?: number;
-  diskUsage?: number;
-  cpuUsage?: number;
-  memoryViolation?: boolean;
-  diskViolation?: boolean;
-  cpuViolation?: boolean;
-  systemAvailableDisk?: number;
-  systemAvailableMemory?: number;
-  systemTotalCpu?: number;
-  microserviceStatus?: string;
-  repositoryCount?: number;
-  repositoryStatus?: string;
-  systemTime?: number;
-  lastStatusTime?: number;
-  ipAddress?: string;
-  ipAddressExternal?: string;
-  lastCommandTime?: number;
-  tunnelStatus?: string;
-  version?: string;
-  isReadyToUpgrade?: boolean;
-  isReadyToRollback?: boolean;
-  activeVolumeMounts?: number;
-  volumeMountLastUpdate?: number;
-  gpsStatus?: string;
-  availableRuntimes?: string[];
-  runtimeAgentPhase?: string;
-  controlPlaneQuiesced?: boolean;
-}
 
 const DAEMON_STATUSES = new Set(['STARTING', 'RUNNING', 'STOPPED', 'WARNING', 'UNKNOWN', 'WAITING', 'DEBUGGING', 'ERROR']);
 const CLOCK_SKEW_WARN_MS = 5 * 60 * 1000;

@@ -1,9 +1,124 @@
 import { z } from '@hono/zod-openapi';
+import { CHANGE_FLAGS } from '../changes/flags';
+import { ImageSchema, PortSchema, VolumeSchema } from '../microservices/schemas';
 
 /**
- * What the Controller answers Edgelet on the agent routes (the Edgelet contract, agent-api.md), as
- * typed schemas. These describe the existing wire format; they do not change what agents receive.
+ * The Edgelet wire contract (agent-api.md) as typed schemas: what agents send and what they receive.
+ * Bodies accept unknown keys (agents send more than we read); numbers accept integers and floats.
  */
+
+const num = z.number().finite();
+const nonNeg = num.min(0);
+
+const ProvisionFields = z.object({
+  key: z.string().min(1).max(256),
+  type: z.number().int().min(0).max(4).openapi({ description: 'Architecture id: 0 auto, 1 amd64, 2 arm64, 3 riscv64, 4 arm' }),
+  engine: z.string().min(1).max(32).optional().openapi({ description: 'edgelet, docker or podman' }),
+});
+export const ProvisionBody = ProvisionFields.loose().openapi('AgentProvisionRequest');
+export type ProvisionInput = z.infer<typeof ProvisionFields>;
+
+export const ProvisionResponse = z
+  .object({
+    uuid: z.string(),
+    privateKey: z.string().openapi({ description: 'base64 of the JSON private Ed25519 JWK; the Controller keeps only the public key' }),
+    namespace: z.string(),
+  })
+  .openapi('AgentProvisionResponse');
+
+const AgentConfigFields = z.object({
+  networkInterface: z.string().max(255),
+  containerEngineUrl: z.string().max(1024),
+  diskLimit: nonNeg,
+  diskDirectory: z.string().max(1024),
+  memoryLimit: nonNeg,
+  cpuLimit: nonNeg,
+  logLimit: nonNeg,
+  logDirectory: z.string().max(1024),
+  logFileCount: nonNeg,
+  statusFrequency: nonNeg,
+  changeFrequency: nonNeg,
+  watchdogEnabled: z.boolean(),
+  edgeGuardFrequency: nonNeg,
+  gpsScanFrequency: nonNeg,
+  gpsDevice: z.string().max(255),
+  gpsMode: z.string().max(32),
+  latitude: num.min(-90).max(90),
+  longitude: num.min(-180).max(180),
+  logLevel: z.string().max(32),
+  availableDiskThreshold: nonNeg,
+  pruningFrequency: nonNeg,
+  upgradeScanFrequency: nonNeg,
+  timeZone: z.string().max(64),
+});
+export const AgentConfigBody = AgentConfigFields.loose().partial().openapi('AgentConfig');
+/** What the agent pushes with PATCH /agent/config (the fog's agent-configuration fields, plus one it keeps locally). */
+export type AgentConfigInput = Partial<z.infer<typeof AgentConfigFields>>;
+
+export const ChangesSchema = z
+  .object({ ...Object.fromEntries(CHANGE_FLAGS.map((f) => [f, z.boolean()])), lastUpdated: z.string() } as Record<string, z.ZodTypeAny>)
+  .openapi('AgentChanges');
+
+const StatusFields = z.object({
+  daemonStatus: z.string().max(32),
+  daemonOperatingDuration: nonNeg,
+  daemonLastStart: nonNeg,
+  warningMessage: z.string().max(8192),
+  memoryUsage: num,
+  diskUsage: num,
+  cpuUsage: num,
+  memoryViolation: z.boolean(),
+  diskViolation: z.boolean(),
+  cpuViolation: z.boolean(),
+  systemAvailableDisk: nonNeg,
+  systemAvailableMemory: nonNeg,
+  systemTotalCpu: num,
+  microserviceStatus: z.string().openapi({ description: 'JSON array encoded as a string' }),
+  repositoryCount: nonNeg,
+  repositoryStatus: z.string(),
+  systemTime: nonNeg,
+  lastStatusTime: nonNeg,
+  ipAddress: z.string().max(64),
+  ipAddressExternal: z.string().max(64),
+  lastCommandTime: nonNeg,
+  tunnelStatus: z.string(),
+  version: z.string().max(64),
+  isReadyToUpgrade: z.boolean(),
+  isReadyToRollback: z.boolean(),
+  activeVolumeMounts: nonNeg,
+  volumeMountLastUpdate: nonNeg,
+  gpsStatus: z.string().max(64),
+  availableRuntimes: z.array(z.string().max(64)).max(64),
+  runtimeAgentPhase: z.string().max(64),
+  controlPlaneQuiesced: z.boolean(),
+});
+export const StatusBody = StatusFields.loose().partial().openapi('AgentStatus');
+export type AgentStatusInput = Partial<z.infer<typeof StatusFields>>;
+
+export const DeprovisionBody = z.looseObject({ microserviceUuids: z.array(z.string().max(64)).max(10_000) }).openapi('AgentDeprovisionRequest');
+export const GpsBody = z.looseObject({ latitude: num.min(-90).max(90), longitude: num.min(-180).max(180) }).openapi('AgentGps');
+export const ChangesAck = z.looseObject({ lastUpdated: z.string().min(1).max(64) }).openapi('AgentChangesAck');
+export const HalBody = z.looseObject({ info: z.string().max(1_000_000) }).openapi('AgentHalInfo');
+
+export const ControllerRegisterBody = z
+  .strictObject({
+    uuid: z.string().min(1).max(64),
+    name: z.string().min(1).max(63).optional(),
+    schedule: z.number().int().min(0).max(100).optional(),
+    images: z.array(ImageSchema).min(1).max(4),
+    registryId: z.number().int().min(1),
+    ports: z.array(PortSchema).max(64).optional(),
+    volumeMappings: z.array(VolumeSchema).max(64).optional(),
+    env: z.array(z.object({ key: z.string().min(1).max(1024), value: z.string().max(100_000) })).max(256).optional(),
+    capAdd: z.array(z.string().max(64)).max(64).optional(),
+    runtime: z.string().max(64).optional(),
+    hostNetworkMode: z.boolean().optional(),
+    config: z.string().max(1_000_000).optional(),
+  })
+  .openapi('ControllerRegisterRequest');
+export type ControllerRegisterInput = z.infer<typeof ControllerRegisterBody>;
+
+// ---- answers ----
 
 const KeyValue = z.object({ key: z.string(), value: z.string() });
 

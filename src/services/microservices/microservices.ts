@@ -16,6 +16,7 @@ import { checkMountMappings, linkMountsToFog, resolveEnvSource } from '../config
 import { fogRowByUuid } from '../fogs/fog-row';
 import type { z } from '@hono/zod-openapi';
 import type { ImageSchema, MicroserviceInput, MicroserviceResponse, PortSchema, VolumeSchema } from './schemas';
+import type { ControllerRegisterInput } from '../agent/schemas';
 
 export type MicroserviceRow = typeof microservice.$inferSelect;
 type AppRow = typeof application.$inferSelect;
@@ -785,20 +786,7 @@ export async function ensureSystemApplication(tx: AppCtx, fogName: string): Prom
   return created!;
 }
 
-export interface ControllerRegisterInput {
-  uuid: string;
-  name?: string;
-  schedule?: number;
-  images: Image[];
-  registryId: number;
-  ports?: PortMapping[];
-  volumeMappings?: VolumeMapping[];
-  env?: EnvVar[];
-  capAdd?: string[];
-  runtime?: string;
-  hostNetworkMode?: boolean;
-  config?: string;
-}
+export type { ControllerRegisterInput };
 
 /**
  * POST /agent/controller/register (agent-api §2.17): a system fog registers its node-local Controller

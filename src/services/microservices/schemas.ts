@@ -17,7 +17,7 @@ export const VolumeSchema = z.object({
   hostDestination: z.string().min(1).max(4096),
   containerDestination: z.string().min(1).max(4096),
   accessMode: z.string().min(1).max(16),
-  /** `serviceAccount` entries are system-managed: accepted in whole-list writes and dropped (operator-api §3.3). */
+  /** `serviceAccount` entries are system-managed: accepted in whole-list writes and dropped */
   type: z.enum(['bind', 'volume', 'volumeMount', 'serviceAccount']).optional(),
 });
 
@@ -31,7 +31,7 @@ const HealthCheck = z.object({
 });
 const NatsConfig = z.strictObject({ natsAccess: z.boolean(), natsRule: z.string().min(1).max(255).optional() });
 
-/** MicroserviceCreate / MicroserviceUpdate (operator-api §3.3). Unknown keys are ignored. */
+/** MicroserviceCreate / MicroserviceUpdate. Unknown keys are ignored, as upstream. */
 export const MicroserviceFields = z.object({
   name: z.string().min(1).max(63),
   application: z.string().min(1).max(63),
@@ -252,7 +252,7 @@ export const ApplicationCreated = z.object({ id: z.number().int(), name: z.strin
 
 // ---- application templates ----
 
-/** `nameRegex` (operator-api §3): template names and variable keys. */
+/** Upstream's name rule (DNS-subdomain style) for template names and variable keys. */
 const TemplateName = z
   .string()
   .min(1)
