@@ -8,7 +8,6 @@ import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { SessionManager } from '../../src/services/sessions/manager';
-import { CHANGE_FLAGS } from '../../src/services/changes/flags';
 import {
   acknowledgeAgentChanges,
   agentChanges,
@@ -25,103 +24,30 @@ import {
   updateAgentStatus,
 } from '../../src/services/agent/agent';
 import { agentMicroservice, agentMicroservices, registerNodeController } from '../../src/services/microservices/microservices';
-import { ImageSchema, PortSchema, VolumeSchema } from '../microservices/schemas';
+import {
+  AgentConfigBody,
+  ChangesAck,
+  ChangesSchema,
+  ControllerRegisterBody,
+  DeprovisionBody,
+  GpsBody,
+  HalBody,
+  ProvisionBody,
+  ProvisionResponse,
+  StatusBody,
+  AgentExecSessions,
+  AgentLogSessions,
+  AgentMicroserviceList,
+  AgentMicroserviceOne,
+  AgentRegistryList,
+  AgentTunnel,
+  AgentVolumeMountList,
+} from '../../src/services/agent/schemas';
 
-/**
- * The Edgelet wire contract (agent-api.md). Bodies accept unknown keys (agents send more than we
- * read); numbers accept integers and floats; success is 200 with a JSON object or 204, never another 2xx.
- */
+/** The Edgelet wire contract (agent-api.md): success is 200 with a JSON object or 204, never another 2xx. */
 const tag = ['Agent (Edgelet)'];
 const agent: Access = { kind: 'agent' };
-const num = z.number().finite();
-const nonNeg = num.min(0);
 const noContent = { 204: { description: 'Done' } };
-
-export const ProvisionBody = z
-  .looseObject({
-    key: z.string().min(1).max(256),
-    type: z.number().int().min(0).max(4).openapi({ description: 'Architecture id: 0 auto, 1 amd64, 2 arm64, 3 riscv64, 4 arm' }),
-    engine: z.string().min(1).max(32).optional().openapi({ description: 'edgelet, docker or podman' }),
-  })
-  .openapi('AgentProvisionRequest');
-
-export const ProvisionResponse = z
-  .object({
-    uuid: z.string(),
-    privateKey: z.string().openapi({ description: 'base64 of the JSON private Ed25519 JWK; the Controller keeps only the public key' }),
-    namespace: z.string(),
-  })
-  .openapi('AgentProvisionResponse');
-
-export const AgentConfigBody = z
-  .looseObject({
-    networkInterface: z.string().max(255),
-    containerEngineUrl: z.string().max(1024),
-    diskLimit: nonNeg,
-    diskDirectory: z.string().max(1024),
-    memoryLimit: nonNeg,
-    cpuLimit: nonNeg,
-    logLimit: nonNeg,
-    logDirectory: z.string().max(1024),
-    logFileCount: nonNeg,
-    statusFrequency: nonNeg,
-    changeFrequency: nonNeg,
-    watchdogEnabled: z.boolean(),
-    edgeGuardFrequency: nonNeg,
-    gpsScanFrequency: nonNeg,
-    gpsDevice: z.string().max(255),
-    gpsMode: z.string().max(32),
-    latitude: num.min(-90).max(90),
-    longitude: num.min(-180).max(180),
-    logLevel: z.string().max(32),
-    availableDiskThreshold: nonNeg,
-    pruningFrequency: nonNeg,
-    upgradeScanFrequency: nonNeg,
-    timeZone: z.string().max(64),
-  })
-  .partial()
-  .openapi('AgentConfig');
-
-export const ChangesSchema = z
-  .object({ ...Object.fromEntries(CHANGE_FLAGS.map((f) => [f, z.boolean()])), lastUpdated: z.string() } as Record<string, z.ZodTypeAny>)
-  .openapi('AgentChanges');
-
-export const StatusBody = z
-  .looseObject({
-    daemonStatus: z.string().max(32),
-    daemonOperatingDuration: nonNeg,
-    daemonLastStart: nonNeg,
-    warningMessage: z.string().max(8192),
-    memoryUsage: num,
-    diskUsage: num,
-    cpuUsage: num,
-    memoryViolation: z.boolean(),
-    diskViolation: z.boolean(),
-    cpuViolation: z.boolean(),
-    systemAvailableDisk: nonNeg,
-    systemAvailableMemory: nonNeg,
-    systemTotalCpu: num,
-    microserviceStatus: z.string().openapi({ description: 'JSON array encoded as a string (agent-api §4.3)' }),
-    repositoryCount: nonNeg,
-    repositoryStatus: z.string(),
-    systemTime: nonNeg,
-    lastStatusTime: nonNeg,
-    ipAddress: z.string().max(64),
-    ipAddressExternal: z.string().max(64),
-    lastCommandTime: nonNeg,
-    tunnelStatus: z.string(),
-    version: z.string().max(64),
-    isReadyToUpgrade: z.boolean(),
-    isReadyToRollback: z.boolean(),
-    activeVolumeMounts: nonNeg,
-    volumeMountLastUpdate: nonNeg,
-    gpsStatus: z.string().max(64),
-    availableRuntimes: z.array(z.string().max(64)).max(64),
-    runtimeAgentPhase: z.string().max(64),
-    controlPlaneQuiesced: z.boolean(),
-  })
-  .partial()
-  .openapi('AgentStatus');
 
 const r = <M extends 'get' | 'post' | 'patch' | 'put' | 'delete', P extends string, E extends Pick<RouteConfig, 'responses'> & Partial<Pick<RouteConfig, 'request'>>>(
   method: M,
@@ -147,7 +73,7 @@ export const provisionRoute = defineRoute(
 );
 
 export const deprovisionRoute = r('post', '/api/v3/agent/deprovision', 'Deprovision (agent-initiated)', {
-  request: { body: jsonBody(z.looseObject({ microserviceUuids: z.array(z.string().max(64)).max(10_000) })) },
+  request: { body: jsonBody(DeprovisionBody) },
   responses: noContent,
 });
 export const getConfigRoute = r('get', '/api/v3/agent/config', 'Agent configuration', { responses: { 200: jsonOk('Configuration', AgentConfigBody) } });
@@ -156,30 +82,30 @@ export const patchConfigRoute = r('patch', '/api/v3/agent/config', "Store the ag
   responses: noContent,
 });
 export const patchGpsRoute = r('patch', '/api/v3/agent/config/gps', 'Store GPS coordinates', {
-  request: { body: jsonBody(z.looseObject({ latitude: num.min(-90).max(90), longitude: num.min(-180).max(180) })) },
+  request: { body: jsonBody(GpsBody) },
   responses: noContent,
 });
 export const getChangesRoute = r('get', '/api/v3/agent/config/changes', 'Pending change flags', { responses: { 200: jsonOk('Flags', ChangesSchema) } });
 export const ackChangesRoute = r('patch', '/api/v3/agent/config/changes', 'Acknowledge change flags up to lastUpdated', {
-  request: { body: jsonBody(z.looseObject({ lastUpdated: z.string().min(1).max(64) })) },
+  request: { body: jsonBody(ChangesAck) },
   responses: { 200: jsonOk('Acknowledged', z.object({})) },
 });
 export const putStatusRoute = r('put', '/api/v3/agent/status', 'Report agent status', { request: { body: jsonBody(StatusBody) }, responses: noContent });
 export const getMicroservicesRoute = r('get', '/api/v3/agent/microservices', 'Desired microservices of this fog', {
-  responses: { 200: jsonOk('Microservices', z.object({ microservices: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Microservices', AgentMicroserviceList) },
 });
 export const getMicroserviceRoute = r('get', '/api/v3/agent/microservices/{microserviceUuid}', 'One microservice of this fog', {
   request: { params: z.object({ microserviceUuid: z.string().min(1).max(64).openapi({ param: { name: 'microserviceUuid', in: 'path' } }) }) },
-  responses: { 200: jsonOk('Microservice', z.object({ microservice: z.record(z.string(), z.unknown()) })), 404: errorResponse('Not a microservice of this fog', 404) },
+  responses: { 200: jsonOk('Microservice', AgentMicroserviceOne), 404: errorResponse('Not a microservice of this fog', 404) },
 });
 export const getRegistriesRoute = r('get', '/api/v3/agent/registries', 'Container registries', {
-  responses: { 200: jsonOk('Registries', z.object({ registries: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Registries', AgentRegistryList) },
 });
 export const getVolumeMountsRoute = r('get', '/api/v3/agent/volumeMounts', 'Volume mounts linked to this fog', {
-  responses: { 200: jsonOk('Volume mounts', z.object({ volumeMounts: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Volume mounts', AgentVolumeMountList) },
 });
 export const getTunnelRoute = r('get', '/api/v3/agent/tunnel', 'SSH tunnel configuration', {
-  responses: { 200: jsonOk('Tunnel', z.object({ tunnel: z.record(z.string(), z.unknown()) })), 404: errorResponse('No tunnel', 404) },
+  responses: { 200: jsonOk('Tunnel', AgentTunnel), 404: errorResponse('No tunnel', 404) },
 });
 export const getVersionRoute = r('get', '/api/v3/agent/version', 'Pending upgrade/rollback command', {
   responses: {
@@ -188,40 +114,23 @@ export const getVersionRoute = r('get', '/api/v3/agent/version', 'Pending upgrad
   },
 });
 export const deleteNodeRoute = r('delete', '/api/v3/agent/delete-node', 'Confirm deletion of this fog', { responses: noContent });
-export const ControllerRegisterBody = z
-  .strictObject({
-    uuid: z.string().min(1).max(64),
-    name: z.string().min(1).max(63).optional(),
-    schedule: z.number().int().min(0).max(100).optional(),
-    images: z.array(ImageSchema).min(1).max(4),
-    registryId: z.number().int().min(1),
-    ports: z.array(PortSchema).max(64).optional(),
-    volumeMappings: z.array(VolumeSchema).max(64).optional(),
-    env: z.array(z.object({ key: z.string().min(1).max(1024), value: z.string().max(100_000) })).max(256).optional(),
-    capAdd: z.array(z.string().max(64)).max(64).optional(),
-    runtime: z.string().max(64).optional(),
-    hostNetworkMode: z.boolean().optional(),
-    config: z.string().max(1_000_000).optional(),
-  })
-  .openapi('ControllerRegisterRequest');
-
 export const controllerRegisterRoute = r('post', '/api/v3/agent/controller/register', 'Register the node-local Controller of a system fog', {
   request: { body: jsonBody(ControllerRegisterBody) },
   responses: { 200: jsonOk('Registered', z.object({ uuid: z.string() })), 403: errorResponse('Not a system fog', 403), 404: errorResponse('Unknown registry', 404) },
 });
 
 export const execSessionsRoute = r('get', '/api/v3/agent/exec/sessions', 'Exec sessions waiting for this agent', {
-  responses: { 200: jsonOk('Sessions', z.object({ execSessions: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Sessions', AgentExecSessions) },
 });
 export const logSessionsRoute = r('get', '/api/v3/agent/logs/sessions', 'Log sessions waiting for this agent', {
-  responses: { 200: jsonOk('Sessions', z.object({ logSessions: z.array(z.record(z.string(), z.unknown())) })) },
+  responses: { 200: jsonOk('Sessions', AgentLogSessions) },
 });
 export const certRoute = r('get', '/api/v3/agent/cert', "The Controller's TLS certificate (base64 PEM, as a JSON string)", {
   responses: { 200: jsonOk('Certificate', z.string()), 404: errorResponse('No TLS certificate configured', 404) },
 });
 const halRoute = (kind: 'hw' | 'usb') =>
   r('put', `/api/v3/agent/hal/${kind}`, `Report ${kind === 'hw' ? 'hardware' : 'USB'} inventory (legacy)`, {
-    request: { body: jsonBody(z.looseObject({ info: z.string().max(1_000_000) })) },
+    request: { body: jsonBody(HalBody) },
     responses: noContent,
   });
 export const halHwRoute = halRoute('hw');
@@ -279,11 +188,12 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   app.openapi(controllerRegisterRoute, async (c) => c.json(await registerNodeController(c.get('ctx'), fogUuid(c), c.req.valid('json')), 200));
   app.openapi(execSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json({ execSessions: await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec') }, 200);
+    // listForAgent answers each kind's own row shape; its return type is the union of both.
+    return c.json({ execSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec')) as z.infer<typeof AgentExecSessions>['execSessions'] }, 200);
   });
   app.openapi(logSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json({ logSessions: await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log') }, 200);
+    return c.json({ logSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log')) as z.infer<typeof AgentLogSessions>['logSessions'] }, 200);
   });
   app.openapi(certRoute, async (c) => {
     const pem = await opts.tlsCertPem?.();
@@ -300,3 +210,5 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   });
   app.openapi(trackingRoute, (c) => c.body(null, 204));
 }
+
+export { ChangesSchema, ProvisionResponse };

@@ -6,7 +6,7 @@ import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
-import { ApplicationCreate, ApplicationPatch, ApplicationSchema } from '../microservices/schemas';
+import { ApplicationCreate, ApplicationCreated, ApplicationList, ApplicationPatch, ApplicationPut, ApplicationResponse } from '../../src/services/microservices/schemas';
 import { createApplication, deleteApplication, getApplication, listApplications, patchApplication, replaceApplication } from '../../src/services/microservices/applications';
 import { formatPath, mapMicroservice, parseKind, withYamlPaths, yamlPath } from '../../src/services/yaml/kinds';
 import { instantiate } from '../../src/services/microservices/templates';
@@ -20,23 +20,23 @@ const yamlBody = yamlUploadBody('application');
 
 export const listAppsRoute = defineRoute(rbac('applications', 'list'), {
   method: 'get', path: '/api/v3/application', tags: tag, summary: 'List applications',
-  responses: { 200: jsonOk('Applications', z.object({ applications: z.array(ApplicationSchema) })) },
+  responses: { 200: jsonOk('Applications', ApplicationList) },
 });
 export const createAppRoute = defineRoute(liquidBody(rbac('applications', 'create')), {
   method: 'post', path: '/api/v3/application', tags: tag, summary: 'Create an application (optionally with microservices)',
   description: '`isActivated` defaults to false for JSON (true for YAML): activate to deliver the microservices to their agents.',
   request: { body: jsonBody(ApplicationCreate) },
-  responses: { 201: jsonOk('Created', z.object({ id: z.number(), name: z.string() })), 409: errorResponse('Name in use', 409) },
+  responses: { 201: jsonOk('Created', ApplicationCreated), 409: errorResponse('Name in use', 409) },
 });
 export const createAppYamlRoute = defineRoute(liquidBody(rbac('applications', 'create')), {
   method: 'post', path: '/api/v3/application/yaml', tags: tag, summary: 'Create an application from YAML',
   description: 'multipart/form-data with the file in field `application`, or the YAML document as the raw body (`application/yaml`).',
   request: { body: yamlBody },
-  responses: { 201: jsonOk('Created', z.object({ id: z.number(), name: z.string() })), 409: errorResponse('Name in use', 409) },
+  responses: { 201: jsonOk('Created', ApplicationCreated), 409: errorResponse('Name in use', 409) },
 });
 export const getAppRoute = defineRoute(rbac('applications', 'get', 'name'), {
   method: 'get', path: '/api/v3/application/{name}', tags: tag, summary: 'Get an application',
-  request: { params: NameParam }, responses: { 200: jsonOk('Application', ApplicationSchema), ...nf },
+  request: { params: NameParam }, responses: { 200: jsonOk('Application', ApplicationResponse), ...nf },
 });
 export const patchAppRoute = defineRoute(liquidBody(rbac('applications', 'patch', 'name')), {
   method: 'patch', path: '/api/v3/application/{name}', tags: tag, summary: 'Update description, activation or NATS access',
@@ -44,8 +44,8 @@ export const patchAppRoute = defineRoute(liquidBody(rbac('applications', 'patch'
 });
 export const putAppRoute = defineRoute(liquidBody(rbac('applications', 'update', 'name')), {
   method: 'put', path: '/api/v3/application/{name}', tags: tag, summary: 'Replace an application',
-  description: 'Microservices missing from the body are deleted.',
-  request: { params: NameParam, body: jsonBody(ApplicationCreate) }, responses: { 204: { description: 'Replaced' }, ...nf },
+  description: 'Microservices missing from the body are deleted. `name` may be left out; when given it must equal the path.',
+  request: { params: NameParam, body: jsonBody(ApplicationPut) }, responses: { 204: { description: 'Replaced' }, ...nf },
 });
 export const putAppYamlRoute = defineRoute(liquidBody(rbac('applications', 'update', 'name')), {
   method: 'put', path: '/api/v3/application/yaml/{name}', tags: tag, summary: 'Create or replace an application from YAML',
@@ -57,34 +57,34 @@ export const deleteAppRoute = defineRoute(rbac('applications', 'delete', 'name')
 });
 export const listSystemAppsRoute = defineRoute(rbac('systemApplications', 'list'), {
   method: 'get', path: '/api/v3/application/system', tags: tag, summary: 'List system applications',
-  responses: { 200: jsonOk('Applications', z.object({ applications: z.array(ApplicationSchema) })) },
+  responses: { 200: jsonOk('Applications', ApplicationList) },
 });
 export const getSystemAppRoute = defineRoute(rbac('systemApplications', 'get', 'name'), {
   method: 'get', path: '/api/v3/application/system/{name}', tags: tag, summary: 'Get a system application',
-  request: { params: NameParam }, responses: { 200: jsonOk('Application', ApplicationSchema), ...nf },
+  request: { params: NameParam }, responses: { 200: jsonOk('Application', ApplicationResponse), ...nf },
 });
 export const deleteSystemAppRoute = defineRoute(rbac('systemApplications', 'delete', 'name'), {
   method: 'delete', path: '/api/v3/application/system/{name}', tags: tag, summary: 'Delete a system application',
   request: { params: NameParam }, responses: { 204: { description: 'Deleted' }, ...nf },
 });
 
-type AppInput = z.infer<typeof ApplicationCreate>;
+type AppInput = Omit<z.infer<typeof ApplicationCreate>, 'name'> & { name?: string };
 
 /**
  * `template: {name, variables}` → the template's microservices (and natsConfig, unless the request
  * has its own) with the variables substituted, validated like any application body. Messages of the
  * result name the template, since the user did not write those fields.
  */
-async function expandTemplate(ctx: AppCtx, input: AppInput): Promise<AppInput> {
+async function expandTemplate<T extends AppInput>(ctx: AppCtx, input: T): Promise<T> {
   const { template, ...rest } = input;
   if (!template) return input;
   if (rest.microservices !== undefined) throw new ServiceError('VALIDATION_FAILED', 'microservices: give either microservices or template, not both');
   const spec = await instantiate(ctx, template, rest);
-  const parsed = ApplicationCreate.safeParse({ ...rest, natsConfig: rest.natsConfig ?? spec.natsConfig, microservices: spec.microservices });
+  const parsed = ApplicationPut.safeParse({ ...rest, natsConfig: rest.natsConfig ?? spec.natsConfig, microservices: spec.microservices });
   if (!parsed.success) {
     throw new ServiceError('VALIDATION_FAILED', `template ${template.name}: ${parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
   }
-  return parsed.data;
+  return parsed.data as T;
 }
 
 /** Service messages name JSON input paths; YAML users see the path in their document. */

@@ -1,91 +1,29 @@
 import { z } from '@hono/zod-openapi';
+import { FogCreate, FogCreated, FogList, FogResponse, FogUpdate, HalInfo, ProvisioningKey, Tunnel, TunnelAction } from '../../src/services/fogs/schemas';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import { REVEAL_VERB } from '../../src/auth/rbac';
-import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { provisionDebugMicroservice, removeDebugMicroservice } from '../../src/services/microservices/microservices';
-import { platformStatusOf, requestReconcile } from '../../src/services/platform/fog-platform';
+import { requestReconcile } from '../../src/services/platform/fog-platform';
 import {
   createFog,
   createProvisioningKey,
   deleteFog,
+  getFog,
   getHal,
   getTunnel,
   listFogs,
   queueCommand,
   queueVersionCommand,
-  requireFog,
   setTunnel,
-  toFogResponse,
   updateFog,
   type FogFilter,
 } from '../../src/services/fogs/fogs';
 
 const tag = ['Fogs'];
-const port = z.number().int().min(1).max(65535);
-const nonNeg = z.number().finite().min(0);
-const size = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
-
-/** Create/update fields (operator-api §3.1). Unknown keys are ignored, as upstream. */
-const FogFields = z.object({
-  name: safeName(255).regex(/^[^\s/][^/]*$/, 'must not start with a space or contain "/"'),
-  archId: z.number().int().min(0).max(4).openapi({ description: '0 auto, 1 amd64, 2 arm64, 3 riscv64, 4 arm' }),
-  location: z.string().max(255),
-  description: z.string().max(2048),
-  latitude: z.number().min(-90).max(90),
-  longitude: z.number().min(-180).max(180),
-  gpsMode: z.enum(['auto', 'manual', 'dynamic', 'off']),
-  networkInterface: z.string().max(255),
-  containerEngine: z.enum(['edgelet', 'docker', 'podman']),
-  containerEngineUrl: z.string().max(1024),
-  deploymentType: z.enum(['native', 'container']),
-  diskLimit: nonNeg,
-  diskDirectory: z.string().max(1024),
-  memoryLimit: nonNeg,
-  cpuLimit: nonNeg,
-  logLimit: nonNeg,
-  logDirectory: z.string().max(1024),
-  logFileCount: z.number().int().min(0),
-  statusFrequency: z.number().int().min(1).max(86_400),
-  changeFrequency: z.number().int().min(1).max(86_400),
-  gpsDevice: z.string().max(255),
-  gpsScanFrequency: z.number().int().min(0),
-  edgeGuardFrequency: z.number().int().min(0),
-  watchdogEnabled: z.boolean(),
-  pruningFrequency: z.number().int().min(0),
-  availableDiskThreshold: nonNeg,
-  logLevel: z.string().min(1).max(32),
-  timeZone: z.string().max(64),
-  isSystem: z.boolean(),
-  host: z.string().min(1).max(255),
-  routerMode: z.enum(['none', 'edge', 'interior']),
-  messagingPort: port,
-  interRouterPort: port,
-  edgeRouterPort: port,
-  upstreamRouters: z.array(z.string().min(1).max(255)).max(64),
-  networkRouter: z.string().max(255),
-  natsMode: z.enum(['none', 'leaf', 'server']),
-  natsServerPort: port,
-  natsLeafPort: port,
-  natsClusterPort: port,
-  natsMqttPort: port,
-  natsHttpPort: port,
-  jsStorageSize: size,
-  jsMemoryStoreSize: size,
-  upstreamNatsServers: z.array(z.string().min(1).max(255)).max(64),
-  bluetoothEnabled: z.boolean(),
-  abstractedHardwareEnabled: z.boolean(),
-  tags: z.array(z.string().min(1).max(255)).max(64),
-});
-
-export const FogCreateBody = FogFields.partial().required({ name: true, archId: true }).openapi('FogCreate', {
-  example: { name: 'edge-lisbon-01', archId: 2, host: '10.20.0.15', routerMode: 'edge', natsMode: 'leaf', tags: ['site:lisbon'] },
-});
-export const FogUpdateBody = FogFields.partial().openapi('FogUpdate');
-export const FogSchema = z.record(z.string(), z.unknown()).openapi('Fog', { description: 'A fog (edge node); fields per operator-api §3.1' });
 
 const UuidParam = z.object({ uuid: z.string().min(1).max(64).openapi({ param: { name: 'uuid', in: 'path' } }) });
 const nf = { 404: errorResponse('No such fog', 404) };
@@ -97,7 +35,7 @@ export const listFogsRoute = defineRoute(rbac('fogs', 'list'), {
   summary: 'List fogs',
   description:
     'Optional filters in query-string array syntax: `filters[0][key]=name&filters[0][value]=edge&filters[0][condition]=has` (`has` = case-insensitive substring, `equals` = exact).',
-  responses: { 200: jsonOk('Fogs', z.object({ fogs: z.array(FogSchema) }).openapi('FogList')) },
+  responses: { 200: jsonOk('Fogs', FogList) },
 });
 
 export const createFogRoute = defineRoute(liquidBody(rbac('fogs', 'create')), {
@@ -109,9 +47,9 @@ export const createFogRoute = defineRoute(liquidBody(rbac('fogs', 'create')), {
     'Defaults: statusFrequency 10 s, changeFrequency 20 s, routerMode edge, natsMode leaf. `host` is required when routerMode edge/interior is requested. ' +
     'A system fog (`isSystem`, or the first fog ever created when it has a host and asks for no other mode) is interior/server. ' +
     'A router without named upstreamRouters needs the default router, a leaf without named upstreamNatsServers the NATS hub: 404 until a system fog exists.',
-  request: { body: jsonBody(FogCreateBody) },
+  request: { body: jsonBody(FogCreate) },
   responses: {
-    201: jsonOk('Created', z.object({ uuid: z.string() })),
+    201: jsonOk('Created', FogCreated),
     404: errorResponse('A referenced router or NATS server (default-router, default-nats-hub, upstreams, networkRouter) does not exist', 404),
     409: errorResponse('Name already in use', 409),
   },
@@ -123,7 +61,7 @@ export const getFogRoute = defineRoute(rbac('fogs', 'get', 'uuid'), {
   tags: tag,
   summary: 'Get a fog',
   request: { params: UuidParam },
-  responses: { 200: jsonOk('Fog', FogSchema), ...nf },
+  responses: { 200: jsonOk('Fog', FogResponse), ...nf },
 });
 
 export const updateFogRoute = defineRoute(liquidBody(rbac('fogs', 'patch', 'uuid')), {
@@ -132,7 +70,7 @@ export const updateFogRoute = defineRoute(liquidBody(rbac('fogs', 'patch', 'uuid
   tags: tag,
   summary: 'Update a fog',
   description: 'Merge semantics. Changing agent configuration raises the `config` change flag for the agent.',
-  request: { params: UuidParam, body: jsonBody(FogUpdateBody) },
+  request: { params: UuidParam, body: jsonBody(FogUpdate) },
   responses: { 204: { description: 'Updated' }, ...nf, 409: errorResponse('Name in use or fog being deleted', 409) },
 });
 
@@ -157,7 +95,7 @@ export const provisioningKeyRoute = defineRoute(rbac('fogs', REVEAL_VERB, 'uuid'
   description: 'A single-use key for POST /api/v3/agent/provision, valid 20 minutes.',
   request: { params: UuidParam },
   responses: {
-    201: jsonOk('Key', z.object({ key: z.string(), expirationTime: z.number().int(), caCert: z.string() }).openapi('ProvisioningKey')),
+    201: jsonOk('Key', ProvisioningKey),
     ...nf,
   },
 });
@@ -220,7 +158,7 @@ export const getTunnelRoute = defineRoute(rbac('tunnels', 'get', 'uuid'), {
   summary: 'SSH tunnel status',
   request: { params: UuidParam },
   responses: {
-    200: jsonOk('Tunnel', z.object({ username: z.string(), host: z.string(), remotePort: z.number(), localPort: z.number(), status: z.string() })),
+    200: jsonOk('Tunnel', Tunnel),
     ...nf,
   },
 });
@@ -230,7 +168,7 @@ export const patchTunnelRoute = defineRoute(rbac('tunnels', 'patch', 'uuid'), {
   path: '/api/v3/iofog/{uuid}/tunnel',
   tags: tag,
   summary: 'Open or close the SSH tunnel',
-  request: { params: UuidParam, body: jsonBody(z.object({ action: z.enum(['open', 'close']) })) },
+  request: { params: UuidParam, body: jsonBody(TunnelAction) },
   responses: { 204: { description: 'Done' }, ...nf },
 });
 
@@ -241,7 +179,7 @@ const hal = (kind: 'hw' | 'usb') =>
     tags: tag,
     summary: kind === 'hw' ? 'Hardware inventory' : 'USB inventory',
     request: { params: UuidParam },
-    responses: { 200: jsonOk('Inventory (JSON text reported by the agent)', z.object({ info: z.string() })), ...nf },
+    responses: { 200: jsonOk('Inventory (JSON text reported by the agent)', HalInfo), ...nf },
   });
 export const halHwRoute = hal('hw');
 export const halUsbRoute = hal('usb');
@@ -271,10 +209,7 @@ function parseFilters(url: string): FogFilter[] {
 export function registerFogs(app: App): void {
   app.openapi(listFogsRoute, async (c) => c.json({ fogs: await listFogs(c.get('ctx'), parseFilters(c.req.url)) }, 200));
   app.openapi(createFogRoute, async (c) => c.json(await createFog(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(getFogRoute, async (c) => {
-    const row = await requireFog(c.get('ctx'), c.req.valid('param').uuid);
-    return c.json({ ...toFogResponse(row, { detail: true }), platformStatus: await platformStatusOf(c.get('ctx'), row) }, 200);
-  });
+  app.openapi(getFogRoute, async (c) => c.json(await getFog(c.get('ctx'), c.req.valid('param').uuid), 200));
   app.openapi(reconcileRoute, async (c) => {
     await requestReconcile(c.get('ctx'), c.req.valid('param').uuid);
     return c.body(null, 202);

@@ -9,8 +9,8 @@ import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
-import { MicroserviceCreate, MicroserviceSchema, MicroserviceUpdate, PortSchema, VolumeSchema } from './schemas';
-import { presentOne, registerMicroserviceCommon, UuidParam } from './shared';
+import { MicroserviceCreate, MicroserviceCreated, MicroserviceList, MicroserviceResponse, MicroserviceUpdate, PortList, VolumeList } from '../../src/services/microservices/schemas';
+import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';
 import { createMicroservice, deleteMicroservice, listMicroservices, setStopped, updateMicroservice } from '../../src/services/microservices/microservices';
 
 const tag = ['Microservices'];
@@ -22,17 +22,17 @@ const user = { system: false };
 export const listMsRoute = defineRoute(rbac('microservices', 'list'), {
   method: 'get', path: '/api/v3/microservices', tags: tag, summary: 'List microservices',
   request: { query: z.object({ application: z.string().min(1).max(63).optional() }) },
-  responses: { 200: jsonOk('Microservices', z.object({ microservices: z.array(MicroserviceSchema) })) },
+  responses: { 200: jsonOk('Microservices', MicroserviceList) },
 });
 export const createMsRoute = defineRoute(liquidBody(rbac('microservices', 'create')), {
   method: 'post', path: '/api/v3/microservices', tags: tag, summary: 'Create a microservice',
   description: 'Place it with `iofogUuid` or `agentName`; `images` needs one for the fog\'s architecture. External ports 54321, 54322 and 53 are reserved.',
   request: { body: jsonBody(MicroserviceCreate.extend({ application: z.string().min(1).max(63) })) },
-  responses: { 201: jsonOk('Created', z.object({ uuid: z.string(), name: z.string() })), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use in the application', 409) },
+  responses: { 201: jsonOk('Created', MicroserviceCreated), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use in the application', 409) },
 });
 export const getMsRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
   method: 'get', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Get a microservice with its status',
-  request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceSchema), ...nf },
+  request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceResponse), ...nf },
 });
 export const patchMsRoute = defineRoute(liquidBody(rbac('microservices', 'patch', 'uuid')), {
   method: 'patch', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Update a microservice',
@@ -51,20 +51,22 @@ export const startRoute = action('/api/v3/microservices/{uuid}/start', 'Start a 
 export const stopRoute = action('/api/v3/microservices/{uuid}/stop', 'Stop a microservice');
 export const listPortsRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
   method: 'get', path: '/api/v3/microservices/{uuid}/port-mapping', tags: tag, summary: 'List port mappings',
-  request: { params: Uuid }, responses: { 200: jsonOk('Ports', z.object({ ports: z.array(PortSchema) })), ...nf },
+  request: { params: Uuid }, responses: { 200: jsonOk('Ports', PortList), ...nf },
 });
 export const listVolumesRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
   method: 'get', path: '/api/v3/microservices/{uuid}/volume-mapping', tags: tag, summary: 'List volume mappings',
-  request: { params: Uuid }, responses: { 200: jsonOk('Volume mappings', z.object({ volumeMappings: z.array(VolumeSchema.extend({ id: z.number() })) })), ...nf },
+  request: { params: Uuid }, responses: { 200: jsonOk('Volume mappings', VolumeList), ...nf },
 });
 
 const yamlBody = yamlUploadBody('microservice');
+
+export const msCommonRoutes = microserviceCommonRoutes({ base: '/api/v3/microservices', resource: 'microservices', tag });
 
 export const createMsYamlRoute = defineRoute(liquidBody(rbac('microservices', 'create')), {
   method: 'post', path: '/api/v3/microservices/yaml', tags: tag, summary: 'Create a microservice from YAML',
   description: 'kind: Microservice; `metadata.name` is `app/ms` or `ms` with `spec.application`. multipart field `microservice` or a raw YAML body.',
   request: { body: yamlBody },
-  responses: { 201: jsonOk('Created', z.object({ uuid: z.string(), name: z.string() })), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use', 409) },
+  responses: { 201: jsonOk('Created', MicroserviceCreated), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use', 409) },
 });
 export const patchMsYamlRoute = defineRoute(liquidBody(rbac('microservices', 'patch', 'uuid')), {
   method: 'patch', path: '/api/v3/microservices/yaml/{uuid}', tags: tag, summary: 'Update a microservice from YAML',
@@ -86,7 +88,7 @@ export async function microserviceYaml(c: Context<HonoEnv>) {
 }
 
 export function registerMicroservices(app: App): void {
-  registerMicroserviceCommon(app, { base: '/api/v3/microservices', resource: 'microservices', tag });
+  registerMicroserviceCommon(app, msCommonRoutes, false);
   app.openapi(createMsYamlRoute, async (c) => {
     const input = await microserviceYaml(c);
     const application = input.application;
@@ -119,9 +121,6 @@ export function registerMicroservices(app: App): void {
     await setStopped(c.get('ctx'), c.req.valid('param').uuid, true);
     return c.body(null, 204);
   });
-  app.openapi(listPortsRoute, async (c) => c.json({ ports: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).ports.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) }, 200));
-  app.openapi(listVolumesRoute, async (c) => {
-    const ms = await presentOne(c.get('ctx'), c.req.valid('param').uuid, false);
-    return c.json({ volumeMappings: ms.volumeMappings.map((v, i) => ({ id: v.id ?? i + 1, hostDestination: v.hostDestination, containerDestination: v.containerDestination, accessMode: v.accessMode, type: v.type ?? 'bind' })) }, 200);
-  });
+  app.openapi(listPortsRoute, async (c) => c.json({ ports: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).ports }, 200));
+  app.openapi(listVolumesRoute, async (c) => c.json({ volumeMappings: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).volumeMappings }, 200));
 }

@@ -3,12 +3,12 @@ import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
-import { MicroserviceSchema, MicroserviceUpdate } from './schemas';
+import { MicroserviceList, MicroserviceResponse, MicroserviceUpdate } from '../../src/services/microservices/schemas';
 import { microserviceYaml } from './index';
 import { yamlUploadBody } from '../../src/http/yaml';
 import { microserviceYamlPath, withYamlPaths } from '../../src/services/yaml/kinds';
 import { listMicroservices, updateMicroservice } from '../../src/services/microservices/microservices';
-import { presentOne, registerMicroserviceCommon, UuidParam } from './shared';
+import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';
 
 /** System microservices (router, NATS, node controller, debugger) of the `system-{fog}` applications. */
 const tag = ['System microservices'];
@@ -16,15 +16,15 @@ const Uuid = UuidParam;
 const nf = { 404: errorResponse('No such system microservice', 404) };
 const done = (d: string) => ({ 204: { description: d }, ...nf });
 const sys = { system: true };
-const base = '/api/v3/microservices/system';
+const base = '/api/v3/microservices/system' as const;
 
 export const listSysRoute = defineRoute(rbac('systemMicroservices', 'list'), {
   method: 'get', path: base, tags: tag, summary: 'List system microservices',
   request: { query: z.object({ application: z.string().min(1).max(63).optional() }) },
-  responses: { 200: jsonOk('Microservices', z.object({ microservices: z.array(MicroserviceSchema) })) },
+  responses: { 200: jsonOk('Microservices', MicroserviceList) },
 });
 export const getSysRoute = defineRoute(rbac('systemMicroservices', 'get', 'uuid'), {
-  method: 'get', path: `${base}/{uuid}`, tags: tag, summary: 'Get a system microservice', request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceSchema), ...nf },
+  method: 'get', path: `${base}/{uuid}`, tags: tag, summary: 'Get a system microservice', request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceResponse), ...nf },
 });
 export const patchSysRoute = defineRoute(liquidBody(rbac('systemMicroservices', 'patch', 'uuid')), {
   method: 'patch', path: `${base}/{uuid}`, tags: tag, summary: 'Update a system microservice', description: 'For the node controller, `schedule` is forced to 0.',
@@ -39,6 +39,8 @@ export const patchSysYamlRoute = defineRoute(liquidBody(rbac('systemMicroservice
   responses: done('Updated'),
 });
 
+export const sysCommonRoutes = microserviceCommonRoutes({ base, resource: 'systemMicroservices', tag });
+
 export function registerSystemMicroservices(app: App): void {
   app.openapi(patchSysYamlRoute, async (c) => {
     const { application: _app, ...input } = await microserviceYaml(c);
@@ -51,5 +53,5 @@ export function registerSystemMicroservices(app: App): void {
     await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), sys);
     return c.body(null, 204);
   });
-  registerMicroserviceCommon(app, { base, resource: 'systemMicroservices', tag });
+  registerMicroserviceCommon(app, sysCommonRoutes, true);
 }

@@ -9,40 +9,9 @@ import { invalid } from '../../src/errors';
 import type { AppCtx } from '../../src/context';
 import { renderBodyTemplates } from '../../src/services/templating/liquid';
 import { formatPath, mapMicroservice, parseKind, validateYaml } from '../../src/services/yaml/kinds';
+import { TemplateCreate, TemplateList, TemplatePatch, TemplatePut, TemplateRef, TemplateResponse } from '../../src/services/microservices/schemas';
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, patchTemplate, putTemplate } from '../../src/services/microservices/templates';
 
-/** `nameRegex` (operator-api §3): template names and variable keys. */
-const Name = safeName(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be lower-case letters, digits, "-" and "."');
-const Variable = z
-  .object({
-    key: Name,
-    description: z.string().max(1000).optional(),
-    defaultValue: z.union([z.string().max(10_000), z.number(), z.boolean()]).optional(),
-    type: z.enum(['string', 'number', 'boolean']).optional().openapi({ description: 'default string' }),
-    required: z.boolean().optional().openapi({ description: 'default: true when there is no defaultValue' }),
-  })
-  .openapi('TemplateVariable');
-/** Microservices keep their placeholders until deploy, so only the shape is checked here. */
-const TemplateMicroservice = z.looseObject({ name: safeName(255) });
-const TemplateApplication = z
-  .object({ microservices: z.array(TemplateMicroservice).max(100), natsConfig: z.record(z.string(), z.unknown()).optional() })
-  .openapi('TemplateApplication');
-export const TemplateCreate = z
-  .object({ name: Name, description: z.string().max(10_000).optional(), variables: z.array(Variable).max(100).optional(), application: TemplateApplication })
-  .openapi('ApplicationTemplateCreate');
-const TemplateSchema = z
-  .object({
-    id: z.number(),
-    name: z.string(),
-    description: z.string(),
-    variables: z.array(Variable),
-    application: TemplateApplication,
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi('ApplicationTemplate');
-const Ref = z.object({ id: z.number(), name: z.string() });
 const NameParam = z.object({ name: safeName(255).openapi({ param: { name: 'name', in: 'path' } }) });
 const tag = ['Application templates'];
 const nf = { 404: errorResponse('No such template', 404) };
@@ -50,39 +19,38 @@ const dup = { 409: errorResponse('Name in use', 409) };
 
 export const listTemplatesRoute = defineRoute(rbac('applicationTemplates', 'list'), {
   method: 'get', path: '/api/v3/applicationTemplates', tags: tag, summary: 'List application templates',
-  responses: { 200: jsonOk('Templates', z.object({ applicationTemplates: z.array(TemplateSchema) })) },
+  responses: { 200: jsonOk('Templates', TemplateList) },
 });
 export const createTemplateRoute = defineRoute(rbac('applicationTemplates', 'create'), {
   method: 'post', path: '/api/v3/applicationTemplate', tags: tag, summary: 'Create an application template',
   description: 'Placeholders `{{key}}` may appear in any string of `application`; every one must be a declared variable.',
-  request: { body: jsonBody(TemplateCreate) }, responses: { 201: jsonOk('Created', Ref), ...dup },
+  request: { body: jsonBody(TemplateCreate) }, responses: { 201: jsonOk('Created', TemplateRef), ...dup },
 });
 export const createTemplateYamlRoute = defineRoute(liquidBody(rbac('applicationTemplates', 'create')), {
   method: 'post', path: '/api/v3/applicationTemplate/yaml', tags: tag, summary: 'Create a template from YAML (kind: ApplicationTemplate)',
   description: 'multipart field `template` (`application` is accepted too), or the raw YAML body.',
-  request: { body: yamlUploadBody('template') }, responses: { 201: jsonOk('Created', Ref), ...dup },
+  request: { body: yamlUploadBody('template') }, responses: { 201: jsonOk('Created', TemplateRef), ...dup },
 });
 export const getTemplateRoute = defineRoute(rbac('applicationTemplates', 'get', 'name'), {
   method: 'get', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Get an application template',
-  request: { params: NameParam }, responses: { 200: jsonOk('Template', TemplateSchema), ...nf },
+  request: { params: NameParam }, responses: { 200: jsonOk('Template', TemplateResponse), ...nf },
 });
 export const patchTemplateRoute = defineRoute(rbac('applicationTemplates', 'patch', 'name'), {
   method: 'patch', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Rename or re-describe a template',
   request: {
     params: NameParam,
-    body: jsonBody(
-      z.object({ name: Name.optional(), description: z.string().max(10_000).optional() }).refine((b) => b.name !== undefined || b.description !== undefined, 'give name and/or description').openapi('ApplicationTemplatePatch'),
-    ),
+    body: jsonBody(TemplatePatch),
   },
   responses: { 204: { description: 'Updated' }, ...nf, ...dup },
 });
 export const putTemplateRoute = defineRoute(rbac('applicationTemplates', 'update', 'name'), {
   method: 'put', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Create or replace a template',
-  request: { params: NameParam, body: jsonBody(TemplateCreate) }, responses: { 200: jsonOk('Stored', Ref) },
+  description: '`name` may be left out; when given it must equal the path.',
+  request: { params: NameParam, body: jsonBody(TemplatePut) }, responses: { 200: jsonOk('Stored', TemplateRef) },
 });
 export const putTemplateYamlRoute = defineRoute(liquidBody(rbac('applicationTemplates', 'update', 'name')), {
   method: 'put', path: '/api/v3/applicationTemplate/yaml/{name}', tags: tag, summary: 'Create or replace a template from YAML',
-  request: { params: NameParam, body: yamlUploadBody('template') }, responses: { 200: jsonOk('Stored', Ref) },
+  request: { params: NameParam, body: yamlUploadBody('template') }, responses: { 200: jsonOk('Stored', TemplateRef) },
 });
 export const deleteTemplateRoute = defineRoute(rbac('applicationTemplates', 'delete', 'name'), {
   method: 'delete', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Delete a template',

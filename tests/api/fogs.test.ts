@@ -57,7 +57,12 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
     assert.equal(patched.location, 'Porto');
     assert.equal(patched.cpuLimit, 55.5);
     assert.equal(patched.logLevel, 'DEBUG');
-    assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { statusFrequency: 0 } })).status, 400);
+    // 0 is upstream's minimum: stored as 0, and the agent is sent its default period instead (never 0).
+    assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { statusFrequency: 0, changeFrequency: 0 } })).status, 204);
+    const zero = (await t.call('GET', `/api/v3/iofog/${b.body.uuid}`, { token: viewer })).body;
+    assert.deepEqual([zero.statusFrequency, zero.changeFrequency], [0, 0]);
+    assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { statusFrequency: -1 } })).status, 400);
+    assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { changeFrequency: 1.5 } })).status, 400);
     assert.equal((await t.call('PATCH', '/api/v3/iofog/missing', { token: admin, body: { location: 'x' } })).status, 404);
     assert.equal((await t.call('GET', '/api/v3/iofog/missing', { token: admin })).status, 404);
     assert.equal((await t.call('GET', '/api/v3/iofog/missing/provisioning-key', { token: admin })).status, 404);

@@ -43,7 +43,7 @@ test('controller/register: system fogs only, idempotent upsert into system-{fog}
     assert.equal((await t.call('PATCH', `/api/v3/microservices/system/${body.uuid}`, { token: admin, body: { schedule: 30 } })).status, 204);
     assert.equal((await t.call('GET', `/api/v3/microservices/system/${body.uuid}`, { token: admin })).body.schedule, 0, 'controller schedule forced to 0');
     assert.equal((await t.call('PATCH', `/api/v3/microservices/system/${body.uuid}/config`, { token: admin, body: { a: 1 } })).status, 204);
-    assert.deepEqual((await t.call('GET', `/api/v3/microservices/system/${body.uuid}/config`, { token: admin })).body, { a: 1 });
+    assert.deepEqual((await t.call('GET', `/api/v3/microservices/system/${body.uuid}/config`, { token: admin })).body, { config: { a: 1 } }, 'wrapped in {config}, as upstream');
     assert.equal((await t.call('GET', '/api/v3/microservices/system', { token: admin })).body.microservices.length, 1);
     const developer = await t.userToken('developer');
     assert.equal((await t.call('PATCH', `/api/v3/microservices/system/${body.uuid}/rebuild`, { token: developer })).status, 403, 'developers read system microservices only');

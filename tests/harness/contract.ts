@@ -35,3 +35,31 @@ function collectExtraKeys(input: unknown, output: unknown, path: string, out: st
     else collectExtraKeys(v, output[k], p, out);
   }
 }
+
+/** What `defineRoute(...)` returns, as far as the contract tests read it. */
+export interface DeclaredRoute {
+  method: string;
+  path: string;
+  responses: Record<string | number, unknown>;
+}
+
+/**
+ * The schema a route declares for its JSON answer with `status` (default: its first 2xx JSON response),
+ * read from the route object the module exports — the same object the OpenAPI document is generated from.
+ */
+export function declaredSchema(route: DeclaredRoute, status?: number): z.ZodType {
+  const codes = status !== undefined ? [String(status)] : Object.keys(route.responses).filter((c) => /^2\d\d$/.test(c)).sort();
+  for (const code of codes) {
+    const entry = route.responses[code] as { content?: Record<string, { schema?: z.ZodType }> } | undefined;
+    const schema = entry?.content?.['application/json']?.schema;
+    if (schema) return schema;
+  }
+  throw new Error(`${route.method.toUpperCase()} ${route.path} declares no JSON response${status !== undefined ? ` for ${status}` : ''}`);
+}
+
+/** A real response checked strictly against what its route declares for that status. */
+export function assertDeclared(route: DeclaredRoute, res: { status: number; body: unknown }): void {
+  const label = `${route.method.toUpperCase()} ${route.path} → ${res.status}`;
+  if (res.status < 200 || res.status > 299) throw new Error(`${label}: not a success: ${JSON.stringify(res.body)}`);
+  assertShape(declaredSchema(route, res.status), res.body, label);
+}

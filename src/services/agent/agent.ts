@@ -7,7 +7,8 @@ import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
 import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
-import { createProvisioningKey, removeFog, type FogInput, type FogRow } from '../fogs/fogs';
+import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
+import type { AgentConfigInput, AgentStatusInput, ProvisionInput } from './schemas';
 import { fogRowByUuid } from '../fogs/fog-row';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 import { auditTarget } from '../events/audit';
@@ -21,11 +22,7 @@ async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
 
 // ---- provisioning ----
 
-export interface ProvisionInput {
-  key: string;
-  type: number;
-  engine?: string;
-}
+export type { AgentConfigInput, AgentStatusInput, ProvisionInput };
 
 /**
  * POST /agent/provision (agent-api §2.2): consumes the key, issues a fresh Ed25519 key pair (the
@@ -97,6 +94,10 @@ export async function agentDeleteNode(ctx: AppCtx, fogUuid: string): Promise<voi
 
 // ---- configuration ----
 
+/** Edgelet's own status and change-poll periods (seconds), used for a fog whose stored period is 0. */
+export const DEFAULT_STATUS_FREQUENCY = 10;
+export const DEFAULT_CHANGE_FREQUENCY = 20;
+
 export async function agentConfig(ctx: AppCtx, fogUuid: string) {
   const f = await fogOf(ctx, fogUuid);
   return {
@@ -113,8 +114,9 @@ export async function agentConfig(ctx: AppCtx, fogUuid: string) {
     gpsDevice: f.gpsDevice,
     gpsScanFrequency: f.gpsScanFrequency,
     edgeGuardFrequency: f.edgeGuardFrequency,
-    statusFrequency: f.statusFrequency,
-    changeFrequency: f.changeFrequency,
+    // 0 (which operators may set, as upstream) means "the agent's default period": agents are never sent 0.
+    statusFrequency: f.statusFrequency || DEFAULT_STATUS_FREQUENCY,
+    changeFrequency: f.changeFrequency || DEFAULT_CHANGE_FREQUENCY,
     watchdogEnabled: f.watchdogEnabled,
     latitude: f.latitude ?? 0,
     longitude: f.longitude ?? 0,
@@ -124,15 +126,6 @@ export async function agentConfig(ctx: AppCtx, fogUuid: string) {
     timeZone: f.timeZone,
   };
 }
-
-/** What the agent pushes with PATCH /agent/config: the fog's agent-configuration fields, plus one it keeps locally. */
-export type AgentConfigInput = Pick<
-  FogInput,
-  | 'networkInterface' | 'containerEngineUrl' | 'diskLimit' | 'diskDirectory' | 'memoryLimit' | 'cpuLimit' | 'logLimit'
-  | 'logDirectory' | 'logFileCount' | 'statusFrequency' | 'changeFrequency' | 'watchdogEnabled' | 'edgeGuardFrequency'
-  | 'gpsScanFrequency' | 'gpsDevice' | 'gpsMode' | 'latitude' | 'longitude' | 'logLevel' | 'availableDiskThreshold'
-  | 'pruningFrequency' | 'timeZone'
-> & { upgradeScanFrequency?: number };
 
 const CONFIG_KEYS: (keyof AgentConfigInput)[] = [
   'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
@@ -178,40 +171,6 @@ export function acknowledgeAgentChanges(ctx: AppCtx, fogUuid: string, lastUpdate
 }
 
 // ---- status ----
-
-export interface AgentStatusInput {
-  daemonStatus?: string;
-  daemonOperatingDuration?: number;
-  daemonLastStart?: number;
-  warningMessage?: string;
-  memoryUsage?: number;
-  diskUsage?: number;
-  cpuUsage?: number;
-  memoryViolation?: boolean;
-  diskViolation?: boolean;
-  cpuViolation?: boolean;
-  systemAvailableDisk?: number;
-  systemAvailableMemory?: number;
-  systemTotalCpu?: number;
-  microserviceStatus?: string;
-  repositoryCount?: number;
-  repositoryStatus?: string;
-  systemTime?: number;
-  lastStatusTime?: number;
-  ipAddress?: string;
-  ipAddressExternal?: string;
-  lastCommandTime?: number;
-  tunnelStatus?: string;
-  version?: string;
-  isReadyToUpgrade?: boolean;
-  isReadyToRollback?: boolean;
-  activeVolumeMounts?: number;
-  volumeMountLastUpdate?: number;
-  gpsStatus?: string;
-  availableRuntimes?: string[];
-  runtimeAgentPhase?: string;
-  controlPlaneQuiesced?: boolean;
-}
 
 const DAEMON_STATUSES = new Set(['STARTING', 'RUNNING', 'STOPPED', 'WARNING', 'UNKNOWN', 'WAITING', 'DEBUGGING', 'ERROR']);
 const CLOCK_SKEW_WARN_MS = 5 * 60 * 1000;

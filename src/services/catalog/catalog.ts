@@ -5,28 +5,12 @@ import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { enqueueOutbox } from '../outbox/outbox';
 import { auditTarget } from '../events/audit';
+import type { CatalogItemCreateInput, CatalogItemInput, CatalogItemResponse } from './schemas';
+
+export type { CatalogItemInput };
 
 type Row = typeof catalogItem.$inferSelect;
-interface Image {
-  containerImage: string;
-  archId: number;
-}
-
-export interface CatalogItemInput {
-  name?: string;
-  description?: string;
-  category?: string;
-  publisher?: string;
-  picture?: string;
-  configExample?: string;
-  diskRequired?: number;
-  ramRequired?: number;
-  isPublic?: boolean;
-  registryId?: number;
-  images?: Image[];
-  inputType?: { infoType: string; infoFormat: string };
-  outputType?: { infoType: string; infoFormat: string };
-}
+type Image = CatalogItemCreateInput['images'][number];
 
 const parse = <T>(t: string | null, d: T): T => {
   try {
@@ -36,7 +20,7 @@ const parse = <T>(t: string | null, d: T): T => {
   }
 };
 
-const present = (r: Row) => ({
+const present = (r: Row): CatalogItemResponse => ({
   id: r.id,
   name: r.name,
   description: r.description,
@@ -49,8 +33,8 @@ const present = (r: Row) => ({
   isPublic: r.isPublic,
   registryId: r.registryId,
   images: parse<Image[]>(r.images, []),
-  inputType: parse(r.inputType, null),
-  outputType: parse(r.outputType, null),
+  inputType: parse<CatalogItemResponse['inputType']>(r.inputType, null),
+  outputType: parse<CatalogItemResponse['outputType']>(r.outputType, null),
 });
 
 export async function listCatalog(ctx: AppCtx) {
@@ -84,12 +68,12 @@ function columns(input: CatalogItemInput) {
     if (input[k] !== undefined) out[k] = input[k];
   }
   if (input.images) out.images = JSON.stringify(input.images);
-  if (input.inputType) out.inputType = JSON.stringify(input.inputType);
-  if (input.outputType) out.outputType = JSON.stringify(input.outputType);
+  if (input.inputType !== undefined) out.inputType = input.inputType === null ? null : JSON.stringify(input.inputType);
+  if (input.outputType !== undefined) out.outputType = input.outputType === null ? null : JSON.stringify(input.outputType);
   return out as Partial<typeof catalogItem.$inferInsert>;
 }
 
-export async function createCatalogItem(ctx: AppCtx, input: CatalogItemInput & { name: string; registryId: number; images: Image[] }): Promise<{ id: number }> {
+export async function createCatalogItem(ctx: AppCtx, input: CatalogItemCreateInput): Promise<{ id: number }> {
   checkImages(input.images);
   await checkRegistry(ctx, input.registryId);
   if (input.category === 'SYSTEM') throw invalid('category: SYSTEM is reserved for built-in items');

@@ -5,13 +5,16 @@ import type { AppCtx } from '../../context';
 import { invalid, notFound } from '../../errors';
 import { enqueueOutbox } from '../outbox/outbox';
 import { auditTarget } from '../events/audit';
+import type { RegistryInput, RegistryResponse, RegistryUpdateInput } from './schemas';
+
+export type { RegistryInput };
 
 export const SYSTEM_REGISTRY_IDS = [1, 2];
 /** Registry passwords are encrypted at rest; the AAD binds them to this use. */
 export const REGISTRY_PASSWORD_AAD = 'registry-password';
 
 type Row = typeof registry.$inferSelect;
-const present = (r: Row) => ({ id: r.id, url: r.url, isPublic: r.isPublic, username: r.username, userEmail: r.userEmail });
+const present = (r: Row): RegistryResponse => ({ id: r.id, url: r.url, isPublic: r.isPublic, username: r.username, userEmail: r.userEmail });
 
 export async function listRegistries(ctx: AppCtx) {
   return (await ctx.db.select().from(registry).orderBy(asc(registry.id))).map(present);
@@ -25,14 +28,6 @@ async function requireRegistry(ctx: AppCtx, id: number): Promise<Row> {
 
 export async function getRegistry(ctx: AppCtx, id: number) {
   return present(await requireRegistry(ctx, id));
-}
-
-export interface RegistryInput {
-  url: string;
-  isPublic: boolean;
-  username: string;
-  password: string;
-  email: string;
 }
 
 /** Every fog learns of a registry change through the outbox (never an inline fan-out). */
@@ -50,7 +45,7 @@ export async function createRegistry(ctx: AppCtx, input: RegistryInput): Promise
   });
 }
 
-export async function updateRegistry(ctx: AppCtx, id: number, input: Partial<RegistryInput>): Promise<void> {
+export async function updateRegistry(ctx: AppCtx, id: number, input: RegistryUpdateInput): Promise<void> {
   await requireRegistry(ctx, id);
   if (id === 2) throw invalid('id: registry 2 (the local image cache) cannot be changed');
   const passwordEnc = input.password !== undefined ? (input.password ? await ctx.vault.encrypt(input.password, REGISTRY_PASSWORD_AAD) : '') : undefined;

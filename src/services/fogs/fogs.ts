@@ -1,5 +1,5 @@
-import { and, asc, eq, isNull, ne, or } from 'drizzle-orm';
-import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatformStatus } from '../../../db/schema/index';
+import { and, asc, eq, inArray, isNull, ne, or } from 'drizzle-orm';
+import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatformStatus, volumeMount, volumeMountFog } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { defaultRouterFog, dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
@@ -10,6 +10,7 @@ import { ARCHITECTURES } from '../health/architectures';
 import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
 import { fogRowByUuid } from './fog-row';
+import type { FogCreateInput, FogInput, FogResponse } from './schemas';
 
 export type FogRow = typeof fog.$inferSelect;
 
@@ -19,57 +20,7 @@ export const DELETE_GRACE_MS = 10 * 60 * 1000;
 /** Status reports may be this many status periods late before the fog counts as UNKNOWN (upstream tolerance). */
 export const STATUS_TOLERANCE = 3;
 
-/** Fields an operator may set on create/update (operator-api §3.1), already validated by the route schema. */
-export interface FogInput {
-  name?: string;
-  archId?: number;
-  location?: string;
-  description?: string;
-  latitude?: number;
-  longitude?: number;
-  gpsMode?: string;
-  networkInterface?: string;
-  containerEngine?: string;
-  containerEngineUrl?: string;
-  deploymentType?: string;
-  diskLimit?: number;
-  diskDirectory?: string;
-  memoryLimit?: number;
-  cpuLimit?: number;
-  logLimit?: number;
-  logDirectory?: string;
-  logFileCount?: number;
-  statusFrequency?: number;
-  changeFrequency?: number;
-  gpsDevice?: string;
-  gpsScanFrequency?: number;
-  edgeGuardFrequency?: number;
-  watchdogEnabled?: boolean;
-  pruningFrequency?: number;
-  availableDiskThreshold?: number;
-  logLevel?: string;
-  timeZone?: string;
-  isSystem?: boolean;
-  host?: string;
-  routerMode?: 'none' | 'edge' | 'interior';
-  messagingPort?: number;
-  interRouterPort?: number;
-  edgeRouterPort?: number;
-  upstreamRouters?: string[];
-  networkRouter?: string;
-  natsMode?: 'none' | 'leaf' | 'server';
-  natsServerPort?: number;
-  natsLeafPort?: number;
-  natsClusterPort?: number;
-  natsMqttPort?: number;
-  natsHttpPort?: number;
-  jsStorageSize?: string;
-  jsMemoryStoreSize?: string;
-  upstreamNatsServers?: string[];
-  bluetoothEnabled?: boolean;
-  abstractedHardwareEnabled?: boolean;
-  tags?: string[];
-}
+export type { FogInput } from './schemas';
 
 /** Keys that the agent pulls with GET /agent/config: changing one raises the `config` flag. */
 const AGENT_CONFIG_KEYS = [
@@ -181,10 +132,15 @@ const parseList = (text: string | null): string[] => {
   }
 };
 
-export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
+type FogVolumeMounts = FogResponse['volumeMounts'];
+type PlatformStatusView = ReturnType<typeof platformStatusView>;
+
+/** The fog as the API shows it; the platform status and linked mounts are read by the caller (one query per page, not per fog). */
+export function toFogResponse(row: FogRow, extra: { platformStatus: PlatformStatusView; volumeMounts: FogVolumeMounts }): FogResponse {
   const arch = ARCHITECTURES.find((a) => a.id === row.archId) ?? ARCHITECTURES[0];
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  const body: Record<string, unknown> = {
+  // Times and sizes the agent has not reported yet are 0, as upstream's model reads them (never null).
+  const body: FogResponse = {
     uuid: row.uuid,
     name: row.name,
     location: row.location,
@@ -192,12 +148,13 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
     gpsMode: row.gpsMode,
     latitude: row.latitude,
     longitude: row.longitude,
+    gpsStatus: row.gpsStatus,
     daemonStatus: row.daemonStatus,
     securityStatus: row.securityStatus,
     warningMessage: row.warningMessage,
-    lastActive: row.lastActive,
+    lastActive: row.lastActive ?? 0,
     daemonOperatingDuration: row.daemonOperatingDuration,
-    daemonLastStart: row.daemonLastStart,
+    daemonLastStart: row.daemonLastStart ?? 0,
     memoryUsage: row.memoryUsage,
     diskUsage: row.diskUsage,
     cpuUsage: row.cpuUsage,
@@ -205,16 +162,17 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
     diskViolation: row.diskViolation,
     cpuViolation: row.cpuViolation,
     systemTotalCpu: row.systemTotalCpu,
-    systemAvailableDisk: row.systemAvailableDisk,
-    systemAvailableMemory: row.systemAvailableMemory,
+    systemAvailableDisk: row.systemAvailableDisk ?? 0,
+    systemAvailableMemory: row.systemAvailableMemory ?? 0,
     repositoryCount: row.repositoryCount,
     repositoryStatus: row.repositoryStatus,
     // Reported by the agent: how many volume mounts it has applied, and when it last changed them.
     activeVolumeMounts: row.activeVolumeMounts,
-    volumeMountLastUpdate: row.volumeMountLastUpdate,
-    systemTime: row.systemTime,
-    lastStatusTime: row.lastStatusTime,
-    lastCommandTime: row.lastCommandTime,
+    volumeMountLastUpdate: row.volumeMountLastUpdate ?? 0,
+    volumeMounts: extra.volumeMounts,
+    systemTime: row.systemTime ?? 0,
+    lastStatusTime: row.lastStatusTime ?? 0,
+    lastCommandTime: row.lastCommandTime ?? 0,
     ipAddress: row.ipAddress,
     ipAddressExternal: row.ipAddressExternal,
     networkInterface: row.networkInterface,
@@ -249,13 +207,13 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
     arch: { ...arch },
     availableRuntimes: parseList(row.availableRuntimes),
     host: row.host,
-    routerMode: row.routerMode,
+    routerMode: row.routerMode as FogResponse['routerMode'],
     messagingPort: row.messagingPort,
     interRouterPort: row.interRouterPort,
     edgeRouterPort: row.edgeRouterPort,
     upstreamRouters: parseList(row.upstreamRouters),
     networkRouter: row.networkRouter,
-    natsMode: row.natsMode,
+    natsMode: row.natsMode as FogResponse['natsMode'],
     natsServerPort: row.natsServerPort,
     natsLeafPort: row.natsLeafPort,
     natsClusterPort: row.natsClusterPort,
@@ -265,10 +223,12 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
     jsMemoryStoreSize: row.jsMemoryStoreSize,
     upstreamNatsServers: parseList(row.upstreamNatsServers),
     tags: parseList(row.tags),
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
+    platformStatus: extra.platformStatus as FogResponse['platformStatus'],
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
   };
-  if (opts.detail && row.deleteRequestedAt !== null) {
+  // A fog whose deletion was asked for shows that, whatever its last reconcile said.
+  if (row.deleteRequestedAt !== null) {
     body.platformStatus = {
       phase: 'Deleting',
       generation: row.specGeneration,
@@ -281,13 +241,35 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
   return body;
 }
 
+/** The volume mounts linked to each of `uuids` (all fogs when undefined). */
+async function volumeMountsOf(ctx: AppCtx, uuids?: string[]): Promise<Map<string, FogVolumeMounts>> {
+  const q = ctx.db
+    .select({ fogUuid: volumeMountFog.fogUuid, name: volumeMount.name, version: volumeMount.version, configMapName: volumeMount.configMapName, secretName: volumeMount.secretName })
+    .from(volumeMountFog)
+    .innerJoin(volumeMount, eq(volumeMount.uuid, volumeMountFog.volumeMountUuid));
+  const rows = await (uuids ? q.where(inArray(volumeMountFog.fogUuid, uuids)) : q).orderBy(asc(volumeMount.name));
+  const out = new Map<string, FogVolumeMounts>();
+  for (const { fogUuid, ...m } of rows) out.set(fogUuid, [...(out.get(fogUuid) ?? []), m]);
+  return out;
+}
+
+/** GET /iofog/{uuid}. */
+export async function getFog(ctx: AppCtx, uuid: string): Promise<FogResponse> {
+  const row = await requireFog(ctx, uuid);
+  const [[status], mounts] = await Promise.all([
+    ctx.db.select().from(fogPlatformStatus).where(eq(fogPlatformStatus.fogUuid, uuid)).limit(1),
+    volumeMountsOf(ctx, [uuid]),
+  ]);
+  return toFogResponse(row, { platformStatus: platformStatusView(row, status), volumeMounts: mounts.get(uuid) ?? [] });
+}
+
 export async function requireFog(ctx: AppCtx, uuid: string): Promise<FogRow> {
   const row = await fogRowByUuid(ctx.db, uuid);
   if (!row) throw notFound(`Fog ${uuid}`);
   return row;
 }
 
-export async function createFog(ctx: AppCtx, input: FogInput & { name: string; archId: number }): Promise<{ uuid: string }> {
+export async function createFog(ctx: AppCtx, input: FogCreateInput): Promise<{ uuid: string }> {
   const uuid = ctx.ids.uuid();
   await withTransaction(ctx, async (tx) => {
     const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(eq(fog.name, input.name)).limit(1);
@@ -306,7 +288,7 @@ export async function createFog(ctx: AppCtx, input: FogInput & { name: string; a
     checkPlatform({ ...input, ...ports, isSystem, routerMode, natsMode }, input.routerMode !== undefined);
     await checkPlatformRefs(
       tx,
-      { uuid, isSystem, routerMode, natsMode, upstreamRouters: input.upstreamRouters, upstreamNatsServers: input.upstreamNatsServers, networkRouter: input.networkRouter },
+      { uuid, isSystem, routerMode, natsMode, upstreamRouters: input.upstreamRouters, upstreamNatsServers: input.upstreamNatsServers, networkRouter: input.networkRouter ?? undefined },
       { routers: true, nats: true, networkRouter: true },
     );
     const now = tx.clock.now();
@@ -332,10 +314,11 @@ export async function listFogs(ctx: AppCtx, filters: FogFilter[]) {
   }
   const rows = await ctx.db.select().from(fog).orderBy(asc(fog.name));
   const statuses = new Map((await ctx.db.select().from(fogPlatformStatus)).map((s) => [s.fogUuid, s]));
-  const fogs: Array<Record<string, unknown>> = rows.map((r) => ({ ...toFogResponse(r), platformStatus: platformStatusView(r, statuses.get(r.uuid)) }));
+  const mounts = await volumeMountsOf(ctx);
+  const fogs = rows.map((r) => toFogResponse(r, { platformStatus: platformStatusView(r, statuses.get(r.uuid)), volumeMounts: mounts.get(r.uuid) ?? [] }));
   return fogs.filter((f) =>
     filters.every(({ key, value, condition }) => {
-      const v = f[key];
+      const v = (f as Record<string, unknown>)[key];
       const text = Array.isArray(v) ? v.join(',') : String(v ?? '');
       return condition === 'equals' ? text === value : text.toLowerCase().includes(value.toLowerCase());
     }),
@@ -356,10 +339,20 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
   // The system-fog rules apply to the modes a request sets (a fog stored before they existed keeps working).
   merged.isSystem = current.isSystem && (input.routerMode !== undefined || input.natsMode !== undefined);
   merged.natsMode = input.natsMode ?? (current.natsMode as FogInput['natsMode']);
-  checkPlatform(merged, input.routerMode !== undefined);
+  // Sending the stored mode back (a client editing the fog's own GET body) is not asking for it anew.
+  checkPlatform(merged, input.routerMode !== undefined && input.routerMode !== current.routerMode);
   const cols = toColumns(input);
-  const configChanged = AGENT_CONFIG_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
-  const platformChanged = PLATFORM_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+  // Lists are stored as JSON text (an unset one as null): compare what they hold, so sending a fog's own
+  // GET body back is no change.
+  const differs = (k: string) => {
+    if (!(k in cols)) return false;
+    const want = (cols as Record<string, unknown>)[k];
+    const have = (current as Record<string, unknown>)[k];
+    if (k === 'upstreamRouters' || k === 'upstreamNatsServers' || k === 'tags') return want !== JSON.stringify(parseList(have as string | null));
+    return want !== have;
+  };
+  const configChanged = AGENT_CONFIG_KEYS.some(differs);
+  const platformChanged = PLATFORM_KEYS.some(differs);
   await withTransaction(ctx, async (tx) => {
     if (input.name && input.name !== current.name) {
       const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(and(eq(fog.name, input.name), ne(fog.uuid, uuid))).limit(1);
@@ -376,7 +369,7 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
         natsMode: merged.natsMode ?? current.natsMode,
         upstreamRouters: input.upstreamRouters ?? (current.upstreamRouters ? parseList(current.upstreamRouters) : undefined),
         upstreamNatsServers: input.upstreamNatsServers ?? (current.upstreamNatsServers ? parseList(current.upstreamNatsServers) : undefined),
-        networkRouter: input.networkRouter,
+        networkRouter: input.networkRouter ?? undefined,
       },
       { routers: input.upstreamRouters !== undefined || routerModeChanged, nats: input.upstreamNatsServers !== undefined || natsModeChanged, networkRouter: input.networkRouter !== undefined || routerModeChanged },
     );
@@ -469,8 +462,8 @@ export async function queueCommand(ctx: AppCtx, uuid: string, flag: 'reboot' | '
 export async function getTunnel(ctx: AppCtx, uuid: string) {
   await requireFog(ctx, uuid);
   const [t] = await ctx.db.select().from(fogTunnel).where(eq(fogTunnel.fogUuid, uuid)).limit(1);
-  if (!t) return { username: '', host: '', remotePort: 0, localPort: 22, status: 'closed' };
-  return { username: t.username, host: t.host, remotePort: t.remotePort, localPort: t.localPort, status: t.closed ? 'closed' : 'open' };
+  if (!t) return { username: '', host: '', remotePort: 0, localPort: 22, status: 'closed' as const };
+  return { username: t.username, host: t.host, remotePort: t.remotePort, localPort: t.localPort, status: t.closed ? ('closed' as const) : ('open' as const) };
 }
 
 /**

@@ -14,18 +14,14 @@ import {
   prepareUpdate,
   type MicroserviceInput,
 } from './microservices';
+import type { ApplicationCreateInput, ApplicationPatchInput, ApplicationResponse } from './schemas';
 
-export interface ApplicationInput {
-  name: string;
-  description?: string;
-  isActivated?: boolean;
-  natsConfig?: { natsAccess: boolean; natsRule?: string };
-  microservices?: Array<MicroserviceInput & { name: string }>;
-}
+/** What create and replace take: the application with its microservices (the template already expanded). */
+export type ApplicationInput = Omit<ApplicationCreateInput, 'template'>;
 
 type AppRow = typeof application.$inferSelect;
 
-async function present(ctx: AppCtx, apps: AppRow[]) {
+async function present(ctx: AppCtx, apps: AppRow[]): Promise<ApplicationResponse[]> {
   if (apps.length === 0) return [];
   const rows = await ctx.db
     .select()
@@ -111,7 +107,7 @@ export async function createApplication(ctx: AppCtx, input: ApplicationInput, op
 }
 
 /** PATCH: description, isActivated (start/stop all), natsConfig. */
-export async function patchApplication(ctx: AppCtx, name: string, input: { description?: string; isActivated?: boolean; natsConfig?: { natsAccess: boolean; natsRule?: string }; name?: string }) {
+export async function patchApplication(ctx: AppCtx, name: string, input: ApplicationPatchInput) {
   const app = await requireApplication(ctx, name);
   if (app.isSystem) throw notFound(`Application ${name}`);
   if (input.name !== undefined && input.name !== name) throw invalid('name: an application cannot be renamed');
@@ -133,8 +129,14 @@ export async function patchApplication(ctx: AppCtx, name: string, input: { descr
 }
 
 /** PUT: the application state replaces what is stored — microservices missing from it are deleted. */
-export async function replaceApplication(ctx: AppCtx, name: string, input: ApplicationInput, opts: { createIfMissing?: boolean; defaultActivated?: boolean } = {}): Promise<'created' | 'updated'> {
-  if (input.name && input.name !== name) throw invalid(`name: must equal the application name in the path (${name})`);
+export async function replaceApplication(
+  ctx: AppCtx,
+  name: string,
+  input: Omit<ApplicationInput, 'name'> & { name?: string },
+  opts: { createIfMissing?: boolean; defaultActivated?: boolean } = {},
+): Promise<'created' | 'updated'> {
+  // The path names the application; a body that names one must name the same.
+  if (input.name !== undefined && input.name !== name) throw invalid(`name: must equal the application name in the path (${name})`);
   const [existing] = await ctx.db.select().from(application).where(eq(application.name, name)).limit(1);
   if (!existing) {
     if (!opts.createIfMissing) throw notFound(`Application ${name}`);

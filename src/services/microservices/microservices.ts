@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { application, catalogItem, fog, microservice, microserviceStatus, registry, natsUser, natsAccount } from '../../../db/schema/index';
+import { application, catalogItem, fog, microservice, microserviceStatus, registry, natsUser, natsAccount, wsSession } from '../../../db/schema/index';
 import type { Db } from '../../../db/client';
 import { ReusableSelect, ReusableStatement, inListSlots, inListValues, renderOnce } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
@@ -14,6 +14,9 @@ import { enqueueNatsFogs } from '../platform/fog-platform';
 import type { RoleRef } from '../rbac/policy';
 import { checkMountMappings, linkMountsToFog, resolveEnvSource } from '../config/resources';
 import { fogRowByUuid } from '../fogs/fog-row';
+import type { z } from '@hono/zod-openapi';
+import type { ImageSchema, MicroserviceInput, MicroserviceResponse, PortSchema, VolumeSchema } from './schemas';
+import type { ControllerRegisterInput } from '../agent/schemas';
 
 export type MicroserviceRow = typeof microservice.$inferSelect;
 type AppRow = typeof application.$inferSelect;
@@ -22,29 +25,13 @@ type FogRow = typeof fog.$inferSelect;
 /** External ports the Edgelet host keeps for itself (local API, debugging, DNS). */
 export const RESERVED_PORTS = [54321, 54322, 53];
 
-export interface Image {
-  containerImage: string;
-  archId: number;
-}
-export interface PortMapping {
-  internal: number;
-  external: number;
-  protocol?: 'tcp' | 'udp';
-}
-export interface VolumeMapping {
-  id?: number;
-  hostDestination: string;
-  containerDestination: string;
-  accessMode: string;
-  type?: 'bind' | 'volume' | 'volumeMount' | 'serviceAccount';
-}
+export type Image = z.infer<typeof ImageSchema>;
+export type PortMapping = z.infer<typeof PortSchema>;
+/** As stored: `id` is the mapping's position, given when the list is written. */
+export type VolumeMapping = z.infer<typeof VolumeSchema> & { id?: number };
 /** One of `value`, `valueFromSecret` or `valueFromConfigMap` (`name/key`; resolved when delivered to the agent). */
-export interface EnvVar {
-  key: string;
-  value?: string;
-  valueFromSecret?: string;
-  valueFromConfigMap?: string;
-}
+export type EnvVar = NonNullable<MicroserviceInput['env']>[number];
+export type { MicroserviceInput };
 
 /** Every env entry that reads a secret or config map must name an existing key (400 otherwise). */
 async function checkEnvSources(ctx: AppCtx, env: EnvVar[] | undefined): Promise<void> {
@@ -52,44 +39,6 @@ async function checkEnvSources(ctx: AppCtx, env: EnvVar[] | undefined): Promise<
     if (e.valueFromSecret !== undefined) await resolveEnvSource(ctx, 'secret', e.valueFromSecret, `env[${i}].valueFromSecret`);
     if (e.valueFromConfigMap !== undefined) await resolveEnvSource(ctx, 'configMap', e.valueFromConfigMap, `env[${i}].valueFromConfigMap`);
   }
-}
-
-/** Microservice fields an operator sets (operator-api §3.3), validated by the route schema. */
-export interface MicroserviceInput {
-  /** platform §4.9: a NATS user for the workload, its creds mounted at /etc/nats/creds. */
-  natsConfig?: { natsAccess: boolean; natsRule?: string };
-  name?: string;
-  application?: string;
-  iofogUuid?: string;
-  agentName?: string;
-  images?: Image[];
-  registryId?: number;
-  catalogItemId?: number;
-  config?: string | Record<string, unknown>;
-  annotations?: string;
-  hostNetworkMode?: boolean;
-  isPrivileged?: boolean;
-  pidMode?: string;
-  ipcMode?: string;
-  cpuSetCpus?: string;
-  runAsUser?: string;
-  platform?: string;
-  runtime?: string;
-  memoryLimit?: number;
-  logSize?: number;
-  schedule?: number;
-  rebuild?: boolean;
-  ports?: PortMapping[];
-  volumeMappings?: VolumeMapping[];
-  env?: EnvVar[];
-  extraHosts?: Array<{ name: string; address: string }>;
-  cmd?: string[];
-  cdiDevices?: string[];
-  capAdd?: string[];
-  capDrop?: string[];
-  healthCheck?: { test: string[]; interval?: number; timeout?: number; startPeriod?: number; startInterval?: number; retries?: number };
-  /** The role of the microservice's own service account (default: the `microservice` role). */
-  serviceAccount?: { roleRef: RoleRef };
 }
 
 const json = (v: unknown) => JSON.stringify(v);
@@ -121,13 +70,32 @@ export async function requireMicroservice(ctx: AppCtx, uuid: string): Promise<Mi
   return { ...row.ms, app: row.app };
 }
 
-export async function presentMicroservices(ctx: AppCtx, rows: Array<MicroserviceRow & { app: AppRow }>) {
+/**
+ * The exec state of each microservice from its open exec sessions: ACTIVE when one has both ends, else
+ * PENDING while an operator waits for the agent, INACTIVE without a session.
+ */
+async function execStatusOf(ctx: AppCtx, uuids: string[]): Promise<Map<string, MicroserviceResponse['execStatus']>> {
+  const rows = await ctx.db
+    .select({ uuid: wsSession.microserviceUuid, sessionId: wsSession.sessionId, status: wsSession.status })
+    .from(wsSession)
+    .where(and(eq(wsSession.kind, 'exec'), inArray(wsSession.microserviceUuid, uuids)))
+    .orderBy(asc(wsSession.createdAt));
+  const out = new Map<string, MicroserviceResponse['execStatus']>();
+  for (const r of rows) {
+    if (!r.uuid || out.get(r.uuid)?.status === 'ACTIVE') continue;
+    out.set(r.uuid, { status: r.status, execSessionId: r.sessionId });
+  }
+  return out;
+}
+
+export async function presentMicroservices(ctx: AppCtx, rows: Array<MicroserviceRow & { app: AppRow }>): Promise<MicroserviceResponse[]> {
   if (rows.length === 0) return [];
   const uuids = rows.map((r) => r.uuid);
   const fogUuids = [...new Set(rows.map((r) => r.fogUuid).filter((u): u is string => Boolean(u)))];
-  const [statuses, fogs] = await Promise.all([
+  const [statuses, fogs, execs] = await Promise.all([
     ctx.db.select().from(microserviceStatus).where(inArray(microserviceStatus.microserviceUuid, uuids)),
     fogUuids.length ? ctx.db.select({ uuid: fog.uuid, name: fog.name }).from(fog).where(inArray(fog.uuid, fogUuids)) : Promise.resolve([]),
+    execStatusOf(ctx, uuids),
   ]);
   const statusOf = new Map(statuses.map((s) => [s.microserviceUuid, s]));
   const fogName = new Map(fogs.map((f) => [f.uuid, f.name]));
@@ -138,8 +106,11 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
       uuid: r.uuid,
       name: r.name,
       config: r.config,
-      annotations: r.annotations,
+      // Upstream stores '{}' when none are given; operators never see null.
+      annotations: r.annotations ?? '{}',
       application: r.app.name,
+      applicationId: r.applicationId,
+      isActivated: !r.stopped,
       iofogUuid: r.fogUuid,
       agentName: r.fogUuid ? (fogName.get(r.fogUuid) ?? null) : null,
       images: parse<Image[]>(r.images, []),
@@ -157,14 +128,21 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
       logSize: r.logSize,
       schedule: r.schedule,
       env: parse<EnvVar[]>(r.env, []),
-      extraHosts: parse<unknown[]>(r.extraHosts, []),
+      extraHosts: parse<Array<{ name: string; address: string }>>(r.extraHosts, []),
       cmd: parse<string[]>(r.cmd, []),
       cdiDevices: parse<string[]>(r.cdiDevices, []),
       capAdd: parse<string[]>(r.capAdd, []),
       capDrop: parse<string[]>(r.capDrop, []),
-      healthCheck: parse<Record<string, unknown>>(r.healthCheck, {}),
-      ports: parse<PortMapping[]>(r.ports, []),
-      volumeMappings: parse<VolumeMapping[]>(r.volumeMappings, []),
+      healthCheck: parse<MicroserviceResponse['healthCheck']>(r.healthCheck, {}),
+      // Upstream always names the protocol; mappings stored without one are TCP.
+      ports: parse<PortMapping[]>(r.ports, []).map((p) => ({ internal: p.internal, external: p.external, protocol: p.protocol ?? 'tcp' })),
+      volumeMappings: parse<VolumeMapping[]>(r.volumeMappings, []).map((v, i) => ({
+        id: v.id ?? i + 1,
+        hostDestination: v.hostDestination,
+        containerDestination: v.containerDestination,
+        accessMode: v.accessMode,
+        type: v.type === 'volume' || v.type === 'volumeMount' ? v.type : 'bind',
+      })),
       natsConfig: { natsAccess: r.natsAccess, ...(r.natsRule ? { natsRule: r.natsRule } : {}) },
       isRouter: r.isRouter,
       isNats: r.isNats,
@@ -175,7 +153,7 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
         status: r.markedForDelete ? 'MARKED_FOR_DELETION' : r.stopped ? 'STOPPED' : (s?.status ?? 'QUEUED'),
         percentage: s?.percentage ?? 0,
         containerId: s?.containerId ?? '',
-        startTime: s?.startTime ?? null,
+        startTime: s?.startTime ?? 0,
         operatingDuration: s?.operatingDuration ?? 0,
         cpuUsage: Number(s?.cpuUsage ?? 0),
         memoryUsage: Number(s?.memoryUsage ?? 0),
@@ -184,6 +162,7 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
         errorMessage: s?.errorMessage ?? '',
         execSessionIds: parse<string[]>(s?.execSessionIds ?? '[]', []),
       },
+      execStatus: execs.get(r.uuid) ?? { status: 'INACTIVE', execSessionId: '' },
       createdAt: new Date(r.createdAt).toISOString(),
       updatedAt: new Date(r.updatedAt).toISOString(),
     };
@@ -299,8 +278,23 @@ function normalizeVolumes(list: VolumeMapping[] | undefined): VolumeMapping[] | 
   });
 }
 
-const configText = (c: MicroserviceInput['config']): string | undefined => (c === undefined ? undefined : typeof c === 'string' ? c : JSON.stringify(c));
+/**
+ * The stored config text. Upstream clients send JSON text, sometimes with its quotes escaped (`{\\"a\\":1}`);
+ * upstream unescapes those and stores whatever string it gets, so we do the same for text that is not
+ * JSON as sent (JSON text is kept byte for byte). An object is stored as its JSON text.
+ */
+function configText(c: MicroserviceInput['config']): string | undefined {
+  if (c === undefined) return undefined;
+  if (typeof c !== 'string') return JSON.stringify(c);
+  try {
+    JSON.parse(c);
+    return c;
+  } catch {
+    return c.split('\\"').join('"');
+  }
+}
 
+/** The node controller registers its config as JSON text (agent contract). */
 function checkConfig(text: string | undefined): void {
   if (text === undefined) return;
   try {
@@ -308,6 +302,13 @@ function checkConfig(text: string | undefined): void {
   } catch {
     throw invalid('config: must be a JSON document (object or JSON text)');
   }
+}
+
+/** GET answers null for these when nothing is set; sent back, null leaves them as they are. */
+function dropNullRefs<T extends MicroserviceInput>(input: T): T {
+  const out = { ...input };
+  for (const k of ['iofogUuid', 'agentName', 'catalogItemId', 'serviceAccount'] as const) if (out[k] === null) delete out[k];
+  return out;
 }
 
 function columns(input: MicroserviceInput): Partial<typeof microservice.$inferInsert> {
@@ -343,9 +344,10 @@ async function checkNats(ctx: AppCtx, nats: MicroserviceInput['natsConfig'], tar
 // ---- writing ----
 
 /** Validates a create input against the database; returns what the insert needs. */
-export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { name: string }): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert>; mounts: string[] }> {
+export async function prepareCreate(ctx: AppCtx, given: MicroserviceInput & { name: string }): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert>; mounts: string[] }> {
+  let input = dropNullRefs(given);
   checkName('name', input.name);
-  if (input.catalogItemId !== undefined) {
+  if (input.catalogItemId !== undefined && input.catalogItemId !== null) {
     const [item] = await ctx.db.select().from(catalogItem).where(eq(catalogItem.id, input.catalogItemId)).limit(1);
     if (!item) throw invalid(`catalogItemId: no catalog item ${input.catalogItemId}`);
     const itemImages = parse<Image[]>(item.images, []);
@@ -359,7 +361,6 @@ export async function prepareCreate(ctx: AppCtx, input: MicroserviceInput & { na
   checkImages(input.images, target);
   checkRuntime(input.runtime, target);
   checkPorts(input.ports);
-  checkConfig(configText(input.config));
   await checkRegistry(ctx, input.registryId);
   if (input.schedule !== undefined && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, target?.uuid, input.ports);
@@ -408,7 +409,8 @@ const REBUILD_KEYS = ['images', 'registryId', 'hostNetworkMode', 'isPrivileged',
  * Validates an update (reads only) and returns the write to run inside a transaction, so callers
  * that update several microservices can validate all of them before writing any.
  */
-export async function prepareUpdate(ctx: AppCtx, uuid: string, input: MicroserviceInput, opts: { system: boolean }): Promise<(tx: AppCtx) => Promise<void>> {
+export async function prepareUpdate(ctx: AppCtx, uuid: string, given: MicroserviceInput, opts: { system: boolean }): Promise<(tx: AppCtx) => Promise<void>> {
+  const input = dropNullRefs(given);
   const current = await requireMicroservice(ctx, uuid);
   if (!opts.system && current.isController) throw invalid('The controller system microservice is managed through /microservices/system');
   if (current.app.isSystem !== opts.system) throw notFound(`${opts.system ? 'System microservice' : 'Microservice'} ${uuid}`);
@@ -420,7 +422,6 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
   checkImages(input.images ?? parse<Image[]>(current.images, []), target);
   checkRuntime(input.runtime ?? (current.runtime || undefined), target);
   checkPorts(input.ports);
-  checkConfig(configText(input.config));
   await checkRegistry(ctx, input.registryId);
   if (input.schedule !== undefined && !opts.system && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, targetUuid, input.ports ?? parse<PortMapping[]>(current.ports, []), uuid);
@@ -431,7 +432,13 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, input: Microservi
   const cols = columns(input);
   const natsChanged = (input.natsConfig !== undefined && (input.natsConfig.natsAccess !== current.natsAccess || (cols.natsRule ?? null) !== current.natsRule)) || (current.natsAccess && moveTarget !== undefined && moveTarget.uuid !== current.fogUuid);
   if (current.isController) cols.schedule = 0;
-  const needsRebuild = input.rebuild === true || REBUILD_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+  // A port without a protocol is TCP: a client sending back the ports GET showed changes nothing.
+  const samePorts = (a: string | null | undefined, b: string | null | undefined) =>
+    JSON.stringify(parse<PortMapping[]>(a ?? null, []).map((p) => [p.internal, p.external, p.protocol ?? 'tcp'])) ===
+    JSON.stringify(parse<PortMapping[]>(b ?? null, []).map((p) => [p.internal, p.external, p.protocol ?? 'tcp']));
+  const differs = (k: (typeof REBUILD_KEYS)[number]) =>
+    k in cols && (k === 'ports' ? !samePorts(cols.ports, current.ports) : (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+  const needsRebuild = input.rebuild === true || REBUILD_KEYS.some(differs);
   const moved = moveTarget !== undefined && moveTarget.uuid !== current.fogUuid;
   return async (tx) => {
     if (input.name !== undefined && input.name !== current.name) {
@@ -522,7 +529,6 @@ export async function markRebuild(ctx: AppCtx, uuid: string, opts: { system: boo
 export async function setConfig(ctx: AppCtx, uuid: string, config: string, opts: { system: boolean }): Promise<void> {
   const current = await requireMicroservice(ctx, uuid);
   if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
-  checkConfig(config);
   await withTransaction(ctx, async (tx) => {
     await tx.db.update(microservice).set({ config, updatedAt: tx.clock.now() }).where(eq(microservice.uuid, uuid));
     if (current.fogUuid) await raiseFlags(tx, [current.fogUuid], ['microserviceConfig']);
@@ -780,20 +786,7 @@ export async function ensureSystemApplication(tx: AppCtx, fogName: string): Prom
   return created!;
 }
 
-export interface ControllerRegisterInput {
-  uuid: string;
-  name?: string;
-  schedule?: number;
-  images: Image[];
-  registryId: number;
-  ports?: PortMapping[];
-  volumeMappings?: VolumeMapping[];
-  env?: EnvVar[];
-  capAdd?: string[];
-  runtime?: string;
-  hostNetworkMode?: boolean;
-  config?: string;
-}
+export type { ControllerRegisterInput };
 
 /**
  * POST /agent/controller/register (agent-api §2.17): a system fog registers its node-local Controller

@@ -5,6 +5,7 @@ import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
 import { renderBodyTemplates } from '../templating/liquid';
+import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVariable } from './schemas';
 
 /**
  * Application templates (operator-api §2.8): an application spec with `{{variable}}` placeholders,
@@ -19,23 +20,7 @@ import { renderBodyTemplates } from '../templating/liquid';
  */
 
 export type VariableType = 'string' | 'number' | 'boolean';
-export interface TemplateVariable {
-  key: string;
-  description?: string;
-  defaultValue?: string | number | boolean;
-  type?: VariableType;
-  required?: boolean;
-}
-export interface TemplateApplication {
-  microservices: Array<Record<string, unknown> & { name: string }>;
-  natsConfig?: Record<string, unknown>;
-}
-export interface TemplateInput {
-  name: string;
-  description?: string;
-  variables?: TemplateVariable[];
-  application: TemplateApplication;
-}
+export type { TemplateApplication, TemplateInput, TemplateVariable };
 
 /** `{{ key }}`; keys follow the name rule (operator-api §3: nameRegex). */
 const PLACEHOLDER = /\{\{\s*([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\s*\}\}/g;
@@ -85,7 +70,7 @@ function checkTemplate(input: TemplateInput): void {
 
 type Row = typeof applicationTemplate.$inferSelect;
 const iso = (ms: number) => new Date(ms).toISOString();
-function present(r: Row) {
+function present(r: Row): TemplateResponse {
   return {
     id: r.id,
     name: r.name,
@@ -127,8 +112,10 @@ export async function createTemplate(ctx: AppCtx, input: TemplateInput): Promise
 }
 
 /** PUT: replaces the template named in the path, or creates it. The body's name must match the path. */
-export async function putTemplate(ctx: AppCtx, name: string, input: TemplateInput): Promise<{ id: number; name: string }> {
-  if (input.name !== name) throw invalid(`name: must equal the template name in the path (${name})`);
+export async function putTemplate(ctx: AppCtx, name: string, given: Omit<TemplateInput, 'name'> & { name?: string }): Promise<{ id: number; name: string }> {
+  // The path names the template; a body that names one must name the same.
+  if (given.name !== undefined && given.name !== name) throw invalid(`name: must equal the template name in the path (${name})`);
+  const input = { ...given, name };
   checkTemplate(input);
   return withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();

@@ -1,8 +1,7 @@
 import type { Context, Liquid } from 'liquidjs';
 import { ServiceError, forbidden, invalid } from '../../errors';
 import { fogRowByName, fogRowByUuid } from '../fogs/fog-row';
-import { listFogs, toFogResponse } from '../fogs/fogs';
-import { platformStatusOf } from '../platform/fog-platform';
+import { getFog, listFogs } from '../fogs/fogs';
 import { getApplication } from '../microservices/applications';
 import { stateOf, type RenderState } from './render-state';
 
@@ -45,7 +44,7 @@ async function cached<T>(state: RenderState, key: string, read: () => Promise<T>
 async function agentView(state: RenderState, filter: string, row: Awaited<ReturnType<typeof fogRowByUuid>>, what: string) {
   if (!row) throw invalid(`${filter}: no agent ${what}`);
   await allow(state, filter, 'fogs', 'get', row.uuid);
-  return cached(state, `fog:${row.uuid}`, async () => ({ ...toFogResponse(row, { detail: true }), platformStatus: await platformStatusOf(state.ctx, row) }));
+  return cached(state, `fog:${row.uuid}`, () => getFog(state.ctx, row.uuid));
 }
 
 async function findAgent(this: FilterThis, name: unknown) {
