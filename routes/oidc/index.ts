@@ -2,10 +2,9 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute, embeddedOnly, publicAccess } from '../../src/http/route';
 import { getProfile } from '../../src/services/auth/self';
 import type { App } from '../../src/http/types';
+import { Jwks as JwksSchema } from '../../src/services/auth/schemas';
 
-export const JwksSchema = z
-  .object({ keys: z.array(z.record(z.string(), z.unknown())) })
-  .openapi('JWKS');
+export { Jwks as JwksSchema } from '../../src/services/auth/schemas';
 
 export const jwksRoute = defineRoute(publicAccess, {
   method: 'get',
@@ -86,5 +85,5 @@ export function registerOidc(app: App): void {
     const profile = await getProfile(ctx, ctx.actor!);
     return c.json({ sub: profile.sub, preferred_username: profile.preferred_username, ...(profile.email ? { email: profile.email } : {}), groups: profile.groups }, 200);
   });
-  app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks() as { keys: Record<string, unknown>[] }, 200, { 'Cache-Control': 'public, max-age=300' }));
+  app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks() as z.infer<typeof JwksSchema>, 200, { 'Cache-Control': 'public, max-age=300' }));
 }

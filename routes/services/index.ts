@@ -111,3 +111,4 @@ export function registerServices(app: App): void {
   });
   app.openapi(routes.reconcile, async (c) => c.json(await reconcileServiceNow(c.get('ctx'), c.req.valid('param').name), 200));
 }
+export { routes as serviceRoutes, routerRoutes };

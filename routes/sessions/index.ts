@@ -285,3 +285,4 @@ export function refuseUnknownUpgrade(c: Context<HonoEnv>): Response | undefined 
   if (upgrade && isUpgradeRequest(c.req.raw)) return upgrade(refuse(CloseCode.POLICY, 'Route not registered'));
   return undefined;
 }
+export { userRoutes as sessionUserRoutes, agentRoutes as sessionAgentRoutes };

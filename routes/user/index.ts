@@ -26,19 +26,8 @@ export const TokenPairSchema = z
 
 export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) }).openapi('RefreshRequest');
 
-export const ProfileSchema = z
-  .union([
-    z.object({
-      sub: z.string(),
-      email: z.string().optional(),
-      preferred_username: z.string(),
-      groups: z.array(z.string()),
-      password_change_required: z.boolean().optional(),
-      mfaEnabled: z.boolean(),
-    }),
-    z.record(z.string(), z.unknown()).openapi({ description: 'AUTH_MODE=external: the IdP UserInfo document' }),
-  ])
-  .openapi('Profile');
+export { Profile as ProfileSchema } from '../../src/services/auth/schemas';
+import { Profile as ProfileSchema, type IdpUserInfoT } from '../../src/services/auth/schemas';
 
 export const ChangePasswordBody = z
   .object({
@@ -177,7 +166,8 @@ export function registerUser(app: App): void {
     const ctx = c.get('ctx');
     if (ctx.idp) {
       const token = (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '').trim();
-      return c.json(await ctx.idp.userinfo(token, await ctx.idp.verify(token)), 200);
+      // OIDC requires `sub` in every UserInfo answer, and the fallback is the verified token's own claims.
+      return c.json((await ctx.idp.userinfo(token, await ctx.idp.verify(token))) as IdpUserInfoT, 200);
     }
     return c.json(await getProfile(ctx, ctx.actor!), 200);
   });

@@ -7,6 +7,7 @@ import { sha256Hex } from '../../lib/ids';
 import { hashPassword, passwordPolicyProblem, verifyPassword } from '../../auth/passwords';
 import { newTotpSecret, otpauthUrl, verifyTotp } from '../../auth/totp';
 import { findActiveUserById, groupsOf } from './users-repo';
+import type { EmbeddedProfileT } from './schemas';
 
 export const PASSWORD_HISTORY = 5;
 export const RECOVERY_CODES = 10;
@@ -17,7 +18,7 @@ async function requireUser(ctx: AppCtx, actor: Actor) {
   return user;
 }
 
-export async function getProfile(ctx: AppCtx, actor: Actor) {
+export async function getProfile(ctx: AppCtx, actor: Actor): Promise<EmbeddedProfileT> {
   const user = await requireUser(ctx, actor);
   const groups = (await groupsOf(ctx.db, [user.id])).get(user.id) ?? [];
   const [mfa] = await ctx.db.select({ enabled: authMfa.enabled }).from(authMfa).where(eq(authMfa.userId, user.id)).limit(1);
