@@ -289,3 +289,99 @@ test('contract: every platform, configuration and identity route answers exactly
     await t.close();
   }
 });
+
+test('round trip: what GET answers, PATCH/PUT takes back unchanged (a console edit sends our own GET body) — for every editable platform and identity object', { timeout: 180_000 }, async () => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
+  const t = await makeTestApp({ clock, env: { CONTROLLER_HOST: 'ctl-a.plant.local', CONTROLLER_UUID: '11111111-2222-4333-8444-555555555555' } });
+  try {
+    const admin = (await t.login()).accessToken;
+    const call = async (method: string, path: string, body?: unknown) => {
+      const r = await t.call(method, path, { token: admin, body });
+      assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    await call('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, routerMode: 'interior', natsMode: 'server', host: 'hub.example', interRouterPort: 55671, edgeRouterPort: 45671 });
+    await call('POST', '/api/v3/iofog', { name: 'edge', archId: 1, routerMode: 'edge', natsMode: 'leaf', host: 'edge.example' });
+    await call('POST', '/api/v3/application', { name: 'shop', isActivated: true, microservices: [{ name: 'api', agentName: 'edge', images: [{ containerImage: 'acme/api', archId: 1 }] }] });
+    await runTick(t.ctx, controllerHeartbeatJob, clock.now());
+
+    // Several shapes of each object: optional fields set and unset, each kind of source, nulls in GET.
+    const tlsPem = btoa('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    await call('POST', '/api/v3/secrets', { name: 'opaque', type: 'Opaque', data: { user: 'u', pass: 'p' } });
+    await call('POST', '/api/v3/secrets', { name: 'tls-one', type: 'tls', data: { 'tls.crt': tlsPem, 'tls.key': tlsPem } });
+    await call('POST', '/api/v3/secrets', { name: 'empty', type: 'Opaque', data: {} });
+    await call('POST', '/api/v3/configmaps', { name: 'plain', data: { a: '1' } });
+    await call('POST', '/api/v3/configmaps', { name: 'vaulted', data: { b: '2' }, useVault: true });
+    await call('POST', '/api/v3/volumeMounts', { name: 'from-secret', secretName: 'opaque' });
+    await call('POST', '/api/v3/volumeMounts', { name: 'from-map', configMapName: 'plain' });
+    await call('POST', '/api/v3/services', { name: 'historian', type: 'external', resource: '10.0.0.40', targetPort: 5432 });
+    await call('POST', '/api/v3/services', { name: 'shop-api', type: 'microservice', resource: 'shop/api', targetPort: 8080, servicePort: 80, tags: ['shop'] });
+    await call('POST', '/api/v3/services', { name: 'hub-ssh', type: 'agent', resource: 'hub', targetPort: 22 });
+    await call('POST', '/api/v3/nats/account-rules', { name: 'small', description: 'd', maxConnections: 10, maxData: '10m', pubAllow: ['a.>'], imports: [{ name: 'i', subject: 'x.>', type: 'stream', account: 'ACCT' }], tieredLimits: { R1: { streams: 3 } } });
+    await call('POST', '/api/v3/nats/account-rules', { name: 'bare' });
+    await call('POST', '/api/v3/nats/user-rules', { name: 'limited', maxSubscriptions: 5, allowedConnectionTypes: ['STANDARD'], times: [{ start: '08:00:00', end: '17:00:00' }] });
+    await call('POST', '/api/v3/roles', { name: 'fog-reader', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['get', 'list'] }] });
+    await call('POST', '/api/v3/roles', { name: 'named', rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['opaque'] }] });
+    await call('POST', '/api/v3/rolebindings', { name: 'ops-read', roleRef: { kind: 'Role', name: 'fog-reader' }, subjects: [{ kind: 'Group', name: 'viewer' }, { kind: 'User', name: 'x@plant.example', apiGroup: 'rbac.authorization.k8s.io' }] });
+    await call('POST', '/api/v3/serviceaccounts', { name: 'robot', applicationName: 'shop', roleRef: { kind: 'Role', name: 'fog-reader' } });
+    const user = await call('POST', '/api/v3/users', { email: 'op@plant.example', password: 'Initial-Passw0rd-1', groups: ['viewer'] });
+    await call('POST', '/api/v3/groups', { name: 'shift-a', mfaRequired: true });
+    await call('PUT', '/api/v3/config', { key: 'site.name', value: 'plant-1' });
+
+    /** GET → write the same body back → GET: the write succeeds and the object is as it was (minus fields every write moves). */
+    const cases: Array<{ get: string; write: [string, string]; pick?: (body: any) => any; moves?: string[] }> = [
+      ...['opaque', 'tls-one', 'empty'].map((n) => ({ get: `/api/v3/secrets/${n}`, write: ['PATCH', `/api/v3/secrets/${n}`] as [string, string] })),
+      ...['plain', 'vaulted'].map((n) => ({ get: `/api/v3/configmaps/${n}`, write: ['PATCH', `/api/v3/configmaps/${n}`] as [string, string] })),
+      // Every write of a mount gives its fogs a new version to fetch, by design.
+      ...['from-secret', 'from-map'].map((n) => ({ get: `/api/v3/volumeMounts/${n}`, write: ['PATCH', `/api/v3/volumeMounts/${n}`] as [string, string], moves: ['version'] })),
+      // A service write is reconciled again: its provisioning state restarts.
+      ...['historian', 'shop-api', 'hub-ssh'].map((n) => ({ get: `/api/v3/services/${n}`, write: ['PATCH', `/api/v3/services/${n}`] as [string, string], moves: ['provisioningStatus', 'provisioningError'] })),
+      ...['small', 'bare'].map((n) => ({ get: '/api/v3/nats/account-rules', pick: (b: any) => b.rules.find((r: any) => r.name === n), write: ['PATCH', `/api/v3/nats/account-rules/${n}`] as [string, string] })),
+      { get: '/api/v3/nats/user-rules', pick: (b: any) => b.rules.find((r: any) => r.name === 'limited'), write: ['PATCH', '/api/v3/nats/user-rules/limited'] },
+      ...['fog-reader', 'named'].map((n) => ({ get: `/api/v3/roles/${n}`, write: ['PATCH', `/api/v3/roles/${n}`] as [string, string] })),
+      { get: '/api/v3/rolebindings/ops-read', write: ['PATCH', '/api/v3/rolebindings/ops-read'] },
+      { get: '/api/v3/serviceaccounts/shop/robot', write: ['PATCH', '/api/v3/serviceaccounts/shop/robot'] },
+      { get: `/api/v3/users/${user.id}`, write: ['PATCH', `/api/v3/users/${user.id}`] },
+      ...['shift-a', 'viewer'].map((n) => ({ get: `/api/v3/groups/${n}`, write: ['PATCH', `/api/v3/groups/${n}`] as [string, string] })),
+      { get: '/api/v3/cluster/controllers/11111111-2222-4333-8444-555555555555', write: ['PATCH', '/api/v3/cluster/controllers/11111111-2222-4333-8444-555555555555'] },
+      { get: '/api/v3/config/site.name', write: ['PUT', '/api/v3/config'] },
+      { get: '/api/v3/router', write: ['PUT', '/api/v3/router'] },
+      { get: '/api/v3/nats/hub', write: ['PUT', '/api/v3/nats/hub'] },
+    ];
+    const without = (o: any, keys: string[] = []) => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+    for (const k of cases) {
+      const pick = k.pick ?? ((b: any) => b);
+      const before = pick(await call('GET', k.get));
+      assert.ok(before, `${k.get}: nothing to send back`);
+      const [method, path] = k.write;
+      const res = await t.call(method, path, { token: admin, body: before });
+      assert.ok(res.status >= 200 && res.status < 300, `${method} ${path} with its own GET body: ${res.status} ${JSON.stringify(res.body)}`);
+      const after = pick(await call('GET', k.get));
+      assert.deepEqual(without(after, k.moves), without(before, k.moves), `${k.get} changed by sending it back`);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test('PATCH /secrets/{name} and /configmaps/{name} accept the name in the body when it is the path name, and refuse a different one', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
+    assert.equal((await call('POST', '/api/v3/secrets', { name: 'db', type: 'Opaque', data: { a: 'b' } })).status, 201);
+    assert.equal((await call('POST', '/api/v3/configmaps', { name: 'cfg', data: { a: 'b' } })).status, 201);
+    for (const path of ['/api/v3/secrets/db', '/api/v3/configmaps/cfg']) {
+      const name = path.split('/').pop();
+      const same = await call('PATCH', path, { name, data: { a: 'c' } });
+      assert.equal(same.status, 200, `${path}: ${JSON.stringify(same.body)}`);
+      assert.deepEqual(same.body.data, { a: 'c' });
+      const other = await call('PATCH', path, { name: 'renamed', data: { a: 'd' } });
+      assert.equal(other.status, 400);
+      assert.match(other.body.message, /^name: must equal the name in the path/);
+      assert.deepEqual((await call('GET', path)).body.data, { a: 'c' }, 'nothing written');
+    }
+  } finally {
+    await t.close();
+  }
+});
