@@ -10,7 +10,7 @@ import { findActiveUserById, groupsOf, mfaEnabledOf, normalizeLogin, resolveGrou
 import { storePassword } from './self';
 import { auditTarget } from '../events/audit';
 
-import type { AuthGroup, AuthUser, CreateGroupInput, CreateUserInput, UpdateGroupInput, UpdateUserInput } from './schemas';
+import type { AuthGroup, AuthUser, CreateGroupInput, CreateUserInput, IdentityExportT, UpdateGroupInput, UpdateUserInput } from './schemas';
 export type { AuthGroup, AuthUser } from './schemas';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -229,7 +229,7 @@ export async function seedSystemGroups(ctx: AppCtx): Promise<void> {
  * POST /auth/migration/export: the users (active ones) and groups, for re-creating them in an
  * external IdP. Carries no password hashes, MFA secrets, recovery codes or tokens.
  */
-export async function exportIdentities(ctx: AppCtx) {
+export async function exportIdentities(ctx: AppCtx): Promise<IdentityExportT> {
   const [users, groups] = await Promise.all([listUsers(ctx), listGroups(ctx)]);
   return {
     exportedAt: new Date(ctx.clock.now()).toISOString(),

@@ -114,3 +114,93 @@ export const UpdateGroupBody = z
   })
   .openapi('UpdateGroupRequest');
 export type UpdateGroupInput = Pick<z.infer<typeof UpdateGroupBody>, 'name' | 'mfaRequired'>;
+
+// ---- the token owner: login, refresh, password, MFA ----
+
+export const LoginBody = z
+  .object({
+    email: z.string().min(1).max(320).openapi({ description: 'Login identifier (need not be an email address)', example: 'admin@example.com' }),
+    password: z.string().min(1).max(1024).openapi({ example: 'Change-me-123' }),
+    totp: z.string().max(64).optional().openapi({ description: 'TOTP code or an unused recovery code, when MFA is enabled' }),
+  })
+  .openapi('LoginRequest');
+export type LoginInput = z.infer<typeof LoginBody>;
+
+export const TokenPair = z
+  .object({
+    accessToken: z.string().openapi({ description: 'Bearer token for the API (short-lived)' }),
+    refreshToken: z.string().openapi({ description: 'Exchange at /user/refresh for a new pair; single use' }),
+  })
+  .openapi('TokenPair');
+export type TokenPair = z.infer<typeof TokenPair>;
+
+export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) }).openapi('RefreshRequest');
+
+export const ChangePasswordBody = z
+  .object({
+    currentPassword: z.string().min(1).max(1024).optional(),
+    newPassword: z.string().min(1).max(1024).openapi({ description: 'At least 12 characters with upper-case, lower-case and a digit; not one of the last 5' }),
+    resetToken: z.string().min(1).max(256).optional().openapi({ description: 'One-time token from POST /users/{id}/reset-token; with it no bearer token is needed' }),
+  })
+  .openapi('ChangePasswordRequest');
+export type ChangePasswordInput = z.infer<typeof ChangePasswordBody>;
+
+export const StatusMessage = z.object({ status: z.string() }).openapi('StatusMessage');
+export const MfaEnrollment = z.object({ secret: z.string(), otpauthUrl: z.string() }).openapi('MfaEnrollment');
+export const MfaConfirmRequest = z.object({ code: z.string().min(1).max(16) }).openapi('MfaConfirmRequest');
+export const MfaConfirmed = z.object({ status: z.string(), recoveryCodes: z.array(z.string()) }).openapi('MfaConfirmed');
+export const MfaDisableRequest = z.object({ password: z.string().min(1).max(1024), code: z.string().max(64).optional() }).openapi('MfaDisableRequest');
+export type MfaDisableInput = z.infer<typeof MfaDisableRequest>;
+
+// ---- OIDC issuer documents and key administration ----
+
+export const Discovery = z
+  .object({
+    issuer: z.string(),
+    jwks_uri: z.string(),
+    userinfo_endpoint: z.string(),
+    authorization_endpoint: z.string(),
+    token_endpoint: z.string(),
+    code_challenge_methods_supported: z.array(z.string()),
+    grant_types_supported: z.array(z.string()),
+    token_endpoint_auth_methods_supported: z.array(z.string()),
+    response_types_supported: z.array(z.string()),
+    subject_types_supported: z.array(z.string()),
+    id_token_signing_alg_values_supported: z.array(z.string()),
+    scopes_supported: z.array(z.string()),
+    claims_supported: z.array(z.string()),
+  })
+  .openapi('OidcDiscovery');
+
+export const UserInfo = z.object({ sub: z.string(), preferred_username: z.string(), email: z.string().optional(), groups: z.array(z.string()) }).openapi('UserInfo');
+
+export const RotateResult = z
+  .object({
+    kid: z.string().openapi({ description: 'Id of the new signing key' }),
+    rotatedAt: z.string().openapi({ description: 'ISO-8601 time of the rotation' }),
+    restartRequired: z.literal(true).openapi({
+      description: 'Other instances keep signing with the previous key until they restart; every instance accepts both keys meanwhile',
+    }),
+  })
+  .openapi('JwksRotateResult');
+
+export const IdentityExport = z
+  .object({
+    exportedAt: z.string(),
+    authMode: z.literal('embedded'),
+    users: z.array(z.object({ id: z.string(), email: z.string(), groups: z.array(z.string()) })),
+    groups: z.array(z.object({ id: z.string(), name: z.string(), isSystem: z.boolean() })),
+  })
+  .openapi('IdentityExport');
+export type IdentityExportT = z.infer<typeof IdentityExport>;
+
+// ---- the browser login (interaction steps) and the token endpoint ----
+
+export const InteractionStep = z.object({ step: z.enum(['login', 'mfa', 'enroll', 'confirm-enroll', 'change-password', 'complete']) }).openapi('InteractionStep');
+export type Step = z.infer<typeof InteractionStep>['step'];
+export const InteractionCode = z.object({ code: z.string().min(1).max(32) }).openapi('InteractionCode');
+export const InteractionLogin = z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) }).openapi('InteractionLogin');
+export const InteractionChangePassword = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }).openapi('InteractionChangePassword');
+export const OAuthTokenResponse = z
+  .object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number(), refresh_token: z.string(), id_token: z.string().optional(), scope: z.string().optional() })
+  .openapi('OAuthTokenResponse');

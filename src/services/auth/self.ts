@@ -7,7 +7,7 @@ import { sha256Hex } from '../../lib/ids';
 import { hashPassword, passwordPolicyProblem, verifyPassword } from '../../auth/passwords';
 import { newTotpSecret, otpauthUrl, verifyTotp } from '../../auth/totp';
 import { findActiveUserById, groupsOf } from './users-repo';
-import type { EmbeddedProfileT } from './schemas';
+import type { ChangePasswordInput, EmbeddedProfileT, MfaDisableInput } from './schemas';
 
 export const PASSWORD_HISTORY = 5;
 export const RECOVERY_CODES = 10;
@@ -85,7 +85,7 @@ async function changePasswordWithResetToken(ctx: AppCtx, resetToken: string, new
   return { status: 'password changed; sign in again' };
 }
 
-export async function changePassword(ctx: AppCtx, actor: Actor | undefined, input: { currentPassword?: string; newPassword: string; resetToken?: string }) {
+export async function changePassword(ctx: AppCtx, actor: Actor | undefined, input: ChangePasswordInput) {
   if (input.resetToken !== undefined) return changePasswordWithResetToken(ctx, input.resetToken, input.newPassword);
   if (!actor) throw new ServiceError('AUTH_REQUIRED', 'Authentication required: send Authorization: Bearer <access token>, or a resetToken');
   const user = await requireUser(ctx, actor);
@@ -136,7 +136,7 @@ export async function confirmMfa(ctx: AppCtx, actor: Actor, code: string) {
   return { status: 'mfa enabled', recoveryCodes: codes };
 }
 
-export async function disableMfa(ctx: AppCtx, actor: Actor, input: { password: string; code?: string }) {
+export async function disableMfa(ctx: AppCtx, actor: Actor, input: MfaDisableInput) {
   const user = await requireUser(ctx, actor);
   const [mfa] = await ctx.db.select().from(authMfa).where(eq(authMfa.userId, user.id)).limit(1);
   if (!mfa) throw notFound('MFA enrollment');
