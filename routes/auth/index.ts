@@ -1,18 +1,10 @@
-import { z } from '@hono/zod-openapi';
 import { defineRoute, embeddedOnly, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonOk } from '../../src/http/openapi';
 import { exportIdentities } from '../../src/services/auth/admin';
 
-export const RotateResultSchema = z
-  .object({
-    kid: z.string().openapi({ description: 'Id of the new signing key' }),
-    rotatedAt: z.string().openapi({ description: 'ISO-8601 time of the rotation' }),
-    restartRequired: z.literal(true).openapi({
-      description: 'Other instances keep signing with the previous key until they restart; every instance accepts both keys meanwhile',
-    }),
-  })
-  .openapi('JwksRotateResult');
+export { RotateResult as RotateResultSchema } from '../../src/services/auth/schemas';
+import { IdentityExport, RotateResult as RotateResultSchema } from '../../src/services/auth/schemas';
 
 export const rotateRoute = defineRoute(embeddedOnly(rbac('authAdmin', 'patch')), {
   method: 'post',
@@ -33,14 +25,7 @@ export const exportRoute = defineRoute(embeddedOnly(rbac('authAdmin', 'create'))
   responses: {
     200: jsonOk(
       'Export',
-      z
-        .object({
-          exportedAt: z.string(),
-          authMode: z.literal('embedded'),
-          users: z.array(z.object({ id: z.string(), email: z.string(), groups: z.array(z.string()) })),
-          groups: z.array(z.object({ id: z.string(), name: z.string(), isSystem: z.boolean() })),
-        })
-        .openapi('IdentityExport'),
+      IdentityExport,
     ),
   },
 });

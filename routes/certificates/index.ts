@@ -17,8 +17,10 @@ import {
   getCertificate,
   listCas,
   listCertificates,
+  listExpiringCertificates,
   renewCertificate,
 } from '../../src/services/pki/certificates';
+import { CaCreate, CaCreated, CaList, CaView, CertCreate, CertCreated, CertList, CertView, ExpiringList, Renewed } from '../../src/services/pki/schemas';
 
 /** Certificate authorities and certificates (operator-api §2.17, objects §3.7). */
 
@@ -27,56 +29,23 @@ const nf = { 404: errorResponse('Not found', 404) };
 const bad = { 400: errorResponse('Invalid request', 400) };
 const dup = { 409: errorResponse('Name in use', 409) };
 const Name = z.object({ name: z.string().min(1).max(255) });
-const name = z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
-const expiration = z.number().int().min(0).openapi({ description: 'Validity: values below 1000 are months (30.44 days), larger values milliseconds' });
 
-const CaCreate = z
-  .strictObject({
-    name,
-    type: z.enum(['self-signed', 'direct', 'k8s-secret']),
-    subject: z.string().min(1).max(1024).optional(),
-    expiration: expiration.optional(),
-    secretName: z.string().min(1).max(255).optional(),
-  })
-  .openapi('CertificateAuthorityCreate');
-const CertCreate = z
-  .strictObject({
-    name,
-    subject: z.string().min(1).max(1024),
-    hosts: z.string().max(8192),
-    expiration: expiration.optional(),
-    ca: z
-      .strictObject({
-        type: z.enum(['self-signed', 'direct', 'k8s-secret']),
-        secretName: z.string().min(1).max(255).optional(),
-        cert: z.string().max(65536).optional(),
-        key: z.string().max(65536).optional(),
-      })
-      .optional(),
-  })
-  .openapi('CertificateCreate');
-
-const Data = z.object({ certificate: z.string().nullable(), private_key: z.string().nullable() });
-const CaOut = z.object({ name: z.string(), subject: z.string(), is_ca: z.boolean(), valid_from: z.string(), valid_to: z.string(), serial_number: z.string(), data: Data }).openapi('CertificateAuthority');
-const Summary = z.object({ name: z.string(), subject: z.string(), hosts: z.string(), is_ca: z.boolean(), valid_from: z.string(), valid_to: z.string(), days_remaining: z.number(), is_expired: z.boolean(), ca_name: z.string().nullable() });
-const CertOut = Summary.extend({ serial_number: z.string(), certificate_chain: z.array(z.object({ name: z.string(), subject: z.string() })), data: Data }).openapi('Certificate');
-
-const routes = {
-  createCa: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates/ca', tags, summary: 'Create a CA: self-signed, or adopted from a tls secret (direct)', request: { body: jsonBody(CaCreate) }, responses: { 201: jsonOk('CA', CaOut), ...bad, ...nf, ...dup } }),
-  listCas: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates/ca', tags, summary: 'List CAs', responses: { 200: jsonOk('CAs', z.object({ cas: z.array(z.looseObject({ name: z.string() })) })) } }),
-  getCa: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/ca/{name}', tags, summary: 'A CA with its PEM data', request: { params: Name }, responses: { 200: jsonOk('CA', CaOut), ...nf } }),
+export const certificateRoutes = {
+  createCa: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates/ca', tags, summary: 'Create a CA: self-signed, or adopted from a tls secret (direct)', request: { body: jsonBody(CaCreate) }, responses: { 201: jsonOk('CA', CaCreated), ...bad, ...nf, ...dup } }),
+  listCas: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates/ca', tags, summary: 'List CAs', responses: { 200: jsonOk('CAs', CaList) } }),
+  getCa: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/ca/{name}', tags, summary: 'A CA with its PEM data', request: { params: Name }, responses: { 200: jsonOk('CA', CaView), ...nf } }),
   deleteCa: defineRoute(rbac('certificates', 'delete', 'name'), { method: 'delete', path: '/api/v3/certificates/ca/{name}', tags, summary: 'Delete a CA (not while it has signed certificates)', request: { params: Name }, responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup } }),
-  create: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates', tags, summary: 'Issue a TLS certificate', request: { body: jsonBody(CertCreate) }, responses: { 201: jsonOk('Certificate', CertOut), ...bad, ...nf, ...dup } }),
-  list: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates', tags, summary: 'List certificates', responses: { 200: jsonOk('Certificates', z.object({ certificates: z.array(Summary) })) } }),
+  create: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates', tags, summary: 'Issue a TLS certificate', request: { body: jsonBody(CertCreate) }, responses: { 201: jsonOk('Certificate', CertCreated), ...bad, ...nf, ...dup } }),
+  list: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates', tags, summary: 'List certificates', responses: { 200: jsonOk('Certificates', CertList) } }),
   expiring: defineRoute(rbac('certificates', 'list'), {
     method: 'get',
     path: '/api/v3/certificates/expiring',
     tags,
     summary: 'Certificates whose validity ends within N days',
     request: { query: z.object({ days: z.string().regex(/^\d{1,5}$/, 'must be a whole number of days').optional() }) },
-    responses: { 200: jsonOk('Certificates', z.object({ certificates: z.array(Summary) })), ...bad },
+    responses: { 200: jsonOk('Certificates', ExpiringList), ...bad },
   }),
-  get: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/{name}', tags, summary: 'A certificate with its chain and PEM data', request: { params: Name }, responses: { 200: jsonOk('Certificate', CertOut), ...nf } }),
+  get: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/{name}', tags, summary: 'A certificate with its chain and PEM data', request: { params: Name }, responses: { 200: jsonOk('Certificate', CertView), ...nf } }),
   delete: defineRoute(rbac('certificates', 'delete', 'name'), { method: 'delete', path: '/api/v3/certificates/{name}', tags, summary: 'Delete a certificate and its secret', request: { params: Name }, responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup } }),
   renew: defineRoute(rbac('certificates', 'patch', 'name'), {
     method: 'post',
@@ -84,7 +53,7 @@ const routes = {
     tags,
     summary: 'Re-issue with a new key, same subject, hosts and CA',
     request: { params: Name },
-    responses: { 200: jsonOk('Renewed', z.object({ name: z.string(), subject: z.string(), hosts: z.string(), valid_from: z.string(), valid_to: z.string(), renewed: z.boolean() })), ...bad, ...nf },
+    responses: { 200: jsonOk('Renewed', Renewed), ...bad, ...nf },
   }),
   yaml: defineRoute(rbac('certificates', 'create'), {
     method: 'post',
@@ -92,30 +61,30 @@ const routes = {
     tags,
     summary: 'Create a Certificate or CertificateAuthority from YAML',
     request: { body: yamlUploadBody('certificate') },
-    responses: { 201: jsonOk('Certificate or CA', z.union([CertOut, CaOut])), ...bad, ...nf, ...dup },
+    responses: { 201: jsonOk('Certificate or CA', z.union([CertCreated, CaCreated])), ...bad, ...nf, ...dup },
   }),
 };
 
 const yamlPathOf = (p: PropertyKey[]) => (p[0] === 'name' ? 'metadata.name' : `spec.${formatPath(p)}`);
 
 export function registerCertificates(app: App): void {
-  app.openapi(routes.createCa, async (c) => c.json(await createCa(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(routes.listCas, async (c) => c.json(await listCas(c.get('ctx')), 200));
-  app.openapi(routes.getCa, async (c) => c.json(await getCa(c.get('ctx'), c.req.valid('param').name), 200));
-  app.openapi(routes.deleteCa, async (c) => {
+  app.openapi(certificateRoutes.createCa, async (c) => c.json(await createCa(c.get('ctx'), c.req.valid('json')), 201));
+  app.openapi(certificateRoutes.listCas, async (c) => c.json(await listCas(c.get('ctx')), 200));
+  app.openapi(certificateRoutes.getCa, async (c) => c.json(await getCa(c.get('ctx'), c.req.valid('param').name), 200));
+  app.openapi(certificateRoutes.deleteCa, async (c) => {
     await deleteCa(c.get('ctx'), c.req.valid('param').name);
     return c.body(null, 200);
   });
-  app.openapi(routes.create, async (c) => c.json(await createCertificate(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(routes.list, async (c) => c.json(await listCertificates(c.get('ctx')), 200));
-  app.openapi(routes.expiring, async (c) => c.json(await listCertificates(c.get('ctx'), { expiringWithinDays: Number(c.req.valid('query').days ?? 30) }), 200));
-  app.openapi(routes.get, async (c) => c.json(await getCertificate(c.get('ctx'), c.req.valid('param').name), 200));
-  app.openapi(routes.delete, async (c) => {
+  app.openapi(certificateRoutes.create, async (c) => c.json(await createCertificate(c.get('ctx'), c.req.valid('json')), 201));
+  app.openapi(certificateRoutes.list, async (c) => c.json(await listCertificates(c.get('ctx')), 200));
+  app.openapi(certificateRoutes.expiring, async (c) => c.json(await listExpiringCertificates(c.get('ctx'), Number(c.req.valid('query').days ?? 30)), 200));
+  app.openapi(certificateRoutes.get, async (c) => c.json(await getCertificate(c.get('ctx'), c.req.valid('param').name), 200));
+  app.openapi(certificateRoutes.delete, async (c) => {
     await deleteCertificate(c.get('ctx'), c.req.valid('param').name);
     return c.body(null, 200);
   });
-  app.openapi(routes.renew, async (c) => c.json(await renewCertificate(c.get('ctx'), c.req.valid('param').name), 200));
-  app.openapi(routes.yaml, async (c) => {
+  app.openapi(certificateRoutes.renew, async (c) => c.json(await renewCertificate(c.get('ctx'), c.req.valid('param').name), 200));
+  app.openapi(certificateRoutes.yaml, async (c) => {
     const text = await readYamlUpload(c, 'certificate');
     let kind: unknown;
     try {

@@ -6,59 +6,32 @@ import { errorResponse } from '../../src/http/errors';
 import { getSetting, listSettings, putSetting } from '../../src/services/config/settings';
 import { deleteController, getController, listControllers, setControllerHost } from '../../src/services/cluster/cluster';
 import { ServiceError } from '../../src/errors';
+import { Setting, SettingKey, SettingList, SettingPut } from '../../src/services/config/schemas';
+import { ClusterController, ClusterControllerPatch } from '../../src/services/cluster/schemas';
+import { samePathName } from '../../src/services/shared/read-only';
 
 // ---- controller config (operator-api §2.19) ----
 
-const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
-const Key = z.string().min(1).max(255).regex(KEY_RE, 'must start with a letter or digit and use letters, digits, ".", "_", ":", "/" or "-"');
-const Setting = z.object({ key: z.string(), value: z.string() }).openapi('ConfigEntry');
 const configTag = ['Config'];
 
 export const listConfigRoute = defineRoute(rbac('config', 'list'), {
   method: 'get', path: '/api/v3/config', tags: configTag, summary: 'List Controller settings',
-  responses: { 200: jsonOk('Settings', z.object({ config: z.array(Setting) })) },
+  responses: { 200: jsonOk('Settings', SettingList) },
 });
 export const getConfigRoute = defineRoute(rbac('config', 'get', 'key'), {
   method: 'get', path: '/api/v3/config/{key}', tags: configTag, summary: 'Get one setting',
-  request: { params: z.object({ key: Key.openapi({ param: { name: 'key', in: 'path' } }) }) },
+  request: { params: z.object({ key: SettingKey.openapi({ param: { name: 'key', in: 'path' } }) }) },
   responses: { 200: jsonOk('Setting', Setting), 404: errorResponse('No such key', 404) },
 });
 export const putConfigRoute = defineRoute(liquidBody(rbac('config', 'update')), {
   method: 'put', path: '/api/v3/config', tags: configTag, summary: 'Create or replace a setting',
-  request: { body: jsonBody(z.strictObject({ key: Key, value: z.string().max(65_536) }).openapi('ConfigPut')) },
+  request: { body: jsonBody(SettingPut) },
   responses: { 200: jsonOk('The stored setting', Setting) },
 });
 
 // ---- cluster controllers (operator-api §2.20) ----
 
-const ClusterController = z
-  .object({
-    uuid: z.string(),
-    host: z.string().nullable(),
-    processId: z.number().nullable(),
-    version: z.string().nullable(),
-    lastHeartbeat: z.string().nullable(),
-    isActive: z.boolean(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi('ClusterController');
 const UuidParam = z.object({ uuid: z.string().min(1).max(64).openapi({ param: { name: 'uuid', in: 'path' } }) });
-/** A host name, an IP address (v4 or bracketed v6) or an http(s) URL, as clients should reach the replica. */
-const Host = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine((h) => {
-    if (/^https?:\/\//i.test(h)) {
-      try {
-        return Boolean(new URL(h).hostname);
-      } catch {
-        return false;
-      }
-    }
-    return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*)(:\d{1,5})?$/.test(h);
-  }, 'must be a host name, an IP address or an http(s) URL');
 const clusterTag = ['Cluster'];
 const nf = { 404: errorResponse('No such controller', 404) };
 
@@ -75,7 +48,7 @@ export const getClusterRoute = defineRoute(rbac('cluster', 'get', 'uuid'), {
 export const patchClusterRoute = defineRoute(rbac('cluster', 'patch', 'uuid'), {
   method: 'patch', path: '/api/v3/cluster/controllers/{uuid}', tags: clusterTag, summary: 'Set the advertised host of a replica',
   description: 'Kept across heartbeats unless the replica itself is configured with CONTROLLER_HOST.',
-  request: { params: UuidParam, body: jsonBody(z.strictObject({ host: Host }).openapi('ClusterControllerPatch')) },
+  request: { params: UuidParam, body: jsonBody(ClusterControllerPatch) },
   responses: { 200: jsonOk('Replica', ClusterController), ...nf },
 });
 export const deleteClusterRoute = defineRoute(rbac('cluster', 'delete', 'uuid'), {
@@ -112,7 +85,11 @@ export function registerConfig(app: App): void {
 
   app.openapi(listClusterRoute, async (c) => c.json(await listControllers(c.get('ctx'), c.req.valid('query').includeInactive === 'true'), 200));
   app.openapi(getClusterRoute, async (c) => c.json(await getController(c.get('ctx'), c.req.valid('param').uuid), 200));
-  app.openapi(patchClusterRoute, async (c) => c.json(await setControllerHost(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json').host), 200));
+  app.openapi(patchClusterRoute, async (c) => {
+    const { uuid, host } = c.req.valid('json');
+    samePathName('uuid', uuid, c.req.valid('param').uuid);
+    return c.json(await setControllerHost(c.get('ctx'), c.req.valid('param').uuid, host), 200);
+  });
   app.openapi(deleteClusterRoute, async (c) => {
     await deleteController(c.get('ctx'), c.req.valid('param').uuid);
     return c.body(null, 204);

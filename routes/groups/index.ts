@@ -7,9 +7,8 @@ import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../
 
 const tag = ['Groups'];
 
-export const AuthGroupSchema = z
-  .object({ id: z.string(), name: z.string(), isSystem: z.boolean(), mfaRequired: z.boolean(), createdAt: z.string(), updatedAt: z.string() })
-  .openapi('AuthGroup');
+export { AuthGroup as AuthGroupSchema } from '../../src/services/auth/schemas';
+import { AuthGroup as AuthGroupSchema, CreateGroupBody, UpdateGroupBody } from '../../src/services/auth/schemas';
 
 const NameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' } }) });
 const notFound = { 404: errorResponse('No such group', 404) };
@@ -27,7 +26,7 @@ export const createGroupRoute = defineRoute(embeddedOnly(rbac('authGroups', 'cre
   path: '/api/v3/groups',
   tags: tag,
   summary: 'Create a group',
-  request: { body: jsonBody(z.strictObject({ name: z.string().min(1).max(64), mfaRequired: z.boolean().optional() }).openapi('CreateGroupRequest')) },
+  request: { body: jsonBody(CreateGroupBody) },
   responses: { 201: jsonOk('Created', AuthGroupSchema), 409: errorResponse('Name already in use', 409) },
 });
 
@@ -48,7 +47,7 @@ export const updateGroupRoute = defineRoute(embeddedOnly(rbac('authGroups', 'pat
   description: 'System groups (admin, sre, developer, viewer) accept only `mfaRequired`.',
   request: {
     params: NameParam,
-    body: jsonBody(z.strictObject({ name: z.string().min(1).max(64).optional(), mfaRequired: z.boolean().optional() }).openapi('UpdateGroupRequest')),
+    body: jsonBody(UpdateGroupBody),
   },
   responses: { 200: jsonOk('Updated', AuthGroupSchema), ...notFound, 409: errorResponse('Name already in use', 409) },
 });
@@ -66,7 +65,10 @@ export function registerGroups(app: App): void {
   app.openapi(listGroupsRoute, async (c) => c.json(await listGroups(c.get('ctx')), 200));
   app.openapi(createGroupRoute, async (c) => c.json(await createGroup(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(getGroupRoute, async (c) => c.json(await getGroup(c.get('ctx'), c.req.valid('param').name), 200));
-  app.openapi(updateGroupRoute, async (c) => c.json(await updateGroup(c.get('ctx'), c.req.valid('param').name, c.req.valid('json')), 200));
+  app.openapi(updateGroupRoute, async (c) => {
+    const { name, mfaRequired } = c.req.valid('json');
+    return c.json(await updateGroup(c.get('ctx'), c.req.valid('param').name, { name, mfaRequired }), 200);
+  });
   app.openapi(deleteGroupRoute, async (c) => {
     await deleteGroup(c.get('ctx'), c.req.valid('param').name);
     return c.body(null, 204);

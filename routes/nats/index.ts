@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import { REVEAL_VERB } from '../../src/auth/rbac';
-import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import type { RequestCtx } from '../../src/context';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
@@ -18,6 +17,7 @@ import {
   issueUser,
   listAccounts,
   listRules,
+  listAccountUsers,
   listUsers,
   resolveAccount,
   rotateOperator,
@@ -25,7 +25,7 @@ import {
   userCreds,
   userView,
 } from '../../src/services/nats/auth';
-import type { AccountRule, UserRule } from '../../src/services/nats/rules';
+import { Account, AccountRuleBody, AccountRulePatch, AccountRuleView, AccountUser, Creds, NatsHub, NatsHubPut, Operator, User, UserCreate, UserRuleBody, UserRulePatch, UserRuleView, UserWithContext, type AccountRule, type NatsHubT, type UserRule } from '../../src/services/nats/schemas';
 import { hubFog } from '../../src/services/platform/nats-platform';
 import { enqueueNatsFogs } from '../../src/services/platform/fog-platform';
 import { updateFog } from '../../src/services/fogs/fogs';
@@ -43,109 +43,7 @@ const App = z.object({ appName: z.string().min(1).max(255) });
 const AppUser = App.extend({ userName: z.string().min(1).max(255) });
 const RuleName = z.object({ ruleName: z.string().min(1).max(255) });
 
-const Operator = z.object({ name: z.string(), publicKey: z.string(), jwt: z.string() }).openapi('NatsOperator');
-const Account = z
-  .object({ id: z.number(), name: z.string(), publicKey: z.string(), jwt: z.string(), isSystem: z.boolean(), isLeafSystem: z.boolean(), applicationId: z.number().nullable(), natsRule: z.string() })
-  .openapi('NatsAccount');
-const User = z
-  .object({ id: z.number(), name: z.string(), publicKey: z.string(), jwt: z.string(), isBearer: z.boolean(), natsRule: z.string().optional(), expiresAt: z.string().optional(), accountId: z.number().optional(), accountName: z.string().optional() })
-  .openapi('NatsUser');
-const UserCreate = z
-  .strictObject({
-    name: safeName(255),
-    expiresIn: z.string().max(8).regex(/^[0-9]+[hdm]$/, 'must look like 24h, 30d or 6m').optional(),
-    natsRule: z.string().min(1).max(255).optional(),
-  })
-  .openapi('NatsUserCreate');
-
-const limit = z.number().int().min(-1);
-const byteSize = z.union([z.number().int().min(-1), z.string().regex(/^(-1|[0-9]+[kmgtKMGT]?)$/, 'must be -1 or a size like 64k, 10m, 1g')]);
-const subjects = z.array(z.string().min(1).max(1024)).max(256);
-const AccountRuleBody = z
-  .strictObject({
-    name: safeName(255),
-    description: z.string().max(1024).optional(),
-    infoUrl: z.string().max(1024).optional(),
-    maxConnections: limit.optional(),
-    maxLeafNodeConnections: limit.optional(),
-    maxExports: limit.optional(),
-    maxImports: limit.optional(),
-    maxSubscriptions: limit.optional(),
-    streams: limit.optional(),
-    consumer: limit.optional(),
-    maxAckPending: limit.optional(),
-    maxData: byteSize.optional(),
-    maxMsgPayload: byteSize.optional(),
-    memStorage: byteSize.optional(),
-    diskStorage: byteSize.optional(),
-    memMaxStreamBytes: byteSize.optional(),
-    diskMaxStreamBytes: byteSize.optional(),
-    exportsAllowWildcards: z.boolean().optional(),
-    disallowBearer: z.boolean().optional(),
-    maxBytesRequired: z.boolean().optional(),
-    respMax: z.number().int().min(0).optional(),
-    respTtl: z.number().int().min(0).optional(),
-    imports: z
-      .array(z.strictObject({ name: z.string().max(255), subject: z.string().min(1).max(1024), type: z.enum(['stream', 'service']), account: z.string().min(1).max(64), token: z.string().optional(), to: z.string().optional(), local_subject: z.string().optional(), share: z.boolean().optional() }))
-      .max(256)
-      .optional(),
-    exports: z
-      .array(
-        z.strictObject({
-          name: z.string().max(255),
-          subject: z.string().min(1).max(1024),
-          type: z.enum(['stream', 'service']),
-          description: z.string().optional(),
-          info_url: z.string().optional(),
-          token_req: z.boolean().optional(),
-          response_type: z.enum(['Singleton', 'Stream', 'Chunked']).optional(),
-          account_token_position: z.number().int().min(0).optional(),
-        }),
-      )
-      .max(256)
-      .optional(),
-    tieredLimits: z.record(z.string(), z.unknown()).optional(),
-    pubAllow: subjects.optional(),
-    pubDeny: subjects.optional(),
-    subAllow: subjects.optional(),
-    subDeny: subjects.optional(),
-  })
-  .openapi('NatsAccountRule');
-const UserRuleBody = z
-  .strictObject({
-    name: safeName(255),
-    description: z.string().max(1024).optional(),
-    maxSubscriptions: limit.optional(),
-    maxPayload: byteSize.optional(),
-    maxData: byteSize.optional(),
-    bearerToken: z.boolean().optional(),
-    proxyRequired: z.boolean().optional(),
-    allowedConnectionTypes: z.array(z.enum(['STANDARD', 'WEBSOCKET', 'LEAFNODE', 'LEAFNODE_WS', 'MQTT', 'MQTT_WS', 'IN_PROCESS'])).max(7).optional(),
-    src: z.array(z.string().max(64)).max(256).optional(),
-    times: z.array(z.strictObject({ start: z.string().max(16), end: z.string().max(16) })).max(64).optional(),
-    timesLocation: z.string().max(64).optional(),
-    respMax: z.number().int().min(0).optional(),
-    respTtl: z.number().int().min(0).optional(),
-    pubAllow: subjects.optional(),
-    pubDeny: subjects.optional(),
-    subAllow: subjects.optional(),
-    subDeny: subjects.optional(),
-    tags: z.array(z.string().max(255)).max(64).optional(),
-  })
-  .openapi('NatsUserRule');
-const AccountRulePatch = AccountRuleBody.partial();
-const UserRulePatch = UserRuleBody.partial();
-const ruleOut = (schema: z.ZodType) => z.looseObject({ name: z.string(), isPredefined: z.boolean() }).openapi({ description: `${schema.description ?? 'Rule'} with isPredefined` });
-
-const hubPort = z.number().int().min(1).max(65535);
-const hubSize = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
-const NatsHub = z
-  .object({ host: z.string(), serverPort: z.number(), clusterPort: z.number(), leafPort: z.number(), mqttPort: z.number(), httpPort: z.number(), jsStorageSize: z.string(), jsMemoryStoreSize: z.string() })
-  .openapi('NatsHub');
-const NatsHubPut = z
-  .strictObject({ host: z.string().min(1).max(1024), serverPort: hubPort.optional(), clusterPort: hubPort.optional(), leafPort: hubPort.optional(), mqttPort: hubPort.optional(), httpPort: hubPort.optional(), jsStorageSize: hubSize.optional(), jsMemoryStoreSize: hubSize.optional() })
-  .openapi('NatsHubUpdate');
-const hubView = (f: { host: string | null; natsServerPort: number; natsClusterPort: number; natsLeafPort: number; natsMqttPort: number; natsHttpPort: number; jsStorageSize: string; jsMemoryStoreSize: string }) => ({
+const hubView = (f: { host: string | null; natsServerPort: number; natsClusterPort: number; natsLeafPort: number; natsMqttPort: number; natsHttpPort: number; jsStorageSize: string; jsMemoryStoreSize: string }): NatsHubT => ({
   host: f.host ?? '',
   serverPort: f.natsServerPort,
   clusterPort: f.natsClusterPort,
@@ -169,21 +67,21 @@ const routes = {
     request: { params: App },
     responses: { 201: jsonOk('Account', Account), ...bad, ...nf },
   }),
-  users: defineRoute(rbac('natsUsers', 'list'), { method: 'get', path: '/api/v3/nats/users', tags, summary: 'All NATS users', responses: { 200: jsonOk('Users', z.object({ users: z.array(z.looseObject({ id: z.number(), name: z.string() })) })) } }),
-  accountUsers: defineRoute(rbac('natsUsers', 'list', 'appName'), { method: 'get', path: '/api/v3/nats/accounts/{appName}/users', tags, summary: 'Users of one account', request: { params: App }, responses: { 200: jsonOk('Users', z.object({ users: z.array(User) })), ...nf } }),
+  users: defineRoute(rbac('natsUsers', 'list'), { method: 'get', path: '/api/v3/nats/users', tags, summary: 'All NATS users', responses: { 200: jsonOk('Users', z.object({ users: z.array(UserWithContext) })) } }),
+  accountUsers: defineRoute(rbac('natsUsers', 'list', 'appName'), { method: 'get', path: '/api/v3/nats/accounts/{appName}/users', tags, summary: 'Users of one account', request: { params: App }, responses: { 200: jsonOk('Users', z.object({ users: z.array(AccountUser) })), ...nf } }),
   createUser: defineRoute(rbac('natsUsers', 'create', 'appName'), { method: 'post', path: '/api/v3/nats/accounts/{appName}/users', tags, summary: 'Create a NATS user', request: { params: App, body: jsonBody(UserCreate) }, responses: { 201: jsonOk('User', User), ...bad, ...nf, ...dup } }),
   deleteUser: defineRoute(rbac('natsUsers', 'delete', 'appName'), { method: 'delete', path: '/api/v3/nats/accounts/{appName}/users/{userName}', tags, summary: 'Delete a NATS user (revoked on its account)', request: { params: AppUser }, responses: { 204: { description: 'Deleted' }, ...bad, ...nf } }),
-  creds: defineRoute(rbac('natsUsers', REVEAL_VERB, 'appName'), { method: 'get', path: '/api/v3/nats/accounts/{appName}/users/{userName}/creds', tags, summary: "A user's .creds file (base64)", request: { params: AppUser }, responses: { 200: jsonOk('Creds', z.object({ credsBase64: z.string() })), ...nf } }),
+  creds: defineRoute(rbac('natsUsers', REVEAL_VERB, 'appName'), { method: 'get', path: '/api/v3/nats/accounts/{appName}/users/{userName}/creds', tags, summary: "A user's .creds file (base64)", request: { params: AppUser }, responses: { 200: jsonOk('Creds', Creds), ...nf } }),
   createBearer: defineRoute(rbac('natsUsers', 'create', 'appName'), { method: 'post', path: '/api/v3/nats/accounts/{appName}/mqtt-bearer', tags, summary: 'Create an MQTT bearer user (JWT only)', request: { params: App, body: jsonBody(UserCreate) }, responses: { 201: jsonOk('User', User), ...bad, ...nf, ...dup } }),
   deleteBearer: defineRoute(rbac('natsUsers', 'delete', 'appName'), { method: 'delete', path: '/api/v3/nats/accounts/{appName}/mqtt-bearer/{userName}', tags, summary: 'Delete an MQTT bearer user', request: { params: AppUser }, responses: { 204: { description: 'Deleted' }, ...bad, ...nf } }),
-  accountRules: defineRoute(rbac('natsAccountRules', 'list'), { method: 'get', path: '/api/v3/nats/account-rules', tags, summary: 'List account rules', responses: { 200: jsonOk('Rules', z.object({ rules: z.array(ruleOut(AccountRuleBody)) })) } }),
-  createAccountRule: defineRoute(rbac('natsAccountRules', 'create'), { method: 'post', path: '/api/v3/nats/account-rules', tags, summary: 'Create an account rule', request: { body: jsonBody(AccountRuleBody) }, responses: { 201: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...dup } }),
-  patchAccountRule: defineRoute(rbac('natsAccountRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/account-rules/{ruleName}', tags, summary: 'Update an account rule (its accounts are re-signed)', request: { params: RuleName, body: jsonBody(AccountRulePatch) }, responses: { 200: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...nf } }),
+  accountRules: defineRoute(rbac('natsAccountRules', 'list'), { method: 'get', path: '/api/v3/nats/account-rules', tags, summary: 'List account rules', responses: { 200: jsonOk('Rules', z.object({ rules: z.array(AccountRuleView) })) } }),
+  createAccountRule: defineRoute(rbac('natsAccountRules', 'create'), { method: 'post', path: '/api/v3/nats/account-rules', tags, summary: 'Create an account rule', request: { body: jsonBody(AccountRuleBody) }, responses: { 201: jsonOk('Rule', AccountRuleView), ...bad, ...dup } }),
+  patchAccountRule: defineRoute(rbac('natsAccountRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/account-rules/{ruleName}', tags, summary: 'Update an account rule (its accounts are re-signed)', request: { params: RuleName, body: jsonBody(AccountRulePatch) }, responses: { 200: jsonOk('Rule', AccountRuleView), ...bad, ...nf } }),
   deleteAccountRule: defineRoute(rbac('natsAccountRules', 'delete', 'ruleName'), { method: 'delete', path: '/api/v3/nats/account-rules/{ruleName}', tags, summary: 'Delete an account rule (accounts fall back to default-account)', request: { params: RuleName }, responses: { 204: { description: 'Deleted' }, ...bad, ...nf } }),
-  createAccountRuleYaml: defineRoute(rbac('natsAccountRules', 'create'), { method: 'post', path: '/api/v3/nats/account-rules/yaml', tags, summary: 'Create an account rule from YAML (kind: NatsAccountRule)', request: { body: yamlUploadBody('natsAccountRule') }, responses: { 201: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...dup } }),
-  patchAccountRuleYaml: defineRoute(rbac('natsAccountRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/account-rules/yaml/{ruleName}', tags, summary: 'Update an account rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsAccountRule') }, responses: { 200: jsonOk('Rule', ruleOut(AccountRuleBody)), ...bad, ...nf } }),
-  createUserRuleYaml: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules/yaml', tags, summary: 'Create a user rule from YAML (kind: NatsUserRule)', request: { body: yamlUploadBody('natsUserRule') }, responses: { 201: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...dup } }),
-  patchUserRuleYaml: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/yaml/{ruleName}', tags, summary: 'Update a user rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsUserRule') }, responses: { 200: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...nf } }),
+  createAccountRuleYaml: defineRoute(rbac('natsAccountRules', 'create'), { method: 'post', path: '/api/v3/nats/account-rules/yaml', tags, summary: 'Create an account rule from YAML (kind: NatsAccountRule)', request: { body: yamlUploadBody('natsAccountRule') }, responses: { 201: jsonOk('Rule', AccountRuleView), ...bad, ...dup } }),
+  patchAccountRuleYaml: defineRoute(rbac('natsAccountRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/account-rules/yaml/{ruleName}', tags, summary: 'Update an account rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsAccountRule') }, responses: { 200: jsonOk('Rule', AccountRuleView), ...bad, ...nf } }),
+  createUserRuleYaml: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules/yaml', tags, summary: 'Create a user rule from YAML (kind: NatsUserRule)', request: { body: yamlUploadBody('natsUserRule') }, responses: { 201: jsonOk('Rule', UserRuleView), ...bad, ...dup } }),
+  patchUserRuleYaml: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/yaml/{ruleName}', tags, summary: 'Update a user rule from YAML', request: { params: RuleName, body: yamlUploadBody('natsUserRule') }, responses: { 200: jsonOk('Rule', UserRuleView), ...bad, ...nf } }),
   rotate: defineRoute(rbac('natsOperator', 'update'), { method: 'post', path: '/api/v3/nats/operator/rotate', tags, summary: 'Rotate the operator key; every account is re-signed (revocations kept)', responses: { 200: jsonOk('Operator', Operator), ...dup } }),
   bootstrap: defineRoute(rbac('natsBootstrap', 'get'), {
     method: 'get',
@@ -205,9 +103,9 @@ const routes = {
     request: { body: jsonBody(NatsHubPut) },
     responses: { 200: jsonOk('Hub', NatsHub), ...bad },
   }),
-  userRules: defineRoute(rbac('natsUserRules', 'list'), { method: 'get', path: '/api/v3/nats/user-rules', tags, summary: 'List user rules', responses: { 200: jsonOk('Rules', z.object({ rules: z.array(ruleOut(UserRuleBody)) })) } }),
-  createUserRule: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules', tags, summary: 'Create a user rule', request: { body: jsonBody(UserRuleBody) }, responses: { 201: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...dup } }),
-  patchUserRule: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/{ruleName}', tags, summary: 'Update a user rule (its users are re-issued)', request: { params: RuleName, body: jsonBody(UserRulePatch) }, responses: { 200: jsonOk('Rule', ruleOut(UserRuleBody)), ...bad, ...nf } }),
+  userRules: defineRoute(rbac('natsUserRules', 'list'), { method: 'get', path: '/api/v3/nats/user-rules', tags, summary: 'List user rules', responses: { 200: jsonOk('Rules', z.object({ rules: z.array(UserRuleView) })) } }),
+  createUserRule: defineRoute(rbac('natsUserRules', 'create'), { method: 'post', path: '/api/v3/nats/user-rules', tags, summary: 'Create a user rule', request: { body: jsonBody(UserRuleBody) }, responses: { 201: jsonOk('Rule', UserRuleView), ...bad, ...dup } }),
+  patchUserRule: defineRoute(rbac('natsUserRules', 'patch', 'ruleName'), { method: 'patch', path: '/api/v3/nats/user-rules/{ruleName}', tags, summary: 'Update a user rule (its users are re-issued)', request: { params: RuleName, body: jsonBody(UserRulePatch) }, responses: { 200: jsonOk('Rule', UserRuleView), ...bad, ...nf } }),
   deleteUserRule: defineRoute(rbac('natsUserRules', 'delete', 'ruleName'), { method: 'delete', path: '/api/v3/nats/user-rules/{ruleName}', tags, summary: 'Delete a user rule (users fall back to default-user)', request: { params: RuleName }, responses: { 204: { description: 'Deleted' }, ...bad, ...nf } }),
 };
 
@@ -236,7 +134,7 @@ export function registerNats(app: App): void {
     return c.json(accountView(acc), 201);
   });
   app.openapi(routes.users, async (c) => c.json({ users: await listUsers(c.get('ctx')) }, 200));
-  app.openapi(routes.accountUsers, async (c) => c.json({ users: await listUsers(c.get('ctx'), c.req.valid('param').appName) }, 200));
+  app.openapi(routes.accountUsers, async (c) => c.json({ users: await listAccountUsers(c.get('ctx'), c.req.valid('param').appName) }, 200));
   app.openapi(routes.createUser, async (c) => c.json(await createUser(c.get('ctx'), c.req.valid('param').appName, c.req.valid('json'), false), 201));
   app.openapi(routes.createBearer, async (c) => c.json(await createUser(c.get('ctx'), c.req.valid('param').appName, c.req.valid('json'), true), 201));
   app.openapi(routes.deleteUser, async (c) => {
@@ -258,8 +156,14 @@ export function registerNats(app: App): void {
   app.openapi(routes.userRules, async (c) => c.json({ rules: await listRules(c.get('ctx'), 'user') }, 200));
   app.openapi(routes.createAccountRule, async (c) => c.json(await createRule(c.get('ctx'), 'account', c.req.valid('json') as AccountRule), 201));
   app.openapi(routes.createUserRule, async (c) => c.json(await createRule(c.get('ctx'), 'user', c.req.valid('json') as UserRule), 201));
-  app.openapi(routes.patchAccountRule, async (c) => c.json(await updateRule(c.get('ctx'), 'account', c.req.valid('param').ruleName, c.req.valid('json') as AccountRule), 200));
-  app.openapi(routes.patchUserRule, async (c) => c.json(await updateRule(c.get('ctx'), 'user', c.req.valid('param').ruleName, c.req.valid('json') as UserRule), 200));
+  app.openapi(routes.patchAccountRule, async (c) => {
+    const { isPredefined: _readOnly, ...spec } = c.req.valid('json');
+    return c.json(await updateRule(c.get('ctx'), 'account', c.req.valid('param').ruleName, spec as AccountRule), 200);
+  });
+  app.openapi(routes.patchUserRule, async (c) => {
+    const { isPredefined: _readOnly, ...spec } = c.req.valid('json');
+    return c.json(await updateRule(c.get('ctx'), 'user', c.req.valid('param').ruleName, spec as UserRule), 200);
+  });
   const ruleYaml = <T>(text: string, kind: 'NatsAccountRule' | 'NatsUserRule', schema: z.ZodType<T>) => {
     const { name: n, spec } = parseKind(text, kind);
     return validateYaml(schema as never, { ...spec, name: n }, (p: PropertyKey[]) => (p[0] === 'name' ? 'metadata.name' : `spec.${formatPath(p)}`)) as T;
@@ -318,3 +222,4 @@ export function registerNats(app: App): void {
     return c.body(null, 204);
   });
 }
+export { routes as natsRoutes };

@@ -9,6 +9,7 @@ import {
   interactionConfirmEnroll, interactionEnroll, interactionLogin, interactionMfa, interactionStep, OAuthError, openInteraction,
 } from '../../src/services/auth/oidc-flow';
 import { refreshSession } from '../../src/services/auth/tokens';
+import { InteractionChangePassword, InteractionCode, InteractionLogin, InteractionStep as StepSchema, OAuthTokenResponse as TokenResponse } from '../../src/services/auth/schemas';
 
 const authFlow: Access = embeddedOnly({ kind: 'auth-flow', rateLimited: true });
 /** The BFF works in both modes: with the embedded issuer or the external IdP. */
@@ -45,9 +46,6 @@ const TokenForm = z.object({
   client_secret: z.string().max(1024).optional(),
   refresh_token: z.string().max(4096).optional(),
 });
-const TokenResponse = z
-  .object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number(), refresh_token: z.string(), id_token: z.string().optional(), scope: z.string().optional() })
-  .openapi('OAuthTokenResponse');
 
 export const tokenRoute = defineRoute(authFlow, {
   method: 'post', path: '/oidc/token', tags: ['OIDC'], summary: 'Token endpoint',
@@ -98,7 +96,6 @@ export const bffCallbackRoute = defineRoute(bffFlow, {
 // ---- interaction API (driven by the login page) ----
 
 const Uid = z.object({ uid: z.string().min(1).max(64).openapi({ param: { name: 'uid', in: 'path' } }) });
-const StepSchema = z.object({ step: z.enum(['login', 'mfa', 'enroll', 'confirm-enroll', 'change-password', 'complete']) }).openapi('InteractionStep');
 const stepRoute = (method: 'get' | 'post', sub: string, summary: string, extra?: z.ZodRawShape) =>
   defineRoute(authFlow, {
     method, path: `/api/v3/user/interaction/{uid}${sub}`, tags: ['User'], summary,
@@ -111,13 +108,12 @@ const stepWithBody = <B extends z.ZodTypeAny>(sub: string, summary: string, body
     request: { params: Uid, body: jsonBody(body) },
     responses: { 200: jsonOk('Next step', extra ? StepSchema.extend(extra) : StepSchema) },
   });
-const Code = z.object({ code: z.string().min(1).max(32) }).openapi('InteractionCode');
 export const interactionGetRoute = stepRoute('get', '', 'Current step of a browser login');
-export const interactionLoginRoute = stepWithBody('/login', 'Submit the password', z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) }).openapi('InteractionLogin'));
-export const interactionMfaRoute = stepWithBody('/mfa', 'Submit a TOTP (or recovery) code', Code);
+export const interactionLoginRoute = stepWithBody('/login', 'Submit the password', InteractionLogin);
+export const interactionMfaRoute = stepWithBody('/mfa', 'Submit a TOTP (or recovery) code', InteractionCode);
 export const interactionEnrollRoute = stepRoute('post', '/enroll', 'Start the first MFA enrollment', { secret: z.string(), otpauthUrl: z.string() });
-export const interactionConfirmRoute = stepWithBody('/confirm-enroll', 'Confirm the enrollment', Code, { recoveryCodes: z.array(z.string()) });
-export const interactionPasswordRoute = stepWithBody('/change-password', 'Forced password change', z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }).openapi('InteractionChangePassword'));
+export const interactionConfirmRoute = stepWithBody('/confirm-enroll', 'Confirm the enrollment', InteractionCode, { recoveryCodes: z.array(z.string()) });
+export const interactionPasswordRoute = stepWithBody('/change-password', 'Forced password change', InteractionChangePassword);
 export const interactionCompleteRoute = stepRoute('post', '/complete', 'Finish the login', { redirectTo: z.string() });
 
 // ---- the login pages (served by the Controller; CONSOLE_URL defaults to it) ----

@@ -2,10 +2,9 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute, embeddedOnly, publicAccess } from '../../src/http/route';
 import { getProfile } from '../../src/services/auth/self';
 import type { App } from '../../src/http/types';
+import { Discovery, Jwks as JwksSchema, UserInfo } from '../../src/services/auth/schemas';
 
-export const JwksSchema = z
-  .object({ keys: z.array(z.record(z.string(), z.unknown())) })
-  .openapi('JWKS');
+export { Jwks as JwksSchema } from '../../src/services/auth/schemas';
 
 export const jwksRoute = defineRoute(publicAccess, {
   method: 'get',
@@ -15,24 +14,6 @@ export const jwksRoute = defineRoute(publicAccess, {
   description: 'Public keys that verify access tokens. A rotated-out key stays listed until the tokens it signed have expired.',
   responses: { 200: { description: 'JSON Web Key Set', content: { 'application/json': { schema: JwksSchema } } } },
 });
-
-const Discovery = z
-  .object({
-    issuer: z.string(),
-    jwks_uri: z.string(),
-    userinfo_endpoint: z.string(),
-    authorization_endpoint: z.string(),
-    token_endpoint: z.string(),
-    code_challenge_methods_supported: z.array(z.string()),
-    grant_types_supported: z.array(z.string()),
-    token_endpoint_auth_methods_supported: z.array(z.string()),
-    response_types_supported: z.array(z.string()),
-    subject_types_supported: z.array(z.string()),
-    id_token_signing_alg_values_supported: z.array(z.string()),
-    scopes_supported: z.array(z.string()),
-    claims_supported: z.array(z.string()),
-  })
-  .openapi('OidcDiscovery');
 
 export const discoveryRoute = defineRoute(embeddedOnly(publicAccess), {
   method: 'get',
@@ -53,7 +34,7 @@ export const userinfoRoute = defineRoute(embeddedOnly({ kind: 'token' }), {
   responses: {
     200: {
       description: 'UserInfo',
-      content: { 'application/json': { schema: z.object({ sub: z.string(), preferred_username: z.string(), email: z.string().optional(), groups: z.array(z.string()) }).openapi('UserInfo') } },
+      content: { 'application/json': { schema: UserInfo } },
     },
   },
 });
@@ -86,5 +67,5 @@ export function registerOidc(app: App): void {
     const profile = await getProfile(ctx, ctx.actor!);
     return c.json({ sub: profile.sub, preferred_username: profile.preferred_username, ...(profile.email ? { email: profile.email } : {}), groups: profile.groups }, 200);
   });
-  app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks(c.get('ctx').clock.now()) as { keys: Record<string, unknown>[] }, 200, { 'Cache-Control': 'public, max-age=300' }));
+  app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks(c.get('ctx').clock.now()) as z.infer<typeof JwksSchema>, 200, { 'Cache-Control': 'public, max-age=300' }));
 }

@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute, rbac } from '../../src/http/route';
-import { safeName } from '../../src/http/names';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
@@ -11,48 +10,7 @@ import {
   createAccount, createBinding, createRole, deleteAccount, deleteBinding, deleteRole, getAccount, getBinding, getRole,
   listAccounts, listBindings, listRoles, updateAccount, updateBinding, updateRole,
 } from '../../src/services/rbac/objects';
-
-/** `nameRegex` of operator-api §3 (DNS subdomain). */
-const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const Name = safeName(255).regex(NAME_RE, 'must be lower-case letters, digits, "-" and "." (DNS subdomain style)');
-
-const Rule = z
-  .strictObject({
-    apiGroups: z.array(z.string().max(255)).min(1).max(16).openapi({ description: '"" is the Controller API; edgelet.iofog.org/v1 the Edgelet local API' }),
-    resources: z.array(z.string().min(1).max(128)).min(1).max(64),
-    verbs: z.array(z.enum(['get', 'list', 'create', 'update', 'patch', 'delete', '*'])).min(1).max(7),
-    resourceNames: z.array(z.string().min(1).max(255)).max(256).optional(),
-  })
-  .openapi('RbacRule');
-const Rules = z.array(Rule).min(1).max(100);
-const RoleRef = z
-  .strictObject({ kind: z.literal('Role').default('Role'), name: Name, apiGroup: z.string().max(255).optional() })
-  .openapi('RoleRef');
-const Subject = z
-  .strictObject({ kind: z.enum(['User', 'Group', 'ServiceAccount']), name: safeName(320), apiGroup: z.string().max(255).optional() })
-  .openapi('Subject');
-
-const RoleCreate = z.strictObject({ name: Name, kind: z.literal('Role').optional(), rules: Rules }).openapi('RoleCreate');
-const RolePatch = z.strictObject({ name: Name.optional(), kind: z.literal('Role').optional(), rules: Rules }).openapi('RolePatch');
-const BindingCreate = z
-  .strictObject({ name: Name, kind: z.literal('RoleBinding').optional(), roleRef: RoleRef, subjects: z.array(Subject).min(1).max(256) })
-  .openapi('RoleBindingCreate');
-const BindingPatch = z
-  .strictObject({ name: Name.optional(), kind: z.literal('RoleBinding').optional(), roleRef: RoleRef, subjects: z.array(Subject).min(1).max(256) })
-  .openapi('RoleBindingPatch');
-const AccountCreate = z.strictObject({ name: Name, applicationName: Name, roleRef: RoleRef }).openapi('ServiceAccountCreate');
-const AccountPatch = z.strictObject({ name: Name.optional(), roleRef: RoleRef }).openapi('ServiceAccountPatch');
-
-const stamp = { createdAt: z.string().nullable(), updatedAt: z.string().nullable() };
-const RoleSchema = z
-  .object({ id: z.number().nullable(), apiVersion: z.string(), kind: z.literal('Role'), name: z.string(), isSystem: z.boolean(), rules: z.array(z.object({ apiGroups: z.array(z.string()), resources: z.array(z.string()), verbs: z.array(z.string()), resourceNames: z.array(z.string()) })), ...stamp })
-  .openapi('Role');
-const BindingSchema = z
-  .object({ id: z.number(), apiVersion: z.string(), kind: z.literal('RoleBinding'), name: z.string(), roleRef: RoleRef, subjects: z.array(Subject), ...stamp })
-  .openapi('RoleBinding');
-const AccountSchema = z
-  .object({ id: z.number(), apiVersion: z.string(), kind: z.literal('ServiceAccount'), name: z.string(), applicationName: z.string(), roleRef: RoleRef, ...stamp })
-  .openapi('ServiceAccount');
+import { AccountCreate, AccountPatch, AccountView, BindingCreate, BindingPatch, BindingView, RoleCreate, RolePatch, RoleView } from '../../src/services/rbac/schemas';
 
 const NameParam = z.object({ name: z.string().min(1).max(255).openapi({ param: { name: 'name', in: 'path' } }) });
 const AppNameParams = z.object({
@@ -66,28 +24,28 @@ const sys = { 403: errorResponse('System roles cannot be changed or deleted', 40
 const roleTag = ['Roles'];
 export const listRolesRoute = defineRoute(rbac('roles', 'list'), {
   method: 'get', path: '/api/v3/roles', tags: roleTag, summary: 'List roles (system and custom)',
-  responses: { 200: jsonOk('Roles', z.array(RoleSchema)) },
+  responses: { 200: jsonOk('Roles', z.array(RoleView)) },
 });
 export const createRoleRoute = defineRoute(rbac('roles', 'create'), {
   method: 'post', path: '/api/v3/roles', tags: roleTag, summary: 'Create a custom role',
   description: 'Rules on the Controller API (apiGroups [""]) must name resources of the RBAC catalog (or patterns with "*").',
-  request: { body: jsonBody(RoleCreate) }, responses: { 201: jsonOk('Created', RoleSchema), ...dup('role') },
+  request: { body: jsonBody(RoleCreate) }, responses: { 201: jsonOk('Created', RoleView), ...dup('role') },
 });
 export const createRoleYamlRoute = defineRoute(rbac('roles', 'create'), {
   method: 'post', path: '/api/v3/roles/yaml', tags: roleTag, summary: 'Create a role from YAML (kind: Role)',
-  request: { body: yamlUploadBody('role') }, responses: { 201: jsonOk('Created', RoleSchema), ...dup('role') },
+  request: { body: yamlUploadBody('role') }, responses: { 201: jsonOk('Created', RoleView), ...dup('role') },
 });
 export const getRoleRoute = defineRoute(rbac('roles', 'get', 'name'), {
   method: 'get', path: '/api/v3/roles/{name}', tags: roleTag, summary: 'Get a role',
-  request: { params: NameParam }, responses: { 200: jsonOk('Role', RoleSchema), ...nf('role') },
+  request: { params: NameParam }, responses: { 200: jsonOk('Role', RoleView), ...nf('role') },
 });
 export const patchRoleRoute = defineRoute(rbac('roles', 'patch', 'name'), {
   method: 'patch', path: '/api/v3/roles/{name}', tags: roleTag, summary: 'Replace the rules of a custom role',
-  request: { params: NameParam, body: jsonBody(RolePatch) }, responses: { 200: jsonOk('Role', RoleSchema), ...nf('role'), ...sys },
+  request: { params: NameParam, body: jsonBody(RolePatch) }, responses: { 200: jsonOk('Role', RoleView), ...nf('role'), ...sys },
 });
 export const patchRoleYamlRoute = defineRoute(rbac('roles', 'patch', 'name'), {
   method: 'patch', path: '/api/v3/roles/yaml/{name}', tags: roleTag, summary: 'Replace the rules of a custom role from YAML',
-  request: { params: NameParam, body: yamlUploadBody('role') }, responses: { 200: jsonOk('Role', RoleSchema), ...nf('role'), ...sys },
+  request: { params: NameParam, body: yamlUploadBody('role') }, responses: { 200: jsonOk('Role', RoleView), ...nf('role'), ...sys },
 });
 export const deleteRoleRoute = defineRoute(rbac('roles', 'delete', 'name'), {
   method: 'delete', path: '/api/v3/roles/{name}', tags: roleTag, summary: 'Delete a custom role',
@@ -98,27 +56,27 @@ export const deleteRoleRoute = defineRoute(rbac('roles', 'delete', 'name'), {
 const bindTag = ['Role bindings'];
 export const listBindingsRoute = defineRoute(rbac('roleBindings', 'list'), {
   method: 'get', path: '/api/v3/rolebindings', tags: bindTag, summary: 'List role bindings',
-  responses: { 200: jsonOk('Role bindings', z.array(BindingSchema)) },
+  responses: { 200: jsonOk('Role bindings', z.array(BindingView)) },
 });
 export const createBindingRoute = defineRoute(rbac('roleBindings', 'create'), {
   method: 'post', path: '/api/v3/rolebindings', tags: bindTag, summary: 'Bind a role to users, groups or service accounts',
-  request: { body: jsonBody(BindingCreate) }, responses: { 201: jsonOk('Created', BindingSchema), ...dup('role binding') },
+  request: { body: jsonBody(BindingCreate) }, responses: { 201: jsonOk('Created', BindingView), ...dup('role binding') },
 });
 export const createBindingYamlRoute = defineRoute(rbac('roleBindings', 'create'), {
   method: 'post', path: '/api/v3/rolebindings/yaml', tags: bindTag, summary: 'Create a role binding from YAML (kind: RoleBinding)',
-  request: { body: yamlUploadBody('rolebinding') }, responses: { 201: jsonOk('Created', BindingSchema), ...dup('role binding') },
+  request: { body: yamlUploadBody('rolebinding') }, responses: { 201: jsonOk('Created', BindingView), ...dup('role binding') },
 });
 export const getBindingRoute = defineRoute(rbac('roleBindings', 'get', 'name'), {
   method: 'get', path: '/api/v3/rolebindings/{name}', tags: bindTag, summary: 'Get a role binding',
-  request: { params: NameParam }, responses: { 200: jsonOk('Role binding', BindingSchema), ...nf('role binding') },
+  request: { params: NameParam }, responses: { 200: jsonOk('Role binding', BindingView), ...nf('role binding') },
 });
 export const patchBindingRoute = defineRoute(rbac('roleBindings', 'patch', 'name'), {
   method: 'patch', path: '/api/v3/rolebindings/{name}', tags: bindTag, summary: 'Replace roleRef and subjects',
-  request: { params: NameParam, body: jsonBody(BindingPatch) }, responses: { 200: jsonOk('Role binding', BindingSchema), ...nf('role binding') },
+  request: { params: NameParam, body: jsonBody(BindingPatch) }, responses: { 200: jsonOk('Role binding', BindingView), ...nf('role binding') },
 });
 export const patchBindingYamlRoute = defineRoute(rbac('roleBindings', 'patch', 'name'), {
   method: 'patch', path: '/api/v3/rolebindings/yaml/{name}', tags: bindTag, summary: 'Replace a role binding from YAML',
-  request: { params: NameParam, body: yamlUploadBody('rolebinding') }, responses: { 200: jsonOk('Role binding', BindingSchema), ...nf('role binding') },
+  request: { params: NameParam, body: yamlUploadBody('rolebinding') }, responses: { 200: jsonOk('Role binding', BindingView), ...nf('role binding') },
 });
 export const deleteBindingRoute = defineRoute(rbac('roleBindings', 'delete', 'name'), {
   method: 'delete', path: '/api/v3/rolebindings/{name}', tags: bindTag, summary: 'Delete a role binding',
@@ -129,28 +87,28 @@ const saTag = ['Service accounts'];
 export const listAccountsRoute = defineRoute(rbac('serviceAccounts', 'list'), {
   method: 'get', path: '/api/v3/serviceaccounts', tags: saTag, summary: 'List service accounts',
   request: { query: z.strictObject({ applicationName: z.string().min(1).max(255).optional() }) },
-  responses: { 200: jsonOk('Service accounts', z.array(AccountSchema)) },
+  responses: { 200: jsonOk('Service accounts', z.array(AccountView)) },
 });
 export const createAccountRoute = defineRoute(rbac('serviceAccounts', 'create'), {
   method: 'post', path: '/api/v3/serviceaccounts', tags: saTag, summary: 'Create an application-scoped service account',
   description: 'A service account named like a microservice of the application is that microservice\'s account: its rules are delivered to the agent.',
-  request: { body: jsonBody(AccountCreate) }, responses: { 201: jsonOk('Created', AccountSchema), ...nf('application'), ...dup('service account') },
+  request: { body: jsonBody(AccountCreate) }, responses: { 201: jsonOk('Created', AccountView), ...nf('application'), ...dup('service account') },
 });
 export const createAccountYamlRoute = defineRoute(rbac('serviceAccounts', 'create'), {
   method: 'post', path: '/api/v3/serviceaccounts/yaml', tags: saTag, summary: 'Create a service account from YAML (kind: ServiceAccount)',
-  request: { body: yamlUploadBody('serviceaccount') }, responses: { 201: jsonOk('Created', AccountSchema), ...nf('application'), ...dup('service account') },
+  request: { body: yamlUploadBody('serviceaccount') }, responses: { 201: jsonOk('Created', AccountView), ...nf('application'), ...dup('service account') },
 });
 export const getAccountRoute = defineRoute(rbac('serviceAccounts', 'get', 'name'), {
   method: 'get', path: '/api/v3/serviceaccounts/{appName}/{name}', tags: saTag, summary: 'Get a service account',
-  request: { params: AppNameParams }, responses: { 200: jsonOk('Service account', AccountSchema), ...nf('service account') },
+  request: { params: AppNameParams }, responses: { 200: jsonOk('Service account', AccountView), ...nf('service account') },
 });
 export const patchAccountRoute = defineRoute(rbac('serviceAccounts', 'patch', 'name'), {
   method: 'patch', path: '/api/v3/serviceaccounts/{appName}/{name}', tags: saTag, summary: 'Change the role of a service account',
-  request: { params: AppNameParams, body: jsonBody(AccountPatch) }, responses: { 200: jsonOk('Service account', AccountSchema), ...nf('service account') },
+  request: { params: AppNameParams, body: jsonBody(AccountPatch) }, responses: { 200: jsonOk('Service account', AccountView), ...nf('service account') },
 });
 export const patchAccountYamlRoute = defineRoute(rbac('serviceAccounts', 'patch', 'name'), {
   method: 'patch', path: '/api/v3/serviceaccounts/yaml/{appName}/{name}', tags: saTag, summary: 'Change a service account from YAML',
-  request: { params: AppNameParams, body: yamlUploadBody('serviceaccount') }, responses: { 200: jsonOk('Service account', AccountSchema), ...nf('service account') },
+  request: { params: AppNameParams, body: yamlUploadBody('serviceaccount') }, responses: { 200: jsonOk('Service account', AccountView), ...nf('service account') },
 });
 export const deleteAccountRoute = defineRoute(rbac('serviceAccounts', 'delete', 'name'), {
   method: 'delete', path: '/api/v3/serviceaccounts/{appName}/{name}', tags: saTag, summary: 'Delete a service account',
@@ -194,7 +152,10 @@ export function registerRbac(app: App): void {
   app.openapi(createRoleRoute, async (c) => c.json(await createRole(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(createRoleYamlRoute, async (c) => c.json(await createRole(c.get('ctx'), roleYaml(await readYamlUpload(c, 'role'))), 201));
   app.openapi(getRoleRoute, async (c) => c.json(await getRole(c.get('ctx'), c.req.valid('param').name), 200));
-  app.openapi(patchRoleRoute, async (c) => c.json(await updateRole(c.get('ctx'), c.req.valid('param').name, c.req.valid('json')), 200));
+  app.openapi(patchRoleRoute, async (c) => {
+    const { name, rules } = c.req.valid('json');
+    return c.json(await updateRole(c.get('ctx'), c.req.valid('param').name, { name, rules }), 200);
+  });
   app.openapi(patchRoleYamlRoute, async (c) => {
     const input = roleYaml(await readYamlUpload(c, 'role'));
     sameName(input.name, c.req.valid('param').name);
@@ -209,7 +170,10 @@ export function registerRbac(app: App): void {
   app.openapi(createBindingRoute, async (c) => c.json(await createBinding(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(createBindingYamlRoute, async (c) => c.json(await createBinding(c.get('ctx'), bindingYaml(await readYamlUpload(c, 'rolebinding'))), 201));
   app.openapi(getBindingRoute, async (c) => c.json(await getBinding(c.get('ctx'), c.req.valid('param').name), 200));
-  app.openapi(patchBindingRoute, async (c) => c.json(await updateBinding(c.get('ctx'), c.req.valid('param').name, c.req.valid('json')), 200));
+  app.openapi(patchBindingRoute, async (c) => {
+    const { name, roleRef, subjects } = c.req.valid('json');
+    return c.json(await updateBinding(c.get('ctx'), c.req.valid('param').name, { name, roleRef, subjects }), 200);
+  });
   app.openapi(patchBindingYamlRoute, async (c) => {
     const input = bindingYaml(await readYamlUpload(c, 'rolebinding'));
     sameName(input.name, c.req.valid('param').name);
@@ -229,7 +193,8 @@ export function registerRbac(app: App): void {
   });
   app.openapi(patchAccountRoute, async (c) => {
     const { appName, name } = c.req.valid('param');
-    return c.json(await updateAccount(c.get('ctx'), appName, name, c.req.valid('json')), 200);
+    const body = c.req.valid('json');
+    return c.json(await updateAccount(c.get('ctx'), appName, name, { name: body.name, applicationName: body.applicationName, roleRef: body.roleRef }), 200);
   });
   app.openapi(patchAccountYamlRoute, async (c) => {
     const { appName, name } = c.req.valid('param');

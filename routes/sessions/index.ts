@@ -310,3 +310,4 @@ export function refuseUnknownUpgrade(c: Context<HonoEnv>): Response | undefined 
   }
   return undefined;
 }
+export { userRoutes as sessionUserRoutes, agentRoutes as sessionAgentRoutes };

@@ -9,46 +9,11 @@ import { changePassword, confirmMfa, disableMfa, enrollMfa, getProfile } from '.
 
 const tag = ['User'];
 
-export const LoginBody = z
-  .object({
-    email: z.string().min(1).max(320).openapi({ description: 'Login identifier (need not be an email address)', example: 'admin@example.com' }),
-    password: z.string().min(1).max(1024).openapi({ example: 'Change-me-123' }),
-    totp: z.string().max(64).optional().openapi({ description: 'TOTP code or an unused recovery code, when MFA is enabled' }),
-  })
-  .openapi('LoginRequest');
-
-export const TokenPairSchema = z
-  .object({
-    accessToken: z.string().openapi({ description: 'Bearer token for the API (short-lived)' }),
-    refreshToken: z.string().openapi({ description: 'Exchange at /user/refresh for a new pair; single use' }),
-  })
-  .openapi('TokenPair');
-
-export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) }).openapi('RefreshRequest');
-
-export const ProfileSchema = z
-  .union([
-    z.object({
-      sub: z.string(),
-      email: z.string().optional(),
-      preferred_username: z.string(),
-      groups: z.array(z.string()),
-      password_change_required: z.boolean().optional(),
-      mfaEnabled: z.boolean(),
-    }),
-    z.record(z.string(), z.unknown()).openapi({ description: 'AUTH_MODE=external: the IdP UserInfo document' }),
-  ])
-  .openapi('Profile');
-
-export const ChangePasswordBody = z
-  .object({
-    currentPassword: z.string().min(1).max(1024).optional(),
-    newPassword: z.string().min(1).max(1024).openapi({ description: 'At least 12 characters with upper-case, lower-case and a digit; not one of the last 5' }),
-    resetToken: z.string().min(1).max(256).optional().openapi({ description: 'One-time token from POST /users/{id}/reset-token; with it no bearer token is needed' }),
-  })
-  .openapi('ChangePasswordRequest');
-
-const StatusSchema = z.object({ status: z.string() }).openapi('StatusMessage');
+export { ChangePasswordBody, LoginBody, RefreshBody, TokenPair as TokenPairSchema, Profile as ProfileSchema } from '../../src/services/auth/schemas';
+import {
+  ChangePasswordBody, LoginBody, MfaConfirmed, MfaConfirmRequest, MfaDisableRequest, MfaEnrollment, Profile as ProfileSchema, RefreshBody, StatusMessage as StatusSchema,
+  TokenPair as TokenPairSchema, type IdpUserInfoT,
+} from '../../src/services/auth/schemas';
 
 export const loginRoute = defineRoute(
   { kind: 'auth-flow', rateLimited: true },
@@ -122,7 +87,7 @@ export const mfaEnrollRoute = defineRoute(
     tags: tag,
     summary: 'Start TOTP enrollment',
     description: 'Returns a new TOTP secret (RFC 6238, SHA-1, 6 digits, 30 s). MFA is enabled only after /user/mfa/confirm.',
-    responses: { 200: jsonOk('Secret and otpauth URL', z.object({ secret: z.string(), otpauthUrl: z.string() }).openapi('MfaEnrollment')), 409: errorResponse('Already enabled', 409) },
+    responses: { 200: jsonOk('Secret and otpauth URL', MfaEnrollment), 409: errorResponse('Already enabled', 409) },
   },
 );
 
@@ -134,8 +99,8 @@ export const mfaConfirmRoute = defineRoute(
     tags: tag,
     summary: 'Confirm TOTP enrollment',
     description: 'Enables MFA and returns 10 single-use recovery codes (shown once).',
-    request: { body: jsonBody(z.object({ code: z.string().min(1).max(16) }).openapi('MfaConfirmRequest')) },
-    responses: { 200: jsonOk('Enabled', z.object({ status: z.string(), recoveryCodes: z.array(z.string()) }).openapi('MfaConfirmed')), 404: errorResponse('No enrollment started', 404) },
+    request: { body: jsonBody(MfaConfirmRequest) },
+    responses: { 200: jsonOk('Enabled', MfaConfirmed), 404: errorResponse('No enrollment started', 404) },
   },
 );
 
@@ -147,7 +112,7 @@ export const mfaDisableRoute = defineRoute(
     tags: tag,
     summary: 'Disable MFA',
     description: 'Requires the password and a current TOTP or unused recovery code.',
-    request: { body: jsonBody(z.object({ password: z.string().min(1).max(1024), code: z.string().max(64).optional() }).openapi('MfaDisableRequest')) },
+    request: { body: jsonBody(MfaDisableRequest) },
     responses: { 200: jsonOk('Disabled', StatusSchema), 404: errorResponse('MFA is not enrolled', 404) },
   },
 );
@@ -177,7 +142,8 @@ export function registerUser(app: App): void {
     const ctx = c.get('ctx');
     if (ctx.idp) {
       const token = (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '').trim();
-      return c.json(await ctx.idp.userinfo(token, await ctx.idp.verify(token)), 200);
+      // OIDC requires `sub` in every UserInfo answer, and the fallback is the verified token's own claims.
+      return c.json((await ctx.idp.userinfo(token, await ctx.idp.verify(token))) as IdpUserInfoT, 200);
     }
     return c.json(await getProfile(ctx, ctx.actor!), 200);
   });

@@ -2,37 +2,14 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute, embeddedOnly, rbac } from '../../src/http/route';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
+import { samePathName } from '../../src/services/shared/read-only';
 import { errorResponse } from '../../src/http/errors';
 import { createUser, deleteUser, getUser, issueResetToken, listUsers, resetPassword, updateUser } from '../../src/services/auth/admin';
 
 const tag = ['Users'];
 
-export const AuthUserSchema = z
-  .object({
-    id: z.string(),
-    email: z.string(),
-    groups: z.array(z.string()),
-    mustChangePassword: z.boolean(),
-    mfaEnabled: z.boolean(),
-    isBootstrap: z.boolean(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi('AuthUser');
-
-const groupNames = z.array(z.string().min(1).max(64)).max(50);
-
-export const CreateUserBody = z
-  .strictObject({
-    email: z.email().max(320).openapi({ example: 'dev@example.com' }),
-    password: z.string().min(1).max(1024).openapi({ description: 'Initial password; the user must change it at first login' }),
-    groups: groupNames.optional().openapi({ example: ['developer'] }),
-  })
-  .openapi('CreateUserRequest');
-
-export const UpdateUserBody = z
-  .strictObject({ email: z.email().max(320).optional(), groups: groupNames.optional() })
-  .openapi('UpdateUserRequest');
+export { AuthUser as AuthUserSchema, CreateUserBody, UpdateUserBody } from '../../src/services/auth/schemas';
+import { AuthUser as AuthUserSchema, CreateUserBody, UpdateUserBody } from '../../src/services/auth/schemas';
 
 const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
 const notFound = { 404: errorResponse('No such user', 404) };
@@ -109,7 +86,11 @@ export function registerUsers(app: App): void {
   app.openapi(listUsersRoute, async (c) => c.json(await listUsers(c.get('ctx')), 200));
   app.openapi(createUserRoute, async (c) => c.json(await createUser(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(getUserRoute, async (c) => c.json(await getUser(c.get('ctx'), c.req.valid('param').id), 200));
-  app.openapi(updateUserRoute, async (c) => c.json(await updateUser(c.get('ctx'), c.req.valid('param').id, c.req.valid('json')), 200));
+  app.openapi(updateUserRoute, async (c) => {
+    const { id, email, groups } = c.req.valid('json');
+    samePathName('id', id, c.req.valid('param').id);
+    return c.json(await updateUser(c.get('ctx'), c.req.valid('param').id, { email, groups }), 200);
+  });
   app.openapi(deleteUserRoute, async (c) => {
     await deleteUser(c.get('ctx'), c.req.valid('param').id);
     return c.body(null, 204);

@@ -28,18 +28,22 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
 
     // Self-signed CA.
-    const ca = await call('POST', '/api/v3/certificates/ca', { name: 'edge-ca', type: 'self-signed', subject: 'Edge Root', expiration: 24 });
-    assert.equal(ca.status, 201, JSON.stringify(ca.body));
-    assert.equal(ca.body.is_ca, true);
+    const created = await call('POST', '/api/v3/certificates/ca', { name: 'edge-ca', type: 'self-signed', subject: 'Edge Root', expiration: 24 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    // Upstream answers the create with a short snake_case record and the reads in camelCase.
+    assert.deepEqual(Object.keys(created.body).sort(), ['name', 'subject', 'type', 'valid_from', 'valid_to']);
+    const ca = await call('GET', '/api/v3/certificates/ca/edge-ca');
+    assert.equal(ca.body.isCA, true);
+    assert.equal(ca.body.validTo, created.body.valid_to);
     assert.equal(ca.body.subject, 'CN=Edge Root');
     const caPem = ca.body.data.certificate as string;
-    assert.match(ca.body.data.private_key, /^-----BEGIN PRIVATE KEY-----/);
+    assert.match(ca.body.data.privateKey, /^-----BEGIN PRIVATE KEY-----/);
     assert.match(verify(caPem, caPem), /: OK$/);
     const caText = openssl('x509', '-noout', '-text', '-in', file(caPem));
     assert.match(caText, /CA:TRUE/);
     assert.match(caText, /Certificate Sign, CRL Sign/);
     assert.match(caText, /Public-Key: \(2048 bit\)/);
-    const days = (Date.parse(ca.body.valid_to) - Date.now()) / 86_400_000;
+    const days = (Date.parse(ca.body.validTo) - Date.now()) / 86_400_000;
     assert.ok(days > 725 && days < 733, `24 months ≈ 730 days (${days})`);
     assert.equal((await call('POST', '/api/v3/certificates/ca', { name: 'edge-ca', type: 'self-signed', subject: 'x' })).status, 409);
     assert.equal((await call('POST', '/api/v3/certificates/ca', { name: 'k8s', type: 'k8s-secret', secretName: 'x' })).status, 400);
@@ -47,10 +51,12 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal((await call('POST', '/api/v3/certificates/ca', { name: 'nosubject', type: 'self-signed' })).status, 400);
 
     // Leaf signed by it: SANs (an IP as IP and DNS), EKU, chain.
-    const leaf = await call('POST', '/api/v3/certificates', { name: 'edge-leaf', subject: 'edge-1', hosts: 'edge.local,10.0.0.5', ca: { type: 'direct', secretName: 'edge-ca' } });
-    assert.equal(leaf.status, 201, JSON.stringify(leaf.body));
-    assert.equal(leaf.body.ca_name, 'edge-ca');
-    assert.deepEqual(leaf.body.certificate_chain, [{ name: 'edge-ca', subject: 'CN=Edge Root' }]);
+    const leafCreated = await call('POST', '/api/v3/certificates', { name: 'edge-leaf', subject: 'edge-1', hosts: 'edge.local,10.0.0.5', ca: { type: 'direct', secretName: 'edge-ca' } });
+    assert.equal(leafCreated.status, 201, JSON.stringify(leafCreated.body));
+    assert.equal(leafCreated.body.ca_name, 'edge-ca');
+    const leaf = await call('GET', '/api/v3/certificates/edge-leaf');
+    assert.equal(leaf.body.caName, 'edge-ca');
+    assert.deepEqual(leaf.body.certificateChain, [{ name: 'edge-ca', subject: 'CN=Edge Root' }]);
     const leafPem = leaf.body.data.certificate as string;
     assert.match(verify(caPem, leafPem), /: OK$/);
     const leafText = openssl('x509', '-noout', '-text', '-in', file(leafPem));
@@ -80,7 +86,7 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal(routerCert.status, 201, JSON.stringify(routerCert.body));
     const central = await call('GET', '/api/v3/certificates/ca/default-router-local-ca');
     assert.equal(central.status, 200);
-    assert.match(verify(central.body.data.certificate, routerCert.body.data.certificate), /: OK$/);
+    assert.match(verify(central.body.data.certificate, (await call('GET', '/api/v3/certificates/router-local-agent-f1')).body.data.certificate), /: OK$/);
 
     // Bring your own CA, with a PKCS#8 key and with a PKCS#1 key.
     for (const [label, traditional] of [['pkcs8', false], ['pkcs1', true]] as const) {
@@ -97,7 +103,7 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
       assert.equal(imported.body.subject, `CN=Own ${label}`);
       const signed = await call('POST', '/api/v3/certificates', { name: `by-own-${label}`, subject: 'svc', hosts: 'svc.local', ca: { type: 'direct', secretName: `own-${label}` } });
       assert.equal(signed.status, 201, JSON.stringify(signed.body));
-      assert.match(verify(own, signed.body.data.certificate), /: OK$/);
+      assert.match(verify(own, (await call('GET', `/api/v3/certificates/by-own-${label}`)).body.data.certificate), /: OK$/);
     }
     // A tls secret that is not a CA cannot be adopted as one.
     const notCa = await call('POST', '/api/v3/certificates/ca', { name: 'leaf-as-ca', type: 'direct', secretName: 'edge-leaf' });
@@ -120,8 +126,8 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal(renewed.body.subject, 'CN=edge-1');
     assert.equal(renewed.body.hosts, 'edge.local,10.0.0.5');
     const after = await call('GET', '/api/v3/certificates/edge-leaf');
-    assert.notEqual(after.body.serial_number, leaf.body.serial_number);
-    assert.notEqual(after.body.data.private_key, leaf.body.data.private_key);
+    assert.notEqual(after.body.serialNumber, leaf.body.serialNumber);
+    assert.notEqual(after.body.data.privateKey, leaf.body.data.privateKey);
     assert.match(verify(caPem, after.body.data.certificate), /: OK$/);
     assert.equal(openssl('x509', '-noout', '-subject', '-in', file(after.body.data.certificate)).trim(), openssl('x509', '-noout', '-subject', '-in', file(leafPem)).trim());
     assert.equal((await changes()).volumeMounts, true, 'the mounting fog is told');
@@ -129,7 +135,7 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.notDeepEqual(mountsAfter, before, 'the agent receives the new content/version');
 
     // The renewal job renews Controller-signed leaves that expire within its window, nothing else.
-    const serials = async () => Object.fromEntries(await Promise.all(['by-own-pkcs8', 'edge-leaf', 'own-pkcs8'].map(async (nm) => [nm, (await call('GET', `/api/v3/certificates/${nm}`)).body.serial_number])));
+    const serials = async () => Object.fromEntries(await Promise.all(['by-own-pkcs8', 'edge-leaf', 'own-pkcs8'].map(async (nm) => [nm, (await call('GET', `/api/v3/certificates/${nm}`)).body.serialNumber])));
     const s0 = await serials();
     assert.deepEqual(await renewExpiring(t.ctx, 40), { renewed: ['by-own-pkcs1', 'by-own-pkcs8'], failed: [] });
     const s1 = await serials();
@@ -144,10 +150,10 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     // The imported CAs are valid for 30 days, and what they signed cannot outlive them; edge-ca has 24 months.
     const soon = (await call('GET', '/api/v3/certificates/expiring?days=40')).body.certificates.map((c: { name: string }) => c.name);
     assert.deepEqual(soon, ['by-own-pkcs1', 'by-own-pkcs8', 'own-pkcs1', 'own-pkcs8']);
-    const leafTo = Date.parse((await call('GET', '/api/v3/certificates/edge-leaf')).body.valid_to);
-    assert.ok(leafTo <= Date.parse((await call('GET', '/api/v3/certificates/ca/edge-ca')).body.valid_to), 'a leaf never outlives its CA');
+    const leafTo = Date.parse((await call('GET', '/api/v3/certificates/edge-leaf')).body.validTo);
+    assert.ok(leafTo <= Date.parse((await call('GET', '/api/v3/certificates/ca/edge-ca')).body.validTo), 'a leaf never outlives its CA');
     const all = (await call('GET', '/api/v3/certificates')).body.certificates;
-    assert.equal(all.find((c: { name: string }) => c.name === 'by-own-pkcs1').ca_name, 'own-pkcs1');
+    assert.equal(all.find((c: { name: string }) => c.name === 'by-own-pkcs1').caName, 'own-pkcs1');
     assert.equal((await t.call('GET', '/api/v3/certificates', { token: viewer })).status, 200);
     assert.equal((await t.call('POST', '/api/v3/certificates/edge-leaf/renew', { token: viewer })).status, 403);
     assert.equal((await call('DELETE', '/api/v3/certificates/ca/edge-ca')).status, 400, 'it signed edge-leaf');
@@ -172,12 +178,46 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal(yCa.status, 201, JSON.stringify(yCa.body));
     const yCert = await t.upload('POST', '/api/v3/certificates/yaml', 'certificate', 'apiVersion: iofog.org/v3\nkind: Certificate\nmetadata: { name: yaml-cert }\nspec:\n  subject: svc\n  hosts: svc.local\n  ca: { type: direct, secretName: yaml-ca }\n', admin);
     assert.equal(yCert.status, 201, JSON.stringify(yCert.body));
-    assert.match(verify(yCa.body.data.certificate, yCert.body.data.certificate), /: OK$/);
+    assert.equal(yCert.body.ca_name, 'yaml-ca', 'potctl reads the upstream create record');
+    const pem = async (path: string) => (await call('GET', path)).body.data.certificate as string;
+    assert.match(verify(await pem('/api/v3/certificates/ca/yaml-ca'), await pem('/api/v3/certificates/yaml-cert')), /: OK$/);
     const yBad = await t.upload('POST', '/api/v3/certificates/yaml', 'certificate', 'apiVersion: iofog.org/v3\nkind: Certificate\nmetadata: { name: y2 }\nspec: { hosts: a }\n', admin);
     assert.equal(yBad.status, 400);
     assert.match(yBad.body.message, /^spec\.subject/);
     const yKind = await t.upload('POST', '/api/v3/certificates/yaml', 'certificate', 'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: y3 }\n', admin);
     assert.equal(yKind.status, 400);
+  } finally {
+    await t.close();
+  }
+});
+
+test('certificates: the reads answer camelCase as upstream does (the console reads isCA, validTo, caName), the writes keep upstream snake_case', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
+    assert.equal((await call('POST', '/api/v3/certificates/ca', { name: 'camel-ca', type: 'self-signed', subject: 'Camel Root' })).status, 201);
+    assert.equal((await call('POST', '/api/v3/certificates', { name: 'camel-leaf', subject: 'leaf', hosts: 'leaf.local', ca: { type: 'direct', secretName: 'camel-ca' } })).status, 201);
+
+    const ca = (await call('GET', '/api/v3/certificates/ca/camel-ca')).body;
+    assert.deepEqual(Object.keys(ca).sort(), ['data', 'isCA', 'name', 'serialNumber', 'subject', 'validFrom', 'validTo']);
+    assert.deepEqual(Object.keys(ca.data).sort(), ['certificate', 'privateKey']);
+    assert.equal(ca.isCA, true);
+
+    const leaf = (await call('GET', '/api/v3/certificates/camel-leaf')).body;
+    assert.deepEqual(Object.keys(leaf).sort(), ['caName', 'certificateChain', 'data', 'daysRemaining', 'hosts', 'isCA', 'isExpired', 'name', 'serialNumber', 'subject', 'validFrom', 'validTo']);
+    assert.equal(leaf.isCA, false);
+    assert.equal(leaf.isExpired, false);
+    assert.equal(leaf.caName, 'camel-ca');
+
+    const listed = (await call('GET', '/api/v3/certificates')).body.certificates.find((c: { name: string }) => c.name === 'camel-leaf');
+    assert.deepEqual(Object.keys(listed).sort(), ['caName', 'daysRemaining', 'hosts', 'isCA', 'isExpired', 'name', 'subject', 'validFrom', 'validTo']);
+
+    // Upstream's CA list, expiring list and renew answers stayed snake_case.
+    assert.deepEqual(Object.keys((await call('GET', '/api/v3/certificates/ca')).body.cas[0]).sort(), ['days_remaining', 'is_expired', 'name', 'subject', 'valid_from', 'valid_to']);
+    const expiring = (await call('GET', '/api/v3/certificates/expiring?days=99999')).body.certificates.find((c: { name: string }) => c.name === 'camel-leaf');
+    assert.deepEqual(Object.keys(expiring).sort(), ['ca_name', 'days_remaining', 'hosts', 'is_ca', 'name', 'subject', 'valid_from', 'valid_to']);
+    assert.deepEqual(Object.keys((await call('POST', '/api/v3/certificates/camel-leaf/renew')).body).sort(), ['hosts', 'name', 'renewed', 'subject', 'valid_from', 'valid_to']);
   } finally {
     await t.close();
   }

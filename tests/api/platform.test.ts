@@ -62,9 +62,9 @@ test('fog platform: router microservice with certificates and config per fog; fa
     const mounts = (await t.call('GET', '/api/v3/agent/volumeMounts', { token: await agent.token() })).body;
     assert.equal(JSON.stringify(mounts).includes('router-local-agent-edge-1'), true, 'the cert secrets are projected to the agent');
     const siteCert = await call('GET', '/api/v3/certificates/router-site-server-edge-1');
-    assert.equal(siteCert.body.ca_name, 'router-site-ca');
+    assert.equal(siteCert.body.caName, 'router-site-ca');
     assert.equal(siteCert.body.hosts, '10.0.0.7');
-    assert.equal((await call('GET', '/api/v3/certificates/router-local-server-edge-1')).body.ca_name, 'default-router-local-ca');
+    assert.equal((await call('GET', '/api/v3/certificates/router-local-server-edge-1')).body.caName, 'default-router-local-ca');
     // The interior hub listens for edges and other interiors.
     const hubRouter = (await call('GET', '/api/v3/microservices/system')).body.microservices.find((m: { isRouter: boolean; iofogUuid: string }) => m.isRouter && m.iofogUuid === hub.body.uuid);
     const hubCfg = JSON.parse(typeof hubRouter.config === 'string' ? hubRouter.config : JSON.stringify(hubRouter.config));

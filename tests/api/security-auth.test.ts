@@ -93,8 +93,8 @@ test('routes that hand out credentials need a write verb: a viewer gets 403, an 
       [`/api/v3/iofog/${fog.body.uuid}/provisioning-key`, (b) => assert.ok(b.key)],
       ['/api/v3/nats/accounts/plant/users/probe/creds', (b) => assert.match(atob(b.credsBase64), /NATS USER JWT/)],
       ['/api/v3/secrets/db-pass', (b) => assert.equal(b.data.password, 'hunter2')],
-      ['/api/v3/certificates/ca/edge-ca', (b) => assert.match(b.data.private_key, /PRIVATE KEY/)],
-      ['/api/v3/certificates/edge-leaf', (b) => assert.match(b.data.private_key, /PRIVATE KEY/)],
+      ['/api/v3/certificates/ca/edge-ca', (b) => assert.match(b.data.privateKey, /PRIVATE KEY/)],
+      ['/api/v3/certificates/edge-leaf', (b) => assert.match(b.data.privateKey, /PRIVATE KEY/)],
     ];
     for (const [path, check] of cases) {
       const denied = await as(viewer, 'GET', path);

@@ -11,25 +11,8 @@ import { storePassword } from './self';
 import { groupMemberIds, revokeAccessTokens } from './token-generation';
 import { auditTarget } from '../events/audit';
 
-export interface AuthUser {
-  id: string;
-  email: string;
-  groups: string[];
-  mustChangePassword: boolean;
-  mfaEnabled: boolean;
-  isBootstrap: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface AuthGroup {
-  id: string;
-  name: string;
-  isSystem: boolean;
-  mfaRequired: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { AuthGroup, AuthUser, CreateGroupInput, CreateUserInput, IdentityExportT, UpdateGroupInput, UpdateUserInput } from './schemas';
+export type { AuthGroup, AuthUser } from './schemas';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -73,7 +56,7 @@ export async function getUser(ctx: AppCtx, id: string): Promise<AuthUser> {
   return (await present(ctx, [await requireUser(ctx, id)]))[0]!;
 }
 
-export async function createUser(ctx: AppCtx, input: { email: string; password: string; groups?: string[] }): Promise<AuthUser> {
+export async function createUser(ctx: AppCtx, input: CreateUserInput): Promise<AuthUser> {
   const email = normalizeLogin(input.email);
   const problem = passwordPolicyProblem(input.password);
   if (problem) throw invalid(problem);
@@ -91,7 +74,7 @@ export async function createUser(ctx: AppCtx, input: { email: string; password: 
   return getUser(ctx, id);
 }
 
-export async function updateUser(ctx: AppCtx, id: string, input: { email?: string; groups?: string[] }): Promise<AuthUser> {
+export async function updateUser(ctx: AppCtx, id: string, input: UpdateUserInput): Promise<AuthUser> {
   const user = await requireUser(ctx, id);
   const groupIds = input.groups ? await groupIdsFor(ctx, input.groups) : undefined;
   const email = input.email !== undefined ? normalizeLogin(input.email) : undefined;
@@ -189,7 +172,7 @@ export async function getGroup(ctx: AppCtx, name: string): Promise<AuthGroup> {
   return toAuthGroup(await requireGroup(ctx, name));
 }
 
-export async function createGroup(ctx: AppCtx, input: { name: string; mfaRequired?: boolean }): Promise<AuthGroup> {
+export async function createGroup(ctx: AppCtx, input: CreateGroupInput): Promise<AuthGroup> {
   const name = checkGroupName(input.name);
   const id = ctx.ids.uuid();
   await withTransaction(ctx, async (tx) => {
@@ -201,7 +184,7 @@ export async function createGroup(ctx: AppCtx, input: { name: string; mfaRequire
   return getGroup(ctx, name);
 }
 
-export async function updateGroup(ctx: AppCtx, current: string, input: { name?: string; mfaRequired?: boolean }): Promise<AuthGroup> {
+export async function updateGroup(ctx: AppCtx, current: string, input: UpdateGroupInput): Promise<AuthGroup> {
   const group = await requireGroup(ctx, current);
   if (input.name === undefined && input.mfaRequired === undefined) throw invalid('body must set name or mfaRequired');
   const name = input.name !== undefined ? checkGroupName(input.name) : group.name;
@@ -253,7 +236,7 @@ export async function seedSystemGroups(ctx: AppCtx): Promise<void> {
  * POST /auth/migration/export: the users (active ones) and groups, for re-creating them in an
  * external IdP. Carries no password hashes, MFA secrets, recovery codes or tokens.
  */
-export async function exportIdentities(ctx: AppCtx) {
+export async function exportIdentities(ctx: AppCtx): Promise<IdentityExportT> {
   const [users, groups] = await Promise.all([listUsers(ctx), listGroups(ctx)]);
   return {
     exportedAt: new Date(ctx.clock.now()).toISOString(),

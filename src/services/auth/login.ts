@@ -12,11 +12,8 @@ import { prepareTokenPair, type TokenPair } from './tokens';
 export const MAX_FAILED_ATTEMPTS = 5;
 export const LOCKOUT_MS = 15 * 60 * 1000;
 
-export interface LoginInput {
-  email: string;
-  password: string;
-  totp?: string;
-}
+export type { LoginInput } from './schemas';
+import type { LoginInput } from './schemas';
 
 /** Every failure is the same 401 so that the response does not reveal whether the user exists. */
 const badCredentials = () => new ServiceError('INVALID_CREDENTIALS', 'Invalid credentials');

@@ -27,7 +27,8 @@ export const INTERACTION_TTL_MS = 10 * 60_000;
 export const CODE_TTL_MS = 60_000;
 export const BFF_TTL_MS = 10 * 60_000;
 
-export type Step = 'login' | 'mfa' | 'enroll' | 'confirm-enroll' | 'change-password' | 'complete';
+export type { Step } from './schemas';
+import type { Step } from './schemas';
 
 export interface AuthorizeParams {
   client_id: string;

@@ -9,6 +9,7 @@ import { newTotpSecret, otpauthUrl, verifyTotp } from '../../auth/totp';
 import { findActiveUserById, groupsOf } from './users-repo';
 import { clearAllFailures } from './login';
 import { revokeAccessTokens } from './token-generation';
+import type { ChangePasswordInput, EmbeddedProfileT, MfaDisableInput } from './schemas';
 
 export const PASSWORD_HISTORY = 5;
 export const RECOVERY_CODES = 10;
@@ -19,7 +20,7 @@ async function requireUser(ctx: AppCtx, actor: Actor) {
   return user;
 }
 
-export async function getProfile(ctx: AppCtx, actor: Actor) {
+export async function getProfile(ctx: AppCtx, actor: Actor): Promise<EmbeddedProfileT> {
   const user = await requireUser(ctx, actor);
   const groups = (await groupsOf(ctx.db, [user.id])).get(user.id) ?? [];
   const [mfa] = await ctx.db.select({ enabled: authMfa.enabled }).from(authMfa).where(eq(authMfa.userId, user.id)).limit(1);
@@ -90,7 +91,7 @@ async function changePasswordWithResetToken(ctx: AppCtx, resetToken: string, new
   return { status: 'password changed; sign in again' };
 }
 
-export async function changePassword(ctx: AppCtx, actor: Actor | undefined, input: { currentPassword?: string; newPassword: string; resetToken?: string }) {
+export async function changePassword(ctx: AppCtx, actor: Actor | undefined, input: ChangePasswordInput) {
   if (input.resetToken !== undefined) return changePasswordWithResetToken(ctx, input.resetToken, input.newPassword);
   if (!actor) throw new ServiceError('AUTH_REQUIRED', 'Authentication required: send Authorization: Bearer <access token>, or a resetToken');
   const user = await requireUser(ctx, actor);
@@ -141,7 +142,7 @@ export async function confirmMfa(ctx: AppCtx, actor: Actor, code: string) {
   return { status: 'mfa enabled', recoveryCodes: codes };
 }
 
-export async function disableMfa(ctx: AppCtx, actor: Actor, input: { password: string; code?: string }) {
+export async function disableMfa(ctx: AppCtx, actor: Actor, input: MfaDisableInput) {
   const user = await requireUser(ctx, actor);
   const [mfa] = await ctx.db.select().from(authMfa).where(eq(authMfa.userId, user.id)).limit(1);
   if (!mfa) throw notFound('MFA enrollment');

@@ -7,10 +7,8 @@ import { ServiceError } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
 import { findActiveUserById, groupsOf, mfaEnabledOf, type UserRow } from './users-repo';
 
-export interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-}
+export type { TokenPair } from './schemas';
+import type { TokenPair } from './schemas';
 
 interface AccessClaims {
   token_use: 'access';

@@ -4,6 +4,7 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
+import type { ClusterControllerT } from './schemas';
 
 /**
  * Controller replicas (operator-api §2.20, platform §7 "controller heartbeat/cleanup"). Each instance
@@ -14,7 +15,7 @@ import { auditTarget } from '../events/audit';
 type Row = typeof clusterController.$inferSelect;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function present(r: Row) {
+function present(r: Row): ClusterControllerT {
   return {
     uuid: r.uuid,
     host: r.host,
@@ -78,7 +79,7 @@ export async function getController(ctx: AppCtx, uuid: string) {
   return present(row);
 }
 
-export async function setControllerHost(ctx: AppCtx, uuid: string, host: string) {
+export async function setControllerHost(ctx: AppCtx, uuid: string, host: string | null): Promise<ClusterControllerT> {
   await withTransaction(ctx, async (tx) => {
     const r = await tx.db.update(clusterController).set({ host, updatedAt: tx.clock.now() }).where(eq(clusterController.uuid, uuid));
     if (r.rowsAffected === 0) throw notFound(`Cluster controller ${uuid}`);

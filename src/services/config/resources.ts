@@ -6,6 +6,8 @@ import { conflict, invalid, notFound } from '../../errors';
 import { toBase64 } from '../../lib/ids';
 import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
+import { samePathName } from '../shared/read-only';
+import type { MapInput, MapListT, MapUpdate, MapViewT, MountInput, MountSource, MountUpdate, MountViewT, SecretInput, SecretListT, SecretUpdate, SecretViewT } from './schemas';
 
 /**
  * Secrets, config maps and volume mounts (operator-api §2.13–2.15, §3.5–3.6; agent-api §2.13).
@@ -20,7 +22,8 @@ import { auditTarget } from '../events/audit';
  *   mount a microservice maps (409 naming the microservices): nothing ever points at nothing.
  */
 
-export type SecretType = 'Opaque' | 'tls';
+export type SecretType = SecretInput['type'];
+export type { MountSource } from './schemas';
 type Data = Record<string, string>;
 const iso = (ms: number) => new Date(ms).toISOString();
 const secretAad = (name: string) => `secret:${name}`;
@@ -68,11 +71,11 @@ async function decryptData(ctx: AppCtx, row: SecretRow): Promise<Data> {
   return JSON.parse(await ctx.vault.decrypt(row.dataEnc, secretAad(row.name))) as Data;
 }
 
-async function secretView(ctx: AppCtx, row: SecretRow) {
+async function secretView(ctx: AppCtx, row: SecretRow): Promise<SecretViewT> {
   return { id: row.id, name: row.name, type: row.type as SecretType, data: await decryptData(ctx, row), created_at: iso(row.createdAt), updated_at: iso(row.updatedAt) };
 }
 
-export async function listSecrets(ctx: AppCtx) {
+export async function listSecrets(ctx: AppCtx): Promise<SecretListT> {
   const rows = await ctx.db.select().from(secret).orderBy(asc(secret.name));
   return { secrets: rows.map((r) => ({ id: r.id, name: r.name, type: r.type as SecretType, created_at: iso(r.createdAt), updated_at: iso(r.updatedAt) })) };
 }
@@ -83,11 +86,11 @@ async function requireSecret(ctx: AppCtx, name: string): Promise<SecretRow> {
   return row;
 }
 
-export async function getSecret(ctx: AppCtx, name: string) {
+export async function getSecret(ctx: AppCtx, name: string): Promise<SecretViewT> {
   return secretView(ctx, await requireSecret(ctx, name));
 }
 
-export async function createSecret(ctx: AppCtx, input: { name: string; type: SecretType; data: Data }) {
+export async function createSecret(ctx: AppCtx, input: SecretInput): Promise<SecretViewT> {
   if (input.type === 'tls') checkTlsData(input.data);
   const dataEnc = await ctx.vault.encrypt(JSON.stringify(input.data), secretAad(input.name));
   await withTransaction(ctx, async (tx) => {
@@ -100,8 +103,9 @@ export async function createSecret(ctx: AppCtx, input: { name: string; type: Sec
   return getSecret(ctx, input.name);
 }
 
-/** Replaces the data. `type` may be omitted (the stored type stays) but not changed. */
-export async function updateSecret(ctx: AppCtx, name: string, input: { data: Data; type?: SecretType }) {
+/** Replaces the data. `type` may be omitted (the stored type stays) but not changed; `name` may be sent but not changed. */
+export async function updateSecret(ctx: AppCtx, name: string, input: SecretUpdate): Promise<SecretViewT> {
+  samePathName('name', input.name, name);
   const current = await requireSecret(ctx, name);
   if (input.type !== undefined && input.type !== current.type) throw invalid(`type: a ${current.type} secret cannot become ${input.type}; delete and re-create it`);
   if (current.type === 'tls') checkTlsData(input.data);
@@ -130,7 +134,7 @@ export async function deleteSecret(ctx: AppCtx, name: string): Promise<void> {
 // ---- config maps ----
 
 type MapRow = typeof configMap.$inferSelect;
-const mapView = (r: MapRow) => ({
+const mapView = (r: MapRow): MapViewT => ({
   id: r.id,
   name: r.name,
   immutable: r.immutable,
@@ -140,7 +144,7 @@ const mapView = (r: MapRow) => ({
   updated_at: iso(r.updatedAt),
 });
 
-export async function listConfigMaps(ctx: AppCtx) {
+export async function listConfigMaps(ctx: AppCtx): Promise<MapListT> {
   const rows = await ctx.db.select().from(configMap).orderBy(asc(configMap.name));
   return { configMaps: rows.map((r) => ({ id: r.id, name: r.name, immutable: r.immutable, useVault: r.useVault, created_at: iso(r.createdAt), updated_at: iso(r.updatedAt) })) };
 }
@@ -151,11 +155,11 @@ async function requireConfigMap(ctx: AppCtx, name: string): Promise<MapRow> {
   return row;
 }
 
-export async function getConfigMap(ctx: AppCtx, name: string) {
+export async function getConfigMap(ctx: AppCtx, name: string): Promise<MapViewT> {
   return mapView(await requireConfigMap(ctx, name));
 }
 
-export async function createConfigMap(ctx: AppCtx, input: { name: string; data: Data; immutable?: boolean; useVault?: boolean }) {
+export async function createConfigMap(ctx: AppCtx, input: MapInput): Promise<MapViewT> {
   await withTransaction(ctx, async (tx) => {
     const [dup] = await tx.db.select({ id: configMap.id }).from(configMap).where(eq(configMap.name, input.name)).limit(1);
     if (dup) throw conflict(`ConfigMap ${input.name} already exists`);
@@ -173,7 +177,8 @@ export async function createConfigMap(ctx: AppCtx, input: { name: string; data: 
   return getConfigMap(ctx, input.name);
 }
 
-export async function updateConfigMap(ctx: AppCtx, name: string, input: { data: Data; immutable?: boolean; useVault?: boolean }) {
+export async function updateConfigMap(ctx: AppCtx, name: string, input: MapUpdate): Promise<MapViewT> {
+  samePathName('name', input.name, name);
   const current = await requireConfigMap(ctx, name);
   if (current.immutable) throw invalid(`ConfigMap ${name} is immutable; delete and re-create it to change it`);
   await withTransaction(ctx, async (tx) => {
@@ -253,7 +258,7 @@ export async function resolveEnvSource(ctx: AppCtx, kind: 'secret' | 'configMap'
 // ---- volume mounts ----
 
 type MountRow = typeof volumeMount.$inferSelect;
-const mountView = (m: MountRow) => ({
+const mountView = (m: MountRow): MountViewT => ({
   uuid: m.uuid,
   name: m.name,
   ...(m.secretName !== null ? { secretName: m.secretName } : {}),
@@ -262,11 +267,6 @@ const mountView = (m: MountRow) => ({
   created_at: iso(m.createdAt),
   updated_at: iso(m.updatedAt),
 });
-
-export interface MountSource {
-  secretName?: string;
-  configMapName?: string;
-}
 
 function oneSource(input: MountSource): MountSource {
   const has = (v: string | undefined) => v !== undefined && v !== '';
@@ -279,7 +279,7 @@ async function requireSource(ctx: AppCtx, src: MountSource): Promise<void> {
   else await requireConfigMap(ctx, src.configMapName!);
 }
 
-export async function listMounts(ctx: AppCtx) {
+export async function listMounts(ctx: AppCtx): Promise<MountViewT[]> {
   return (await ctx.db.select().from(volumeMount).orderBy(asc(volumeMount.name))).map(mountView);
 }
 
@@ -289,11 +289,11 @@ async function requireMount(ctx: AppCtx, name: string): Promise<MountRow> {
   return row;
 }
 
-export async function getMount(ctx: AppCtx, name: string) {
+export async function getMount(ctx: AppCtx, name: string): Promise<MountViewT> {
   return mountView(await requireMount(ctx, name));
 }
 
-export async function createMount(ctx: AppCtx, input: { name: string } & MountSource) {
+export async function createMount(ctx: AppCtx, input: MountInput): Promise<MountViewT> {
   const src = oneSource(input);
   await withTransaction(ctx, async (tx) => {
     // Checked inside the write transaction: a source deleted concurrently cannot leave a dangling mount.
@@ -327,7 +327,7 @@ async function mappedBy(tx: AppCtx, mountName: string): Promise<string[]> {
     .map((r) => `${r.app}/${r.name}`);
 }
 
-export async function updateMount(ctx: AppCtx, name: string, input: { name?: string } & MountSource) {
+export async function updateMount(ctx: AppCtx, name: string, input: MountUpdate): Promise<MountViewT> {
   const current = await requireMount(ctx, name);
   const src = oneSource(input);
   const newName = input.name ?? name;

@@ -4,6 +4,7 @@ import type { Db } from '../../../db/client';
 import { withTransaction, type PendingRecord } from '../../../db/tx';
 import type { AppCtx, RequestCtx } from '../../context';
 import { invalid } from '../../errors';
+import type { EventListT, EventPurgedT, EventQueryInput, EventRecordT } from './schemas';
 
 /**
  * The audit log (operator-api §2.18, issue "every write leaves exactly one event; a failing write
@@ -104,22 +105,11 @@ export async function settleAudit(ctx: RequestCtx, status: number): Promise<void
 
 // ---- query and purge ----
 
-export interface EventQuery {
-  limit: number;
-  offset: number;
-  startTime?: number;
-  endTime?: number;
-  endpointType?: EndpointType;
-  resourceType?: string;
-  status?: 'SUCCESS' | 'FAILED';
-  method?: string[];
-  actorId?: string;
-  eventType?: EventType;
-}
+export type EventQuery = EventQueryInput;
 
 type EventRow = typeof auditEvent.$inferSelect;
 
-function present(r: EventRow) {
+function present(r: EventRow): EventRecordT {
   return {
     id: r.id,
     timestamp: r.timestamp,
@@ -141,7 +131,7 @@ function present(r: EventRow) {
 }
 
 /** Newest first. `total` counts every row matching the filters. */
-export async function listEvents(ctx: AppCtx, q: EventQuery) {
+export async function listEvents(ctx: AppCtx, q: EventQuery): Promise<EventListT> {
   if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) throw invalid('startTime: must not be after endTime');
   const where: SQL[] = [];
   if (q.startTime !== undefined) where.push(gte(auditEvent.timestamp, q.startTime));
@@ -166,7 +156,7 @@ const DAY_MS = 86_400_000;
  * DELETE /events: `days: 0` deletes every event, `N` those older than N days. The request's own
  * audit event is written after the purge, in the same transaction, so the purge is on record.
  */
-export async function purgeEvents(ctx: AppCtx, days: number) {
+export async function purgeEvents(ctx: AppCtx, days: number): Promise<EventPurgedT> {
   const now = ctx.clock.now();
   const before = days === 0 ? null : now - days * DAY_MS;
   const deleted = await withTransaction(ctx, async (tx) => {

@@ -5,6 +5,7 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { PREDEFINED_ACCOUNT_RULES, PREDEFINED_USER_RULES, accountClaims, checkLatin1, slug, userClaims, type AccountRule, type UserRule } from './rules';
+import type { AccountRuleViewT, AccountUserT, AccountViewT, UserRuleViewT, UserViewT, UserWithContextT } from './schemas';
 
 /**
  * The NATS trust chain (platform §4.1): operator → accounts → users, as NATS JWT v2 (ed25519-nkey).
@@ -373,7 +374,7 @@ export async function listAccounts(ctx: AppCtx) {
   return rows.map(accountView);
 }
 
-export const accountView = (a: AccountRow) => ({
+export const accountView = (a: AccountRow): AccountViewT => ({
   id: a.id,
   name: a.name,
   publicKey: a.publicKey,
@@ -384,7 +385,7 @@ export const accountView = (a: AccountRow) => ({
   natsRule: a.ruleName,
 });
 
-export const userView = (u: UserRow, acc?: AccountRow) => ({
+export const userView = (u: UserRow, acc?: AccountRow): UserViewT => ({
   id: u.id,
   name: u.name,
   publicKey: u.publicKey,
@@ -395,12 +396,13 @@ export const userView = (u: UserRow, acc?: AccountRow) => ({
   ...(acc ? { accountId: acc.id, accountName: acc.name } : {}),
 });
 
-export async function listUsers(ctx: AppCtx, appName?: string) {
-  if (appName !== undefined) {
-    const acc = await resolveAccount(ctx, appName);
-    const rows = await ctx.db.select().from(natsUser).where(eq(natsUser.accountId, acc.id)).orderBy(asc(natsUser.id));
-    return rows.map((u) => ({ id: u.id, name: u.name, publicKey: u.publicKey, jwt: u.jwt, isBearer: u.isBearer }));
-  }
+export async function listAccountUsers(ctx: AppCtx, appName: string): Promise<AccountUserT[]> {
+  const acc = await resolveAccount(ctx, appName);
+  const rows = await ctx.db.select().from(natsUser).where(eq(natsUser.accountId, acc.id)).orderBy(asc(natsUser.id));
+  return rows.map((u) => ({ id: u.id, name: u.name, publicKey: u.publicKey, jwt: u.jwt, isBearer: u.isBearer }));
+}
+
+export async function listUsers(ctx: AppCtx): Promise<UserWithContextT[]> {
   const rows = await ctx.db.select().from(natsUser).orderBy(asc(natsUser.id));
   const accounts = rows.length ? await ctx.db.select().from(natsAccount).where(inArray(natsAccount.id, [...new Set(rows.map((r) => r.accountId))])) : [];
   const appIds = accounts.map((a) => a.applicationId).filter((x): x is number => x !== null);
@@ -424,15 +426,18 @@ export async function listUsers(ctx: AppCtx, appName?: string) {
 
 // ---- rule CRUD ----
 
-export async function listRules(ctx: AppCtx, kind: 'account' | 'user') {
+type RuleView<K extends 'account' | 'user'> = K extends 'account' ? AccountRuleViewT : UserRuleViewT;
+
+export async function listRules<K extends 'account' | 'user'>(ctx: AppCtx, kind: K): Promise<RuleView<K>[]> {
   await ensurePredefinedRules(ctx);
   const rows = await ctx.db.select().from(natsRule).where(eq(natsRule.kind, kind)).orderBy(asc(natsRule.id));
-  return rows.map((r) => ({ ...(JSON.parse(r.spec) as object), name: r.name, isPredefined: r.isPredefined }));
+  // The stored spec was validated by the rule schema when it was written (or is a predefined rule).
+  return rows.map((r) => ({ ...(JSON.parse(r.spec) as object), name: r.name, isPredefined: r.isPredefined }) as RuleView<K>);
 }
 
 const PREDEFINED = (kind: 'account' | 'user') => (kind === 'account' ? PREDEFINED_ACCOUNT_RULES : PREDEFINED_USER_RULES);
 
-export async function createRule(ctx: AppCtx, kind: 'account' | 'user', spec: AccountRule | UserRule) {
+export async function createRule<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, spec: K extends 'account' ? AccountRule : UserRule): Promise<RuleView<K>> {
   checkLatin1(spec);
   if (PREDEFINED(kind)[spec.name]) throw invalid(`name: ${spec.name} is a predefined rule`);
   kind === 'account' ? accountClaims(spec as AccountRule, {}) : userClaims(spec as UserRule); // validates sizes
@@ -442,10 +447,10 @@ export async function createRule(ctx: AppCtx, kind: 'account' | 'user', spec: Ac
     const now = tx.clock.now();
     await tx.db.insert(natsRule).values({ kind, name: spec.name, spec: JSON.stringify(spec), createdAt: now, updatedAt: now });
   });
-  return { ...spec, isPredefined: false };
+  return { ...spec, isPredefined: false } as RuleView<K>;
 }
 
-export async function updateRule(ctx: AppCtx, kind: 'account' | 'user', name: string, spec: AccountRule | UserRule) {
+export async function updateRule<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, name: string, spec: Partial<K extends 'account' ? AccountRule : UserRule>): Promise<RuleView<K>> {
   checkLatin1(spec);
   if (PREDEFINED(kind)[name]) throw invalid(`${name} is a predefined rule and cannot be changed`);
   if (spec.name !== undefined && spec.name !== name) throw invalid(`name: must be ${name} (rules cannot be renamed)`);
@@ -456,7 +461,7 @@ export async function updateRule(ctx: AppCtx, kind: 'account' | 'user', name: st
     if (r.rowsAffected === 0) throw notFound(`NATS ${kind} rule ${name}`);
   });
   await applyRuleChange(ctx, kind, name);
-  return { ...next, isPredefined: false };
+  return { ...next, isPredefined: false } as RuleView<K>;
 }
 
 /** Deletes a custom rule; its accounts/users fall back to `default-account` / `default-user` and are re-issued. */

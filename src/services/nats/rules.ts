@@ -1,60 +1,8 @@
 import type { Account, ConnectionType, Export, Import, User } from '@nats-io/jwt';
+import type { AccountRule, UserRule } from './schemas';
 import { invalid } from '../../errors';
 
-/** NatsAccountRule (operator-api §3.13). */
-export interface AccountRule {
-  name: string;
-  description?: string;
-  infoUrl?: string;
-  maxConnections?: number;
-  maxLeafNodeConnections?: number;
-  maxExports?: number;
-  maxImports?: number;
-  maxSubscriptions?: number;
-  streams?: number;
-  consumer?: number;
-  maxAckPending?: number;
-  maxData?: number | string;
-  maxMsgPayload?: number | string;
-  memStorage?: number | string;
-  diskStorage?: number | string;
-  memMaxStreamBytes?: number | string;
-  diskMaxStreamBytes?: number | string;
-  exportsAllowWildcards?: boolean;
-  disallowBearer?: boolean;
-  maxBytesRequired?: boolean;
-  respMax?: number;
-  respTtl?: number;
-  imports?: Array<Record<string, unknown>>;
-  exports?: Array<Record<string, unknown>>;
-  tieredLimits?: Record<string, unknown>;
-  pubAllow?: string[];
-  pubDeny?: string[];
-  subAllow?: string[];
-  subDeny?: string[];
-}
-
-/** NatsUserRule (operator-api §3.13). */
-export interface UserRule {
-  name: string;
-  description?: string;
-  maxSubscriptions?: number;
-  maxPayload?: number | string;
-  maxData?: number | string;
-  bearerToken?: boolean;
-  proxyRequired?: boolean;
-  allowedConnectionTypes?: ConnectionType[];
-  src?: string[];
-  times?: Array<{ start: string; end: string }>;
-  timesLocation?: string;
-  respMax?: number;
-  respTtl?: number;
-  pubAllow?: string[];
-  pubDeny?: string[];
-  subAllow?: string[];
-  subDeny?: string[];
-  tags?: string[];
-}
+export type { AccountRule, UserRule } from './schemas';
 
 const unlimitedJs = { memStorage: -1, diskStorage: -1, streams: -1, consumer: -1, maxAckPending: -1, memMaxStreamBytes: -1, diskMaxStreamBytes: -1 };
 const unlimitedCore = { maxConnections: -1, maxLeafNodeConnections: -1, maxData: -1, maxMsgPayload: -1, maxSubscriptions: -1, maxImports: -1, maxExports: -1, exportsAllowWildcards: true };

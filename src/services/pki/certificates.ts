@@ -6,6 +6,7 @@ import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
 import { mountsUsing, sourceChanged } from '../config/resources';
 import { checkNames, describe, loadCa, selfSigned, signedLeaf, validityMs, type Issued, type SigningCa } from './x509';
+import type { CaCreatedT, CaInput, CaListT, CaViewT, CertCreatedT, CertInput, CertListT, CertViewT, ExpiringListT, RenewedT } from './schemas';
 
 /**
  * Certificate authorities and certificates (platform §2, operator-api §2.17). Keys are generated
@@ -69,15 +70,7 @@ async function signerOf(ctx: AppCtx, row: CertRow): Promise<SigningCa> {
 
 // ---- CAs ----
 
-export interface CaInput {
-  name: string;
-  type: 'self-signed' | 'direct' | 'k8s-secret';
-  subject?: string;
-  expiration?: number;
-  secretName?: string;
-}
-
-export async function createCa(ctx: AppCtx, input: CaInput) {
+export async function createCa(ctx: AppCtx, input: CaInput): Promise<CaCreatedT> {
   if (await rowByName(ctx, input.name)) throw conflict(`Certificate or CA ${input.name} already exists`);
   if (input.type === 'k8s-secret') throw invalid('type: k8s-secret needs a Kubernetes control plane; import the CA into a Controller tls secret and use type direct');
   if (input.type === 'direct') {
@@ -104,12 +97,18 @@ export async function createCa(ctx: AppCtx, input: CaInput) {
       });
       auditTarget(tx, input.name);
     });
-    return getCa(ctx, input.name);
+    return caCreated(ctx, input.name, input.type);
   }
   if (!input.subject) throw invalid('subject: required for a self-signed CA');
   checkNames(input.subject, []);
   await generateCa(ctx, input.name, input.subject, input.expiration);
-  return getCa(ctx, input.name);
+  return caCreated(ctx, input.name, input.type);
+}
+
+/** Upstream answers a create with a short snake_case record, not the full CA. */
+async function caCreated(ctx: AppCtx, name: string, type: CaInput['type']): Promise<CaCreatedT> {
+  const r = (await rowByName(ctx, name))!;
+  return { name: r.name, subject: r.subject, type, valid_from: iso(r.validFrom), valid_to: iso(r.validTo) };
 }
 
 async function generateCa(ctx: AppCtx, name: string, subject: string, expiration: number | undefined): Promise<void> {
@@ -157,20 +156,20 @@ export async function ensureCa(ctx: AppCtx, name: (typeof WELL_KNOWN_CAS)[number
 
 const daysLeft = (ctx: AppCtx, r: CertRow) => Math.floor((r.validTo - ctx.clock.now()) / 86_400_000);
 
-export async function listCas(ctx: AppCtx) {
+export async function listCas(ctx: AppCtx): Promise<CaListT> {
   const rows = await ctx.db.select().from(certificate).where(eq(certificate.isCA, true)).orderBy(asc(certificate.name));
   return { cas: rows.map((r) => ({ name: r.name, subject: r.subject, valid_from: iso(r.validFrom), valid_to: iso(r.validTo), days_remaining: daysLeft(ctx, r), is_expired: r.validTo <= ctx.clock.now() })) };
 }
 
-async function pemData(ctx: AppCtx, r: CertRow) {
+async function pemData(ctx: AppCtx, r: CertRow): Promise<CaViewT['data']> {
   const tls = await readTls(ctx, r.secretName);
-  return { certificate: tls?.crt ?? null, private_key: tls?.key ?? null };
+  return { certificate: tls?.crt ?? null, privateKey: tls?.key ?? null };
 }
 
-export async function getCa(ctx: AppCtx, name: string) {
+export async function getCa(ctx: AppCtx, name: string): Promise<CaViewT> {
   const r = await rowByName(ctx, name);
   if (!r || !r.isCA) throw notFound(`CA ${name}`);
-  return { name: r.name, subject: r.subject, is_ca: true, valid_from: iso(r.validFrom), valid_to: iso(r.validTo), serial_number: r.serialNumber, data: await pemData(ctx, r) };
+  return { name: r.name, subject: r.subject, isCA: true, validFrom: iso(r.validFrom), validTo: iso(r.validTo), serialNumber: r.serialNumber, data: await pemData(ctx, r) };
 }
 
 export async function deleteCa(ctx: AppCtx, name: string): Promise<void> {
@@ -194,14 +193,6 @@ async function deleteRow(ctx: AppCtx, r: CertRow): Promise<void> {
 
 // ---- certificates ----
 
-export interface CertInput {
-  name: string;
-  subject: string;
-  hosts: string;
-  expiration?: number;
-  ca?: { type: 'self-signed' | 'direct' | 'k8s-secret'; secretName?: string; cert?: string; key?: string };
-}
-
 /** The signer named by a request's `ca` block: a CA row (central ones ensured), a bare tls secret, or inline PEM. */
 async function resolveSigner(ctx: AppCtx, ca: NonNullable<CertInput['ca']>): Promise<{ signer: SigningCa; row?: CertRow }> {
   if (ca.type === 'k8s-secret') throw invalid('ca.type: k8s-secret needs a Kubernetes control plane');
@@ -224,7 +215,7 @@ function hostList(hosts: string): string[] {
   return list;
 }
 
-export async function createCertificate(ctx: AppCtx, input: CertInput) {
+export async function createCertificate(ctx: AppCtx, input: CertInput): Promise<CertCreatedT> {
   if (await rowByName(ctx, input.name)) throw conflict(`Certificate or CA ${input.name} already exists`);
   const hosts = hostList(input.hosts);
   checkNames(input.subject, hosts);
@@ -250,7 +241,8 @@ export async function createCertificate(ctx: AppCtx, input: CertInput) {
     await insertRow(tx, input.name, input.subject, hosts.join(','), false, issued, signedBy?.id ?? null, input.expiration ?? null);
     auditTarget(tx, input.name);
   });
-  return getCertificate(ctx, input.name);
+  const r = (await rowByName(ctx, input.name))!;
+  return { name: r.name, subject: r.subject, hosts: r.hosts, valid_from: iso(r.validFrom), valid_to: iso(r.validTo), ca_name: signedBy?.name ?? null };
 }
 
 async function chainOf(ctx: AppCtx, r: CertRow) {
@@ -267,20 +259,20 @@ async function chainOf(ctx: AppCtx, r: CertRow) {
   return chain;
 }
 
-const summary = (ctx: AppCtx, r: CertRow, caName: string | null) => ({
+const summary = (ctx: AppCtx, r: CertRow, caName: string | null): CertListT['certificates'][number] => ({
   name: r.name,
   subject: r.subject,
   hosts: r.hosts,
-  is_ca: r.isCA,
-  valid_from: iso(r.validFrom),
-  valid_to: iso(r.validTo),
-  days_remaining: daysLeft(ctx, r),
-  is_expired: r.validTo <= ctx.clock.now(),
-  ca_name: caName,
+  isCA: r.isCA,
+  validFrom: iso(r.validFrom),
+  validTo: iso(r.validTo),
+  daysRemaining: daysLeft(ctx, r),
+  isExpired: r.validTo <= ctx.clock.now(),
+  caName,
 });
 
-export async function listCertificates(ctx: AppCtx, opts: { expiringWithinDays?: number } = {}) {
-  const where = opts.expiringWithinDays !== undefined ? lte(certificate.validTo, ctx.clock.now() + opts.expiringWithinDays * 86_400_000) : undefined;
+async function certRows(ctx: AppCtx, expiringWithinDays?: number): Promise<Array<{ r: CertRow; caName: string | null }>> {
+  const where = expiringWithinDays !== undefined ? lte(certificate.validTo, ctx.clock.now() + expiringWithinDays * 86_400_000) : undefined;
   const rows = await ctx.db.select().from(certificate).where(where).orderBy(asc(certificate.name));
   const names = new Map(rows.map((r) => [r.id, r.name]));
   const missing = rows.filter((r) => r.signedById && !names.has(r.signedById));
@@ -288,14 +280,35 @@ export async function listCertificates(ctx: AppCtx, opts: { expiringWithinDays?:
     const [ca] = await ctx.db.select({ id: certificate.id, name: certificate.name }).from(certificate).where(eq(certificate.id, m.signedById!)).limit(1);
     if (ca) names.set(ca.id, ca.name);
   }
-  return { certificates: rows.map((r) => summary(ctx, r, r.signedById ? (names.get(r.signedById) ?? null) : null)) };
+  return rows.map((r) => ({ r, caName: r.signedById ? (names.get(r.signedById) ?? null) : null }));
 }
 
-export async function getCertificate(ctx: AppCtx, name: string) {
+export async function listCertificates(ctx: AppCtx): Promise<CertListT> {
+  return { certificates: (await certRows(ctx)).map(({ r, caName }) => summary(ctx, r, caName)) };
+}
+
+/** Upstream's expiring list kept snake_case (and has no is_expired), unlike the full list. */
+export async function listExpiringCertificates(ctx: AppCtx, days: number): Promise<ExpiringListT> {
+  const rows = await certRows(ctx, days);
+  return {
+    certificates: rows.map(({ r, caName }) => ({
+      name: r.name,
+      subject: r.subject,
+      hosts: r.hosts,
+      is_ca: r.isCA,
+      valid_from: iso(r.validFrom),
+      valid_to: iso(r.validTo),
+      days_remaining: daysLeft(ctx, r),
+      ca_name: caName,
+    })),
+  };
+}
+
+export async function getCertificate(ctx: AppCtx, name: string): Promise<CertViewT> {
   const r = await rowByName(ctx, name);
   if (!r) throw notFound(`Certificate ${name}`);
   const chain = await chainOf(ctx, r);
-  return { ...summary(ctx, r, chain[0]?.name ?? null), serial_number: r.serialNumber, certificate_chain: chain, data: await pemData(ctx, r) };
+  return { ...summary(ctx, r, chain[0]?.name ?? null), serialNumber: r.serialNumber, certificateChain: chain, data: await pemData(ctx, r) };
 }
 
 export async function deleteCertificate(ctx: AppCtx, name: string): Promise<void> {
@@ -310,7 +323,7 @@ export async function deleteCertificate(ctx: AppCtx, name: string): Promise<void
  * projecting it gets a new version and its fogs the `volumeMounts` flag. The row records the validity
  * actually written into the certificate.
  */
-export async function renewCertificate(ctx: AppCtx, name: string) {
+export async function renewCertificate(ctx: AppCtx, name: string): Promise<RenewedT> {
   const r = await rowByName(ctx, name);
   if (!r) throw notFound(`Certificate ${name}`);
   if (r.imported) throw invalid(`${name} was imported from secret ${r.secretName}; renew it at its source and update the secret`);

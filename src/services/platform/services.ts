@@ -6,6 +6,7 @@ import { conflict, invalid, notFound } from '../../errors';
 import { errorFields } from '../../lib/logger';
 import { auditTarget } from '../events/audit';
 import { defaultRouterFog, enqueueFogReconcile, MAX_ATTEMPTS } from './fog-platform';
+import type { ServiceInput, ServiceViewT } from './schemas';
 
 /**
  * Services: router TCP bridges (platform §5.5–5.6). A service is a `tcpConnector` on the router of the fog
@@ -19,16 +20,7 @@ import { defaultRouterFog, enqueueFogReconcile, MAX_ATTEMPTS } from './fog-platf
 type ServiceRow = typeof service.$inferSelect;
 type FogRow = typeof fog.$inferSelect;
 
-export interface ServiceInput {
-  name: string;
-  type: 'microservice' | 'agent' | 'k8s' | 'external';
-  resource: string;
-  targetPort: number;
-  defaultBridge?: string;
-  servicePort?: number;
-  k8sType?: string;
-  tags?: string[];
-}
+export type { ServiceInput } from './schemas';
 
 export const FORBIDDEN_SERVICE_NAMES = ['controller', 'router', 'router-internal', 'docker', 'podman', 'kubernetes', 'nats', 'nats-headless'];
 export const SERVICE_TAG_KEY = 'service.iofog.org/tag';
@@ -119,7 +111,7 @@ async function affectedFogs(ctx: AppCtx, s: ServiceRow): Promise<string[]> {
 
 // ---- API ----
 
-export function serviceView(s: ServiceRow) {
+export function serviceView(s: ServiceRow): ServiceViewT {
   return {
     name: s.name,
     type: s.type,

@@ -6,7 +6,9 @@ import { conflict, invalid, notFound, ServiceError } from '../../errors';
 import { SYSTEM_ROLES, type Rule } from '../../auth/rbac';
 import { auditTarget } from '../events/audit';
 import { raiseFlags } from '../changes/flags';
-import { bumpPolicyVersion, type RoleRef, type Subject } from './policy';
+import { bumpPolicyVersion } from './policy';
+import type { AccountInput, AccountUpdate, AccountViewT, BindingInput, BindingUpdate, BindingViewT, RoleInput, RoleRef, RoleUpdate, RoleViewT, Subject } from './schemas';
+import { samePathName } from '../shared/read-only';
 
 /**
  * Roles, role bindings and service accounts (operator-api §2.23, §3.8). System roles live in code:
@@ -35,7 +37,7 @@ function checkRules(rules: Rule[]): void {
 
 const isSystemRole = (name: string) => Object.hasOwn(SYSTEM_ROLES, name);
 
-function roleView(apiVersion: string, r: { id: number | null; name: string; rules: Rule[]; system: boolean; createdAt?: number; updatedAt?: number }) {
+function roleView(apiVersion: string, r: { id: number | null; name: string; rules: Rule[]; system: boolean; createdAt?: number; updatedAt?: number }): RoleViewT {
   return {
     id: r.id,
     apiVersion,
@@ -52,12 +54,12 @@ type RoleRow = typeof rbacRole.$inferSelect;
 const fromRow = (ctx: AppCtx, r: RoleRow) => roleView(ctx.config.rbacApiVersion, { id: r.id, name: r.name, rules: JSON.parse(r.rules) as Rule[], system: false, createdAt: r.createdAt, updatedAt: r.updatedAt });
 const systemView = (ctx: AppCtx, name: string) => roleView(ctx.config.rbacApiVersion, { id: null, name, rules: SYSTEM_ROLES[name]!.rules, system: true });
 
-export async function listRoles(ctx: AppCtx) {
+export async function listRoles(ctx: AppCtx): Promise<RoleViewT[]> {
   const rows = await ctx.db.select().from(rbacRole).orderBy(asc(rbacRole.name));
   return [...Object.keys(SYSTEM_ROLES).map((n) => systemView(ctx, n)), ...rows.map((r) => fromRow(ctx, r))];
 }
 
-export async function getRole(ctx: AppCtx, name: string) {
+export async function getRole(ctx: AppCtx, name: string): Promise<RoleViewT> {
   if (isSystemRole(name)) return systemView(ctx, name);
   const [row] = await ctx.db.select().from(rbacRole).where(eq(rbacRole.name, name)).limit(1);
   if (!row) throw notFound(`Role ${name}`);
@@ -66,7 +68,7 @@ export async function getRole(ctx: AppCtx, name: string) {
 
 const systemRoleError = (name: string) => new ServiceError('FORBIDDEN', `Role ${name} is a system role and cannot be changed or deleted`);
 
-export async function createRole(ctx: AppCtx, input: { name: string; rules: Rule[] }) {
+export async function createRole(ctx: AppCtx, input: RoleInput): Promise<RoleViewT> {
   if (isSystemRole(input.name)) throw conflict(`Role ${input.name} already exists (system role)`);
   checkRules(input.rules);
   await withTransaction(ctx, async (tx) => {
@@ -89,7 +91,7 @@ async function fogsUsingRole(tx: AppCtx, roleName: string): Promise<string[]> {
   return [...new Set(rows.filter((r) => r.fogUuid && (JSON.parse(r.roleRef) as RoleRef).name === roleName).map((r) => r.fogUuid!))];
 }
 
-export async function updateRole(ctx: AppCtx, name: string, input: { rules: Rule[]; name?: string }) {
+export async function updateRole(ctx: AppCtx, name: string, input: RoleUpdate): Promise<RoleViewT> {
   if (isSystemRole(name)) throw systemRoleError(name);
   if (input.name !== undefined && input.name !== name) throw invalid(`name: roles cannot be renamed (path names ${name})`);
   checkRules(input.rules);
@@ -125,7 +127,7 @@ async function requireRole(ctx: AppCtx, ref: RoleRef, field: string): Promise<vo
 // ---- role bindings ----
 
 type BindingRow = typeof rbacRoleBinding.$inferSelect;
-function bindingView(ctx: AppCtx, b: BindingRow) {
+function bindingView(ctx: AppCtx, b: BindingRow): BindingViewT {
   return {
     id: b.id,
     apiVersion: ctx.config.rbacApiVersion,
@@ -138,17 +140,17 @@ function bindingView(ctx: AppCtx, b: BindingRow) {
   };
 }
 
-export async function listBindings(ctx: AppCtx) {
+export async function listBindings(ctx: AppCtx): Promise<BindingViewT[]> {
   return (await ctx.db.select().from(rbacRoleBinding).orderBy(asc(rbacRoleBinding.name))).map((b) => bindingView(ctx, b));
 }
 
-export async function getBinding(ctx: AppCtx, name: string) {
+export async function getBinding(ctx: AppCtx, name: string): Promise<BindingViewT> {
   const [row] = await ctx.db.select().from(rbacRoleBinding).where(eq(rbacRoleBinding.name, name)).limit(1);
   if (!row) throw notFound(`RoleBinding ${name}`);
   return bindingView(ctx, row);
 }
 
-export async function createBinding(ctx: AppCtx, input: { name: string; roleRef: RoleRef; subjects: Subject[] }) {
+export async function createBinding(ctx: AppCtx, input: BindingInput): Promise<BindingViewT> {
   await requireRole(ctx, input.roleRef, 'roleRef');
   await withTransaction(ctx, async (tx) => {
     const [dup] = await tx.db.select({ id: rbacRoleBinding.id }).from(rbacRoleBinding).where(eq(rbacRoleBinding.name, input.name)).limit(1);
@@ -161,7 +163,7 @@ export async function createBinding(ctx: AppCtx, input: { name: string; roleRef:
   return getBinding(ctx, input.name);
 }
 
-export async function updateBinding(ctx: AppCtx, name: string, input: { roleRef: RoleRef; subjects: Subject[]; name?: string }) {
+export async function updateBinding(ctx: AppCtx, name: string, input: BindingUpdate): Promise<BindingViewT> {
   if (input.name !== undefined && input.name !== name) throw invalid(`name: role bindings cannot be renamed (path names ${name})`);
   await requireRole(ctx, input.roleRef, 'roleRef');
   await withTransaction(ctx, async (tx) => {
@@ -190,7 +192,7 @@ async function appByName(ctx: AppCtx, name: string) {
   return app;
 }
 
-function accountView(ctx: AppCtx, a: typeof serviceAccount.$inferSelect, applicationName: string) {
+function accountView(ctx: AppCtx, a: typeof serviceAccount.$inferSelect, applicationName: string): AccountViewT {
   return {
     id: a.id,
     apiVersion: ctx.config.rbacApiVersion,
@@ -203,7 +205,7 @@ function accountView(ctx: AppCtx, a: typeof serviceAccount.$inferSelect, applica
   };
 }
 
-export async function listAccounts(ctx: AppCtx, applicationName?: string) {
+export async function listAccounts(ctx: AppCtx, applicationName?: string): Promise<AccountViewT[]> {
   const rows = await ctx.db
     .select({ a: serviceAccount, app: application.name })
     .from(serviceAccount)
@@ -213,7 +215,7 @@ export async function listAccounts(ctx: AppCtx, applicationName?: string) {
   return rows.map((r) => accountView(ctx, r.a, r.app));
 }
 
-export async function getAccount(ctx: AppCtx, appName: string, name: string) {
+export async function getAccount(ctx: AppCtx, appName: string, name: string): Promise<AccountViewT> {
   const app = await appByName(ctx, appName);
   if (!app) throw notFound(`Application ${appName}`);
   const [row] = await ctx.db.select().from(serviceAccount).where(and(eq(serviceAccount.applicationId, app.id), eq(serviceAccount.name, name))).limit(1);
@@ -221,7 +223,7 @@ export async function getAccount(ctx: AppCtx, appName: string, name: string) {
   return accountView(ctx, row, app.name);
 }
 
-export async function createAccount(ctx: AppCtx, input: { name: string; applicationName: string; roleRef: RoleRef }) {
+export async function createAccount(ctx: AppCtx, input: AccountInput): Promise<AccountViewT> {
   const app = await appByName(ctx, input.applicationName);
   if (!app) throw notFound(`Application ${input.applicationName}`);
   await requireRole(ctx, input.roleRef, 'roleRef');
@@ -242,8 +244,9 @@ async function fogsOfAccount(tx: AppCtx, applicationId: number, name: string): P
   return rows.flatMap((r) => (r.fogUuid ? [r.fogUuid] : []));
 }
 
-export async function updateAccount(ctx: AppCtx, appName: string, name: string, input: { roleRef: RoleRef; name?: string }) {
+export async function updateAccount(ctx: AppCtx, appName: string, name: string, input: AccountUpdate): Promise<AccountViewT> {
   if (input.name !== undefined && input.name !== name) throw invalid(`name: service accounts cannot be renamed (path names ${name})`);
+  samePathName('applicationName', input.applicationName, appName);
   const app = await appByName(ctx, appName);
   if (!app) throw notFound(`Application ${appName}`);
   await requireRole(ctx, input.roleRef, 'roleRef');

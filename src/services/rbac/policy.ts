@@ -6,16 +6,8 @@ import { allowed, SYSTEM_ROLES, type Permission, type Role, type Rule } from '..
 
 export const POLICY_VERSION_KEY = 'rbac.version';
 
-export interface RoleRef {
-  kind: 'Role';
-  name: string;
-  apiGroup?: string;
-}
-export interface Subject {
-  kind: 'User' | 'Group' | 'ServiceAccount';
-  name: string;
-  apiGroup?: string;
-}
+import type { RoleRef, Subject } from './schemas';
+export type { RoleRef, Subject } from './schemas';
 
 interface Binding {
   roleRef: RoleRef;
