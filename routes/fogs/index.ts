@@ -140,7 +140,7 @@ export const deleteFogRoute = defineRoute(rbac('fogs', 'delete', 'uuid'), {
   tags: tag,
   summary: 'Delete a fog',
   description:
-    'Asynchronous: the agent receives `deleteNode`, confirms with DELETE /agent/delete-node and wipes itself; the fog is then removed. An agent that never confirms is removed after 10 minutes.',
+    'Asynchronous when the fog has a provisioned agent: the agent receives `deleteNode`, confirms with DELETE /agent/delete-node and wipes itself; the fog is then removed. An agent that never confirms is removed after 10 minutes. A fog without an agent (never provisioned, or deprovisioned) is removed at once.',
   request: { params: UuidParam },
   responses: { 202: { description: 'Deletion started' }, ...nf },
 });

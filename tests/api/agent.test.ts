@@ -289,6 +289,38 @@ test('fog delete: deleteNode flag, agent confirms with delete-node, then AGENT_F
   }
 });
 
+test('fog delete without an agent: a never-provisioned or deprovisioned fog goes at once and its name is free; a live agent still confirms', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const mk = async (name: string) => {
+      const r = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.uuid as string;
+    };
+    // Never provisioned: nobody could confirm, so nothing waits.
+    const never = await mk('never-provisioned');
+    assert.equal((await t.call('DELETE', `/api/v3/iofog/${never}`, { token: admin })).status, 202);
+    assert.equal((await t.call('GET', `/api/v3/iofog/${never}`, { token: admin })).status, 404);
+    await mk('never-provisioned');
+
+    // Deprovisioned: its key is gone, so it is removed at once too.
+    const gone = await provisioned(t, { name: 'deprovisioned-fog' });
+    assert.equal((await gone.call('POST', '/deprovision', { microserviceUuids: [] })).status, 204);
+    assert.equal((await t.call('DELETE', `/api/v3/iofog/${gone.uuid}`, { token: admin })).status, 202);
+    assert.equal((await t.call('GET', `/api/v3/iofog/${gone.uuid}`, { token: admin })).status, 404);
+    await mk('deprovisioned-fog');
+
+    // A live agent: the fog waits for its confirmation and keeps its name meanwhile.
+    const live = await provisioned(t, { name: 'live-fog' });
+    assert.equal((await t.call('DELETE', `/api/v3/iofog/${live.uuid}`, { token: admin })).status, 202);
+    assert.equal((await t.call('GET', `/api/v3/iofog/${live.uuid}`, { token: admin })).body.platformStatus.phase, 'Deleting');
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'live-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 409);
+  } finally {
+    await t.close();
+  }
+});
+
 test('desired-state routes: registries (built-ins), volume mounts, microservices, sessions, tunnel 404, version, hal', async () => {
   const t = await makeTestApp();
   try {

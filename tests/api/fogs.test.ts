@@ -73,7 +73,9 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
 
     assert.equal((await t.call('DELETE', `/api/v3/iofog/${a.body.uuid}`, { token: developer })).status, 403);
     assert.equal((await t.call('DELETE', `/api/v3/iofog/${a.body.uuid}`, { token: admin })).status, 202);
-    assert.equal((await t.call('PATCH', `/api/v3/iofog/${a.body.uuid}`, { token: admin, body: { location: 'x' } })).status, 409, 'being deleted');
+    // Never provisioned: removed at once (no agent to confirm), its name free again.
+    assert.equal((await t.call('PATCH', `/api/v3/iofog/${a.body.uuid}`, { token: admin, body: { location: 'x' } })).status, 404, 'removed');
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-lisbon-01', archId: 1 } })).status, 201);
   } finally {
     await t.close();
   }

@@ -1,8 +1,8 @@
 import { and, asc, eq, isNull, ne, or } from 'drizzle-orm';
-import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatformStatus } from '../../../db/schema/index';
+import { fog, fogHal, fogProvisioningKey, fogPublicKey, fogTunnel, fogVersionCommand, fogPlatformStatus } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import { defaultRouterFog, dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
+import { defaultRouterFog, dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView, reconcileFog } from '../platform/fog-platform';
 import { dropNatsMaterial, hubFog } from '../platform/nats-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
@@ -395,19 +395,32 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
 }
 
 /**
- * Deletes a fog: the agent gets `deleteNode` and confirms with DELETE /agent/delete-node, which
- * removes the row; if it never does, the fog-status job removes it after DELETE_GRACE_MS.
+ * Deletes a fog. A fog with a provisioned agent gets `deleteNode`; the agent confirms with
+ * DELETE /agent/delete-node, which removes the row, and if it never does the fog-status job removes it
+ * after DELETE_GRACE_MS. A fog without an agent key (never provisioned, or deprovisioned) has nobody to
+ * confirm: it is removed at once, so its name can be reused right away.
  */
 export async function deleteFog(ctx: AppCtx, uuid: string): Promise<void> {
   const current = await requireFog(ctx, uuid);
   if (current.deleteRequestedAt !== null) return;
-  await withTransaction(ctx, async (tx) => {
+  const hasAgent = await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
+    // Marked in the same transaction as the key is read: a provisioning that commits after this refuses a
+    // fog being deleted, so a fog judged agent-less cannot gain an agent before it goes.
     await tx.db.update(fog).set({ deleteRequestedAt: now, updatedAt: now }).where(eq(fog.uuid, uuid));
+    const [key] = await tx.db.select({ fogUuid: fogPublicKey.fogUuid }).from(fogPublicKey).where(eq(fogPublicKey.fogUuid, uuid)).limit(1);
+    if (current.routerMode === 'interior') await enqueueDownstream(tx, uuid);
+    if (!key) return false;
     await raiseFlags(tx, [uuid], ['deleteNode']);
     await enqueueFogReconcile(tx, uuid, 'delete', current.specGeneration);
-    if (current.routerMode === 'interior') await enqueueDownstream(tx, uuid);
+    return true;
   });
+  if (hasAgent) return;
+  // The platform teardown the reconcile worker would do (routerless fogs on this router go back to the
+  // default one), then the row. If the teardown fails, the row still goes: what is left is named after
+  // the fog and removeFog drops it too.
+  await reconcileFog(ctx, uuid, true).catch((err) => ctx.logger.warn('platform teardown of a removed fog failed', { fogUuid: uuid, err: String(err) }));
+  await removeFog(ctx, uuid);
 }
 
 /** Removes the fog row and everything that hangs off it. */
