@@ -335,7 +335,11 @@ test('desired-state routes: registries (built-ins), volume mounts, microservices
     assert.equal((await call('GET', '/tunnel')).status, 404);
     assert.equal((await call('GET', '/version')).status, 404);
     assert.equal((await call('GET', '/cert')).status, 404, 'no TLS configured');
-    // Version command: only when the agent says it is ready.
+    // Version command: a new fog is ready to upgrade before its first status report (upstream's default);
+    // after that, only when the agent says it is ready.
+    assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.isReadyToUpgrade, true);
+    assert.equal((await t.call('POST', `/api/v3/iofog/${uuid}/version/upgrade`, { token: admin })).status, 204, 'before any status report');
+    assert.equal((await call('PUT', '/status', { isReadyToUpgrade: false })).status, 204);
     const refused = await t.call('POST', `/api/v3/iofog/${uuid}/version/upgrade`, { token: admin });
     assert.equal(refused.status, 400);
     assert.equal((await call('PUT', '/status', { isReadyToUpgrade: true })).status, 204);
@@ -357,7 +361,11 @@ test('desired-state routes: registries (built-ins), volume mounts, microservices
     assert.equal((await t.call('GET', '/api/v3/agent/config', { token: await fresh.token() })).status, 200);
     assert.equal((await t.call('PUT', '/api/v3/agent/hal/hw', { token: await fresh.token(), body: { info: '{"cpu":"x"}' } })).status, 204);
     assert.deepEqual((await t.call('GET', `/api/v3/iofog/${uuid}/hal/hw`, { token: admin })).body, { info: '{"cpu":"x"}' });
-    assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}/hal/usb`, { token: admin })).status, 404);
+    // Nothing reported: 200 with an empty body, as v3.8 answers.
+    const usb = await t.call('GET', `/api/v3/iofog/${uuid}/hal/usb`, { token: admin });
+    assert.equal(usb.status, 200);
+    assert.equal(usb.body, undefined, 'empty body');
+    assert.equal((await t.call('GET', `/api/v3/iofog/${crypto.randomUUID()}/hal/usb`, { token: admin })).status, 404, 'unknown fog');
     for (const removed of ['/strace', '/image-snapshot', '/edgeResources']) {
       assert.equal((await t.call('GET', `/api/v3/agent${removed}`, { token: await fresh.token() })).status, 404, removed);
     }

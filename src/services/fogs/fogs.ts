@@ -304,7 +304,8 @@ export async function createFog(ctx: AppCtx, input: FogInput & { name: string; a
       { routers: true, nats: true, networkRouter: true },
     );
     const now = tx.clock.now();
-    await tx.db.insert(fog).values({ ...toColumns(input), ...ports, uuid, name: input.name, archId: input.archId, isSystem, routerMode, natsMode, createdAt: now, updatedAt: now });
+    // Ready to upgrade from the start, as upstream: `version/upgrade` must work before the first status report.
+    await tx.db.insert(fog).values({ ...toColumns(input), ...ports, uuid, name: input.name, archId: input.archId, isSystem, routerMode, natsMode, isReadyToUpgrade: true, createdAt: now, updatedAt: now });
     await enqueueFogReconcile(tx, uuid, 'spec-changed', 1);
     if (routerMode === 'interior') await enqueueDownstream(tx, uuid);
     auditTarget(tx, uuid);
@@ -496,11 +497,13 @@ export async function setTunnel(ctx: AppCtx, uuid: string, action: 'open' | 'clo
   });
 }
 
-export async function getHal(ctx: AppCtx, uuid: string, kind: 'hw' | 'usb'): Promise<{ info: string }> {
+/**
+ * What the agent reported about its hardware or USB devices; null when it reported nothing (the Java
+ * agent's legacy HAL, which Edgelet never sends — v3.8 answers such a fog with 200 and an empty body).
+ */
+export async function getHal(ctx: AppCtx, uuid: string, kind: 'hw' | 'usb'): Promise<{ info: string } | null> {
   await requireFog(ctx, uuid);
   const [h] = await ctx.db.select().from(fogHal).where(eq(fogHal.fogUuid, uuid)).limit(1);
   const info = h?.[kind];
-  if (info === undefined || info === null) throw notFound(`${kind === 'hw' ? 'Hardware' : 'USB'} info of fog ${uuid}`);
-  return { info };
+  return info === undefined || info === null ? null : { info };
 }
-
