@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { jsonTextTooDeep, nestingMessage } from './lib/nesting';
 import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
 import { describeZodError, makeOnError, sendError } from './http/errors';
@@ -147,6 +148,17 @@ export function createApp(appCtx: AppCtx): App {
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined && Number.parseInt(length, 10) <= maxBody) return next();
     return limitBody(c, next);
+  });
+  // Nesting limit for JSON bodies, checked once here for every route: the text is read (Hono keeps it,
+  // so the route's parser reuses it) and scanned before anything parses it. A body with no content type
+  // is included because optional-body routes parse whatever text they get.
+  app.use('*', async (c, next) => {
+    const method = c.req.method;
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
+    const type = c.req.header('content-type');
+    if (type !== undefined && !/json/i.test(type)) return next();
+    if (jsonTextTooDeep(await c.req.text())) throw new ServiceError('VALIDATION_FAILED', nestingMessage('body'));
+    return next();
   });
 
   registerHealth(app);
