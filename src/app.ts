@@ -90,7 +90,8 @@ function methodIndex(app: App) {
 }
 
 /** The one app factory: every runtime entry and every test builds the app through here. */
-export function createApp(appCtx: AppCtx): App {
+/** `tlsCertPem`: the certificate `GET /agent/cert` hands to agents, when the server runs TLS. */
+export function createApp(appCtx: AppCtx, opts: { tlsCertPem?: string } = {}): App {
   const app: App = new OpenAPIHono<HonoEnv>({
     strict: false,
     defaultHook: (result, c) => {
@@ -180,7 +181,8 @@ export function createApp(appCtx: AppCtx): App {
   registerNats(app);
   registerCertificates(app);
   registerServices(app);
-  registerAgent(app);
+  const tlsCertPem = opts.tlsCertPem;
+  registerAgent(app, { tlsCertPem: async () => tlsCertPem });
   registerOidc(app);
   registerOAuth(app);
   let doc: unknown;
