@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { jsonTextTooDeep, nestingMessage } from './lib/nesting';
+import { VERSION } from './version';
 import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
 import { describeZodError, makeOnError, sendError } from './http/errors';
@@ -33,7 +34,7 @@ import { registerUsers } from '../routes/users/index';
 
 export const API_INFO = {
   title: 'Controller API',
-  version: '3.8.0',
+  version: VERSION,
   description:
     'Edge-fleet control plane, wire-compatible with the ioFog / Datasance Controller v3.8. Authenticate with `POST /api/v3/user/login`, then send `Authorization: Bearer <accessToken>`. Errors are JSON `{name, message, code, requestId}`.',
 };
