@@ -84,6 +84,9 @@ const PLATFORM_KEYS = [
   'upstreamNatsServers', 'containerEngine', 'bluetoothEnabled', 'abstractedHardwareEnabled', 'tags',
 ] as const;
 
+/** The keys of a fog's own router: changing one is a router change for its agent. */
+const ROUTER_KEYS = ['host', 'routerMode', 'messagingPort', 'interRouterPort', 'edgeRouterPort', 'upstreamRouters'] as const;
+
 function toColumns(input: FogInput): Partial<typeof fog.$inferInsert> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(input)) {
@@ -175,6 +178,16 @@ const parseList = (text: string | null): string[] => {
   }
 };
 
+/**
+ * The routers a fog's router connects to, as v3.8 shows them: a router created without named upstreams
+ * connects to the default router, so it reads `["default-router"]` — except on a system fog, whose
+ * router is (or stands beside) the default router itself.
+ */
+function upstreamRoutersView(row: FogRow): string[] {
+  const named = parseList(row.upstreamRouters);
+  return named.length === 0 && row.routerMode !== 'none' && !row.isSystem ? ['default-router'] : named;
+}
+
 export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
   const arch = ARCHITECTURES.find((a) => a.id === row.archId) ?? ARCHITECTURES[0];
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -247,8 +260,9 @@ export function toFogResponse(row: FogRow, opts: { detail?: boolean } = {}) {
     messagingPort: row.messagingPort,
     interRouterPort: row.interRouterPort,
     edgeRouterPort: row.edgeRouterPort,
-    upstreamRouters: parseList(row.upstreamRouters),
-    networkRouter: row.networkRouter,
+    upstreamRouters: upstreamRoutersView(row),
+    // A fog without a router of its own uses the default one unless it names another, and v3.8 shows so.
+    networkRouter: row.routerMode === 'none' ? (row.networkRouter ?? 'default-router') : row.networkRouter,
     natsMode: row.natsMode,
     natsServerPort: row.natsServerPort,
     natsLeafPort: row.natsLeafPort,
@@ -354,6 +368,7 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
   checkPlatform(merged, input.routerMode !== undefined);
   const cols = toColumns(input);
   const configChanged = AGENT_CONFIG_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+  const routerChanged = ROUTER_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
   const platformChanged = PLATFORM_KEYS.some((k) => k in cols && (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
   await withTransaction(ctx, async (tx) => {
     if (input.name && input.name !== current.name) {
@@ -387,6 +402,9 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
       .set({ ...cols, ...(platformChanged ? { specGeneration: current.specGeneration + 1 } : {}), updatedAt: tx.clock.now() })
       .where(eq(fog.uuid, uuid));
     if (configChanged) await raiseFlags(tx, [uuid], ['config']);
+    // A router change (v3.8 updateRouter): the agent re-reads its router, its microservice list and their
+    // configuration at once, without waiting for the reconcile to rewrite the router microservice.
+    if (routerChanged && (current.routerMode !== 'none' || merged.routerMode !== 'none')) await raiseFlags(tx, [uuid], ['routerChanged', 'microserviceList', 'microserviceConfig']);
     if (platformChanged || (input.name !== undefined && input.name !== current.name)) {
       await enqueueFogReconcile(tx, uuid, 'spec-changed', current.specGeneration + (platformChanged ? 1 : 0));
       // Its host or ports are other routers' upstream connectors.
