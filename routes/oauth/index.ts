@@ -185,7 +185,7 @@ const DONE_JS = `(function () {
     msg.textContent = 'Signed in as ' + p.preferred_username; document.title = 'Signed in';
     // This page is where sign-ins land while CONSOLE_URL is the Controller itself: a console elsewhere did not get them.
     var hint = document.createElement('p'); hint.id = 'hint';
-    hint.textContent = 'Sign-ins land on this Controller page because CONSOLE_URL is this Controller. If you signed in from a console on another address, it did not receive this sign-in: set CONSOLE_URL to that console\'s address.';
+    hint.textContent = 'Sign-ins land on this Controller page because CONSOLE_URL is this Controller. If you signed in from a console on another address, it did not receive this sign-in: set CONSOLE_URL to the address of that console.';
     msg.parentNode.insertBefore(hint, msg.nextSibling);
   });
 })();`;

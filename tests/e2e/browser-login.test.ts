@@ -60,6 +60,8 @@ test('browser login with password + TOTP lands on CONSOLE_URL with working token
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.waitForURL(/\/login#accessToken=/);
       await page.locator('#message', { hasText: 'Signed in as maria@plant.example' }).waitFor();
+      // The Controller's own landing page says where a console elsewhere should point CONSOLE_URL.
+      await page.locator('#hint', { hasText: 'set CONSOLE_URL to the address of that console' }).waitFor();
       mkdirSync(join(ROOT, 'tests/artifacts'), { recursive: true });
       await page.screenshot({ path: join(ROOT, 'tests/artifacts/browser-login.png') });
 
