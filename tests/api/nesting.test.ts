@@ -65,6 +65,10 @@ test('JSON bodies nested deeper than 64 levels are a 400 naming the limit on eve
     const y = await t.call('POST', '/api/v3/application/yaml', { token: admin, raw: deepYaml, headers: { 'content-type': 'application/yaml' } });
     assert.equal(y.status, 400, JSON.stringify(y.body));
     assert.equal(y.body.message, 'YAML: nested deeper than 64 levels (the limit for request documents)');
+    // So deep that the YAML parser runs out of stack: the same answer, not the parser's words.
+    const deeper = await t.call('POST', '/api/v3/application/yaml', { token: admin, raw: deepYaml.replace(`${'['.repeat(70)}${']'.repeat(70)}`, `${'['.repeat(20_000)}${']'.repeat(20_000)}`), headers: { 'content-type': 'application/yaml' } });
+    assert.equal(deeper.status, 400);
+    assert.equal(deeper.body.message, 'YAML: nested deeper than 64 levels (the limit for request documents)');
   } finally {
     await t.close();
   }

@@ -20,6 +20,8 @@ export function parseKind(text: string, kind: string): { name: string; spec: Rec
   try {
     doc = parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
+    // So deep that the parser itself ran out of stack: the nesting limit, said as such.
+    if (err instanceof RangeError || /Maximum call stack/.test((err as Error).message)) throw bad(nestingMessage('YAML'));
     throw bad(`YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('YAML: expected a single mapping document');
