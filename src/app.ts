@@ -2,6 +2,8 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { jsonTextTooDeep, nestingMessage } from './lib/nesting';
+import { VERSION } from './version';
 import type { AppCtx, RequestCtx } from './context';
 import { ServiceError } from './errors';
 import { classify } from './http/admission';
@@ -35,7 +37,7 @@ import { registerUsers } from '../routes/users/index';
 
 export const API_INFO = {
   title: 'Controller API',
-  version: '3.8.0',
+  version: VERSION,
   description:
     'Edge-fleet control plane, wire-compatible with the ioFog / Datasance Controller v3.8. Authenticate with `POST /api/v3/user/login`, then send `Authorization: Bearer <accessToken>` — here: **Authorize**, and paste the token into `bearerAuth` (`agentToken` is Edgelet\'s, not yours). Type in the filter box to find a resource. Errors are JSON `{name, message, code, requestId}`.',
 };
@@ -88,7 +90,8 @@ function methodIndex(app: App) {
 }
 
 /** The one app factory: every runtime entry and every test builds the app through here. */
-export function createApp(appCtx: AppCtx): App {
+/** `tlsCertPem`: the certificate `GET /agent/cert` hands to agents, when the server runs TLS. */
+export function createApp(appCtx: AppCtx, opts: { tlsCertPem?: string } = {}): App {
   const app: App = new OpenAPIHono<HonoEnv>({
     strict: false,
     defaultHook: (result, c) => {
@@ -185,6 +188,17 @@ export function createApp(appCtx: AppCtx): App {
     }
     return limitBody(c, next);
   });
+  // Nesting limit for JSON bodies, checked once here for every route: the text is read (Hono keeps it,
+  // so the route's parser reuses it) and scanned before anything parses it. A body with no content type
+  // is included because optional-body routes parse whatever text they get.
+  app.use('*', async (c, next) => {
+    const method = c.req.method;
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
+    const type = c.req.header('content-type');
+    if (type !== undefined && !/json/i.test(type)) return next();
+    if (jsonTextTooDeep(await c.req.text())) throw new ServiceError('VALIDATION_FAILED', nestingMessage('body'));
+    return next();
+  });
 
   registerHealth(app);
   registerUser(app);
@@ -205,7 +219,8 @@ export function createApp(appCtx: AppCtx): App {
   registerNats(app);
   registerCertificates(app);
   registerServices(app);
-  registerAgent(app);
+  const tlsCertPem = opts.tlsCertPem;
+  registerAgent(app, { tlsCertPem: async () => tlsCertPem });
   registerOidc(app);
   registerOAuth(app);
   let doc: unknown;

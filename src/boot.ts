@@ -21,14 +21,14 @@ import { LocalRelay, NatsRelay } from './services/sessions/relay';
 import { ensureControllerCreds } from './services/nats/auth';
 import { seedSystemGroups } from './services/auth/admin';
 import { ensureBootstrapAdmin, ensureFirstAdmin } from './services/auth/bootstrap';
-import { swaggerUiVersion } from './generated/docs-assets';
 import { AgentKeyCache, type Ed25519Verifier } from './auth/agent-auth';
 import { JtiStore } from './auth/agent-jti';
 import { AgentActivity } from './services/agent/activity';
 import { StatusWriter } from './services/agent/status-writer';
 import { ChangeClock, ChangeIndex } from './services/changes/flags';
+import { VERSION } from './version';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 /** Where the runtime keeps a generated encryption key; absent on hosts without a filesystem. */
 export interface KeyFileStore {
@@ -143,7 +143,8 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       ...(await resolveControllerUuid(deps, ids).then((r) => ({ controllerUuid: r.uuid, controllerUuidStable: r.stable }))),
       startedAt,
       version: VERSION,
-      consoleVersion: swaggerUiVersion,
+      // No operator console is bundled (the docs UI is not one): nothing to report as ecnViewer.
+      consoleVersion: null,
       state: { accepting: true },
       sessions: undefined as unknown as SessionManager,
       admission: new Admission(deps.config.admission),

@@ -73,8 +73,8 @@ export interface AppCtx {
   controllerUuidStable: boolean;
   startedAt: number;
   version: string;
-  /** Version of the bundled docs UI, reported as `versions.ecnViewer`. */
-  consoleVersion: string;
+  /** Version of a bundled operator console (upstream bundles its ECN viewer), reported as `versions.ecnViewer`; null: none is bundled. */
+  consoleVersion: string | null;
   /** Set false when shutdown begins; readiness turns 503. */
   state: { accepting: boolean };
   /** Exec/log WebSocket sessions on this instance (services/sessions/manager.ts). */

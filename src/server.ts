@@ -35,8 +35,11 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     rt.stderr(`start-up failed: ${(err as Error).message}`);
     rt.exit(1);
   }
-  const app = createApp(ctx);
   const tls = config.tls ? await rt.readTls(config.tls) : undefined;
+  // What agents pin (GET /agent/cert): the intermediate CA when one is configured, as upstream serves;
+  // otherwise the certificate itself (a self-signed certificate is its own trust root).
+  const agentCertPem = config.tls?.intermediate ? (await rt.readTls({ ...config.tls, cert: config.tls.intermediate })).cert : tls?.cert;
+  const app = createApp(ctx, { tlsCertPem: agentCertPem });
   let server;
   try {
     server = await rt.serve((req, env) => app.fetch(req, env), { port: config.port, host: config.host, tls, ws: { maxPayload: config.ws.maxPayload, pingIntervalMs: config.ws.pingIntervalMs } });

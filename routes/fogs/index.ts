@@ -80,7 +80,7 @@ export const deleteFogRoute = defineRoute(rbac('fogs', 'delete', 'uuid'), {
   tags: tag,
   summary: 'Delete a fog',
   description:
-    'Asynchronous: the agent receives `deleteNode`, confirms with DELETE /agent/delete-node and wipes itself; the fog is then removed. An agent that never confirms is removed after 10 minutes.',
+    'Asynchronous when the fog has a provisioned agent: the agent receives `deleteNode`, confirms with DELETE /agent/delete-node and wipes itself; the fog is then removed. An agent that never confirms is removed after 10 minutes. A fog without an agent (never provisioned, or deprovisioned) is removed at once.',
   request: { params: UuidParam },
   responses: { 202: { description: 'Deletion started' }, ...nf },
 });
@@ -263,6 +263,14 @@ export function registerFogs(app: App): void {
     await setTunnel(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json').action);
     return c.body(null, 204);
   });
-  app.openapi(halHwRoute, async (c) => c.json(await getHal(c.get('ctx'), c.req.valid('param').uuid, 'hw'), 200));
-  app.openapi(halUsbRoute, async (c) => c.json(await getHal(c.get('ctx'), c.req.valid('param').uuid, 'usb'), 200));
+  app.openapi(halHwRoute, async (c) => {
+    const hal = await getHal(c.get('ctx'), c.req.valid('param').uuid, 'hw');
+    // Nothing reported: 200 with an empty body, as v3.8 (which sends its empty lookup result).
+    return hal ? c.json(hal, 200) : (c.body(null, 200) as never);
+  });
+  app.openapi(halUsbRoute, async (c) => {
+    const hal = await getHal(c.get('ctx'), c.req.valid('param').uuid, 'usb');
+    // Nothing reported: 200 with an empty body, as v3.8 (which sends its empty lookup result).
+    return hal ? c.json(hal, 200) : (c.body(null, 200) as never);
+  });
 }

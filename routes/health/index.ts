@@ -6,7 +6,7 @@ import { ARCHITECTURES } from '../../src/services/health/architectures';
 
 const Versions = z.object({
   controller: z.string().openapi({ example: '0.1.0' }),
-  ecnViewer: z.string().openapi({ description: 'Version of the bundled operator console (the docs UI)', example: '5.35.0' }),
+  ecnViewer: z.string().nullable().openapi({ description: 'Version of the bundled operator console (upstream bundles its ECN viewer); null: this Controller bundles none (its docs UI is not a console)', example: null }),
 });
 
 export const HealthSchema = z

@@ -5,7 +5,7 @@ import type { App, HonoEnv } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { ServiceError } from '../../src/errors';
 import {
-  bffCallback, bffStart, checkAuthorize, consoleUrl, exchangeCode, findClient, interactionChangePassword, interactionComplete,
+  bffCallback, bffStart, checkAuthorize, consoleOriginMismatch, consoleUrl, exchangeCode, findClient, interactionChangePassword, interactionComplete,
   interactionConfirmEnroll, interactionEnroll, interactionLogin, interactionMfa, interactionStep, OAuthError, openInteraction,
 } from '../../src/services/auth/oidc-flow';
 import { refreshSession } from '../../src/services/auth/tokens';
@@ -83,8 +83,8 @@ function clientAuthenticated(c: Context<HonoEnv>, form: z.infer<typeof TokenForm
 
 export const bffAuthorizeRoute = defineRoute(bffFlow, {
   method: 'get', path: '/api/v3/user/oauth/authorize', tags: ['User'], summary: 'Start a browser login',
-  description: 'Redirects to the issuer with PKCE S256, state and nonce kept server side (10 min). The browser ends on `{CONSOLE_URL}/login#accessToken=…&refreshToken=…`.',
-  responses: redirect('To the issuer'),
+  description: 'Redirects to the issuer with PKCE S256, state and nonce kept server side (10 min). The browser ends on `{CONSOLE_URL}/login#accessToken=…&refreshToken=…`. Started from a page (Referer) on another origin than `CONSOLE_URL` and the Controller, it stops at once with an HTML page saying which `CONSOLE_URL` to set: that console would never receive the tokens.',
+  responses: { ...redirect('To the issuer'), 400: { description: 'HTML: the sign-in was started from a console that CONSOLE_URL does not name', content: { 'text/html': { schema: z.string() } } } },
 });
 export const bffCallbackRoute = defineRoute(bffFlow, {
   method: 'get', path: '/api/v3/user/oauth/callback', tags: ['User'], summary: 'Browser login callback',
@@ -179,11 +179,30 @@ const DONE_JS = `(function () {
   if (!token) { msg.textContent = 'Not signed in. Start at /api/v3/user/oauth/authorize'; return; }
   fetch('/api/v3/user/profile', { headers: { authorization: 'Bearer ' + token } }).then(function (r) { return r.json(); }).then(function (p) {
     msg.textContent = 'Signed in as ' + p.preferred_username; document.title = 'Signed in';
+    // This page is where sign-ins land while CONSOLE_URL is the Controller itself: a console elsewhere did not get them.
+    var hint = document.createElement('p'); hint.id = 'hint';
+    hint.textContent = 'Sign-ins land on this Controller page because CONSOLE_URL is this Controller. If you signed in from a console on another address, it did not receive this sign-in: set CONSOLE_URL to the address of that console.';
+    msg.parentNode.insertBefore(hint, msg.nextSibling);
   });
 })();`;
 
-function page(c: Context<HonoEnv>, body: string, type: string) {
-  return c.body(body, 200, { 'content-type': type, 'content-security-policy': CSP, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** The page a misconfigured console sign-in stops on (static: no script, so the CSP holds). */
+function consoleMismatchHtml(m: { startedFrom: string; consoleUrl: string }): string {
+  const from = escapeHtml(m.startedFrom);
+  const to = escapeHtml(m.consoleUrl);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-in cannot return to the console</title><link rel="stylesheet" href="/login/login.css"></head>
+<body><main><h1>Sign-in cannot return to the console</h1>
+<p id="message" class="error">This sign-in was started from <code>${from}</code>, but this Controller hands sign-ins to <code>${to}/login</code> (its <code>CONSOLE_URL</code>), so the console at <code>${from}</code> would never receive them.</p>
+<p>Set <code>CONSOLE_URL=${from}</code> on the Controller and restart it, then sign in again.</p>
+</main></body></html>`;
+}
+
+function page(c: Context<HonoEnv>, body: string, type: string, status: 200 | 400 = 200) {
+  return c.body(body, status, { 'content-type': type, 'content-security-policy': CSP, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
 }
 
 export const loginPageRoute = defineRoute(publicAccess, {
@@ -234,7 +253,13 @@ export function registerOAuth(app: App): void {
     }
   });
 
-  app.openapi(bffAuthorizeRoute, async (c) => c.redirect(await bffStart(c.get('ctx')), 302));
+  app.openapi(bffAuthorizeRoute, async (c) => {
+    const ctx = c.get('ctx');
+    // A console on another origin than CONSOLE_URL would never receive the tokens: say so now, plainly.
+    const wrong = consoleOriginMismatch(ctx, c.req.header('referer'), c.req.url);
+    if (wrong) return page(c, consoleMismatchHtml(wrong), 'text/html; charset=utf-8', 400) as never;
+    return c.redirect(await bffStart(ctx), 302);
+  });
   app.openapi(bffCallbackRoute, async (c) => {
     const ctx = c.get('ctx');
     const { code, state, error } = c.req.valid('query');

@@ -36,7 +36,7 @@ function serviceYaml(text: string): ServiceInput {
 
 const routerRoutes = {
   get: defineRoute(rbac('router', 'get'), { method: 'get', path: '/api/v3/router', tags: ['Router'], summary: 'The default router (the first system fog\'s interior router)', responses: { 200: jsonOk('Router', RouterView), ...nf } }),
-  put: defineRoute(rbac('router', 'update'), {
+  put: defineRoute(liquidBody(rbac('router', 'update')), {
     method: 'put',
     path: '/api/v3/router',
     tags: ['Router'],

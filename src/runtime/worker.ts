@@ -10,6 +10,7 @@ import { runTick } from '../jobs/runner';
 import { createLogger, errorFields } from '../lib/logger';
 import { jobs } from '../../workers/index';
 import type { HonoEnv } from '../http/types';
+import { VERSION } from '../version';
 
 type WorkerEnv = Record<string, string | undefined>;
 interface ExecutionContext {
@@ -59,7 +60,7 @@ export default {
         return app.fetch(req, { clientIp: req.headers.get('cf-connecting-ip') ?? undefined });
       } catch {
         const now = Date.now();
-        return Response.json({ status: 'online', timestamp: now, uptimeSec: Math.floor((now - started) / 1000), versions: { controller: '0.1.0', ecnViewer: '' } });
+        return Response.json({ status: 'online', timestamp: now, uptimeSec: Math.floor((now - started) / 1000), versions: { controller: VERSION, ecnViewer: null } });
       }
     }
     try {

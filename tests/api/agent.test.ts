@@ -289,6 +289,38 @@ test('fog delete: deleteNode flag, agent confirms with delete-node, then AGENT_F
   }
 });
 
+test('fog delete without an agent: a never-provisioned or deprovisioned fog goes at once and its name is free; a live agent still confirms', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const mk = async (name: string) => {
+      const r = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.uuid as string;
+    };
+    // Never provisioned: nobody could confirm, so nothing waits.
+    const never = await mk('never-provisioned');
+    assert.equal((await t.call('DELETE', `/api/v3/iofog/${never}`, { token: admin })).status, 202);
+    assert.equal((await t.call('GET', `/api/v3/iofog/${never}`, { token: admin })).status, 404);
+    await mk('never-provisioned');
+
+    // Deprovisioned: its key is gone, so it is removed at once too.
+    const gone = await provisioned(t, { name: 'deprovisioned-fog' });
+    assert.equal((await gone.call('POST', '/deprovision', { microserviceUuids: [] })).status, 204);
+    assert.equal((await t.call('DELETE', `/api/v3/iofog/${gone.uuid}`, { token: admin })).status, 202);
+    assert.equal((await t.call('GET', `/api/v3/iofog/${gone.uuid}`, { token: admin })).status, 404);
+    await mk('deprovisioned-fog');
+
+    // A live agent: the fog waits for its confirmation and keeps its name meanwhile.
+    const live = await provisioned(t, { name: 'live-fog' });
+    assert.equal((await t.call('DELETE', `/api/v3/iofog/${live.uuid}`, { token: admin })).status, 202);
+    assert.equal((await t.call('GET', `/api/v3/iofog/${live.uuid}`, { token: admin })).body.platformStatus.phase, 'Deleting');
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'live-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 409);
+  } finally {
+    await t.close();
+  }
+});
+
 test('desired-state routes: registries (built-ins), volume mounts, microservices, sessions, tunnel 404, version, hal', async () => {
   const t = await makeTestApp();
   try {
@@ -303,7 +335,11 @@ test('desired-state routes: registries (built-ins), volume mounts, microservices
     assert.equal((await call('GET', '/tunnel')).status, 404);
     assert.equal((await call('GET', '/version')).status, 404);
     assert.equal((await call('GET', '/cert')).status, 404, 'no TLS configured');
-    // Version command: only when the agent says it is ready.
+    // Version command: a new fog is ready to upgrade before its first status report (upstream's default);
+    // after that, only when the agent says it is ready.
+    assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.isReadyToUpgrade, true);
+    assert.equal((await t.call('POST', `/api/v3/iofog/${uuid}/version/upgrade`, { token: admin })).status, 204, 'before any status report');
+    assert.equal((await call('PUT', '/status', { isReadyToUpgrade: false })).status, 204);
     const refused = await t.call('POST', `/api/v3/iofog/${uuid}/version/upgrade`, { token: admin });
     assert.equal(refused.status, 400);
     assert.equal((await call('PUT', '/status', { isReadyToUpgrade: true })).status, 204);
@@ -325,7 +361,11 @@ test('desired-state routes: registries (built-ins), volume mounts, microservices
     assert.equal((await t.call('GET', '/api/v3/agent/config', { token: await fresh.token() })).status, 200);
     assert.equal((await t.call('PUT', '/api/v3/agent/hal/hw', { token: await fresh.token(), body: { info: '{"cpu":"x"}' } })).status, 204);
     assert.deepEqual((await t.call('GET', `/api/v3/iofog/${uuid}/hal/hw`, { token: admin })).body, { info: '{"cpu":"x"}' });
-    assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}/hal/usb`, { token: admin })).status, 404);
+    // Nothing reported: 200 with an empty body, as v3.8 answers.
+    const usb = await t.call('GET', `/api/v3/iofog/${uuid}/hal/usb`, { token: admin });
+    assert.equal(usb.status, 200);
+    assert.equal(usb.body, undefined, 'empty body');
+    assert.equal((await t.call('GET', `/api/v3/iofog/${crypto.randomUUID()}/hal/usb`, { token: admin })).status, 404, 'unknown fog');
     for (const removed of ['/strace', '/image-snapshot', '/edgeResources']) {
       assert.equal((await t.call('GET', `/api/v3/agent${removed}`, { token: await fresh.token() })).status, 404, removed);
     }

@@ -71,7 +71,7 @@ test('configuration resources: one audit event per successful write, none for a 
       { method: 'DELETE', path: '/api/v3/secrets/s2', status: 200 },
       { method: 'DELETE', path: '/api/v3/volumeMounts/v2', status: 202 },
       { method: 'DELETE', path: '/api/v3/configmaps/c2', status: 200 },
-      { method: 'POST', path: '/api/v3/applicationTemplate', body: { ...TEMPLATE, variables: [] }, status: 400 },
+      { method: 'POST', path: '/api/v3/applicationTemplate', body: { ...TEMPLATE, variables: [{ key: 'tag' }, { key: 'tag' }] }, status: 400 },
       { method: 'POST', path: '/api/v3/applicationTemplate', body: TEMPLATE, status: 201 },
       { method: 'POST', path: '/api/v3/applicationTemplate/yaml', yaml: ['template', Y('ApplicationTemplate', 'kit2', 'spec:\n  application:\n    microservices: []\n')], status: 201 },
       { method: 'PATCH', path: '/api/v3/applicationTemplate/kit2', body: { name: 'kit' }, status: 409 },

@@ -78,7 +78,9 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
 
     assert.equal((await t.call('DELETE', `/api/v3/iofog/${a.body.uuid}`, { token: developer })).status, 403);
     assert.equal((await t.call('DELETE', `/api/v3/iofog/${a.body.uuid}`, { token: admin })).status, 202);
-    assert.equal((await t.call('PATCH', `/api/v3/iofog/${a.body.uuid}`, { token: admin, body: { location: 'x' } })).status, 409, 'being deleted');
+    // Never provisioned: removed at once (no agent to confirm), its name free again.
+    assert.equal((await t.call('PATCH', `/api/v3/iofog/${a.body.uuid}`, { token: admin, body: { location: 'x' } })).status, 404, 'removed');
+    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-lisbon-01', archId: 1 } })).status, 201);
   } finally {
     await t.close();
   }
@@ -122,6 +124,9 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     assert.equal(e1View.isSystem, false);
     assert.equal(e1View.routerMode, 'edge');
     assert.equal(e1View.natsMode, 'leaf');
+    // As v3.8 shows them: a router created without named upstreams connects to the default router.
+    assert.deepEqual(e1View.upstreamRouters, ['default-router']);
+    assert.deepEqual(cpView.upstreamRouters, [], 'the system fog is the default router');
 
     // Named upstreams must exist and have the right mode.
     await refused({ name: 'e2', upstreamRouters: ['ghost'] }, 404, /^upstreamRouters: router ghost not found/);
@@ -129,7 +134,14 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     await refused({ name: 'e2', upstreamNatsServers: ['ghost'] }, 404, /^upstreamNatsServers: NATS server ghost not found/);
     await refused({ name: 'e2', upstreamNatsServers: ['e1'] }, 400, /^upstreamNatsServers: e1 is not a NATS server/);
     await refused({ name: 'n1', routerMode: 'none', natsMode: 'none', networkRouter: 'ghost' }, 404, /^networkRouter: router ghost not found/);
-    await mk({ name: 'n0', routerMode: 'none', natsMode: 'none' });
+    const n0 = await mk({ name: 'n0', routerMode: 'none', natsMode: 'none' });
+    // A fog without a router uses the default one, and says so; its agent still gets the local-agent
+    // certificate, signed by the default router's local CA (as v3.8 issues it for every fog).
+    assert.equal((await call('GET', `/api/v3/iofog/${n0}`)).body.networkRouter, 'default-router');
+    await processFogTasks(t.ctx, 50);
+    const agentCert = await call('GET', '/api/v3/certificates/router-local-agent-n0');
+    assert.equal(agentCert.status, 200, JSON.stringify(agentCert.body));
+    assert.equal(agentCert.body.caName, 'default-router-local-ca');
     await refused({ name: 'n1', routerMode: 'none', natsMode: 'none', networkRouter: 'n0' }, 400, /^networkRouter: fog n0 has no router/);
     await mk({ name: 'e2', upstreamRouters: ['default-router', 'cp'], upstreamNatsServers: ['default-nats-hub'] });
 
@@ -170,7 +182,7 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     assert.equal((await call('DELETE', `/api/v3/iofog/${mid}`)).status, 202);
     await processFogTasks(t.ctx, 50);
     assert.equal((await n1Agent('GET', '/config/changes')).body.routerChanged, true, 'the fog without a router is told its router changed');
-    assert.equal((await call('GET', `/api/v3/iofog/${n1}`)).body.networkRouter, null, 'back on the default router');
+    assert.equal((await call('GET', `/api/v3/iofog/${n1}`)).body.networkRouter, 'default-router', 'back on the default router');
     const downChanges = (await downAgent('GET', '/config/changes')).body;
     assert.equal(downChanges.routerChanged, true, 'the re-homed edge router is told too');
     assert.equal(downChanges.microserviceConfig, true);

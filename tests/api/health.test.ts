@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { makeTestApp } from '../harness/app';
+import { VERSION } from '../../src/version';
 import { HealthSchema, ArchitecturesSchema } from '../../routes/health/index';
 
 test('live, status and architectures are public and match their contracts', async () => {
@@ -17,6 +19,14 @@ test('live, status and architectures are public and match their contracts', asyn
     assert.equal(status.status, 200);
     HealthSchema.parse(status.body);
     assert.equal(status.body.versions.controller, t.ctx.version);
+    // One version string everywhere: package.json, /status, the OpenAPI document. No operator console is
+    // bundled, so ecnViewer is null rather than the docs UI's version.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(VERSION, pkg.version);
+    assert.equal(status.body.versions.controller, VERSION);
+    assert.equal(status.body.versions.ecnViewer, null);
+    assert.equal(live.body.versions.controller, VERSION);
+    assert.equal((await t.call('GET', '/api/v3/openapi.json')).body.info.version, VERSION);
 
     for (const path of ['/api/v3/architectures/', '/api/v3/architectures']) {
       const arch = await t.call('GET', path);

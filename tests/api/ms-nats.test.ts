@@ -34,7 +34,18 @@ test('microservice NATS access: user and creds per workload, env and mount deliv
       ],
     });
     assert.equal(app.status, 201, JSON.stringify(app.body));
+    // The account, the user, its creds and their mount exist as soon as the deploy answers — before the
+    // reconcile worker reached the fog (v3.8 writes them with the microservice).
+    const early = await call('GET', '/api/v3/nats/accounts/plant/users/sensor/creds');
+    assert.equal(early.status, 200, JSON.stringify(early.body));
+    assert.match(atob(early.body.credsBase64), /-----BEGIN NATS USER JWT-----/);
+    const earlyMount = await call('GET', '/api/v3/volumeMounts/nats-creds-plant-sensor');
+    assert.equal(earlyMount.status, 200, JSON.stringify(earlyMount.body));
+    assert.ok(JSON.stringify((await t.call('GET', '/api/v3/agent/volumeMounts', { token: await agent.token() })).body).includes('nats-creds-plant-sensor'), 'linked to the fog already');
+    const earlyUser = (await call('GET', '/api/v3/nats/accounts/plant/users')).body.users.find((u: { name: string }) => u.name === 'sensor');
     assert.deepEqual((await processFogTasks(t.ctx, 20)).failed, []);
+    const keptUser = (await call('GET', '/api/v3/nats/accounts/plant/users')).body.users.find((u: { name: string }) => u.name === 'sensor');
+    assert.equal(keptUser.publicKey, earlyUser.publicKey, 'the reconcile keeps the user written with the deploy');
 
     const list = async () => (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices as Array<Record<string, any>>;
     const sensor = (await list()).find((m) => m.name === 'sensor')!;
@@ -101,6 +112,13 @@ test('microservice NATS access: user and creds per workload, env and mount deliv
     assert.equal((await call('PUT', '/api/v3/nats/hub', { leafPort: 7500 })).status, 400, 'host is required');
     await processFogTasks(t.ctx, 20);
     assert.ok(((await call('GET', '/api/v3/configmaps/nats-server-conf-edge')).body.data['server.conf'] as string).includes('urls: ["tls://hub.example:7500"]'));
+
+    // Enabling access on an existing microservice: its creds exist when the PATCH answers.
+    const otherUuid = (await list()).find((m) => m.name === 'other')!.uuid;
+    assert.equal((await call('GET', '/api/v3/nats/accounts/plant/users/other/creds')).status, 404);
+    assert.ok((await call('PATCH', `/api/v3/microservices/${otherUuid}`, { natsConfig: { natsAccess: true } })).status < 300);
+    assert.equal((await call('GET', '/api/v3/nats/accounts/plant/users/other/creds')).status, 200);
+    assert.deepEqual((await processFogTasks(t.ctx, 20)).failed, []);
 
     // Disabling access revokes the user and takes the creds away.
     const before = (await call('GET', '/api/v3/nats/accounts/plant/users')).body.users.find((u: { name: string }) => u.name === 'sensor');

@@ -205,3 +205,36 @@ test('clients: the public console client (PKCE only, its own redirect URIs) and 
     await t.close();
   }
 });
+
+test('console sign-in: started from a console that CONSOLE_URL does not name, it stops at once on a page that says which CONSOLE_URL to set', async () => {
+  const authorize = (t: TestApp, referer?: string) =>
+    t.app.request('/api/v3/user/oauth/authorize?postLoginRedirect=%23%2Fdashboard', { headers: referer ? { referer } : {} }, { clientIp: '10.0.0.1' });
+  // CONSOLE_URL left at its default (the Controller) while the console runs on its own origin.
+  const plain = await makeTestApp({ env: { CONTROLLER_PUBLIC_URL: PUBLIC } });
+  try {
+    const r = await authorize(plain, 'http://localhost:3000/');
+    assert.equal(r.status, 400);
+    assert.match(r.headers.get('content-type')!, /^text\/html/);
+    const html = await r.text();
+    assert.match(html, /started from <code>http:\/\/localhost:3000<\/code>/);
+    assert.match(html, new RegExp(`hands sign-ins to <code>${PUBLIC}/login</code>`));
+    assert.match(html, /Set <code>CONSOLE_URL=http:\/\/localhost:3000<\/code>/);
+    assert.doesNotMatch(html, /<script/, 'a static page');
+    // Markup in the Referer is never echoed as markup.
+    const hostile = await (await authorize(plain, 'http://x"><img src=y>.example/')).text();
+    assert.doesNotMatch(hostile, /<img/);
+    // Started on the Controller itself (its docs, its own pages) or without a Referer: it goes ahead.
+    assert.equal((await authorize(plain, `${PUBLIC}/api/v3/docs`)).status, 302);
+    assert.equal((await authorize(plain)).status, 302);
+  } finally {
+    await plain.close();
+  }
+  // CONSOLE_URL naming the console: the one documented variable, and the sign-in goes ahead.
+  const set = await makeTestApp({ env: { CONTROLLER_PUBLIC_URL: PUBLIC, CONSOLE_URL: CONSOLE } });
+  try {
+    assert.equal((await authorize(set, `${CONSOLE}/#/login`)).status, 302);
+    assert.equal((await authorize(set, 'https://elsewhere.example/')).status, 400);
+  } finally {
+    await set.close();
+  }
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { makeTestApp } from '../harness/app';
 import { processFogTasks } from '../../src/services/platform/fog-platform';
 import { processServiceTasks } from '../../src/services/platform/services';
+import { AgentSigner } from '../harness/agent-token';
 
 test('services: a microservice on one fog is bridged — connector on its router, listeners on the default bridge and the tagged fogs; validation; update and delete reach the routers', { timeout: 120_000 }, async () => {
   const t = await makeTestApp();
@@ -18,6 +19,8 @@ test('services: a microservice on one fog is bridged — connector on its router
     const a = await mk({ name: 'fog-a', archId: 1, routerMode: 'edge', host: 'a.example' });
     const b = await mk({ name: 'fog-b', archId: 1, routerMode: 'edge', host: 'b.example', tags: ['service.iofog.org/tag: shop'] });
     await mk({ name: 'fog-n', archId: 1, routerMode: 'none' });
+    // A fog tagged `all` carries every service (v3.8 service distribution), whatever the services' tags.
+    const everything = await mk({ name: 'fog-all', archId: 1, routerMode: 'edge', host: 'all.example', tags: ['service.iofog.org/tag: all'] });
     const app = await call('POST', '/api/v3/application', {
       name: 'shop',
       isActivated: true,
@@ -35,6 +38,9 @@ test('services: a microservice on one fog is bridged — connector on its router
     assert.equal(created.body.provisioningStatus, 'pending');
     assert.equal(created.body.bridgePort, 10024);
     assert.equal(created.body.defaultBridge, 'default-router');
+    // Outside Kubernetes consumers reach it on the bridge router: its host and the bridge port (v3.8).
+    assert.equal(created.body.serviceEndpoint, 'hub.example');
+    assert.equal(created.body.servicePort, 10024);
 
     // Validation.
     const bad = async (body: Record<string, unknown>, code: number, message: RegExp) => {
@@ -72,18 +78,40 @@ test('services: a microservice on one fog is bridged — connector on its router
     const cfgHub = await routerConfig(hub);
     assert.deepEqual(Object.keys(cfgHub.bridges.tcpListeners).sort(), ['historian-listener', 'hub-ssh-listener', 'shop-api-listener']);
     assert.deepEqual(cfgHub.bridges.tcpConnectors['historian-connector'], { name: 'historian-connector', host: '10.0.0.40', port: '5432', address: 'historian', processId: '10.0.0.40-external-5432' });
+    assert.deepEqual(Object.keys((await routerConfig(everything)).bridges.tcpListeners).sort(), ['historian-listener', 'hub-ssh-listener', 'shop-api-listener'], 'the fog tagged all carries every service');
     assert.deepEqual(cfgHub.bridges.tcpConnectors['hub-ssh-connector'], { name: 'hub-ssh-connector', host: '127.0.0.1', port: '22', address: 'hub-ssh', processId: 'hub-local-22' }, 'interior router: 127.0.0.1');
 
-    // The default router: GET/PUT /router; a change reaches every router that connects to it.
+    // The default router: GET/PUT /router; a change reaches every router that connects to it, and each
+    // affected agent hears of it as v3.8 tells it: routerChanged with microserviceList and microserviceConfig.
+    const agentOf = async (uuid: string) => {
+      const key = await call('GET', `/api/v3/iofog/${uuid}/provisioning-key`);
+      const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
+      const changes = async () => (await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body;
+      const ack = async () => t.call('PATCH', '/api/v3/agent/config/changes', { token: await agent.token(), body: { lastUpdated: (await changes()).lastUpdated } });
+      await ack();
+      return { changes, ack };
+    };
+    const routerFlags = (c: Record<string, unknown>) => ({ routerChanged: c.routerChanged, microserviceList: c.microserviceList, microserviceConfig: c.microserviceConfig });
+    const hubAgent = await agentOf(hub);
+    const aAgent = await agentOf(a);
+    assert.deepEqual(routerFlags(await hubAgent.changes()), { routerChanged: false, microserviceList: false, microserviceConfig: false });
     assert.deepEqual((await call('GET', '/api/v3/router')).body, { host: 'hub.example', messagingPort: 5671, edgeRouterPort: 45671, interRouterPort: 55671 });
     const moved = await call('PUT', '/api/v3/router', { host: 'hub2.example', edgeRouterPort: 45999 });
     assert.equal(moved.status, 200, JSON.stringify(moved.body));
     assert.deepEqual(moved.body, { host: 'hub2.example', messagingPort: 5671, edgeRouterPort: 45999, interRouterPort: 55671 });
+    assert.deepEqual(routerFlags(await hubAgent.changes()), { routerChanged: true, microserviceList: true, microserviceConfig: true }, 'the default router fog, at once');
     assert.equal((await call('PUT', '/api/v3/router', { host: 'x', edgeRouterPort: 0 })).status, 400);
     assert.equal((await call('PUT', '/api/v3/router', { edgeRouterPort: 1000 })).status, 400, 'host is required');
     await processFogTasks(t.ctx, 20);
     assert.deepEqual((await routerConfig(a)).connectors['default-router'], { name: 'default-router', role: 'edge', host: 'hub2.example', port: '45999', sslProfile: 'router-site-server-fog-a' });
     assert.equal((await routerConfig(hub)).listeners[`${hub}-edge`].port, 45999);
+    assert.deepEqual(routerFlags(await aAgent.changes()), { routerChanged: true, microserviceList: true, microserviceConfig: true }, 'a router connecting to it, once re-linked');
+    // A fog's own upstreamRouters change is a router change for its agent too.
+    await aAgent.ack();
+    assert.equal((await call('PATCH', `/api/v3/iofog/${a}`, { upstreamRouters: [hub] })).status, 204);
+    assert.deepEqual(routerFlags(await aAgent.changes()), { routerChanged: true, microserviceList: true, microserviceConfig: true });
+    assert.equal((await call('PATCH', `/api/v3/iofog/${a}`, { upstreamRouters: [] })).status, 204);
+    await processFogTasks(t.ctx, 20);
 
     // A host-network microservice is reached through the agent's bridge name.
     await call('PATCH', '/api/v3/services/shop-api', { resource: 'shop/hostapp', tags: [] });

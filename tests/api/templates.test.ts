@@ -48,7 +48,6 @@ test('application templates: CRUD, validation with paths, YAML, RBAC', async () 
       [{ ...KIT, name: 'k2', variables: [{ key: 'x' }, { key: 'x' }] }, /^variables\[1\]\.key: x is declared twice/],
       [{ ...KIT, name: 'k2', variables: [{ key: 'n', type: 'number', defaultValue: 'ten' }] }, /^variables\[0\]\.defaultValue: must be a number/],
       [{ ...KIT, name: 'k2', variables: [{ key: 'x', type: 'date' }] }, /^variables\.0\.type: /],
-      [{ ...KIT, name: 'k2', variables: [] }, /^application\.microservices\[0\]\.agentName: uses \{\{target-agent\}\}, which is not a declared variable/],
       [{ name: 'k2', application: { microservices: 'x' } }, /^application\.microservices: /],
       [{ name: 'k2' }, /^application is required$/],
     ] as const) {
@@ -56,6 +55,11 @@ test('application templates: CRUD, validation with paths, YAML, RBAC', async () 
       assert.equal(r.status, 400, JSON.stringify(body).slice(0, 120));
       assert.match(r.body.message, pattern, r.body.message);
     }
+
+    // Placeholders need not be declared (v3.8 accepts the template and checks at deploy).
+    const undeclared = await t.call('POST', '/api/v3/applicationTemplate', { token: developer, body: { ...KIT, name: 'k2', variables: [] } });
+    assert.equal(undeclared.status, 201, JSON.stringify(undeclared.body));
+    assert.equal((await t.call('DELETE', '/api/v3/applicationTemplate/k2', { token: developer })).status, 204);
 
     // PATCH renames / re-describes; PUT replaces or creates; DELETE.
     assert.equal((await t.call('PATCH', '/api/v3/applicationTemplate/sensor-kit', { token: developer, body: { description: 'v2' } })).status, 204);
@@ -140,6 +144,24 @@ test('template deploy: defaults, required, types, unknown variables; JSON, PUT a
     const after = (await t.call('GET', '/api/v3/application/line-a', { token: admin })).body.microservices[0];
     assert.equal(after.agentName, 'edge-2');
     assert.equal(after.images[0].containerImage, 'ghcr.io/acme/sensor:1.5.0');
+
+    // A template using placeholders it does not declare: deploying without a value is a 400 naming the
+    // placeholder and where it is; with one, it is substituted as given; declared variables keep their types.
+    const loose = { ...KIT, name: 'loose-kit', variables: [{ key: 'memory', type: 'number', defaultValue: 256 }] };
+    assert.equal((await t.call('POST', '/api/v3/applicationTemplate', { token: admin, body: loose })).status, 201);
+    const deployLoose = (name: string, variables: unknown) => t.call('POST', '/api/v3/application', { token: admin, body: { name, template: { name: 'loose-kit', variables } } });
+    const missing = await deployLoose('loose-a', [{ key: 'tag', value: '3.0' }]);
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.message, /^application\.microservices\[0\]\.agentName: \{\{target-agent\}\} is not resolved/);
+    const badType = await deployLoose('loose-a', [{ key: 'tag', value: '3.0' }, { key: 'target-agent', value: 'edge-1' }, { key: 'memory', value: 'lots' }]);
+    assert.equal(badType.status, 400);
+    assert.match(badType.body.message, /^template\.variables\.memory: must be a number/);
+    const loosed = await deployLoose('loose-a', [{ key: 'tag', value: '3.0' }, { key: 'target-agent', value: 'edge-2' }, { key: 'privileged', value: true }]);
+    assert.equal(loosed.status, 201, JSON.stringify(loosed.body));
+    const looseMs = (await t.call('GET', '/api/v3/application/loose-a', { token: admin })).body.microservices[0];
+    assert.equal(looseMs.agentName, 'edge-2');
+    assert.equal(looseMs.images[0].containerImage, 'ghcr.io/acme/sensor:3.0');
+    assert.equal(looseMs.isPrivileged, true);
 
     // Application YAML with spec.template.
     const y = await t.upload('POST', '/api/v3/application/yaml', 'application', `apiVersion: iofog.org/v3

@@ -225,8 +225,9 @@ export const RESOURCE_CASES: Case[] = [
     yaml: `apiVersion: iofog.org/v3\nkind: ApplicationTemplate\nmetadata: { name: APP }\nspec:\n  variables: [{ key: tag, defaultValue: "1.0" }]\n  application:\n    microservices:\n      - { name: m, agent: { name: yaml-fog }, images: { amd64: "img:{{tag}}" } }\n`,
   },
   {
+    // Accepted, as v3.8: an undeclared placeholder is checked when the template is deployed.
     name: 'ApplicationTemplate: placeholder without a variable',
-    method: 'POST', path: '/api/v3/applicationTemplate/yaml', field: 'template', status: 400, error: /^application\.microservices\[0\]\.images\[0\]\.containerImage: uses \{\{tag\}\}/,
+    method: 'POST', path: '/api/v3/applicationTemplate/yaml', field: 'template', status: 201,
     yaml: `apiVersion: iofog.org/v3\nkind: ApplicationTemplate\nmetadata: { name: APP }\nspec:\n  application:\n    microservices:\n      - { name: m, agent: { name: yaml-fog }, images: { amd64: "img:{{tag}}" } }\n`,
   },
   {

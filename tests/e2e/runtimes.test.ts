@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, BUNDLE, ROOT, freePort, runtimeCommand, startController, type Runtime } from '../harness/process';
+import { AgentSigner } from '../harness/agent-token';
 
 const NEW_PASSWORD = 'Viewer-Passw0rd-9';
 
@@ -188,13 +189,24 @@ test('npm start (scripts/start.mjs) serves /api/v3/status on the embedded databa
   }
 });
 
-test('TLS: with TLS_PATH_CERT/KEY the API listens on https', { timeout: 30_000 }, async () => {
+test('TLS: with TLS_PATH_CERT/KEY the API listens on https, and GET /agent/cert hands agents that certificate', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ctl-tls-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
   const port = await freePort();
   const { cmd, args } = runtimeCommand('node');
-  const p = spawn(cmd, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', API_PORT: String(port), API_HOST: '127.0.0.1', TLS_PATH_CERT: join(dir, 'cert.pem'), TLS_PATH_KEY: join(dir, 'key.pem') } });
+  const p = spawn(cmd, args, {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      API_PORT: String(port),
+      API_HOST: '127.0.0.1',
+      TLS_PATH_CERT: join(dir, 'cert.pem'),
+      TLS_PATH_KEY: join(dir, 'key.pem'),
+      OIDC_BOOTSTRAP_ADMIN_USERNAME: ADMIN.email,
+      OIDC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    },
+  });
   try {
     const ca = readFileSync(join(dir, 'cert.pem'));
     const get = () =>
@@ -214,6 +226,28 @@ test('TLS: with TLS_PATH_CERT/KEY the API listens on https', { timeout: 30_000 }
     }
     assert.equal(result?.status, 200);
     assert.equal(JSON.parse(result!.body).status, 'online');
+
+    // An agent asks for the certificate to pin: the configured one (self-signed here, so its own root).
+    const api = (method: string, path: string, token?: string, body?: unknown) =>
+      new Promise<{ status: number; body: any }>((res, rej) => {
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(data ? { 'content-type': 'application/json' } : {}) };
+        const req = httpsRequest({ host: '127.0.0.1', port, path, method, ca, headers }, (r) => {
+          let text = '';
+          r.on('data', (d) => (text += d));
+          r.on('end', () => res({ status: r.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+        });
+        req.on('error', rej);
+        req.end(data);
+      });
+    const admin = (await api('POST', '/api/v3/user/login', undefined, { email: ADMIN.email, password: ADMIN.password })).body.accessToken as string;
+    const fog = await api('POST', '/api/v3/iofog', admin, { name: 'tls-fog', archId: 1, routerMode: 'none', natsMode: 'none' });
+    assert.equal(fog.status, 201, JSON.stringify(fog.body));
+    const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, admin);
+    const agent = await AgentSigner.fromProvision((await api('POST', '/api/v3/agent/provision', undefined, { key: key.body.key, type: 1 })).body);
+    const cert = await api('GET', '/api/v3/agent/cert', await agent.token());
+    assert.equal(cert.status, 200, JSON.stringify(cert.body));
+    assert.equal(Buffer.from(cert.body, 'base64').toString('utf8'), ca.toString('utf8'));
   } finally {
     p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -50,6 +50,33 @@ export async function s256(verifier: string): Promise<string> {
 export const callbackUrl = (ctx: AppCtx) => `${ctx.config.publicUrl}/api/v3/user/oauth/callback`;
 export const consoleUrl = (ctx: AppCtx) => (ctx.config.consoleUrl ?? ctx.config.publicUrl).replace(/\/+$/, '');
 
+/**
+ * A browser sign-in started from a page whose origin will not receive its tokens: they go to
+ * `CONSOLE_URL/login`, so a console served elsewhere (the EdgeOps console on its own port, with
+ * CONSOLE_URL left at its default, the Controller itself) would wait forever while the tokens land on
+ * the Controller's page. `referer` is the Referer header of `/user/oauth/authorize`; without one (a typed
+ * URL, a script) nothing can be told and the sign-in goes ahead. Returns the two origins when they differ.
+ */
+export function consoleOriginMismatch(ctx: AppCtx, referer: string | undefined, requestUrl: string): { startedFrom: string; consoleUrl: string } | undefined {
+  if (!referer) return undefined;
+  let from: string;
+  try {
+    from = new URL(referer).origin;
+  } catch {
+    return undefined;
+  }
+  if (from === 'null') return undefined;
+  const target = consoleUrl(ctx);
+  const accepted = [target, ctx.config.publicUrl, requestUrl].map((u) => {
+    try {
+      return new URL(u).origin;
+    } catch {
+      return undefined;
+    }
+  });
+  return accepted.includes(from) ? undefined : { startedFrom: from, consoleUrl: target };
+}
+
 // ---- clients ----
 
 export interface OidcClient {

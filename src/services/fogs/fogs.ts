@@ -1,8 +1,8 @@
 import { and, asc, eq, inArray, isNull, ne, or } from 'drizzle-orm';
-import { fog, fogHal, fogProvisioningKey, fogTunnel, fogVersionCommand, fogPlatformStatus, volumeMount, volumeMountFog } from '../../../db/schema/index';
+import { fog, fogHal, fogProvisioningKey, fogPublicKey, fogTunnel, fogVersionCommand, fogPlatformStatus, volumeMount, volumeMountFog } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import { defaultRouterFog, dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView } from '../platform/fog-platform';
+import { defaultRouterFog, dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView, reconcileFog } from '../platform/fog-platform';
 import { dropNatsMaterial, hubFog } from '../platform/nats-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
@@ -34,6 +34,9 @@ const PLATFORM_KEYS = [
   'natsServerPort', 'natsLeafPort', 'natsClusterPort', 'natsMqttPort', 'natsHttpPort', 'jsStorageSize', 'jsMemoryStoreSize',
   'upstreamNatsServers', 'containerEngine', 'bluetoothEnabled', 'abstractedHardwareEnabled', 'tags',
 ] as const;
+
+/** The keys of a fog's own router: changing one is a router change for its agent. */
+const ROUTER_KEYS = ['host', 'routerMode', 'messagingPort', 'interRouterPort', 'edgeRouterPort', 'upstreamRouters'] as const;
 
 function toColumns(input: FogInput): Partial<typeof fog.$inferInsert> {
   const out: Record<string, unknown> = {};
@@ -132,6 +135,16 @@ const parseList = (text: string | null): string[] => {
   }
 };
 
+/**
+ * The routers a fog's router connects to, as v3.8 shows them: a router created without named upstreams
+ * connects to the default router, so it reads `["default-router"]` — except on a system fog, whose
+ * router is (or stands beside) the default router itself.
+ */
+function upstreamRoutersView(row: FogRow): string[] {
+  const named = parseList(row.upstreamRouters);
+  return named.length === 0 && row.routerMode !== 'none' && !row.isSystem ? ['default-router'] : named;
+}
+
 type FogVolumeMounts = FogResponse['volumeMounts'];
 type PlatformStatusView = ReturnType<typeof platformStatusView>;
 
@@ -211,8 +224,9 @@ export function toFogResponse(row: FogRow, extra: { platformStatus: PlatformStat
     messagingPort: row.messagingPort,
     interRouterPort: row.interRouterPort,
     edgeRouterPort: row.edgeRouterPort,
-    upstreamRouters: parseList(row.upstreamRouters),
-    networkRouter: row.networkRouter,
+    upstreamRouters: upstreamRoutersView(row),
+    // A fog without a router of its own uses the default one unless it names another, and v3.8 shows so.
+    networkRouter: row.routerMode === 'none' ? (row.networkRouter ?? 'default-router') : row.networkRouter,
     natsMode: row.natsMode as FogResponse['natsMode'],
     natsServerPort: row.natsServerPort,
     natsLeafPort: row.natsLeafPort,
@@ -292,7 +306,8 @@ export async function createFog(ctx: AppCtx, input: FogCreateInput): Promise<{ u
       { routers: true, nats: true, networkRouter: true },
     );
     const now = tx.clock.now();
-    await tx.db.insert(fog).values({ ...toColumns(input), ...ports, uuid, name: input.name, archId: input.archId, isSystem, routerMode, natsMode, createdAt: now, updatedAt: now });
+    // Ready to upgrade from the start, as upstream: `version/upgrade` must work before the first status report.
+    await tx.db.insert(fog).values({ ...toColumns(input), ...ports, uuid, name: input.name, archId: input.archId, isSystem, routerMode, natsMode, isReadyToUpgrade: true, createdAt: now, updatedAt: now });
     await enqueueFogReconcile(tx, uuid, 'spec-changed', 1);
     if (routerMode === 'interior') await enqueueDownstream(tx, uuid);
     auditTarget(tx, uuid);
@@ -325,9 +340,14 @@ export async function listFogs(ctx: AppCtx, filters: FogFilter[]) {
   );
 }
 
-export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Promise<void> {
+export async function updateFog(ctx: AppCtx, uuid: string, given: FogInput): Promise<void> {
   const current = await requireFog(ctx, uuid);
   if (current.deleteRequestedAt !== null) throw new ServiceError('CONFLICT', `Fog ${uuid} is being deleted`);
+  // What GET shows for defaults it fills in (`upstreamRouters: ["default-router"]`, a routerless fog's
+  // `networkRouter: "default-router"`), sent back as is, leaves the stored (unset) value alone.
+  const input = { ...given };
+  if (input.upstreamRouters && JSON.stringify(input.upstreamRouters) === JSON.stringify(upstreamRoutersView(current))) delete input.upstreamRouters;
+  if (input.networkRouter === 'default-router' && current.routerMode === 'none' && current.networkRouter === null) delete input.networkRouter;
   const merged = {
     host: current.host ?? undefined,
     interRouterPort: current.interRouterPort ?? undefined,
@@ -352,6 +372,7 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
     return want !== have;
   };
   const configChanged = AGENT_CONFIG_KEYS.some(differs);
+  const routerChanged = ROUTER_KEYS.some(differs);
   const platformChanged = PLATFORM_KEYS.some(differs);
   await withTransaction(ctx, async (tx) => {
     if (input.name && input.name !== current.name) {
@@ -385,6 +406,9 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
       .set({ ...cols, ...(platformChanged ? { specGeneration: current.specGeneration + 1 } : {}), updatedAt: tx.clock.now() })
       .where(eq(fog.uuid, uuid));
     if (configChanged) await raiseFlags(tx, [uuid], ['config']);
+    // A router change (v3.8 updateRouter): the agent re-reads its router, its microservice list and their
+    // configuration at once, without waiting for the reconcile to rewrite the router microservice.
+    if (routerChanged && (current.routerMode !== 'none' || merged.routerMode !== 'none')) await raiseFlags(tx, [uuid], ['routerChanged', 'microserviceList', 'microserviceConfig']);
     if (platformChanged || (input.name !== undefined && input.name !== current.name)) {
       await enqueueFogReconcile(tx, uuid, 'spec-changed', current.specGeneration + (platformChanged ? 1 : 0));
       // Its host or ports are other routers' upstream connectors.
@@ -394,19 +418,32 @@ export async function updateFog(ctx: AppCtx, uuid: string, input: FogInput): Pro
 }
 
 /**
- * Deletes a fog: the agent gets `deleteNode` and confirms with DELETE /agent/delete-node, which
- * removes the row; if it never does, the fog-status job removes it after DELETE_GRACE_MS.
+ * Deletes a fog. A fog with a provisioned agent gets `deleteNode`; the agent confirms with
+ * DELETE /agent/delete-node, which removes the row, and if it never does the fog-status job removes it
+ * after DELETE_GRACE_MS. A fog without an agent key (never provisioned, or deprovisioned) has nobody to
+ * confirm: it is removed at once, so its name can be reused right away.
  */
 export async function deleteFog(ctx: AppCtx, uuid: string): Promise<void> {
   const current = await requireFog(ctx, uuid);
   if (current.deleteRequestedAt !== null) return;
-  await withTransaction(ctx, async (tx) => {
+  const hasAgent = await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
+    // Marked in the same transaction as the key is read: a provisioning that commits after this refuses a
+    // fog being deleted, so a fog judged agent-less cannot gain an agent before it goes.
     await tx.db.update(fog).set({ deleteRequestedAt: now, updatedAt: now }).where(eq(fog.uuid, uuid));
+    const [key] = await tx.db.select({ fogUuid: fogPublicKey.fogUuid }).from(fogPublicKey).where(eq(fogPublicKey.fogUuid, uuid)).limit(1);
+    if (current.routerMode === 'interior') await enqueueDownstream(tx, uuid);
+    if (!key) return false;
     await raiseFlags(tx, [uuid], ['deleteNode']);
     await enqueueFogReconcile(tx, uuid, 'delete', current.specGeneration);
-    if (current.routerMode === 'interior') await enqueueDownstream(tx, uuid);
+    return true;
   });
+  if (hasAgent) return;
+  // The platform teardown the reconcile worker would do (routerless fogs on this router go back to the
+  // default one), then the row. If the teardown fails, the row still goes: what is left is named after
+  // the fog and removeFog drops it too.
+  await reconcileFog(ctx, uuid, true).catch((err) => ctx.logger.warn('platform teardown of a removed fog failed', { fogUuid: uuid, err: String(err) }));
+  await removeFog(ctx, uuid);
 }
 
 /** Removes the fog row and everything that hangs off it. */
@@ -482,11 +519,13 @@ export async function setTunnel(ctx: AppCtx, uuid: string, action: 'open' | 'clo
   });
 }
 
-export async function getHal(ctx: AppCtx, uuid: string, kind: 'hw' | 'usb'): Promise<{ info: string }> {
+/**
+ * What the agent reported about its hardware or USB devices; null when it reported nothing (the Java
+ * agent's legacy HAL, which Edgelet never sends — v3.8 answers such a fog with 200 and an empty body).
+ */
+export async function getHal(ctx: AppCtx, uuid: string, kind: 'hw' | 'usb'): Promise<{ info: string } | null> {
   await requireFog(ctx, uuid);
   const [h] = await ctx.db.select().from(fogHal).where(eq(fogHal.fogUuid, uuid)).limit(1);
   const info = h?.[kind];
-  if (info === undefined || info === null) throw notFound(`${kind === 'hw' ? 'Hardware' : 'USB'} info of fog ${uuid}`);
-  return { info };
+  return info === undefined || info === null ? null : { info };
 }
-

@@ -8,6 +8,7 @@ import {
   checkName,
   insertMicroservice,
   prepareCreate,
+  prepareNatsOf,
   presentMicroservices,
   removeOrMark,
   requireApplication,
@@ -85,6 +86,7 @@ export async function createApplication(ctx: AppCtx, input: ApplicationInput, op
   const list = (input.microservices ?? []).map((m) => ({ ...m, application: input.name }));
   checkMicroserviceNames(list);
   const prepared = await prepareAll(ctx, list);
+  const nats = await prepareNatsOf(ctx, { name: input.name, natsRule: input.natsConfig?.natsRule ?? null }, list.map((m, i) => ({ input: m, prepared: prepared[i]! })));
   return withTransaction(ctx, async (tx) => {
     const dup = await tx.db.select({ id: application.id }).from(application).where(eq(application.name, input.name)).limit(1);
     if (dup.length) throw conflict(`Application ${input.name} already exists`);
@@ -101,7 +103,7 @@ export async function createApplication(ctx: AppCtx, input: ApplicationInput, op
         updatedAt: now,
       })
       .returning();
-    for (const [i, m] of list.entries()) await insertMicroservice(tx, app!, m, prepared[i]!);
+    for (const [i, m] of list.entries()) await insertMicroservice(tx, app!, m, prepared[i]!, nats);
     return { id: app!.id, name: app!.name };
   });
 }
@@ -162,6 +164,7 @@ export async function replaceApplication(
   }
   const fresh = list.filter((m) => !byName.has(m.name));
   const prepared = await prepareAll(ctx, fresh);
+  const nats = await prepareNatsOf(ctx, existing, fresh.map((m, i) => ({ input: m, prepared: prepared[i]! })));
   const wanted = new Set(list.map((m) => m.name));
   await withTransaction(ctx, async (tx) => {
     await tx.db
@@ -174,7 +177,7 @@ export async function replaceApplication(
       })
       .where(eq(application.id, existing.id));
     for (const apply of updates) await apply(tx);
-    for (const [i, m] of fresh.entries()) await insertMicroservice(tx, existing, m, prepared[i]!);
+    for (const [i, m] of fresh.entries()) await insertMicroservice(tx, existing, m, prepared[i]!, nats);
     await removeOrMark(tx, current.filter((m) => !wanted.has(m.name)), false);
     if (input.isActivated !== undefined && input.isActivated !== existing.isActivated) {
       await raiseFlags(tx, current.map((m) => m.fogUuid).filter((u): u is string => Boolean(u)), ['microserviceList']);

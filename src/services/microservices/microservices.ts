@@ -9,6 +9,7 @@ import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
 import { agentServiceAccounts, checkMicroserviceRole, dropMicroserviceAccounts, ensureMicroserviceAccount, renameMicroserviceAccount } from '../rbac/objects';
 import { listRules } from '../nats/auth';
+import { prepareWorkloadNats, writeWorkloadNats, type PreparedNats } from '../nats/workload-users';
 import { slug } from '../nats/rules';
 import { enqueueNatsFogs } from '../platform/fog-platform';
 import type { RoleRef } from '../rbac/policy';
@@ -372,7 +373,13 @@ export async function prepareCreate(ctx: AppCtx, given: MicroserviceInput & { na
 }
 
 /** Inserts a validated microservice into `app` (inside the caller's transaction) and raises its fog's flags. */
-export async function insertMicroservice(tx: AppCtx, app: AppRow, input: MicroserviceInput & { name: string }, prepared: Awaited<ReturnType<typeof prepareCreate>>): Promise<string> {
+export async function insertMicroservice(
+  tx: AppCtx,
+  app: AppRow,
+  input: MicroserviceInput & { name: string },
+  prepared: Awaited<ReturnType<typeof prepareCreate>>,
+  nats?: PreparedNats,
+): Promise<string> {
   const dup = await tx.db
     .select({ uuid: microservice.uuid })
     .from(microservice)
@@ -382,8 +389,12 @@ export async function insertMicroservice(tx: AppCtx, app: AppRow, input: Microse
   const uuid = tx.ids.uuid();
   const now = tx.clock.now();
   await tx.db.insert(microservice).values({ ...prepared.cols, uuid, name: input.name, applicationId: app.id, fogUuid: prepared.target?.uuid ?? null, createdAt: now, updatedAt: now });
-  // Its NATS user, creds and the fogs' NATS configuration follow in the fog reconcile (keys are not made in here).
-  if (input.natsConfig?.natsAccess && prepared.target) await enqueueNatsFogs(tx, [prepared.target.uuid]);
+  // Its NATS user and creds (prepared before the transaction) are written with it; the fogs' NATS
+  // configuration (leaf remotes, resolver bundles) follows in the fog reconcile.
+  if (input.natsConfig?.natsAccess && prepared.target) {
+    await writeWorkloadNats(tx, nats, app, { uuid, name: input.name }, prepared.target.uuid);
+    await enqueueNatsFogs(tx, [prepared.target.uuid]);
+  }
   await ensureMicroserviceAccount(tx, app.id, input.name, input.serviceAccount?.roleRef);
   await linkMountsToFog(tx, prepared.mounts, prepared.target?.uuid);
   if (prepared.target) await raiseFlags(tx, [prepared.target.uuid], ['microserviceList', 'microserviceConfig']);
@@ -394,12 +405,23 @@ export async function createMicroservice(ctx: AppCtx, input: MicroserviceInput &
   const app = await requireApplication(ctx, input.application);
   if (app.isSystem) throw invalid(`application: ${app.name} is a system application`);
   const prepared = await prepareCreate(ctx, input);
+  const nats = await prepareNatsOf(ctx, app, [{ input, prepared }]);
   const uuid = await withTransaction(ctx, async (tx) => {
-    const id = await insertMicroservice(tx, app, input, prepared);
+    const id = await insertMicroservice(tx, app, input, prepared, nats);
     auditTarget(tx, id);
     return id;
   });
   return { uuid, name: input.name };
+}
+
+/** Keys and signed JWTs for the NATS-enabled workloads among `items` that run on a fog (none: undefined). */
+export async function prepareNatsOf(
+  ctx: AppCtx,
+  app: { id?: number; name: string; natsRule: string | null },
+  items: Array<{ input: MicroserviceInput & { name: string }; prepared: Awaited<ReturnType<typeof prepareCreate>> }>,
+): Promise<PreparedNats | undefined> {
+  const workloads = items.filter((i) => i.input.natsConfig?.natsAccess && i.prepared.target).map((i) => ({ name: i.input.name, natsRule: i.prepared.cols.natsRule ?? null }));
+  return workloads.length ? prepareWorkloadNats(ctx, app, workloads) : undefined;
 }
 
 /** Fields whose change needs the container re-created (not just a config signal). */
@@ -440,6 +462,9 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, given: Microservi
     k in cols && (k === 'ports' ? !samePorts(cols.ports, current.ports) : (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
   const needsRebuild = input.rebuild === true || REBUILD_KEYS.some(differs);
   const moved = moveTarget !== undefined && moveTarget.uuid !== current.fogUuid;
+  // Enabling NATS access: the user and creds are written with the update, as on create.
+  const natsName = input.name ?? current.name;
+  const nats = input.natsConfig?.natsAccess && !current.natsAccess && targetUuid ? await prepareWorkloadNats(ctx, current.app, [{ name: natsName, natsRule: cols.natsRule ?? null }]) : undefined;
   return async (tx) => {
     if (input.name !== undefined && input.name !== current.name) {
       const dup = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, current.applicationId), eq(microservice.name, input.name))).limit(1);
@@ -454,6 +479,7 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, given: Microservi
     const accountChanged = await ensureMicroserviceAccount(tx, current.applicationId, name, input.serviceAccount?.roleRef);
     // Volume mounts the microservice maps are linked to the fog it runs on (auto-link, §3.3).
     await linkMountsToFog(tx, mounts, moved ? moveTarget!.uuid : current.fogUuid);
+    await writeWorkloadNats(tx, nats, current.app, { uuid, name: natsName }, targetUuid);
     if (natsChanged) await enqueueNatsFogs(tx, [current.fogUuid, moveTarget?.uuid].filter((u): u is string => Boolean(u)));
     if (moved) {
       await tx.db.delete(microserviceStatus).where(eq(microserviceStatus.microserviceUuid, uuid));

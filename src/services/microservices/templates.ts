@@ -12,9 +12,11 @@ import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVari
  * deployed through POST/PUT /application (or Application YAML) with `template: {name, variables}`.
  *
  * Variables have a `type` (string | number | boolean, default string), an optional `defaultValue`
- * and `required` (default: required when there is no default). At deploy every string of the spec is
- * rendered as a Liquid template, as upstream does, with the variables and `self` (the application
- * being built) in scope and the templating filters (services/templating); a string that is exactly one
+ * and `required` (default: required when there is no default). A template may also use placeholders it
+ * does not declare (v3.8 accepts such templates and checks them at deploy): the deploy must give them a
+ * value, untyped, and a placeholder left without one is a 400 naming it. At deploy every string of the spec
+ * is rendered as a Liquid template, as upstream does, with the variables and `self` (the application being
+ * built) in scope and the templating filters (services/templating); a string that is exactly one
  * placeholder takes the variable's typed value (`"{{replicas}}"` → 3). The result then goes through the
  * same validation as any application.
  */
@@ -63,9 +65,6 @@ function checkTemplate(input: TemplateInput): void {
     seen.add(v.key);
     checkDefault(v, i);
   });
-  for (const p of placeholders(input.application)) {
-    if (!seen.has(p.key)) throw invalid(`${p.at}: uses {{${p.key}}}, which is not a declared variable`);
-  }
 }
 
 type Row = typeof applicationTemplate.$inferSelect;
@@ -195,9 +194,15 @@ export async function instantiate(ctx: AppCtx, ref: TemplateRef, app: Record<str
   if (!row) throw invalid(`template.name: no application template named ${ref.name}`);
   const declared = JSON.parse(row.variables) as TemplateVariable[];
   const byKey = new Map(declared.map((v) => [v.key, v]));
+  const spec = JSON.parse(row.application) as TemplateApplication;
+  const used = placeholders(spec);
+  const usedKeys = new Set(used.map((p) => p.key));
   const given = new Map<string, unknown>();
   (ref.variables ?? []).forEach((v, i) => {
-    if (!byKey.has(v.key)) throw invalid(`template.variables[${i}].key: ${v.key} is not a variable of template ${ref.name} (${declared.map((d) => d.key).join(', ') || 'it has none'})`);
+    // A key the template neither declares nor uses is most likely a typo: say so rather than ignore it.
+    if (!byKey.has(v.key) && !usedKeys.has(v.key)) {
+      throw invalid(`template.variables[${i}].key: ${v.key} is not a variable of template ${ref.name} (${[...new Set([...byKey.keys(), ...usedKeys])].join(', ') || 'it has none'})`);
+    }
     if (given.has(v.key)) throw invalid(`template.variables[${i}].key: ${v.key} is given twice`);
     given.set(v.key, v.value);
   });
@@ -213,8 +218,20 @@ export async function instantiate(ctx: AppCtx, ref: TemplateRef, app: Record<str
       values.set(v.key, '');
     }
   }
+  // Placeholders the template uses without declaring them: the deploy's value as given (untyped).
+  for (const [key, value] of given) {
+    if (byKey.has(key)) continue;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw invalid(`template.variables.${key}: must be a string, number or boolean`);
+    }
+    values.set(key, value);
+  }
+  const unresolved = used.find((p) => !values.has(p.key));
+  if (unresolved) {
+    throw invalid(`${unresolved.at}: {{${unresolved.key}}} is not resolved (template ${ref.name} does not declare it and template.variables gives no value for it)`);
+  }
   // `self` is the application being deployed (the request's fields and the template's spec), as upstream.
-  const rendered = await renderBodyTemplates(ctx, { ...app, ...(JSON.parse(row.application) as TemplateApplication) }, {
+  const rendered = await renderBodyTemplates(ctx, { ...app, ...spec }, {
     scope: variableScope(values),
     // The request's own fields were rendered on the way in; here they are only context.
     keys: ['microservices', 'natsConfig'],

@@ -26,11 +26,11 @@ const nowSec = (ctx: AppCtx) => Math.floor(ctx.clock.now() / 1000);
 
 // ---- secrets (encrypted like every secret: AAD `secret:{name}`) ----
 
-async function sealSecret(ctx: AppCtx, name: string, data: Record<string, string>): Promise<string> {
+export async function sealSecret(ctx: AppCtx, name: string, data: Record<string, string>): Promise<string> {
   return ctx.vault.encrypt(JSON.stringify(data), `secret:${name}`);
 }
 
-async function putSecret(tx: AppCtx, name: string, dataEnc: string): Promise<void> {
+export async function putSecret(tx: AppCtx, name: string, dataEnc: string): Promise<void> {
   const now = tx.clock.now();
   const [row] = await tx.db.select({ id: secret.id }).from(secret).where(eq(secret.name, name)).limit(1);
   if (row) await tx.db.update(secret).set({ dataEnc, updatedAt: now }).where(eq(secret.id, row.id));
@@ -43,13 +43,13 @@ async function readSecret(ctx: AppCtx, name: string): Promise<Record<string, str
   return JSON.parse(await ctx.vault.decrypt(row.dataEnc, `secret:${name}`)) as Record<string, string>;
 }
 
-async function keyFrom(ctx: AppCtx, secretName: string): Promise<KeyPair> {
+export async function keyFrom(ctx: AppCtx, secretName: string): Promise<KeyPair> {
   const data = await readSecret(ctx, secretName);
   if (!data?.seed) throw new ServiceError('INTERNAL', `NATS seed secret ${secretName} is missing`);
   return fromSeed(enc.encode(data.seed));
 }
 
-const seedOf = (kp: KeyPair) => dec.decode(kp.getSeed());
+export const seedOf = (kp: KeyPair) => dec.decode(kp.getSeed());
 
 // ---- rules ----
 
@@ -73,7 +73,7 @@ export async function ensurePredefinedRules(ctx: AppCtx): Promise<void> {
   });
 }
 
-async function ruleSpec<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, name: string): Promise<K extends 'account' ? AccountRule : UserRule> {
+export async function ruleSpec<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, name: string): Promise<K extends 'account' ? AccountRule : UserRule> {
   const [row] = await ctx.db.select({ spec: natsRule.spec }).from(natsRule).where(and(eq(natsRule.kind, kind), eq(natsRule.name, name))).limit(1);
   if (!row) {
     const builtIn = kind === 'account' ? PREDEFINED_ACCOUNT_RULES[name] : PREDEFINED_USER_RULES[name];
@@ -112,7 +112,7 @@ export async function ensureOperator(ctx: AppCtx): Promise<{ row: typeof natsOpe
   return op;
 }
 
-async function signAccount(ctx: AppCtx, opKp: KeyPair, name: string, akp: KeyPair, ruleName: string, revocations: Record<string, number>): Promise<string> {
+export async function signAccount(ctx: AppCtx, opKp: KeyPair, name: string, akp: KeyPair, ruleName: string, revocations: Record<string, number>): Promise<string> {
   return encodeAccount(name, akp, accountClaims(await ruleSpec(ctx, 'account', ruleName), revocations), { signer: opKp });
 }
 
@@ -183,8 +183,8 @@ export async function enableApplicationAccount(ctx: AppCtx, appName: string, rul
 
 // ---- users ----
 
-const credsSecretName = (acc: string, user: string) => `nats-creds-${slug(acc)}-${slug(user)}`;
-const credsKey = (acc: string, user: string) => `${slug(acc, 64)}/${slug(user, 64)}.creds`;
+export const credsSecretName = (acc: string, user: string) => `nats-creds-${slug(acc)}-${slug(user)}`;
+export const credsKey = (acc: string, user: string) => `${slug(acc, 64)}/${slug(user, 64)}.creds`;
 
 /** `expiresIn` (platform §4.1): `^\d+[hdm]$`, at most 26280 h / 1095 d / 36 m (m = 30-day months). */
 export function expiresInSeconds(v: string | undefined): number | undefined {

@@ -251,8 +251,13 @@ export async function reconcileFog(ctx: AppCtx, fogUuid: string, deleting: boole
     await removeNats(ctx, f);
     return;
   }
-  if (f.routerMode === 'none') await removeRouter(ctx, f);
-  else await reconcileRouter(ctx, f);
+  if (f.routerMode === 'none') {
+    await removeRouter(ctx, f);
+    // The agent of a fog without a router still gets its local-agent certificate, signed by the default
+    // router's local CA, as v3.8 issues it for every fog.
+    await ensureCa(ctx, 'default-router-local-ca');
+    await ensureIssuedCertificate(ctx, certNames(f).agent, f.uuid, [...LOCAL_SANS, ...(f.host ? [f.host] : [])], 'default-router-local-ca');
+  } else await reconcileRouter(ctx, f);
   await syncNatsAccess(ctx, f);
   if (f.natsMode === 'none') await removeNats(ctx, f);
   else await reconcileNats(ctx, f);
@@ -414,7 +419,8 @@ async function upsertRouterMicroservice(
     // New upstream links (re-homing, platform §5.8) or a rebuilt router are a router change for the fog
     // (`routerChanged`, platform §8.2; Edgelet ignores it, older agents re-read their router).
     const linksChanged = structural || JSON.stringify(connectorsOf(existing.config)) !== JSON.stringify(config.connectors);
-    await raiseFlags(tx, [f.uuid], [structural ? 'microserviceList' : 'microserviceConfig', ...(linksChanged ? (['routerChanged'] as const) : [])]);
+    // A router change raises all three, as v3.8 does: older agents re-read their router and their list.
+    await raiseFlags(tx, [f.uuid], linksChanged ? ['routerChanged', 'microserviceList', 'microserviceConfig'] : [structural ? 'microserviceList' : 'microserviceConfig']);
   });
 }
 

@@ -69,21 +69,29 @@ export async function connectorTarget(ctx: AppCtx, s: Pick<ServiceRow, 'type' | 
 
 const tagsOf = (f: FogRow) => new Set(JSON.parse(f.tags) as string[]);
 
-/** Where consumers connect: the `defaultBridge` router and every fog tagged for one of the service's tags. */
+/** The router fog of a service's `defaultBridge` (`default-router` or a fog uuid/name). */
+async function bridgeFog(ctx: AppCtx, defaultBridge: string): Promise<FogRow> {
+  const bridge = defaultBridge === 'default-router' ? await defaultRouterFog(ctx) : await fogByRef(ctx, defaultBridge);
+  if (!bridge) throw invalid(defaultBridge === 'default-router' ? 'defaultBridge: there is no default router yet' : `defaultBridge: no fog ${defaultBridge}`);
+  if (bridge.routerMode === 'none') throw invalid(`defaultBridge: fog ${bridge.name} has no router`);
+  return bridge;
+}
+
+/**
+ * Where consumers connect (v3.8 service distribution): the `defaultBridge` router, every fog tagged
+ * `service.iofog.org/tag: all` (it carries every service), and every fog tagged for one of the service's
+ * tags. A service tag `all` is an ordinary tag: it matches the fogs tagged `all`, not every fog.
+ */
 export async function listenerFogs(ctx: AppCtx, s: Pick<ServiceRow, 'defaultBridge' | 'tags'>): Promise<FogRow[]> {
   const out = new Map<string, FogRow>();
-  const bridge = s.defaultBridge === 'default-router' ? await defaultRouterFog(ctx) : await fogByRef(ctx, s.defaultBridge);
-  if (!bridge) throw invalid(s.defaultBridge === 'default-router' ? 'defaultBridge: there is no default router yet' : `defaultBridge: no fog ${s.defaultBridge}`);
-  if (bridge.routerMode === 'none') throw invalid(`defaultBridge: fog ${bridge.name} has no router`);
+  const bridge = await bridgeFog(ctx, s.defaultBridge);
   out.set(bridge.uuid, bridge);
-  const tags = JSON.parse(s.tags) as string[];
-  if (tags.length) {
-    const all = await ctx.db.select().from(fog);
-    for (const f of all) {
-      if (f.routerMode === 'none' || f.deleteRequestedAt !== null) continue;
-      const ft = tagsOf(f);
-      if (tags.some((t) => t === 'all' || ft.has(`${SERVICE_TAG_KEY}: ${t}`) || ft.has(`${SERVICE_TAG_KEY}:${t}`))) out.set(f.uuid, f);
-    }
+  const tags = ['all', ...(JSON.parse(s.tags) as string[])];
+  const all = await ctx.db.select().from(fog);
+  for (const f of all) {
+    if (f.routerMode === 'none' || f.deleteRequestedAt !== null) continue;
+    const ft = tagsOf(f);
+    if (tags.some((t) => ft.has(`${SERVICE_TAG_KEY}: ${t}`) || ft.has(`${SERVICE_TAG_KEY}:${t}`))) out.set(f.uuid, f);
   }
   return [...out.values()];
 }
@@ -146,13 +154,15 @@ function bridgeRange(ctx: AppCtx): [number, number] {
   return ctx.config.bridgePorts;
 }
 
-async function check(ctx: AppCtx, input: ServiceInput): Promise<void> {
+/** Validates a service against the fleet; returns the host consumers reach it on (its bridge router's). */
+async function check(ctx: AppCtx, input: ServiceInput): Promise<string | null> {
   if (FORBIDDEN_SERVICE_NAMES.includes(input.name)) throw invalid(`name: ${input.name} is reserved`);
   if (input.k8sType !== undefined) throw invalid('k8sType: needs a Kubernetes control plane');
   if ((input.type === 'k8s' || input.type === 'external') && (input.defaultBridge ?? 'default-router') !== 'default-router') throw invalid(`defaultBridge: must be default-router for ${input.type} services`);
   const row = { type: input.type, resource: input.resource, targetPort: input.targetPort, defaultBridge: input.defaultBridge ?? 'default-router', tags: JSON.stringify(input.tags ?? []) };
   await connectorTarget(ctx, row);
   await listenerFogs(ctx, row);
+  return (await bridgeFog(ctx, row.defaultBridge)).host;
 }
 
 /** Tasks are enqueued in the caller's transaction, remembering the fogs the service reached before. */
@@ -171,7 +181,7 @@ async function enqueueServiceTask(tx: AppCtx, name: string, reason: string, prev
 }
 
 export async function createService(ctx: AppCtx, input: ServiceInput) {
-  await check(ctx, input);
+  const endpoint = await check(ctx, input);
   const [lo, hi] = bridgeRange(ctx);
   await withTransaction(ctx, async (tx) => {
     const [dup] = await tx.db.select({ name: service.name }).from(service).where(eq(service.name, input.name)).limit(1);
@@ -186,7 +196,10 @@ export async function createService(ctx: AppCtx, input: ServiceInput) {
       type: input.type,
       resource: input.resource,
       targetPort: input.targetPort,
-      servicePort: input.servicePort ?? null,
+      // Outside Kubernetes consumers reach the service on its bridge router: that host and the bridge port
+      // (v3.8 fills both; a given servicePort only matters to a Kubernetes control plane).
+      servicePort: port,
+      serviceEndpoint: endpoint,
       bridgePort: port,
       defaultBridge: input.defaultBridge ?? 'default-router',
       tags: JSON.stringify(input.tags ?? []),
@@ -213,12 +226,12 @@ export async function updateService(ctx: AppCtx, name: string, input: Partial<Se
     k8sType: input.k8sType,
     tags: input.tags ?? (JSON.parse(current.tags) as string[]),
   };
-  await check(ctx, merged);
+  const endpoint = await check(ctx, merged);
   const before = await affectedFogs(ctx, current).catch(() => [] as string[]);
   await withTransaction(ctx, async (tx) => {
     const r = await tx.db
       .update(service)
-      .set({ type: merged.type, resource: merged.resource, targetPort: merged.targetPort, defaultBridge: merged.defaultBridge!, servicePort: merged.servicePort ?? null, tags: JSON.stringify(merged.tags), provisioningStatus: 'pending', provisioningError: null, updatedAt: tx.clock.now() })
+      .set({ type: merged.type, resource: merged.resource, targetPort: merged.targetPort, defaultBridge: merged.defaultBridge!, servicePort: current.bridgePort, serviceEndpoint: endpoint, tags: JSON.stringify(merged.tags), provisioningStatus: 'pending', provisioningError: null, updatedAt: tx.clock.now() })
       .where(eq(service.name, name));
     if (r.rowsAffected === 0) throw notFound(`Service ${name}`);
     await enqueueServiceTask(tx, name, 'updated', before);

@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import * as v from 'valibot';
 import { ServiceError } from '../../errors';
+import { nestingMessage, valueTooDeep } from '../../lib/nesting';
 
 export const API_VERSIONS = ['iofog.org/v3', 'datasance.com/v3'];
 
@@ -19,9 +20,12 @@ export function parseKind(text: string, kind: string): { name: string; spec: Rec
   try {
     doc = parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
+    // So deep that the parser itself ran out of stack: the nesting limit, said as such.
+    if (err instanceof RangeError || /Maximum call stack/.test((err as Error).message)) throw bad(nestingMessage('YAML'));
     throw bad(`YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('YAML: expected a single mapping document');
+  if (valueTooDeep(doc)) throw bad(nestingMessage('YAML'));
   const env = v.safeParse(Envelope, doc);
   if (!env.success) throw bad(env.issues[0].message.includes(':') ? env.issues[0].message : `${env.issues[0].path?.map((p) => String(p.key)).join('.')}: ${env.issues[0].message}`);
   if (!API_VERSIONS.includes(env.output.apiVersion)) throw bad(`apiVersion: must be one of ${API_VERSIONS.join(', ')}`);
