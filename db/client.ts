@@ -72,7 +72,9 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
   const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
   const writeLock = new WriteLock(kind === 'file' ? opts.writeWaitMs : 0);
   const stopCheckpointer =
-    kind === 'file' ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs, opts.onCheckpointError, { pauseWrites: () => writeLock.acquire() }) : undefined;
+    kind === 'file'
+      ? opts.walCheckpointer?.(opts.url, opts.busyTimeoutMs, opts.onCheckpointError, { pauseWrites: () => writeLock.acquire() })
+      : undefined;
   const open = async () => {
     const c = createClient({
       url: opts.url,

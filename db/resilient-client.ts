@@ -9,10 +9,15 @@ import type { Client, Transaction } from '@libsql/client';
  * "cannot commit transaction - SQL statements in progress" until the statement happens to be
  * garbage-collected. A fresh client has clean connections; the old one is closed once idle.
  */
-export function resilientClient(open: () => Promise<Client>, first: Client, hooks: { onRenew?: () => void; onRenewError?: (err: unknown) => void } = {}): Client {
+export function resilientClient(
+  open: () => Promise<Client>,
+  first: Client,
+  hooks: { onRenew?: () => void; onRenewError?: (err: unknown) => void } = {},
+): Client {
   let inner = first;
   let renewing: Promise<void> | undefined;
-  const isBusy = (err: unknown) => /SQLITE_BUSY|database is locked/i.test(`${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`);
+  const isBusy = (err: unknown) =>
+    /SQLITE_BUSY|database is locked/i.test(`${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`);
 
   const renew = (broken: Client) => {
     if (broken !== inner || renewing) return;

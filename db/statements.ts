@@ -39,7 +39,9 @@ export class ReusableSelect<Row> {
   ) {}
 
   /** `builder` is a select whose every value is a placeholder; it is never run. */
-  static from<B extends { prepare(): unknown; toSQL(): Query; all(...args: never[]): Promise<unknown[]> }>(builder: B): ReusableSelect<Awaited<ReturnType<B['all']>>[number]> {
+  static from<B extends { prepare(): unknown; toSQL(): Query; all(...args: never[]): Promise<unknown[]> }>(
+    builder: B,
+  ): ReusableSelect<Awaited<ReturnType<B['all']>>[number]> {
     // `.prepare()` only renders: it hands back the query text, the ordered field list and the
     // left-join nullability that the row mapping needs (drizzle keeps them on the prepared query).
     const prepared = builder.prepare() as { getQuery(): Query; fields?: unknown; joinsNotNullableMap?: unknown };

@@ -25,7 +25,9 @@ await build({
   platform: 'node',
   // The libSQL native binding cannot be bundled; it resolves from node_modules at run time.
   external: ['@libsql/client', 'libsql', 'bufferutil', 'utf-8-validate'],
-  banner: { js: "import { createRequire as __controllerCreateRequire } from 'node:module';\nconst require = __controllerCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __controllerCreateRequire } from 'node:module';\nconst require = __controllerCreateRequire(import.meta.url);",
+  },
 });
 await build({
   ...common,

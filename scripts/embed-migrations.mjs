@@ -21,8 +21,13 @@ const out =
 const target = new URL('index.ts', dir);
 if (process.argv.includes('--check')) {
   let current = '';
-  try { current = readFileSync(target, 'utf8'); } catch {}
-  if (current !== out) { console.error('db/migrations/index.ts is stale: run `npm run db:generate`'); process.exit(1); }
+  try {
+    current = readFileSync(target, 'utf8');
+  } catch {}
+  if (current !== out) {
+    console.error('db/migrations/index.ts is stale: run `npm run db:generate`');
+    process.exit(1);
+  }
 } else {
   writeFileSync(target, out);
 }

@@ -20,6 +20,7 @@ function newest(dir) {
 }
 
 const sources = ['src', 'routes', 'db', 'workers'].map((d) => join(root, d)).filter(existsSync);
-const stale = !existsSync(bundle) || Math.max(...sources.map(newest), statSync(join(root, 'package-lock.json')).mtimeMs) > statSync(bundle).mtimeMs;
+const stale =
+  !existsSync(bundle) || Math.max(...sources.map(newest), statSync(join(root, 'package-lock.json')).mtimeMs) > statSync(bundle).mtimeMs;
 if (stale) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
 await import(pathToFileURL(bundle).href);

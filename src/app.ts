@@ -39,7 +39,7 @@ export const API_INFO = {
   title: 'Controller API',
   version: VERSION,
   description:
-    'Edge-fleet control plane, wire-compatible with the ioFog / Datasance Controller v3.8. Authenticate with `POST /api/v3/user/login`, then send `Authorization: Bearer <accessToken>` — here: **Authorize**, and paste the token into `bearerAuth` (`agentToken` is Edgelet\'s, not yours). Type in the filter box to find a resource. Errors are JSON `{name, message, code, requestId}`.',
+    "Edge-fleet control plane, wire-compatible with the ioFog / Datasance Controller v3.8. Authenticate with `POST /api/v3/user/login`, then send `Authorization: Bearer <accessToken>` — here: **Authorize**, and paste the token into `bearerAuth` (`agentToken` is Edgelet's, not yours). Type in the filter box to find a resource. Errors are JSON `{name, message, code, requestId}`.",
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -69,7 +69,10 @@ function stampHeaders(c: Context<HonoEnv>, headers: Record<string, string>): voi
   }
 }
 
-function clientIp(c: { req: { header(n: string): string | undefined }; env: HonoEnv['Bindings'] | undefined }, trust: TrustProxy): string | undefined {
+function clientIp(
+  c: { req: { header(n: string): string | undefined }; env: HonoEnv['Bindings'] | undefined },
+  trust: TrustProxy,
+): string | undefined {
   const peer = c.env?.clientIp;
   if (trust.kind === 'none') return peer;
   return selectClientIp(trust, { peer, forwardedFor: c.req.header('x-forwarded-for'), realIp: c.req.header('x-real-ip') });
@@ -83,7 +86,12 @@ function methodIndex(app: App) {
       .filter((r) => r.method !== 'ALL')
       .map((r) => ({
         method: r.method,
-        re: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+').replace(/\/$/, '')}/?$`),
+        re: new RegExp(
+          `^${r.path
+            .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/\/:[^/]+/g, '/[^/]+')
+            .replace(/\/$/, '')}/?$`,
+        ),
       }));
     return [...new Set(index.filter((r) => r.re.test(path)).map((r) => r.method))];
   };
@@ -112,7 +120,11 @@ export function createApp(appCtx: AppCtx, opts: { tlsCertPem?: string } = {}): A
     const now = appCtx.clock.now();
     if (now - shedLoggedAt < 10_000) return;
     const { shed } = appCtx.admission;
-    appCtx.logger.warn('overloaded: shedding requests with 503 + Retry-After', { shedSinceLastLog: shedSince, lagMs: Math.round(appCtx.admission.lagMs()), ...shed });
+    appCtx.logger.warn('overloaded: shedding requests with 503 + Retry-After', {
+      shedSinceLastLog: shedSince,
+      lagMs: Math.round(appCtx.admission.lagMs()),
+      ...shed,
+    });
     shedSince = 0;
     shedLoggedAt = now;
   };
@@ -150,7 +162,13 @@ export function createApp(appCtx: AppCtx, opts: { tlsCertPem?: string } = {}): A
       // The path only — query strings can carry tokens (`?token=` on WebSocket routes).
       // Agent polls are the bulk of the traffic: at info only when they fail or are slow.
       const quiet = cls === 'agent' && c.res.status < 400 && ms < slowMs;
-      (quiet || refused ? appCtx.logger.debug : appCtx.logger.info).call(appCtx.logger, 'request', { method: c.req.method, path: c.req.path, status: c.res.status, ms, requestId });
+      (quiet || refused ? appCtx.logger.debug : appCtx.logger.info).call(appCtx.logger, 'request', {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms,
+        requestId,
+      });
       appCtx.metrics.httpRequests.add(1, { method: c.req.method, status: Math.floor(c.res.status / 100) * 100 });
       appCtx.metrics.httpDuration.record(ms, { method: c.req.method });
     }
@@ -230,7 +248,8 @@ export function createApp(appCtx: AppCtx, opts: { tlsCertPem?: string } = {}): A
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'Agent routes only (Edgelet): an EdDSA JWT the agent signs per request with the key issued at provisioning (sub = fog uuid, unique jti). Operators leave this empty.',
+    description:
+      'Agent routes only (Edgelet): an EdDSA JWT the agent signs per request with the key issued at provisioning (sub = fog uuid, unique jti). Operators leave this empty.',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

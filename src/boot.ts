@@ -57,7 +57,9 @@ async function resolveEncryptionKey(deps: BootDeps): Promise<string> {
   if (stored) return stored;
   const key = Vault.generateKey();
   await deps.keyFiles.write(path, `${key}\n`);
-  deps.logger.warn('ENCRYPTION_KEY is not set: generated one and stored it; back it up, losing it makes stored secrets unreadable', { file: path });
+  deps.logger.warn('ENCRYPTION_KEY is not set: generated one and stored it; back it up, losing it makes stored secrets unreadable', {
+    file: path,
+  });
   return key;
 }
 
@@ -96,7 +98,11 @@ async function verifyEncryptionKey(ctx: AppCtx): Promise<void> {
   }
   const value = await ctx.vault.encrypt(CHECK_PLAINTEXT, CHECK_KEY);
   await withTransaction(ctx, (tx) =>
-    tx.db.insert(controllerSetting).values({ key: CHECK_KEY, value, updatedAt: tx.clock.now() }).onConflictDoNothing().then(() => undefined),
+    tx.db
+      .insert(controllerSetting)
+      .values({ key: CHECK_KEY, value, updatedAt: tx.clock.now() })
+      .onConflictDoNothing()
+      .then(() => undefined),
   );
 }
 
@@ -108,7 +114,8 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
     ...deps.config.db,
     walCheckpointer: deps.walCheckpointer,
     onCheckpointError: (message, err) => deps.logger.warn(message, { err: String(err) }),
-    onRenewError: (err) => deps.logger.warn('could not replace database connections after SQLITE_BUSY; keeping the current ones', { err: String(err) }),
+    onRenewError: (err) =>
+      deps.logger.warn('could not replace database connections after SQLITE_BUSY; keeping the current ones', { err: String(err) }),
   });
   try {
     const { applied } = await migrate(store);
@@ -137,7 +144,9 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       rbacPolicy: new PolicyCache(),
       tokenGenerations: new TokenGenerationCache(),
       idp: deps.config.external
-        ? new ExternalIdp(deps.config.external.issuerUrl, deps.config.clientId, deps.config.external.clientSecret, deps.logger, () => clock.now())
+        ? new ExternalIdp(deps.config.external.issuerUrl, deps.config.clientId, deps.config.external.clientSecret, deps.logger, () =>
+            clock.now(),
+          )
         : undefined,
       instanceId: ids.uuid(),
       ...(await resolveControllerUuid(deps, ids).then((r) => ({ controllerUuid: r.uuid, controllerUuidStable: r.stable }))),

@@ -34,8 +34,7 @@ const optionalText = v.pipe(
   v.transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim())),
 );
 
-const url = (protocols: RegExp, rule: string) =>
-  v.pipe(v.string(), v.trim(), v.url(rule), v.regex(protocols, rule));
+const url = (protocols: RegExp, rule: string) => v.pipe(v.string(), v.trim(), v.url(rule), v.regex(protocols, rule));
 
 export const EnvSchema = v.object({
   API_PORT: int(51121, 0, 65535),
@@ -54,15 +53,37 @@ export const EnvSchema = v.object({
   OIDC_CONSOLE_REDIRECT_URIS: v.optional(
     v.pipe(
       v.string(),
-      v.transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean)),
-      v.array(v.pipe(v.string(), v.url('must be a comma-separated list of absolute URLs'), v.regex(/^https?:\/\//, 'must be a comma-separated list of absolute http(s) URLs'))),
+      v.transform((s) =>
+        s
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
+      ),
+      v.array(
+        v.pipe(
+          v.string(),
+          v.url('must be a comma-separated list of absolute URLs'),
+          v.regex(/^https?:\/\//, 'must be a comma-separated list of absolute http(s) URLs'),
+        ),
+      ),
     ),
   ),
   OIDC_REDIRECT_URIS: v.optional(
     v.pipe(
       v.string(),
-      v.transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean)),
-      v.array(v.pipe(v.string(), v.url('must be a comma-separated list of absolute URLs'), v.regex(/^https?:\/\//, 'must be a comma-separated list of absolute http(s) URLs'))),
+      v.transform((s) =>
+        s
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
+      ),
+      v.array(
+        v.pipe(
+          v.string(),
+          v.url('must be a comma-separated list of absolute URLs'),
+          v.regex(/^https?:\/\//, 'must be a comma-separated list of absolute http(s) URLs'),
+        ),
+      ),
     ),
   ),
   AUTH_INSECURE_ALLOW_HTTP: bool(false),
@@ -128,7 +149,12 @@ export const EnvSchema = v.object({
     v.picklist(['datasance.com/v3', 'iofog.org/v3'], 'must be datasance.com/v3 or iofog.org/v3'),
   ),
   CONTROLLER_UUID: v.optional(
-    v.pipe(v.string(), v.trim(), v.toLowerCase(), v.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a UUID')),
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.toLowerCase(),
+      v.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a UUID'),
+    ),
   ),
   CONTROLLER_HOST: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(1024, 'must be at most 1024 characters'))),
   CONTROLLER_INACTIVE_THRESHOLD_SECONDS: int(300, 30, 86_400),
@@ -158,9 +184,15 @@ export const EnvSchema = v.object({
     v.transform((r) => r.split('-').map(Number) as [number, number]),
     v.check(([lo, hi]) => lo >= 1 && hi <= 65535 && lo <= hi, 'must be a port range within 1-65535, low before high'),
   ),
-  NATS_RELAY_URL: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL of a NATS WebSocket listener'))),
+  NATS_RELAY_URL: v.optional(
+    v.pipe(v.string(), v.trim(), v.regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL of a NATS WebSocket listener')),
+  ),
   NATS_RELAY_CREDS_FILE: optionalText,
-  CONTROLLER_NAMESPACE: v.pipe(v.optional(v.string(), 'iofog'), v.trim(), v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, "-")')),
+  CONTROLLER_NAMESPACE: v.pipe(
+    v.optional(v.string(), 'iofog'),
+    v.trim(),
+    v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lower-case letters, digits, "-")'),
+  ),
 });
 
 export type Env = v.InferOutput<typeof EnvSchema>;
@@ -284,7 +316,9 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     externalIssuer = env.OIDC_ISSUER_URL.replace(/\/+$/, '');
     const host = new URL(externalIssuer).hostname;
     if (externalIssuer.startsWith('http:') && !isLoopback(host) && !env.AUTH_INSECURE_ALLOW_HTTP) {
-      throw new ConfigError('invalid configuration: OIDC_ISSUER_URL must be https:// unless it is a loopback address or AUTH_INSECURE_ALLOW_HTTP=true');
+      throw new ConfigError(
+        'invalid configuration: OIDC_ISSUER_URL must be https:// unless it is a loopback address or AUTH_INSECURE_ALLOW_HTTP=true',
+      );
     }
   }
   const admin = env.OIDC_BOOTSTRAP_ADMIN_USERNAME;
@@ -295,7 +329,9 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   // Checked here so a bad bootstrap password stops the start with one line instead of a Controller nobody can log in to.
   const adminPasswordProblem = adminPassword ? passwordPolicyProblem(adminPassword) : undefined;
   if (adminPasswordProblem) {
-    throw new ConfigError(`invalid configuration: OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: ${adminPasswordProblem}`);
+    throw new ConfigError(
+      `invalid configuration: OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: ${adminPasswordProblem}`,
+    );
   }
   const certSet = Boolean(env.TLS_PATH_CERT || env.TLS_BASE64_CERT);
   const keySet = Boolean(env.TLS_PATH_KEY || env.TLS_BASE64_KEY);
@@ -324,7 +360,10 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     clientSecret: env.OIDC_CLIENT_SECRET,
     extraRedirectUris: env.OIDC_REDIRECT_URIS ?? [],
     consoleClient: env.OIDC_CONSOLE_CLIENT_ID
-      ? { id: env.OIDC_CONSOLE_CLIENT_ID, redirectUris: env.OIDC_CONSOLE_REDIRECT_URIS ?? [`${(env.CONSOLE_URL ?? publicUrl).replace(/\/+$/, '')}/login/callback`] }
+      ? {
+          id: env.OIDC_CONSOLE_CLIENT_ID,
+          redirectUris: env.OIDC_CONSOLE_REDIRECT_URIS ?? [`${(env.CONSOLE_URL ?? publicUrl).replace(/\/+$/, '')}/login/callback`],
+        }
       : undefined,
     external: env.AUTH_MODE === 'external' ? { issuerUrl: externalIssuer!, clientSecret: env.OIDC_CLIENT_SECRET } : undefined,
     clientId: env.OIDC_CLIENT_ID,
@@ -359,7 +398,11 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     },
     logSlowRequestMs: env.LOG_SLOW_REQUEST_MS,
     namespace: env.CONTROLLER_NAMESPACE,
-    cluster: { uuid: env.CONTROLLER_UUID, host: env.CONTROLLER_HOST || undefined, inactiveThresholdSec: env.CONTROLLER_INACTIVE_THRESHOLD_SECONDS },
+    cluster: {
+      uuid: env.CONTROLLER_UUID,
+      host: env.CONTROLLER_HOST || undefined,
+      inactiveThresholdSec: env.CONTROLLER_INACTIVE_THRESHOLD_SECONDS,
+    },
     natsEnabled: true,
     rbacApiVersion: env.RBAC_API_VERSION,
     audit: { enabled: env.AUDIT_ENABLED, captureIp: env.AUDIT_CAPTURE_IP, retentionDays: env.EVENT_RETENTION_DAYS },

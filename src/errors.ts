@@ -65,11 +65,7 @@ export class ServiceError extends Error {
   /** Seconds a client should wait before retrying (429, 503). */
   readonly retryAfterSec?: number;
   readonly headers?: Record<string, string>;
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { retryAfterSec?: number; headers?: Record<string, string>; cause?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { retryAfterSec?: number; headers?: Record<string, string>; cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
     this.code = code;
     this.name = ERROR_CODES[code].name;

@@ -25,11 +25,19 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  if (config.db.url.startsWith('file:') && !enableStatementCache()) logger.warn('prepared-statement cache unavailable; continuing without it');
+  if (config.db.url.startsWith('file:') && !enableStatementCache())
+    logger.warn('prepared-statement cache unavailable; continuing without it');
   let ctx;
   try {
     await ensureDbFolder(config.db.url);
-    ctx = await bootstrap({ config, logger, createClient: rt.createClient, keyFiles: rt.keyFiles, ed25519: rt.ed25519, walCheckpointer: rt.walCheckpointer });
+    ctx = await bootstrap({
+      config,
+      logger,
+      createClient: rt.createClient,
+      keyFiles: rt.keyFiles,
+      ed25519: rt.ed25519,
+      walCheckpointer: rt.walCheckpointer,
+    });
   } catch (err) {
     logger.error('start-up failed', errorFields(err));
     rt.stderr(`start-up failed: ${(err as Error).message}`);
@@ -42,7 +50,12 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   const app = createApp(ctx, { tlsCertPem: agentCertPem });
   let server;
   try {
-    server = await rt.serve((req, env) => app.fetch(req, env), { port: config.port, host: config.host, tls, ws: { maxPayload: config.ws.maxPayload, pingIntervalMs: config.ws.pingIntervalMs } });
+    server = await rt.serve((req, env) => app.fetch(req, env), {
+      port: config.port,
+      host: config.host,
+      tls,
+      ws: { maxPayload: config.ws.maxPayload, pingIntervalMs: config.ws.pingIntervalMs },
+    });
   } catch (err) {
     rt.stderr(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
     await ctx.store.close();
@@ -69,10 +82,13 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   rt.onShutdownSignal(async (signal) => {
     if (stopping) return;
     stopping = true;
-    const deadline = setTimeout(() => {
-      logger.error('shutdown timed out; exiting', { timeoutMs: config.shutdownTimeoutMs });
-      rt.exit(1);
-    }, config.shutdownTimeoutMs + config.ws.drainTimeoutMs + 1000);
+    const deadline = setTimeout(
+      () => {
+        logger.error('shutdown timed out; exiting', { timeoutMs: config.shutdownTimeoutMs });
+        rt.exit(1);
+      },
+      config.shutdownTimeoutMs + config.ws.drainTimeoutMs + 1000,
+    );
     logger.info('shutting down', { signal });
     // From here every HTTP response carries `Connection: close` (see createApp).
     ctx.state.accepting = false;

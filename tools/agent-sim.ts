@@ -23,7 +23,8 @@ if (!values.key) {
 const base = values.controller!.replace(/\/+$/, '');
 const everyMs = Math.max(0.2, Number(values.every)) * 1000;
 const edge = new Edgelet(`${base}/api/v3`, { archId: Number(values.arch), retry: true });
-const say = (msg: string, fields: Record<string, unknown> = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
+const say = (msg: string, fields: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
 
 const provision = await edge.provision(values.key);
 if (provision.status !== 200) {
@@ -48,7 +49,8 @@ while (!stopping) {
   const cycle = await edge.changeCycle();
   if (cycle.actions.length) say('change cycle', { flags: cycle.flags, ok: cycle.ok, errors: cycle.errors });
   await edge.reportStatus();
-  if (cycle.actions.includes('logs') || cycle.actions.includes('execSessions') || sessions.logs.size || sessions.exec.size) await sessions.sync();
+  if (cycle.actions.includes('logs') || cycle.actions.includes('execSessions') || sessions.logs.size || sessions.exec.size)
+    await sessions.sync();
   const running = [...edge.running.values()].map((m) => m.name as string);
   if (cycle.actions.includes('microservices')) say('running', { microservices: running });
   await new Promise((r) => setTimeout(r, everyMs));

@@ -12,4 +12,16 @@ import { platformReconcileWorkerJob } from './platform-reconcile-worker';
 import { fogPlatformSweepJob } from './fog-platform-sweep';
 
 /** Every background job. The Workers entry dispatches `scheduled()` events against this same list. */
-export const jobs: Job[] = [tokenCleanupJob, fogStatusJob, stoppedAppStatusJob, outboxDrainerJob, eventCleanupJob, controllerHeartbeatJob, controllerCleanupJob, wsSessionReconcileJob, certificateRenewalJob, platformReconcileWorkerJob, fogPlatformSweepJob];
+export const jobs: Job[] = [
+  tokenCleanupJob,
+  fogStatusJob,
+  stoppedAppStatusJob,
+  outboxDrainerJob,
+  eventCleanupJob,
+  controllerHeartbeatJob,
+  controllerCleanupJob,
+  wsSessionReconcileJob,
+  certificateRenewalJob,
+  platformReconcileWorkerJob,
+  fogPlatformSweepJob,
+];

@@ -49,7 +49,11 @@ const tag = ['Agent (Edgelet)'];
 const agent: Access = { kind: 'agent' };
 const noContent = { 204: { description: 'Done' } };
 
-const r = <M extends 'get' | 'post' | 'patch' | 'put' | 'delete', P extends string, E extends Pick<RouteConfig, 'responses'> & Partial<Pick<RouteConfig, 'request'>>>(
+const r = <
+  M extends 'get' | 'post' | 'patch' | 'put' | 'delete',
+  P extends string,
+  E extends Pick<RouteConfig, 'responses'> & Partial<Pick<RouteConfig, 'request'>>,
+>(
   method: M,
   path: P,
   summary: string,
@@ -76,7 +80,9 @@ export const deprovisionRoute = r('post', '/api/v3/agent/deprovision', 'Deprovis
   request: { body: jsonBody(DeprovisionBody) },
   responses: noContent,
 });
-export const getConfigRoute = r('get', '/api/v3/agent/config', 'Agent configuration', { responses: { 200: jsonOk('Configuration', AgentConfigBody) } });
+export const getConfigRoute = r('get', '/api/v3/agent/config', 'Agent configuration', {
+  responses: { 200: jsonOk('Configuration', AgentConfigBody) },
+});
 export const patchConfigRoute = r('patch', '/api/v3/agent/config', "Store the agent's local configuration", {
   request: { body: jsonBody(AgentConfigBody) },
   responses: noContent,
@@ -85,17 +91,30 @@ export const patchGpsRoute = r('patch', '/api/v3/agent/config/gps', 'Store GPS c
   request: { body: jsonBody(GpsBody) },
   responses: noContent,
 });
-export const getChangesRoute = r('get', '/api/v3/agent/config/changes', 'Pending change flags', { responses: { 200: jsonOk('Flags', ChangesSchema) } });
+export const getChangesRoute = r('get', '/api/v3/agent/config/changes', 'Pending change flags', {
+  responses: { 200: jsonOk('Flags', ChangesSchema) },
+});
 export const ackChangesRoute = r('patch', '/api/v3/agent/config/changes', 'Acknowledge change flags up to lastUpdated', {
   request: { body: jsonBody(ChangesAck) },
   responses: { 200: jsonOk('Acknowledged', z.object({})) },
 });
-export const putStatusRoute = r('put', '/api/v3/agent/status', 'Report agent status', { request: { body: jsonBody(StatusBody) }, responses: noContent });
+export const putStatusRoute = r('put', '/api/v3/agent/status', 'Report agent status', {
+  request: { body: jsonBody(StatusBody) },
+  responses: noContent,
+});
 export const getMicroservicesRoute = r('get', '/api/v3/agent/microservices', 'Desired microservices of this fog', {
   responses: { 200: jsonOk('Microservices', AgentMicroserviceList) },
 });
 export const getMicroserviceRoute = r('get', '/api/v3/agent/microservices/{microserviceUuid}', 'One microservice of this fog', {
-  request: { params: z.object({ microserviceUuid: z.string().min(1).max(64).openapi({ param: { name: 'microserviceUuid', in: 'path' } }) }) },
+  request: {
+    params: z.object({
+      microserviceUuid: z
+        .string()
+        .min(1)
+        .max(64)
+        .openapi({ param: { name: 'microserviceUuid', in: 'path' } }),
+    }),
+  },
   responses: { 200: jsonOk('Microservice', AgentMicroserviceOne), 404: errorResponse('Not a microservice of this fog', 404) },
 });
 export const getRegistriesRoute = r('get', '/api/v3/agent/registries', 'Container registries', {
@@ -109,15 +128,32 @@ export const getTunnelRoute = r('get', '/api/v3/agent/tunnel', 'SSH tunnel confi
 });
 export const getVersionRoute = r('get', '/api/v3/agent/version', 'Pending upgrade/rollback command', {
   responses: {
-    200: jsonOk('Command', z.object({ versionCommand: z.enum(['upgrade', 'rollback']), provisionKey: z.string(), expirationTime: z.number(), semver: z.string().optional() })),
+    200: jsonOk(
+      'Command',
+      z.object({
+        versionCommand: z.enum(['upgrade', 'rollback']),
+        provisionKey: z.string(),
+        expirationTime: z.number(),
+        semver: z.string().optional(),
+      }),
+    ),
     404: errorResponse('No command pending', 404),
   },
 });
 export const deleteNodeRoute = r('delete', '/api/v3/agent/delete-node', 'Confirm deletion of this fog', { responses: noContent });
-export const controllerRegisterRoute = r('post', '/api/v3/agent/controller/register', 'Register the node-local Controller of a system fog', {
-  request: { body: jsonBody(ControllerRegisterBody) },
-  responses: { 200: jsonOk('Registered', z.object({ uuid: z.string() })), 403: errorResponse('Not a system fog', 403), 404: errorResponse('Unknown registry', 404) },
-});
+export const controllerRegisterRoute = r(
+  'post',
+  '/api/v3/agent/controller/register',
+  'Register the node-local Controller of a system fog',
+  {
+    request: { body: jsonBody(ControllerRegisterBody) },
+    responses: {
+      200: jsonOk('Registered', z.object({ uuid: z.string() })),
+      403: errorResponse('Not a system fog', 403),
+      404: errorResponse('Unknown registry', 404),
+    },
+  },
+);
 
 export const execSessionsRoute = r('get', '/api/v3/agent/exec/sessions', 'Exec sessions waiting for this agent', {
   responses: { 200: jsonOk('Sessions', AgentExecSessions) },
@@ -145,7 +181,15 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   // Provision and deprovision are the agent calls on the audit log (issue: "every agent
   // provision/deprovision writes an event"); the fog is the actor and the target.
   const agentAudit = (c: Context<HonoEnv>, fog: string | null) =>
-    beginAudit(c.get('ctx'), { endpointType: 'agent', actorId: fog, method: 'POST', resourceType: 'fogs', resourceId: fog, endpointPath: c.req.path, statusCode: c.req.path.endsWith('/deprovision') ? 204 : 200 });
+    beginAudit(c.get('ctx'), {
+      endpointType: 'agent',
+      actorId: fog,
+      method: 'POST',
+      resourceType: 'fogs',
+      resourceId: fog,
+      endpointPath: c.req.path,
+      statusCode: c.req.path.endsWith('/deprovision') ? 204 : 200,
+    });
   app.openapi(provisionRoute, async (c) => {
     agentAudit(c, null);
     return c.json(await provisionAgent(c.get('ctx'), c.req.valid('json')), 200);
@@ -174,7 +218,9 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
     return c.body(null, 204);
   });
   app.openapi(getMicroservicesRoute, async (c) => c.json({ microservices: await agentMicroservices(c.get('ctx'), fogUuid(c)) }, 200));
-  app.openapi(getMicroserviceRoute, async (c) => c.json({ microservice: await agentMicroservice(c.get('ctx'), fogUuid(c), c.req.valid('param').microserviceUuid) }, 200));
+  app.openapi(getMicroserviceRoute, async (c) =>
+    c.json({ microservice: await agentMicroservice(c.get('ctx'), fogUuid(c), c.req.valid('param').microserviceUuid) }, 200),
+  );
   // Volume mounts and exec/log sessions are not created on this Controller yet: these lists are the
   // fog's real (empty) state, not placeholders.
   app.openapi(getRegistriesRoute, async (c) => c.json({ registries: await agentRegistries(c.get('ctx')) }, 200));
@@ -185,15 +231,29 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
     await agentDeleteNode(c.get('ctx'), fogUuid(c));
     return c.body(null, 204);
   });
-  app.openapi(controllerRegisterRoute, async (c) => c.json(await registerNodeController(c.get('ctx'), fogUuid(c), c.req.valid('json')), 200));
+  app.openapi(controllerRegisterRoute, async (c) =>
+    c.json(await registerNodeController(c.get('ctx'), fogUuid(c), c.req.valid('json')), 200),
+  );
   app.openapi(execSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
     // listForAgent answers each kind's own row shape; its return type is the union of both.
-    return c.json({ execSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec')) as z.infer<typeof AgentExecSessions>['execSessions'] }, 200);
+    return c.json(
+      {
+        execSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec')) as z.infer<
+          typeof AgentExecSessions
+        >['execSessions'],
+      },
+      200,
+    );
   });
   app.openapi(logSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json({ logSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log')) as z.infer<typeof AgentLogSessions>['logSessions'] }, 200);
+    return c.json(
+      {
+        logSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log')) as z.infer<typeof AgentLogSessions>['logSessions'],
+      },
+      200,
+    );
   });
   app.openapi(certRoute, async (c) => {
     const pem = await opts.tlsCertPem?.();

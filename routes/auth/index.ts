@@ -23,10 +23,7 @@ export const exportRoute = defineRoute(embeddedOnly(rbac('authAdmin', 'create'))
   summary: 'Export users and groups for migration to an external IdP',
   description: 'One-way export without secrets: no password hashes, MFA secrets, recovery codes or tokens. Admin only.',
   responses: {
-    200: jsonOk(
-      'Export',
-      IdentityExport,
-    ),
+    200: jsonOk('Export', IdentityExport),
   },
 });
 

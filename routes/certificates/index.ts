@@ -20,7 +20,18 @@ import {
   listExpiringCertificates,
   renewCertificate,
 } from '../../src/services/pki/certificates';
-import { CaCreate, CaCreated, CaList, CaView, CertCreate, CertCreated, CertList, CertView, ExpiringList, Renewed } from '../../src/services/pki/schemas';
+import {
+  CaCreate,
+  CaCreated,
+  CaList,
+  CaView,
+  CertCreate,
+  CertCreated,
+  CertList,
+  CertView,
+  ExpiringList,
+  Renewed,
+} from '../../src/services/pki/schemas';
 
 /** Certificate authorities and certificates (operator-api §2.17, objects §3.7). */
 
@@ -31,22 +42,83 @@ const dup = { 409: errorResponse('Name in use', 409) };
 const Name = z.object({ name: z.string().min(1).max(255) });
 
 export const certificateRoutes = {
-  createCa: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates/ca', tags, summary: 'Create a CA: self-signed, or adopted from a tls secret (direct)', request: { body: jsonBody(CaCreate) }, responses: { 201: jsonOk('CA', CaCreated), ...bad, ...nf, ...dup } }),
-  listCas: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates/ca', tags, summary: 'List CAs', responses: { 200: jsonOk('CAs', CaList) } }),
-  getCa: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/ca/{name}', tags, summary: 'A CA with its PEM data', request: { params: Name }, responses: { 200: jsonOk('CA', CaView), ...nf } }),
-  deleteCa: defineRoute(rbac('certificates', 'delete', 'name'), { method: 'delete', path: '/api/v3/certificates/ca/{name}', tags, summary: 'Delete a CA (not while it has signed certificates)', request: { params: Name }, responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup } }),
-  create: defineRoute(rbac('certificates', 'create'), { method: 'post', path: '/api/v3/certificates', tags, summary: 'Issue a TLS certificate', request: { body: jsonBody(CertCreate) }, responses: { 201: jsonOk('Certificate', CertCreated), ...bad, ...nf, ...dup } }),
-  list: defineRoute(rbac('certificates', 'list'), { method: 'get', path: '/api/v3/certificates', tags, summary: 'List certificates', responses: { 200: jsonOk('Certificates', CertList) } }),
+  createCa: defineRoute(rbac('certificates', 'create'), {
+    method: 'post',
+    path: '/api/v3/certificates/ca',
+    tags,
+    summary: 'Create a CA: self-signed, or adopted from a tls secret (direct)',
+    request: { body: jsonBody(CaCreate) },
+    responses: { 201: jsonOk('CA', CaCreated), ...bad, ...nf, ...dup },
+  }),
+  listCas: defineRoute(rbac('certificates', 'list'), {
+    method: 'get',
+    path: '/api/v3/certificates/ca',
+    tags,
+    summary: 'List CAs',
+    responses: { 200: jsonOk('CAs', CaList) },
+  }),
+  getCa: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), {
+    method: 'get',
+    path: '/api/v3/certificates/ca/{name}',
+    tags,
+    summary: 'A CA with its PEM data',
+    request: { params: Name },
+    responses: { 200: jsonOk('CA', CaView), ...nf },
+  }),
+  deleteCa: defineRoute(rbac('certificates', 'delete', 'name'), {
+    method: 'delete',
+    path: '/api/v3/certificates/ca/{name}',
+    tags,
+    summary: 'Delete a CA (not while it has signed certificates)',
+    request: { params: Name },
+    responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup },
+  }),
+  create: defineRoute(rbac('certificates', 'create'), {
+    method: 'post',
+    path: '/api/v3/certificates',
+    tags,
+    summary: 'Issue a TLS certificate',
+    request: { body: jsonBody(CertCreate) },
+    responses: { 201: jsonOk('Certificate', CertCreated), ...bad, ...nf, ...dup },
+  }),
+  list: defineRoute(rbac('certificates', 'list'), {
+    method: 'get',
+    path: '/api/v3/certificates',
+    tags,
+    summary: 'List certificates',
+    responses: { 200: jsonOk('Certificates', CertList) },
+  }),
   expiring: defineRoute(rbac('certificates', 'list'), {
     method: 'get',
     path: '/api/v3/certificates/expiring',
     tags,
     summary: 'Certificates whose validity ends within N days',
-    request: { query: z.object({ days: z.string().regex(/^\d{1,5}$/, 'must be a whole number of days').optional() }) },
+    request: {
+      query: z.object({
+        days: z
+          .string()
+          .regex(/^\d{1,5}$/, 'must be a whole number of days')
+          .optional(),
+      }),
+    },
     responses: { 200: jsonOk('Certificates', ExpiringList), ...bad },
   }),
-  get: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), { method: 'get', path: '/api/v3/certificates/{name}', tags, summary: 'A certificate with its chain and PEM data', request: { params: Name }, responses: { 200: jsonOk('Certificate', CertView), ...nf } }),
-  delete: defineRoute(rbac('certificates', 'delete', 'name'), { method: 'delete', path: '/api/v3/certificates/{name}', tags, summary: 'Delete a certificate and its secret', request: { params: Name }, responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup } }),
+  get: defineRoute(rbac('certificates', REVEAL_VERB, 'name'), {
+    method: 'get',
+    path: '/api/v3/certificates/{name}',
+    tags,
+    summary: 'A certificate with its chain and PEM data',
+    request: { params: Name },
+    responses: { 200: jsonOk('Certificate', CertView), ...nf },
+  }),
+  delete: defineRoute(rbac('certificates', 'delete', 'name'), {
+    method: 'delete',
+    path: '/api/v3/certificates/{name}',
+    tags,
+    summary: 'Delete a certificate and its secret',
+    request: { params: Name },
+    responses: { 200: { description: 'Deleted' }, ...bad, ...nf, ...dup },
+  }),
   renew: defineRoute(rbac('certificates', 'patch', 'name'), {
     method: 'post',
     path: '/api/v3/certificates/{name}/renew',
@@ -77,7 +149,9 @@ export function registerCertificates(app: App): void {
   });
   app.openapi(certificateRoutes.create, async (c) => c.json(await createCertificate(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(certificateRoutes.list, async (c) => c.json(await listCertificates(c.get('ctx')), 200));
-  app.openapi(certificateRoutes.expiring, async (c) => c.json(await listExpiringCertificates(c.get('ctx'), Number(c.req.valid('query').days ?? 30)), 200));
+  app.openapi(certificateRoutes.expiring, async (c) =>
+    c.json(await listExpiringCertificates(c.get('ctx'), Number(c.req.valid('query').days ?? 30)), 200),
+  );
   app.openapi(certificateRoutes.get, async (c) => c.json(await getCertificate(c.get('ctx'), c.req.valid('param').name), 200));
   app.openapi(certificateRoutes.delete, async (c) => {
     await deleteCertificate(c.get('ctx'), c.req.valid('param').name);
@@ -96,7 +170,8 @@ export function registerCertificates(app: App): void {
       const { name: n, spec } = parseKind(text, 'CertificateAuthority');
       return c.json(await createCa(c.get('ctx'), validateYaml(CaCreate, { name: n, ...spec }, yamlPathOf)), 201);
     }
-    if (kind !== undefined && kind !== 'Certificate') throw invalid(`kind: expected Certificate or CertificateAuthority, got ${String(kind)}`);
+    if (kind !== undefined && kind !== 'Certificate')
+      throw invalid(`kind: expected Certificate or CertificateAuthority, got ${String(kind)}`);
     const { name: n, spec } = parseKind(text, 'Certificate');
     return c.json(await createCertificate(c.get('ctx'), validateYaml(CertCreate, { name: n, ...spec }, yamlPathOf)), 201);
   });

@@ -69,7 +69,9 @@ function gzAsset(b64: string) {
   return {
     gzip: () => (gz ??= bytes(b64)),
     plain: () =>
-      (plain ??= new Response(new Blob([(gz ??= bytes(b64))]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer().then((b) => new Uint8Array(b))),
+      (plain ??= new Response(new Blob([(gz ??= bytes(b64))]).stream().pipeThrough(new DecompressionStream('gzip')))
+        .arrayBuffer()
+        .then((b) => new Uint8Array(b))),
   };
 }
 const bundleJs = gzAsset(swaggerUiBundleJsGzipBase64);
@@ -128,16 +130,30 @@ export const rootRoute = defineRoute(publicAccess, {
 export function registerDocs(app: App, getDocument: () => unknown): void {
   app.openapi(rootRoute, (c) => {
     if (/\btext\/html\b/.test(c.req.header('accept') ?? '')) return c.redirect('/api/v3/docs', 302) as never;
-    return c.json({ name: 'Controller', version: c.get('ctx').version, docs: '/api/v3/docs', openapi: '/api/v3/openapi.json', status: '/api/v3/status' }, 200);
+    return c.json(
+      {
+        name: 'Controller',
+        version: c.get('ctx').version,
+        docs: '/api/v3/docs',
+        openapi: '/api/v3/openapi.json',
+        status: '/api/v3/status',
+      },
+      200,
+    );
   });
   app.openapi(docsPageRoute, (c) => {
     // The page's asset links are relative to /api/v3/docs; "/api/v3/docs/" would resolve them wrongly.
     if (new URL(c.req.url).pathname.endsWith('/')) return c.redirect(new URL(c.req.url).pathname.replace(/\/+$/, ''), 301) as never;
     return c.html(PAGE, 200, { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' });
   });
-  app.openapi(asset('/api/v3/docs/swagger-ui-bundle.js', 'Swagger UI script'), (c) => sendAsset(c, bundleJs, 'text/javascript; charset=utf-8') as never);
+  app.openapi(
+    asset('/api/v3/docs/swagger-ui-bundle.js', 'Swagger UI script'),
+    (c) => sendAsset(c, bundleJs, 'text/javascript; charset=utf-8') as never,
+  );
   app.openapi(asset('/api/v3/docs/swagger-ui.css', 'Swagger UI stylesheet'), (c) => sendAsset(c, css, 'text/css; charset=utf-8') as never);
-  app.openapi(asset('/api/v3/docs/init.js', 'Swagger UI start-up'), (c) => c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
+  app.openapi(asset('/api/v3/docs/init.js', 'Swagger UI start-up'), (c) =>
+    c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
+  );
   app.openapi(asset('/api/v3/docs/favicon.png', 'Icon'), (c) => c.body(favicon, 200, { 'Content-Type': 'image/png', ...cache }));
   app.openapi(
     defineRoute(publicAccess, {
@@ -145,8 +161,11 @@ export function registerDocs(app: App, getDocument: () => unknown): void {
       path: '/api/v3/openapi.json',
       tags: ['Controller'],
       summary: 'OpenAPI document',
-      description: 'The API contract (OpenAPI 3.1). Each operation carries `x-access`: public, auth-flow, token, self or rbac with `resource`/`verb`.',
-      responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+      description:
+        'The API contract (OpenAPI 3.1). Each operation carries `x-access`: public, auth-flow, token, self or rbac with `resource`/`verb`.',
+      responses: {
+        200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+      },
     }),
     (c) => c.json(getDocument() as Record<string, unknown>, 200),
   );

@@ -9,7 +9,10 @@ const tag = ['Events'];
 export { EventRecord } from '../../src/services/events/schemas';
 
 export const listEventsRoute = defineRoute(rbac('events', 'list'), {
-  method: 'get', path: '/api/v3/events', tags: tag, summary: 'Query the audit log',
+  method: 'get',
+  path: '/api/v3/events',
+  tags: tag,
+  summary: 'Query the audit log',
   description:
     'One event per successful mutating operator call and per agent provision/deprovision, written in the same transaction as the change. Newest first. Unknown query parameters are a 400.',
   request: { query: EventQuery },
@@ -17,7 +20,10 @@ export const listEventsRoute = defineRoute(rbac('events', 'list'), {
 });
 
 export const deleteEventsRoute = defineRoute(rbac('events', 'delete'), {
-  method: 'delete', path: '/api/v3/events', tags: tag, summary: 'Purge audit events',
+  method: 'delete',
+  path: '/api/v3/events',
+  tags: tag,
+  summary: 'Purge audit events',
   description: '`days: 0` deletes every event; `N` deletes events older than N days. The purge itself is recorded as a new event.',
   request: { body: jsonBody(EventPurge) },
   responses: {

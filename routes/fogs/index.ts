@@ -1,5 +1,15 @@
 import { z } from '@hono/zod-openapi';
-import { FogCreate, FogCreated, FogList, FogResponse, FogUpdate, HalInfo, ProvisioningKey, Tunnel, TunnelAction } from '../../src/services/fogs/schemas';
+import {
+  FogCreate,
+  FogCreated,
+  FogList,
+  FogResponse,
+  FogUpdate,
+  HalInfo,
+  ProvisioningKey,
+  Tunnel,
+  TunnelAction,
+} from '../../src/services/fogs/schemas';
 import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import { REVEAL_VERB } from '../../src/auth/rbac';
 import type { App } from '../../src/http/types';
@@ -25,7 +35,13 @@ import {
 
 const tag = ['Fogs'];
 
-const UuidParam = z.object({ uuid: z.string().min(1).max(64).openapi({ param: { name: 'uuid', in: 'path' } }) });
+const UuidParam = z.object({
+  uuid: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'uuid', in: 'path' } }),
+});
 const nf = { 404: errorResponse('No such fog', 404) };
 
 export const listFogsRoute = defineRoute(rbac('fogs', 'list'), {
@@ -50,7 +66,10 @@ export const createFogRoute = defineRoute(liquidBody(rbac('fogs', 'create')), {
   request: { body: jsonBody(FogCreate) },
   responses: {
     201: jsonOk('Created', FogCreated),
-    404: errorResponse('A referenced router or NATS server (default-router, default-nats-hub, upstreams, networkRouter) does not exist', 404),
+    404: errorResponse(
+      'A referenced router or NATS server (default-router, default-nats-hub, upstreams, networkRouter) does not exist',
+      404,
+    ),
     409: errorResponse('Name already in use', 409),
   },
 });
@@ -106,9 +125,12 @@ export const versionRoute = defineRoute(rbac('fogs', 'patch', 'uuid'), {
   tags: tag,
   summary: 'Queue an agent upgrade or rollback',
   request: {
-    params: UuidParam.extend({ versionCommand: z.enum(['upgrade', 'rollback']).openapi({ param: { name: 'versionCommand', in: 'path' } }) }),
+    params: UuidParam.extend({
+      versionCommand: z.enum(['upgrade', 'rollback']).openapi({ param: { name: 'versionCommand', in: 'path' } }),
+    }),
   },
-  description: 'Optional JSON body `{ "semver": "1.2.3" }` (the target version). The agent must report isReadyToUpgrade / isReadyToRollback.',
+  description:
+    'Optional JSON body `{ "semver": "1.2.3" }` (the target version). The agent must report isReadyToUpgrade / isReadyToRollback.',
   responses: { 204: { description: 'Queued' }, ...nf },
 });
 
@@ -144,7 +166,8 @@ export const reconcileRoute = defineRoute(rbac('fogs', 'patch', 'uuid'), {
   path: '/api/v3/iofog/{uuid}/reconcile',
   tags: tag,
   summary: 'Retry the platform reconcile of a fog now',
-  description: 'A failed fog goes back to Pending and its task is retried at once (attempts and backoff reset). See platformStatus on GET /api/v3/iofog/{uuid}.',
+  description:
+    'A failed fog goes back to Pending and its task is retried at once (attempts and backoff reset). See platformStatus on GET /api/v3/iofog/{uuid}.',
   request: { params: UuidParam },
   responses: { 202: { description: 'Queued' }, ...nf },
 });
@@ -201,7 +224,8 @@ function parseFilters(url: string): FogFilter[] {
   return [...byIndex.entries()].map(([i, f]) => {
     if (!f.key || f.value === undefined) throw new ServiceError('VALIDATION_FAILED', `query.filters[${i}]: key and value are required`);
     const condition = f.condition ?? 'has';
-    if (condition !== 'has' && condition !== 'equals') throw new ServiceError('VALIDATION_FAILED', `query.filters[${i}].condition: must be has or equals`);
+    if (condition !== 'has' && condition !== 'equals')
+      throw new ServiceError('VALIDATION_FAILED', `query.filters[${i}].condition: must be has or equals`);
     return { key: f.key, value: f.value, condition };
   });
 }

@@ -10,7 +10,13 @@ const tag = ['Groups'];
 export { AuthGroup as AuthGroupSchema } from '../../src/services/auth/schemas';
 import { AuthGroup as AuthGroupSchema, CreateGroupBody, UpdateGroupBody } from '../../src/services/auth/schemas';
 
-const NameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' } }) });
+const NameParam = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'name', in: 'path' } }),
+});
 const notFound = { 404: errorResponse('No such group', 404) };
 
 export const listGroupsRoute = defineRoute(embeddedOnly(rbac('authGroups', 'list')), {

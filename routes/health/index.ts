@@ -6,7 +6,11 @@ import { ARCHITECTURES } from '../../src/services/health/architectures';
 
 const Versions = z.object({
   controller: z.string().openapi({ example: '0.1.0' }),
-  ecnViewer: z.string().nullable().openapi({ description: 'Version of the bundled operator console (upstream bundles its ECN viewer); null: this Controller bundles none (its docs UI is not a console)', example: null }),
+  ecnViewer: z.string().nullable().openapi({
+    description:
+      'Version of the bundled operator console (upstream bundles its ECN viewer); null: this Controller bundles none (its docs UI is not a console)',
+    example: null,
+  }),
 });
 
 export const HealthSchema = z
@@ -46,7 +50,8 @@ export const statusRoute = defineRoute(publicAccess, {
   path: '/api/v3/status',
   tags: ['Controller'],
   summary: 'Readiness',
-  description: 'Ready when the database answers `SELECT 1` within 5 s and the token signing keys are loaded. Bearer tokens sent here are ignored.',
+  description:
+    'Ready when the database answers `SELECT 1` within 5 s and the token signing keys are loaded. Bearer tokens sent here are ignored.',
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: HealthSchema } } },
     503: { description: 'Not ready; retry after `Retry-After` seconds', content: { 'application/json': { schema: NotReadySchema } } },
@@ -58,7 +63,8 @@ export const architecturesRoute = defineRoute(publicAccess, {
   path: '/api/v3/architectures',
   tags: ['Controller'],
   summary: 'Architecture catalog',
-  description: 'The CPU architectures a fog can report and a microservice image can target. Id 0 means "detect automatically". Also served at the upstream spelling with a trailing slash.',
+  description:
+    'The CPU architectures a fog can report and a microservice image can target. Id 0 means "detect automatically". Also served at the upstream spelling with a trailing slash.',
   responses: { 200: { description: 'Architectures', content: { 'application/json': { schema: ArchitecturesSchema } } } },
 });
 
@@ -66,7 +72,11 @@ export function registerHealth(app: App): void {
   const base = (c: { get(k: 'ctx'): import('../../src/context').RequestCtx }) => {
     const ctx = c.get('ctx');
     const now = ctx.clock.now();
-    return { timestamp: now, uptimeSec: Math.floor((now - ctx.startedAt) / 1000), versions: { controller: ctx.version, ecnViewer: ctx.consoleVersion } };
+    return {
+      timestamp: now,
+      uptimeSec: Math.floor((now - ctx.startedAt) / 1000),
+      versions: { controller: ctx.version, ecnViewer: ctx.consoleVersion },
+    };
   };
   app.openapi(liveRoute, (c) => c.json({ status: 'online' as const, ...base(c) }, 200));
   app.openapi(statusRoute, async (c) => {

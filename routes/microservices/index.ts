@@ -9,9 +9,23 @@ import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
-import { MicroserviceCreate, MicroserviceCreated, MicroserviceList, MicroserviceResponse, MicroserviceUpdate, PortList, VolumeList } from '../../src/services/microservices/schemas';
+import {
+  MicroserviceCreate,
+  MicroserviceCreated,
+  MicroserviceList,
+  MicroserviceResponse,
+  MicroserviceUpdate,
+  PortList,
+  VolumeList,
+} from '../../src/services/microservices/schemas';
 import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';
-import { createMicroservice, deleteMicroservice, listMicroservices, setStopped, updateMicroservice } from '../../src/services/microservices/microservices';
+import {
+  createMicroservice,
+  deleteMicroservice,
+  listMicroservices,
+  setStopped,
+  updateMicroservice,
+} from '../../src/services/microservices/microservices';
 
 const tag = ['Microservices'];
 const Uuid = UuidParam;
@@ -20,42 +34,80 @@ const done = (d: string) => ({ 204: { description: d }, ...nf });
 const user = { system: false };
 
 export const listMsRoute = defineRoute(rbac('microservices', 'list'), {
-  method: 'get', path: '/api/v3/microservices', tags: tag, summary: 'List microservices',
+  method: 'get',
+  path: '/api/v3/microservices',
+  tags: tag,
+  summary: 'List microservices',
   request: { query: z.object({ application: z.string().min(1).max(63).optional() }) },
   responses: { 200: jsonOk('Microservices', MicroserviceList) },
 });
 export const createMsRoute = defineRoute(liquidBody(rbac('microservices', 'create')), {
-  method: 'post', path: '/api/v3/microservices', tags: tag, summary: 'Create a microservice',
-  description: 'Place it with `iofogUuid` or `agentName`; `images` needs one for the fog\'s architecture. External ports 54321, 54322 and 53 are reserved.',
+  method: 'post',
+  path: '/api/v3/microservices',
+  tags: tag,
+  summary: 'Create a microservice',
+  description:
+    "Place it with `iofogUuid` or `agentName`; `images` needs one for the fog's architecture. External ports 54321, 54322 and 53 are reserved.",
   request: { body: jsonBody(MicroserviceCreate.extend({ application: z.string().min(1).max(63) })) },
-  responses: { 201: jsonOk('Created', MicroserviceCreated), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use in the application', 409) },
+  responses: {
+    201: jsonOk('Created', MicroserviceCreated),
+    404: errorResponse('No such application', 404),
+    409: errorResponse('Name in use in the application', 409),
+  },
 });
 export const getMsRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
-  method: 'get', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Get a microservice with its status',
-  request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceResponse), ...nf },
+  method: 'get',
+  path: '/api/v3/microservices/{uuid}',
+  tags: tag,
+  summary: 'Get a microservice with its status',
+  request: { params: Uuid },
+  responses: { 200: jsonOk('Microservice', MicroserviceResponse), ...nf },
 });
 export const patchMsRoute = defineRoute(liquidBody(rbac('microservices', 'patch', 'uuid')), {
-  method: 'patch', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Update a microservice',
-  description: 'Changing the image, ports, env, volumes, … makes the agent re-create the container (`rebuild`); a config-only change is signalled in place. `iofogUuid`/`agentName` moves it.',
-  request: { params: Uuid, body: jsonBody(MicroserviceUpdate) }, responses: done('Updated'),
+  method: 'patch',
+  path: '/api/v3/microservices/{uuid}',
+  tags: tag,
+  summary: 'Update a microservice',
+  description:
+    'Changing the image, ports, env, volumes, … makes the agent re-create the container (`rebuild`); a config-only change is signalled in place. `iofogUuid`/`agentName` moves it.',
+  request: { params: Uuid, body: jsonBody(MicroserviceUpdate) },
+  responses: done('Updated'),
 });
 export const deleteMsRoute = defineRoute(rbac('microservices', 'delete', 'uuid'), {
-  method: 'delete', path: '/api/v3/microservices/{uuid}', tags: tag, summary: 'Delete a microservice',
+  method: 'delete',
+  path: '/api/v3/microservices/{uuid}',
+  tags: tag,
+  summary: 'Delete a microservice',
   description: 'Optional JSON body `{ "withCleanup": true }` also removes the image and volumes on the agent.',
   request: { params: Uuid },
   responses: { ...done('Deleted'), 403: errorResponse('The controller system microservice', 403) },
 });
 const action = (path: string, summary: string) =>
-  defineRoute(rbac('microservices', 'patch', 'uuid'), { method: 'patch', path, tags: tag, summary, request: { params: Uuid }, responses: done('Done') });
+  defineRoute(rbac('microservices', 'patch', 'uuid'), {
+    method: 'patch',
+    path,
+    tags: tag,
+    summary,
+    request: { params: Uuid },
+    responses: done('Done'),
+  });
 export const startRoute = action('/api/v3/microservices/{uuid}/start', 'Start a stopped microservice');
 export const stopRoute = action('/api/v3/microservices/{uuid}/stop', 'Stop a microservice');
 export const listPortsRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
-  method: 'get', path: '/api/v3/microservices/{uuid}/port-mapping', tags: tag, summary: 'List port mappings',
-  request: { params: Uuid }, responses: { 200: jsonOk('Ports', PortList), ...nf },
+  method: 'get',
+  path: '/api/v3/microservices/{uuid}/port-mapping',
+  tags: tag,
+  summary: 'List port mappings',
+  request: { params: Uuid },
+  responses: { 200: jsonOk('Ports', PortList), ...nf },
 });
 export const listVolumesRoute = defineRoute(rbac('microservices', 'get', 'uuid'), {
-  method: 'get', path: '/api/v3/microservices/{uuid}/volume-mapping', tags: tag, summary: 'List volume mappings',
-  request: { params: Uuid }, responses: { 200: jsonOk('Volume mappings', VolumeList), ...nf },
+  method: 'get',
+  path: '/api/v3/microservices/{uuid}/volume-mapping',
+  tags: tag,
+  summary: 'List volume mappings',
+  request: { params: Uuid },
+  responses: { 200: jsonOk('Volume mappings', VolumeList), ...nf },
 });
 
 const yamlBody = yamlUploadBody('microservice');
@@ -63,14 +115,26 @@ const yamlBody = yamlUploadBody('microservice');
 export const msCommonRoutes = microserviceCommonRoutes({ base: '/api/v3/microservices', resource: 'microservices', tag });
 
 export const createMsYamlRoute = defineRoute(liquidBody(rbac('microservices', 'create')), {
-  method: 'post', path: '/api/v3/microservices/yaml', tags: tag, summary: 'Create a microservice from YAML',
-  description: 'kind: Microservice; `metadata.name` is `app/ms` or `ms` with `spec.application`. multipart field `microservice` or a raw YAML body.',
+  method: 'post',
+  path: '/api/v3/microservices/yaml',
+  tags: tag,
+  summary: 'Create a microservice from YAML',
+  description:
+    'kind: Microservice; `metadata.name` is `app/ms` or `ms` with `spec.application`. multipart field `microservice` or a raw YAML body.',
   request: { body: yamlBody },
-  responses: { 201: jsonOk('Created', MicroserviceCreated), 404: errorResponse('No such application', 404), 409: errorResponse('Name in use', 409) },
+  responses: {
+    201: jsonOk('Created', MicroserviceCreated),
+    404: errorResponse('No such application', 404),
+    409: errorResponse('Name in use', 409),
+  },
 });
 export const patchMsYamlRoute = defineRoute(liquidBody(rbac('microservices', 'patch', 'uuid')), {
-  method: 'patch', path: '/api/v3/microservices/yaml/{uuid}', tags: tag, summary: 'Update a microservice from YAML',
-  request: { params: Uuid, body: yamlBody }, responses: done('Updated'),
+  method: 'patch',
+  path: '/api/v3/microservices/yaml/{uuid}',
+  tags: tag,
+  summary: 'Update a microservice from YAML',
+  request: { params: Uuid, body: yamlBody },
+  responses: done('Updated'),
 });
 
 /** Reads the upload: multipart field `microservice` (upstream) or a raw YAML body. */
@@ -82,7 +146,13 @@ export async function microserviceYaml(c: Context<HonoEnv>) {
   // Liquid templates in the document render on the mapped microservice (upstream's `self`).
   const parsed = MicroserviceCreate.safeParse(await renderBodyTemplates(c.get('ctx'), mapped, { pathOf: microserviceYamlPath }));
   if (!parsed.success) {
-    throw new ServiceError('VALIDATION_FAILED', parsed.error.issues.slice(0, 5).map((i) => `${microserviceYamlPath(i.path as (string | number)[])}: ${i.message}`).join('; '));
+    throw new ServiceError(
+      'VALIDATION_FAILED',
+      parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${microserviceYamlPath(i.path as (string | number)[])}: ${i.message}`)
+        .join('; '),
+    );
   }
   return parsed.data;
 }
@@ -92,7 +162,8 @@ export function registerMicroservices(app: App): void {
   app.openapi(createMsYamlRoute, async (c) => {
     const input = await microserviceYaml(c);
     const application = input.application;
-    if (!application) throw new ServiceError('VALIDATION_FAILED', 'metadata.name: use "application/microservice" (or set spec.application)');
+    if (!application)
+      throw new ServiceError('VALIDATION_FAILED', 'metadata.name: use "application/microservice" (or set spec.application)');
     return c.json(await withYamlPaths(() => createMicroservice(c.get('ctx'), { ...input, application }), microserviceYamlPath), 201);
   });
   app.openapi(patchMsYamlRoute, async (c) => {
@@ -100,7 +171,12 @@ export function registerMicroservices(app: App): void {
     await withYamlPaths(() => updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, user), microserviceYamlPath);
     return c.body(null, 204);
   });
-  app.openapi(listMsRoute, async (c) => c.json({ microservices: await listMicroservices(c.get('ctx'), { system: false, applicationName: c.req.valid('query').application }) }, 200));
+  app.openapi(listMsRoute, async (c) =>
+    c.json(
+      { microservices: await listMicroservices(c.get('ctx'), { system: false, applicationName: c.req.valid('query').application }) },
+      200,
+    ),
+  );
   app.openapi(createMsRoute, async (c) => c.json(await createMicroservice(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(getMsRoute, async (c) => c.json(await presentOne(c.get('ctx'), c.req.valid('param').uuid, false), 200));
   app.openapi(patchMsRoute, async (c) => {
@@ -109,7 +185,8 @@ export function registerMicroservices(app: App): void {
   });
   app.openapi(deleteMsRoute, async (c) => {
     const body = await optionalJson(c.req);
-    if (body.withCleanup !== undefined && typeof body.withCleanup !== 'boolean') throw new ServiceError('VALIDATION_FAILED', 'withCleanup: must be a boolean');
+    if (body.withCleanup !== undefined && typeof body.withCleanup !== 'boolean')
+      throw new ServiceError('VALIDATION_FAILED', 'withCleanup: must be a boolean');
     await deleteMicroservice(c.get('ctx'), c.req.valid('param').uuid, { system: false, withCleanup: body.withCleanup === true });
     return c.body(null, 204);
   });
@@ -121,6 +198,10 @@ export function registerMicroservices(app: App): void {
     await setStopped(c.get('ctx'), c.req.valid('param').uuid, true);
     return c.body(null, 204);
   });
-  app.openapi(listPortsRoute, async (c) => c.json({ ports: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).ports }, 200));
-  app.openapi(listVolumesRoute, async (c) => c.json({ volumeMappings: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).volumeMappings }, 200));
+  app.openapi(listPortsRoute, async (c) =>
+    c.json({ ports: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).ports }, 200),
+  );
+  app.openapi(listVolumesRoute, async (c) =>
+    c.json({ volumeMappings: (await presentOne(c.get('ctx'), c.req.valid('param').uuid, false)).volumeMappings }, 200),
+  );
 }

@@ -51,8 +51,18 @@ export const MicroserviceFields = z.object({
         .object({
           key: z.string().min(1).max(1024),
           value: z.string().max(100_000).optional(),
-          valueFromSecret: z.string().min(3).max(600).optional().openapi({ description: '`secretName/key`; resolved when delivered to the agent' }),
-          valueFromConfigMap: z.string().min(3).max(600).optional().openapi({ description: '`configMapName/key`; resolved when delivered to the agent' }),
+          valueFromSecret: z
+            .string()
+            .min(3)
+            .max(600)
+            .optional()
+            .openapi({ description: '`secretName/key`; resolved when delivered to the agent' }),
+          valueFromConfigMap: z
+            .string()
+            .min(3)
+            .max(600)
+            .optional()
+            .openapi({ description: '`configMapName/key`; resolved when delivered to the agent' }),
         })
         .refine((e) => [e.value, e.valueFromSecret, e.valueFromConfigMap].filter((v) => v !== undefined).length === 1, {
           message: 'give exactly one of value, valueFromSecret, valueFromConfigMap',
@@ -65,7 +75,11 @@ export const MicroserviceFields = z.object({
   capAdd: z.array(z.string().max(64)).max(64),
   capDrop: z.array(z.string().max(64)).max(64),
   serviceAccount: z.object({
-    roleRef: z.object({ kind: z.literal('Role').default('Role'), name: z.string().min(1).max(255), apiGroup: z.string().max(255).optional() }),
+    roleRef: z.object({
+      kind: z.literal('Role').default('Role'),
+      name: z.string().min(1).max(255),
+      apiGroup: z.string().max(255).optional(),
+    }),
   }),
   healthCheck: z.object({
     test: z.array(z.string()).min(1),
@@ -79,7 +93,9 @@ export const MicroserviceFields = z.object({
 
 export const MicroserviceCreate = MicroserviceFields.partial().required({ name: true }).openapi('MicroserviceCreate');
 export const MicroserviceUpdate = MicroserviceFields.partial().openapi('MicroserviceUpdate');
-export const MicroserviceSchema = z.record(z.string(), z.unknown()).openapi('Microservice', { description: 'A microservice with its status (operator-api §3.3)' });
+export const MicroserviceSchema = z
+  .record(z.string(), z.unknown())
+  .openapi('Microservice', { description: 'A microservice with its status (operator-api §3.3)' });
 
 export const ApplicationCreate = z
   .object({
@@ -91,10 +107,15 @@ export const ApplicationCreate = z
     template: z
       .object({
         name: z.string().min(1).max(255),
-        variables: z.array(z.object({ key: z.string().min(1).max(255), value: z.union([z.string().max(10_000), z.number(), z.boolean()]) })).max(100).optional(),
+        variables: z
+          .array(z.object({ key: z.string().min(1).max(255), value: z.union([z.string().max(10_000), z.number(), z.boolean()]) }))
+          .max(100)
+          .optional(),
       })
       .optional()
-      .openapi({ description: 'Deploy from an application template: its microservices with the variables substituted (instead of `microservices`)' }),
+      .openapi({
+        description: 'Deploy from an application template: its microservices with the variables substituted (instead of `microservices`)',
+      }),
   })
   .openapi('ApplicationCreate');
 export const ApplicationPatch = z
@@ -105,4 +126,6 @@ export const ApplicationPatch = z
     natsConfig: z.strictObject({ natsAccess: z.boolean(), natsRule: z.string().min(1).max(255).optional() }).optional(),
   })
   .openapi('ApplicationPatch');
-export const ApplicationSchema = z.record(z.string(), z.unknown()).openapi('Application', { description: 'An application with its microservices (operator-api §3.2)' });
+export const ApplicationSchema = z
+  .record(z.string(), z.unknown())
+  .openapi('Application', { description: 'An application with its microservices (operator-api §3.2)' });

@@ -5,7 +5,14 @@ import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import type { AppCtx } from '../../src/context';
-import { MicroserviceConfigBody, MicroserviceConfigResponse, PortResponse, PortSchema, VolumeCreated, VolumeSchema } from '../../src/services/microservices/schemas';
+import {
+  MicroserviceConfigBody,
+  MicroserviceConfigResponse,
+  PortResponse,
+  PortSchema,
+  VolumeCreated,
+  VolumeSchema,
+} from '../../src/services/microservices/schemas';
 import {
   addPortMapping,
   addVolumeMapping,
@@ -17,12 +24,19 @@ import {
   setConfig,
 } from '../../src/services/microservices/microservices';
 
-export const UuidParam = z.object({ uuid: z.string().min(1).max(64).openapi({ param: { name: 'uuid', in: 'path' } }) });
+export const UuidParam = z.object({
+  uuid: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'uuid', in: 'path' } }),
+});
 
 /** One microservice as the API shows it; user and system routes each see only their own kind. */
 export async function presentOne(ctx: AppCtx, uuid: string, system: boolean) {
   const ms = await requireMicroservice(ctx, uuid);
-  if (ms.app.isSystem !== system) throw new ServiceError('NOT_FOUND', `${system ? 'System microservice' : 'Microservice'} ${uuid} not found`);
+  if (ms.app.isSystem !== system)
+    throw new ServiceError('NOT_FOUND', `${system ? 'System microservice' : 'Microservice'} ${uuid} not found`);
   return (await presentMicroservices(ctx, [ms]))[0]!;
 }
 
@@ -42,41 +56,98 @@ type Base = '/api/v3/microservices' | '/api/v3/microservices/system';
  * The routes user and system microservices share — rebuild, config, port and volume mappings —
  * under `base` with its RBAC resource; exported so tests can read each route's declared contract.
  */
-export function microserviceCommonRoutes<B extends Base>(opts: { base: B; resource: 'microservices' | 'systemMicroservices'; tag: string[] }) {
+export function microserviceCommonRoutes<B extends Base>(opts: {
+  base: B;
+  resource: 'microservices' | 'systemMicroservices';
+  tag: string[];
+}) {
   const { base, resource, tag } = opts;
   const system = resource === 'systemMicroservices';
   const nf = { 404: errorResponse(`No such ${system ? 'system ' : ''}microservice`, 404) };
   const done = (d: string) => ({ 204: { description: d }, ...nf });
   const patch = rbac(resource, 'patch', 'uuid');
   return {
-    rebuild: defineRoute(patch, { method: 'patch', path: `${base}/{uuid}/rebuild` as `${B}/{uuid}/rebuild`, tags: tag, summary: 'Force a container rebuild', request: { params: UuidParam }, responses: done('Queued') }),
+    rebuild: defineRoute(patch, {
+      method: 'patch',
+      path: `${base}/{uuid}/rebuild` as `${B}/{uuid}/rebuild`,
+      tags: tag,
+      summary: 'Force a container rebuild',
+      request: { params: UuidParam },
+      responses: done('Queued'),
+    }),
     getConfig: defineRoute(rbac(resource, 'get', 'uuid'), {
-      method: 'get', path: `${base}/{uuid}/config` as `${B}/{uuid}/config`, tags: tag, summary: 'Get the config',
-      request: { params: UuidParam }, responses: { 200: jsonOk('Config', MicroserviceConfigResponse), ...nf },
+      method: 'get',
+      path: `${base}/{uuid}/config` as `${B}/{uuid}/config`,
+      tags: tag,
+      summary: 'Get the config',
+      request: { params: UuidParam },
+      responses: { 200: jsonOk('Config', MicroserviceConfigResponse), ...nf },
     }),
     patchConfig: defineRoute(patch, {
-      method: 'patch', path: `${base}/{uuid}/config` as `${B}/{uuid}/config`, tags: tag, summary: 'Replace the config',
+      method: 'patch',
+      path: `${base}/{uuid}/config` as `${B}/{uuid}/config`,
+      tags: tag,
+      summary: 'Replace the config',
       description: 'The agent is signalled in place (no container restart).',
-      request: { params: UuidParam, body: jsonBody(MicroserviceConfigBody) }, responses: done('Replaced'),
+      request: { params: UuidParam, body: jsonBody(MicroserviceConfigBody) },
+      responses: done('Replaced'),
     }),
-    deleteConfig: defineRoute(rbac(resource, 'delete', 'uuid'), { method: 'delete', path: `${base}/{uuid}/config` as `${B}/{uuid}/config`, tags: tag, summary: 'Clear the config', request: { params: UuidParam }, responses: done('Cleared') }),
+    deleteConfig: defineRoute(rbac(resource, 'delete', 'uuid'), {
+      method: 'delete',
+      path: `${base}/{uuid}/config` as `${B}/{uuid}/config`,
+      tags: tag,
+      summary: 'Clear the config',
+      request: { params: UuidParam },
+      responses: done('Cleared'),
+    }),
     addPort: defineRoute(patch, {
-      method: 'post', path: `${base}/{uuid}/port-mapping` as `${B}/{uuid}/port-mapping`, tags: tag, summary: 'Add a port mapping',
+      method: 'post',
+      path: `${base}/{uuid}/port-mapping` as `${B}/{uuid}/port-mapping`,
+      tags: tag,
+      summary: 'Add a port mapping',
       description: 'External ports 54321, 54322 and 53 are reserved; an external port must be free on the fog.',
-      request: { params: UuidParam, body: jsonBody(PortSchema) }, responses: { 201: jsonOk('Added', PortResponse), ...nf },
+      request: { params: UuidParam, body: jsonBody(PortSchema) },
+      responses: { 201: jsonOk('Added', PortResponse), ...nf },
     }),
     removePort: defineRoute(patch, {
-      method: 'delete', path: `${base}/{uuid}/port-mapping/{internalPort}` as `${B}/{uuid}/port-mapping/{internalPort}`, tags: tag, summary: 'Remove a port mapping',
-      request: { params: UuidParam.extend({ internalPort: z.coerce.number().int().min(1).max(65535).openapi({ param: { name: 'internalPort', in: 'path' } }) }) },
+      method: 'delete',
+      path: `${base}/{uuid}/port-mapping/{internalPort}` as `${B}/{uuid}/port-mapping/{internalPort}`,
+      tags: tag,
+      summary: 'Remove a port mapping',
+      request: {
+        params: UuidParam.extend({
+          internalPort: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(65535)
+            .openapi({ param: { name: 'internalPort', in: 'path' } }),
+        }),
+      },
       responses: done('Removed'),
     }),
     addVolume: defineRoute(patch, {
-      method: 'post', path: `${base}/{uuid}/volume-mapping` as `${B}/{uuid}/volume-mapping`, tags: tag, summary: 'Add a volume mapping',
-      request: { params: UuidParam, body: jsonBody(VolumeSchema) }, responses: { 201: jsonOk('Added', VolumeCreated), ...nf },
+      method: 'post',
+      path: `${base}/{uuid}/volume-mapping` as `${B}/{uuid}/volume-mapping`,
+      tags: tag,
+      summary: 'Add a volume mapping',
+      request: { params: UuidParam, body: jsonBody(VolumeSchema) },
+      responses: { 201: jsonOk('Added', VolumeCreated), ...nf },
     }),
     removeVolume: defineRoute(patch, {
-      method: 'delete', path: `${base}/{uuid}/volume-mapping/{id}` as `${B}/{uuid}/volume-mapping/{id}`, tags: tag, summary: 'Remove a volume mapping',
-      request: { params: UuidParam.extend({ id: z.coerce.number().int().min(1).openapi({ param: { name: 'id', in: 'path' } }) }) },
+      method: 'delete',
+      path: `${base}/{uuid}/volume-mapping/{id}` as `${B}/{uuid}/volume-mapping/{id}`,
+      tags: tag,
+      summary: 'Remove a volume mapping',
+      request: {
+        params: UuidParam.extend({
+          id: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .openapi({ param: { name: 'id', in: 'path' } }),
+        }),
+      },
       responses: done('Removed'),
     }),
   };
@@ -87,7 +158,9 @@ export function registerMicroserviceCommon(app: App, routes: ReturnType<typeof m
     await markRebuild(c.get('ctx'), c.req.valid('param').uuid, { system });
     return c.body(null, 204);
   });
-  app.openapi(routes.getConfig, async (c) => c.json({ config: configObject((await presentOne(c.get('ctx'), c.req.valid('param').uuid, system)).config) }, 200));
+  app.openapi(routes.getConfig, async (c) =>
+    c.json({ config: configObject((await presentOne(c.get('ctx'), c.req.valid('param').uuid, system)).config) }, 200),
+  );
   app.openapi(routes.patchConfig, async (c) => {
     await setConfig(c.get('ctx'), c.req.valid('param').uuid, JSON.stringify(c.req.valid('json')), { system });
     return c.body(null, 204);
@@ -105,7 +178,9 @@ export function registerMicroserviceCommon(app: App, routes: ReturnType<typeof m
     await removePortMapping(c.get('ctx'), uuid, internalPort, { system });
     return c.body(null, 204);
   });
-  app.openapi(routes.addVolume, async (c) => c.json(await addVolumeMapping(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), { system }), 201));
+  app.openapi(routes.addVolume, async (c) =>
+    c.json(await addVolumeMapping(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), { system }), 201),
+  );
   app.openapi(routes.removeVolume, async (c) => {
     const { uuid, id } = c.req.valid('param');
     await removeVolumeMapping(c.get('ctx'), uuid, id, { system });

@@ -19,19 +19,35 @@ const sys = { system: true };
 const base = '/api/v3/microservices/system' as const;
 
 export const listSysRoute = defineRoute(rbac('systemMicroservices', 'list'), {
-  method: 'get', path: base, tags: tag, summary: 'List system microservices',
+  method: 'get',
+  path: base,
+  tags: tag,
+  summary: 'List system microservices',
   request: { query: z.object({ application: z.string().min(1).max(63).optional() }) },
   responses: { 200: jsonOk('Microservices', MicroserviceList) },
 });
 export const getSysRoute = defineRoute(rbac('systemMicroservices', 'get', 'uuid'), {
-  method: 'get', path: `${base}/{uuid}`, tags: tag, summary: 'Get a system microservice', request: { params: Uuid }, responses: { 200: jsonOk('Microservice', MicroserviceResponse), ...nf },
+  method: 'get',
+  path: `${base}/{uuid}`,
+  tags: tag,
+  summary: 'Get a system microservice',
+  request: { params: Uuid },
+  responses: { 200: jsonOk('Microservice', MicroserviceResponse), ...nf },
 });
 export const patchSysRoute = defineRoute(liquidBody(rbac('systemMicroservices', 'patch', 'uuid')), {
-  method: 'patch', path: `${base}/{uuid}`, tags: tag, summary: 'Update a system microservice', description: 'For the node controller, `schedule` is forced to 0.',
-  request: { params: Uuid, body: jsonBody(MicroserviceUpdate) }, responses: done('Updated'),
+  method: 'patch',
+  path: `${base}/{uuid}`,
+  tags: tag,
+  summary: 'Update a system microservice',
+  description: 'For the node controller, `schedule` is forced to 0.',
+  request: { params: Uuid, body: jsonBody(MicroserviceUpdate) },
+  responses: done('Updated'),
 });
 export const patchSysYamlRoute = defineRoute(liquidBody(rbac('systemMicroservices', 'patch', 'uuid')), {
-  method: 'patch', path: `${base}/yaml/{uuid}`, tags: tag, summary: 'Update a system microservice from YAML',
+  method: 'patch',
+  path: `${base}/yaml/{uuid}`,
+  tags: tag,
+  summary: 'Update a system microservice from YAML',
   request: {
     params: Uuid,
     body: yamlUploadBody('microservice'),
@@ -47,7 +63,12 @@ export function registerSystemMicroservices(app: App): void {
     await withYamlPaths(() => updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, sys), microserviceYamlPath);
     return c.body(null, 204);
   });
-  app.openapi(listSysRoute, async (c) => c.json({ microservices: await listMicroservices(c.get('ctx'), { system: true, applicationName: c.req.valid('query').application }) }, 200));
+  app.openapi(listSysRoute, async (c) =>
+    c.json(
+      { microservices: await listMicroservices(c.get('ctx'), { system: true, applicationName: c.req.valid('query').application }) },
+      200,
+    ),
+  );
   app.openapi(getSysRoute, async (c) => c.json(await presentOne(c.get('ctx'), c.req.valid('param').uuid, true), 200));
   app.openapi(patchSysRoute, async (c) => {
     await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), sys);

@@ -5,11 +5,31 @@ import type { App, HonoEnv } from '../../src/http/types';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { ServiceError } from '../../src/errors';
 import {
-  bffCallback, bffStart, checkAuthorize, consoleOriginMismatch, consoleUrl, exchangeCode, findClient, interactionChangePassword, interactionComplete,
-  interactionConfirmEnroll, interactionEnroll, interactionLogin, interactionMfa, interactionStep, OAuthError, openInteraction,
+  bffCallback,
+  bffStart,
+  checkAuthorize,
+  consoleOriginMismatch,
+  consoleUrl,
+  exchangeCode,
+  findClient,
+  interactionChangePassword,
+  interactionComplete,
+  interactionConfirmEnroll,
+  interactionEnroll,
+  interactionLogin,
+  interactionMfa,
+  interactionStep,
+  OAuthError,
+  openInteraction,
 } from '../../src/services/auth/oidc-flow';
 import { refreshSession } from '../../src/services/auth/tokens';
-import { InteractionChangePassword, InteractionCode, InteractionLogin, InteractionStep as StepSchema, OAuthTokenResponse as TokenResponse } from '../../src/services/auth/schemas';
+import {
+  InteractionChangePassword,
+  InteractionCode,
+  InteractionLogin,
+  InteractionStep as StepSchema,
+  OAuthTokenResponse as TokenResponse,
+} from '../../src/services/auth/schemas';
 
 const authFlow: Access = embeddedOnly({ kind: 'auth-flow', rateLimited: true });
 /** The BFF works in both modes: with the embedded issuer or the external IdP. */
@@ -31,8 +51,12 @@ const AuthorizeQuery = z.object({
 });
 
 export const authorizeRoute = defineRoute(authFlow, {
-  method: 'get', path: '/oidc/auth', tags: ['OIDC'], summary: 'Authorization endpoint (code + PKCE S256)',
-  description: 'Opens a login interaction and redirects to `{CONSOLE_URL}/login/oauth?interaction=…`. An unknown client or a redirect URI that is not registered is a 400; other errors go back to the redirect URI as `error=`.',
+  method: 'get',
+  path: '/oidc/auth',
+  tags: ['OIDC'],
+  summary: 'Authorization endpoint (code + PKCE S256)',
+  description:
+    'Opens a login interaction and redirects to `{CONSOLE_URL}/login/oauth?interaction=…`. An unknown client or a redirect URI that is not registered is a 400; other errors go back to the redirect URI as `error=`.',
   request: { query: AuthorizeQuery },
   responses: redirect('To the login page, or back to the client with an error'),
 });
@@ -48,15 +72,26 @@ const TokenForm = z.object({
 });
 
 export const tokenRoute = defineRoute(authFlow, {
-  method: 'post', path: '/oidc/token', tags: ['OIDC'], summary: 'Token endpoint',
-  description: '`authorization_code` (PKCE verifier required; client secret too when OIDC_CLIENT_SECRET is set, as Basic auth or `client_secret`) and `refresh_token` (rotating). Errors carry OAuth `error`/`error_description` next to the usual fields.',
+  method: 'post',
+  path: '/oidc/token',
+  tags: ['OIDC'],
+  summary: 'Token endpoint',
+  description:
+    '`authorization_code` (PKCE verifier required; client secret too when OIDC_CLIENT_SECRET is set, as Basic auth or `client_secret`) and `refresh_token` (rotating). Errors carry OAuth `error`/`error_description` next to the usual fields.',
   request: { body: { content: { 'application/x-www-form-urlencoded': { schema: TokenForm } }, required: true } },
   responses: { 200: jsonOk('Tokens', TokenResponse) },
 });
 
 function oauthErrorBody(c: Context<HonoEnv>, err: OAuthError) {
   return c.json(
-    { error: err.error, error_description: err.description, name: 'OAuthError', message: err.description, code: err.status === 401 ? 'AUTH_TOKEN_INVALID' : 'VALIDATION_FAILED', requestId: c.get('ctx').requestId },
+    {
+      error: err.error,
+      error_description: err.description,
+      name: 'OAuthError',
+      message: err.description,
+      code: err.status === 401 ? 'AUTH_TOKEN_INVALID' : 'VALIDATION_FAILED',
+      requestId: c.get('ctx').requestId,
+    },
     err.status as 400,
     { 'Cache-Control': 'no-store' },
   );
@@ -82,43 +117,82 @@ function clientAuthenticated(c: Context<HonoEnv>, form: z.infer<typeof TokenForm
 // ---- BFF ----
 
 export const bffAuthorizeRoute = defineRoute(bffFlow, {
-  method: 'get', path: '/api/v3/user/oauth/authorize', tags: ['User'], summary: 'Start a browser login',
-  description: 'Redirects to the issuer with PKCE S256, state and nonce kept server side (10 min). The browser ends on `{CONSOLE_URL}/login#accessToken=…&refreshToken=…`. Started from a page (Referer) on another origin than `CONSOLE_URL` and the Controller, it stops at once with an HTML page saying which `CONSOLE_URL` to set: that console would never receive the tokens.',
-  responses: { ...redirect('To the issuer'), 400: { description: 'HTML: the sign-in was started from a console that CONSOLE_URL does not name', content: { 'text/html': { schema: z.string() } } } },
+  method: 'get',
+  path: '/api/v3/user/oauth/authorize',
+  tags: ['User'],
+  summary: 'Start a browser login',
+  description:
+    'Redirects to the issuer with PKCE S256, state and nonce kept server side (10 min). The browser ends on `{CONSOLE_URL}/login#accessToken=…&refreshToken=…`. Started from a page (Referer) on another origin than `CONSOLE_URL` and the Controller, it stops at once with an HTML page saying which `CONSOLE_URL` to set: that console would never receive the tokens.',
+  responses: {
+    ...redirect('To the issuer'),
+    400: {
+      description: 'HTML: the sign-in was started from a console that CONSOLE_URL does not name',
+      content: { 'text/html': { schema: z.string() } },
+    },
+  },
 });
 export const bffCallbackRoute = defineRoute(bffFlow, {
-  method: 'get', path: '/api/v3/user/oauth/callback', tags: ['User'], summary: 'Browser login callback',
-  description: 'Checks state and nonce, exchanges the code and redirects to `{CONSOLE_URL}/login#accessToken=…&refreshToken=…` (fragment, never the query); on any error to `{CONSOLE_URL}/login?oauthError=…`.',
-  request: { query: z.object({ code: z.string().max(256).optional(), state: z.string().max(1024).optional(), error: z.string().max(128).optional(), iss: z.string().max(2048).optional() }) },
+  method: 'get',
+  path: '/api/v3/user/oauth/callback',
+  tags: ['User'],
+  summary: 'Browser login callback',
+  description:
+    'Checks state and nonce, exchanges the code and redirects to `{CONSOLE_URL}/login#accessToken=…&refreshToken=…` (fragment, never the query); on any error to `{CONSOLE_URL}/login?oauthError=…`.',
+  request: {
+    query: z.object({
+      code: z.string().max(256).optional(),
+      state: z.string().max(1024).optional(),
+      error: z.string().max(128).optional(),
+      iss: z.string().max(2048).optional(),
+    }),
+  },
   responses: redirect('To the console'),
 });
 
 // ---- interaction API (driven by the login page) ----
 
-const Uid = z.object({ uid: z.string().min(1).max(64).openapi({ param: { name: 'uid', in: 'path' } }) });
+const Uid = z.object({
+  uid: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'uid', in: 'path' } }),
+});
 const stepRoute = (method: 'get' | 'post', sub: string, summary: string, extra?: z.ZodRawShape) =>
   defineRoute(authFlow, {
-    method, path: `/api/v3/user/interaction/{uid}${sub}`, tags: ['User'], summary,
+    method,
+    path: `/api/v3/user/interaction/{uid}${sub}`,
+    tags: ['User'],
+    summary,
     request: { params: Uid },
     responses: { 200: jsonOk('Next step', extra ? StepSchema.extend(extra) : StepSchema) },
   });
 const stepWithBody = <B extends z.ZodTypeAny>(sub: string, summary: string, body: B, extra?: z.ZodRawShape) =>
   defineRoute(authFlow, {
-    method: 'post', path: `/api/v3/user/interaction/{uid}${sub}`, tags: ['User'], summary,
+    method: 'post',
+    path: `/api/v3/user/interaction/{uid}${sub}`,
+    tags: ['User'],
+    summary,
     request: { params: Uid, body: jsonBody(body) },
     responses: { 200: jsonOk('Next step', extra ? StepSchema.extend(extra) : StepSchema) },
   });
 export const interactionGetRoute = stepRoute('get', '', 'Current step of a browser login');
 export const interactionLoginRoute = stepWithBody('/login', 'Submit the password', InteractionLogin);
 export const interactionMfaRoute = stepWithBody('/mfa', 'Submit a TOTP (or recovery) code', InteractionCode);
-export const interactionEnrollRoute = stepRoute('post', '/enroll', 'Start the first MFA enrollment', { secret: z.string(), otpauthUrl: z.string() });
-export const interactionConfirmRoute = stepWithBody('/confirm-enroll', 'Confirm the enrollment', InteractionCode, { recoveryCodes: z.array(z.string()) });
+export const interactionEnrollRoute = stepRoute('post', '/enroll', 'Start the first MFA enrollment', {
+  secret: z.string(),
+  otpauthUrl: z.string(),
+});
+export const interactionConfirmRoute = stepWithBody('/confirm-enroll', 'Confirm the enrollment', InteractionCode, {
+  recoveryCodes: z.array(z.string()),
+});
 export const interactionPasswordRoute = stepWithBody('/change-password', 'Forced password change', InteractionChangePassword);
 export const interactionCompleteRoute = stepRoute('post', '/complete', 'Finish the login', { redirectTo: z.string() });
 
 // ---- the login pages (served by the Controller; CONSOLE_URL defaults to it) ----
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const html = (title: string, script: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title><link rel="icon" type="image/png" href="/api/v3/docs/favicon.png"><link rel="stylesheet" href="/login/login.css"></head>
@@ -202,16 +276,28 @@ function consoleMismatchHtml(m: { startedFrom: string; consoleUrl: string }): st
 }
 
 function page(c: Context<HonoEnv>, body: string, type: string, status: 200 | 400 = 200) {
-  return c.body(body, status, { 'content-type': type, 'content-security-policy': CSP, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
+  return c.body(body, status, {
+    'content-type': type,
+    'content-security-policy': CSP,
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+  });
 }
 
 export const loginPageRoute = defineRoute(publicAccess, {
-  method: 'get', path: '/login/oauth', tags: ['OIDC'], summary: 'Browser login page (drives the interaction API)',
+  method: 'get',
+  path: '/login/oauth',
+  tags: ['OIDC'],
+  summary: 'Browser login page (drives the interaction API)',
   request: { query: z.object({ interaction: z.string().max(64).optional() }) },
   responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } },
 });
 export const landingPageRoute = defineRoute(publicAccess, {
-  method: 'get', path: '/login', tags: ['OIDC'], summary: 'Where a browser login lands (tokens in the URL fragment)',
+  method: 'get',
+  path: '/login',
+  tags: ['OIDC'],
+  summary: 'Where a browser login lands (tokens in the URL fragment)',
   request: { query: z.object({ oauthError: z.string().max(128).optional() }) },
   responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } },
 });
@@ -237,16 +323,46 @@ export function registerOAuth(app: App): void {
     try {
       if (!clientId) throw new OAuthError('invalid_client', 'Client authentication failed', 401);
       if (form.grant_type === 'authorization_code') {
-        if (!form.code || !form.redirect_uri || !form.code_verifier) throw new OAuthError('invalid_request', 'code, redirect_uri and code_verifier are required');
-        const t = await exchangeCode(ctx, { code: form.code, redirect_uri: form.redirect_uri, code_verifier: form.code_verifier, client_id: clientId });
-        return c.json({ access_token: t.accessToken, token_type: 'Bearer' as const, expires_in: ctx.config.accessTokenTtlSec, refresh_token: t.refreshToken, id_token: t.idToken, scope: 'openid profile email groups' }, 200, { 'Cache-Control': 'no-store' });
+        if (!form.code || !form.redirect_uri || !form.code_verifier)
+          throw new OAuthError('invalid_request', 'code, redirect_uri and code_verifier are required');
+        const t = await exchangeCode(ctx, {
+          code: form.code,
+          redirect_uri: form.redirect_uri,
+          code_verifier: form.code_verifier,
+          client_id: clientId,
+        });
+        return c.json(
+          {
+            access_token: t.accessToken,
+            token_type: 'Bearer' as const,
+            expires_in: ctx.config.accessTokenTtlSec,
+            refresh_token: t.refreshToken,
+            id_token: t.idToken,
+            scope: 'openid profile email groups',
+          },
+          200,
+          { 'Cache-Control': 'no-store' },
+        );
       }
-      if (form.grant_type !== 'refresh_token') throw new OAuthError('unsupported_grant_type', `grant_type ${form.grant_type} is not supported (authorization_code, refresh_token)`);
+      if (form.grant_type !== 'refresh_token')
+        throw new OAuthError(
+          'unsupported_grant_type',
+          `grant_type ${form.grant_type} is not supported (authorization_code, refresh_token)`,
+        );
       if (!form.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
       const pair = await refreshSession(ctx, form.refresh_token).catch((err) => {
         throw err instanceof ServiceError && err.status === 401 ? new OAuthError('invalid_grant', err.message) : err;
       });
-      return c.json({ access_token: pair.accessToken, token_type: 'Bearer' as const, expires_in: ctx.config.accessTokenTtlSec, refresh_token: pair.refreshToken }, 200, { 'Cache-Control': 'no-store' });
+      return c.json(
+        {
+          access_token: pair.accessToken,
+          token_type: 'Bearer' as const,
+          expires_in: ctx.config.accessTokenTtlSec,
+          refresh_token: pair.refreshToken,
+        },
+        200,
+        { 'Cache-Control': 'no-store' },
+      );
     } catch (err) {
       if (err instanceof OAuthError) return oauthErrorBody(c, err) as never;
       throw err;
@@ -268,7 +384,10 @@ export function registerOAuth(app: App): void {
     if (!code || !state) return fail('invalid_request');
     try {
       const t = await bffCallback(ctx, code, state);
-      return c.redirect(`${consoleUrl(ctx)}/login#accessToken=${encodeURIComponent(t.accessToken)}&refreshToken=${encodeURIComponent(t.refreshToken)}`, 302);
+      return c.redirect(
+        `${consoleUrl(ctx)}/login#accessToken=${encodeURIComponent(t.accessToken)}&refreshToken=${encodeURIComponent(t.refreshToken)}`,
+        302,
+      );
     } catch (err) {
       if (err instanceof OAuthError) return fail(err.error);
       throw err;
@@ -280,9 +399,13 @@ export function registerOAuth(app: App): void {
     const { email, password } = c.req.valid('json') as { email: string; password: string };
     return c.json(await interactionLogin(c.get('ctx'), c.req.valid('param').uid, email, password), 200);
   });
-  app.openapi(interactionMfaRoute, async (c) => c.json(await interactionMfa(c.get('ctx'), c.req.valid('param').uid, (c.req.valid('json') as { code: string }).code), 200));
+  app.openapi(interactionMfaRoute, async (c) =>
+    c.json(await interactionMfa(c.get('ctx'), c.req.valid('param').uid, (c.req.valid('json') as { code: string }).code), 200),
+  );
   app.openapi(interactionEnrollRoute, async (c) => c.json(await interactionEnroll(c.get('ctx'), c.req.valid('param').uid), 200));
-  app.openapi(interactionConfirmRoute, async (c) => c.json(await interactionConfirmEnroll(c.get('ctx'), c.req.valid('param').uid, (c.req.valid('json') as { code: string }).code), 200));
+  app.openapi(interactionConfirmRoute, async (c) =>
+    c.json(await interactionConfirmEnroll(c.get('ctx'), c.req.valid('param').uid, (c.req.valid('json') as { code: string }).code), 200),
+  );
   app.openapi(interactionPasswordRoute, async (c) => {
     const b = c.req.valid('json') as { currentPassword: string; newPassword: string };
     return c.json(await interactionChangePassword(c.get('ctx'), c.req.valid('param').uid, b.currentPassword, b.newPassword), 200);

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import type { z } from '@hono/zod-openapi';
 import { defineRoute, embeddedOnly, publicAccess } from '../../src/http/route';
 import { getProfile } from '../../src/services/auth/self';
 import type { App } from '../../src/http/types';
@@ -30,7 +30,7 @@ export const userinfoRoute = defineRoute(embeddedOnly({ kind: 'token' }), {
   path: '/oidc/me',
   tags: ['OIDC'],
   summary: 'UserInfo',
-  description: 'The claims of the bearer token\'s user: sub, preferred_username, email, groups.',
+  description: "The claims of the bearer token's user: sub, preferred_username, email, groups.",
   responses: {
     200: {
       description: 'UserInfo',
@@ -65,7 +65,17 @@ export function registerOidc(app: App): void {
   app.openapi(userinfoRoute, async (c) => {
     const ctx = c.get('ctx');
     const profile = await getProfile(ctx, ctx.actor!);
-    return c.json({ sub: profile.sub, preferred_username: profile.preferred_username, ...(profile.email ? { email: profile.email } : {}), groups: profile.groups }, 200);
+    return c.json(
+      {
+        sub: profile.sub,
+        preferred_username: profile.preferred_username,
+        ...(profile.email ? { email: profile.email } : {}),
+        groups: profile.groups,
+      },
+      200,
+    );
   });
-  app.openapi(jwksRoute, (c) => c.json(c.get('ctx').keys.jwks(c.get('ctx').clock.now()) as z.infer<typeof JwksSchema>, 200, { 'Cache-Control': 'public, max-age=300' }));
+  app.openapi(jwksRoute, (c) =>
+    c.json(c.get('ctx').keys.jwks(c.get('ctx').clock.now()) as z.infer<typeof JwksSchema>, 200, { 'Cache-Control': 'public, max-age=300' }),
+  );
 }

@@ -7,7 +7,14 @@ import type { App, HonoEnv } from '../../src/http/types';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import type { RequestCtx } from '../../src/context';
-import { CloseCode, type Half, type Session, type SessionKind, type SessionTarget, type TailConfig } from '../../src/services/sessions/manager';
+import {
+  CloseCode,
+  type Half,
+  type Session,
+  type SessionKind,
+  type SessionTarget,
+  type TailConfig,
+} from '../../src/services/sessions/manager';
 import { isUpgradeRequest, type WsHandlers, type WsPeer } from '../../src/ws/types';
 
 /**
@@ -28,7 +35,10 @@ const LogQuery = z.object({
   follow: z.string().optional().openapi({ description: 'Keep streaming (default true; only `false` disables)' }),
   since: z.string().optional().openapi({ description: 'ISO 8601 start time' }),
   until: z.string().optional().openapi({ description: 'ISO 8601 end time' }),
-  token: z.string().optional().openapi({ description: 'Access token for clients that cannot send headers (the header wins); redact it in proxy logs' }),
+  token: z
+    .string()
+    .optional()
+    .openapi({ description: 'Access token for clients that cannot send headers (the header wins); redact it in proxy logs' }),
 });
 const TokenQuery = LogQuery.pick({ token: true });
 
@@ -106,11 +116,32 @@ function requireUpgrade(c: Context<HonoEnv>) {
 // ---- user side ----
 
 const userRoutes = {
-  exec: wsRoute(rbac('execSessions', 'get', 'microserviceUuid'), '/api/v3/microservices/exec/{microserviceUuid}', 'Interactive exec into an application microservice', { params: Ms, query: TokenQuery }),
-  systemExec: wsRoute(rbac('systemExecSessions', 'get', 'microserviceUuid'), '/api/v3/microservices/system/exec/{microserviceUuid}', 'Interactive exec into a system microservice', { params: Ms, query: TokenQuery }),
-  systemLogs: wsRoute(rbac('systemLogs', 'get', 'uuid'), '/api/v3/microservices/system/{uuid}/logs', 'Log stream of a system microservice', { params: Uuid, query: LogQuery }),
-  logs: wsRoute(rbac('logs', 'get', 'uuid'), '/api/v3/microservices/{uuid}/logs', 'Log stream of an application microservice', { params: Uuid, query: LogQuery }),
-  fogLogs: wsRoute(rbac('systemLogs', 'get', 'uuid'), '/api/v3/iofog/{uuid}/logs', 'Log stream of a fog (the agent itself)', { params: Uuid, query: LogQuery }),
+  exec: wsRoute(
+    rbac('execSessions', 'get', 'microserviceUuid'),
+    '/api/v3/microservices/exec/{microserviceUuid}',
+    'Interactive exec into an application microservice',
+    { params: Ms, query: TokenQuery },
+  ),
+  systemExec: wsRoute(
+    rbac('systemExecSessions', 'get', 'microserviceUuid'),
+    '/api/v3/microservices/system/exec/{microserviceUuid}',
+    'Interactive exec into a system microservice',
+    { params: Ms, query: TokenQuery },
+  ),
+  systemLogs: wsRoute(
+    rbac('systemLogs', 'get', 'uuid'),
+    '/api/v3/microservices/system/{uuid}/logs',
+    'Log stream of a system microservice',
+    { params: Uuid, query: LogQuery },
+  ),
+  logs: wsRoute(rbac('logs', 'get', 'uuid'), '/api/v3/microservices/{uuid}/logs', 'Log stream of an application microservice', {
+    params: Uuid,
+    query: LogQuery,
+  }),
+  fogLogs: wsRoute(rbac('systemLogs', 'get', 'uuid'), '/api/v3/iofog/{uuid}/logs', 'Log stream of a fog (the agent itself)', {
+    params: Uuid,
+    query: LogQuery,
+  }),
 };
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
@@ -120,7 +151,8 @@ function tailConfig(c: Context<HonoEnv>, max: number): TailConfig {
   let lines = 100;
   const tail = q('tail');
   if (tail !== undefined) {
-    if (!/^\d+$/.test(tail) || Number(tail) < 1) throw new Refusal(CloseCode.POLICY, `Invalid tail parameter. Must be between 1 and ${max}.`);
+    if (!/^\d+$/.test(tail) || Number(tail) < 1)
+      throw new Refusal(CloseCode.POLICY, `Invalid tail parameter. Must be between 1 and ${max}.`);
     if (Number(tail) > max) throw new Refusal(CloseCode.POLICY, `Tail exceeds maximum of ${max} lines.`);
     lines = Number(tail);
   }
@@ -208,7 +240,11 @@ function sessionSocket(
   };
 }
 
-function userSocket(ctx: RequestCtx, path: string, spec: { kind: SessionKind; target: SessionTarget; msUuid: string | null; fogUuid: string; tail?: TailConfig }): WsHandlers {
+function userSocket(
+  ctx: RequestCtx,
+  path: string,
+  spec: { kind: SessionKind; target: SessionTarget; msUuid: string | null; fogUuid: string; tail?: TailConfig },
+): WsHandlers {
   const m = ctx.sessions;
   return sessionSocket(ctx, {
     path,
@@ -229,22 +265,37 @@ const AgentMs = z.object({ microserviceUuid: z.string().min(1).max(64), sessionI
 const AgentFog = z.object({ iofogUuid: z.string().min(1).max(64), sessionId: z.string().min(1).max(255) });
 const agentAccess: Access = { kind: 'agent' };
 const agentRoutes = {
-  exec: wsRoute(agentAccess, '/api/v3/agent/exec/microservice/{microserviceUuid}/{sessionId}', 'Agent half of an exec session', { params: AgentMs }),
-  msLogs: wsRoute(agentAccess, '/api/v3/agent/logs/microservice/{microserviceUuid}/{sessionId}', 'Agent half of a microservice log session', { params: AgentMs }),
-  fogLogs: wsRoute(agentAccess, '/api/v3/agent/logs/iofog/{iofogUuid}/{sessionId}', 'Agent half of a node log session', { params: AgentFog }),
+  exec: wsRoute(agentAccess, '/api/v3/agent/exec/microservice/{microserviceUuid}/{sessionId}', 'Agent half of an exec session', {
+    params: AgentMs,
+  }),
+  msLogs: wsRoute(
+    agentAccess,
+    '/api/v3/agent/logs/microservice/{microserviceUuid}/{sessionId}',
+    'Agent half of a microservice log session',
+    { params: AgentMs },
+  ),
+  fogLogs: wsRoute(agentAccess, '/api/v3/agent/logs/iofog/{iofogUuid}/{sessionId}', 'Agent half of a node log session', {
+    params: AgentFog,
+  }),
 };
 
 async function sessionForAgent(ctx: RequestCtx, sessionId: string, expect: { kind: SessionKind; target: SessionTarget; resource: string }) {
   const [row] = await ctx.db.select().from(wsSession).where(eq(wsSession.sessionId, sessionId)).limit(1);
   if (!row) throw new Refusal(CloseCode.POLICY, 'Session not found');
   const resource = expect.target === 'fog' ? row.fogUuid : row.microserviceUuid;
-  if (row.kind !== expect.kind || row.target !== expect.target || resource !== expect.resource) throw new Refusal(CloseCode.POLICY, 'Session mismatch');
+  if (row.kind !== expect.kind || row.target !== expect.target || resource !== expect.resource)
+    throw new Refusal(CloseCode.POLICY, 'Session mismatch');
   return row;
 }
 
 async function msOfAgent(ctx: RequestCtx, uuid: string): Promise<void> {
-  const [row] = await ctx.db.select({ fogUuid: microservice.fogUuid }).from(microservice).where(and(eq(microservice.uuid, uuid))).limit(1);
-  if (!row || row.fogUuid !== ctx.agent!.fogUuid) throw new Refusal(CloseCode.POLICY, 'Microservice not found or not associated with this agent');
+  const [row] = await ctx.db
+    .select({ fogUuid: microservice.fogUuid })
+    .from(microservice)
+    .where(and(eq(microservice.uuid, uuid)))
+    .limit(1);
+  if (!row || row.fogUuid !== ctx.agent!.fogUuid)
+    throw new Refusal(CloseCode.POLICY, 'Microservice not found or not associated with this agent');
 }
 
 function agentSocket(ctx: RequestCtx, path: string, row: Parameters<RequestCtx['sessions']['attachAgent']>[0]): WsHandlers {

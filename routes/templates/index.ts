@@ -9,8 +9,22 @@ import { invalid } from '../../src/errors';
 import type { AppCtx } from '../../src/context';
 import { renderBodyTemplates } from '../../src/services/templating/liquid';
 import { formatPath, mapMicroservice, parseKind, validateYaml } from '../../src/services/yaml/kinds';
-import { TemplateCreate, TemplateList, TemplatePatch, TemplatePut, TemplateRef, TemplateResponse } from '../../src/services/microservices/schemas';
-import { createTemplate, deleteTemplate, getTemplate, listTemplates, patchTemplate, putTemplate } from '../../src/services/microservices/templates';
+import {
+  TemplateCreate,
+  TemplateList,
+  TemplatePatch,
+  TemplatePut,
+  TemplateRef,
+  TemplateResponse,
+} from '../../src/services/microservices/schemas';
+import {
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  listTemplates,
+  patchTemplate,
+  putTemplate,
+} from '../../src/services/microservices/templates';
 
 const NameParam = z.object({ name: safeName(255).openapi({ param: { name: 'name', in: 'path' } }) });
 const tag = ['Application templates'];
@@ -18,25 +32,43 @@ const nf = { 404: errorResponse('No such template', 404) };
 const dup = { 409: errorResponse('Name in use', 409) };
 
 export const listTemplatesRoute = defineRoute(rbac('applicationTemplates', 'list'), {
-  method: 'get', path: '/api/v3/applicationTemplates', tags: tag, summary: 'List application templates',
+  method: 'get',
+  path: '/api/v3/applicationTemplates',
+  tags: tag,
+  summary: 'List application templates',
   responses: { 200: jsonOk('Templates', TemplateList) },
 });
 export const createTemplateRoute = defineRoute(rbac('applicationTemplates', 'create'), {
-  method: 'post', path: '/api/v3/applicationTemplate', tags: tag, summary: 'Create an application template',
+  method: 'post',
+  path: '/api/v3/applicationTemplate',
+  tags: tag,
+  summary: 'Create an application template',
   description: 'Placeholders `{{key}}` may appear in any string of `application`; every one must be a declared variable.',
-  request: { body: jsonBody(TemplateCreate) }, responses: { 201: jsonOk('Created', TemplateRef), ...dup },
+  request: { body: jsonBody(TemplateCreate) },
+  responses: { 201: jsonOk('Created', TemplateRef), ...dup },
 });
 export const createTemplateYamlRoute = defineRoute(liquidBody(rbac('applicationTemplates', 'create')), {
-  method: 'post', path: '/api/v3/applicationTemplate/yaml', tags: tag, summary: 'Create a template from YAML (kind: ApplicationTemplate)',
+  method: 'post',
+  path: '/api/v3/applicationTemplate/yaml',
+  tags: tag,
+  summary: 'Create a template from YAML (kind: ApplicationTemplate)',
   description: 'multipart field `template` (`application` is accepted too), or the raw YAML body.',
-  request: { body: yamlUploadBody('template') }, responses: { 201: jsonOk('Created', TemplateRef), ...dup },
+  request: { body: yamlUploadBody('template') },
+  responses: { 201: jsonOk('Created', TemplateRef), ...dup },
 });
 export const getTemplateRoute = defineRoute(rbac('applicationTemplates', 'get', 'name'), {
-  method: 'get', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Get an application template',
-  request: { params: NameParam }, responses: { 200: jsonOk('Template', TemplateResponse), ...nf },
+  method: 'get',
+  path: '/api/v3/applicationTemplate/{name}',
+  tags: tag,
+  summary: 'Get an application template',
+  request: { params: NameParam },
+  responses: { 200: jsonOk('Template', TemplateResponse), ...nf },
 });
 export const patchTemplateRoute = defineRoute(rbac('applicationTemplates', 'patch', 'name'), {
-  method: 'patch', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Rename or re-describe a template',
+  method: 'patch',
+  path: '/api/v3/applicationTemplate/{name}',
+  tags: tag,
+  summary: 'Rename or re-describe a template',
   request: {
     params: NameParam,
     body: jsonBody(TemplatePatch),
@@ -44,25 +76,38 @@ export const patchTemplateRoute = defineRoute(rbac('applicationTemplates', 'patc
   responses: { 204: { description: 'Updated' }, ...nf, ...dup },
 });
 export const putTemplateRoute = defineRoute(rbac('applicationTemplates', 'update', 'name'), {
-  method: 'put', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Create or replace a template',
+  method: 'put',
+  path: '/api/v3/applicationTemplate/{name}',
+  tags: tag,
+  summary: 'Create or replace a template',
   description: '`name` may be left out; when given it must equal the path.',
-  request: { params: NameParam, body: jsonBody(TemplatePut) }, responses: { 200: jsonOk('Stored', TemplateRef) },
+  request: { params: NameParam, body: jsonBody(TemplatePut) },
+  responses: { 200: jsonOk('Stored', TemplateRef) },
 });
 export const putTemplateYamlRoute = defineRoute(liquidBody(rbac('applicationTemplates', 'update', 'name')), {
-  method: 'put', path: '/api/v3/applicationTemplate/yaml/{name}', tags: tag, summary: 'Create or replace a template from YAML',
-  request: { params: NameParam, body: yamlUploadBody('template') }, responses: { 200: jsonOk('Stored', TemplateRef) },
+  method: 'put',
+  path: '/api/v3/applicationTemplate/yaml/{name}',
+  tags: tag,
+  summary: 'Create or replace a template from YAML',
+  request: { params: NameParam, body: yamlUploadBody('template') },
+  responses: { 200: jsonOk('Stored', TemplateRef) },
 });
 export const deleteTemplateRoute = defineRoute(rbac('applicationTemplates', 'delete', 'name'), {
-  method: 'delete', path: '/api/v3/applicationTemplate/{name}', tags: tag, summary: 'Delete a template',
+  method: 'delete',
+  path: '/api/v3/applicationTemplate/{name}',
+  tags: tag,
+  summary: 'Delete a template',
   description: 'Applications deployed from it are not affected.',
-  request: { params: NameParam }, responses: { 204: { description: 'Deleted' }, ...nf },
+  request: { params: NameParam },
+  responses: { 204: { description: 'Deleted' }, ...nf },
 });
 
 /** YAML layout (operator-api §4.1 ApplicationTemplate) → the JSON body; microservices mapped like Application YAML. */
 async function templateFromYaml(ctx: AppCtx, text: string) {
   const { name, spec } = parseKind(text, 'ApplicationTemplate');
   const app = spec.application;
-  if (app === undefined || app === null || typeof app !== 'object' || Array.isArray(app)) throw invalid('spec.application: required (with microservices)');
+  if (app === undefined || app === null || typeof app !== 'object' || Array.isArray(app))
+    throw invalid('spec.application: required (with microservices)');
   const list = (app as Record<string, unknown>).microservices;
   if (list !== undefined && !Array.isArray(list)) throw invalid('spec.application.microservices: must be a list');
   const microservices = ((list as unknown[] | undefined) ?? []).map((m, i) => {
@@ -73,8 +118,13 @@ async function templateFromYaml(ctx: AppCtx, text: string) {
     name,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     // As upstream, the variables block renders at upload (`self` = the variables); the spec waits for the deploy.
-    ...(spec.variables !== undefined ? { variables: await renderBodyTemplates(ctx, spec.variables, { pathOf: (p) => formatPath(['spec', 'variables', ...p]) }) } : {}),
-    application: { microservices, ...((app as Record<string, unknown>).natsConfig !== undefined ? { natsConfig: (app as Record<string, unknown>).natsConfig } : {}) },
+    ...(spec.variables !== undefined
+      ? { variables: await renderBodyTemplates(ctx, spec.variables, { pathOf: (p) => formatPath(['spec', 'variables', ...p]) }) }
+      : {}),
+    application: {
+      microservices,
+      ...((app as Record<string, unknown>).natsConfig !== undefined ? { natsConfig: (app as Record<string, unknown>).natsConfig } : {}),
+    },
   };
   return validateYaml(TemplateCreate, input, (p) => (p[0] === 'name' ? 'metadata.name' : `spec.${formatPath(p)}`));
 }
@@ -92,7 +142,9 @@ async function templateUpload(c: Parameters<typeof readYamlUpload>[0]) {
 export function registerTemplates(app: App): void {
   app.openapi(listTemplatesRoute, async (c) => c.json(await listTemplates(c.get('ctx')), 200));
   app.openapi(createTemplateRoute, async (c) => c.json(await createTemplate(c.get('ctx'), c.req.valid('json')), 201));
-  app.openapi(createTemplateYamlRoute, async (c) => c.json(await createTemplate(c.get('ctx'), await templateFromYaml(c.get('ctx'), await templateUpload(c))), 201));
+  app.openapi(createTemplateYamlRoute, async (c) =>
+    c.json(await createTemplate(c.get('ctx'), await templateFromYaml(c.get('ctx'), await templateUpload(c))), 201),
+  );
   app.openapi(getTemplateRoute, async (c) => c.json(await getTemplate(c.get('ctx'), c.req.valid('param').name), 200));
   app.openapi(patchTemplateRoute, async (c) => {
     await patchTemplate(c.get('ctx'), c.req.valid('param').name, c.req.valid('json'));

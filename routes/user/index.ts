@@ -1,4 +1,3 @@
-import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../src/http/route';
 import { errorResponse } from '../../src/http/errors';
 import type { App } from '../../src/http/types';
@@ -9,10 +8,25 @@ import { changePassword, confirmMfa, disableMfa, enrollMfa, getProfile } from '.
 
 const tag = ['User'];
 
-export { ChangePasswordBody, LoginBody, RefreshBody, TokenPair as TokenPairSchema, Profile as ProfileSchema } from '../../src/services/auth/schemas';
+export {
+  ChangePasswordBody,
+  LoginBody,
+  RefreshBody,
+  TokenPair as TokenPairSchema,
+  Profile as ProfileSchema,
+} from '../../src/services/auth/schemas';
 import {
-  ChangePasswordBody, LoginBody, MfaConfirmed, MfaConfirmRequest, MfaDisableRequest, MfaEnrollment, Profile as ProfileSchema, RefreshBody, StatusMessage as StatusSchema,
-  TokenPair as TokenPairSchema, type IdpUserInfoT,
+  ChangePasswordBody,
+  LoginBody,
+  MfaConfirmed,
+  MfaConfirmRequest,
+  MfaDisableRequest,
+  MfaEnrollment,
+  Profile as ProfileSchema,
+  RefreshBody,
+  StatusMessage as StatusSchema,
+  TokenPair as TokenPairSchema,
+  type IdpUserInfoT,
 } from '../../src/services/auth/schemas';
 
 export const loginRoute = defineRoute(
@@ -38,7 +52,10 @@ export const refreshRoute = defineRoute(
     summary: 'Exchange a refresh token',
     description: 'Rotating: the presented token is consumed. Presenting a consumed token again revokes every token of that session.',
     request: { body: jsonBody(RefreshBody) },
-    responses: { 200: jsonOk('New token pair', TokenPairSchema), 401: errorResponse('Refresh token invalid, expired, revoked or reused', 401) },
+    responses: {
+      200: jsonOk('New token pair', TokenPairSchema),
+      401: errorResponse('Refresh token invalid, expired, revoked or reused', 401),
+    },
   },
 );
 
@@ -66,7 +83,15 @@ export const profileRoute = defineRoute(
 );
 
 export const changePasswordRoute = defineRoute(
-  { kind: 'self', resource: 'users', verb: 'patch', rateLimited: true, allowWhile: ['password-change', 'mfa-enrollment'], resetTokenFallback: true, embeddedOnly: true },
+  {
+    kind: 'self',
+    resource: 'users',
+    verb: 'patch',
+    rateLimited: true,
+    allowWhile: ['password-change', 'mfa-enrollment'],
+    resetTokenFallback: true,
+    embeddedOnly: true,
+  },
   {
     method: 'post',
     path: '/api/v3/user/change-password',
@@ -123,7 +148,16 @@ export function registerUser(app: App): void {
   app.openapi(loginRoute, async (c) => {
     const ctx = c.get('ctx');
     const body = c.req.valid('json');
-    if (ctx.idp) return c.json(await ctx.idp.tokenGrant({ grant_type: 'password', username: body.email, password: body.password, scope: 'openid profile email groups offline_access' }), 200);
+    if (ctx.idp)
+      return c.json(
+        await ctx.idp.tokenGrant({
+          grant_type: 'password',
+          username: body.email,
+          password: body.password,
+          scope: 'openid profile email groups offline_access',
+        }),
+        200,
+      );
     return c.json(await login(ctx, body), 200);
   });
   app.openapi(refreshRoute, async (c) => {

@@ -11,7 +11,13 @@ const tag = ['Users'];
 export { AuthUser as AuthUserSchema, CreateUserBody, UpdateUserBody } from '../../src/services/auth/schemas';
 import { AuthUser as AuthUserSchema, CreateUserBody, UpdateUserBody } from '../../src/services/auth/schemas';
 
-const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 const notFound = { 404: errorResponse('No such user', 404) };
 
 export const listUsersRoute = defineRoute(embeddedOnly(rbac('authUsers', 'list')), {
@@ -56,7 +62,8 @@ export const deleteUserRoute = defineRoute(embeddedOnly(rbac('authUsers', 'delet
   path: '/api/v3/users/{id}',
   tags: tag,
   summary: 'Delete a user',
-  description: 'Soft delete: the row stays for audit, the email becomes free, refresh tokens are revoked. The bootstrap admin cannot be deleted.',
+  description:
+    'Soft delete: the row stays for audit, the email becomes free, refresh tokens are revoked. The bootstrap admin cannot be deleted.',
   request: { params: IdParam },
   responses: { 204: { description: 'Deleted' }, ...notFound },
 });
@@ -68,7 +75,10 @@ export const resetPasswordRoute = defineRoute(embeddedOnly(rbac('authUsers', 'pa
   summary: 'Set a temporary password',
   description: 'Generates a temporary password the user must change at next login; signs out the user.',
   request: { params: IdParam },
-  responses: { 200: jsonOk('Temporary password', z.object({ temporaryPassword: z.string(), mustChangePassword: z.literal(true) })), ...notFound },
+  responses: {
+    200: jsonOk('Temporary password', z.object({ temporaryPassword: z.string(), mustChangePassword: z.literal(true) })),
+    ...notFound,
+  },
 });
 
 export const resetTokenRoute = defineRoute(embeddedOnly(rbac('authUsers', 'patch', 'id')), {
@@ -76,9 +86,13 @@ export const resetTokenRoute = defineRoute(embeddedOnly(rbac('authUsers', 'patch
   path: '/api/v3/users/{id}/reset-token',
   tags: tag,
   summary: 'Issue a one-time password reset token',
-  description: 'The user sets a new password with POST /user/change-password {resetToken, newPassword}, without logging in. Valid 1 h, once; a new token voids older ones.',
+  description:
+    'The user sets a new password with POST /user/change-password {resetToken, newPassword}, without logging in. Valid 1 h, once; a new token voids older ones.',
   request: { params: IdParam },
-  responses: { 200: jsonOk('Reset token', z.object({ resetToken: z.string(), expiresIn: z.number().openapi({ description: 'seconds' }) })), ...notFound },
+  responses: {
+    200: jsonOk('Reset token', z.object({ resetToken: z.string(), expiresIn: z.number().openapi({ description: 'seconds' }) })),
+    ...notFound,
+  },
 });
 
 export function registerUsers(app: App): void {

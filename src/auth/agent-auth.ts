@@ -117,7 +117,10 @@ export async function authenticateAgent(ctx: AppCtx, authorization: string | und
     return await verify(ctx, authorization);
   } catch (err) {
     if (err instanceof ServiceError) throw err;
-    throw classifyDbError(err) ?? new ServiceError('CONTROLLER_AUTH_VERIFICATION_FAILED', 'Token verification failed; retry', { retryAfterSec: 1, cause: err });
+    throw (
+      classifyDbError(err) ??
+      new ServiceError('CONTROLLER_AUTH_VERIFICATION_FAILED', 'Token verification failed; retry', { retryAfterSec: 1, cause: err })
+    );
   }
 }
 
@@ -126,7 +129,8 @@ async function verify(ctx: AppCtx, authorization: string | undefined): Promise<A
   if (!m) throw fail('AGENT_AUTH_HEADER_INVALID', 'Authorization header must be "Bearer <agent token>"');
   const token = m[1]!;
   const nowMs = ctx.clock.now();
-  const verified = (ctx.agentKeys.verifier && (await verifyFast(ctx, ctx.agentKeys.verifier, token, nowMs))) || (await verifyWithJose(ctx, token, nowMs));
+  const verified =
+    (ctx.agentKeys.verifier && (await verifyFast(ctx, ctx.agentKeys.verifier, token, nowMs))) || (await verifyWithJose(ctx, token, nowMs));
   const { payload, fogUuid, jti } = verified;
   const iat = typeof payload.iat === 'number' ? payload.iat : undefined;
   if (iat !== undefined && iat * 1000 > nowMs + AGENT_CLOCK_TOLERANCE_SEC * 1000) {
@@ -171,13 +175,15 @@ async function verifyFast(ctx: AppCtx, verifier: Ed25519Verifier, token: string,
   if (!COMPACT_JWS.test(token)) return undefined;
   const [h, p, signature] = token.split('.') as [string, string, string];
   const header = decodeJsonObject(h);
-  if (!header || header.alg !== 'EdDSA' || !Object.keys(header).every((k) => ALLOWED_HEADER_KEYS.has(k))) return undefined;
+  if (header?.alg !== 'EdDSA' || !Object.keys(header).every((k) => ALLOWED_HEADER_KEYS.has(k))) return undefined;
   const payload = decodeJsonObject(p) as JWTPayload | undefined;
-  if (!payload || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.jti !== 'string' || payload.jti === '') return undefined;
+  if (!payload || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.jti !== 'string' || payload.jti === '')
+    return undefined;
   const { iat, nbf, exp } = payload;
   if (!optionalNumber(iat) || !optionalNumber(nbf) || !optionalNumber(exp)) return undefined;
   const now = Math.floor(nowMs / 1000);
-  if ((nbf !== undefined && nbf > now + AGENT_CLOCK_TOLERANCE_SEC) || (exp !== undefined && exp <= now - AGENT_CLOCK_TOLERANCE_SEC)) return undefined;
+  if ((nbf !== undefined && nbf > now + AGENT_CLOCK_TOLERANCE_SEC) || (exp !== undefined && exp <= now - AGENT_CLOCK_TOLERANCE_SEC))
+    return undefined;
   // Unknown fog or no key: the same 401 the jose path gives for this (well-formed) token.
   const entry = await ctx.agentKeys.entry(ctx, payload.sub);
   if (entry.fast === undefined) return undefined;
@@ -234,5 +240,8 @@ function mapJoseError(err: unknown): ServiceError {
   if (err instanceof joseErrors.JWTClaimValidationFailed && (err.claim === 'nbf' || err.claim === 'iat')) {
     return new ServiceError('CONTROLLER_AGENT_CLOCK_SKEW', 'Token not yet valid; check the agent clock', { retryAfterSec: 5 });
   }
-  return classifyDbError(err) ?? new ServiceError('CONTROLLER_AUTH_VERIFICATION_FAILED', 'Token verification failed; retry', { retryAfterSec: 1, cause: err });
+  return (
+    classifyDbError(err) ??
+    new ServiceError('CONTROLLER_AUTH_VERIFICATION_FAILED', 'Token verification failed; retry', { retryAfterSec: 1, cause: err })
+  );
 }

@@ -45,7 +45,9 @@ export class ExternalIdp {
 
   unavailable(what: string, err?: unknown): ServiceError {
     this.logger.warn('external IdP unavailable', { issuer: this.issuer, what, err: err === undefined ? undefined : String(err) });
-    return new ServiceError('CONTROLLER_AUTH_VERIFICATION_FAILED', `The identity provider could not be reached (${what}); retry shortly`, { retryAfterSec: 5 });
+    return new ServiceError('CONTROLLER_AUTH_VERIFICATION_FAILED', `The identity provider could not be reached (${what}); retry shortly`, {
+      retryAfterSec: 5,
+    });
   }
 
   /** The IdP's discovery document, cached for 10 minutes. */
@@ -54,7 +56,10 @@ export class ExternalIdp {
     if (cached && this.now() - cached.at < DISCOVERY_TTL_MS) return cached.doc;
     let doc: Discovery;
     try {
-      const res = await fetch(`${this.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
+      const res = await fetch(`${this.issuer}/.well-known/openid-configuration`, {
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        headers: { accept: 'application/json' },
+      });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       doc = (await res.json()) as Discovery;
     } catch (err) {
@@ -72,7 +77,11 @@ export class ExternalIdp {
     const d = await this.discovery();
     if (!this.#jwks || this.#jwksUri !== d.jwks_uri) {
       this.#jwksUri = d.jwks_uri;
-      this.#jwks = createRemoteJWKSet(new URL(d.jwks_uri), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: 10 * 60_000, timeoutDuration: FETCH_TIMEOUT_MS });
+      this.#jwks = createRemoteJWKSet(new URL(d.jwks_uri), {
+        cooldownDuration: JWKS_COOLDOWN_MS,
+        cacheMaxAge: 10 * 60_000,
+        timeoutDuration: FETCH_TIMEOUT_MS,
+      });
     }
     return this.#jwks;
   }
@@ -88,12 +97,18 @@ export class ExternalIdp {
       });
       return payload;
     } catch (err) {
-      if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && /fetch|network|ECONNREFUSED/i.test(err.message) && !(err instanceof joseErrors.JOSEError))) {
+      if (
+        err instanceof joseErrors.JWKSTimeout ||
+        (err instanceof Error && /fetch|network|ECONNREFUSED/i.test(err.message) && !(err instanceof joseErrors.JOSEError))
+      ) {
         throw this.unavailable('JWKS', err);
       }
       if (err instanceof joseErrors.JWKSInvalid) throw this.unavailable('JWKS', err);
       const expired = err instanceof joseErrors.JWTExpired;
-      throw new ServiceError('AUTH_TOKEN_INVALID', expired ? 'Access token has expired' : 'Access token is invalid for this Controller (issuer, audience, signature or key)');
+      throw new ServiceError(
+        'AUTH_TOKEN_INVALID',
+        expired ? 'Access token has expired' : 'Access token is invalid for this Controller (issuer, audience, signature or key)',
+      );
     }
   }
 
@@ -101,7 +116,11 @@ export class ExternalIdp {
   static actor(payload: JWTPayload, clientId: string): Actor & { mfaEnrollmentRequired: boolean } {
     const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     const access = (payload.resource_access as Record<string, { roles?: unknown }> | undefined)?.[clientId];
-    const groups = [...new Set([...strings(access?.roles), ...strings(payload.roles), ...strings(payload.groups)].map((g) => g.toLowerCase().replace(/^\//, '')))];
+    const groups = [
+      ...new Set(
+        [...strings(access?.roles), ...strings(payload.roles), ...strings(payload.groups)].map((g) => g.toLowerCase().replace(/^\//, '')),
+      ),
+    ];
     const first = [payload.preferred_username, payload.username, payload.email, payload.sub].find((v) => typeof v === 'string' && v !== '');
     return {
       kind: 'user',
@@ -120,21 +139,48 @@ export class ExternalIdp {
   /** Token endpoint call (password or refresh grant) for the CLI login routes. */
   async tokenGrant(params: Record<string, string>): Promise<{ accessToken: string; refreshToken: string; idToken?: string }> {
     const d = await this.discovery();
-    if (!d.token_endpoint) throw new ServiceError('NOT_IMPLEMENTED', 'The identity provider has no token endpoint; log in through the browser flow');
-    const body = new URLSearchParams({ ...params, client_id: this.clientId, ...(this.clientSecret ? { client_secret: this.clientSecret } : {}) });
+    if (!d.token_endpoint)
+      throw new ServiceError('NOT_IMPLEMENTED', 'The identity provider has no token endpoint; log in through the browser flow');
+    const body = new URLSearchParams({
+      ...params,
+      client_id: this.clientId,
+      ...(this.clientSecret ? { client_secret: this.clientSecret } : {}),
+    });
     let res: Response;
     try {
-      res = await fetch(d.token_endpoint, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      res = await fetch(d.token_endpoint, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
     } catch (err) {
       throw this.unavailable('token endpoint', err);
     }
-    const json = (await res.json().catch(() => ({}))) as { access_token?: string; refresh_token?: string; id_token?: string; error?: string; error_description?: string };
-    if (res.ok && json.access_token) return { accessToken: json.access_token, refreshToken: json.refresh_token ?? '', ...(json.id_token ? { idToken: json.id_token } : {}) };
+    const json = (await res.json().catch(() => ({}))) as {
+      access_token?: string;
+      refresh_token?: string;
+      id_token?: string;
+      error?: string;
+      error_description?: string;
+    };
+    if (res.ok && json.access_token)
+      return {
+        accessToken: json.access_token,
+        refreshToken: json.refresh_token ?? '',
+        ...(json.id_token ? { idToken: json.id_token } : {}),
+      };
     if (json.error === 'unsupported_grant_type' || json.error === 'unauthorized_client') {
-      throw new ServiceError('NOT_IMPLEMENTED', `The identity provider does not allow this login (${json.error}); log in through the browser flow`);
+      throw new ServiceError(
+        'NOT_IMPLEMENTED',
+        `The identity provider does not allow this login (${json.error}); log in through the browser flow`,
+      );
     }
     if (res.status >= 500) throw this.unavailable(`token endpoint answered ${res.status}`);
-    throw new ServiceError(params.grant_type === 'refresh_token' ? 'REFRESH_TOKEN_INVALID' : 'INVALID_CREDENTIALS', 'The identity provider refused the credentials');
+    throw new ServiceError(
+      params.grant_type === 'refresh_token' ? 'REFRESH_TOKEN_INVALID' : 'INVALID_CREDENTIALS',
+      'The identity provider refused the credentials',
+    );
   }
 
   /** The IdP's UserInfo document for the token (profile in external mode). */
@@ -142,7 +188,10 @@ export class ExternalIdp {
     const d = await this.discovery();
     if (!d.userinfo_endpoint) return { ...fallback };
     try {
-      const res = await fetch(d.userinfo_endpoint, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      const res = await fetch(d.userinfo_endpoint, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
       if (res.ok) return (await res.json()) as Record<string, unknown>;
       if (res.status === 401) throw new ServiceError('AUTH_TOKEN_INVALID', 'The identity provider rejected the token');
       throw new Error(`HTTP ${res.status}`);

@@ -1,4 +1,14 @@
-import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload, type JWTVerifyResult } from 'jose';
+import {
+  SignJWT,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyResult,
+} from 'jose';
 import { eq, gt, isNull, or } from 'drizzle-orm';
 import { authSigningKey } from '../../db/schema/index';
 import type { Db } from '../../db/client';
@@ -11,7 +21,8 @@ export const SIGNING_ALG = 'EdDSA';
 /** Seconds of clock skew accepted between instances (exp, nbf and iat). */
 export const CLOCK_TOLERANCE_SEC = 5;
 
-const isLive = (k: { active: boolean; publishUntil: number | null }, now: number) => k.active || k.publishUntil === null || k.publishUntil > now;
+const isLive = (k: { active: boolean; publishUntil: number | null }, now: number) =>
+  k.active || k.publishUntil === null || k.publishUntil > now;
 
 interface LoadedKey {
   kid: string;
@@ -128,7 +139,10 @@ export class KeyRing {
     return { keys: [...this.#keys.values()].filter((k) => isLive(k, now)).map((k) => k.publicJwk) };
   }
 
-  async sign(payload: JWTPayload, opts: { subject: string; issuer: string; audience: string; ttlSec: number; nowSec: number; jti: string; typ: string }): Promise<string> {
+  async sign(
+    payload: JWTPayload,
+    opts: { subject: string; issuer: string; audience: string; ttlSec: number; nowSec: number; jti: string; typ: string },
+  ): Promise<string> {
     const key = this.#active;
     if (!key?.signKey) throw new Error('no active signing key');
     return new SignJWT(payload)
@@ -160,14 +174,25 @@ export class KeyRing {
         return key.verifyKey;
       },
       // Every token this ring signs carries exp and iat; one without exp would never expire, so it is refused.
-      { issuer: opts.issuer, audience: opts.audience, algorithms: [SIGNING_ALG], currentDate: new Date(opts.nowSec * 1000), clockTolerance: CLOCK_TOLERANCE_SEC, requiredClaims: ['exp', 'iat'] },
+      {
+        issuer: opts.issuer,
+        audience: opts.audience,
+        algorithms: [SIGNING_ALG],
+        currentDate: new Date(opts.nowSec * 1000),
+        clockTolerance: CLOCK_TOLERANCE_SEC,
+        requiredClaims: ['exp', 'iat'],
+      },
     );
     // jose checks iat only against a maxTokenAge; a token "issued" in the future beyond the tolerance was
     // not minted by this clock and would outlive its intended lifetime, so it is refused here.
     if (typeof result.payload.iat !== 'number' || result.payload.iat > opts.nowSec + CLOCK_TOLERANCE_SEC) {
-      throw new joseErrors.JWTClaimValidationFailed('"iat" claim timestamp check failed (it is in the future)', result.payload, 'iat', 'check_failed');
+      throw new joseErrors.JWTClaimValidationFailed(
+        '"iat" claim timestamp check failed (it is in the future)',
+        result.payload,
+        'iat',
+        'check_failed',
+      );
     }
     return result;
   }
 }
-

@@ -62,7 +62,7 @@ export async function verifyPassword(password: string, encoded: string): Promise
       const ok = await wasmArgon2Verify({ password, hash: encoded });
       wasmUsable = true;
       return ok;
-    } catch (err) {
+    } catch (_err) {
       if (wasmUsable === true) return false;
       wasmUsable = false;
     }

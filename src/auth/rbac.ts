@@ -36,25 +36,111 @@ const READ: Verb[] = ['get', 'list'];
 const ALL_VERBS: Verb[] = ['get', 'list', 'create', 'update', 'patch', 'delete'];
 
 const sreAll = [
-  'microservices', 'systemMicroservices', 'fogs', 'applications', 'systemApplications', 'applicationTemplates', 'services',
-  'router', 'natsAccounts', 'natsUsers', 'natsAccountRules', 'natsUserRules', 'catalog', 'registries', 'secrets', 'configMaps',
-  'volumeMounts', 'tunnels', 'certificates', 'capabilities', 'cluster', 'serviceAccounts', 'events', 'users', 'authUsers',
-  'authGroups', 'config', 'controller', 'execSessions', 'systemExecSessions', 'logs', 'systemLogs',
+  'microservices',
+  'systemMicroservices',
+  'fogs',
+  'applications',
+  'systemApplications',
+  'applicationTemplates',
+  'services',
+  'router',
+  'natsAccounts',
+  'natsUsers',
+  'natsAccountRules',
+  'natsUserRules',
+  'catalog',
+  'registries',
+  'secrets',
+  'configMaps',
+  'volumeMounts',
+  'tunnels',
+  'certificates',
+  'capabilities',
+  'cluster',
+  'serviceAccounts',
+  'events',
+  'users',
+  'authUsers',
+  'authGroups',
+  'config',
+  'controller',
+  'execSessions',
+  'systemExecSessions',
+  'logs',
+  'systemLogs',
 ];
 const devWrite = [
-  'microservices', 'applications', 'applicationTemplates', 'services', 'natsAccounts', 'natsUsers', 'natsAccountRules',
-  'natsUserRules', 'catalog', 'registries', 'secrets', 'configMaps', 'volumeMounts', 'certificates', 'capabilities',
-  'serviceAccounts', 'controller', 'execSessions', 'logs',
+  'microservices',
+  'applications',
+  'applicationTemplates',
+  'services',
+  'natsAccounts',
+  'natsUsers',
+  'natsAccountRules',
+  'natsUserRules',
+  'catalog',
+  'registries',
+  'secrets',
+  'configMaps',
+  'volumeMounts',
+  'certificates',
+  'capabilities',
+  'serviceAccounts',
+  'controller',
+  'execSessions',
+  'logs',
 ];
 const devRead = [
-  'fogs', 'router', 'tunnels', 'users', 'authUsers', 'authGroups', 'config', 'roles', 'roleBindings', 'systemMicroservices',
-  'systemApplications', 'systemExecSessions', 'systemLogs', 'cluster', 'natsOperator', 'natsBootstrap', 'natsHub',
+  'fogs',
+  'router',
+  'tunnels',
+  'users',
+  'authUsers',
+  'authGroups',
+  'config',
+  'roles',
+  'roleBindings',
+  'systemMicroservices',
+  'systemApplications',
+  'systemExecSessions',
+  'systemLogs',
+  'cluster',
+  'natsOperator',
+  'natsBootstrap',
+  'natsHub',
 ];
 const viewerRead = [
-  'microservices', 'fogs', 'applications', 'systemMicroservices', 'systemApplications', 'applicationTemplates', 'services',
-  'router', 'natsOperator', 'natsBootstrap', 'natsHub', 'natsAccounts', 'natsUsers', 'natsAccountRules', 'natsUserRules',
-  'catalog', 'registries', 'secrets', 'configMaps', 'volumeMounts', 'certificates', 'capabilities', 'cluster',
-  'serviceAccounts', 'users', 'authUsers', 'authGroups', 'config', 'controller', 'roles', 'roleBindings',
+  'microservices',
+  'fogs',
+  'applications',
+  'systemMicroservices',
+  'systemApplications',
+  'applicationTemplates',
+  'services',
+  'router',
+  'natsOperator',
+  'natsBootstrap',
+  'natsHub',
+  'natsAccounts',
+  'natsUsers',
+  'natsAccountRules',
+  'natsUserRules',
+  'catalog',
+  'registries',
+  'secrets',
+  'configMaps',
+  'volumeMounts',
+  'certificates',
+  'capabilities',
+  'cluster',
+  'serviceAccounts',
+  'users',
+  'authUsers',
+  'authGroups',
+  'config',
+  'controller',
+  'roles',
+  'roleBindings',
 ];
 
 export const SYSTEM_ROLES: Record<string, Role> = {
@@ -100,7 +186,12 @@ function matches(patterns: string[], value: string): boolean {
   for (const p of patterns) {
     if (p === '*' || p === value) return true;
     if (p.includes('*')) {
-      const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+      const re = new RegExp(
+        `^${p
+          .split('*')
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
       if (re.test(value)) return true;
     }
   }
@@ -128,7 +219,7 @@ export function ruleAllows(rule: Rule, p: Permission): boolean {
 export function allowed(groups: readonly string[], p: Permission, boundRoles: readonly Role[] = []): boolean {
   for (const g of groups) {
     const role = SYSTEM_ROLES[g.toLowerCase()];
-    if (role && role.rules.some((r) => ruleAllows(r, p))) return true;
+    if (role?.rules.some((r) => ruleAllows(r, p))) return true;
   }
   return boundRoles.some((role) => role.rules.some((r) => ruleAllows(r, p)));
 }

@@ -127,6 +127,8 @@ export class Admission {
   }
 
   private overloaded(): ServiceError {
-    return new ServiceError('CONTROLLER_OVERLOADED', 'The Controller is overloaded; retry shortly', { retryAfterSec: this.cfg.retryAfterSec });
+    return new ServiceError('CONTROLLER_OVERLOADED', 'The Controller is overloaded; retry shortly', {
+      retryAfterSec: this.cfg.retryAfterSec,
+    });
   }
 }

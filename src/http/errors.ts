@@ -8,12 +8,20 @@ import type { HonoEnv } from './types';
 
 const ERROR_EXAMPLES: Record<number, { name: string; message: string; code: ErrorCode }> = {
   400: { name: 'ValidationError', message: 'email: Invalid email address', code: 'VALIDATION_FAILED' },
-  401: { name: 'AuthenticationError', message: 'Authentication required: send Authorization: Bearer <access token>', code: 'AUTH_REQUIRED' },
+  401: {
+    name: 'AuthenticationError',
+    message: 'Authentication required: send Authorization: Bearer <access token>',
+    code: 'AUTH_REQUIRED',
+  },
   403: { name: 'ForbiddenError', message: 'Forbidden: your roles (viewer) do not grant authUsers:create', code: 'FORBIDDEN' },
   404: { name: 'NotFoundError', message: 'User 5f0c6f0e not found', code: 'NOT_FOUND' },
   409: { name: 'ConflictError', message: 'A user with email dev@example.com already exists', code: 'CONFLICT' },
   413: { name: 'PayloadTooLargeError', message: 'Request body exceeds the limit of 1048576 bytes', code: 'PAYLOAD_TOO_LARGE' },
-  429: { name: 'RateLimitExceededError', message: 'Too many authentication requests from this address; retry in 42 s', code: 'RATE_LIMITED' },
+  429: {
+    name: 'RateLimitExceededError',
+    message: 'Too many authentication requests from this address; retry in 42 s',
+    code: 'RATE_LIMITED',
+  },
   500: { name: 'InternalServerError', message: 'Internal server error', code: 'INTERNAL' },
   503: { name: 'ServiceUnavailable', message: 'The database is busy; retry shortly', code: 'CONTROLLER_DB_BUSY' },
 };
@@ -24,8 +32,14 @@ export const ErrorSchema = z
     message: z.string().openapi({ description: 'What went wrong; for validation errors it names the field path' }),
     code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ description: 'Stable machine-readable code' }),
     requestId: z.string().openapi({ description: 'Same as the x-request-id response header' }),
-    retryable: z.boolean().optional().openapi({ description: 'Present on 503 (true: retry after Retry-After seconds) and on agent auth failures (false)' }),
-    error: z.enum(['Unauthorized', 'ServiceUnavailable']).optional().openapi({ description: 'Agent contract field on 503s and agent auth failures' }),
+    retryable: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Present on 503 (true: retry after Retry-After seconds) and on agent auth failures (false)' }),
+    error: z
+      .enum(['Unauthorized', 'ServiceUnavailable'])
+      .optional()
+      .openapi({ description: 'Agent contract field on 503s and agent auth failures' }),
   })
   .openapi('Error');
 
@@ -36,7 +50,15 @@ const json = (description: string, status?: number) => {
     content: {
       'application/json': {
         schema: ErrorSchema,
-        ...(example ? { example: { ...example, requestId: '5f0c6f0e-8d7c-4f21-9a53-0f5ae3c1c2b1', ...(status === 503 ? { retryable: true, error: 'ServiceUnavailable' } : {}) } } : {}),
+        ...(example
+          ? {
+              example: {
+                ...example,
+                requestId: '5f0c6f0e-8d7c-4f21-9a53-0f5ae3c1c2b1',
+                ...(status === 503 ? { retryable: true, error: 'ServiceUnavailable' } : {}),
+              },
+            }
+          : {}),
       },
     },
   };
@@ -65,7 +87,8 @@ export function describeZodError(err: ZodError, prefix?: string): string {
       const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
       // zod's wording for a missing field ("Invalid input: expected number, received undefined", or "expected
       // nonoptional") makes a user decode it; say what to do.
-      if (path && i.code === 'invalid_type' && (i.expected === 'nonoptional' || /received undefined$/.test(i.message))) return `${path} is required`;
+      if (path && i.code === 'invalid_type' && (i.expected === 'nonoptional' || /received undefined$/.test(i.message)))
+        return `${path} is required`;
       return path ? `${path}: ${i.message}` : i.message;
     })
     .join('; ');
@@ -102,7 +125,10 @@ export function makeOnError(logger: Logger) {
     if (se.code === 'UNSUPPORTED_MEDIA_TYPE' && err instanceof HTTPException) {
       const sent = c.req.header('content-type')?.split(';')[0]?.trim();
       const accepted = c.get('bodyTypes') ?? ['application/json'];
-      se = new ServiceError('UNSUPPORTED_MEDIA_TYPE', `${sent ? `Content-Type ${sent} is` : 'A body without Content-Type is'} not accepted here: send ${accepted.join(' or ')}`);
+      se = new ServiceError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `${sent ? `Content-Type ${sent} is` : 'A body without Content-Type is'} not accepted here: send ${accepted.join(' or ')}`,
+      );
     }
     if (se.status >= 500) {
       logger.error('request failed', { requestId: c.get('requestId'), code: se.code, ...errorFields(se.cause ?? err) });

@@ -10,7 +10,7 @@ import { z } from '@hono/zod-openapi';
  * - no path separators and not `.` or `..` (names end up in file names, URLs and secret paths).
  * Spaces and other printable Unicode stay allowed where the resource allowed them (fog names do).
  */
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is what this rule is for
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 

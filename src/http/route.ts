@@ -47,7 +47,12 @@ export const liquidBody = (access: Access): Access => ({ ...access, liquidBody: 
 export type Gate = 'password-change' | 'mfa-enrollment';
 
 export const publicAccess: Access = { kind: 'public' };
-export const rbac = (resource: string, verb: string, resourceNameParam?: string): Access => ({ kind: 'rbac', resource, verb, resourceNameParam });
+export const rbac = (resource: string, verb: string, resourceNameParam?: string): Access => ({
+  kind: 'rbac',
+  resource,
+  verb,
+  resourceNameParam,
+});
 
 export interface AccessDescription {
   kind: Access['kind'];
@@ -86,7 +91,9 @@ function rateLimit(): MiddlewareHandler<HonoEnv> {
     const ctx = c.get('ctx');
     const wait = ctx.authLimiter.hit(ctx.ip ?? 'unknown', ctx.clock.now());
     if (wait > 0) {
-      throw new ServiceError('RATE_LIMITED', `Too many authentication requests from this address; retry in ${wait} s`, { retryAfterSec: wait });
+      throw new ServiceError('RATE_LIMITED', `Too many authentication requests from this address; retry in ${wait} s`, {
+        retryAfterSec: wait,
+      });
     }
     await next();
   };
@@ -109,7 +116,10 @@ function authorize(access: Access): MiddlewareHandler<HonoEnv> {
     ctx.actor = actor;
     const allowWhile = access.kind === 'self' ? (access.allowWhile ?? []) : [];
     if (actor.passwordChangeRequired && access.kind !== 'token' && !allowWhile.includes('password-change')) {
-      throw new ServiceError('PASSWORD_CHANGE_REQUIRED', 'Password change required before accessing this resource: POST /api/v3/user/change-password');
+      throw new ServiceError(
+        'PASSWORD_CHANGE_REQUIRED',
+        'Password change required before accessing this resource: POST /api/v3/user/change-password',
+      );
     }
     if (actor.mfaEnrollmentRequired && access.kind !== 'token' && !allowWhile.includes('mfa-enrollment')) {
       throw new ServiceError('FORBIDDEN', 'MFA enrollment required before accessing this resource: POST /api/v3/user/mfa/enroll');
@@ -117,7 +127,10 @@ function authorize(access: Access): MiddlewareHandler<HonoEnv> {
     if (access.kind === 'rbac') {
       const resourceName = access.resourceNameParam ? c.req.param(access.resourceNameParam) : undefined;
       if (!(await ctx.rbacPolicy.allows(ctx, actor, { resource: access.resource, verb: access.verb, resourceName }))) {
-        throw new ServiceError('FORBIDDEN', `Forbidden: your roles (${actor.groups.join(', ') || 'none'}) do not grant ${access.resource}:${access.verb}`);
+        throw new ServiceError(
+          'FORBIDDEN',
+          `Forbidden: your roles (${actor.groups.join(', ') || 'none'}) do not grant ${access.resource}:${access.verb}`,
+        );
       }
     }
     await next();
@@ -134,7 +147,8 @@ function audit(access: Access, successStatus: number): MiddlewareHandler<HonoEnv
   return async (c, next) => {
     const ctx = c.get('ctx');
     const params = c.req.param() as Record<string, string>;
-    const idParam = access.kind === 'rbac' && access.resourceNameParam ? access.resourceNameParam : PATH_IDS.find((p) => params[p] !== undefined);
+    const idParam =
+      access.kind === 'rbac' && access.resourceNameParam ? access.resourceNameParam : PATH_IDS.find((p) => params[p] !== undefined);
     beginAudit(ctx, {
       endpointType: 'user',
       actorId: ctx.actor?.username ?? null,
@@ -193,7 +207,10 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path'
   if (access.embeddedOnly) {
     middleware.push(async (c, next) => {
       if (c.get('ctx').config.authMode !== 'embedded') {
-        throw new ServiceError('NOT_IMPLEMENTED', 'Not available with AUTH_MODE=external: the identity provider manages users, groups, passwords and MFA');
+        throw new ServiceError(
+          'NOT_IMPLEMENTED',
+          'Not available with AUTH_MODE=external: the identity provider manages users, groups, passwords and MFA',
+        );
       }
       await next();
     });
@@ -203,15 +220,24 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path'
   if (access.kind === 'agent') middleware.push(agentAuth());
   const method = String(config.method).toUpperCase();
   if (needsToken(access) && method !== 'GET' && method !== 'HEAD') {
-    const success = Object.keys(config.responses ?? {}).map(Number).filter((n) => n >= 200 && n < 300).sort()[0] ?? 200;
+    const success =
+      Object.keys(config.responses ?? {})
+        .map(Number)
+        .filter((n) => n >= 200 && n < 300)
+        .sort()[0] ?? 200;
     middleware.push(audit(access, success));
   }
   // After auth (the filters check the caller's permissions) and audit (a template error is an attempt
   // like any other 400).
   if (access.liquidBody && access.kind !== 'agent') middleware.push(renderJsonBody());
   const errors: Record<number, unknown> = needsToken(access) ? { ...commonErrors, ...authErrors } : { ...commonErrors };
-  if (access.kind === 'agent') errors[401] = errorResponse('Agent token missing, malformed, expired, replayed or not matching the fog key (structured, retryable: false)', 401);
-  if ('rateLimited' in access && access.rateLimited) Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After', 429) });
+  if (access.kind === 'agent')
+    errors[401] = errorResponse(
+      'Agent token missing, malformed, expired, replayed or not matching the fog key (structured, retryable: false)',
+      401,
+    );
+  if ('rateLimited' in access && access.rateLimited)
+    Object.assign(errors, { 429: errorResponse('Too many authentication requests; see Retry-After', 429) });
   return createRoute({
     ...config,
     responses: { ...errors, ...config.responses },

@@ -37,13 +37,19 @@ export async function readYamlUpload(c: Context<HonoEnv>, field: string): Promis
     if (keys.length > MAX_FIELDS) throw new ServiceError('VALIDATION_FAILED', `body: at most ${MAX_FIELDS} form fields are accepted`);
     const part = form[field];
     if (part === undefined) {
-      throw new ServiceError('VALIDATION_FAILED', `${field}: a YAML file in multipart field "${field}" is required${keys.length ? ` (got ${keys.join(', ')})` : ''}`);
+      throw new ServiceError(
+        'VALIDATION_FAILED',
+        `${field}: a YAML file in multipart field "${field}" is required${keys.length ? ` (got ${keys.join(', ')})` : ''}`,
+      );
     }
     if (Array.isArray(part)) throw new ServiceError('VALIDATION_FAILED', `${field}: exactly one file is accepted`);
     return typeof part === 'string' ? part : await part.text();
   }
   if (type && !RAW_TYPES.some((t) => type.startsWith(t))) {
-    throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type.split(';')[0]} is not accepted: send multipart/form-data (field "${field}") or application/yaml`);
+    throw new ServiceError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type ${type.split(';')[0]} is not accepted: send multipart/form-data (field "${field}") or application/yaml`,
+    );
   }
   const text = await c.req.text();
   if (!text.trim()) throw new ServiceError('VALIDATION_FAILED', `${field}: the YAML document is empty`);

@@ -5,7 +5,9 @@ import type { AppCtx } from '../context';
 import { errorFields } from '../lib/logger';
 import type { Job } from './types';
 
-export type TickOutcome = { ran: true; result: Record<string, unknown> | void } | { ran: false; reason: 'claimed-elsewhere' | 'failed'; error?: string };
+export type TickOutcome =
+  | { ran: true; result: Record<string, unknown> | undefined }
+  | { ran: false; reason: 'claimed-elsewhere' | 'failed'; error?: string };
 
 /**
  * Runs one scheduled tick of `job` if this instance wins the tick's lease. The lease is the
@@ -26,7 +28,7 @@ export async function runTick(ctx: AppCtx, job: Job, tickMs: number): Promise<Ti
     ctx.metrics.jobRuns.add(1, { job: job.name, result: 'skipped' });
     return { ran: false, reason: 'claimed-elsewhere' };
   }
-  let result: Record<string, unknown> | void = undefined;
+  let result: Record<string, unknown> | undefined;
   let error: string | undefined;
   const started = Date.now();
   try {

@@ -17,5 +17,5 @@ export interface Job {
    * instances: the lease is then taken per instance.
    */
   perInstance?: boolean;
-  run(ctx: AppCtx): Promise<Record<string, unknown> | void>;
+  run(ctx: AppCtx): Promise<Record<string, unknown> | undefined>;
 }

@@ -33,7 +33,9 @@ function wsMetrics(): Metrics['ws'] {
     logActive: meter.createUpDownCounter('ws_log_sessions_active', { description: 'Log sessions on this replica' }),
     pending: meter.createUpDownCounter('ws_pending_pairings', { description: 'Sessions waiting for the other half' }),
     pairingMs: meter.createHistogram('ws_pairing_duration_ms', { description: 'User connect to pairing', unit: 'ms' }),
-    relayErrors: meter.createCounter('ws_amqp_publish_errors', { description: 'Relay publish failures (NATS relay; upstream metric name)' }),
+    relayErrors: meter.createCounter('ws_amqp_publish_errors', {
+      description: 'Relay publish failures (NATS relay; upstream metric name)',
+    }),
     logLinesDropped: meter.createCounter('ws_log_lines_dropped', { description: 'Log lines dropped under backpressure' }),
   };
 }

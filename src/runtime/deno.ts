@@ -59,7 +59,10 @@ export const denoAdapter: RuntimeAdapter = {
               dropWebSockets: () => {},
               async close(graceMs) {
                 let timer: ReturnType<typeof setTimeout> | undefined;
-                await Promise.race([watch.drain(graceMs, () => server.shutdown()), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+                await Promise.race([
+                  watch.drain(graceMs, () => server.shutdown()),
+                  new Promise<void>((r) => (timer = setTimeout(r, graceMs))),
+                ]);
                 if (timer) clearTimeout(timer);
               },
             }),
@@ -72,7 +75,9 @@ export const denoAdapter: RuntimeAdapter = {
               clientIp: info.remoteAddr.hostname,
               // Deno pings an idle socket itself and closes it when no pong comes within idleTimeout.
               upgrade: (h: WsHandlers) => {
-                const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: Math.max(1, Math.round(opts.ws.pingIntervalMs / 1000)) });
+                const { socket, response } = Deno.upgradeWebSocket(req, {
+                  idleTimeout: Math.max(1, Math.round(opts.ws.pingIntervalMs / 1000)),
+                });
                 socket.binaryType = 'arraybuffer';
                 const peer: WsPeer = {
                   send: (data) => {

@@ -56,7 +56,10 @@ export async function readTlsFiles(src: TlsSource): Promise<{ cert: string; key:
 }
 
 /** The parts of the adapter that Node and Bun share (both implement `process`). */
-export const processAdapterBase: Pick<RuntimeAdapter, 'env' | 'onShutdownSignal' | 'exit' | 'createClient' | 'keyFiles' | 'readTls' | 'stderr'> = {
+export const processAdapterBase: Pick<
+  RuntimeAdapter,
+  'env' | 'onShutdownSignal' | 'exit' | 'createClient' | 'keyFiles' | 'readTls' | 'stderr'
+> = {
   env: () => process.env,
   onShutdownSignal(handler) {
     process.once('SIGTERM', () => handler('SIGTERM'));

@@ -49,7 +49,9 @@ function attachWebSockets(server: Server, fetch: FetchHandler, opts: ServeOption
         }
         const body = Buffer.from(await res.arrayBuffer());
         const lines = [`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}`];
-        res.headers.forEach((value, key) => lines.push(`${key}: ${value}`));
+        res.headers.forEach((value, key) => {
+          lines.push(`${key}: ${value}`);
+        });
         lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
         socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
       })
@@ -105,7 +107,10 @@ function answerClientErrors(server: Server): void {
     }
     const se =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? new ServiceError('REQUEST_HEADERS_TOO_LARGE', 'The request line and headers are larger than this server accepts (16 KB); shorten the URL or headers')
+        ? new ServiceError(
+            'REQUEST_HEADERS_TOO_LARGE',
+            'The request line and headers are larger than this server accepts (16 KB); shorten the URL or headers',
+          )
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? new ServiceError('REQUEST_TIMEOUT', 'The request was not received in time')
           : new ServiceError('MALFORMED_REQUEST', `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`);

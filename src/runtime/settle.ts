@@ -37,7 +37,8 @@ export class ConnectionWatch {
     let conn = this.#conns.get(key);
     if (!conn) {
       // Connections closed by the client are never reported: forget the ones quiet for minutes.
-      if (this.#conns.size > 10_000) for (const [k, c] of this.#conns) if (c.inFlight === 0 && now - c.last > 600_000) this.#conns.delete(k);
+      if (this.#conns.size > 10_000)
+        for (const [k, c] of this.#conns) if (c.inFlight === 0 && now - c.last > 600_000) this.#conns.delete(k);
       conn = { inFlight: 0, last: now };
       this.#conns.set(key, conn);
     }

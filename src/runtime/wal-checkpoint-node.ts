@@ -242,7 +242,10 @@ export const nodeWalCheckpointer: WalCheckpointer = (url, busyTimeoutMs, warn, c
     if (!w) return;
     w.postMessage('stop');
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const ended = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), STOP_WAIT_MS)))]);
+    const ended = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), STOP_WAIT_MS))),
+    ]);
     clearTimeout(timer);
     if (!ended) warn?.(`the WAL checkpoint thread did not end within ${STOP_WAIT_MS} ms; leaving it to the process exit`, undefined);
   };

@@ -60,7 +60,12 @@ export default {
         return app.fetch(req, { clientIp: req.headers.get('cf-connecting-ip') ?? undefined });
       } catch {
         const now = Date.now();
-        return Response.json({ status: 'online', timestamp: now, uptimeSec: Math.floor((now - started) / 1000), versions: { controller: VERSION, ecnViewer: null } });
+        return Response.json({
+          status: 'online',
+          timestamp: now,
+          uptimeSec: Math.floor((now - started) / 1000),
+          versions: { controller: VERSION, ecnViewer: null },
+        });
       }
     }
     try {

@@ -59,7 +59,10 @@ test('admission: in-flight bounds per class; a shed request is not counted; leav
 
 async function provisioned(t: TestApp) {
   const admin = (await t.login()).accessToken;
-  const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fog-a', archId: 1, routerMode: 'none', natsMode: 'none' } });
+  const created = await t.call('POST', '/api/v3/iofog', {
+    token: admin,
+    body: { name: 'fog-a', archId: 1, routerMode: 'none', natsMode: 'none' },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const key = await t.call('GET', `/api/v3/iofog/${created.body.uuid}/provisioning-key`, { token: admin });
   const prov = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2, engine: 'edgelet' } });
@@ -71,7 +74,11 @@ test('admission through the app: an overloaded server answers agents 503 + Retry
   const t = await makeTestApp({ env: { ADMISSION_MAX_QUEUE_MS: '200' } });
   try {
     const { admin, agent, fogUuid } = await provisioned(t);
-    assert.equal((await t.call('GET', '/api/v3/agent/config', { token: await agent.token() })).status, 200, 'served while the loop keeps up');
+    assert.equal(
+      (await t.call('GET', '/api/v3/agent/config', { token: await agent.token() })).status,
+      200,
+      'served while the loop keeps up',
+    );
     t.ctx.admission.start(fixedLag(5_000));
     for (const token of [await agent.token(), 'Bearer not-a-token']) {
       const started = performance.now();
@@ -91,7 +98,11 @@ test('admission through the app: an overloaded server answers agents 503 + Retry
     assert.equal(prov.status, 200, 'provisioning keeps its share');
     assert.ok(t.logs.some((l) => l.includes('"msg":"overloaded: shedding requests'), 'the operator sees it in the log'));
     t.ctx.admission.start(fixedLag(0));
-    assert.equal((await t.call('GET', '/api/v3/agent/config', { token: await (await AgentSigner.fromProvision(prov.body)).token() })).status, 200, 'served again once the loop keeps up');
+    assert.equal(
+      (await t.call('GET', '/api/v3/agent/config', { token: await (await AgentSigner.fromProvision(prov.body)).token() })).status,
+      200,
+      'served again once the loop keeps up',
+    );
   } finally {
     t.ctx.admission.stop();
     await t.close();

@@ -12,7 +12,10 @@ test('agent activity: a flush writes lastActive of every touched fog (across sta
     const admin = (await t.login()).accessToken;
     const uuids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `active-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' } });
+      const r = await t.call('POST', '/api/v3/iofog', {
+        token: admin,
+        body: { name: `active-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' },
+      });
       assert.equal(r.status, 201);
       uuids.push(r.body.uuid);
     }
@@ -47,7 +50,10 @@ async function threeFogs(t: Awaited<ReturnType<typeof makeTestApp>>, prefix: str
   const admin = (await t.login()).accessToken;
   const uuids: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const r = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `${prefix}-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const r = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: `${prefix}-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     assert.equal(r.status, 201);
     uuids.push(r.body.uuid);
   }
@@ -105,7 +111,8 @@ test('agent activity: a chunk that cannot be written goes back to the queue with
       get(target, prop, receiver) {
         if (prop === 'transaction') {
           return (...args: unknown[]) => {
-            if (++transactions === 2) return Promise.reject(Object.assign(new Error('SQLITE_IOERR: disk I/O error'), { code: 'SQLITE_IOERR' }));
+            if (++transactions === 2)
+              return Promise.reject(Object.assign(new Error('SQLITE_IOERR: disk I/O error'), { code: 'SQLITE_IOERR' }));
             return (target.transaction as (...a: unknown[]) => unknown).apply(target, args);
           };
         }

@@ -15,7 +15,10 @@ test('agent tokens: the node:crypto verifier and the jose path give the same ans
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'fast-path', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const fog = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'fast-path', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const prov = await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } });
     assert.equal(prov.status, 200);

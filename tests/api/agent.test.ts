@@ -13,7 +13,10 @@ import { fog as fogTable } from '../../db/schema/index';
 
 async function provisioned(t: TestApp, body: Record<string, unknown> = {}) {
   const admin = (await t.login()).accessToken;
-  const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `fog-${crypto.randomUUID().slice(0, 8)}`, archId: 1, routerMode: 'none', natsMode: 'none', ...body } });
+  const created = await t.call('POST', '/api/v3/iofog', {
+    token: admin,
+    body: { name: `fog-${crypto.randomUUID().slice(0, 8)}`, archId: 1, routerMode: 'none', natsMode: 'none', ...body },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const key = await t.call('GET', `/api/v3/iofog/${created.body.uuid}/provisioning-key`, { token: admin });
   assert.equal(key.status, 201);
@@ -21,7 +24,8 @@ async function provisioned(t: TestApp, body: Record<string, unknown> = {}) {
   assert.equal(prov.status, 200, JSON.stringify(prov.body));
   ProvisionResponse.parse(prov.body);
   const agent = await AgentSigner.fromProvision(prov.body);
-  const call = async (method: string, path: string, body?: unknown) => t.call(method, `/api/v3/agent${path}`, { token: await agent.token(), body });
+  const call = async (method: string, path: string, body?: unknown) =>
+    t.call(method, `/api/v3/agent${path}`, { token: await agent.token(), body });
   return { admin, uuid: created.body.uuid as string, key: key.body.key as string, agent, call };
 }
 
@@ -58,7 +62,10 @@ test('provision: an expired key is 401, an unknown key 404', async () => {
   const t = await makeTestApp({ clock });
   try {
     const admin = (await t.login()).accessToken;
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'f1', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const fog = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'f1', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     assert.ok(key.body.expirationTime - clock.now() === 20 * 60_000);
     clock.advance(20 * 60_000 + 1);
@@ -90,7 +97,10 @@ test('every agent 401 code is structured and non-retryable', async () => {
     await expect401({ authorization: `Bearer ${await agent.token({ jti: null })}` }, 'AGENT_JWT_MALFORMED');
     await expect401({ authorization: `Bearer ${await agent.token({ sub: crypto.randomUUID() })}` }, 'AGENT_FOG_NOT_FOUND');
     const other = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    await expect401({ authorization: `Bearer ${await agent.token({ key: other.privateKey as CryptoKey })}` }, 'AGENT_JWT_SIGNATURE_INVALID');
+    await expect401(
+      { authorization: `Bearer ${await agent.token({ key: other.privateKey as CryptoKey })}` },
+      'AGENT_JWT_SIGNATURE_INVALID',
+    );
     const now = Math.floor(Date.now() / 1000);
     await expect401({ authorization: `Bearer ${await agent.token({ iat: now - 1200, exp: now - 600 })}` }, 'AGENT_JWT_EXPIRED');
     const once = await agent.token();
@@ -102,7 +112,10 @@ test('every agent 401 code is structured and non-retryable', async () => {
     assert.equal(skew.body.code, 'CONTROLLER_AGENT_CLOCK_SKEW');
     assert.equal(skew.body.retryable, true);
     // Deprovision removes the key: later tokens are AGENT_PUBLIC_KEY_NOT_FOUND.
-    assert.equal((await t.call('POST', '/api/v3/agent/deprovision', { token: await agent.token(), body: { microserviceUuids: [] } })).status, 204);
+    assert.equal(
+      (await t.call('POST', '/api/v3/agent/deprovision', { token: await agent.token(), body: { microserviceUuids: [] } })).status,
+      204,
+    );
     await expect401({ authorization: `Bearer ${await agent.token()}` }, 'AGENT_PUBLIC_KEY_NOT_FOUND');
     const admin = (await t.login()).accessToken;
     assert.equal((await t.call('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.daemonStatus, 'DEPROVISIONED');
@@ -158,7 +171,14 @@ test('config: GET returns the v3.8 field set; PATCH stores the agent config with
     assert.equal(cfg.body.statusFrequency, 10);
     assert.equal(cfg.body.changeFrequency, 20);
     assert.ok(!('dockerUrl' in cfg.body) && !('deviceScanFrequency' in cfg.body));
-    const patch = await call('PATCH', '/config', { diskLimit: 0.5, memoryLimit: 256.5, logLevel: 'debug', statusFrequency: 5, upgradeScanFrequency: 24, someFutureKey: 'x' });
+    const patch = await call('PATCH', '/config', {
+      diskLimit: 0.5,
+      memoryLimit: 256.5,
+      logLevel: 'debug',
+      statusFrequency: 5,
+      upgradeScanFrequency: 24,
+      someFutureKey: 'x',
+    });
     assert.equal(patch.status, 204, JSON.stringify(patch.body));
     const after = await call('GET', '/config');
     assert.equal(after.body.diskLimit, 0.5);
@@ -210,14 +230,39 @@ test('status: stored fields, receipt time, JSON-string microserviceStatus valida
   try {
     const { admin, uuid, call } = await provisioned(t);
     const body = {
-      daemonStatus: 'RUNNING', daemonOperatingDuration: 93000, daemonLastStart: Date.now() - 93000, warningMessage: '',
-      memoryUsage: 61.2, diskUsage: 0.4, cpuUsage: 2.5, memoryViolation: false, diskViolation: false, cpuViolation: false,
-      systemAvailableDisk: 41234567168, systemAvailableMemory: 6123456512, systemTotalCpu: 7.5,
-      microserviceStatus: JSON.stringify([{ id: crypto.randomUUID(), status: 'RUNNING', percentage: 100, cpuUsage: '0.8', memoryUsage: '15728640' }]),
-      repositoryCount: 2, repositoryStatus: '[{"id":1,"linkStatus":"OK"}]', systemTime: Date.now(), lastStatusTime: 1,
-      ipAddress: '10.0.0.21', ipAddressExternal: '203.0.113.7', microserviceMessageCounts: '[]', lastCommandTime: Date.now(),
-      tunnelStatus: '{}', version: '1.0.2', isReadyToUpgrade: true, isReadyToRollback: false, activeVolumeMounts: 0,
-      volumeMountLastUpdate: 0, gpsStatus: 'HEALTHY', availableRuntimes: ['runc', 'nvidia'], modelStatus: 'ignored',
+      daemonStatus: 'RUNNING',
+      daemonOperatingDuration: 93000,
+      daemonLastStart: Date.now() - 93000,
+      warningMessage: '',
+      memoryUsage: 61.2,
+      diskUsage: 0.4,
+      cpuUsage: 2.5,
+      memoryViolation: false,
+      diskViolation: false,
+      cpuViolation: false,
+      systemAvailableDisk: 41234567168,
+      systemAvailableMemory: 6123456512,
+      systemTotalCpu: 7.5,
+      microserviceStatus: JSON.stringify([
+        { id: crypto.randomUUID(), status: 'RUNNING', percentage: 100, cpuUsage: '0.8', memoryUsage: '15728640' },
+      ]),
+      repositoryCount: 2,
+      repositoryStatus: '[{"id":1,"linkStatus":"OK"}]',
+      systemTime: Date.now(),
+      lastStatusTime: 1,
+      ipAddress: '10.0.0.21',
+      ipAddressExternal: '203.0.113.7',
+      microserviceMessageCounts: '[]',
+      lastCommandTime: Date.now(),
+      tunnelStatus: '{}',
+      version: '1.0.2',
+      isReadyToUpgrade: true,
+      isReadyToRollback: false,
+      activeVolumeMounts: 0,
+      volumeMountLastUpdate: 0,
+      gpsStatus: 'HEALTHY',
+      availableRuntimes: ['runc', 'nvidia'],
+      modelStatus: 'ignored',
     };
     const r = await call('PUT', '/status', body);
     assert.equal(r.status, 204, JSON.stringify(r.body));
@@ -259,7 +304,13 @@ test('fog-status job: a silent agent turns UNKNOWN after 3 status periods; a rep
     // A whole site going silent: more fogs than one chunk (500) of the job. Every one turns UNKNOWN in
     // the same tick; the fog that keeps reporting does not.
     const [row] = await t.ctx.db.select().from(fogTable).where(eq(fogTable.uuid, uuid));
-    const silent = Array.from({ length: 1200 }, (_, i) => ({ ...row!, uuid: crypto.randomUUID(), name: `silent-${i}`, daemonStatus: 'RUNNING', lastStatusTime: clock.now() - 60_000 }));
+    const silent = Array.from({ length: 1200 }, (_, i) => ({
+      ...row!,
+      uuid: crypto.randomUUID(),
+      name: `silent-${i}`,
+      daemonStatus: 'RUNNING',
+      lastStatusTime: clock.now() - 60_000,
+    }));
     for (let i = 0; i < silent.length; i += 100) await t.ctx.db.insert(fogTable).values(silent.slice(i, i + 100));
     clock.advance(1_000);
     const site = await runTick(t.ctx, fogStatusJob, clock.now());
@@ -315,7 +366,11 @@ test('fog delete without an agent: a never-provisioned or deprovisioned fog goes
     const live = await provisioned(t, { name: 'live-fog' });
     assert.equal((await t.call('DELETE', `/api/v3/iofog/${live.uuid}`, { token: admin })).status, 202);
     assert.equal((await t.call('GET', `/api/v3/iofog/${live.uuid}`, { token: admin })).body.platformStatus.phase, 'Deleting');
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'live-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 409);
+    assert.equal(
+      (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'live-fog', archId: 1, routerMode: 'none', natsMode: 'none' } }))
+        .status,
+      409,
+    );
   } finally {
     await t.close();
   }
@@ -326,7 +381,13 @@ test('desired-state routes: registries (built-ins), volume mounts, microservices
   try {
     const { admin, uuid, call, key } = await provisioned(t);
     const reg = await call('GET', '/registries');
-    assert.deepEqual(reg.body.registries.map((r: { id: number; url: string }) => [r.id, r.url]), [[1, 'docker.io'], [2, 'from_cache']]);
+    assert.deepEqual(
+      reg.body.registries.map((r: { id: number; url: string }) => [r.id, r.url]),
+      [
+        [1, 'docker.io'],
+        [2, 'from_cache'],
+      ],
+    );
     assert.deepEqual((await call('GET', '/microservices')).body, { microservices: [] });
     assert.equal((await call('GET', `/microservices/${crypto.randomUUID()}`)).status, 404);
     assert.deepEqual((await call('GET', '/volumeMounts')).body, { volumeMounts: [] });
@@ -385,9 +446,14 @@ test('concurrent status reports are group-committed: every one is stored, in few
       return original();
     };
     const results = await Promise.all(
-      agents.flatMap((a, i) => Array.from({ length: 10 }, (_, j) => a.call('PUT', '/status', { daemonStatus: 'RUNNING', version: `1.0.${i}`, cpuUsage: j }))),
+      agents.flatMap((a, i) =>
+        Array.from({ length: 10 }, (_, j) => a.call('PUT', '/status', { daemonStatus: 'RUNNING', version: `1.0.${i}`, cpuUsage: j })),
+      ),
     );
-    assert.ok(results.every((r) => r.status === 204), JSON.stringify(results.filter((r) => r.status !== 204).map((r) => r.body)));
+    assert.ok(
+      results.every((r) => r.status === 204),
+      JSON.stringify(results.filter((r) => r.status !== 204).map((r) => r.body)),
+    );
     assert.ok(txs < 30, `30 reports in ${txs} write transactions`);
     const admin = (await t.login()).accessToken;
     for (const [i, a] of agents.entries()) {

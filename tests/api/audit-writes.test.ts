@@ -20,7 +20,11 @@ async function send(t: TestApp, token: string, s: Step) {
   if (s.yaml) {
     const form = new FormData();
     form.set(s.yaml[0], new Blob([s.yaml[1]]), 'doc.yaml');
-    const r = await t.app.request(s.path, { method: s.method, body: form, headers: { authorization: `Bearer ${token}` } }, { clientIp: '10.0.0.1' });
+    const r = await t.app.request(
+      s.path,
+      { method: s.method, body: form, headers: { authorization: `Bearer ${token}` } },
+      { clientIp: '10.0.0.1' },
+    );
     return { status: r.status, requestId: r.headers.get('x-request-id') };
   }
   const r = await t.call(s.method, s.path, { token, body: s.body });
@@ -31,38 +35,84 @@ const count = async (t: TestApp) => Number((await t.ctx.store.client.execute('SE
 const newest = async (t: TestApp) => (await t.ctx.store.client.execute('SELECT * FROM audit_event ORDER BY id DESC LIMIT 1')).rows[0]!;
 
 const Y = (kind: string, name: string, body: string) => `apiVersion: iofog.org/v3\nkind: ${kind}\nmetadata: { name: ${name} }\n${body}`;
-const TEMPLATE = { name: 'kit', variables: [{ key: 'tag', defaultValue: '1' }], application: { microservices: [{ name: 'm', agentName: 'audit-fog', images: [{ containerImage: 'img:{{tag}}', archId: 1 }] }] } };
+const TEMPLATE = {
+  name: 'kit',
+  variables: [{ key: 'tag', defaultValue: '1' }],
+  application: { microservices: [{ name: 'm', agentName: 'audit-fog', images: [{ containerImage: 'img:{{tag}}', archId: 1 }] }] },
+};
 
 test('configuration resources: one audit event per successful write, none for a failing one', async () => {
   const t = await makeTestApp({ env: { CONTROLLER_UUID: '33333333-4444-4555-8666-777777777777' } });
   try {
     const admin = (await t.login()).accessToken;
-    const fog = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid;
+    const fog = (
+      await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })
+    ).body.uuid;
     await heartbeat(t.ctx);
     const replica = t.ctx.controllerUuid;
     const steps: Step[] = [
       // failing first, then succeeding, per route
       { method: 'POST', path: '/api/v3/secrets', body: { name: 's1', type: 'tls', data: { k: '***' } }, status: 400 },
       { method: 'POST', path: '/api/v3/secrets', body: { name: 's1', type: 'Opaque', data: { k: 'v' } }, status: 201 },
-      { method: 'POST', path: '/api/v3/secrets/yaml', yaml: ['secret', Y('Secret', 's1', 'spec: { type: Opaque }\ndata: { k: v }\n')], status: 409 },
-      { method: 'POST', path: '/api/v3/secrets/yaml', yaml: ['secret', Y('Secret', 's2', 'spec: { type: Opaque }\ndata: { k: v }\n')], status: 201 },
+      {
+        method: 'POST',
+        path: '/api/v3/secrets/yaml',
+        yaml: ['secret', Y('Secret', 's1', 'spec: { type: Opaque }\ndata: { k: v }\n')],
+        status: 409,
+      },
+      {
+        method: 'POST',
+        path: '/api/v3/secrets/yaml',
+        yaml: ['secret', Y('Secret', 's2', 'spec: { type: Opaque }\ndata: { k: v }\n')],
+        status: 201,
+      },
       { method: 'PATCH', path: '/api/v3/secrets/nope', body: { data: {} }, status: 404 },
       { method: 'PATCH', path: '/api/v3/secrets/s1', body: { data: { k: 'v2' } }, status: 200 },
-      { method: 'PATCH', path: '/api/v3/secrets/yaml/s2', yaml: ['secret', Y('Secret', 'other', 'spec: { type: Opaque }\ndata: { k: v }\n')], status: 400 },
-      { method: 'PATCH', path: '/api/v3/secrets/yaml/s2', yaml: ['secret', Y('Secret', 's2', 'spec: { type: Opaque }\ndata: { k: v3 }\n')], status: 200 },
+      {
+        method: 'PATCH',
+        path: '/api/v3/secrets/yaml/s2',
+        yaml: ['secret', Y('Secret', 'other', 'spec: { type: Opaque }\ndata: { k: v }\n')],
+        status: 400,
+      },
+      {
+        method: 'PATCH',
+        path: '/api/v3/secrets/yaml/s2',
+        yaml: ['secret', Y('Secret', 's2', 'spec: { type: Opaque }\ndata: { k: v3 }\n')],
+        status: 200,
+      },
       { method: 'POST', path: '/api/v3/configmaps', body: { name: 'c1', data: { k: 1 } }, status: 400 },
       { method: 'POST', path: '/api/v3/configmaps', body: { name: 'c1', data: { k: 'v' } }, status: 201 },
       { method: 'POST', path: '/api/v3/configmaps/yaml', yaml: ['configMap', Y('ConfigMap', 'c2', 'data: { k: v }\n')], status: 400 },
-      { method: 'POST', path: '/api/v3/configmaps/yaml', yaml: ['configMap', Y('ConfigMap', 'c2', 'spec: { immutable: true }\ndata: { k: v }\n')], status: 201 },
+      {
+        method: 'POST',
+        path: '/api/v3/configmaps/yaml',
+        yaml: ['configMap', Y('ConfigMap', 'c2', 'spec: { immutable: true }\ndata: { k: v }\n')],
+        status: 201,
+      },
       { method: 'PATCH', path: '/api/v3/configmaps/c2', body: { data: { k: 'x' } }, status: 400 },
       { method: 'PATCH', path: '/api/v3/configmaps/c1', body: { data: { k: 'x' } }, status: 200 },
-      { method: 'PATCH', path: '/api/v3/configmaps/yaml/c1', yaml: ['configMap', Y('ConfigMap', 'c1', 'spec: { immutable: false }\ndata: { k: y }\n')], status: 200 },
+      {
+        method: 'PATCH',
+        path: '/api/v3/configmaps/yaml/c1',
+        yaml: ['configMap', Y('ConfigMap', 'c1', 'spec: { immutable: false }\ndata: { k: y }\n')],
+        status: 200,
+      },
       { method: 'POST', path: '/api/v3/volumeMounts', body: { name: 'v1', secretName: 'missing' }, status: 404 },
       { method: 'POST', path: '/api/v3/volumeMounts', body: { name: 'v1', secretName: 's1' }, status: 200 },
-      { method: 'POST', path: '/api/v3/volumeMounts/yaml', yaml: ['volumeMount', Y('VolumeMount', 'v2', 'spec: { configMapName: c1 }\n')], status: 200 },
+      {
+        method: 'POST',
+        path: '/api/v3/volumeMounts/yaml',
+        yaml: ['volumeMount', Y('VolumeMount', 'v2', 'spec: { configMapName: c1 }\n')],
+        status: 200,
+      },
       { method: 'PATCH', path: '/api/v3/volumeMounts/v1', body: { secretName: 's1', configMapName: 'c1' }, status: 400 },
       { method: 'PATCH', path: '/api/v3/volumeMounts/v1', body: { secretName: 's2' }, status: 200 },
-      { method: 'PATCH', path: '/api/v3/volumeMounts/yaml/v2', yaml: ['volumeMount', Y('VolumeMount', 'v2', 'spec: { configMapName: c2 }\n')], status: 200 },
+      {
+        method: 'PATCH',
+        path: '/api/v3/volumeMounts/yaml/v2',
+        yaml: ['volumeMount', Y('VolumeMount', 'v2', 'spec: { configMapName: c2 }\n')],
+        status: 200,
+      },
       { method: 'POST', path: '/api/v3/volumeMounts/v1/link', body: { fogUuids: ['no-such-fog'] }, status: 404 },
       { method: 'POST', path: '/api/v3/volumeMounts/v1/link', body: { fogUuids: [fog] }, status: 200 },
       { method: 'DELETE', path: '/api/v3/volumeMounts/v1/link', body: { fogUuids: [fog] }, status: 200 },
@@ -71,14 +121,34 @@ test('configuration resources: one audit event per successful write, none for a 
       { method: 'DELETE', path: '/api/v3/secrets/s2', status: 200 },
       { method: 'DELETE', path: '/api/v3/volumeMounts/v2', status: 202 },
       { method: 'DELETE', path: '/api/v3/configmaps/c2', status: 200 },
-      { method: 'POST', path: '/api/v3/applicationTemplate', body: { ...TEMPLATE, variables: [{ key: 'tag' }, { key: 'tag' }] }, status: 400 },
+      {
+        method: 'POST',
+        path: '/api/v3/applicationTemplate',
+        body: { ...TEMPLATE, variables: [{ key: 'tag' }, { key: 'tag' }] },
+        status: 400,
+      },
       { method: 'POST', path: '/api/v3/applicationTemplate', body: TEMPLATE, status: 201 },
-      { method: 'POST', path: '/api/v3/applicationTemplate/yaml', yaml: ['template', Y('ApplicationTemplate', 'kit2', 'spec:\n  application:\n    microservices: []\n')], status: 201 },
+      {
+        method: 'POST',
+        path: '/api/v3/applicationTemplate/yaml',
+        yaml: ['template', Y('ApplicationTemplate', 'kit2', 'spec:\n  application:\n    microservices: []\n')],
+        status: 201,
+      },
       { method: 'PATCH', path: '/api/v3/applicationTemplate/kit2', body: { name: 'kit' }, status: 409 },
       { method: 'PATCH', path: '/api/v3/applicationTemplate/kit2', body: { description: 'd' }, status: 204 },
       { method: 'PUT', path: '/api/v3/applicationTemplate/kit3', body: { ...TEMPLATE, name: 'kit3' }, status: 200 },
-      { method: 'PUT', path: '/api/v3/applicationTemplate/yaml/kit3', yaml: ['template', Y('ApplicationTemplate', 'kit3', 'spec:\n  application:\n    microservices: []\n')], status: 200 },
-      { method: 'POST', path: '/api/v3/application', body: { name: 'from-kit', template: { name: 'kit', variables: [{ key: 'nope', value: 1 }] } }, status: 400 },
+      {
+        method: 'PUT',
+        path: '/api/v3/applicationTemplate/yaml/kit3',
+        yaml: ['template', Y('ApplicationTemplate', 'kit3', 'spec:\n  application:\n    microservices: []\n')],
+        status: 200,
+      },
+      {
+        method: 'POST',
+        path: '/api/v3/application',
+        body: { name: 'from-kit', template: { name: 'kit', variables: [{ key: 'nope', value: 1 }] } },
+        status: 400,
+      },
       { method: 'POST', path: '/api/v3/application', body: { name: 'from-kit', template: { name: 'kit' } }, status: 201 },
       { method: 'DELETE', path: '/api/v3/applicationTemplate/kit3', status: 204 },
       { method: 'PUT', path: '/api/v3/config', body: { key: '', value: 'x' }, status: 400 },

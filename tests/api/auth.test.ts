@@ -27,7 +27,10 @@ test('bootstrap admin logs in; the token opens /user/profile', async () => {
     assert.deepEqual(profile.groups, ['admin']);
     assert.equal(profile.mfaEnabled, false);
     // Identifiers are case-insensitive and trimmed.
-    assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: '  ADMIN@example.com ', password: ADMIN.password } })).status, 200);
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/login', { body: { email: '  ADMIN@example.com ', password: ADMIN.password } })).status,
+      200,
+    );
   } finally {
     await t.close();
   }
@@ -111,8 +114,16 @@ test('refresh rotates; reusing a rotated token revokes the whole family', async 
     assert.equal(afterReuse.status, 401, 'the legitimate successor is revoked too');
 
     const other = await t.login();
-    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: other.refreshToken } })).status, 200, 'other sessions unaffected');
-    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: other.accessToken } })).status, 401, 'access token is not a refresh token');
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: other.refreshToken } })).status,
+      200,
+      'other sessions unaffected',
+    );
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: other.accessToken } })).status,
+      401,
+      'access token is not a refresh token',
+    );
   } finally {
     await t.close();
   }
@@ -135,7 +146,10 @@ test('admin-created users must change their password before anything else', asyn
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const created = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'Dev@Example.com', password: USER_PASSWORD, groups: ['developer'] } });
+    const created = await t.call('POST', '/api/v3/users', {
+      token: admin,
+      body: { email: 'Dev@Example.com', password: USER_PASSWORD, groups: ['developer'] },
+    });
     assert.equal(created.status, 201);
     assert.equal(created.body.email, 'dev@example.com');
     assert.equal(created.body.mustChangePassword, true);
@@ -148,17 +162,33 @@ test('admin-created users must change their password before anything else', asyn
     assert.equal(gated.status, 403);
     assert.equal(gated.body.code, 'PASSWORD_CHANGE_REQUIRED');
 
-    const weak = await t.call('POST', '/api/v3/user/change-password', { token: first.accessToken, body: { currentPassword: USER_PASSWORD, newPassword: 'weak' } });
+    const weak = await t.call('POST', '/api/v3/user/change-password', {
+      token: first.accessToken,
+      body: { currentPassword: USER_PASSWORD, newPassword: 'weak' },
+    });
     assert.equal(weak.status, 400);
     assert.match(weak.body.message, /at least 12/);
-    const same = await t.call('POST', '/api/v3/user/change-password', { token: first.accessToken, body: { currentPassword: USER_PASSWORD, newPassword: USER_PASSWORD } });
+    const same = await t.call('POST', '/api/v3/user/change-password', {
+      token: first.accessToken,
+      body: { currentPassword: USER_PASSWORD, newPassword: USER_PASSWORD },
+    });
     assert.equal(same.status, 400);
     assert.match(same.body.message, /last 5/);
-    const wrongCurrent = await t.call('POST', '/api/v3/user/change-password', { token: first.accessToken, body: { currentPassword: 'nope', newPassword: CHANGED_PASSWORD } });
+    const wrongCurrent = await t.call('POST', '/api/v3/user/change-password', {
+      token: first.accessToken,
+      body: { currentPassword: 'nope', newPassword: CHANGED_PASSWORD },
+    });
     assert.equal(wrongCurrent.status, 401);
-    const ok = await t.call('POST', '/api/v3/user/change-password', { token: first.accessToken, body: { currentPassword: USER_PASSWORD, newPassword: CHANGED_PASSWORD } });
+    const ok = await t.call('POST', '/api/v3/user/change-password', {
+      token: first.accessToken,
+      body: { currentPassword: USER_PASSWORD, newPassword: CHANGED_PASSWORD },
+    });
     assert.equal(ok.status, 200);
-    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: first.refreshToken } })).status, 401, 'sessions signed out');
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: first.refreshToken } })).status,
+      401,
+      'sessions signed out',
+    );
     assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: 'dev@example.com', password: USER_PASSWORD } })).status, 401);
     const second = await t.login('dev@example.com', CHANGED_PASSWORD);
     assert.equal(decodeJwt(second.accessToken).password_change_required, undefined);
@@ -210,17 +240,37 @@ test('MFA: enroll, confirm, then login needs TOTP; recovery codes are single use
     assert.equal(noCode.body.code, 'MFA_REQUIRED');
     clock.advance(30_000);
     const code = generateTotp(secret, clock.now());
-    assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: code } })).status, 200);
-    assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: code } })).status, 401, 'same code twice');
-    const withRecovery = await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: codes[0] } });
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: code } })).status,
+      200,
+    );
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: code } })).status,
+      401,
+      'same code twice',
+    );
+    const withRecovery = await t.call('POST', '/api/v3/user/login', {
+      body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: codes[0] },
+    });
     assert.equal(withRecovery.status, 200);
-    assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: codes[0] } })).status, 401, 'recovery code used up');
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD, totp: codes[0] } }))
+        .status,
+      401,
+      'recovery code used up',
+    );
     const profile = await t.call('GET', '/api/v3/user/profile', { token: withRecovery.body.accessToken });
     assert.equal(profile.body.mfaEnabled, true);
 
-    const disable = await t.call('DELETE', '/api/v3/user/mfa', { token: withRecovery.body.accessToken, body: { password: CHANGED_PASSWORD, code: codes[1] } });
+    const disable = await t.call('DELETE', '/api/v3/user/mfa', {
+      token: withRecovery.body.accessToken,
+      body: { password: CHANGED_PASSWORD, code: codes[1] },
+    });
     assert.equal(disable.status, 200);
-    assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD } })).status, 200);
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/login', { body: { email: 'mfa@example.com', password: CHANGED_PASSWORD } })).status,
+      200,
+    );
   } finally {
     await t.close();
   }
@@ -237,7 +287,10 @@ test('a group with mfaRequired forces enrollment: the token only reaches enrollm
     assert.equal((await t.call('GET', '/api/v3/groups', { token })).status, 403);
     const enroll = await t.call('POST', '/api/v3/user/mfa/enroll', { token });
     assert.equal(enroll.status, 200);
-    assert.equal((await t.call('POST', '/api/v3/user/mfa/confirm', { token, body: { code: generateTotp(enroll.body.secret, clock.now()) } })).status, 200);
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/mfa/confirm', { token, body: { code: generateTotp(enroll.body.secret, clock.now()) } })).status,
+      200,
+    );
     clock.advance(30_000);
     const after = await t.login('ops@example.com', CHANGED_PASSWORD, generateTotp(enroll.body.secret, clock.now()));
     assert.equal(decodeJwt(after.accessToken).mfa_enrollment_required, undefined);
@@ -252,8 +305,14 @@ test('JWKS rotation: old tokens verify until expiry, new tokens use the new key,
     const before = (await t.login()).accessToken;
     const oldKid = decodeProtectedHeader(before).kid;
     const jwks1 = await t.call('GET', '/oidc/jwks');
-    assert.deepEqual(jwks1.body.keys.map((k: { kid: string }) => k.kid), [oldKid]);
-    assert.ok(jwks1.body.keys.every((k: Record<string, unknown>) => !('d' in k)), 'no private material');
+    assert.deepEqual(
+      jwks1.body.keys.map((k: { kid: string }) => k.kid),
+      [oldKid],
+    );
+    assert.ok(
+      jwks1.body.keys.every((k: Record<string, unknown>) => !('d' in k)),
+      'no private material',
+    );
     const rot = await t.call('POST', '/api/v3/auth/jwks/rotate', { token: before });
     assert.equal(rot.status, 200);
     assert.equal(rot.body.restartRequired, true);

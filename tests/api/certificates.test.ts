@@ -20,7 +20,9 @@ const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding:
 /** `openssl verify` of `leaf` against `ca` (and intermediates); throws with openssl's message when it fails. */
 const verify = (caPem: string, leafPem: string) => openssl('verify', '-CAfile', file(caPem), file(leafPem)).trim();
 
-test('PKI: CAs and certificates verify with openssl; central CAs on first need; imported CAs (PKCS#8 and PKCS#1); renewal flags mounting fogs', { timeout: 120_000 }, async () => {
+test('PKI: CAs and certificates verify with openssl; central CAs on first need; imported CAs (PKCS#8 and PKCS#1); renewal flags mounting fogs', {
+  timeout: 120_000,
+}, async () => {
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
@@ -28,7 +30,12 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
 
     // Self-signed CA.
-    const created = await call('POST', '/api/v3/certificates/ca', { name: 'edge-ca', type: 'self-signed', subject: 'Edge Root', expiration: 24 });
+    const created = await call('POST', '/api/v3/certificates/ca', {
+      name: 'edge-ca',
+      type: 'self-signed',
+      subject: 'Edge Root',
+      expiration: 24,
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     // Upstream answers the create with a short snake_case record and the reads in camelCase.
     assert.deepEqual(Object.keys(created.body).sort(), ['name', 'subject', 'type', 'valid_from', 'valid_to']);
@@ -51,7 +58,12 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal((await call('POST', '/api/v3/certificates/ca', { name: 'nosubject', type: 'self-signed' })).status, 400);
 
     // Leaf signed by it: SANs (an IP as IP and DNS), EKU, chain.
-    const leafCreated = await call('POST', '/api/v3/certificates', { name: 'edge-leaf', subject: 'edge-1', hosts: 'edge.local,10.0.0.5', ca: { type: 'direct', secretName: 'edge-ca' } });
+    const leafCreated = await call('POST', '/api/v3/certificates', {
+      name: 'edge-leaf',
+      subject: 'edge-1',
+      hosts: 'edge.local,10.0.0.5',
+      ca: { type: 'direct', secretName: 'edge-ca' },
+    });
     assert.equal(leafCreated.status, 201, JSON.stringify(leafCreated.body));
     assert.equal(leafCreated.body.ca_name, 'edge-ca');
     const leaf = await call('GET', '/api/v3/certificates/edge-leaf');
@@ -69,7 +81,17 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal(secret.body.type, 'tls');
     assert.equal(atob(secret.body.data['ca.crt']), caPem);
     assert.equal((await call('POST', '/api/v3/certificates', { name: 'edge-leaf', subject: 'x', hosts: 'a' })).status, 409);
-    assert.equal((await call('POST', '/api/v3/certificates', { name: 'orphan', subject: 'x', hosts: 'a', ca: { type: 'direct', secretName: 'no-such-ca' } })).status, 404);
+    assert.equal(
+      (
+        await call('POST', '/api/v3/certificates', {
+          name: 'orphan',
+          subject: 'x',
+          hosts: 'a',
+          ca: { type: 'direct', secretName: 'no-such-ca' },
+        })
+      ).status,
+      404,
+    );
     assert.equal((await call('POST', '/api/v3/certificates', { name: 'bad hosts', subject: 'x', hosts: 'a' })).status, 400);
     assert.equal((await call('POST', '/api/v3/certificates', { name: 'badhost', subject: 'x', hosts: 'a b' })).status, 400);
     const badIp = await call('POST', '/api/v3/certificates', { name: 'badip', subject: 'x', hosts: '1.2.3.999' });
@@ -81,27 +103,68 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal((await call('GET', '/api/v3/certificates/ca/bad-dn')).status, 404, 'nothing half-written');
 
     // A central CA is created the first time something needs it.
-    assert.deepEqual((await call('GET', '/api/v3/certificates/ca')).body.cas.map((c: { name: string }) => c.name), ['edge-ca']);
-    const routerCert = await call('POST', '/api/v3/certificates', { name: 'router-local-agent-f1', subject: 'f1', hosts: 'localhost,127.0.0.1', ca: { type: 'direct', secretName: 'default-router-local-ca' } });
+    assert.deepEqual(
+      (await call('GET', '/api/v3/certificates/ca')).body.cas.map((c: { name: string }) => c.name),
+      ['edge-ca'],
+    );
+    const routerCert = await call('POST', '/api/v3/certificates', {
+      name: 'router-local-agent-f1',
+      subject: 'f1',
+      hosts: 'localhost,127.0.0.1',
+      ca: { type: 'direct', secretName: 'default-router-local-ca' },
+    });
     assert.equal(routerCert.status, 201, JSON.stringify(routerCert.body));
     const central = await call('GET', '/api/v3/certificates/ca/default-router-local-ca');
     assert.equal(central.status, 200);
-    assert.match(verify(central.body.data.certificate, (await call('GET', '/api/v3/certificates/router-local-agent-f1')).body.data.certificate), /: OK$/);
+    assert.match(
+      verify(central.body.data.certificate, (await call('GET', '/api/v3/certificates/router-local-agent-f1')).body.data.certificate),
+      /: OK$/,
+    );
 
     // Bring your own CA, with a PKCS#8 key and with a PKCS#1 key.
-    for (const [label, traditional] of [['pkcs8', false], ['pkcs1', true]] as const) {
+    for (const [label, traditional] of [
+      ['pkcs8', false],
+      ['pkcs1', true],
+    ] as const) {
       const keyPath = join(dir, `own-${label}.key`);
       const certPath = join(dir, `own-${label}.crt`);
-      openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '30', '-subj', `/CN=Own ${label}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+      openssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+        '-days',
+        '30',
+        '-subj',
+        `/CN=Own ${label}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      );
       let key = readFileSync(keyPath, 'utf8');
       if (traditional) key = openssl('rsa', '-traditional', '-in', keyPath);
       assert.match(key, traditional ? /BEGIN RSA PRIVATE KEY/ : /BEGIN PRIVATE KEY/);
       const own = readFileSync(certPath, 'utf8');
-      assert.equal((await call('POST', '/api/v3/secrets', { name: `own-${label}`, type: 'tls', data: { 'tls.crt': btoa(own), 'tls.key': btoa(key) } })).status, 201);
+      assert.equal(
+        (await call('POST', '/api/v3/secrets', { name: `own-${label}`, type: 'tls', data: { 'tls.crt': btoa(own), 'tls.key': btoa(key) } }))
+          .status,
+        201,
+      );
       const imported = await call('POST', '/api/v3/certificates/ca', { name: `own-${label}`, type: 'direct', secretName: `own-${label}` });
       assert.equal(imported.status, 201, JSON.stringify(imported.body));
       assert.equal(imported.body.subject, `CN=Own ${label}`);
-      const signed = await call('POST', '/api/v3/certificates', { name: `by-own-${label}`, subject: 'svc', hosts: 'svc.local', ca: { type: 'direct', secretName: `own-${label}` } });
+      const signed = await call('POST', '/api/v3/certificates', {
+        name: `by-own-${label}`,
+        subject: 'svc',
+        hosts: 'svc.local',
+        ca: { type: 'direct', secretName: `own-${label}` },
+      });
       assert.equal(signed.status, 201, JSON.stringify(signed.body));
       assert.match(verify(own, (await call('GET', `/api/v3/certificates/by-own-${label}`)).body.data.certificate), /: OK$/);
     }
@@ -112,7 +175,9 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     // Renewal: new key and serial, same subject and hosts; a fog mounting the secret gets volumeMounts.
     const fog = await call('POST', '/api/v3/iofog', { name: 'pki-fog', archId: 1, routerMode: 'none', natsMode: 'none' });
     const key = await call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
-    const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
+    const agent = await AgentSigner.fromProvision(
+      (await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body,
+    );
     assert.equal((await call('POST', '/api/v3/volumeMounts', { name: 'edge-tls', secretName: 'edge-leaf' })).status, 200);
     assert.equal((await call('POST', '/api/v3/volumeMounts/edge-tls/link', { fogUuids: [fog.body.uuid] })).status, 200);
     const changes = async () => (await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body;
@@ -129,13 +194,24 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.notEqual(after.body.serialNumber, leaf.body.serialNumber);
     assert.notEqual(after.body.data.privateKey, leaf.body.data.privateKey);
     assert.match(verify(caPem, after.body.data.certificate), /: OK$/);
-    assert.equal(openssl('x509', '-noout', '-subject', '-in', file(after.body.data.certificate)).trim(), openssl('x509', '-noout', '-subject', '-in', file(leafPem)).trim());
+    assert.equal(
+      openssl('x509', '-noout', '-subject', '-in', file(after.body.data.certificate)).trim(),
+      openssl('x509', '-noout', '-subject', '-in', file(leafPem)).trim(),
+    );
     assert.equal((await changes()).volumeMounts, true, 'the mounting fog is told');
     const mountsAfter = (await t.call('GET', '/api/v3/agent/volumeMounts', { token: await agent.token() })).body;
     assert.notDeepEqual(mountsAfter, before, 'the agent receives the new content/version');
 
     // The renewal job renews Controller-signed leaves that expire within its window, nothing else.
-    const serials = async () => Object.fromEntries(await Promise.all(['by-own-pkcs8', 'edge-leaf', 'own-pkcs8'].map(async (nm) => [nm, (await call('GET', `/api/v3/certificates/${nm}`)).body.serialNumber])));
+    const serials = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ['by-own-pkcs8', 'edge-leaf', 'own-pkcs8'].map(async (nm) => [
+            nm,
+            (await call('GET', `/api/v3/certificates/${nm}`)).body.serialNumber,
+          ]),
+        ),
+      );
     const s0 = await serials();
     assert.deepEqual(await renewExpiring(t.ctx, 40), { renewed: ['by-own-pkcs1', 'by-own-pkcs8'], failed: [] });
     const s1 = await serials();
@@ -167,24 +243,56 @@ test('PKI: CAs and certificates verify with openssl; central CAs on first need; 
     assert.equal((await call('GET', '/api/v3/secrets/own-pkcs8')).status, 200, "an imported CA's secret belongs to the operator");
 
     // An expired CA cannot sign or renew.
-    assert.equal((await call('POST', '/api/v3/certificates/ca', { name: 'brief-ca', type: 'self-signed', subject: 'Brief', expiration: 1000 })).status, 201);
+    assert.equal(
+      (await call('POST', '/api/v3/certificates/ca', { name: 'brief-ca', type: 'self-signed', subject: 'Brief', expiration: 1000 })).status,
+      201,
+    );
     await new Promise((r) => setTimeout(r, 1200));
-    const late = await call('POST', '/api/v3/certificates', { name: 'too-late', subject: 'x', hosts: 'x', ca: { type: 'direct', secretName: 'brief-ca' } });
+    const late = await call('POST', '/api/v3/certificates', {
+      name: 'too-late',
+      subject: 'x',
+      hosts: 'x',
+      ca: { type: 'direct', secretName: 'brief-ca' },
+    });
     assert.equal(late.status, 400);
     assert.match(late.body.message, /expired/);
 
     // YAML kinds.
-    const yCa = await t.upload('POST', '/api/v3/certificates/yaml', 'certificate', 'apiVersion: iofog.org/v3\nkind: CertificateAuthority\nmetadata: { name: yaml-ca }\nspec: { type: self-signed, subject: YAML Root, expiration: 12 }\n', admin);
+    const yCa = await t.upload(
+      'POST',
+      '/api/v3/certificates/yaml',
+      'certificate',
+      'apiVersion: iofog.org/v3\nkind: CertificateAuthority\nmetadata: { name: yaml-ca }\nspec: { type: self-signed, subject: YAML Root, expiration: 12 }\n',
+      admin,
+    );
     assert.equal(yCa.status, 201, JSON.stringify(yCa.body));
-    const yCert = await t.upload('POST', '/api/v3/certificates/yaml', 'certificate', 'apiVersion: iofog.org/v3\nkind: Certificate\nmetadata: { name: yaml-cert }\nspec:\n  subject: svc\n  hosts: svc.local\n  ca: { type: direct, secretName: yaml-ca }\n', admin);
+    const yCert = await t.upload(
+      'POST',
+      '/api/v3/certificates/yaml',
+      'certificate',
+      'apiVersion: iofog.org/v3\nkind: Certificate\nmetadata: { name: yaml-cert }\nspec:\n  subject: svc\n  hosts: svc.local\n  ca: { type: direct, secretName: yaml-ca }\n',
+      admin,
+    );
     assert.equal(yCert.status, 201, JSON.stringify(yCert.body));
     assert.equal(yCert.body.ca_name, 'yaml-ca', 'potctl reads the upstream create record');
     const pem = async (path: string) => (await call('GET', path)).body.data.certificate as string;
     assert.match(verify(await pem('/api/v3/certificates/ca/yaml-ca'), await pem('/api/v3/certificates/yaml-cert')), /: OK$/);
-    const yBad = await t.upload('POST', '/api/v3/certificates/yaml', 'certificate', 'apiVersion: iofog.org/v3\nkind: Certificate\nmetadata: { name: y2 }\nspec: { hosts: a }\n', admin);
+    const yBad = await t.upload(
+      'POST',
+      '/api/v3/certificates/yaml',
+      'certificate',
+      'apiVersion: iofog.org/v3\nkind: Certificate\nmetadata: { name: y2 }\nspec: { hosts: a }\n',
+      admin,
+    );
     assert.equal(yBad.status, 400);
     assert.match(yBad.body.message, /^spec\.subject/);
-    const yKind = await t.upload('POST', '/api/v3/certificates/yaml', 'certificate', 'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: y3 }\n', admin);
+    const yKind = await t.upload(
+      'POST',
+      '/api/v3/certificates/yaml',
+      'certificate',
+      'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: y3 }\n',
+      admin,
+    );
     assert.equal(yKind.status, 400);
   } finally {
     await t.close();
@@ -196,8 +304,21 @@ test('certificates: the reads answer camelCase as upstream does (the console rea
   try {
     const admin = (await t.login()).accessToken;
     const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: admin, body });
-    assert.equal((await call('POST', '/api/v3/certificates/ca', { name: 'camel-ca', type: 'self-signed', subject: 'Camel Root' })).status, 201);
-    assert.equal((await call('POST', '/api/v3/certificates', { name: 'camel-leaf', subject: 'leaf', hosts: 'leaf.local', ca: { type: 'direct', secretName: 'camel-ca' } })).status, 201);
+    assert.equal(
+      (await call('POST', '/api/v3/certificates/ca', { name: 'camel-ca', type: 'self-signed', subject: 'Camel Root' })).status,
+      201,
+    );
+    assert.equal(
+      (
+        await call('POST', '/api/v3/certificates', {
+          name: 'camel-leaf',
+          subject: 'leaf',
+          hosts: 'leaf.local',
+          ca: { type: 'direct', secretName: 'camel-ca' },
+        })
+      ).status,
+      201,
+    );
 
     const ca = (await call('GET', '/api/v3/certificates/ca/camel-ca')).body;
     assert.deepEqual(Object.keys(ca).sort(), ['data', 'isCA', 'name', 'serialNumber', 'subject', 'validFrom', 'validTo']);
@@ -205,19 +326,67 @@ test('certificates: the reads answer camelCase as upstream does (the console rea
     assert.equal(ca.isCA, true);
 
     const leaf = (await call('GET', '/api/v3/certificates/camel-leaf')).body;
-    assert.deepEqual(Object.keys(leaf).sort(), ['caName', 'certificateChain', 'data', 'daysRemaining', 'hosts', 'isCA', 'isExpired', 'name', 'serialNumber', 'subject', 'validFrom', 'validTo']);
+    assert.deepEqual(Object.keys(leaf).sort(), [
+      'caName',
+      'certificateChain',
+      'data',
+      'daysRemaining',
+      'hosts',
+      'isCA',
+      'isExpired',
+      'name',
+      'serialNumber',
+      'subject',
+      'validFrom',
+      'validTo',
+    ]);
     assert.equal(leaf.isCA, false);
     assert.equal(leaf.isExpired, false);
     assert.equal(leaf.caName, 'camel-ca');
 
     const listed = (await call('GET', '/api/v3/certificates')).body.certificates.find((c: { name: string }) => c.name === 'camel-leaf');
-    assert.deepEqual(Object.keys(listed).sort(), ['caName', 'daysRemaining', 'hosts', 'isCA', 'isExpired', 'name', 'subject', 'validFrom', 'validTo']);
+    assert.deepEqual(Object.keys(listed).sort(), [
+      'caName',
+      'daysRemaining',
+      'hosts',
+      'isCA',
+      'isExpired',
+      'name',
+      'subject',
+      'validFrom',
+      'validTo',
+    ]);
 
     // Upstream's CA list, expiring list and renew answers stayed snake_case.
-    assert.deepEqual(Object.keys((await call('GET', '/api/v3/certificates/ca')).body.cas[0]).sort(), ['days_remaining', 'is_expired', 'name', 'subject', 'valid_from', 'valid_to']);
-    const expiring = (await call('GET', '/api/v3/certificates/expiring?days=99999')).body.certificates.find((c: { name: string }) => c.name === 'camel-leaf');
-    assert.deepEqual(Object.keys(expiring).sort(), ['ca_name', 'days_remaining', 'hosts', 'is_ca', 'name', 'subject', 'valid_from', 'valid_to']);
-    assert.deepEqual(Object.keys((await call('POST', '/api/v3/certificates/camel-leaf/renew')).body).sort(), ['hosts', 'name', 'renewed', 'subject', 'valid_from', 'valid_to']);
+    assert.deepEqual(Object.keys((await call('GET', '/api/v3/certificates/ca')).body.cas[0]).sort(), [
+      'days_remaining',
+      'is_expired',
+      'name',
+      'subject',
+      'valid_from',
+      'valid_to',
+    ]);
+    const expiring = (await call('GET', '/api/v3/certificates/expiring?days=99999')).body.certificates.find(
+      (c: { name: string }) => c.name === 'camel-leaf',
+    );
+    assert.deepEqual(Object.keys(expiring).sort(), [
+      'ca_name',
+      'days_remaining',
+      'hosts',
+      'is_ca',
+      'name',
+      'subject',
+      'valid_from',
+      'valid_to',
+    ]);
+    assert.deepEqual(Object.keys((await call('POST', '/api/v3/certificates/camel-leaf/renew')).body).sort(), [
+      'hosts',
+      'name',
+      'renewed',
+      'subject',
+      'valid_from',
+      'valid_to',
+    ]);
   } finally {
     await t.close();
   }

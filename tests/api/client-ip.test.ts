@@ -20,7 +20,11 @@ test('TRUST_PROXY=true: a spoofed left-most X-Forwarded-For entry does not dodge
     const other = await t.call('POST', '/api/v3/user/login', { body, ip: '10.0.0.2', headers: { 'x-forwarded-for': '198.51.100.8' } });
     assert.equal(other.status, 401);
 
-    const admin = await t.call('POST', '/api/v3/user/login', { body: { email: 'admin@example.com', password: 'Admin-Passw0rd-1' }, ip: '10.0.0.2', headers: { 'x-forwarded-for': '192.0.2.50' } });
+    const admin = await t.call('POST', '/api/v3/user/login', {
+      body: { email: 'admin@example.com', password: 'Admin-Passw0rd-1' },
+      ip: '10.0.0.2',
+      headers: { 'x-forwarded-for': '192.0.2.50' },
+    });
     assert.equal(admin.status, 200);
     const fog = await t.call('POST', '/api/v3/iofog', {
       token: admin.body.accessToken,
@@ -38,11 +42,17 @@ test('TRUST_PROXY=true: a spoofed left-most X-Forwarded-For entry does not dodge
 });
 
 test('TRUST_PROXY as a proxy list: headers from a peer outside it are ignored', async () => {
-  const t = await makeTestApp({ env: { TRUST_PROXY: '10.0.0.0/8', AUTH_RATE_LIMIT_MAX_REQUESTS: '2', AUTH_RATE_LIMIT_WINDOW_MS: '60000' } });
+  const t = await makeTestApp({
+    env: { TRUST_PROXY: '10.0.0.0/8', AUTH_RATE_LIMIT_MAX_REQUESTS: '2', AUTH_RATE_LIMIT_WINDOW_MS: '60000' },
+  });
   try {
     const body = { email: 'x@example.com', password: 'Whatever-123' };
     // A direct client (not a proxy of ours) rotating X-Forwarded-For / X-Real-IP stays in its own bucket.
-    const direct = (n: number) => ({ body, ip: '198.51.100.7', headers: { 'x-forwarded-for': `203.0.113.${n}`, 'x-real-ip': `203.0.114.${n}` } });
+    const direct = (n: number) => ({
+      body,
+      ip: '198.51.100.7',
+      headers: { 'x-forwarded-for': `203.0.113.${n}`, 'x-real-ip': `203.0.114.${n}` },
+    });
     for (let i = 0; i < 2; i++) assert.equal((await t.call('POST', '/api/v3/user/login', direct(i))).status, 401);
     assert.equal((await t.call('POST', '/api/v3/user/login', direct(9))).status, 429);
     // Through the proxy the same client gets the address the proxy saw.

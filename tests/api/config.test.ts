@@ -18,12 +18,25 @@ test('config: list, get, upsert; keys and values validated; RBAC', async () => {
     const put = await t.call('PUT', '/api/v3/config', { token: admin, body: { key: 'console.banner', value: 'Plant A' } });
     assert.equal(put.status, 200);
     assert.deepEqual(put.body, { key: 'console.banner', value: 'Plant A' });
-    assert.deepEqual((await t.call('PUT', '/api/v3/config', { token: admin, body: { key: 'console.banner', value: 'Plant B' } })).body, { key: 'console.banner', value: 'Plant B' });
+    assert.deepEqual((await t.call('PUT', '/api/v3/config', { token: admin, body: { key: 'console.banner', value: 'Plant B' } })).body, {
+      key: 'console.banner',
+      value: 'Plant B',
+    });
     await t.call('PUT', '/api/v3/config', { token: admin, body: { key: 'a.first', value: '' } });
-    assert.deepEqual((await t.call('GET', '/api/v3/config', { token: viewer })).body.config, [{ key: 'a.first', value: '' }, { key: 'console.banner', value: 'Plant B' }]);
-    assert.deepEqual((await t.call('GET', '/api/v3/config/console.banner', { token: viewer })).body, { key: 'console.banner', value: 'Plant B' });
+    assert.deepEqual((await t.call('GET', '/api/v3/config', { token: viewer })).body.config, [
+      { key: 'a.first', value: '' },
+      { key: 'console.banner', value: 'Plant B' },
+    ]);
+    assert.deepEqual((await t.call('GET', '/api/v3/config/console.banner', { token: viewer })).body, {
+      key: 'console.banner',
+      value: 'Plant B',
+    });
     assert.equal((await t.call('GET', '/api/v3/config/missing', { token: viewer })).status, 404);
-    assert.equal((await t.call('PUT', '/api/v3/config', { token: developer, body: { key: 'x', value: 'y' } })).status, 403, 'developers read config only');
+    assert.equal(
+      (await t.call('PUT', '/api/v3/config', { token: developer, body: { key: 'x', value: 'y' } })).status,
+      403,
+      'developers read config only',
+    );
     assert.equal((await t.call('PUT', '/api/v3/config', { token: viewer, body: { key: 'x', value: 'y' } })).status, 403);
     for (const [body, field] of [
       [{ key: '', value: 'x' }, 'key'],
@@ -44,8 +57,18 @@ test('config: list, get, upsert; keys and values validated; RBAC', async () => {
 
 test('cluster controllers: two instances on one database both register; heartbeats run per instance; silent ones turn inactive', async () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
-  const a = await makeTestApp({ clock, env: { CONTROLLER_UUID: '11111111-2222-4333-8444-555555555555', CONTROLLER_HOST: 'ctl-a.plant.local' } });
-  const b = await makeTestApp({ clock, env: { DB_URL: `file:${join(a.dir, 'controller.db')}`, ENCRYPTION_KEY: a.ctx.config.encryptionKey!, CONTROLLER_UUID: '22222222-3333-4444-8555-666666666666' } });
+  const a = await makeTestApp({
+    clock,
+    env: { CONTROLLER_UUID: '11111111-2222-4333-8444-555555555555', CONTROLLER_HOST: 'ctl-a.plant.local' },
+  });
+  const b = await makeTestApp({
+    clock,
+    env: {
+      DB_URL: `file:${join(a.dir, 'controller.db')}`,
+      ENCRYPTION_KEY: a.ctx.config.encryptionKey!,
+      CONTROLLER_UUID: '22222222-3333-4444-8555-666666666666',
+    },
+  });
   try {
     const admin = (await a.login()).accessToken;
     const viewer = await a.userToken('viewer');
@@ -72,11 +95,21 @@ test('cluster controllers: two instances on one database both register; heartbea
     assert.equal(list.body.find((r: any) => r.uuid === uuidB).host, null);
 
     // An operator sets B's host; B's heartbeats keep it (B has no CONTROLLER_HOST).
-    assert.equal((await a.call('PATCH', `/api/v3/cluster/controllers/${uuidB}`, { token: developer, body: { host: 'ctl-b' } })).status, 403);
-    const patched = await a.call('PATCH', `/api/v3/cluster/controllers/${uuidB}`, { token: admin, body: { host: 'https://ctl-b.plant.local:51121' } });
+    assert.equal(
+      (await a.call('PATCH', `/api/v3/cluster/controllers/${uuidB}`, { token: developer, body: { host: 'ctl-b' } })).status,
+      403,
+    );
+    const patched = await a.call('PATCH', `/api/v3/cluster/controllers/${uuidB}`, {
+      token: admin,
+      body: { host: 'https://ctl-b.plant.local:51121' },
+    });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     for (const body of [{ host: 'not a host' }, { host: '' }, { host: 'ok', extra: 1 }, {}]) {
-      assert.equal((await a.call('PATCH', `/api/v3/cluster/controllers/${uuidB}`, { token: admin, body })).status, 400, JSON.stringify(body));
+      assert.equal(
+        (await a.call('PATCH', `/api/v3/cluster/controllers/${uuidB}`, { token: admin, body })).status,
+        400,
+        JSON.stringify(body),
+      );
     }
     assert.equal((await a.call('PATCH', '/api/v3/cluster/controllers/nope', { token: admin, body: { host: 'x' } })).status, 404);
 
@@ -89,7 +122,10 @@ test('cluster controllers: two instances on one database both register; heartbea
     assert.deepEqual(cleaned, { ran: true, result: { inactivated: 1 } });
     const admin2 = (await b.login()).accessToken;
     const active = await b.call('GET', '/api/v3/cluster/controllers', { token: admin2 });
-    assert.deepEqual(active.body.map((r: any) => r.uuid), [uuidB]);
+    assert.deepEqual(
+      active.body.map((r: any) => r.uuid),
+      [uuidB],
+    );
     assert.equal(active.body[0].host, 'https://ctl-b.plant.local:51121');
     const all = await b.call('GET', '/api/v3/cluster/controllers?includeInactive=true', { token: admin2 });
     assert.equal(all.body.length, 2);
@@ -98,7 +134,10 @@ test('cluster controllers: two instances on one database both register; heartbea
     assert.equal((await b.call('GET', '/api/v3/cluster/controllers?color=red', { token: admin2 })).status, 400);
     // A comes back.
     await runTick(a.ctx, controllerHeartbeatJob, clock.now());
-    assert.equal((await b.call('GET', `/api/v3/cluster/controllers/11111111-2222-4333-8444-555555555555`, { token: admin2 })).body.isActive, true);
+    assert.equal(
+      (await b.call('GET', `/api/v3/cluster/controllers/11111111-2222-4333-8444-555555555555`, { token: admin2 })).body.isActive,
+      true,
+    );
 
     // Delete: gone until the replica's next heartbeat.
     assert.equal((await b.call('DELETE', `/api/v3/cluster/controllers/${uuidB}`, { token: admin2 })).status, 204);

@@ -21,13 +21,34 @@ test('representative responses match upstream swagger.yaml, except the differenc
   try {
     const admin = (await t.login()).accessToken;
     const image = [{ containerImage: 'ghcr.io/acme/reader:1', archId: 1 }];
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const fog = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'edge', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     await t.call('POST', '/api/v3/application', {
       token: admin,
-      body: { name: 'line', microservices: [{ name: 'reader', agentName: 'edge', images: image, ports: [{ internal: 80, external: 8080 }], volumeMappings: [{ hostDestination: '/d', containerDestination: '/d', accessMode: 'rw' }], env: [{ key: 'A', value: 'b' }] }] },
+      body: {
+        name: 'line',
+        microservices: [
+          {
+            name: 'reader',
+            agentName: 'edge',
+            images: image,
+            ports: [{ internal: 80, external: 8080 }],
+            volumeMappings: [{ hostDestination: '/d', containerDestination: '/d', accessMode: 'rw' }],
+            env: [{ key: 'A', value: 'b' }],
+          },
+        ],
+      },
     });
-    const item = await t.call('POST', '/api/v3/catalog/microservices', { token: admin, body: { name: 'sensor', registryId: 1, images: image } });
-    await t.call('POST', '/api/v3/applicationTemplate', { token: admin, body: { name: 'kit', application: { microservices: [{ name: 's', images: image }] } } });
+    const item = await t.call('POST', '/api/v3/catalog/microservices', {
+      token: admin,
+      body: { name: 'sensor', registryId: 1, images: image },
+    });
+    await t.call('POST', '/api/v3/applicationTemplate', {
+      token: admin,
+      body: { name: 'kit', application: { microservices: [{ name: 's', images: image }] } },
+    });
     const get = async (path: string) => {
       const r = await t.call('GET', path, { token: admin });
       assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
@@ -41,13 +62,36 @@ test('representative responses match upstream swagger.yaml, except the differenc
       { route: '/api/v3/iofog/{uuid}', schema: 'IOFogNodeInfoResponse', body: await get(`/api/v3/iofog/${fog.body.uuid}`) },
       { route: '/api/v3/iofog/{uuid}', schema: 'IOFogNodesListResponse', body: await get('/api/v3/iofog-list'), listKey: 'fogs' },
       { route: '/api/v3/microservices/{uuid}', schema: 'MicroserviceInfoResponse', body: await get(`/api/v3/microservices/${msUuid}`) },
-      { route: '/api/v3/microservices/{uuid}', schema: 'GetMicroservicesResponse', body: await get('/api/v3/microservices'), listKey: 'microservices' },
+      {
+        route: '/api/v3/microservices/{uuid}',
+        schema: 'GetMicroservicesResponse',
+        body: await get('/api/v3/microservices'),
+        listKey: 'microservices',
+      },
       { route: '/api/v3/application/{name}', schema: 'ApplicationGetResponse', body: app },
-      { route: '/api/v3/application/{name}', schema: 'ApplicationListResponse', body: await get('/api/v3/application'), listKey: 'applications' },
-      { route: '/api/v3/catalog/microservices/{id}', schema: 'CatalogItemInfoResponse', body: await get(`/api/v3/catalog/microservices/${item.body.id}`) },
-      { route: '/api/v3/catalog/microservices/{id}', schema: 'MicroservicesCatalogResponse', body: await get('/api/v3/catalog/microservices'), listKey: 'catalogItems' },
+      {
+        route: '/api/v3/application/{name}',
+        schema: 'ApplicationListResponse',
+        body: await get('/api/v3/application'),
+        listKey: 'applications',
+      },
+      {
+        route: '/api/v3/catalog/microservices/{id}',
+        schema: 'CatalogItemInfoResponse',
+        body: await get(`/api/v3/catalog/microservices/${item.body.id}`),
+      },
+      {
+        route: '/api/v3/catalog/microservices/{id}',
+        schema: 'MicroservicesCatalogResponse',
+        body: await get('/api/v3/catalog/microservices'),
+        listKey: 'catalogItems',
+      },
       { route: '/api/v3/registries/{id}', schema: 'RegistriesListResponse', body: await get('/api/v3/registries'), listKey: 'registries' },
-      { route: '/api/v3/applicationTemplate/{name}', schema: 'ApplicationTemplateGetResponse', body: await get('/api/v3/applicationTemplate/kit') },
+      {
+        route: '/api/v3/applicationTemplate/{name}',
+        schema: 'ApplicationTemplateGetResponse',
+        body: await get('/api/v3/applicationTemplate/kit'),
+      },
     ];
 
     const found = new Set<string>();

@@ -23,7 +23,11 @@ test('events: every successful write leaves exactly one event; failing writes le
     const viewer = await t.userToken('viewer');
     const before = await rowCount(t);
 
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' }, ip: '10.9.8.7' });
+    const fog = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' },
+      ip: '10.9.8.7',
+    });
     assert.equal(fog.status, 201);
     assert.equal(await rowCount(t), before + 1);
     const [ev] = (await events(t, admin, '?limit=1')).events;
@@ -41,18 +45,39 @@ test('events: every successful write leaves exactly one event; failing writes le
 
     // Failing writes: conflict, validation, RBAC, not found — no event.
     const n = await rowCount(t);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 409);
+    assert.equal(
+      (
+        await t.call('POST', '/api/v3/iofog', {
+          token: admin,
+          body: { name: 'audit-fog', archId: 1, routerMode: 'none', natsMode: 'none' },
+        })
+      ).status,
+      409,
+    );
     assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 42 } })).status, 400);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403);
+    assert.equal(
+      (await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1, routerMode: 'none', natsMode: 'none' } }))
+        .status,
+      403,
+    );
     assert.equal((await t.call('PATCH', '/api/v3/iofog/nope', { token: admin, body: { description: 'x' } })).status, 404);
-    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'bad-app', microservices: [{ name: 'a', agentName: 'missing-fog', images: [{ containerImage: 'x', archId: 1 }] }] } })).status, 400);
+    assert.equal(
+      (
+        await t.call('POST', '/api/v3/application', {
+          token: admin,
+          body: { name: 'bad-app', microservices: [{ name: 'a', agentName: 'missing-fog', images: [{ containerImage: 'x', archId: 1 }] }] },
+        })
+      ).status,
+      400,
+    );
     assert.equal(await rowCount(t), n, 'no event for a failing write');
 
     // A request with several internal writes is still one event.
     const app = await t.call('POST', '/api/v3/application', {
       token: admin,
       body: {
-        name: 'audit-app', isActivated: true,
+        name: 'audit-app',
+        isActivated: true,
         microservices: [
           { name: 'a', agentName: 'audit-fog', images: [{ containerImage: 'img/a', archId: 1 }] },
           { name: 'b', agentName: 'audit-fog', images: [{ containerImage: 'img/b', archId: 1 }] },
@@ -80,7 +105,10 @@ test('events: agent provision and deprovision are recorded with the fog as actor
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-1', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const fog = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'edge-1', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const n = await rowCount(t);
     assert.equal((await t.call('POST', '/api/v3/agent/provision', { body: { key: 'not-a-key', type: 1 } })).status, 404);
@@ -92,7 +120,10 @@ test('events: agent provision and deprovision are recorded with the fog as actor
     assert.equal(deprov.status, 204, JSON.stringify(deprov.body));
     const list = await events(t, admin, '?endpointType=agent');
     assert.equal(list.total, 2);
-    assert.deepEqual(list.events.map((e) => e.endpointPath), ['/api/v3/agent/deprovision', '/api/v3/agent/provision']);
+    assert.deepEqual(
+      list.events.map((e) => e.endpointPath),
+      ['/api/v3/agent/deprovision', '/api/v3/agent/provision'],
+    );
     for (const e of list.events) {
       assert.equal(e.actorId, fog.body.uuid);
       assert.equal(e.resourceId, fog.body.uuid);
@@ -117,7 +148,11 @@ test('events: filters, paging, validation and RBAC', async () => {
     const t0 = clock.now();
     for (let i = 0; i < 5; i++) {
       clock.advance(60_000);
-      assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `f${i}`, archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
+      assert.equal(
+        (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: `f${i}`, archId: 1, routerMode: 'none', natsMode: 'none' } }))
+          .status,
+        201,
+      );
     }
     clock.advance(60_000);
     const f = await t.call('GET', '/api/v3/iofog-list', { token: sre });
@@ -130,7 +165,10 @@ test('events: filters, paging, validation and RBAC', async () => {
     const page = await events(t, admin, '?limit=2&offset=1');
     assert.equal(page.events.length, 2);
     assert.equal(page.total, 7);
-    assert.deepEqual(page.events.map((e) => e.id), all.events.slice(1, 3).map((e) => e.id));
+    assert.deepEqual(
+      page.events.map((e) => e.id),
+      all.events.slice(1, 3).map((e) => e.id),
+    );
     assert.equal((await events(t, admin, '?actorId=sre%40example.com')).total, 1);
     assert.equal((await events(t, admin, '?method=PATCH')).total, 1);
     assert.equal((await events(t, admin, '?method=PATCH&method=DELETE')).total, 2);
@@ -140,8 +178,14 @@ test('events: filters, paging, validation and RBAC', async () => {
     assert.equal((await events(t, admin, '?status=FAILED')).total, 0);
 
     for (const [q, field] of [
-      ['?limit=0', 'limit'], ['?limit=1001', 'limit'], ['?offset=-1', 'offset'], ['?startTime=yesterday', 'startTime'],
-      ['?endpointType=robot', 'endpointType'], ['?status=OK', 'status'], ['?method=TRACE', 'method'], ['?color=red', 'color'],
+      ['?limit=0', 'limit'],
+      ['?limit=1001', 'limit'],
+      ['?offset=-1', 'offset'],
+      ['?startTime=yesterday', 'startTime'],
+      ['?endpointType=robot', 'endpointType'],
+      ['?status=OK', 'status'],
+      ['?method=TRACE', 'method'],
+      ['?color=red', 'color'],
     ] as const) {
       const r = await t.call('GET', `/api/v3/events${q}`, { token: admin });
       assert.equal(r.status, 400, q);
@@ -173,12 +217,22 @@ test('events: purge by age and retention job; the purge is on record', async () 
     clock.advance(10 * DAY);
     // Access tokens expire; log in again after the clock jump.
     const admin2 = (await t.login()).accessToken;
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin2, body: { name: 'new', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
+    assert.equal(
+      (await t.call('POST', '/api/v3/iofog', { token: admin2, body: { name: 'new', archId: 1, routerMode: 'none', natsMode: 'none' } }))
+        .status,
+      201,
+    );
 
     const job = await runTick(t.ctx, eventCleanupJob, clock.now());
     assert.equal(job.ran, true);
     const left = await events(t, admin2);
-    assert.deepEqual(left.events.map((e) => [e.actorId, e.method]), [['SYSTEM_CLEANUP', 'DELETE'], ['admin@example.com', 'POST']]);
+    assert.deepEqual(
+      left.events.map((e) => [e.actorId, e.method]),
+      [
+        ['SYSTEM_CLEANUP', 'DELETE'],
+        ['admin@example.com', 'POST'],
+      ],
+    );
     assert.equal(left.events[0]!.endpointType, 'system');
     // Nothing to delete → no cleanup event.
     clock.advance(60_000);

@@ -35,7 +35,13 @@ test('a fresh start creates the data and key folders 0700 and the database, its 
       await ctx.store.client.execute("INSERT INTO controller_setting (key, value, updated_at) VALUES ('mode-probe', 'x', 0)");
       assert.equal(mode(join(dir, 'data')), '700');
       assert.equal(mode(join(dir, 'keys')), '700');
-      for (const f of ['data/controller.db', 'data/controller.db-wal', 'data/controller.db-shm', 'keys/encryption.key', 'keys/controller-id']) {
+      for (const f of [
+        'data/controller.db',
+        'data/controller.db-wal',
+        'data/controller.db-shm',
+        'keys/encryption.key',
+        'keys/controller-id',
+      ]) {
         assert.equal(mode(join(dir, f)), '600', f);
       }
     } finally {

@@ -11,12 +11,25 @@ import { createLogger } from '../../src/lib/logger';
 import { nodeKeyFiles } from '../../src/runtime/fs';
 
 async function start(dir: string, env: Record<string, string> = {}) {
-  const config = loadConfig({ DB_URL: `file:${join(dir, 'controller.db')}`, ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'), JOBS_ENABLED: 'false', ...env });
+  const config = loadConfig({
+    DB_URL: `file:${join(dir, 'controller.db')}`,
+    ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
+    JOBS_ENABLED: 'false',
+    ...env,
+  });
   const logs: string[] = [];
   const ctx = await bootstrap({ config, logger: createLogger('info', (l) => logs.push(l)), createClient, keyFiles: nodeKeyFiles });
   const app = createApp(ctx);
   const post = async (path: string, body: unknown, token?: string) => {
-    const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) }, { clientIp: '10.0.0.1' });
+    const res = await app.request(
+      path,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      },
+      { clientIp: '10.0.0.1' },
+    );
     return { status: res.status, body: (await res.json()) as any };
   };
   return { ctx, logs, post };
@@ -29,13 +42,20 @@ test('first start with no user and no bootstrap variables: an admin with a one-t
     const file = join(dir, 'initial-admin-password');
     const password = readFileSync(file, 'utf8').trim();
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    assert.ok(first.logs.some((l) => l.includes('created the admin') && l.includes(file)), 'the log names the file');
+    assert.ok(
+      first.logs.some((l) => l.includes('created the admin') && l.includes(file)),
+      'the log names the file',
+    );
     const login = await first.post('/api/v3/user/login', { email: 'admin', password });
     assert.equal(login.status, 200, JSON.stringify(login.body));
     // The one-time password only opens the password change.
     const denied = await first.post('/api/v3/iofog', { name: 'x', archId: 1 }, login.body.accessToken);
     assert.equal(denied.body.code, 'PASSWORD_CHANGE_REQUIRED');
-    const changed = await first.post('/api/v3/user/change-password', { currentPassword: password, newPassword: 'Chosen-Passw0rd-7' }, login.body.accessToken);
+    const changed = await first.post(
+      '/api/v3/user/change-password',
+      { currentPassword: password, newPassword: 'Chosen-Passw0rd-7' },
+      login.body.accessToken,
+    );
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     await first.ctx.store.close();
 

@@ -11,9 +11,15 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
     const viewer = await t.userToken('viewer');
     const developer = await t.userToken('developer');
     // Edge fogs need the default router and NATS hub of a system fog (platform §6.1).
-    const cp = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'cp-01', archId: 1, isSystem: true, host: 'cp.example' } });
+    const cp = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'cp-01', archId: 1, isSystem: true, host: 'cp.example' },
+    });
     assert.equal(cp.status, 201, JSON.stringify(cp.body));
-    const a = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-lisbon-01', archId: 2, host: '10.20.0.15', routerMode: 'edge', tags: ['site:lisbon'], unknownKey: 1 } });
+    const a = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'edge-lisbon-01', archId: 2, host: '10.20.0.15', routerMode: 'edge', tags: ['site:lisbon'], unknownKey: 1 },
+    });
     assert.equal(a.status, 201, JSON.stringify(a.body));
     assert.match(a.body.uuid, /^[0-9a-f-]{36}$/);
     const b = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-porto-02', archId: 1 } });
@@ -42,23 +48,48 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
     assert.equal((await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'v-fog', archId: 1 } })).status, 403);
 
     const all = await t.call('GET', '/api/v3/iofog-list', { token: developer });
-    assert.deepEqual(all.body.fogs.map((f: { name: string }) => f.name), ['cp-01', 'edge-lisbon-01', 'edge-porto-02']);
+    assert.deepEqual(
+      all.body.fogs.map((f: { name: string }) => f.name),
+      ['cp-01', 'edge-lisbon-01', 'edge-porto-02'],
+    );
     assert.equal(all.body.fogs[1].platformStatus.phase, 'Pending', 'the router platform is reconciled asynchronously');
-    const has = await t.call('GET', '/api/v3/iofog-list?filters[0][key]=name&filters[0][value]=PORTO&filters[0][condition]=has', { token: viewer });
-    assert.deepEqual(has.body.fogs.map((f: { name: string }) => f.name), ['edge-porto-02']);
-    const eq = await t.call('GET', '/api/v3/iofog-list?filters[0][key]=name&filters[0][value]=edge&filters[0][condition]=equals', { token: viewer });
+    const has = await t.call('GET', '/api/v3/iofog-list?filters[0][key]=name&filters[0][value]=PORTO&filters[0][condition]=has', {
+      token: viewer,
+    });
+    assert.deepEqual(
+      has.body.fogs.map((f: { name: string }) => f.name),
+      ['edge-porto-02'],
+    );
+    const eq = await t.call('GET', '/api/v3/iofog-list?filters[0][key]=name&filters[0][value]=edge&filters[0][condition]=equals', {
+      token: viewer,
+    });
     assert.deepEqual(eq.body.fogs, []);
     assert.equal((await t.call('GET', '/api/v3/iofog-list?filters[0][key]=secret&filters[0][value]=x', { token: viewer })).status, 400);
-    assert.equal((await t.call('GET', '/api/v3/iofog-list?filters[0][key]=name&filters[0][value]=x&filters[0][condition]=like', { token: viewer })).status, 400);
+    assert.equal(
+      (await t.call('GET', '/api/v3/iofog-list?filters[0][key]=name&filters[0][value]=x&filters[0][condition]=like', { token: viewer }))
+        .status,
+      400,
+    );
 
     assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { name: 'edge-lisbon-01' } })).status, 409);
-    assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { location: 'Porto', cpuLimit: 55.5, logLevel: 'debug' } })).status, 204);
+    assert.equal(
+      (
+        await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, {
+          token: admin,
+          body: { location: 'Porto', cpuLimit: 55.5, logLevel: 'debug' },
+        })
+      ).status,
+      204,
+    );
     const patched = (await t.call('GET', `/api/v3/iofog/${b.body.uuid}`, { token: viewer })).body;
     assert.equal(patched.location, 'Porto');
     assert.equal(patched.cpuLimit, 55.5);
     assert.equal(patched.logLevel, 'DEBUG');
     // 0 is upstream's minimum: stored as 0, and the agent is sent its default period instead (never 0).
-    assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { statusFrequency: 0, changeFrequency: 0 } })).status, 204);
+    assert.equal(
+      (await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { statusFrequency: 0, changeFrequency: 0 } })).status,
+      204,
+    );
     const zero = (await t.call('GET', `/api/v3/iofog/${b.body.uuid}`, { token: viewer })).body;
     assert.deepEqual([zero.statusFrequency, zero.changeFrequency], [0, 0]);
     assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}`, { token: admin, body: { statusFrequency: -1 } })).status, 400);
@@ -71,7 +102,11 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
     const tunnel = await t.call('GET', `/api/v3/iofog/${b.body.uuid}/tunnel`, { token: admin });
     assert.equal(tunnel.status, 200);
     assert.equal(tunnel.body.status, 'closed');
-    assert.equal((await t.call('GET', `/api/v3/iofog/${b.body.uuid}/tunnel`, { token: viewer })).status, 403, 'viewer has no tunnels access');
+    assert.equal(
+      (await t.call('GET', `/api/v3/iofog/${b.body.uuid}/tunnel`, { token: viewer })).status,
+      403,
+      'viewer has no tunnels access',
+    );
     assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}/tunnel`, { token: admin, body: { action: 'open' } })).status, 400);
     assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}/tunnel`, { token: admin, body: { action: 'close' } })).status, 204);
     assert.equal((await t.call('PATCH', `/api/v3/iofog/${b.body.uuid}/tunnel`, { token: admin, body: { action: 'jump' } })).status, 400);
@@ -86,7 +121,9 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
   }
 });
 
-test('fog creation rules: the first fog with a host becomes the system fog; edge fogs need its router and hub; references checked; system fogs stay interior/server; routerMode-none fogs follow their router', { timeout: 120_000 }, async () => {
+test('fog creation rules: the first fog with a host becomes the system fog; edge fogs need its router and hub; references checked; system fogs stay interior/server; routerMode-none fogs follow their router', {
+  timeout: 120_000,
+}, async () => {
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
@@ -104,9 +141,17 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
 
     // Nothing yet provides the default router or the NATS hub (a first fog without a host cannot).
     await refused({ name: 'early' }, 404, /^default-router not found: no system fog provides it yet\. Create the system fog first/);
-    await refused({ name: 'early', routerMode: 'none' }, 404, /^default-nats-hub not found: no system fog provides it yet\. Create the system fog first/);
+    await refused(
+      { name: 'early', routerMode: 'none' },
+      404,
+      /^default-nats-hub not found: no system fog provides it yet\. Create the system fog first/,
+    );
     await refused({ name: 'sys', isSystem: true }, 400, /^host: required/);
-    await refused({ name: 'sys', isSystem: true, host: 'x.example', routerMode: 'edge' }, 400, /^routerMode: a system fog must be interior/);
+    await refused(
+      { name: 'sys', isSystem: true, host: 'x.example', routerMode: 'edge' },
+      400,
+      /^routerMode: a system fog must be interior/,
+    );
     await refused({ name: 'sys', isSystem: true, host: 'x.example', natsMode: 'leaf' }, 400, /^natsMode: a system fog must be server/);
 
     // The first fog with a host becomes the system fog: interior router (conventional ports), NATS server.
@@ -133,7 +178,11 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     await refused({ name: 'e2', upstreamRouters: ['e1'] }, 400, /^upstreamRouters: e1 is not an interior router/);
     await refused({ name: 'e2', upstreamNatsServers: ['ghost'] }, 404, /^upstreamNatsServers: NATS server ghost not found/);
     await refused({ name: 'e2', upstreamNatsServers: ['e1'] }, 400, /^upstreamNatsServers: e1 is not a NATS server/);
-    await refused({ name: 'n1', routerMode: 'none', natsMode: 'none', networkRouter: 'ghost' }, 404, /^networkRouter: router ghost not found/);
+    await refused(
+      { name: 'n1', routerMode: 'none', natsMode: 'none', networkRouter: 'ghost' },
+      404,
+      /^networkRouter: router ghost not found/,
+    );
     const n0 = await mk({ name: 'n0', routerMode: 'none', natsMode: 'none' });
     // A fog without a router uses the default one, and says so; its agent still gets the local-agent
     // certificate, signed by the default router's local CA (as v3.8 issues it for every fog).
@@ -159,7 +208,14 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     assert.equal((await call('PATCH', `/api/v3/iofog/${e1}`, { upstreamRouters: ['ghost'] })).status, 404);
 
     // An interior router other fogs name as upstream cannot turn edge.
-    const mid = await mk({ name: 'mid', routerMode: 'interior', host: 'mid.example', interRouterPort: 55672, edgeRouterPort: 45672, natsMode: 'none' });
+    const mid = await mk({
+      name: 'mid',
+      routerMode: 'interior',
+      host: 'mid.example',
+      interRouterPort: 55672,
+      edgeRouterPort: 45672,
+      natsMode: 'none',
+    });
     const down = await mk({ name: 'down', routerMode: 'edge', host: 'down.example', upstreamRouters: ['mid'], natsMode: 'none' });
     const turn = await call('PATCH', `/api/v3/iofog/${mid}`, { routerMode: 'edge' });
     assert.equal(turn.status, 400);
@@ -170,8 +226,11 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     await processFogTasks(t.ctx, 50);
     const agentOf = async (uuid: string) => {
       const key = await call('GET', `/api/v3/iofog/${uuid}/provisioning-key`);
-      const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
-      const a = async (method: string, path: string, body?: unknown) => t.call(method, `/api/v3/agent${path}`, { token: await agent.token(), body });
+      const agent = await AgentSigner.fromProvision(
+        (await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body,
+      );
+      const a = async (method: string, path: string, body?: unknown) =>
+        t.call(method, `/api/v3/agent${path}`, { token: await agent.token(), body });
       const first = await a('GET', '/config/changes');
       await a('PATCH', '/config/changes', { lastUpdated: first.body.lastUpdated });
       return a;
@@ -188,16 +247,28 @@ test('fog creation rules: the first fog with a host becomes the system fog; edge
     assert.equal(downChanges.microserviceConfig, true);
 
     // The system fog (the default router) goes: fogs on the default router are told, fogs naming another router are not.
-    const other = await mk({ name: 'other', routerMode: 'interior', host: 'other.example', interRouterPort: 55673, edgeRouterPort: 45673, natsMode: 'none' });
+    const _other = await mk({
+      name: 'other',
+      routerMode: 'interior',
+      host: 'other.example',
+      interRouterPort: 55673,
+      edgeRouterPort: 45673,
+      natsMode: 'none',
+    });
     const n2 = await mk({ name: 'n2', routerMode: 'none', natsMode: 'none', networkRouter: 'other' });
     await processFogTasks(t.ctx, 50);
     const n2Agent = await agentOf(n2);
-    const ack = async (a: typeof n1Agent) => a('PATCH', '/config/changes', { lastUpdated: (await a('GET', '/config/changes')).body.lastUpdated });
+    const ack = async (a: typeof n1Agent) =>
+      a('PATCH', '/config/changes', { lastUpdated: (await a('GET', '/config/changes')).body.lastUpdated });
     await ack(n1Agent);
     assert.equal((await n1Agent('GET', '/config/changes')).body.routerChanged, false);
     assert.equal((await call('DELETE', `/api/v3/iofog/${cp}`)).status, 202);
     await processFogTasks(t.ctx, 50);
-    assert.equal((await n1Agent('GET', '/config/changes')).body.routerChanged, true, 'a fog on the default router is told when the system fog goes');
+    assert.equal(
+      (await n1Agent('GET', '/config/changes')).body.routerChanged,
+      true,
+      'a fog on the default router is told when the system fog goes',
+    );
     assert.equal((await n2Agent('GET', '/config/changes')).body.routerChanged, false, 'a fog naming another router is not');
     assert.equal((await call('GET', `/api/v3/iofog/${n2}`)).body.networkRouter, 'other', 'and keeps its router');
   } finally {

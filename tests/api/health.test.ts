@@ -32,7 +32,16 @@ test('live, status and architectures are public and match their contracts', asyn
       const arch = await t.call('GET', path);
       assert.equal(arch.status, 200);
       const parsed = ArchitecturesSchema.parse(arch.body);
-      assert.deepEqual(parsed.architectures.map((a) => [a.id, a.name]), [[0, 'auto'], [1, 'amd64'], [2, 'arm64'], [3, 'riscv64'], [4, 'arm']]);
+      assert.deepEqual(
+        parsed.architectures.map((a) => [a.id, a.name]),
+        [
+          [0, 'auto'],
+          [1, 'amd64'],
+          [2, 'arm64'],
+          [3, 'riscv64'],
+          [4, 'arm'],
+        ],
+      );
     }
   } finally {
     await t.close();
@@ -98,7 +107,12 @@ test('docs UI: HTML with a same-origin CSP; assets served from the bundle; trail
     const slash = await t.app.request('/api/v3/docs/');
     assert.equal(slash.status, 301);
     assert.equal(slash.headers.get('location'), '/api/v3/docs');
-    for (const [path, type] of [['/api/v3/docs/swagger-ui-bundle.js', 'text/javascript'], ['/api/v3/docs/swagger-ui.css', 'text/css'], ['/api/v3/docs/init.js', 'text/javascript'], ['/api/v3/docs/favicon.png', 'image/png']]) {
+    for (const [path, type] of [
+      ['/api/v3/docs/swagger-ui-bundle.js', 'text/javascript'],
+      ['/api/v3/docs/swagger-ui.css', 'text/css'],
+      ['/api/v3/docs/init.js', 'text/javascript'],
+      ['/api/v3/docs/favicon.png', 'image/png'],
+    ]) {
       const r = await t.app.request(path!);
       assert.equal(r.status, 200, path);
       assert.match(r.headers.get('content-type')!, new RegExp(type!));

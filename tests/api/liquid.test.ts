@@ -7,19 +7,26 @@ import { RENDER_LIMITS, renderBodyTemplates } from '../../src/services/templatin
 async function fleet(t: TestApp, admin: string) {
   const fogs: Record<string, string> = {};
   for (const name of ['edge-a', 'edge-b']) {
-    const r = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none', location: `site of ${name}` } });
+    const r = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name, archId: 1, routerMode: 'none', natsMode: 'none', location: `site of ${name}` },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     fogs[name] = r.body.uuid;
   }
   const app = await t.call('POST', '/api/v3/application', {
     token: admin,
-    body: { name: 'base-app', microservices: [{ name: 'reader', iofogUuid: fogs['edge-b'], images: [{ containerImage: 'nginx:1', archId: 1 }] }] },
+    body: {
+      name: 'base-app',
+      microservices: [{ name: 'reader', iofogUuid: fogs['edge-b'], images: [{ containerImage: 'nginx:1', archId: 1 }] }],
+    },
   });
   assert.equal(app.status, 201, JSON.stringify(app.body));
   return fogs;
 }
 
-const description = async (t: TestApp, token: string, name: string) => (await t.call('GET', `/api/v3/application/${name}`, { token })).body.description;
+const description = async (t: TestApp, token: string, name: string) =>
+  (await t.call('GET', `/api/v3/application/${name}`, { token })).body.description;
 
 test('filters: findAgent, findApplication, findMicroserviceAgent, toNumber, toBoolean, toString', async () => {
   const t = await makeTestApp();
@@ -35,9 +42,15 @@ test('filters: findAgent, findApplication, findMicroserviceAgent, toNumber, toBo
       // One agent by name, with the fields of GET /iofog/{uuid}.
       ['{% assign a = "edge-b" | findAgent %}{{ a.uuid }}|{{ a.location }}|{{ a.arch.name }}', `${fogs['edge-b']}|site of edge-b|amd64`],
       // The application as GET /application/{name} shows it, microservices included.
-      ['{% assign app = "base-app" | findApplication %}{{ app.name }}:{{ app.microservices | size }}:{{ app.microservices[0].name }}', 'base-app:1:reader'],
+      [
+        '{% assign app = "base-app" | findApplication %}{{ app.name }}:{{ app.microservices | size }}:{{ app.microservices[0].name }}',
+        'base-app:1:reader',
+      ],
       ['{% assign app = "no-such-app" | findApplication %}{% if app %}found{% else %}none{% endif %}', 'none'],
-      ['{% assign app = "base-app" | findApplication %}{% assign a = app.microservices[0] | findMicroserviceAgent %}{{ a.name }}', 'edge-b'],
+      [
+        '{% assign app = "base-app" | findApplication %}{% assign a = app.microservices[0] | findMicroserviceAgent %}{{ a.name }}',
+        'edge-b',
+      ],
       ['{{ self.name }} on {{ "edge-a" | findAgent | map: "name" }}', 'uses-filters on edge-a'],
     ];
     for (const [template, expected] of cases) {
@@ -61,14 +74,23 @@ test('filters: findAgent, findApplication, findMicroserviceAgent, toNumber, toBo
       assert.equal(r.status, 400, JSON.stringify(body));
     }
     // Not JSON: unchanged, as upstream.
-    assert.equal((await t.call('PATCH', `/api/v3/iofog/${fogs['edge-a']}`, { token: admin, body: { description: '{{ "abc" | toNumber }}' } })).status, 204);
+    assert.equal(
+      (await t.call('PATCH', `/api/v3/iofog/${fogs['edge-a']}`, { token: admin, body: { description: '{{ "abc" | toNumber }}' } })).status,
+      204,
+    );
     assert.equal((await t.call('GET', `/api/v3/iofog/${fogs['edge-a']}`, { token: admin })).body.description, 'abc');
 
     // An unknown agent is an error naming the field; so is a misspelt filter.
-    const missing = await t.call('POST', '/api/v3/application', { token: developer, body: { name: 'bad-ref', description: '{{ "edge-z" | findAgent }}' } });
+    const missing = await t.call('POST', '/api/v3/application', {
+      token: developer,
+      body: { name: 'bad-ref', description: '{{ "edge-z" | findAgent }}' },
+    });
     assert.equal(missing.status, 400);
     assert.match(missing.body.message, /^description: findAgent: no agent named edge-z/);
-    const typo = await t.call('POST', '/api/v3/application', { token: developer, body: { name: 'bad-ref', description: '{{ "" | findAgnet }}' } });
+    const typo = await t.call('POST', '/api/v3/application', {
+      token: developer,
+      body: { name: 'bad-ref', description: '{{ "" | findAgnet }}' },
+    });
     assert.equal(typo.status, 400);
     assert.match(typo.body.message, /^description: Liquid template error: undefined filter: findAgnet/);
   } finally {
@@ -86,16 +108,33 @@ test('filters read only what the caller may read (RBAC of the matching GET route
     const roleMade = await t.call('POST', '/api/v3/roles', { token: admin, body: role });
     assert.equal(roleMade.status, 201, JSON.stringify(roleMade.body));
     await t.userToken('viewer', 'maker@example.com');
-    const binding = { name: 'makers', roleRef: { kind: 'Role', name: 'app-maker' }, subjects: [{ kind: 'User', name: 'maker@example.com' }] };
+    const binding = {
+      name: 'makers',
+      roleRef: { kind: 'Role', name: 'app-maker' },
+      subjects: [{ kind: 'User', name: 'maker@example.com' }],
+    };
     const bound = await t.call('POST', '/api/v3/rolebindings', { token: admin, body: binding });
     assert.equal(bound.status, 201, JSON.stringify(bound.body));
     // The viewer group reads fogs: leave the user with the custom role only.
-    const user = (await t.call('GET', '/api/v3/users', { token: admin })).body.find((u: { email: string }) => u.email === 'maker@example.com');
+    const user = (await t.call('GET', '/api/v3/users', { token: admin })).body.find(
+      (u: { email: string }) => u.email === 'maker@example.com',
+    );
     assert.equal((await t.call('PATCH', `/api/v3/users/${user.id}`, { token: admin, body: { groups: [] } })).status, 200);
     const token = (await t.login('maker@example.com', CHANGED_PASSWORD)).accessToken;
 
-    assert.equal((await t.call('POST', '/api/v3/application', { token, body: { name: 'plain', description: '{% assign app = "base-app" | findApplication %}{{ app.name }}' } })).status, 201);
-    const denied = await t.call('POST', '/api/v3/application', { token, body: { name: 'peek', description: '{{ "" | findAgent | size }}' } });
+    assert.equal(
+      (
+        await t.call('POST', '/api/v3/application', {
+          token,
+          body: { name: 'plain', description: '{% assign app = "base-app" | findApplication %}{{ app.name }}' },
+        })
+      ).status,
+      201,
+    );
+    const denied = await t.call('POST', '/api/v3/application', {
+      token,
+      body: { name: 'peek', description: '{{ "" | findAgent | size }}' },
+    });
     assert.equal(denied.status, 403, JSON.stringify(denied.body));
     assert.match(denied.body.message, /^description: findAgent: your roles .* do not grant fogs:list/);
   } finally {
@@ -132,10 +171,19 @@ test('YAML bodies: Application YAML, microservice YAML and template deploys rend
     const reader = app.microservices[0];
     assert.equal(reader.iofogUuid, fogs['edge-a']);
     assert.equal(reader.images[0].containerImage, 'nginx:1.27');
-    assert.deepEqual(reader.env, [{ key: 'APP', value: 'yaml-app' }, { key: 'PLAIN', value: '{ not: liquid } 100% }}' }]);
+    assert.deepEqual(reader.env, [
+      { key: 'APP', value: 'yaml-app' },
+      { key: 'PLAIN', value: '{ not: liquid } 100% }}' },
+    ]);
 
     // A render error names the field by its place in the document.
-    const bad = await t.upload('PUT', '/api/v3/application/yaml/yaml-app', 'application', APP_YAML.replace("value: \"{{ self.name }}\"", "value: \"{{ 'edge-q' | findAgent }}\""), admin);
+    const bad = await t.upload(
+      'PUT',
+      '/api/v3/application/yaml/yaml-app',
+      'application',
+      APP_YAML.replace('value: "{{ self.name }}"', 'value: "{{ \'edge-q\' | findAgent }}"'),
+      admin,
+    );
     assert.equal(bad.status, 400);
     assert.match(bad.body.message, /^spec\.microservices\[0\]\.container\.env\[0\]\.value: findAgent: no agent named edge-q/);
 
@@ -158,7 +206,10 @@ spec:
     // Template deploy: variables and `self` in scope, filters available, typed results.
     const template = {
       name: 'kit',
-      variables: [{ key: 'memory', type: 'number', defaultValue: 128 }, { key: 'tag', defaultValue: '1' }],
+      variables: [
+        { key: 'memory', type: 'number', defaultValue: 128 },
+        { key: 'tag', defaultValue: '1' },
+      ],
       application: {
         microservices: [
           {
@@ -192,17 +243,31 @@ spec:
     const stored = (await t.call('GET', '/api/v3/applicationTemplate/yaml-kit', { token: admin })).body;
     assert.equal(stored.variables[0].defaultValue, 'edge-a');
     assert.equal(stored.application.microservices[0].agentName, '{{ where }}');
-    const badKit = await t.upload('POST', '/api/v3/applicationTemplate/yaml', 'template', kitYaml.replace("first %}", "frist %}").replace('yaml-kit', 'bad-kit'), admin);
+    const badKit = await t.upload(
+      'POST',
+      '/api/v3/applicationTemplate/yaml',
+      'template',
+      kitYaml.replace('first %}', 'frist %}').replace('yaml-kit', 'bad-kit'),
+      admin,
+    );
     assert.equal(badKit.status, 400);
     assert.match(badKit.body.message, /^spec\.variables\[0\]\.defaultValue: Liquid template error: undefined filter: frist/);
-    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'from-yaml-kit', template: { name: 'yaml-kit' } } })).status, 201);
+    assert.equal(
+      (await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'from-yaml-kit', template: { name: 'yaml-kit' } } }))
+        .status,
+      201,
+    );
     const probe = (await t.call('GET', '/api/v3/application/from-yaml-kit', { token: admin })).body.microservices[0];
     assert.equal(probe.iofogUuid, fogs['edge-a']);
     assert.deepEqual(probe.env, [{ key: 'APP', value: 'from-yaml-kit' }]);
 
     const deployed = await t.call('POST', '/api/v3/application', {
       token: admin,
-      body: { name: 'from-kit', description: '{% raw %}{% if %}{{ literal }}{% endraw %}', template: { name: 'kit', variables: [{ key: 'memory', value: 256 }] } },
+      body: {
+        name: 'from-kit',
+        description: '{% raw %}{% if %}{{ literal }}{% endraw %}',
+        template: { name: 'kit', variables: [{ key: 'memory', value: 256 }] },
+      },
     });
     assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
     // The request's own fields render once, on the way in; the deploy renders the template's spec only.
@@ -224,7 +289,12 @@ test('a render error is a 400 naming the field path and the Liquid error', async
     const fogs = await fleet(t, admin);
     const r = await t.call('POST', '/api/v3/application', {
       token: admin,
-      body: { name: 'broken', microservices: [{ name: 'm', iofogUuid: fogs['edge-a'], images: [{ containerImage: 'x', archId: 1 }], env: [{ key: 'K', value: '{% if %}' }] }] },
+      body: {
+        name: 'broken',
+        microservices: [
+          { name: 'm', iofogUuid: fogs['edge-a'], images: [{ containerImage: 'x', archId: 1 }], env: [{ key: 'K', value: '{% if %}' }] },
+        ],
+      },
     });
     assert.equal(r.status, 400);
     assert.equal(r.body.name, 'ValidationError');
@@ -256,7 +326,12 @@ test('rendering is bounded: time per request, output size, and no file access', 
     // 100 copies of a 100 000-character string: 10 M characters, over the output limit, quickly.
     const big = await t.call('POST', '/api/v3/application', {
       token: admin,
-      body: { name: 'big', big: 'y'.repeat(100_000), xs: xs.slice(0, 100), description: '{% for a in self.xs %}{{ self.big }}{% endfor %}' },
+      body: {
+        name: 'big',
+        big: 'y'.repeat(100_000),
+        xs: xs.slice(0, 100),
+        description: '{% for a in self.xs %}{{ self.big }}{% endfor %}',
+      },
     });
     assert.equal(big.status, 400);
     assert.match(big.body.message, /^description: Liquid template error: output size limit exceeded/);
@@ -264,12 +339,23 @@ test('rendering is bounded: time per request, output size, and no file access', 
     // The budget is per request: many strings each under the limit add up.
     const many = await t.call('POST', '/api/v3/application', {
       token: admin,
-      body: { name: 'many', big: 'y'.repeat(300_000), microservices: [], description: '{{ self.big }}', a: '{{ self.big }}', b: '{{ self.big }}', c: '{{ self.big }}' },
+      body: {
+        name: 'many',
+        big: 'y'.repeat(300_000),
+        microservices: [],
+        description: '{{ self.big }}',
+        a: '{{ self.big }}',
+        b: '{{ self.big }}',
+        c: '{{ self.big }}',
+      },
     });
     assert.equal(many.status, 400);
     assert.match(many.body.message, /^c: Liquid template error: output size limit exceeded/);
 
-    const file = await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'file', description: "{% render 'package.json' %}" } });
+    const file = await t.call('POST', '/api/v3/application', {
+      token: admin,
+      body: { name: 'file', description: "{% render 'package.json' %}" },
+    });
     assert.equal(file.status, 400);
     assert.match(file.body.message, /^description: Liquid template error: .*Failed to lookup/);
   } finally {
@@ -283,7 +369,10 @@ test('strings without markup are left byte-identical and never reach the engine'
     const admin = (await t.login()).accessToken;
     const plain = ['{ not liquid }', '100% {x} }} %}', '  spaced\ttab  ', 'é \u2028 \ud83d\ude00', '{', '{ {', '{ %'];
     // Alone, and beside a field that does render.
-    for (const [i, body] of [{ name: 'plain-0' }, { name: 'plain-1', natsConfig: { natsAccess: false, natsRule: '{{ "default-account" }}' } }].entries()) {
+    for (const [i, body] of [
+      { name: 'plain-0' },
+      { name: 'plain-1', natsConfig: { natsAccess: false, natsRule: '{{ "default-account" }}' } },
+    ].entries()) {
       for (const s of plain) {
         await t.call('DELETE', `/api/v3/application/plain-${i}`, { token: admin });
         const r = await t.call('POST', '/api/v3/application', { token: admin, body: { ...body, description: s } });
@@ -311,35 +400,41 @@ test('the routes that render are the ones upstream renders; agent routes never d
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) if (op?.['x-liquid-body']) rendering.push(`${method.toUpperCase()} ${path}`);
     }
-    assert.deepEqual(rendering.sort(), [
-      'PATCH /api/v3/application/{name}',
-      'PATCH /api/v3/catalog/microservices/{id}',
-      'PATCH /api/v3/iofog/{uuid}',
-      'PATCH /api/v3/microservices/system/yaml/{uuid}',
-      'PATCH /api/v3/microservices/system/{uuid}',
-      'PATCH /api/v3/microservices/yaml/{uuid}',
-      'PATCH /api/v3/microservices/{uuid}',
-      'PATCH /api/v3/registries/{id}',
-      'PATCH /api/v3/volumeMounts/{name}',
-      'POST /api/v3/application',
-      'POST /api/v3/application/yaml',
-      'POST /api/v3/catalog/microservices',
-      'POST /api/v3/iofog',
-      'POST /api/v3/microservices',
-      'POST /api/v3/microservices/yaml',
-      'POST /api/v3/registries',
-      'POST /api/v3/volumeMounts',
-      'PUT /api/v3/application/yaml/{name}',
-      'POST /api/v3/applicationTemplate/yaml',
-      'PUT /api/v3/applicationTemplate/yaml/{name}',
-      'PUT /api/v3/application/{name}',
-      'PUT /api/v3/config',
-      'PUT /api/v3/nats/hub',
-      'PUT /api/v3/router',
-    ].sort());
+    assert.deepEqual(
+      rendering.sort(),
+      [
+        'PATCH /api/v3/application/{name}',
+        'PATCH /api/v3/catalog/microservices/{id}',
+        'PATCH /api/v3/iofog/{uuid}',
+        'PATCH /api/v3/microservices/system/yaml/{uuid}',
+        'PATCH /api/v3/microservices/system/{uuid}',
+        'PATCH /api/v3/microservices/yaml/{uuid}',
+        'PATCH /api/v3/microservices/{uuid}',
+        'PATCH /api/v3/registries/{id}',
+        'PATCH /api/v3/volumeMounts/{name}',
+        'POST /api/v3/application',
+        'POST /api/v3/application/yaml',
+        'POST /api/v3/catalog/microservices',
+        'POST /api/v3/iofog',
+        'POST /api/v3/microservices',
+        'POST /api/v3/microservices/yaml',
+        'POST /api/v3/registries',
+        'POST /api/v3/volumeMounts',
+        'PUT /api/v3/application/yaml/{name}',
+        'POST /api/v3/applicationTemplate/yaml',
+        'PUT /api/v3/applicationTemplate/yaml/{name}',
+        'PUT /api/v3/application/{name}',
+        'PUT /api/v3/config',
+        'PUT /api/v3/nats/hub',
+        'PUT /api/v3/router',
+      ].sort(),
+    );
     // A route without the declaration takes templates literally (here: a secret value).
     const admin = (await t.login()).accessToken;
-    const secret = await t.call('POST', '/api/v3/secrets', { token: admin, body: { name: 's1', type: 'Opaque', data: { k: '{{ 1 | plus: 1 }}' } } });
+    const secret = await t.call('POST', '/api/v3/secrets', {
+      token: admin,
+      body: { name: 's1', type: 'Opaque', data: { k: '{{ 1 | plus: 1 }}' } },
+    });
     assert.equal(secret.status, 201, JSON.stringify(secret.body));
     assert.equal((await t.call('GET', '/api/v3/secrets/s1', { token: admin })).body.data.k, '{{ 1 | plus: 1 }}');
   } finally {

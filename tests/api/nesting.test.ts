@@ -3,13 +3,17 @@ import assert from 'node:assert/strict';
 import { makeTestApp } from '../harness/app';
 import { jsonTextTooDeep, valueTooDeep } from '../../src/lib/nesting';
 
-const nested = (depth: number) => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+const nested = (depth: number) => `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
 
 test('nesting scan: counts arrays and objects, ignores brackets inside strings, and stops at the limit', () => {
   assert.equal(jsonTextTooDeep(nested(64)), false);
   assert.equal(jsonTextTooDeep(nested(65)), true);
   assert.equal(jsonTextTooDeep('['.repeat(65) + ']'.repeat(65)), true);
-  assert.equal(jsonTextTooDeep(JSON.stringify({ s: '['.repeat(500) + '\\"{'.repeat(100) })), false, 'brackets and escaped quotes in strings');
+  assert.equal(
+    jsonTextTooDeep(JSON.stringify({ s: '['.repeat(500) + '\\"{'.repeat(100) })),
+    false,
+    'brackets and escaped quotes in strings',
+  );
   assert.equal(jsonTextTooDeep(`[${'[],'.repeat(1000)}[]]`), false, 'wide is not deep');
   assert.equal(valueTooDeep(JSON.parse(nested(64))), false);
   assert.equal(valueTooDeep(JSON.parse(nested(65))), true);
@@ -22,14 +26,26 @@ test('nesting scan: counts arrays and objects, ignores brackets inside strings, 
   assert.equal(valueTooDeep(root), true);
 });
 
-test('JSON bodies nested deeper than 64 levels are a 400 naming the limit on every route that takes JSON; YAML documents too', { timeout: 120_000 }, async () => {
+test('JSON bodies nested deeper than 64 levels are a 400 naming the limit on every route that takes JSON; YAML documents too', {
+  timeout: 120_000,
+}, async () => {
   const t = await makeTestApp({ env: { AUTH_RATE_LIMIT_ENABLED: 'false' } });
   try {
     const admin = (await t.login()).accessToken;
-    const fog = (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'deep-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid;
-    await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'deep-app', microservices: [{ name: 'deep-ms', iofogUuid: fog, images: [{ containerImage: 'x', archId: 1 }] }] } });
+    const fog = (
+      await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'deep-fog', archId: 1, routerMode: 'none', natsMode: 'none' } })
+    ).body.uuid;
+    await t.call('POST', '/api/v3/application', {
+      token: admin,
+      body: { name: 'deep-app', microservices: [{ name: 'deep-ms', iofogUuid: fog, images: [{ containerImage: 'x', archId: 1 }] }] },
+    });
     const ms = (await t.call('GET', '/api/v3/microservices', { token: admin })).body.microservices[0].uuid;
-    const reg = (await t.call('POST', '/api/v3/registries', { token: admin, body: { url: 'r.io', isPublic: true, username: '', password: '', email: '' } })).body.id;
+    const reg = (
+      await t.call('POST', '/api/v3/registries', {
+        token: admin,
+        body: { url: 'r.io', isPublic: true, username: '', password: '', email: '' },
+      })
+    ).body.id;
 
     // The two reported cases: a 500 from JSON.stringify, and a registry update that stored it.
     const config = await t.call('PATCH', `/api/v3/microservices/${ms}/config`, { token: admin, raw: nested(5000) });
@@ -62,11 +78,19 @@ test('JSON bodies nested deeper than 64 levels are a 400 naming the limit on eve
 
     // YAML: the parsed document is measured (flow collections, as deep as the JSON above).
     const deepYaml = `apiVersion: iofog.org/v3\nkind: Application\nmetadata:\n  name: deep-yaml\nspec:\n  microservices: ${'['.repeat(70)}${']'.repeat(70)}\n`;
-    const y = await t.call('POST', '/api/v3/application/yaml', { token: admin, raw: deepYaml, headers: { 'content-type': 'application/yaml' } });
+    const y = await t.call('POST', '/api/v3/application/yaml', {
+      token: admin,
+      raw: deepYaml,
+      headers: { 'content-type': 'application/yaml' },
+    });
     assert.equal(y.status, 400, JSON.stringify(y.body));
     assert.equal(y.body.message, 'YAML: nested deeper than 64 levels (the limit for request documents)');
     // So deep that the YAML parser runs out of stack: the same answer, not the parser's words.
-    const deeper = await t.call('POST', '/api/v3/application/yaml', { token: admin, raw: deepYaml.replace(`${'['.repeat(70)}${']'.repeat(70)}`, `${'['.repeat(20_000)}${']'.repeat(20_000)}`), headers: { 'content-type': 'application/yaml' } });
+    const deeper = await t.call('POST', '/api/v3/application/yaml', {
+      token: admin,
+      raw: deepYaml.replace(`${'['.repeat(70)}${']'.repeat(70)}`, `${'['.repeat(20_000)}${']'.repeat(20_000)}`),
+      headers: { 'content-type': 'application/yaml' },
+    });
     assert.equal(deeper.status, 400);
     assert.equal(deeper.body.message, 'YAML: nested deeper than 64 levels (the limit for request documents)');
   } finally {

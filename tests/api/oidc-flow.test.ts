@@ -35,7 +35,10 @@ test('browser login flow (API level): authorize → interaction steps with TOTP 
   try {
     const token = await t.userToken('developer', 'op@plant.example');
     const secret = (await t.call('POST', '/api/v3/user/mfa/enroll', { token })).body.secret;
-    assert.equal((await t.call('POST', '/api/v3/user/mfa/confirm', { token, body: { code: generateTotp(secret, clock.now()) } })).status, 200);
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/mfa/confirm', { token, body: { code: generateTotp(secret, clock.now()) } })).status,
+      200,
+    );
     clock.advance(30_000);
 
     const uid = await startLogin(t);
@@ -69,7 +72,13 @@ test('browser login flow (API level): authorize → interaction steps with TOTP 
     const reuse = await t.app.request('/oidc/token', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: cb.searchParams.get('code')!, redirect_uri: `${PUBLIC}/api/v3/user/oauth/callback`, code_verifier: 'x'.repeat(43), client_id: 'controller' }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: cb.searchParams.get('code')!,
+        redirect_uri: `${PUBLIC}/api/v3/user/oauth/callback`,
+        code_verifier: 'x'.repeat(43),
+        client_id: 'controller',
+      }),
     });
     assert.equal(reuse.status, 400);
     assert.equal((await reuse.json()).error, 'invalid_grant');
@@ -86,7 +95,16 @@ test('authorization endpoint and token endpoint follow the OAuth rules that matt
   const t = await makeTestApp({ env: { CONTROLLER_PUBLIC_URL: PUBLIC, CONSOLE_URL: CONSOLE } });
   try {
     const verifier = 'v'.repeat(50);
-    const base = { client_id: 'controller', redirect_uri: `${PUBLIC}/api/v3/user/oauth/callback`, response_type: 'code', scope: 'openid', state: 's1', nonce: 'n1', code_challenge: await s256(verifier), code_challenge_method: 'S256' };
+    const base = {
+      client_id: 'controller',
+      redirect_uri: `${PUBLIC}/api/v3/user/oauth/callback`,
+      response_type: 'code',
+      scope: 'openid',
+      state: 's1',
+      nonce: 'n1',
+      code_challenge: await s256(verifier),
+      code_challenge_method: 'S256',
+    };
     const auth = (q: Record<string, string>) => t.app.request(`/oidc/auth?${new URLSearchParams(q)}`, {}, { clientIp: '10.0.0.1' });
     // Not sent back to an unverified redirect URI: 400 here.
     assert.equal((await auth({ ...base, redirect_uri: 'https://evil.example/cb' })).status, 400);
@@ -100,7 +118,10 @@ test('authorization endpoint and token endpoint follow the OAuth rules that matt
     assert.equal(err.get('state'), 's1');
     const plain = await auth({ ...base, code_challenge_method: 'plain' });
     assert.equal(new URL(plain.headers.get('location')!).searchParams.get('error'), 'invalid_request');
-    assert.equal(new URL((await auth({ ...base, response_type: 'token' })).headers.get('location')!).searchParams.get('error'), 'unsupported_response_type');
+    assert.equal(
+      new URL((await auth({ ...base, response_type: 'token' })).headers.get('location')!).searchParams.get('error'),
+      'unsupported_response_type',
+    );
 
     // A full login driven directly, then the token endpoint's checks.
     const ok = await auth(base);
@@ -109,12 +130,39 @@ test('authorization endpoint and token endpoint follow the OAuth rules that matt
     await step('/login', { email: 'admin@example.com', password: 'Admin-Passw0rd-1' });
     const code = new URL((await step('/complete')).body.redirectTo).searchParams.get('code')!;
     const token = (body: Record<string, string>, headers: Record<string, string> = {}) =>
-      t.app.request('/oidc/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body) });
-    const wrongVerifier = await token({ grant_type: 'authorization_code', code, redirect_uri: base.redirect_uri, code_verifier: 'w'.repeat(50), client_id: 'controller' });
+      t.app.request('/oidc/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(body),
+      });
+    const wrongVerifier = await token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: base.redirect_uri,
+      code_verifier: 'w'.repeat(50),
+      client_id: 'controller',
+    });
     assert.equal(wrongVerifier.status, 400);
     assert.equal((await wrongVerifier.json()).error, 'invalid_grant');
-    assert.equal((await token({ grant_type: 'authorization_code', code, redirect_uri: base.redirect_uri, code_verifier: verifier, client_id: 'nobody' })).status, 401);
-    const good = await token({ grant_type: 'authorization_code', code, redirect_uri: base.redirect_uri, code_verifier: verifier, client_id: 'controller' });
+    assert.equal(
+      (
+        await token({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: base.redirect_uri,
+          code_verifier: verifier,
+          client_id: 'nobody',
+        })
+      ).status,
+      401,
+    );
+    const good = await token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: base.redirect_uri,
+      code_verifier: verifier,
+      client_id: 'controller',
+    });
     assert.equal(good.status, 200);
     const tokens = await good.json();
     assert.equal(tokens.token_type, 'Bearer');
@@ -123,7 +171,11 @@ test('authorization endpoint and token endpoint follow the OAuth rules that matt
     assert.equal(idClaims.aud, 'controller');
     const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'controller' });
     assert.equal(refreshed.status, 200);
-    assert.equal((await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'controller' })).status, 400, 'rotated');
+    assert.equal(
+      (await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'controller' })).status,
+      400,
+      'rotated',
+    );
     assert.equal((await token({ grant_type: 'password', client_id: 'controller' })).status, 400);
   } finally {
     await t.close();
@@ -136,7 +188,10 @@ test('interaction: group MFA enrollment and forced password change happen in the
   try {
     const admin = (await t.login()).accessToken;
     await t.call('POST', '/api/v3/groups', { token: admin, body: { name: 'secure-ops', mfaRequired: true } });
-    await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'new@plant.example', password: USER_PASSWORD, groups: ['secure-ops', 'viewer'] } });
+    await t.call('POST', '/api/v3/users', {
+      token: admin,
+      body: { email: 'new@plant.example', password: USER_PASSWORD, groups: ['secure-ops', 'viewer'] },
+    });
     const uid = await startLogin(t);
     const step = (path: string, body?: unknown) => t.call('POST', `/api/v3/user/interaction/${uid}${path}`, { body });
     assert.deepEqual((await step('/login', { email: 'new@plant.example', password: USER_PASSWORD })).body, { step: 'enroll' });
@@ -147,7 +202,9 @@ test('interaction: group MFA enrollment and forced password change happen in the
     assert.equal(confirmed.body.recoveryCodes.length, 10);
     const weak = await step('/change-password', { currentPassword: USER_PASSWORD, newPassword: 'short' });
     assert.equal(weak.status, 400);
-    assert.deepEqual((await step('/change-password', { currentPassword: USER_PASSWORD, newPassword: CHANGED_PASSWORD })).body, { step: 'complete' });
+    assert.deepEqual((await step('/change-password', { currentPassword: USER_PASSWORD, newPassword: CHANGED_PASSWORD })).body, {
+      step: 'complete',
+    });
     const landed = await hop(t, (await step('/complete')).body.redirectTo);
     const access = new URLSearchParams(new URL(landed.location).hash.slice(1)).get('accessToken')!;
     // A full token: no password-change or enrollment restriction left.
@@ -163,36 +220,97 @@ test('interaction: group MFA enrollment and forced password change happen in the
 
 test('clients: the public console client (PKCE only, its own redirect URIs) and a confidential Controller client (secret required)', async () => {
   const t = await makeTestApp({
-    env: { CONTROLLER_PUBLIC_URL: PUBLIC, CONSOLE_URL: CONSOLE, OIDC_CONSOLE_CLIENT_ID: 'console', OIDC_CLIENT_SECRET: 'ctl-secret-0123456789' },
+    env: {
+      CONTROLLER_PUBLIC_URL: PUBLIC,
+      CONSOLE_URL: CONSOLE,
+      OIDC_CONSOLE_CLIENT_ID: 'console',
+      OIDC_CLIENT_SECRET: 'ctl-secret-0123456789',
+    },
   });
   try {
     const verifier = 'c'.repeat(60);
     const login = async (client_id: string, redirect_uri: string) => {
-      const r = await t.app.request(`/oidc/auth?${new URLSearchParams({ client_id, redirect_uri, response_type: 'code', scope: 'openid', state: 's', code_challenge: await s256(verifier), code_challenge_method: 'S256' })}`, {}, { clientIp: '10.0.0.1' });
+      const r = await t.app.request(
+        `/oidc/auth?${new URLSearchParams({ client_id, redirect_uri, response_type: 'code', scope: 'openid', state: 's', code_challenge: await s256(verifier), code_challenge_method: 'S256' })}`,
+        {},
+        { clientIp: '10.0.0.1' },
+      );
       assert.equal(r.status, 302, `${client_id} ${redirect_uri}`);
       const uid = new URL(r.headers.get('location')!).searchParams.get('interaction')!;
       await t.call('POST', `/api/v3/user/interaction/${uid}/login`, { body: { email: 'admin@example.com', password: 'Admin-Passw0rd-1' } });
       return new URL((await t.call('POST', `/api/v3/user/interaction/${uid}/complete`)).body.redirectTo).searchParams.get('code')!;
     };
     const token = (body: Record<string, string>, headers: Record<string, string> = {}) =>
-      t.app.request('/oidc/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body) });
+      t.app.request('/oidc/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(body),
+      });
     // The console client may only use its own redirect URI.
     const consoleRedirect = `${CONSOLE}/login/callback`;
-    assert.equal((await t.app.request(`/oidc/auth?${new URLSearchParams({ client_id: 'console', redirect_uri: `${PUBLIC}/api/v3/user/oauth/callback`, response_type: 'code', code_challenge: await s256(verifier), code_challenge_method: 'S256' })}`)).status, 400);
+    assert.equal(
+      (
+        await t.app.request(
+          `/oidc/auth?${new URLSearchParams({ client_id: 'console', redirect_uri: `${PUBLIC}/api/v3/user/oauth/callback`, response_type: 'code', code_challenge: await s256(verifier), code_challenge_method: 'S256' })}`,
+        )
+      ).status,
+      400,
+    );
     const c1 = await login('console', consoleRedirect);
-    assert.equal((await token({ grant_type: 'authorization_code', code: c1, redirect_uri: consoleRedirect, code_verifier: verifier, client_id: 'console', client_secret: 'guess' })).status, 401, 'a public client has no secret');
-    const ok = await token({ grant_type: 'authorization_code', code: c1, redirect_uri: consoleRedirect, code_verifier: verifier, client_id: 'console' });
+    assert.equal(
+      (
+        await token({
+          grant_type: 'authorization_code',
+          code: c1,
+          redirect_uri: consoleRedirect,
+          code_verifier: verifier,
+          client_id: 'console',
+          client_secret: 'guess',
+        })
+      ).status,
+      401,
+      'a public client has no secret',
+    );
+    const ok = await token({
+      grant_type: 'authorization_code',
+      code: c1,
+      redirect_uri: consoleRedirect,
+      code_verifier: verifier,
+      client_id: 'console',
+    });
     assert.equal(ok.status, 200);
     assert.equal(JSON.parse(Buffer.from((await ok.json()).id_token.split('.')[1], 'base64url').toString()).aud, 'console');
     // The Controller's client is confidential now: PKCE and the secret.
     const ctlRedirect = `${PUBLIC}/api/v3/user/oauth/callback`;
     const c2 = await login('controller', ctlRedirect);
-    assert.equal((await token({ grant_type: 'authorization_code', code: c2, redirect_uri: ctlRedirect, code_verifier: verifier, client_id: 'controller' })).status, 401);
+    assert.equal(
+      (
+        await token({
+          grant_type: 'authorization_code',
+          code: c2,
+          redirect_uri: ctlRedirect,
+          code_verifier: verifier,
+          client_id: 'controller',
+        })
+      ).status,
+      401,
+    );
     const basic = `Basic ${Buffer.from('controller:ctl-secret-0123456789').toString('base64')}`;
-    assert.equal((await token({ grant_type: 'authorization_code', code: c2, redirect_uri: ctlRedirect, code_verifier: verifier }, { authorization: basic })).status, 200);
+    assert.equal(
+      (
+        await token(
+          { grant_type: 'authorization_code', code: c2, redirect_uri: ctlRedirect, code_verifier: verifier },
+          { authorization: basic },
+        )
+      ).status,
+      200,
+    );
     // Codes are bound to their client.
     const c3 = await login('console', consoleRedirect);
-    const stolen = await token({ grant_type: 'authorization_code', code: c3, redirect_uri: consoleRedirect, code_verifier: verifier }, { authorization: basic });
+    const stolen = await token(
+      { grant_type: 'authorization_code', code: c3, redirect_uri: consoleRedirect, code_verifier: verifier },
+      { authorization: basic },
+    );
     assert.equal(stolen.status, 400);
     assert.equal((await stolen.json()).error, 'invalid_grant');
     // The BFF itself does not need to send the secret over the network: it still works end to end.
@@ -208,7 +326,11 @@ test('clients: the public console client (PKCE only, its own redirect URIs) and 
 
 test('console sign-in: started from a console that CONSOLE_URL does not name, it stops at once on a page that says which CONSOLE_URL to set', async () => {
   const authorize = (t: TestApp, referer?: string) =>
-    t.app.request('/api/v3/user/oauth/authorize?postLoginRedirect=%23%2Fdashboard', { headers: referer ? { referer } : {} }, { clientIp: '10.0.0.1' });
+    t.app.request(
+      '/api/v3/user/oauth/authorize?postLoginRedirect=%23%2Fdashboard',
+      { headers: referer ? { referer } : {} },
+      { clientIp: '10.0.0.1' },
+    );
   // CONSOLE_URL left at its default (the Controller) while the console runs on its own origin.
   const plain = await makeTestApp({ env: { CONTROLLER_PUBLIC_URL: PUBLIC } });
   try {

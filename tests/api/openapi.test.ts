@@ -21,7 +21,9 @@ test('the served document equals the generated one, and every operation declares
     assert.equal(tagNames[0], 'Controller');
     assert.equal(tagNames[1], 'Fogs');
     assert.equal(tagNames.at(-1), 'Agent (Edgelet)');
-    const ops = Object.entries(r.body.paths as Record<string, Record<string, any>>).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ p, m, op })));
+    const ops = Object.entries(r.body.paths as Record<string, Record<string, any>>).flatMap(([p, methods]) =>
+      Object.entries(methods).map(([m, op]) => ({ p, m, op })),
+    );
     assert.ok(ops.length >= 20);
     for (const { p, m, op } of ops) {
       const access = op['x-access'];
@@ -64,7 +66,10 @@ test('the route catalog is enforced on every route: no token → 401; each built
         if (access.kind === 'public' || access.kind === 'auth-flow') {
           // Reachable without a bearer token: whatever they answer, it is not "authentication required" or RBAC.
           const r = await t.call(method.toUpperCase(), concrete, { body });
-          assert.ok(r.status !== 403 && r.body?.code !== 'AUTH_REQUIRED', `${method} ${path} (${access.kind}) without a token: ${r.status} ${JSON.stringify(r.body)}`);
+          assert.ok(
+            r.status !== 403 && r.body?.code !== 'AUTH_REQUIRED',
+            `${method} ${path} (${access.kind}) without a token: ${r.status} ${JSON.stringify(r.body)}`,
+          );
           continue;
         }
         const anon = await t.call(method.toUpperCase(), concrete, { body });
@@ -84,7 +89,11 @@ test('the route catalog is enforced on every route: no token → 401; each built
           const r = await t.call(method.toUpperCase(), concrete, { token, body });
           const grants = access.kind !== 'rbac' || allowed([role], access);
           // (A 403 with another code is the route's own answer, e.g. GET /nats/bootstrap off Kubernetes.)
-          if (grants) assert.ok(r.status !== 401 && !(r.status === 403 && r.body?.code === 'FORBIDDEN'), `${method} ${path} as ${role}: ${r.status} ${JSON.stringify(r.body)}`);
+          if (grants)
+            assert.ok(
+              r.status !== 401 && !(r.status === 403 && r.body?.code === 'FORBIDDEN'),
+              `${method} ${path} as ${role}: ${r.status} ${JSON.stringify(r.body)}`,
+            );
           else {
             assert.equal(r.status, 403, `${method} ${path} as ${role}`);
             if (method !== 'head') assert.equal(r.body.code, 'FORBIDDEN');
@@ -108,7 +117,12 @@ test('no success response is an untyped object: every JSON 2xx schema names its 
   const doc = JSON.parse(await renderOpenApi());
   const schemas: Record<string, any> = doc.components?.schemas ?? {};
   const resolve = (s: any): any => (s?.$ref ? schemas[s.$ref.replace('#/components/schemas/', '')] : s);
-  const freeForm = (s: any) => s && (s.type === 'object' || s.type === undefined) && !s.properties && s.additionalProperties !== undefined && s.additionalProperties !== false;
+  const freeForm = (s: any) =>
+    s &&
+    (s.type === 'object' || s.type === undefined) &&
+    !s.properties &&
+    s.additionalProperties !== undefined &&
+    s.additionalProperties !== false;
   const problems: string[] = [];
   // Free-form maps are fine as documented fields of a typed object (a microservice's config); as a whole
   // answer or as the items of a list they hide the shape.

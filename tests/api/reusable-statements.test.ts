@@ -10,8 +10,14 @@ test('reusable statements: rendered once, run on the database and inside transac
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const a = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'stmt-a', archId: 1, routerMode: 'none', natsMode: 'none' } });
-    const b = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'stmt-b', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const a = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'stmt-a', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
+    const b = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'stmt-b', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     const db = t.ctx.store.db;
     const shapes = new StatementShapes((columns) =>
       db
@@ -27,7 +33,9 @@ test('reusable statements: rendered once, run on the database and inside transac
     await withTransaction(t.ctx, async (tx) => {
       await update.run(tx.db, { cpuUsage: 7, cpuViolation: false, version: '1.0.4', whereUuid: b.body.uuid });
     });
-    const rows = await db.select({ uuid: fog.uuid, cpuUsage: fog.cpuUsage, cpuViolation: fog.cpuViolation, version: fog.version }).from(fog);
+    const rows = await db
+      .select({ uuid: fog.uuid, cpuUsage: fog.cpuUsage, cpuViolation: fog.cpuViolation, version: fog.version })
+      .from(fog);
     const byUuid = new Map(rows.map((r) => [r.uuid, r]));
     assert.deepEqual(byUuid.get(a.body.uuid), { uuid: a.body.uuid, cpuUsage: 12.5, cpuViolation: true, version: '1.0.3' });
     assert.deepEqual(byUuid.get(b.body.uuid), { uuid: b.body.uuid, cpuUsage: 7, cpuViolation: false, version: '1.0.4' });
@@ -41,7 +49,17 @@ test('reusable statements: rendered once, run on the database and inside transac
     const [after] = await db.select({ cpuUsage: fog.cpuUsage }).from(fog).where(eq(fog.uuid, a.body.uuid));
     assert.equal(after!.cpuUsage, 12.5);
     // A value rendered into the parameters would be frozen into every later call: refused.
-    assert.throws(() => ReusableStatement.from(db.update(fog).set({ version: '1.0.0' }).where(eq(fog.uuid, sql.placeholder('u'))).toSQL()), /placeholder/);
+    assert.throws(
+      () =>
+        ReusableStatement.from(
+          db
+            .update(fog)
+            .set({ version: '1.0.0' })
+            .where(eq(fog.uuid, sql.placeholder('u')))
+            .toSQL(),
+        ),
+      /placeholder/,
+    );
   } finally {
     await t.close();
   }
@@ -51,7 +69,10 @@ test('reusable selects: rows mapped like the builder (booleans, left-join nulls)
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const a = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'sel-a', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const a = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'sel-a', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     const db = t.ctx.store.db;
     const builder = () =>
       db
@@ -69,7 +90,9 @@ test('reusable selects: rows mapped like the builder (booleans, left-join nulls)
     await assert.rejects(
       withTransaction(t.ctx, async (tx) => {
         await tx.db.insert(fogPublicKey).values({ fogUuid: a.body.uuid, publicJwk: '{"kty":"OKP"}', createdAt: 1 });
-        assert.deepEqual(await select.all(tx.db, { uuid: a.body.uuid, limit: 1 }), [{ uuid: a.body.uuid, isSystem: false, jwk: '{"kty":"OKP"}' }]);
+        assert.deepEqual(await select.all(tx.db, { uuid: a.body.uuid, limit: 1 }), [
+          { uuid: a.body.uuid, isSystem: false, jwk: '{"kty":"OKP"}' },
+        ]);
         throw new Error('roll back');
       }),
     );
@@ -90,13 +113,22 @@ test('IN lists: a few padded sizes cover every length, duplicates do not change 
   try {
     const admin = (await t.login()).accessToken;
     const fogs = [];
-    for (const name of ['in-a', 'in-b', 'in-c']) fogs.push((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } })).body.uuid as string);
+    for (const name of ['in-a', 'in-b', 'in-c'])
+      fogs.push(
+        (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } })).body
+          .uuid as string,
+      );
     const db = t.ctx.store.db;
     const select = ReusableSelect.from(
       db
         .select({ uuid: fog.uuid })
         .from(fog)
-        .where(inArray(fog.uuid, Array.from({ length: 4 }, (_, i) => sql.placeholder(`f${i}`)))),
+        .where(
+          inArray(
+            fog.uuid,
+            Array.from({ length: 4 }, (_, i) => sql.placeholder(`f${i}`)),
+          ),
+        ),
     );
     const rows = await select.all(db, inListValues('f', fogs, 4));
     assert.deepEqual(rows.map((r) => r.uuid).sort(), [...fogs].sort());

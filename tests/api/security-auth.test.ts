@@ -80,9 +80,21 @@ test('routes that hand out credentials need a write verb: a viewer gets 403, an 
     const as = (token: string, method: string, path: string, body?: unknown) => t.call(method, path, { token, body });
     const fog = await as(admin, 'POST', '/api/v3/iofog', { name: 'edge-1', archId: 1, routerMode: 'none', natsMode: 'none' });
     assert.equal(fog.status, 201, JSON.stringify(fog.body));
-    assert.equal((await as(admin, 'POST', '/api/v3/secrets', { name: 'db-pass', type: 'Opaque', data: { password: 'hunter2' } })).status, 201);
-    assert.equal((await as(admin, 'POST', '/api/v3/certificates/ca', { name: 'edge-ca', type: 'self-signed', subject: 'Edge Root', expiration: 24 })).status, 201);
-    const leaf = await as(admin, 'POST', '/api/v3/certificates', { name: 'edge-leaf', subject: 'edge', hosts: 'edge.example', ca: { type: 'direct', secretName: 'edge-ca' } });
+    assert.equal(
+      (await as(admin, 'POST', '/api/v3/secrets', { name: 'db-pass', type: 'Opaque', data: { password: 'hunter2' } })).status,
+      201,
+    );
+    assert.equal(
+      (await as(admin, 'POST', '/api/v3/certificates/ca', { name: 'edge-ca', type: 'self-signed', subject: 'Edge Root', expiration: 24 }))
+        .status,
+      201,
+    );
+    const leaf = await as(admin, 'POST', '/api/v3/certificates', {
+      name: 'edge-leaf',
+      subject: 'edge',
+      hosts: 'edge.example',
+      ca: { type: 'direct', secretName: 'edge-ca' },
+    });
     assert.equal(leaf.status, 201, JSON.stringify(leaf.body));
     assert.equal((await as(admin, 'POST', '/api/v3/application', { name: 'plant', isActivated: false, microservices: [] })).status, 201);
     assert.equal((await as(admin, 'POST', '/api/v3/nats/accounts/plant', {})).status, 201);
@@ -164,7 +176,10 @@ test('lockout is per account and client address: an attacker locks only their ow
     for (let i = 0; i < 5; i++) await login('Wrong-Passw0rd-9', attacker);
     assert.equal((await login(ADMIN.password, attacker)).status, 401);
     const token = (await t.login()).accessToken;
-    const changed = await t.call('POST', '/api/v3/user/change-password', { token, body: { currentPassword: ADMIN.password, newPassword: CHANGED_PASSWORD } });
+    const changed = await t.call('POST', '/api/v3/user/change-password', {
+      token,
+      body: { currentPassword: ADMIN.password, newPassword: CHANGED_PASSWORD },
+    });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     assert.equal((await login(CHANGED_PASSWORD, attacker)).status, 200);
   } finally {
@@ -194,7 +209,10 @@ test('access tokens die with their user: delete, password change (own or reset),
     // Own password change: the token used for it and every other one.
     const self = await t.userToken('viewer', 'self@example.com');
     const other = (await t.login('self@example.com', CHANGED_PASSWORD)).accessToken;
-    const change = await t.call('POST', '/api/v3/user/change-password', { token: self, body: { currentPassword: CHANGED_PASSWORD, newPassword: 'Third-Passw0rd-3' } });
+    const change = await t.call('POST', '/api/v3/user/change-password', {
+      token: self,
+      body: { currentPassword: CHANGED_PASSWORD, newPassword: 'Third-Passw0rd-3' },
+    });
     assert.equal(change.status, 200, JSON.stringify(change.body));
     await revoked(other, 'own password change');
     const fresh = (await t.login('self@example.com', 'Third-Passw0rd-3')).accessToken;
@@ -254,18 +272,41 @@ test('one name rule: NUL, ESC, CR/LF, lone surrogates and path parts are refused
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    assert.equal((await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'plant', isActivated: false, microservices: [] } })).status, 201);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
-    const BAD: Record<string, string> = { NUL: 'a\u0000b', ESC: 'a\u001b[31mb', 'CR/LF': 'a\r\nb', 'lone surrogate': 'a\ud800b', '../': '../etc', '..': '..' };
+    assert.equal(
+      (await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'plant', isActivated: false, microservices: [] } }))
+        .status,
+      201,
+    );
+    assert.equal(
+      (await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge', archId: 1, routerMode: 'none', natsMode: 'none' } }))
+        .status,
+      201,
+    );
+    const BAD: Record<string, string> = {
+      NUL: 'a\u0000b',
+      ESC: 'a\u001b[31mb',
+      'CR/LF': 'a\r\nb',
+      'lone surrogate': 'a\ud800b',
+      '../': '../etc',
+      '..': '..',
+    };
     const resources: Record<string, (n: string) => [string, string, unknown]> = {
       fog: (n) => ['POST', '/api/v3/iofog', { name: n, archId: 1, routerMode: 'none', natsMode: 'none' }],
       'fog rename': (n) => ['PATCH', '/api/v3/iofog/00000000-0000-0000-0000-000000000000', { name: n }],
       application: (n) => ['POST', '/api/v3/application', { name: n, isActivated: false, microservices: [] }],
-      microservice: (n) => ['POST', '/api/v3/microservices', { name: n, application: 'plant', agentName: 'edge', images: [{ containerImage: 'i', archId: 1 }] }],
+      microservice: (n) => [
+        'POST',
+        '/api/v3/microservices',
+        { name: n, application: 'plant', agentName: 'edge', images: [{ containerImage: 'i', archId: 1 }] },
+      ],
       'NATS account rule': (n) => ['POST', '/api/v3/nats/account-rules', { name: n }],
       'NATS user rule': (n) => ['POST', '/api/v3/nats/user-rules', { name: n }],
       'config map': (n) => ['POST', '/api/v3/configmaps', { name: n, data: {} }],
-      'catalog item': (n) => ['POST', '/api/v3/catalog/microservices', { name: n, registryId: 1, images: [{ containerImage: 'i', archId: 1 }] }],
+      'catalog item': (n) => [
+        'POST',
+        '/api/v3/catalog/microservices',
+        { name: n, registryId: 1, images: [{ containerImage: 'i', archId: 1 }] },
+      ],
     };
     for (const [what, make] of Object.entries(resources)) {
       for (const [label, name] of Object.entries(BAD)) {
@@ -276,19 +317,42 @@ test('one name rule: NUL, ESC, CR/LF, lone surrogates and path parts are refused
         assert.match(r.body.message, /^name: /, `${what} with ${label} names the field: ${r.body.message}`);
       }
     }
-    const nulFog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge\u0000hidden', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const nulFog = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'edge\u0000hidden', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     assert.match(nulFog.body.message, /control/);
     // Names upstream accepts stay accepted: spaces and non-ASCII inside a fog name, dots in a rule name.
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'Edge Lisboa nº 2 ✓', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
+    assert.equal(
+      (
+        await t.call('POST', '/api/v3/iofog', {
+          token: admin,
+          body: { name: 'Edge Lisboa nº 2 ✓', archId: 1, routerMode: 'none', natsMode: 'none' },
+        })
+      ).status,
+      201,
+    );
     assert.equal((await t.call('POST', '/api/v3/nats/account-rules', { token: admin, body: { name: 'rule.v2..x' } })).status, 201);
 
     // YAML documents go through the same rule, and the message names the YAML field.
     for (const [label, name] of Object.entries(BAD)) {
       const quoted = JSON.stringify(name);
-      const app = await t.upload('POST', '/api/v3/application/yaml', 'application', `apiVersion: iofog.org/v3\nkind: Application\nmetadata: { name: ${quoted} }\nspec: { microservices: [] }`, admin);
+      const app = await t.upload(
+        'POST',
+        '/api/v3/application/yaml',
+        'application',
+        `apiVersion: iofog.org/v3\nkind: Application\nmetadata: { name: ${quoted} }\nspec: { microservices: [] }`,
+        admin,
+      );
       assert.equal(app.status, 400, `YAML application with ${label}: ${JSON.stringify(app.body)}`);
       assert.match(app.body.message, /^metadata\.name: /);
-      const rule = await t.upload('POST', '/api/v3/nats/account-rules/yaml', 'natsAccountRule', `apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: ${quoted} }\nspec: {}`, admin);
+      const rule = await t.upload(
+        'POST',
+        '/api/v3/nats/account-rules/yaml',
+        'natsAccountRule',
+        `apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: ${quoted} }\nspec: {}`,
+        admin,
+      );
       assert.equal(rule.status, 400, `YAML NATS rule with ${label}: ${JSON.stringify(rule.body)}`);
       assert.match(rule.body.message, /^metadata\.name: /);
     }

@@ -33,10 +33,22 @@ class FakePeer implements WsPeer {
 
 async function runningMicroservice(t: TestApp) {
   const admin = (await t.login()).accessToken;
-  const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'mgr-fog', archId: 1, routerMode: 'none', natsMode: 'none' } });
+  const fog = await t.call('POST', '/api/v3/iofog', {
+    token: admin,
+    body: { name: 'mgr-fog', archId: 1, routerMode: 'none', natsMode: 'none' },
+  });
   const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
-  const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body);
-  const app = await t.call('POST', '/api/v3/application', { token: admin, body: { name: 'mgr', isActivated: true, microservices: [{ name: 'box', agentName: 'mgr-fog', images: [{ containerImage: 'img', archId: 1 }] }] } });
+  const agent = await AgentSigner.fromProvision(
+    (await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1 } })).body,
+  );
+  const app = await t.call('POST', '/api/v3/application', {
+    token: admin,
+    body: {
+      name: 'mgr',
+      isActivated: true,
+      microservices: [{ name: 'box', agentName: 'mgr-fog', images: [{ containerImage: 'img', archId: 1 }] }],
+    },
+  });
   assert.equal(app.status, 201, JSON.stringify(app.body));
   const msUuid = (await t.call('GET', '/api/v3/application/mgr', { token: admin })).body.microservices[0].uuid as string;
   return { fogUuid: fog.body.uuid as string, msUuid, agent };
@@ -78,12 +90,16 @@ test('session limits: exec max duration, log idle limit and log backpressure; ro
 
     // Logs: backpressure drops LOG_LINEs (one LOG_ERROR notice per episode), never other frames.
     const reader = new FakePeer();
-    const ls = (await m.openUser({ kind: 'log', target: 'microservice', msUuid, fogUuid, tail: { lines: 10, follow: true, since: null, until: null } }, half(reader)))!;
+    const ls = (await m.openUser(
+      { kind: 'log', target: 'microservice', msUuid, fogUuid, tail: { lines: 10, follow: true, since: null, until: null } },
+      half(reader),
+    ))!;
     const [logRow] = await rows();
     const tailer = new FakePeer();
     await m.attachAgent(logRow!, half(tailer, fogUuid));
     assert.equal(tailer.frames[0]!.type, 7, 'LOG_START to the agent');
-    const line = (n: number) => encode({ type: 6, data: new TextEncoder().encode(`l${n}`), sessionId: ls.id, microserviceUuid: msUuid, timestamp: 1 });
+    const line = (n: number) =>
+      encode({ type: 6, data: new TextEncoder().encode(`l${n}`), sessionId: ls.id, microserviceUuid: msUuid, timestamp: 1 });
     const before = reader.frames.length;
     m.agentMessage(ls, line(1));
     reader.buffered = 300 * 1024;
@@ -92,8 +108,16 @@ test('session limits: exec max duration, log idle limit and log backpressure; ro
     m.agentMessage(ls, encode({ type: 8, data: new TextEncoder().encode('stop'), sessionId: ls.id }));
     reader.buffered = 0;
     m.agentMessage(ls, line(4));
-    assert.deepEqual(reader.texts().slice(before), ['l1', 'Log stream backpressure: dropping lines until client catches up\n', 'stop', 'l4']);
-    assert.deepEqual(reader.frames.slice(before).map((f) => f.type), [6, 9, 8, 6]);
+    assert.deepEqual(reader.texts().slice(before), [
+      'l1',
+      'Log stream backpressure: dropping lines until client catches up\n',
+      'stop',
+      'l4',
+    ]);
+    assert.deepEqual(
+      reader.frames.slice(before).map((f) => f.type),
+      [6, 9, 8, 6],
+    );
     // Idle past the log limit → closed.
     clock.advance(31_000);
     m.sweep();
@@ -115,19 +139,57 @@ test('ws-session-reconcile: stale rows (crashed instance, both halves gone) are 
       await t.call('PATCH', '/api/v3/agent/config/changes', { token: await agent.token(), body: { lastUpdated: c.lastUpdated } });
     };
     const now = clock.now();
-    const base = { kind: 'exec' as const, target: 'microservice' as const, microserviceUuid: msUuid, fogUuid, tailConfig: null, userInstance: 'gone', agentInstance: null, actor: 'x' };
+    const base = {
+      kind: 'exec' as const,
+      target: 'microservice' as const,
+      microserviceUuid: msUuid,
+      fogUuid,
+      tailConfig: null,
+      userInstance: 'gone',
+      agentInstance: null,
+      actor: 'x',
+    };
     await t.ctx.db.insert(wsSession).values([
-      { ...base, sessionId: 'stale-pending', status: 'PENDING', userConnected: true, agentConnected: false, createdAt: now - 120_000, updatedAt: now - 120_000 },
-      { ...base, sessionId: 'fresh-pending', status: 'PENDING', userConnected: true, agentConnected: false, createdAt: now - 10_000, updatedAt: now - 10_000 },
+      {
+        ...base,
+        sessionId: 'stale-pending',
+        status: 'PENDING',
+        userConnected: true,
+        agentConnected: false,
+        createdAt: now - 120_000,
+        updatedAt: now - 120_000,
+      },
+      {
+        ...base,
+        sessionId: 'fresh-pending',
+        status: 'PENDING',
+        userConnected: true,
+        agentConnected: false,
+        createdAt: now - 10_000,
+        updatedAt: now - 10_000,
+      },
       { ...base, sessionId: 'both-gone', status: 'ACTIVE', userConnected: false, agentConnected: false, createdAt: now, updatedAt: now },
-      { ...base, sessionId: 'long-active', status: 'ACTIVE', userConnected: true, agentConnected: true, createdAt: now - 3_600_000, updatedAt: now - 3_600_000 },
+      {
+        ...base,
+        sessionId: 'long-active',
+        status: 'ACTIVE',
+        userConnected: true,
+        agentConnected: true,
+        createdAt: now - 3_600_000,
+        updatedAt: now - 3_600_000,
+      },
     ]);
     await ack();
     assert.deepEqual(await wsSessionReconcileJob.run(t.ctx), { deleted: 2 });
     const left = (await t.ctx.db.select({ id: wsSession.sessionId }).from(wsSession)).map((r) => r.id).sort();
     assert.deepEqual(left, ['fresh-pending', 'long-active']);
     assert.equal((await changes()).execSessions, true, 'the agent drops the vanished sessions');
-    assert.deepEqual((await t.call('GET', '/api/v3/agent/exec/sessions', { token: await agent.token() })).body.execSessions.map((s: { sessionId: string }) => s.sessionId), ['long-active', 'fresh-pending']);
+    assert.deepEqual(
+      (await t.call('GET', '/api/v3/agent/exec/sessions', { token: await agent.token() })).body.execSessions.map(
+        (s: { sessionId: string }) => s.sessionId,
+      ),
+      ['long-active', 'fresh-pending'],
+    );
   } finally {
     await t.close();
   }

@@ -8,9 +8,14 @@ test('node debug: POST /iofog/:uuid/exec provisions the debug system microservic
   try {
     const admin = (await t.login()).accessToken;
     const viewer = await t.userToken('viewer');
-    const fog = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'debug-fog', archId: 2, routerMode: 'none', natsMode: 'none' } });
+    const fog = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'debug-fog', archId: 2, routerMode: 'none', natsMode: 'none' },
+    });
     const key = await t.call('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
-    const agent = await AgentSigner.fromProvision((await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2 } })).body);
+    const agent = await AgentSigner.fromProvision(
+      (await t.call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 2 } })).body,
+    );
     const changes = async () => (await t.call('GET', '/api/v3/agent/config/changes', { token: await agent.token() })).body;
     const ack = async () => {
       const c = await changes();
@@ -33,13 +38,21 @@ test('node debug: POST /iofog/:uuid/exec provisions the debug system microservic
     const debug = ms.find((m: any) => m.name === 'debug');
     assert.ok(debug, JSON.stringify(ms));
     assert.equal(debug.imageId, 'ghcr.io/eclipse-iofog/debugger');
-    assert.deepEqual([debug.hostNetworkMode, debug.isPrivileged, debug.pidMode, debug.ipcMode, debug.schedule, debug.application], [true, true, 'host', 'host', 0, 'system-debug-fog']);
+    assert.deepEqual(
+      [debug.hostNetworkMode, debug.isPrivileged, debug.pidMode, debug.ipcMode, debug.schedule, debug.application],
+      [true, true, 'host', 'host', 0, 'system-debug-fog'],
+    );
     const system = await t.call('GET', '/api/v3/microservices/system', { token: admin });
     assert.ok(system.body.microservices.some((m: any) => m.uuid === debug.uuid));
     // Again with another image: same microservice, rebuilt.
     await ack();
-    assert.equal((await t.call('POST', `/api/v3/iofog/${fog.body.uuid}/exec`, { token: admin, body: { image: 'acme/debug:2' } })).status, 204);
-    const again = (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices.filter((m: any) => m.name === 'debug');
+    assert.equal(
+      (await t.call('POST', `/api/v3/iofog/${fog.body.uuid}/exec`, { token: admin, body: { image: 'acme/debug:2' } })).status,
+      204,
+    );
+    const again = (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices.filter(
+      (m: any) => m.name === 'debug',
+    );
     assert.equal(again.length, 1);
     assert.equal(again[0].uuid, debug.uuid);
     assert.equal(again[0].imageId, 'acme/debug:2');
@@ -56,7 +69,9 @@ test('node debug: POST /iofog/:uuid/exec provisions the debug system microservic
     const c2 = await changes();
     assert.equal(c2.microserviceList, true);
     assert.equal(c2.execSessions, true);
-    const gone = (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices.find((m: any) => m.name === 'debug');
+    const gone = (await t.call('GET', '/api/v3/agent/microservices', { token: await agent.token() })).body.microservices.find(
+      (m: any) => m.name === 'debug',
+    );
     assert.equal(gone.delete, true, 'delivered for deletion until the agent reports it gone');
     assert.equal((await t.call('DELETE', `/api/v3/iofog/${fog.body.uuid}/exec`, { token: admin })).status, 404);
   } finally {

@@ -26,10 +26,17 @@ test('with the statement cache: two instances on one file write concurrently, BU
       ...Array.from({ length: 25 }, (_, i) => createGroup(a, { name: `a-${i}` })),
       ...Array.from({ length: 25 }, (_, i) => createGroup(b, { name: `b-${i}` })),
     ]);
-    assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+    assert.deepEqual(
+      results.filter((r) => r.status === 'rejected'),
+      [],
+    );
     const names = (await listGroups(a)).map((g) => g.name);
     assert.equal(names.filter((n) => /^[ab]-\d+$/.test(n)).length, 50);
-    assert.deepEqual((await listGroups(b)).map((g) => g.name), names, 'the same cached statement answers fresh data');
+    assert.deepEqual(
+      (await listGroups(b)).map((g) => g.name),
+      names,
+      'the same cached statement answers fresh data',
+    );
     a.store.close();
     b.store.close();
   } finally {
@@ -41,7 +48,9 @@ test('with the statement cache: reused statements answer like fresh ones (writes
   assert.equal(enableStatementCache(), true);
   // The probes @libsql/client makes are answered by the patched statement methods (so this test
   // exercises them, not the binding's originals).
-  const libsql = createRequire(import.meta.url)(libsqlBindingPath()!) as new (path: string) => { prepare(sql: string): object; close(): void };
+  const libsql = createRequire(import.meta.url)(libsqlBindingPath()!) as new (
+    path: string,
+  ) => { prepare(sql: string): object; close(): void };
   const probe = new libsql(':memory:');
   assert.equal((Object.getPrototypeOf(probe.prepare('SELECT 1')) as { __lean?: boolean }).__lean, true);
   probe.close();
@@ -67,7 +76,9 @@ test('with the statement cache: reused statements answer like fresh ones (writes
       assert.equal(pragma.columns.length, 0);
       assert.equal(Number((await db.execute('PRAGMA foreign_keys')).rows[0]![0]), 1);
       // A real error from a write is still the binding's (not the "no data" signal).
-      await assert.rejects(db.execute({ sql: 'INSERT INTO t (b) VALUES (?)', args: [`v${round}`] }), (e: { code?: string }) => /SQLITE_CONSTRAINT/.test(String(e.code)));
+      await assert.rejects(db.execute({ sql: 'INSERT INTO t (b) VALUES (?)', args: [`v${round}`] }), (e: { code?: string }) =>
+        /SQLITE_CONSTRAINT/.test(String(e.code)),
+      );
       const tx = await db.transaction('write');
       await tx.execute({ sql: 'UPDATE t SET b = ? WHERE a = 1', args: [`tx${round}`] });
       await tx.commit();
@@ -83,7 +94,9 @@ test('with the statement cache: a statement builds its column list once; a star 
   assert.equal(enableStatementCache(), true);
   const dir = mkdtempSync(join(tmpdir(), 'ctl-cache-'));
   const db = createClient({ url: `file:${join(dir, 'cols.db')}` });
-  const libsql = createRequire(import.meta.url)(libsqlBindingPath()!) as new (path: string) => { prepare(sql: string): { columns(): unknown[] }; exec(sql: string): void; close(): void };
+  const libsql = createRequire(import.meta.url)(libsqlBindingPath()!) as new (
+    path: string,
+  ) => { prepare(sql: string): { columns(): unknown[] }; exec(sql: string): void; close(): void };
   const direct = new libsql(':memory:');
   try {
     // The binding builds a fresh list per call; the patched method answers the first one again.

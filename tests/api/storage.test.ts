@@ -38,7 +38,29 @@ test('migrations apply once; a second start on the same file is a no-op; PRAGMAs
     a.store.close();
     const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     const rows = await b.store.client.execute('SELECT tag FROM schema_migration');
-    assert.deepEqual(rows.rows.map((r) => r.tag), ['0000_foundation', '0001_fleet', '0002_apps', '0003_catalog', '0004_config', '0005_identity', '0006_oidc', '0007_sessions', '0008_nats', '0009_pki', '0010_platform', '0011_services', '0012_ms_nats', '0013_jti_batches', '0014_drop_agent_jti', '0015_jti_digests', '0016_fog_delete_requested_idx', '0017_auth_revocation']);
+    assert.deepEqual(
+      rows.rows.map((r) => r.tag),
+      [
+        '0000_foundation',
+        '0001_fleet',
+        '0002_apps',
+        '0003_catalog',
+        '0004_config',
+        '0005_identity',
+        '0006_oidc',
+        '0007_sessions',
+        '0008_nats',
+        '0009_pki',
+        '0010_platform',
+        '0011_services',
+        '0012_ms_nats',
+        '0013_jti_batches',
+        '0014_drop_agent_jti',
+        '0015_jti_digests',
+        '0016_fog_delete_requested_idx',
+        '0017_auth_revocation',
+      ],
+    );
     b.store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -70,7 +92,10 @@ test('many concurrent writes in one process all commit (serialized, no self-dead
   const t = await makeTestApp();
   try {
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => createGroup(t.ctx, { name: `g-${i}` })));
-    assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+    assert.deepEqual(
+      results.filter((r) => r.status === 'rejected'),
+      [],
+    );
     const count = await t.ctx.store.client.execute("SELECT count(*) AS n FROM auth_group WHERE name LIKE 'g-%'");
     assert.equal(count.rows[0]!.n, 40);
   } finally {
@@ -89,7 +114,10 @@ test('two instances on one file: concurrent writes from both commit; a job tick 
       ...Array.from({ length: 20 }, (_, i) => createGroup(a, { name: `a-${i}` })),
       ...Array.from({ length: 20 }, (_, i) => createGroup(b, { name: `b-${i}` })),
     ]);
-    assert.deepEqual(writes.filter((r) => r.status === 'rejected'), []);
+    assert.deepEqual(
+      writes.filter((r) => r.status === 'rejected'),
+      [],
+    );
 
     let runs = 0;
     const job: Job = { name: 'count', schedule: '* * * * *', run: async () => void runs++ };
@@ -135,10 +163,16 @@ test('bootstrap admin: replaced when the configured credentials change; never ov
       createClient,
     });
     const users = await b.store.client.execute('SELECT email FROM auth_user WHERE is_bootstrap = 1 AND deleted_at IS NULL');
-    assert.deepEqual(users.rows.map((r) => r.email), ['root@example.com']);
+    assert.deepEqual(
+      users.rows.map((r) => r.email),
+      ['root@example.com'],
+    );
     b.store.close();
     // A password the policy refuses stops the start at the configuration, before anything is written.
-    assert.throws(() => env(dir, key, { OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'weak' }), /OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy/);
+    assert.throws(
+      () => env(dir, key, { OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'weak' }),
+      /OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -151,7 +185,10 @@ test('change index: idle polls skip the database; raises from another instance s
     const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     const now = Date.now();
-    await a.store.client.execute({ sql: 'INSERT INTO fog (uuid, name, created_at, updated_at) VALUES (?, ?, ?, ?)', args: ['f-1', 'f1', now, now] });
+    await a.store.client.execute({
+      sql: 'INSERT INTO fog (uuid, name, created_at, updated_at) VALUES (?, ?, ?, ?)',
+      args: ['f-1', 'f1', now, now],
+    });
     a.changeIndex.start(a.store.db, a.logger);
     await a.changeIndex.refresh(a.store.db);
     const { readChanges, raiseFlags } = await import('../../src/services/changes/flags');
@@ -176,10 +213,15 @@ test('migration 0013 carries the unexpired used agent-token ids of the old per-i
   const client = createClient({ url: `file:${join(dir, 'm.db')}` });
   try {
     const { readFileSync } = await import('node:fs');
-    const statements = readFileSync(new URL('../../db/migrations/0013_jti_batches.sql', import.meta.url), 'utf8').split('--> statement-breakpoint');
+    const statements = readFileSync(new URL('../../db/migrations/0013_jti_batches.sql', import.meta.url), 'utf8').split(
+      '--> statement-breakpoint',
+    );
     await client.execute('CREATE TABLE agent_jti (jti text PRIMARY KEY NOT NULL, fog_uuid text NOT NULL, expires_at integer NOT NULL)');
     const later = Date.now() + 300_000;
-    await client.execute({ sql: 'INSERT INTO agent_jti VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)', args: ['f1:a', 'f1', later, 'f2:b', 'f2', later + 5, 'f1:old', 'f1', Date.now() - 1000] });
+    await client.execute({
+      sql: 'INSERT INTO agent_jti VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)',
+      args: ['f1:a', 'f1', later, 'f2:b', 'f2', later + 5, 'f1:old', 'f1', Date.now() - 1000],
+    });
     for (const s of statements) await client.execute(s);
     const rows = (await client.execute('SELECT expires_at, ids FROM agent_jti_batch')).rows;
     assert.equal(rows.length, 1);

@@ -9,7 +9,10 @@ test('users: create, list, get, patch, reset password, delete; conflicts and not
   const t = await makeTestApp();
   try {
     const admin = (await t.login()).accessToken;
-    const created = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'ann@example.com', password: USER_PASSWORD, groups: ['viewer'] } });
+    const created = await t.call('POST', '/api/v3/users', {
+      token: admin,
+      body: { email: 'ann@example.com', password: USER_PASSWORD, groups: ['viewer'] },
+    });
     assert.equal(created.status, 201);
     const ann = AuthUserSchema.parse(created.body);
     assert.deepEqual(ann.groups, ['viewer']);
@@ -21,16 +24,25 @@ test('users: create, list, get, patch, reset password, delete; conflicts and not
     assert.equal(dup.body.code, 'CONFLICT');
     const weak = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'bob@example.com', password: 'short' } });
     assert.equal(weak.status, 400);
-    const badGroup = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'bob@example.com', password: USER_PASSWORD, groups: ['nope'] } });
+    const badGroup = await t.call('POST', '/api/v3/users', {
+      token: admin,
+      body: { email: 'bob@example.com', password: USER_PASSWORD, groups: ['nope'] },
+    });
     assert.equal(badGroup.status, 400);
     assert.match(badGroup.body.message, /groups: unknown group "nope"/);
 
     const list = await t.call('GET', '/api/v3/users', { token: admin });
-    assert.deepEqual(list.body.map((u: { email: string }) => u.email), ['admin@example.com', 'ann@example.com']);
+    assert.deepEqual(
+      list.body.map((u: { email: string }) => u.email),
+      ['admin@example.com', 'ann@example.com'],
+    );
     assert.equal((await t.call('GET', `/api/v3/users/${ann.id}`, { token: admin })).body.email, 'ann@example.com');
     assert.equal((await t.call('GET', '/api/v3/users/missing', { token: admin })).status, 404);
 
-    const patched = await t.call('PATCH', `/api/v3/users/${ann.id}`, { token: admin, body: { groups: ['developer', 'viewer'], email: 'ann2@example.com' } });
+    const patched = await t.call('PATCH', `/api/v3/users/${ann.id}`, {
+      token: admin,
+      body: { groups: ['developer', 'viewer'], email: 'ann2@example.com' },
+    });
     assert.equal(patched.status, 200);
     assert.deepEqual(patched.body.groups, ['developer', 'viewer']);
     assert.equal(patched.body.email, 'ann2@example.com');
@@ -43,7 +55,11 @@ test('users: create, list, get, patch, reset password, delete; conflicts and not
 
     assert.equal((await t.call('DELETE', `/api/v3/users/${ann.id}`, { token: admin })).status, 204);
     assert.equal((await t.call('GET', `/api/v3/users/${ann.id}`, { token: admin })).status, 404);
-    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: tmp.refreshToken } })).status, 401, 'deleted user is signed out');
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: tmp.refreshToken } })).status,
+      401,
+      'deleted user is signed out',
+    );
     const again = await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'ann2@example.com', password: USER_PASSWORD } });
     assert.equal(again.status, 201, 'a deleted user frees the email');
 
@@ -61,8 +77,11 @@ test('groups: system groups seeded and protected; custom groups CRUD', async () 
   try {
     const admin = (await t.login()).accessToken;
     const list = await t.call('GET', '/api/v3/groups', { token: admin });
-    assert.deepEqual(list.body.map((g: { name: string }) => g.name), ['admin', 'developer', 'sre', 'viewer']);
-    list.body.forEach((g: unknown) => AuthGroupSchema.parse(g));
+    assert.deepEqual(
+      list.body.map((g: { name: string }) => g.name),
+      ['admin', 'developer', 'sre', 'viewer'],
+    );
+    for (const g of list.body as unknown[]) AuthGroupSchema.parse(g);
     assert.ok(list.body.every((g: { isSystem: boolean; mfaRequired: boolean }) => g.isSystem && !g.mfaRequired));
 
     assert.equal((await t.call('PATCH', '/api/v3/groups/admin', { token: admin, body: { name: 'root' } })).status, 403);
@@ -91,7 +110,10 @@ test('auth migration export: users and groups without any secret, admin only', a
     const admin = (await t.login()).accessToken;
     const sre = await t.userToken('sre', 'sre@example.com');
     await t.call('POST', '/api/v3/groups', { token: admin, body: { name: 'plant-a' } });
-    await t.call('POST', '/api/v3/users', { token: admin, body: { email: 'ops@example.com', password: 'Initial-Passw0rd-1', groups: ['viewer', 'plant-a'] } });
+    await t.call('POST', '/api/v3/users', {
+      token: admin,
+      body: { email: 'ops@example.com', password: 'Initial-Passw0rd-1', groups: ['viewer', 'plant-a'] },
+    });
     assert.equal((await t.call('POST', '/api/v3/auth/migration/export', { token: sre })).status, 403, 'authAdmin is granted only by admin');
     const r = await t.call('POST', '/api/v3/auth/migration/export', { token: admin });
     assert.equal(r.status, 200);
@@ -137,8 +159,15 @@ test('reset token: an admin issues it, the user sets a password without logging 
     const ok = await change({ resetToken: issued.body.resetToken, newPassword: 'Reset-Passw0rd-9' });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal((await change({ resetToken: issued.body.resetToken, newPassword: 'Other-Passw0rd-8' })).status, 401, 'single use');
-    assert.equal((await t.call('POST', '/api/v3/user/login', { body: { email: 'locked@example.com', password: 'Reset-Passw0rd-9' } })).status, 200);
-    assert.equal((await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: session.refreshToken } })).status, 401, 'old sessions are signed out');
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/login', { body: { email: 'locked@example.com', password: 'Reset-Passw0rd-9' } })).status,
+      200,
+    );
+    assert.equal(
+      (await t.call('POST', '/api/v3/user/refresh', { body: { refreshToken: session.refreshToken } })).status,
+      401,
+      'old sessions are signed out',
+    );
 
     // Expired after an hour; a newer token voids an older one.
     const first = (await t.call('POST', `/api/v3/users/${id}/reset-token`, { token: admin })).body.resetToken;

@@ -34,7 +34,11 @@ test('WAL checkpoints: off the event loop on Node — commits leave the WAL alon
     },
   });
   try {
-    assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), WAL_SAFETY_PAGES, 'commits checkpoint only past the safety bound');
+    assert.equal(
+      Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]),
+      WAL_SAFETY_PAGES,
+      'commits checkpoint only past the safety bound',
+    );
     await store.client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     // ~4 MB in the WAL: more than the 1,000 pages at which a connection would checkpoint on commit.
     for (let i = 0; i < 20; i++) {
@@ -44,7 +48,10 @@ test('WAL checkpoints: off the event loop on Node — commits leave the WAL alon
     }
     const deadline = Date.now() + 15_000;
     while (size(file) < 3_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(size(file) >= 3_000_000, `the database file holds the rows after a checkpoint (size ${size(file)}, WAL ${size(`${file}-wal`)})`);
+    assert.ok(
+      size(file) >= 3_000_000,
+      `the database file holds the rows after a checkpoint (size ${size(file)}, WAL ${size(`${file}-wal`)})`,
+    );
     assert.equal(Number((await store.client.execute('SELECT count(*) FROM t')).rows[0]![0]), 1000);
   } finally {
     await store.close();
@@ -67,7 +74,7 @@ test('WAL checkpoints: under writes that never stop, the WAL starts over near WA
     busyTimeoutMs: 100,
     writeWaitMs: 5000,
     // The store's own pause (its write lock), counted.
-    walCheckpointer: (url, busy, warn, control) =>
+    walCheckpointer: (url, busy, _warn, control) =>
       nodeWalCheckpointer(url, busy, (m, e) => warnings.push(`${m}: ${String(e)}`), {
         pauseWrites: () => {
           pauses++;
@@ -111,7 +118,10 @@ test('WAL checkpoints: under writes that never stop, the WAL starts over near WA
     const highWater = frames();
     const seen = `high-water ${highWater} frames, ${salts.size - 1} restarts, ${written} pages written, ${pauses} pauses; warnings: ${warnings.join(' | ') || 'none'}`;
     // The old thread: one restart, at the bound (high-water 10,003).
-    assert.ok(salts.size - 1 >= 2 && highWater < 0.7 * WAL_SAFETY_PAGES, `the WAL started over again and again, well before the safety bound (${seen})`);
+    assert.ok(
+      salts.size - 1 >= 2 && highWater < 0.7 * WAL_SAFETY_PAGES,
+      `the WAL started over again and again, well before the safety bound (${seen})`,
+    );
     assert.ok(highWater >= WAL_RESTART_FRAMES / 2, `…and not before the thread's threshold (${seen})`);
     assert.equal(Number((await store.client.execute('SELECT count(*) FROM t')).rows[0]![0]), written);
     assert.ok(pauses >= 2, `writers were paused for the finishing checkpoints (${pauses})`);
@@ -122,7 +132,10 @@ test('WAL checkpoints: under writes that never stop, the WAL starts over near WA
     await tx.commit();
     const before = pauses;
     await new Promise((r) => setTimeout(r, 4500));
-    assert.ok(pauses - before <= 2, `at most one finishing checkpoint after the burst, none while idle (${pauses - before} pauses in 4.5 s)`);
+    assert.ok(
+      pauses - before <= 2,
+      `at most one finishing checkpoint after the burst, none while idle (${pauses - before} pauses in 4.5 s)`,
+    );
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -142,7 +155,8 @@ test('WAL checkpoints: closing the store ends the thread cleanly, again and agai
         url: `file:${file}`,
         busyTimeoutMs: 100,
         writeWaitMs: 5000,
-        walCheckpointer: (url, busy, _warn, control) => nodeWalCheckpointer(url, busy, (m, e) => warnings.push(`${m}: ${String(e)}`), control),
+        walCheckpointer: (url, busy, _warn, control) =>
+          nodeWalCheckpointer(url, busy, (m, e) => warnings.push(`${m}: ${String(e)}`), control),
       });
       await store.client.execute('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)');
       const tx = await store.client.transaction('write');
@@ -151,7 +165,11 @@ test('WAL checkpoints: closing the store ends the thread cleanly, again and agai
       // stop before, around and after the thread's first checkpoint (every 1 s)
       await new Promise((r) => setTimeout(r, (round % 4) * 400));
       await store.close();
-      assert.equal(size(`${file}-wal`), 0, `round ${round}: the thread empties the WAL when it stops (warnings: ${warnings.join(' | ') || 'none'})`);
+      assert.equal(
+        size(`${file}-wal`),
+        0,
+        `round ${round}: the thread empties the WAL when it stops (warnings: ${warnings.join(' | ') || 'none'})`,
+      );
     }
     const check = await openStore(createClient, { url: `file:${file}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
     assert.equal(Number((await check.client.execute('SELECT count(*) FROM t')).rows[0]![0]), 1600);
@@ -176,7 +194,12 @@ test('WAL checkpoints: with the thread gone, commits still checkpoint once the W
   const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
   const file = join(dir, 'c.db');
   // A checkpointer whose thread never checkpoints (as if it had died).
-  const store = await openStore(createClient, { url: `file:${file}`, busyTimeoutMs: 100, writeWaitMs: 5000, walCheckpointer: () => async () => {} });
+  const store = await openStore(createClient, {
+    url: `file:${file}`,
+    busyTimeoutMs: 100,
+    writeWaitMs: 5000,
+    walCheckpointer: () => async () => {},
+  });
   try {
     await store.client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     const row = 'z'.repeat(3500); // about one page per row
@@ -195,7 +218,9 @@ test('WAL checkpoints: with the thread gone, commits still checkpoint once the W
 
 test('WAL checkpoints: a thread that cannot open the database is reported, not silent, and stops cleanly', async () => {
   const warnings: string[] = [];
-  const stop = nodeWalCheckpointer(`file:${join(tmpdir(), 'no-such-dir-ctl-wal', 'x', 'c.db')}`, 100, (message, err) => warnings.push(`${message}: ${String(err)}`));
+  const stop = nodeWalCheckpointer(`file:${join(tmpdir(), 'no-such-dir-ctl-wal', 'x', 'c.db')}`, 100, (message, err) =>
+    warnings.push(`${message}: ${String(err)}`),
+  );
   assert.ok(stop);
   const deadline = Date.now() + 10_000;
   while (warnings.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -10,7 +10,11 @@ import type { WsHandlers, WsPeer } from '../../src/ws/types';
  * was refused before the handshake (HTTP status), closed right after it (1008 with a reason), or
  * accepted into a session.
  */
-async function upgrade(t: TestApp, path: string, opts: { ip: string; token?: string }): Promise<{ outcome: 'http' | 'closed' | 'accepted'; status: number; detail: string }> {
+async function upgrade(
+  t: TestApp,
+  path: string,
+  opts: { ip: string; token?: string },
+): Promise<{ outcome: 'http' | 'closed' | 'accepted'; status: number; detail: string }> {
   let handlers: WsHandlers | undefined;
   const res = await t.app.request(
     path,
@@ -34,7 +38,10 @@ async function upgrade(t: TestApp, path: string, opts: { ip: string; token?: str
 }
 
 async function runningFog(t: TestApp, admin: string): Promise<string> {
-  const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'gate-fog', archId: 1, routerMode: 'none', natsMode: 'none' } });
+  const created = await t.call('POST', '/api/v3/iofog', {
+    token: admin,
+    body: { name: 'gate-fog', archId: 1, routerMode: 'none', natsMode: 'none' },
+  });
   assert.equal(created.status, 201);
   await t.ctx.db.update(fog).set({ daemonStatus: 'RUNNING' }).where(eq(fog.uuid, created.body.uuid));
   return created.body.uuid;

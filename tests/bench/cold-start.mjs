@@ -65,7 +65,13 @@ async function once(runtime, dir) {
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { runs: s.length, minMs: +s[0].toFixed(1), p50Ms: +q(0.5).toFixed(1), p90Ms: +q(0.9).toFixed(1), maxMs: +s[s.length - 1].toFixed(1) };
+  return {
+    runs: s.length,
+    minMs: +s[0].toFixed(1),
+    p50Ms: +q(0.5).toFixed(1),
+    p90Ms: +q(0.9).toFixed(1),
+    maxMs: +s[s.length - 1].toFixed(1),
+  };
 };
 
 const results = {};
@@ -80,4 +86,6 @@ for (const rt of runtimes) {
   }
   results[rt] = { first: stats(first), restart: stats(restart) };
 }
-console.log(JSON.stringify({ bench: 'cold-start', metric: 'spawn → first 200 on GET /api/v3/status', cpus: cpus().length, results }, null, 2));
+console.log(
+  JSON.stringify({ bench: 'cold-start', metric: 'spawn → first 200 on GET /api/v3/status', cpus: cpus().length, results }, null, 2),
+);

@@ -103,7 +103,9 @@ function rssMb(pid: number | undefined): number {
 function serverCpuMs(pid: number | undefined, thread?: number): number {
   if (!pid) return 0;
   try {
-    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8')
+      .split(') ')[1]!
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return 0;
@@ -349,10 +351,13 @@ sims.forEach((s, i) => {
       await s.restart();
     }
     loop(() => s.putStatus(), Math.random() * PERIOD_MS);
-    loop(async () => {
-      const c = await s.changeCycle();
-      if (STORM && c.ok && steadyAt[i] === 0) steadyAt[i] = performance.now();
-    }, STORM ? 0 : Math.random() * PERIOD_MS);
+    loop(
+      async () => {
+        const c = await s.changeCycle();
+        if (STORM && c.ok && steadyAt[i] === 0) steadyAt[i] = performance.now();
+      },
+      STORM ? 0 : Math.random() * PERIOD_MS,
+    );
   });
 });
 
@@ -364,7 +369,8 @@ if (STORM) {
   stormPhase = false;
   const steady = steadyAt.filter((t) => t > 0).length;
   stormLatencies.sort((a, b) => a - b);
-  const sq = (p: number) => +(stormLatencies[Math.min(stormLatencies.length - 1, Math.ceil(p * stormLatencies.length) - 1)] ?? 0).toFixed(1);
+  const sq = (p: number) =>
+    +(stormLatencies[Math.min(stormLatencies.length - 1, Math.ceil(p * stormLatencies.length) - 1)] ?? 0).toFixed(1);
   storm = {
     restartsOverSec: RAMP,
     agentsSteady: steady,
@@ -438,8 +444,12 @@ console.log(
       serverMainThreadCpuPct: +((serverMainCpu / (holdSec * 1000)) * 100).toFixed(1),
       serverCpuMsPerRequest: holdRequests ? +(serverCpu / holdRequests).toFixed(3) : null,
       // every core of the machine, busy (100 = all cores busy): server + generator + kernel + the rest
-      machineBusyPct: machine1.total > machine0.total ? +((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)).toFixed(1) : null,
-      machineStealPct: machine1.total > machine0.total ? +((100 * (machine1.steal - machine0.steal)) / (machine1.total - machine0.total)).toFixed(1) : null,
+      machineBusyPct:
+        machine1.total > machine0.total ? +((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)).toFixed(1) : null,
+      machineStealPct:
+        machine1.total > machine0.total
+          ? +((100 * (machine1.steal - machine0.steal)) / (machine1.total - machine0.total)).toFixed(1)
+          : null,
       generatorCpuPct: +(((cpu.user + cpu.system) / 1000 / (holdSec * 1000)) * 100).toFixed(1),
       // how late the generator's event loop ran its callbacks over the hold (ms; resolution 10 ms)
       generatorLoopDelayMs: {
@@ -453,7 +463,12 @@ console.log(
       boot: BOOT,
       serverExit,
       // per second since start: "<responses>/<max latency ms>/<generator loop lag ms>"
-      ...(TIMELINE ? { timelineStart: new Date(runStartEpochMs).toISOString(), timeline: Array.from(timeline, (b) => `${b?.n ?? 0}/${b?.maxMs ?? 0}/${b?.lagMs ?? 0}`) } : {}),
+      ...(TIMELINE
+        ? {
+            timelineStart: new Date(runStartEpochMs).toISOString(),
+            timeline: Array.from(timeline, (b) => `${b?.n ?? 0}/${b?.maxMs ?? 0}/${b?.lagMs ?? 0}`),
+          }
+        : {}),
     },
     null,
     2,

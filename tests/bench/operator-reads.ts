@@ -24,11 +24,22 @@ const CLIENT_CPUS = arg('client-cpus', '');
 const log = (m: string) => process.stderr.write(`[operator-reads] ${m}\n`);
 if (CLIENT_CPUS) spawnSync('taskset', ['-a', '-p', '-c', CLIENT_CPUS, String(process.pid)]);
 
-const ctl = await startController({ runtime: RUNTIME, cpus: SERVER_CPUS || undefined, env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false' }, timeoutMs: 60_000 });
+const ctl = await startController({
+  runtime: RUNTIME,
+  cpus: SERVER_CPUS || undefined,
+  env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false' },
+  timeoutMs: 60_000,
+});
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
 const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-function call(method: string, path: string, token?: string, body?: unknown, agent = keepAlive): Promise<{ status: number; bytes: number; ms: number; body: any }> {
+function call(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  agent = keepAlive,
+): Promise<{ status: number; bytes: number; ms: number; body: any }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
@@ -39,7 +50,11 @@ function call(method: string, path: string, token?: string, body?: unknown, agen
         method,
         path,
         agent,
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -69,10 +84,17 @@ async function pool(n: number, concurrency: number, fn: (i: number) => Promise<v
   );
 }
 
-const token = (await call('POST', '/api/v3/user/login', undefined, { email: ADMIN.email, password: ADMIN.password })).body.accessToken as string;
+const token = (await call('POST', '/api/v3/user/login', undefined, { email: ADMIN.email, password: ADMIN.password })).body
+  .accessToken as string;
 const t0 = performance.now();
 await pool(FOGS, 16, async (i) => {
-  const r = await call('POST', '/api/v3/iofog', token, { name: `fog-${i}`, archId: 1, routerMode: 'none', natsMode: 'none', tags: ['bench'] });
+  const r = await call('POST', '/api/v3/iofog', token, {
+    name: `fog-${i}`,
+    archId: 1,
+    routerMode: 'none',
+    natsMode: 'none',
+    tags: ['bench'],
+  });
   if (r.status !== 201) throw new Error(`fog ${i}: ${r.status} ${JSON.stringify(r.body)}`);
 });
 log(`${FOGS} fogs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -111,7 +133,13 @@ function liveSampler() {
   };
 }
 
-const routes = ['/api/v3/iofog-list', '/api/v3/microservices', '/api/v3/application', '/api/v3/events', '/api/v3/iofog-list?limit=100&offset=0'];
+const routes = [
+  '/api/v3/iofog-list',
+  '/api/v3/microservices',
+  '/api/v3/application',
+  '/api/v3/events',
+  '/api/v3/iofog-list?limit=100&offset=0',
+];
 const rows: Array<Record<string, unknown>> = [];
 for (const path of routes) {
   for (let k = 0; k < REPEAT; k++) {
@@ -119,12 +147,34 @@ for (const path of routes) {
     await new Promise((r) => setTimeout(r, 100));
     const r = await call('GET', path, token);
     const live = await sampler.stop();
-    rows.push({ path, run: k + 1, status: r.status, ms: +r.ms.toFixed(1), bytes: r.bytes, liveMaxMs: live.maxMs, liveSamples: live.samples });
+    rows.push({
+      path,
+      run: k + 1,
+      status: r.status,
+      ms: +r.ms.toFixed(1),
+      bytes: r.bytes,
+      liveMaxMs: live.maxMs,
+      liveSamples: live.samples,
+    });
     log(`${path}: ${r.status} ${r.ms.toFixed(0)} ms, ${(r.bytes / 1e6).toFixed(1)} MB, /live max ${live.maxMs} ms`);
   }
 }
 await ctl.stop('SIGTERM');
 keepAlive.destroy();
 probeAgent.destroy();
-console.log(JSON.stringify({ bench: 'operator-reads', runtime: RUNTIME, fogs: FOGS, microservices: MICROSERVICES, serverCpus: SERVER_CPUS || 'any', clientCpus: CLIENT_CPUS || 'any', rows }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      bench: 'operator-reads',
+      runtime: RUNTIME,
+      fogs: FOGS,
+      microservices: MICROSERVICES,
+      serverCpus: SERVER_CPUS || 'any',
+      clientCpus: CLIENT_CPUS || 'any',
+      rows,
+    },
+    null,
+    2,
+  ),
+);
 process.exit(0);

@@ -132,13 +132,17 @@ try {
   await pool([...Array(sessions).keys()], agentConcurrency, async (i) => {
     if (!ids[i]) return;
     const started = performance.now();
-    const s = await FrameSocket.connect(`${toWs(agentCtl.url)}/api/v3/agent/exec/microservice/${f.msUuid}/${ids[i]}`, { authorization: `Bearer ${tokens[i]}` });
+    const s = await FrameSocket.connect(`${toWs(agentCtl.url)}/api/v3/agent/exec/microservice/${f.msUuid}/${ids[i]}`, {
+      authorization: `Bearer ${tokens[i]}`,
+    });
     try {
       await s.nextOfType(T.ACTIVATION, 60_000);
       pairing.push(performance.now() - started);
       agents[i] = s;
       s.ws.on('message', () => {
-        for (const fr of s.frames.splice(0)) if (fr.type === T.STDIN) s.send({ type: T.STDOUT, data: fr.data, execId: ids[i], microserviceUuid: f.msUuid, timestamp: Date.now() });
+        for (const fr of s.frames.splice(0))
+          if (fr.type === T.STDIN)
+            s.send({ type: T.STDOUT, data: fr.data, execId: ids[i], microserviceUuid: f.msUuid, timestamp: Date.now() });
       });
     } catch {
       fail(`agent ${s.closed?.code ?? 'timeout'} ${s.closed?.reason ?? ''}`.trim());

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { Edgelet } from '../harness/edgelet';
 import { ADMIN, startController } from '../harness/process';
 
-type Api = (method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; type?: string }) => Promise<{ status: number; body: any }>;
+type Api = (
+  method: string,
+  path: string,
+  opts?: { token?: string; body?: unknown; raw?: string; type?: string },
+) => Promise<{ status: number; body: any }>;
 
 function client(url: string): Api {
   return async (method, path, opts = {}) => {
@@ -21,12 +25,17 @@ function client(url: string): Api {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-test('volume mounts reach the agent: secret + config map mounts linked → flag and content; unlink → flag and gone', { timeout: 120_000 }, async () => {
+test('volume mounts reach the agent: secret + config map mounts linked → flag and content; unlink → flag and gone', {
+  timeout: 120_000,
+}, async () => {
   const ctl = await startController();
   try {
     const api = client(ctl.url);
     const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken;
-    const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-vm', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const fog = await api('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'edge-vm', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
     assert.equal((await edge.provision(key.body.key)).status, 200);
@@ -43,14 +52,31 @@ test('volume mounts reach the agent: secret + config map mounts linked → flag 
       const res = await fetch(ctl.url + path, { method: 'POST', body: form, headers: { authorization: `Bearer ${admin}` } });
       return { status: res.status, body: await res.json() };
     };
-    const s = await upload('/api/v3/secrets/yaml', 'secret', 'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: acme-creds }\ntype: Opaque\nspec: { type: Opaque }\ndata: { token: s3cr3t-value }\n');
+    const s = await upload(
+      '/api/v3/secrets/yaml',
+      'secret',
+      'apiVersion: iofog.org/v3\nkind: Secret\nmetadata: { name: acme-creds }\ntype: Opaque\nspec: { type: Opaque }\ndata: { token: s3cr3t-value }\n',
+    );
     assert.equal(s.status, 201, JSON.stringify(s.body));
-    const m = await upload('/api/v3/configmaps/yaml', 'configMap', 'apiVersion: iofog.org/v3\nkind: ConfigMap\nmetadata: { name: line-config }\nspec: { immutable: false }\ndata: { app.yaml: "mode: fast\\n" }\n');
+    const m = await upload(
+      '/api/v3/configmaps/yaml',
+      'configMap',
+      'apiVersion: iofog.org/v3\nkind: ConfigMap\nmetadata: { name: line-config }\nspec: { immutable: false }\ndata: { app.yaml: "mode: fast\\n" }\n',
+    );
     assert.equal(m.status, 201, JSON.stringify(m.body));
-    assert.equal((await api('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'line-config', configMapName: 'line-config' } })).status, 200);
-    assert.equal((await api('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'acme-creds', secretName: 'acme-creds' } })).status, 200);
+    assert.equal(
+      (await api('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'line-config', configMapName: 'line-config' } })).status,
+      200,
+    );
+    assert.equal(
+      (await api('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'acme-creds', secretName: 'acme-creds' } })).status,
+      200,
+    );
     for (const name of ['line-config', 'acme-creds']) {
-      assert.equal((await api('POST', `/api/v3/volumeMounts/${name}/link`, { token: admin, body: { fogUuids: [fog.body.uuid] } })).status, 200);
+      assert.equal(
+        (await api('POST', `/api/v3/volumeMounts/${name}/link`, { token: admin, body: { fogUuids: [fog.body.uuid] } })).status,
+        200,
+      );
     }
 
     const linked = await edge.changeCycle();
@@ -76,10 +102,16 @@ test('volume mounts reach the agent: secret + config map mounts linked → flag 
     assert.deepEqual(lc.data, { 'app.yaml': b64('mode: slow\n') });
 
     // Unlink one: flag again, and it is gone from the agent's set.
-    assert.equal((await api('DELETE', '/api/v3/volumeMounts/acme-creds/link', { token: admin, body: { fogUuids: [fog.body.uuid] } })).status, 200);
+    assert.equal(
+      (await api('DELETE', '/api/v3/volumeMounts/acme-creds/link', { token: admin, body: { fogUuids: [fog.body.uuid] } })).status,
+      200,
+    );
     const unlinked = await edge.changeCycle();
     assert.ok(unlinked.flags.includes('volumeMounts'));
-    assert.deepEqual(mounts().map((v) => v.name), ['line-config']);
+    assert.deepEqual(
+      mounts().map((v) => v.name),
+      ['line-config'],
+    );
     // Nothing changed → no flag on the next poll.
     const quiet = await edge.changeCycle();
     assert.ok(!quiet.flags.includes('volumeMounts'));
@@ -87,7 +119,14 @@ test('volume mounts reach the agent: secret + config map mounts linked → flag 
     // Every write above is on the audit log, with the user and the fog as actors.
     const events = (await api('GET', '/api/v3/events?limit=1000', { token: admin })).body.events as Array<Record<string, any>>;
     const paths = events.map((e) => `${e.method} ${e.endpointPath}`);
-    for (const p of ['POST /api/v3/secrets/yaml', 'POST /api/v3/configmaps/yaml', 'POST /api/v3/volumeMounts', 'PATCH /api/v3/configmaps/line-config', 'DELETE /api/v3/volumeMounts/acme-creds/link', 'POST /api/v3/agent/provision']) {
+    for (const p of [
+      'POST /api/v3/secrets/yaml',
+      'POST /api/v3/configmaps/yaml',
+      'POST /api/v3/volumeMounts',
+      'PATCH /api/v3/configmaps/line-config',
+      'DELETE /api/v3/volumeMounts/acme-creds/link',
+      'POST /api/v3/agent/provision',
+    ]) {
       assert.ok(paths.includes(p), `audit has ${p}`);
     }
     assert.equal(events.filter((e) => e.endpointPath === '/api/v3/volumeMounts/line-config/link').length, 1);
@@ -102,7 +141,11 @@ test('template deploy: a template with two variables → an application with the
   try {
     const api = client(ctl.url);
     const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken;
-    for (const name of ['edge-lisbon-01', 'edge-porto-02']) assert.equal((await api('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 201);
+    for (const name of ['edge-lisbon-01', 'edge-porto-02'])
+      assert.equal(
+        (await api('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } })).status,
+        201,
+      );
     const template = `apiVersion: iofog.org/v3
 kind: ApplicationTemplate
 metadata: { name: sensor-kit }
@@ -121,13 +164,26 @@ spec:
 `;
     const created = await api('POST', '/api/v3/applicationTemplate/yaml', { token: admin, raw: template, type: 'application/yaml' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const missing = await api('POST', '/api/v3/application', { token: admin, body: { name: 'porto-line', template: { name: 'sensor-kit', variables: [] } } });
+    const missing = await api('POST', '/api/v3/application', {
+      token: admin,
+      body: { name: 'porto-line', template: { name: 'sensor-kit', variables: [] } },
+    });
     assert.equal(missing.status, 400);
     assert.match(missing.body.message, /template\.variables\.image-tag: required/);
 
     const deployed = await api('POST', '/api/v3/application', {
       token: admin,
-      body: { name: 'porto-line', isActivated: true, template: { name: 'sensor-kit', variables: [{ key: 'target-agent', value: 'edge-porto-02' }, { key: 'image-tag', value: '0.9.1' }] } },
+      body: {
+        name: 'porto-line',
+        isActivated: true,
+        template: {
+          name: 'sensor-kit',
+          variables: [
+            { key: 'target-agent', value: 'edge-porto-02' },
+            { key: 'image-tag', value: '0.9.1' },
+          ],
+        },
+      },
     });
     assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
     const app = (await api('GET', '/api/v3/application/porto-line', { token: admin })).body;

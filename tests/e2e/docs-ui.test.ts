@@ -89,7 +89,9 @@ test('operator docs UI renders offline and can call the API with a bearer token'
     await page.locator('.swagger-ui .info .title', { hasText: 'Controller API' }).waitFor({ state: 'visible', timeout: 20_000 });
     // Over 250 operations: the tags start collapsed, in an operator's order (Fogs right after Controller),
     // and the filter box narrows them; a tag opens on a click.
-    const tagNames = await page.locator('.opblock-tag-section h3.opblock-tag').evaluateAll((els) => els.map((e) => e.getAttribute('data-tag')));
+    const tagNames = await page
+      .locator('.opblock-tag-section h3.opblock-tag')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-tag')));
     assert.deepEqual(tagNames.slice(0, 2), ['Controller', 'Fogs'], `tags: ${tagNames.join(', ')}`);
     assert.equal(tagNames.at(-1), 'Agent (Edgelet)');
     await page.locator('input.operation-filter-input').fill('User');
@@ -142,8 +144,14 @@ test('operator docs UI renders offline and can call the API with a bearer token'
     const csp = await page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
     const offenders = requests.filter((r) => !isLocal(r.slice(r.indexOf(' ') + 1)));
     assert.deepEqual(offenders, [], `requests left 127.0.0.1:\n${offenders.join('\n')}`);
-    assert.ok(requests.some((r) => r.endsWith('/api/v3/openapi.json')), `openapi.json was loaded:\n${requests.join('\n')}`);
-    assert.ok(requests.some((r) => r.endsWith('/api/v3/user/profile')), 'the page called /api/v3/user/profile');
+    assert.ok(
+      requests.some((r) => r.endsWith('/api/v3/openapi.json')),
+      `openapi.json was loaded:\n${requests.join('\n')}`,
+    );
+    assert.ok(
+      requests.some((r) => r.endsWith('/api/v3/user/profile')),
+      'the page called /api/v3/user/profile',
+    );
     assert.deepEqual(failed, [], `failed requests:\n${failed.join('\n')}`);
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(pageErrors, [], `uncaught page errors:\n${pageErrors.join('\n')}`);

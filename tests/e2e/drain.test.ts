@@ -97,7 +97,18 @@ async function client(port: number, tally: Tally, state: { signalled: boolean; s
 
 async function drainUnderLoad(runtime: Runtime, t: { diagnostic(s: string): void }) {
   const ctl = await startController({ runtime, timeoutMs: 60_000, env: { LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' } });
-  const tally: Tally = { answered: 0, answeredAfterSignal: 0, connectionClose: 0, cleanCloseBeforeSend: 0, retriedAfterEof: 0, eofOnFresh: 0, resets: 0, timeouts: 0, refused: 0, errors: [] };
+  const tally: Tally = {
+    answered: 0,
+    answeredAfterSignal: 0,
+    connectionClose: 0,
+    cleanCloseBeforeSend: 0,
+    retriedAfterEof: 0,
+    eofOnFresh: 0,
+    resets: 0,
+    timeouts: 0,
+    refused: 0,
+    errors: [],
+  };
   const state = { signalled: false, stop: false };
   try {
     const clients = Array.from({ length: CLIENTS }, () => client(ctl.port, tally, state));
@@ -131,7 +142,9 @@ async function drainUnderLoad(runtime: Runtime, t: { diagnostic(s: string): void
 }
 
 for (const runtime of ['node', 'deno', 'bun'] as const) {
-  test(`${runtime}: SIGTERM with 50 keep-alive clients looping requests: exit 0 within 2 s, no request reset or left unanswered`, { timeout: 120_000 }, (t) =>
-    drainUnderLoad(runtime, t),
+  test(
+    `${runtime}: SIGTERM with 50 keep-alive clients looping requests: exit 0 within 2 s, no request reset or left unanswered`,
+    { timeout: 120_000 },
+    (t) => drainUnderLoad(runtime, t),
   );
 }

@@ -9,26 +9,39 @@ import { makeTestApp, USER_PASSWORD, CHANGED_PASSWORD } from '../harness/app';
 import { ManualClock } from '../../src/lib/clock';
 import { JWKS_COOLDOWN_MS } from '../../src/auth/external';
 
-test('external OIDC mode: tokens of the issuer are accepted, foreign keys and audiences are not, groups decide access', { timeout: 120_000 }, async () => {
+test('external OIDC mode: tokens of the issuer are accepted, foreign keys and audiences are not, groups decide access', {
+  timeout: 120_000,
+}, async () => {
   // The issuer also accepts the browser-login callback of the Controller under test (OIDC_REDIRECT_URIS).
-  const issuer = await startController({ publicUrl: true, env: { OIDC_REDIRECT_URIS: 'https://x.plant.example/api/v3/user/oauth/callback' } });
+  const issuer = await startController({
+    publicUrl: true,
+    env: { OIDC_REDIRECT_URIS: 'https://x.plant.example/api/v3/user/oauth/callback' },
+  });
   const external = async (env: Record<string, string> = {}, clock?: ManualClock) =>
     makeTestApp({ clock, env: { AUTH_MODE: 'external', OIDC_ISSUER_URL: `${issuer.url}/oidc`, ...env } });
   const t = await external();
   try {
     // --- the issuer: users in system and custom groups ---
     const call = async (method: string, path: string, token?: string, body?: unknown) => {
-      const r = await fetch(issuer.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const r = await fetch(issuer.url + path, {
+        method,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await r.text();
       return { status: r.status, body: text ? JSON.parse(text) : undefined };
     };
-    const login = async (email: string, password: string) => (await call('POST', '/api/v3/user/login', undefined, { email, password })).body;
+    const login = async (email: string, password: string) =>
+      (await call('POST', '/api/v3/user/login', undefined, { email, password })).body;
     const admin = (await login(ADMIN.email, ADMIN.password)).accessToken as string;
     assert.equal((await call('POST', '/api/v3/groups', admin, { name: 'plant-ops' })).status, 201);
     const member = async (email: string, group: string) => {
       assert.equal((await call('POST', '/api/v3/users', admin, { email, password: USER_PASSWORD, groups: [group] })).status, 201);
       const first = await login(email, USER_PASSWORD);
-      await call('POST', '/api/v3/user/change-password', first.accessToken, { currentPassword: USER_PASSWORD, newPassword: CHANGED_PASSWORD });
+      await call('POST', '/api/v3/user/change-password', first.accessToken, {
+        currentPassword: USER_PASSWORD,
+        newPassword: CHANGED_PASSWORD,
+      });
       return (await login(email, CHANGED_PASSWORD)).accessToken as string;
     };
     const viewer = await member('viewer@acme.example', 'viewer');
@@ -38,17 +51,34 @@ test('external OIDC mode: tokens of the issuer are accepted, foreign keys and au
 
     // --- the Controller under test ---
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: admin })).status, 200, 'the issuer admin group is the admin role');
-    const created = await t.call('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-ext', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const created = await t.call('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'edge-ext', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: viewer })).status, 200);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403, 'viewer group: read only');
+    assert.equal(
+      (await t.call('POST', '/api/v3/iofog', { token: viewer, body: { name: 'x', archId: 1, routerMode: 'none', natsMode: 'none' } }))
+        .status,
+      403,
+      'viewer group: read only',
+    );
     // A custom group has no permissions until a RoleBinding names it.
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: ops })).status, 403);
-    await t.call('POST', '/api/v3/roles', { token: admin, body: { name: 'fog-reader', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['get', 'list'] }] } });
-    const bound = await t.call('POST', '/api/v3/rolebindings', { token: admin, body: { name: 'plant-ops-read', roleRef: { kind: 'Role', name: 'fog-reader' }, subjects: [{ kind: 'Group', name: 'plant-ops' }] } });
+    await t.call('POST', '/api/v3/roles', {
+      token: admin,
+      body: { name: 'fog-reader', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['get', 'list'] }] },
+    });
+    const bound = await t.call('POST', '/api/v3/rolebindings', {
+      token: admin,
+      body: { name: 'plant-ops-read', roleRef: { kind: 'Role', name: 'fog-reader' }, subjects: [{ kind: 'Group', name: 'plant-ops' }] },
+    });
     assert.equal(bound.status, 201, JSON.stringify(bound.body));
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: ops })).status, 200);
-    assert.equal((await t.call('POST', '/api/v3/iofog', { token: ops, body: { name: 'y', archId: 1, routerMode: 'none', natsMode: 'none' } })).status, 403);
+    assert.equal(
+      (await t.call('POST', '/api/v3/iofog', { token: ops, body: { name: 'y', archId: 1, routerMode: 'none', natsMode: 'none' } })).status,
+      403,
+    );
     // The audit log names the IdP user.
     const events = (await t.call('GET', '/api/v3/events?method=POST', { token: admin })).body.events;
     assert.ok(events.some((e: any) => e.actorId === ADMIN.email && e.endpointPath === '/api/v3/iofog'));
@@ -84,7 +114,12 @@ test('external OIDC mode: tokens of the issuer are accepted, foreign keys and au
     assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: fresh })).status, 200);
 
     // Routes of the embedded identity provider are not available here.
-    for (const [m, p] of [['GET', '/api/v3/users'], ['POST', '/api/v3/groups'], ['POST', '/api/v3/user/mfa/enroll'], ['POST', '/api/v3/auth/jwks/rotate']] as const) {
+    for (const [m, p] of [
+      ['GET', '/api/v3/users'],
+      ['POST', '/api/v3/groups'],
+      ['POST', '/api/v3/user/mfa/enroll'],
+      ['POST', '/api/v3/auth/jwks/rotate'],
+    ] as const) {
       const r = await t.call(m, p, { token: admin, body: m === 'GET' ? undefined : {} });
       assert.equal(r.status, 501, `${m} ${p}`);
       assert.equal(r.body.code, 'NOT_IMPLEMENTED');
@@ -105,7 +140,10 @@ test('external OIDC mode: tokens of the issuer are accepted, foreign keys and au
       const atIdp = await fetch(toIdp, { redirect: 'manual' });
       assert.equal(atIdp.status, 302);
       const uid = new URL(atIdp.headers.get('location')!).searchParams.get('interaction')!;
-      assert.deepEqual((await call('POST', `/api/v3/user/interaction/${uid}/login`, undefined, { email: ADMIN.email, password: ADMIN.password })).body, { step: 'complete' });
+      assert.deepEqual(
+        (await call('POST', `/api/v3/user/interaction/${uid}/login`, undefined, { email: ADMIN.email, password: ADMIN.password })).body,
+        { step: 'complete' },
+      );
       const back = new URL((await call('POST', `/api/v3/user/interaction/${uid}/complete`)).body.redirectTo);
       assert.equal(back.origin + back.pathname, 'https://x.plant.example/api/v3/user/oauth/callback');
       const landed = await x.app.request(back.pathname + back.search, {}, { clientIp: '10.0.0.2' });

@@ -37,7 +37,10 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     };
     const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken;
-    const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'edge-e2e', archId: 0, routerMode: 'none', natsMode: 'none' } });
+    const fog = await api('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'edge-e2e', archId: 0, routerMode: 'none', natsMode: 'none' },
+    });
     assert.equal(fog.status, 201);
     const uuid = fog.body.uuid;
     const key = await api('GET', `/api/v3/iofog/${uuid}/provisioning-key`, { token: admin });
@@ -80,11 +83,22 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
     assert.equal((await api('GET', `/api/v3/microservices/${byName.sensor.uuid}`, { token: admin })).body.status.status, 'RUNNING');
 
     // Patch: config-only → microserviceConfig without rebuild; image → rebuild once.
-    assert.equal((await api('PATCH', `/api/v3/microservices/${byName.sensor.uuid}`, { token: admin, body: { config: { interval: 1 } } })).status, 204);
+    assert.equal(
+      (await api('PATCH', `/api/v3/microservices/${byName.sensor.uuid}`, { token: admin, body: { config: { interval: 1 } } })).status,
+      204,
+    );
     assert.ok((await edge.changeCycle()).flags.includes('microserviceConfig'));
     assert.equal(edge.running.get(byName.sensor.uuid)!.config, '{"interval":1}');
     assert.equal(edge.running.get(byName.sensor.uuid)!.rebuild, false);
-    assert.equal((await api('PATCH', `/api/v3/microservices/${byName.sensor.uuid}`, { token: admin, body: { images: [{ containerImage: 'acme/sensor:1.1-arm64', archId: 2 }] } })).status, 204);
+    assert.equal(
+      (
+        await api('PATCH', `/api/v3/microservices/${byName.sensor.uuid}`, {
+          token: admin,
+          body: { images: [{ containerImage: 'acme/sensor:1.1-arm64', archId: 2 }] },
+        })
+      ).status,
+      204,
+    );
     await edge.changeCycle();
     assert.equal(edge.running.get(byName.sensor.uuid)!.rebuild, true);
     assert.equal(edge.running.get(byName.sensor.uuid)!.imageId, 'acme/sensor:1.1-arm64');

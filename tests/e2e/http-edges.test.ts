@@ -75,7 +75,8 @@ for (const runtime of ['node', 'deno', 'bun'] as const) {
   test(`${runtime}: a 413 on a keep-alive socket closes it or keeps answering; never a hang`, { timeout: 90_000 }, async (t) => {
     const ctl = await startController({ runtime, timeoutMs: 60_000, env: { MAX_JSON_BODY_BYTES: String(LIMIT), LOG_LEVEL: 'warn' } });
     try {
-      for (const chunked of [false, true]) t.diagnostic(`${chunked ? 'chunked' : 'content-length'}: ${await overLimit(ctl.port, runtime, chunked)}`);
+      for (const chunked of [false, true])
+        t.diagnostic(`${chunked ? 'chunked' : 'content-length'}: ${await overLimit(ctl.port, runtime, chunked)}`);
     } finally {
       await ctl.stop('SIGKILL');
     }
@@ -115,7 +116,9 @@ test('node: the HTTP server’s own refusals (431, 400) are the JSON error envel
 for (const runtime of ['deno', 'bun'] as const) {
   // Deno's and Bun's HTTP parsers refuse these before any code of ours runs and offer no hook to
   // write the answer (README: "HTTP edges"); what they do is pinned here so a change shows up.
-  test(`${runtime}: a 70,000-character URL and a malformed request are refused and the connection closed`, { timeout: 90_000 }, async (t) => {
+  test(`${runtime}: a 70,000-character URL and a malformed request are refused and the connection closed`, {
+    timeout: 90_000,
+  }, async (t) => {
     const ctl = await startController({ runtime, timeoutMs: 60_000, env: { LOG_LEVEL: 'warn' } });
     try {
       for (const [what, request] of [

@@ -7,20 +7,28 @@ import { ADMIN, startController } from '../harness/process';
 import { natsSkip, startNats } from '../harness/nats';
 import { connectWithCreds, operatorModeConfig } from '../harness/nats-client';
 
-test('NATS: rules decide what users may publish and subscribe; accounts isolate; a deleted user is refused after the bundle update', { timeout: 90_000, skip: natsSkip }, async () => {
+test('NATS: rules decide what users may publish and subscribe; accounts isolate; a deleted user is refused after the bundle update', {
+  timeout: 90_000,
+  skip: natsSkip,
+}, async () => {
   const ctl = await startController();
   let nats: Awaited<ReturnType<typeof startNats>> | undefined;
   const conns: Array<{ close(): Promise<void> }> = [];
   try {
     const call = async (method: string, path: string, body?: unknown, token?: string) => {
-      const res = await fetch(ctl.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(ctl.url + path, {
+        method,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const t = await res.text();
       return { status: res.status, body: t ? JSON.parse(t) : undefined };
     };
     const admin = (await call('POST', '/api/v3/user/login', ADMIN)).body.accessToken as string;
     const api = (method: string, path: string, body?: unknown) => call(method, path, body, admin);
 
-    for (const name of ['plant', 'other']) assert.equal((await api('POST', '/api/v3/application', { name, isActivated: true, microservices: [] })).status, 201);
+    for (const name of ['plant', 'other'])
+      assert.equal((await api('POST', '/api/v3/application', { name, isActivated: true, microservices: [] })).status, 201);
     const op = await api('GET', '/api/v3/nats/operator');
     assert.equal(op.status, 200);
     assert.equal(op.body.name, 'iofog-operator');
@@ -42,7 +50,12 @@ test('NATS: rules decide what users may publish and subscribe; accounts isolate;
     const latin = await api('POST', '/api/v3/nats/user-rules', { name: 'bad', description: 'température ✓' });
     assert.equal(latin.status, 400);
     assert.match(latin.body.message, /^description: must contain Latin-1 characters only/);
-    const rule = await api('POST', '/api/v3/nats/user-rules', { name: 'sensors-only', allowedConnectionTypes: ['STANDARD', 'WEBSOCKET'], pubAllow: ['sensors.>'], subAllow: ['sensors.>', '_INBOX.>'] });
+    const rule = await api('POST', '/api/v3/nats/user-rules', {
+      name: 'sensors-only',
+      allowedConnectionTypes: ['STANDARD', 'WEBSOCKET'],
+      pubAllow: ['sensors.>'],
+      subAllow: ['sensors.>', '_INBOX.>'],
+    });
     assert.equal(rule.status, 201, JSON.stringify(rule.body));
     assert.equal((await api('POST', '/api/v3/nats/user-rules', { name: 'sensors-only' })).status, 409);
     assert.equal((await api('POST', '/api/v3/nats/user-rules', { name: 'x', maxPayload: '12q' })).status, 400);
@@ -56,13 +69,20 @@ test('NATS: rules decide what users may publish and subscribe; accounts isolate;
     assert.equal((await api('POST', '/api/v3/nats/accounts/plant/users', { name: 'bob' })).status, 409);
     assert.equal((await api('POST', '/api/v3/nats/accounts/plant/users', { name: 'zed', expiresIn: '2y' })).status, 400);
     assert.equal((await api('POST', '/api/v3/nats/accounts/plant/users', { name: 'zed', extra: true })).status, 400, 'strict body');
-    assert.equal((await api('POST', '/api/v3/nats/accounts/SYS/users', { name: 'intruder' })).status, 400, 'system accounts are not for users');
+    assert.equal(
+      (await api('POST', '/api/v3/nats/accounts/SYS/users', { name: 'intruder' })).status,
+      400,
+      'system accounts are not for users',
+    );
     const bearer = await api('POST', '/api/v3/nats/accounts/plant/mqtt-bearer', { name: 'meter' });
     assert.equal(bearer.status, 201);
     assert.equal(bearer.body.isBearer, true);
     assert.equal((await api('GET', '/api/v3/nats/accounts/plant/users/meter/creds')).status, 404, 'bearer users have a JWT only');
     const all = (await api('GET', '/api/v3/nats/users')).body.users;
-    assert.deepEqual(all.map((u: { accountName: string; name: string }) => `${u.accountName}/${u.name}`), ['plant/alice', 'plant/bob', 'other/eve', 'plant/meter']);
+    assert.deepEqual(
+      all.map((u: { accountName: string; name: string }) => `${u.accountName}/${u.name}`),
+      ['plant/alice', 'plant/bob', 'other/eve', 'plant/meter'],
+    );
     assert.equal(all[0].applicationName, 'plant');
     const creds = async (app: string, user: string) => {
       const r = await api('GET', `/api/v3/nats/accounts/${app}/users/${user}/creds`);
@@ -150,18 +170,48 @@ test('NATS: rules decide what users may publish and subscribe; accounts isolate;
       const res = await fetch(ctl.url + path, { method, headers: { authorization: `Bearer ${admin}` }, body: form });
       return { status: res.status, body: await res.json() };
     };
-    const yRule = await upload('POST', '/api/v3/nats/user-rules/yaml', 'natsUserRule', 'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: from-yaml }\nspec: { pubAllow: [a.>], maxPayload: 64k }\n');
+    const yRule = await upload(
+      'POST',
+      '/api/v3/nats/user-rules/yaml',
+      'natsUserRule',
+      'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: from-yaml }\nspec: { pubAllow: [a.>], maxPayload: 64k }\n',
+    );
     assert.equal(yRule.status, 201, JSON.stringify(yRule.body));
     assert.equal(yRule.body.maxPayload, '64k');
-    const yPatch = await upload('PATCH', '/api/v3/nats/user-rules/yaml/from-yaml', 'natsUserRule', 'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: from-yaml }\nspec: { pubAllow: [b.>] }\n');
+    const yPatch = await upload(
+      'PATCH',
+      '/api/v3/nats/user-rules/yaml/from-yaml',
+      'natsUserRule',
+      'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: from-yaml }\nspec: { pubAllow: [b.>] }\n',
+    );
     assert.equal(yPatch.status, 200, JSON.stringify(yPatch.body));
     assert.deepEqual(yPatch.body.pubAllow, ['b.>']);
-    const yWrong = await upload('PATCH', '/api/v3/nats/user-rules/yaml/from-yaml', 'natsUserRule', 'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: other }\nspec: {}\n');
+    const yWrong = await upload(
+      'PATCH',
+      '/api/v3/nats/user-rules/yaml/from-yaml',
+      'natsUserRule',
+      'apiVersion: iofog.org/v3\nkind: NatsUserRule\nmetadata: { name: other }\nspec: {}\n',
+    );
     assert.equal(yWrong.status, 400);
-    const yBadField = await upload('POST', '/api/v3/nats/account-rules/yaml', 'natsAccountRule', 'apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: acct }\nspec: { maxConnections: -5 }\n');
+    const yBadField = await upload(
+      'POST',
+      '/api/v3/nats/account-rules/yaml',
+      'natsAccountRule',
+      'apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: acct }\nspec: { maxConnections: -5 }\n',
+    );
     assert.equal(yBadField.status, 400);
     assert.match(yBadField.body.message, /^spec\.maxConnections/);
-    assert.equal((await upload('POST', '/api/v3/nats/account-rules/yaml', 'natsAccountRule', 'apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: acct }\nspec: { maxConnections: 10 }\n')).status, 201);
+    assert.equal(
+      (
+        await upload(
+          'POST',
+          '/api/v3/nats/account-rules/yaml',
+          'natsAccountRule',
+          'apiVersion: iofog.org/v3\nkind: NatsAccountRule\nmetadata: { name: acct }\nspec: { maxConnections: 10 }\n',
+        )
+      ).status,
+      201,
+    );
 
     // Operator rotation: new operator key; accounts re-signed (revocations kept); user creds stay valid.
     const rotated = await api('POST', '/api/v3/nats/operator/rotate');
@@ -178,7 +228,13 @@ test('NATS: rules decide what users may publish and subscribe; accounts isolate;
     const afterRotation = await connectWithCreds(nats.wsUrl, aliceCreds, 'alice-rotated');
     conns.push(afterRotation);
     await afterRotation.flush();
-    const bobAfter = await connectWithCreds(nats.wsUrl, bobCreds, 'bob-rotated').then((c) => (conns.push(c), 'connected'), (err: unknown) => String(err));
+    const bobAfter = await connectWithCreds(nats.wsUrl, bobCreds, 'bob-rotated').then(
+      (c) => {
+        conns.push(c);
+        return 'connected';
+      },
+      (err: unknown) => String(err),
+    );
     assert.notEqual(bobAfter, 'connected', 'still revoked');
   } finally {
     for (const c of conns) await c.close().catch(() => {});

@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { ROOT, freePort } from '../harness/process';
 import { waitFor } from '../harness/wait';
 
-const statusOf = (url: string) => fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0);
+const statusOf = (url: string) =>
+  fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+    (r) => r.status,
+    () => 0,
+  );
 
 /**
  * `npm start` is the README's first command: a signal sent to npm's pid (what a terminal's Ctrl-C, a process
@@ -23,7 +27,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       // process group out of the way of the signal.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1', DB_URL: `file:${join(dir, 'c.db')}`, ENCRYPTION_KEY_FILE: join(dir, 'key'), JOBS_ENABLED: 'false' },
+      env: {
+        ...process.env,
+        API_PORT: String(port),
+        API_HOST: '127.0.0.1',
+        DB_URL: `file:${join(dir, 'c.db')}`,
+        ENCRYPTION_KEY_FILE: join(dir, 'key'),
+        JOBS_ENABLED: 'false',
+      },
     });
     let out = '';
     npm.stdout.on('data', (d) => (out += d));

@@ -8,16 +8,30 @@ import { join } from 'node:path';
 import { Edgelet } from '../harness/edgelet';
 import { ADMIN, startController } from '../harness/process';
 
-test('fog platform e2e: the worker provisions the router (mounts, config), a failed reconcile recovers on manual retry, a deleted fog takes its router along', { timeout: 120_000 }, async () => {
+test('fog platform e2e: the worker provisions the router (mounts, config), a failed reconcile recovers on manual retry, a deleted fog takes its router along', {
+  timeout: 120_000,
+}, async () => {
   const ctl = await startController();
   try {
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(ctl.url + path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(ctl.url + path, {
+        method,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const t = await res.text();
       return { status: res.status, body: t ? JSON.parse(t) : undefined };
     };
     let token = '';
-    token = (await (await fetch(`${ctl.url}/api/v3/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()).accessToken;
+    token = (
+      await (
+        await fetch(`${ctl.url}/api/v3/user/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(ADMIN),
+        })
+      ).json()
+    ).accessToken;
     const phase = async (uuid: string, want: string, timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -27,7 +41,15 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
         await new Promise((r) => setTimeout(r, 200));
       }
     };
-    const hub = await api('POST', '/api/v3/iofog', { name: 'hub', archId: 1, isSystem: true, routerMode: 'interior', host: 'hub.example', interRouterPort: 55671, edgeRouterPort: 45671 });
+    const hub = await api('POST', '/api/v3/iofog', {
+      name: 'hub',
+      archId: 1,
+      isSystem: true,
+      routerMode: 'interior',
+      host: 'hub.example',
+      interRouterPort: 55671,
+      edgeRouterPort: 45671,
+    });
     const fog = await api('POST', '/api/v3/iofog', { name: 'site-a', archId: 0, routerMode: 'edge', host: 'site-a.example' });
     assert.equal(fog.status, 201);
     const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`);
@@ -46,18 +68,40 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
     // And its NATS leaf (natsMode defaults to leaf): configuration, bundle, certificates and creds mounted.
     const nats = [...edge.running.values()].find((m) => m.isNats);
     assert.ok(nats, 'nats leaf delivered');
-    const natsMounts = nats.volumeMappings.filter((v: { type: string }) => v.type === 'volumeMount').map((v: { hostDestination: string }) => v.hostDestination);
-    assert.deepEqual(natsMounts, ['nats-server-conf-site-a', 'nats-jwt-bundle-site-a', 'nats-server-site-a', 'nats-mqtt-server-site-a', 'nats-leaf-creds-site-a']);
+    const natsMounts = nats.volumeMappings
+      .filter((v: { type: string }) => v.type === 'volumeMount')
+      .map((v: { hostDestination: string }) => v.hostDestination);
+    assert.deepEqual(natsMounts, [
+      'nats-server-conf-site-a',
+      'nats-jwt-bundle-site-a',
+      'nats-server-site-a',
+      'nats-mqtt-server-site-a',
+      'nats-leaf-creds-site-a',
+    ]);
     for (const m of natsMounts) assert.ok(mounted.has(m), `mount ${m} delivered`);
-    assert.ok(nats.env.some((e: { key: string; value: string }) => e.key === 'JETSTREAM_KEY' && e.value.length >= 40), 'the JetStream key is resolved from its secret for the agent');
+    assert.ok(
+      nats.env.some((e: { key: string; value: string }) => e.key === 'JETSTREAM_KEY' && e.value.length >= 40),
+      'the JetStream key is resolved from its secret for the agent',
+    );
 
     // A fog whose router cannot be built: Failed with the reason; fixed catalog + manual retry → Ready.
     const rv = await api('POST', '/api/v3/iofog', { name: 'rv', archId: 3, routerMode: 'edge', host: 'rv.example', natsMode: 'none' });
     const failed = await phase(rv.body.uuid, 'Failed');
     assert.match(failed.lastError, /archId 3/);
-    const catalog = (await api('GET', '/api/v3/catalog/microservices')).body.catalogItems.find((i: { name: string }) => i.name === 'Router');
-    const images = catalog.images.map((i: { containerImage: string; archId?: number; fogTypeId?: number }) => ({ containerImage: i.containerImage, archId: i.archId ?? i.fogTypeId }));
-    assert.ok((await api('PATCH', `/api/v3/catalog/microservices/${catalog.id}`, { images: [...images, { containerImage: 'ghcr.io/eclipse-iofog/router:riscv', archId: 3 }] })).status < 300);
+    const catalog = (await api('GET', '/api/v3/catalog/microservices')).body.catalogItems.find(
+      (i: { name: string }) => i.name === 'Router',
+    );
+    const images = catalog.images.map((i: { containerImage: string; archId?: number; fogTypeId?: number }) => ({
+      containerImage: i.containerImage,
+      archId: i.archId ?? i.fogTypeId,
+    }));
+    assert.ok(
+      (
+        await api('PATCH', `/api/v3/catalog/microservices/${catalog.id}`, {
+          images: [...images, { containerImage: 'ghcr.io/eclipse-iofog/router:riscv', archId: 3 }],
+        })
+      ).status < 300,
+    );
     assert.equal((await api('POST', `/api/v3/iofog/${rv.body.uuid}/reconcile`)).status, 202);
     const fixed = await phase(rv.body.uuid, 'Ready');
     assert.equal(fixed.lastError, null);
@@ -80,33 +124,60 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
   }
 });
 
-test('fog platform e2e: two Controller processes on one database file run the worker; every fog task is processed exactly once', { timeout: 120_000 }, async () => {
+test('fog platform e2e: two Controller processes on one database file run the worker; every fog task is processed exactly once', {
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'controller-platform-'));
   const a = await startController({ dir });
   const b = await startController({ dir });
   try {
     // Each instance is its own issuer here (CONTROLLER_PUBLIC_URL defaults to its own address): one token each.
-    const login = async (url: string) => (await (await fetch(`${url}/api/v3/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()).accessToken as string;
+    const login = async (url: string) =>
+      (
+        await (
+          await fetch(`${url}/api/v3/user/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(ADMIN),
+          })
+        ).json()
+      ).accessToken as string;
     const token = await login(a.url);
     const tokenB = await login(b.url);
     const uuids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const [base, tok] = i % 2 ? [a.url, token] : [b.url, tokenB];
-      const res = await fetch(`${base}/api/v3/iofog`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify({ name: `twin-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' }) });
+      const res = await fetch(`${base}/api/v3/iofog`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` },
+        body: JSON.stringify({ name: `twin-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' }),
+      });
       const created = await res.json();
       assert.equal(res.status, 201, JSON.stringify(created));
       uuids.push(created.uuid);
     }
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const phases = await Promise.all(uuids.map(async (u) => (await (await fetch(`${a.url}/api/v3/iofog/${u}`, { headers: { authorization: `Bearer ${token}` } })).json()).platformStatus.phase));
+      const phases = await Promise.all(
+        uuids.map(
+          async (u) =>
+            (await (await fetch(`${a.url}/api/v3/iofog/${u}`, { headers: { authorization: `Bearer ${token}` } })).json()).platformStatus
+              .phase,
+        ),
+      );
       if (phases.every((p) => p === 'Ready')) break;
       if (Date.now() > deadline) throw new Error(`not all Ready: ${phases.join(', ')}`);
       await new Promise((r) => setTimeout(r, 300));
     }
     const lines = (a.output() + b.output()).split('\n').filter((l) => l.includes('fog platform reconciled'));
     for (const u of uuids) assert.equal(lines.filter((l) => l.includes(u)).length, 1, `fog ${u} reconciled exactly once`);
-    const perInstance = [a, b].map((c) => c.output().split('\n').filter((l) => l.includes('fog platform reconciled')).length);
+    const perInstance = [a, b].map(
+      (c) =>
+        c
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('fog platform reconciled')).length,
+    );
     console.log(JSON.stringify({ reconciledPerInstance: perInstance }));
   } finally {
     await a.stop('SIGKILL');

@@ -50,7 +50,7 @@ async function smoke(runtime: Runtime) {
     assert.equal(live.status, 200);
     assertStamped(live);
     assert.match(live.headers.get('content-type') ?? '', /^application\/json/);
-    const preflight = await fetch(ctl.url + '/api/v3/iofog-list', {
+    const preflight = await fetch(`${ctl.url}/api/v3/iofog-list`, {
       method: 'OPTIONS',
       headers: { origin: 'http://ui.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
     });
@@ -70,7 +70,11 @@ async function smoke(runtime: Runtime) {
     assert.equal((await json(profile)).preferred_username, ADMIN.email);
 
     // Liquid body templating (liquidjs, bundled) on every runtime: rendered, and a broken one is a 400.
-    const templated = await post('/api/v3/application', { name: 'liquid-app', description: '{{ self.name | upcase }}-{{ "7" | toNumber | plus: 1 }}' }, accessToken);
+    const templated = await post(
+      '/api/v3/application',
+      { name: 'liquid-app', description: '{{ self.name | upcase }}-{{ "7" | toNumber | plus: 1 }}' },
+      accessToken,
+    );
     assert.equal(templated.status, 201, await templated.clone().text());
     assert.equal((await json(await get('/api/v3/application/liquid-app', accessToken))).description, 'LIQUID-APP-8');
     const broken = await post('/api/v3/application', { name: 'liquid-bad', description: '{% if %}' }, accessToken);
@@ -82,10 +86,18 @@ async function smoke(runtime: Runtime) {
     assert.equal((await json(anon)).code, 'AUTH_REQUIRED');
 
     // A viewer: created by the admin, changes the initial password, then is refused a write.
-    const created = await post('/api/v3/users', { email: 'viewer@example.com', password: 'Initial-Passw0rd-1', groups: ['viewer'] }, accessToken);
+    const created = await post(
+      '/api/v3/users',
+      { email: 'viewer@example.com', password: 'Initial-Passw0rd-1', groups: ['viewer'] },
+      accessToken,
+    );
     assert.equal(created.status, 201);
     const first = await json(await post('/api/v3/user/login', { email: 'viewer@example.com', password: 'Initial-Passw0rd-1' }));
-    assert.equal((await post('/api/v3/user/change-password', { currentPassword: 'Initial-Passw0rd-1', newPassword: NEW_PASSWORD }, first.accessToken)).status, 200);
+    assert.equal(
+      (await post('/api/v3/user/change-password', { currentPassword: 'Initial-Passw0rd-1', newPassword: NEW_PASSWORD }, first.accessToken))
+        .status,
+      200,
+    );
     const viewer = (await json(await post('/api/v3/user/login', { email: 'viewer@example.com', password: NEW_PASSWORD }))).accessToken;
     const denied = await post('/api/v3/groups', { name: 'ops' }, viewer);
     assert.equal(denied.status, 403);
@@ -98,7 +110,7 @@ async function smoke(runtime: Runtime) {
     assert.equal(gbody.code, 'MALFORMED_BODY');
     assert.ok(gbody.requestId);
 
-    const missing = await fetch(ctl.url + '/api/v3/nothing-here', { headers: { 'x-request-id': 'probe-42' } });
+    const missing = await fetch(`${ctl.url}/api/v3/nothing-here`, { headers: { 'x-request-id': 'probe-42' } });
     assert.equal(missing.status, 404);
     assertStamped(missing, 'probe-42');
     const mbody = await json(missing);
@@ -120,7 +132,12 @@ async function smoke(runtime: Runtime) {
 
     // Node and Deno check agent signatures and checkpoint the WAL on threads of their own; at stop the
     // checkpoint thread empties the WAL and ends by itself (Deno's worker port has no close()).
-    const listening = JSON.parse(ctl.output().split('\n').find((l) => l.includes('"msg":"controller listening"')) ?? '{}');
+    const listening = JSON.parse(
+      ctl
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"msg":"controller listening"')) ?? '{}',
+    );
     assert.equal(listening.agentSignatures, runtime === 'bun' ? 'webcrypto' : 'libsodium-thread', ctl.output());
     assert.doesNotMatch(ctl.output(), /checkpoint thread|Uncaught/, ctl.output());
     if (runtime !== 'bun') {
@@ -134,7 +151,9 @@ async function smoke(runtime: Runtime) {
 }
 
 for (const runtime of ['node', 'deno', 'bun'] as const) {
-  test(`dist/controller.mjs on ${runtime}: live, status, login, profile, 401, 403, 400, 404, docs, SIGTERM`, { timeout: 90_000 }, () => smoke(runtime));
+  test(`dist/controller.mjs on ${runtime}: live, status, login, profile, 401, 403, 400, 404, docs, SIGTERM`, { timeout: 90_000 }, () =>
+    smoke(runtime),
+  );
 }
 
 test('an invalid variable stops the process at start with one line naming it', { timeout: 30_000 }, async () => {
@@ -154,11 +173,16 @@ test('an invalid variable stops the process at start with one line naming it', {
   }
 });
 
-test('npm start (scripts/start.mjs) serves /api/v3/status on the embedded database, creating it and the encryption key', { timeout: 60_000 }, async (t) => {
+test('npm start (scripts/start.mjs) serves /api/v3/status on the embedded database, creating it and the encryption key', {
+  timeout: 60_000,
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ctl-start-'));
   const port = await freePort();
   const t0 = Date.now();
-  const p = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], { cwd: dir, env: { PATH: process.env.PATH ?? '', API_PORT: String(port), API_HOST: '127.0.0.1' } });
+  const p = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', API_PORT: String(port), API_HOST: '127.0.0.1' },
+  });
   let out = '';
   p.stdout.on('data', (d) => (out += d));
   p.stderr.on('data', (d) => (out += d));
@@ -189,10 +213,33 @@ test('npm start (scripts/start.mjs) serves /api/v3/status on the embedded databa
   }
 });
 
-test('TLS: with TLS_PATH_CERT/KEY the API listens on https, and GET /agent/cert hands agents that certificate', { timeout: 60_000 }, async () => {
+test('TLS: with TLS_PATH_CERT/KEY the API listens on https, and GET /agent/cert hands agents that certificate', {
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ctl-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const port = await freePort();
   const { cmd, args } = runtimeCommand('node');
   const p = spawn(cmd, args, {
@@ -231,7 +278,10 @@ test('TLS: with TLS_PATH_CERT/KEY the API listens on https, and GET /agent/cert 
     const api = (method: string, path: string, token?: string, body?: unknown) =>
       new Promise<{ status: number; body: any }>((res, rej) => {
         const data = body === undefined ? undefined : JSON.stringify(body);
-        const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(data ? { 'content-type': 'application/json' } : {}) };
+        const headers: Record<string, string> = {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(data ? { 'content-type': 'application/json' } : {}),
+        };
         const req = httpsRequest({ host: '127.0.0.1', port, path, method, ca, headers }, (r) => {
           let text = '';
           r.on('data', (d) => (text += d));
@@ -240,11 +290,14 @@ test('TLS: with TLS_PATH_CERT/KEY the API listens on https, and GET /agent/cert 
         req.on('error', rej);
         req.end(data);
       });
-    const admin = (await api('POST', '/api/v3/user/login', undefined, { email: ADMIN.email, password: ADMIN.password })).body.accessToken as string;
+    const admin = (await api('POST', '/api/v3/user/login', undefined, { email: ADMIN.email, password: ADMIN.password })).body
+      .accessToken as string;
     const fog = await api('POST', '/api/v3/iofog', admin, { name: 'tls-fog', archId: 1, routerMode: 'none', natsMode: 'none' });
     assert.equal(fog.status, 201, JSON.stringify(fog.body));
     const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, admin);
-    const agent = await AgentSigner.fromProvision((await api('POST', '/api/v3/agent/provision', undefined, { key: key.body.key, type: 1 })).body);
+    const agent = await AgentSigner.fromProvision(
+      (await api('POST', '/api/v3/agent/provision', undefined, { key: key.body.key, type: 1 })).body,
+    );
     const cert = await api('GET', '/api/v3/agent/cert', await agent.token());
     assert.equal(cert.status, 200, JSON.stringify(cert.body));
     assert.equal(Buffer.from(cert.body, 'base64').toString('utf8'), ca.toString('utf8'));

@@ -21,21 +21,42 @@ function walkthroughScript(): string {
 const haveJq = !spawnSync('jq', ['--version'], { stdio: 'ignore' }).error;
 const skip = !haveJq && !process.env.CI ? 'jq is not on PATH (apt-get install -y jq); skipped outside CI' : false;
 
-test('README walkthrough: the same commands against the built bundle, from a fresh data folder to log lines on screen', { timeout: 240_000, skip }, async () => {
+test('README walkthrough: the same commands against the built bundle, from a fresh data folder to log lines on screen', {
+  timeout: 240_000,
+  skip,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'walkthrough-'));
   // The walkthrough runs from a checkout: the paths it names are the repository's.
-  for (const name of ['examples', 'tools', 'tests', 'node_modules', 'package.json', 'tsconfig.json']) symlinkSync(join(ROOT, name), join(dir, name));
+  for (const name of ['examples', 'tools', 'tests', 'node_modules', 'package.json', 'tsconfig.json'])
+    symlinkSync(join(ROOT, name), join(dir, name));
   const port = await freePort();
   const ctl = `http://127.0.0.1:${port}`;
   // What `npm start` runs, with the README's defaults: ./data under the working folder, no bootstrap variables.
-  const server = spawn(process.execPath, [BUNDLE], { cwd: dir, env: { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(process.execPath, [BUNDLE], {
+    cwd: dir,
+    env: { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let serverOut = '';
   server.stdout.on('data', (d) => (serverOut += d));
   server.stderr.on('data', (d) => (serverOut += d));
   let script: ReturnType<typeof spawn> | undefined;
   try {
-    await waitFor('the Controller to serve /live', () => fetch(`${ctl}/api/v3/live`).then((r) => r.ok, () => false), { timeoutMs: 30_000, intervalMs: 100 });
-    script = spawn('bash', ['-euo', 'pipefail', '-c', walkthroughScript()], { cwd: dir, env: { ...process.env, CTL: ctl }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitFor(
+      'the Controller to serve /live',
+      () =>
+        fetch(`${ctl}/api/v3/live`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    script = spawn('bash', ['-euo', 'pipefail', '-c', walkthroughScript()], {
+      cwd: dir,
+      env: { ...process.env, CTL: ctl },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     script.stdout!.on('data', (d) => (out += d));
     script.stderr!.on('data', (d) => (out += d));

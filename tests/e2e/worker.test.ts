@@ -31,7 +31,10 @@ function groupAlive(pgid: number): boolean {
 /** Stops wrangler and its workerd children: they all share wrangler's process group. */
 async function stopGroup(proc: ChildProcess): Promise<void> {
   const pgid = proc.pid!;
-  for (const [signal, waitMs] of [['SIGTERM', 5000], ['SIGKILL', 5000]] as const) {
+  for (const [signal, waitMs] of [
+    ['SIGTERM', 5000],
+    ['SIGKILL', 5000],
+  ] as const) {
     if (!groupAlive(pgid)) return;
     try {
       process.kill(-pgid, signal);
@@ -62,15 +65,23 @@ describe('Workers build under wrangler dev (workerd)', { timeout: 120_000 }, () 
       [
         ...args,
         'dev',
-        '--config', join(ROOT, 'wrangler.toml'),
-        '--port', String(port),
-        '--ip', '127.0.0.1',
-        '--inspector-port', String(await freePort()),
-        '--persist-to', join(home, 'state'),
+        '--config',
+        join(ROOT, 'wrangler.toml'),
+        '--port',
+        String(port),
+        '--ip',
+        '127.0.0.1',
+        '--inspector-port',
+        String(await freePort()),
+        '--persist-to',
+        join(home, 'state'),
         '--show-interactive-dev-session=false',
-        '--log-level', 'info',
-        '--var', 'DB_URL:libsql://127.0.0.1:9',
-        '--var', `ENCRYPTION_KEY:${randomBytes(32).toString('base64')}`,
+        '--log-level',
+        'info',
+        '--var',
+        'DB_URL:libsql://127.0.0.1:9',
+        '--var',
+        `ENCRYPTION_KEY:${randomBytes(32).toString('base64')}`,
       ],
       {
         cwd: ROOT,

@@ -19,8 +19,10 @@ async function relayUp(ctl: Controller, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-
-test('two instances: sessions pair across instances over NATS with the Controller-issued controller creds; relay down → 1013 fast; SIGTERM on the agent side closes the user', { timeout: 120_000, skip: natsSkip }, async () => {
+test('two instances: sessions pair across instances over NATS with the Controller-issued controller creds; relay down → 1013 fast; SIGTERM on the agent side closes the user', {
+  timeout: 120_000,
+  skip: natsSkip,
+}, async () => {
   // The server is configured in operator mode from the Controller's own trust chain, so it only exists
   // after the Controllers created the `controller` account: start it, stop it, reconfigure, restart.
   const nats = await startNats();
@@ -30,14 +32,23 @@ test('two instances: sessions pair across instances over NATS with the Controlle
   const a = await startController({ dir, env });
   let b = await startController({ dir, env });
   try {
-    const admin = (await (await fetch(`${a.url}/api/v3/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()).accessToken as string;
+    const admin = (
+      await (
+        await fetch(`${a.url}/api/v3/user/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(ADMIN),
+        })
+      ).json()
+    ).accessToken as string;
     const api = async (method: string, path: string) => {
       const res = await fetch(a.url + path, { method, headers: bearer(admin) });
       return { status: res.status, body: await res.json() };
     };
     for (let i = 0; i < 100; i++) {
       const accounts = (await api('GET', '/api/v3/nats/accounts')).body.accounts as Array<{ name: string }>;
-      if (accounts.some((x) => x.name === 'controller') && (await api('GET', '/api/v3/nats/accounts/controller/users')).body.users?.length) break;
+      if (accounts.some((x) => x.name === 'controller') && (await api('GET', '/api/v3/nats/accounts/controller/users')).body.users?.length)
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const relayCreds = await api('GET', '/api/v3/nats/accounts/controller/users/controller/creds');
@@ -72,8 +83,12 @@ test('two instances: sessions pair across instances over NATS with the Controlle
     assert.deepEqual(await user.waitClose(), { code: 1000, reason: 'Session closed' }, 'the agent side acknowledged the CLOSE');
     const agentSock = agentOnB.exec.get(sessionId)!;
     await agentSock.waitClose();
-    assert.ok(agentSock.frames.some((fr) => fr.type === T.CLOSE), 'CLOSE relayed to the agent');
-    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(
+      agentSock.frames.some((fr) => fr.type === T.CLOSE),
+      'CLOSE relayed to the agent',
+    );
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual((await f.edge.getExecSessions()).body.execSessions, []);
     console.log(JSON.stringify({ crossInstancePairingMs: pairingMs }));
 
@@ -99,7 +114,8 @@ test('two instances: sessions pair across instances over NATS with the Controlle
     const closed = await live.waitClose(5000);
     assert.equal(closed.code, 1000);
     assert.equal(closed.reason, 'Agent closed connection');
-    const execRows = async () => (await f.edge.getExecSessions()).body.execSessions.filter((s: { sessionId: string }) => s.sessionId === liveId);
+    const execRows = async () =>
+      (await f.edge.getExecSessions()).body.execSessions.filter((s: { sessionId: string }) => s.sessionId === liveId);
     for (let i = 0; i < 50 && (await execRows()).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(await execRows(), []);
     agentOnB.close();

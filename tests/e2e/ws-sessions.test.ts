@@ -14,10 +14,15 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
     await execRoundTrip(ctl, f);
 
     // Six concurrent execs on one microservice: the sixth is refused with 1008.
-    const five = await Promise.all(Array.from({ length: 5 }, () => FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin))));
+    const five = await Promise.all(
+      Array.from({ length: 5 }, () => FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin))),
+    );
     for (const s of five) assert.equal((await s.next()).type, T.ACTIVATION);
     const sixth = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${f.msUuid}`, bearer(f.admin));
-    assert.deepEqual(await sixth.waitClose(), { code: 1008, reason: 'Maximum of 5 concurrent exec sessions allowed for this microservice.' });
+    assert.deepEqual(await sixth.waitClose(), {
+      code: 1008,
+      reason: 'Maximum of 5 concurrent exec sessions allowed for this microservice.',
+    });
     assert.equal((await f.edge.getExecSessions()).body.execSessions.length, 5);
     for (const s of five) s.close();
     for (const s of five) await s.waitClose();
@@ -28,7 +33,8 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
     const closed = await lonely.waitClose(5000);
     assert.deepEqual(closed, { code: 1008, reason: 'Timeout waiting for agent connection' });
     assert.ok(lonely.frames.some((fr) => text(fr) === 'Timeout waiting for agent connection.\n'));
-    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual((await f.edge.getExecSessions()).body.execSessions, []);
 
     // Logs: tail=100 delivers 100 lines, then follows.
@@ -48,7 +54,11 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
       await agents.sync();
       assert.equal(text(await logs.next()), 'Agent connected. Log streaming started.\n');
       assert.equal(text(await logs.next()), 'line 1');
-      assert.deepEqual(JSON.parse(text(agents.logStarts.get(info.sessionId))).tailConfig.lines, 100, 'the agent got LOG_START with the tail config');
+      assert.deepEqual(
+        JSON.parse(text(agents.logStarts.get(info.sessionId))).tailConfig.lines,
+        100,
+        'the agent got LOG_START with the tail config',
+      );
       for (let i = 2; i <= 100; i++) {
         const line = await logs.next();
         assert.equal(line.type, T.LOG_LINE);
@@ -96,7 +106,11 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
       shell.close();
       await shell.waitClose();
       const appPath = await FrameSocket.connect(`${ws}/api/v3/microservices/exec/${debugUuid}`, bearer(f.admin));
-      assert.deepEqual(await appPath.waitClose(), { code: 1008, reason: `Microservice ${debugUuid} not found` }, 'a system microservice is not reachable on the application path');
+      assert.deepEqual(
+        await appPath.waitClose(),
+        { code: 1008, reason: `Microservice ${debugUuid} not found` },
+        'a system microservice is not reachable on the application path',
+      );
     } finally {
       debugAgents.close();
     }
@@ -128,7 +142,9 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
     assert.equal((await noToken.waitClose()).code, 1008);
     const legacy = await FrameSocket.connect(`${ws}/api/v3/agent/exec/${f.msUuid}`, { authorization: `Bearer ${await f.edge.token()}` });
     assert.deepEqual(await legacy.waitClose(), { code: 1008, reason: 'Route not registered' });
-    const wrongFog = await FrameSocket.connect(`${ws}/api/v3/agent/logs/iofog/00000000-0000-4000-8000-000000000000/x`, { authorization: `Bearer ${await f.edge.token()}` });
+    const wrongFog = await FrameSocket.connect(`${ws}/api/v3/agent/logs/iofog/00000000-0000-4000-8000-000000000000/x`, {
+      authorization: `Bearer ${await f.edge.token()}`,
+    });
     assert.deepEqual(await wrongFog.waitClose(), { code: 1008, reason: 'Fog UUID mismatch' });
 
     // Audit: every accepted socket leaves WS_CONNECT and WS_DISCONNECT events.
@@ -150,8 +166,12 @@ test('exec and log sessions on one instance: pairing, frames, quotas, timeouts, 
   }
 });
 
-test('upgrade gate: per-IP socket cap and per-minute upgrade limit refuse with 429 before the handshake; server pings every WS_PING_INTERVAL', { timeout: 60_000 }, async () => {
-  const ctl = await startController({ env: { WS_PING_INTERVAL: '200', WS_SECURITY_MAX_CONNECTIONS_PER_IP: '2', WS_SECURITY_MAX_REQUESTS_PER_MINUTE: '4' } });
+test('upgrade gate: per-IP socket cap and per-minute upgrade limit refuse with 429 before the handshake; server pings every WS_PING_INTERVAL', {
+  timeout: 60_000,
+}, async () => {
+  const ctl = await startController({
+    env: { WS_PING_INTERVAL: '200', WS_SECURITY_MAX_CONNECTIONS_PER_IP: '2', WS_SECURITY_MAX_REQUESTS_PER_MINUTE: '4' },
+  });
   const ws = toWs(ctl.url);
   try {
     const f = await fleetWithRunningMicroservice(ctl, 'gate-edge');
@@ -165,7 +185,10 @@ test('upgrade gate: per-IP socket cap and per-minute upgrade limit refuse with 4
     one.ws.on('ping', () => pings++);
     const third = await open();
     assert.equal(third.refusedStatus, 429);
-    assert.deepEqual([JSON.parse(third.refusedBody!).code, JSON.parse(third.refusedBody!).message], ['RATE_LIMITED', 'Too many connections']);
+    assert.deepEqual(
+      [JSON.parse(third.refusedBody!).code, JSON.parse(third.refusedBody!).message],
+      ['RATE_LIMITED', 'Too many connections'],
+    );
     two.close();
     await two.waitClose();
     await new Promise((r) => setTimeout(r, 100));

@@ -12,7 +12,9 @@ export class AgentSigner {
     return new AgentSigner(res.uuid, (await importJWK(jwk, 'EdDSA')) as CryptoKey);
   }
 
-  async token(opts: { sub?: string | null; jti?: string | null; iat?: number; exp?: number; nbf?: number; key?: CryptoKey } = {}): Promise<string> {
+  async token(
+    opts: { sub?: string | null; jti?: string | null; iat?: number; exp?: number; nbf?: number; key?: CryptoKey } = {},
+  ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = { tokenUse: 'controller' };
     const jwt = new SignJWT(claims)

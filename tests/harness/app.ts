@@ -22,7 +22,11 @@ export interface TestApp {
   dir: string;
   logs: string[];
   /** In-process request through the app factory, JSON in and out. */
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string>; ip?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string>; ip?: string },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** A YAML upload the way upstream clients send it: multipart with one file in `field`. */
   upload(method: string, path: string, field: string, doc: string, token: string): Promise<{ status: number; body: any }>;
   login(email?: string, password?: string, totp?: string): Promise<{ accessToken: string; refreshToken: string }>;
@@ -84,7 +88,10 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
   const userToken: TestApp['userToken'] = async (group, email) => {
     const admin = (await login()).accessToken;
     const address = email ?? `${group}-${++n}@example.com`;
-    const created = await call('POST', '/api/v3/users', { token: admin, body: { email: address, password: USER_PASSWORD, groups: [group] } });
+    const created = await call('POST', '/api/v3/users', {
+      token: admin,
+      body: { email: address, password: USER_PASSWORD, groups: [group] },
+    });
     if (created.status !== 201) throw new Error(`create user failed: ${created.status} ${JSON.stringify(created.body)}`);
     const first = await login(address, USER_PASSWORD);
     const changed = await call('POST', '/api/v3/user/change-password', {

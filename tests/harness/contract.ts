@@ -25,7 +25,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function collectExtraKeys(input: unknown, output: unknown, path: string, out: string[]): void {
   if (Array.isArray(input) && Array.isArray(output)) {
-    input.forEach((v, i) => collectExtraKeys(v, output[i], `${path}[${i}]`, out));
+    input.forEach((v, i) => {
+      collectExtraKeys(v, output[i], `${path}[${i}]`, out);
+    });
     return;
   }
   if (!isPlainObject(input) || !isPlainObject(output)) return;
@@ -48,7 +50,12 @@ export interface DeclaredRoute {
  * read from the route object the module exports — the same object the OpenAPI document is generated from.
  */
 export function declaredSchema(route: DeclaredRoute, status?: number): z.ZodType {
-  const codes = status !== undefined ? [String(status)] : Object.keys(route.responses).filter((c) => /^2\d\d$/.test(c)).sort();
+  const codes =
+    status !== undefined
+      ? [String(status)]
+      : Object.keys(route.responses)
+          .filter((c) => /^2\d\d$/.test(c))
+          .sort();
   for (const code of codes) {
     const entry = route.responses[code] as { content?: Record<string, { schema?: z.ZodType }> } | undefined;
     const schema = entry?.content?.['application/json']?.schema;

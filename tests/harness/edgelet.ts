@@ -196,7 +196,10 @@ export function signEdgeletToken(uuid: string, controllerUrl: string, key: KeyOb
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
   let sig: string;
   if (alg === 'none') sig = '';
-  else if (alg === 'HS256') sig = createHmac('sha256', o.secret ?? uuid).update(input).digest('base64url');
+  else if (alg === 'HS256')
+    sig = createHmac('sha256', o.secret ?? uuid)
+      .update(input)
+      .digest('base64url');
   else {
     const k = o.key ? toKeyObject(o.key) : key;
     if (!k) throw new Error('Edgelet: not provisioned (no signing key)');
@@ -239,7 +242,11 @@ function toKeyObject(k: KeyObject | CryptoKey): KeyObject {
 /** Decodes a compact JWT without verifying (for assertions). */
 export function decodeToken(token: string): { header: Record<string, unknown>; claims: Record<string, unknown>; signature: string } {
   const [h, p, s] = token.split('.');
-  return { header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()), claims: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()), signature: s ?? '' };
+  return {
+    header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()),
+    claims: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()),
+    signature: s ?? '',
+  };
 }
 
 // ─────────────────────── response classification (§1.1, §1.6) ───────────────────────
@@ -395,7 +402,12 @@ export interface LocalContainer {
 }
 
 /** One `microserviceStatus` entry for a running microservice (cpuUsage / memoryUsage are strings). */
-export function microserviceStatusEntry(uuid: string, ms: Record<string, any> | undefined, c: LocalContainer, now: number): Record<string, unknown> {
+export function microserviceStatusEntry(
+  uuid: string,
+  ms: Record<string, any> | undefined,
+  c: LocalContainer,
+  now: number,
+): Record<string, unknown> {
   const e: Record<string, unknown> = {
     id: uuid,
     status: c.status,
@@ -443,7 +455,9 @@ export function buildStatusBody(s: StatusInput, extra: Record<string, unknown> =
     systemAvailableDisk: 41234567168,
     systemAvailableMemory: 6123456512,
     systemTotalCpu: 7.5,
-    microserviceStatus: JSON.stringify([...s.containers].map(([uuid, c]) => microserviceStatusEntry(uuid, s.microservices.get(uuid), c, now))),
+    microserviceStatus: JSON.stringify(
+      [...s.containers].map(([uuid, c]) => microserviceStatusEntry(uuid, s.microservices.get(uuid), c, now)),
+    ),
     repositoryCount: s.registries.length,
     repositoryStatus: JSON.stringify(s.registries.map((r) => ({ id: r.id, linkStatus: 'OK' }))),
     systemTime: now,
@@ -582,7 +596,9 @@ export class Edgelet {
   ) {
     this.url = new URL(controllerUrl.replace(/\/+$/, ''));
     this.ownAgent = !opts.agent;
-    this.agent = opts.agent ?? Edgelet.createAgent({ maxSockets: opts.maxSockets ?? 4, https: this.url.protocol === 'https:', insecureTls: opts.insecureTls });
+    this.agent =
+      opts.agent ??
+      Edgelet.createAgent({ maxSockets: opts.maxSockets ?? 4, https: this.url.protocol === 'https:', insecureTls: opts.insecureTls });
   }
 
   /** A keep-alive Agent to share across many simulated agents. */
@@ -608,7 +624,11 @@ export class Edgelet {
   // ── provisioning ──
 
   /** POST /agent/provision (no auth) → {uuid, privateKey, namespace}; imports the key with jose. */
-  async provision(key: string, archId: number = this.opts.archId ?? 1, engine: string = this.opts.engine ?? 'edgelet'): Promise<AgentResponse> {
+  async provision(
+    key: string,
+    archId: number = this.opts.archId ?? 1,
+    engine: string = this.opts.engine ?? 'edgelet',
+  ): Promise<AgentResponse> {
     const res = await this.request('POST', '/agent/provision', { body: { key, type: archId, engine }, auth: false });
     if (res.status === 200 && res.body && typeof res.body.privateKey === 'string') {
       await this.loadCredentials(res.body);
@@ -699,20 +719,54 @@ export class Edgelet {
     if (pool && !https) {
       start = performance.now();
       return pool.request({ method, path: fullPath, headers, body: payload, timeoutMs }).then(
-        (res) => done({ status: res.status, body: parseBody(res.body.toString('utf8')), headers: res.headers as IncomingHttpHeaders, ms: performance.now() - start, token }),
+        (res) =>
+          done({
+            status: res.status,
+            body: parseBody(res.body.toString('utf8')),
+            headers: res.headers as IncomingHttpHeaders,
+            ms: performance.now() - start,
+            token,
+          }),
         // retryable: a reused socket closed before any response byte (the request may not have reached the server).
-        (err: LeanHttpError) => done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: err.retryable ? 'ECONNRESET_REUSED' : (err.code ?? err.message) }),
+        (err: LeanHttpError) =>
+          done({
+            status: 0,
+            body: undefined,
+            headers: {},
+            ms: performance.now() - start,
+            token,
+            error: err.retryable ? 'ECONNRESET_REUSED' : (err.code ?? err.message),
+          }),
       );
     }
     const send = https ? httpsRequest : httpRequest;
     return new Promise((resolve) => {
       start = performance.now();
       const req = send(
-        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || (https ? 443 : 80), method, path: fullPath, headers, agent: this.agent },
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port || (https ? 443 : 80),
+          method,
+          path: fullPath,
+          headers,
+          agent: this.agent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('error', (err) => resolve(done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: (err as NodeJS.ErrnoException).code ?? err.message })));
+          res.on('error', (err) =>
+            resolve(
+              done({
+                status: 0,
+                body: undefined,
+                headers: {},
+                ms: performance.now() - start,
+                token,
+                error: (err as NodeJS.ErrnoException).code ?? err.message,
+              }),
+            ),
+          );
           res.on('end', () => {
             const body = parseBody(Buffer.concat(chunks).toString('utf8'));
             resolve(done({ status: res.statusCode ?? 0, body, headers: res.headers, ms: performance.now() - start, token }));
@@ -722,7 +776,16 @@ export class Edgelet {
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
         const reused = (req as unknown as { reusedSocket?: boolean }).reusedSocket && err.code === 'ECONNRESET';
-        resolve(done({ status: 0, body: undefined, headers: {}, ms: performance.now() - start, token, error: reused ? 'ECONNRESET_REUSED' : (err.code ?? err.message) }));
+        resolve(
+          done({
+            status: 0,
+            body: undefined,
+            headers: {},
+            ms: performance.now() - start,
+            token,
+            error: reused ? 'ECONNRESET_REUSED' : (err.code ?? err.message),
+          }),
+        );
       });
       if (payload !== undefined) req.write(payload);
       req.end();
@@ -794,7 +857,8 @@ export class Edgelet {
   /** GET /agent/microservices and reconcile the running set (§2.10). */
   async getMicroservices(): Promise<AgentResponse> {
     const r = await this.request('GET', '/agent/microservices');
-    if (r.status === 200 && isSuccess(r.status, r.body) && Array.isArray(r.body.microservices)) this.reconcileMicroservices(r.body.microservices);
+    if (r.status === 200 && isSuccess(r.status, r.body) && Array.isArray(r.body.microservices))
+      this.reconcileMicroservices(r.body.microservices);
     return r;
   }
 
@@ -955,10 +1019,20 @@ export class Edgelet {
    */
   async changeCycle(): Promise<CycleRecord> {
     const init = !this.initialized;
-    const record: CycleRecord = { flags: [], actions: [], calls: [], statuses: [], acknowledged: false, initialization: init, ok: false, errors: [] };
+    const record: CycleRecord = {
+      flags: [],
+      actions: [],
+      calls: [],
+      statuses: [],
+      acknowledged: false,
+      initialization: init,
+      ok: false,
+      errors: [],
+    };
     this.cycleCount++;
     this.cycles.push(record);
-    if (this.opts.cycleHistory !== undefined && this.cycles.length > this.opts.cycleHistory) this.cycles.splice(0, this.cycles.length - this.opts.cycleHistory);
+    if (this.opts.cycleHistory !== undefined && this.cycles.length > this.opts.cycleHistory)
+      this.cycles.splice(0, this.cycles.length - this.opts.cycleHistory);
     const poll = await this.pollChanges();
     if (!isSuccess(poll.status, poll.body) || poll.status !== 200) {
       record.errors.push(`GET /agent/config/changes → ${errorKey(poll)}`);

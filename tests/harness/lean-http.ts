@@ -59,7 +59,14 @@ interface Pending {
 }
 
 // Parser states.
-const HEAD = 0, FIXED = 1, CHUNK_LINE = 2, CHUNK_DATA = 3, CHUNK_END = 4, TRAILERS = 5, UNTIL_CLOSE = 6, DONE = 7;
+const HEAD = 0,
+  FIXED = 1,
+  CHUNK_LINE = 2,
+  CHUNK_DATA = 3,
+  CHUNK_END = 4,
+  TRAILERS = 5,
+  UNTIL_CLOSE = 6,
+  DONE = 7;
 
 export class LeanHttpPool {
   readonly host: string;
@@ -191,7 +198,14 @@ class Conn {
       this.p = null;
       const e = this.error ?? httpError('ECONNRESET', 'socket hang up');
       // Only a plain network failure on a reused socket before any response byte is safe to retry.
-      if (this.reused && !this.gotBytes && this.error?.code !== 'ETIMEDOUT' && this.error?.code !== 'EPROTO' && this.error?.code !== 'ERR_POOL_DESTROYED') e.retryable = true;
+      if (
+        this.reused &&
+        !this.gotBytes &&
+        this.error?.code !== 'ETIMEDOUT' &&
+        this.error?.code !== 'EPROTO' &&
+        this.error?.code !== 'ERR_POOL_DESTROYED'
+      )
+        e.retryable = true;
       p.reject(e);
     });
   }
@@ -246,7 +260,8 @@ class Conn {
       } else if (s === CHUNK_LINE || s === TRAILERS) {
         const eol = buf.indexOf('\r\n', i, 'latin1');
         if (eol < 0) break;
-        if (s === TRAILERS) this.state = eol === i ? DONE : TRAILERS; // trailer fields are consumed, not kept
+        if (s === TRAILERS)
+          this.state = eol === i ? DONE : TRAILERS; // trailer fields are consumed, not kept
         else {
           const size = buf.toString('latin1', i, eol).split(';', 1)[0]!.trim(); // drop chunk extensions
           if (!CHUNK_SIZE.test(size)) throw httpError('EPROTO', `bad chunk size line`);

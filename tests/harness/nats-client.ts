@@ -6,7 +6,13 @@ import { credsAuthenticator, wsconnect, type NatsConnection } from '@nats-io/nat
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
 export async function connectWithCreds(wsUrl: string, creds: string, name = 'test'): Promise<NatsConnection> {
-  return wsconnect({ servers: wsUrl, name, authenticator: credsAuthenticator(new TextEncoder().encode(creds)), reconnect: false, timeout: 3000 });
+  return wsconnect({
+    servers: wsUrl,
+    name,
+    authenticator: credsAuthenticator(new TextEncoder().encode(creds)),
+    reconnect: false,
+    timeout: 3000,
+  });
 }
 
 /**
@@ -16,7 +22,12 @@ export async function connectWithCreds(wsUrl: string, creds: string, name = 'tes
 export async function operatorModeConfig(api: (method: string, path: string) => Promise<{ status: number; body: any }>): Promise<string> {
   const op = await api('GET', '/api/v3/nats/operator');
   if (op.status !== 200) throw new Error(`GET /nats/operator: ${op.status} ${JSON.stringify(op.body)}`);
-  const accounts = (await api('GET', '/api/v3/nats/accounts')).body.accounts as Array<{ name: string; publicKey: string; jwt: string; isSystem: boolean }>;
+  const accounts = (await api('GET', '/api/v3/nats/accounts')).body.accounts as Array<{
+    name: string;
+    publicKey: string;
+    jwt: string;
+    isSystem: boolean;
+  }>;
   const sys = accounts.find((a) => a.isSystem && a.name === 'SYS');
   if (!sys) throw new Error('no SYS account');
   const preload = accounts.map((a) => `  ${a.publicKey}: "${a.jwt}"`).join('\n');

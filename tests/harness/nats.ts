@@ -51,7 +51,8 @@ export async function startNats(opts: { extraConfig?: string } = {}): Promise<Na
   const port = await freePort();
   const wsPort = await freePort();
   const conf = join(dir, 'nats.conf');
-  const write = (extra: string) => writeFileSync(conf, `listen: "127.0.0.1:${port}"\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n${extra}\n`);
+  const write = (extra: string) =>
+    writeFileSync(conf, `listen: "127.0.0.1:${port}"\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n${extra}\n`);
   write(opts.extraConfig ?? '');
   let out = '';
   const server: NatsServer = {

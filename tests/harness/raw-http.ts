@@ -20,7 +20,9 @@ export class ConnectionEnded extends Error {
     readonly partialBytes: number,
     detail = '',
   ) {
-    super(`connection ${kind} before a complete response${partialBytes ? ` (${partialBytes} bytes of one)` : ''}${detail ? `: ${detail}` : ''}`);
+    super(
+      `connection ${kind} before a complete response${partialBytes ? ` (${partialBytes} bytes of one)` : ''}${detail ? `: ${detail}` : ''}`,
+    );
   }
 }
 

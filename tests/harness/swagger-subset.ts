@@ -40,11 +40,14 @@ export function swaggerProblems(schemas: Record<string, SwaggerSchema>, schema: 
     const type = s.type ?? (s.properties ? 'object' : s.items ? 'array' : undefined);
     switch (type) {
       case 'object': {
-        if (typeof v !== 'object' || Array.isArray(v)) return void out.push({ field: f, message: `expected an object, got ${JSON.stringify(v)}` });
+        if (typeof v !== 'object' || Array.isArray(v))
+          return void out.push({ field: f, message: `expected an object, got ${JSON.stringify(v)}` });
         const o = v as Record<string, unknown>;
         for (const k of s.required ?? []) if (!(k in o)) out.push({ field: at(f, k), message: 'required, missing' });
         for (const [k, sub] of Object.entries(s.properties ?? {})) if (k in o && o[k] !== undefined) check(sub, o[k], at(f, k));
-        if (s.additionalProperties === false) for (const k of Object.keys(o)) if (!(k in (s.properties ?? {}))) out.push({ field: at(f, k), message: 'not allowed (additionalProperties: false)' });
+        if (s.additionalProperties === false)
+          for (const k of Object.keys(o))
+            if (!(k in (s.properties ?? {}))) out.push({ field: at(f, k), message: 'not allowed (additionalProperties: false)' });
         return;
       }
       case 'array':

@@ -27,7 +27,10 @@ export async function fleetWithRunningMicroservice(ctl: Controller, fogName = 'w
     return { status: res.status, body: t ? JSON.parse(t) : undefined };
   };
   const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken as string;
-  const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: fogName, archId: 0, routerMode: 'none', natsMode: 'none' } });
+  const fog = await api('POST', '/api/v3/iofog', {
+    token: admin,
+    body: { name: fogName, archId: 0, routerMode: 'none', natsMode: 'none' },
+  });
   assert.equal(fog.status, 201, JSON.stringify(fog.body));
   const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
   const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
@@ -73,7 +76,8 @@ export async function execRoundTrip(ctl: Controller, f: Awaited<ReturnType<typeo
     assert.equal(act.execId, sessionId);
     assert.deepEqual(Object.keys(JSON.parse(text(act))).sort(), ['execId', 'microserviceUuid', 'sessionId', 'timestamp']);
     // The row turns ACTIVE with the next attach batch (≤ 50 ms after a local pairing).
-    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions[0].status !== 'ACTIVE'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions[0].status !== 'ACTIVE'; i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.equal((await f.edge.getExecSessions()).body.execSessions[0].status, 'ACTIVE');
     // STDIN round-trips; text frames become STDIN lines; keepalive is answered, not forwarded.
     user.send({ type: T.STDIN, data: bin('echo hi\n') });
@@ -91,10 +95,10 @@ export async function execRoundTrip(ctl: Controller, f: Awaited<ReturnType<typeo
     const agentSock = agents.exec.get(sessionId)!;
     await agentSock.waitClose();
     assert.ok(agentSock.frames.some((fr) => fr.type === T.CLOSE));
-    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual((await f.edge.getExecSessions()).body.execSessions, []);
   } finally {
     agents.close();
   }
 }
-

@@ -6,7 +6,18 @@ import WebSocket from 'ws';
 import { decode, encode } from '@msgpack/msgpack';
 import type { Edgelet } from './edgelet';
 
-export const T = { STDIN: 0, STDOUT: 1, STDERR: 2, CONTROL: 3, CLOSE: 4, ACTIVATION: 5, LOG_LINE: 6, LOG_START: 7, LOG_STOP: 8, LOG_ERROR: 9 } as const;
+export const T = {
+  STDIN: 0,
+  STDOUT: 1,
+  STDERR: 2,
+  CONTROL: 3,
+  CLOSE: 4,
+  ACTIVATION: 5,
+  LOG_LINE: 6,
+  LOG_START: 7,
+  LOG_STOP: 8,
+  LOG_ERROR: 9,
+} as const;
 
 export interface Frame {
   type: number;
@@ -41,7 +52,10 @@ export class FrameSocket {
   }
 
   /** Resolves once the handshake is done (or the upgrade was refused: then `closed`/`refusedStatus` tell). */
-  static connect(url: string, headers: Record<string, string> = {}): Promise<FrameSocket & { refusedStatus?: number; refusedBody?: string }> {
+  static connect(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<FrameSocket & { refusedStatus?: number; refusedBody?: string }> {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     const s = new FrameSocket(ws) as FrameSocket & { refusedStatus?: number; refusedBody?: string };
     return new Promise((resolve) => {
@@ -76,7 +90,10 @@ export class FrameSocket {
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; frames: ${JSON.stringify(this.frames.map((f) => [f.type, text(f)]))}, closed: ${JSON.stringify(this.closed)}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; frames: ${JSON.stringify(this.frames.map((f) => [f.type, text(f)]))}, closed: ${JSON.stringify(this.closed)}`,
+        );
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.#waiters.push(() => {
@@ -187,10 +204,19 @@ export class AgentSessions {
   }
 
   async openLogs(s: ListedSession): Promise<FrameSocket> {
-    const path = s.iofogUuid ? `/api/v3/agent/logs/iofog/${s.iofogUuid}/${s.sessionId}` : `/api/v3/agent/logs/microservice/${s.microserviceUuid}/${s.sessionId}`;
+    const path = s.iofogUuid
+      ? `/api/v3/agent/logs/iofog/${s.iofogUuid}/${s.sessionId}`
+      : `/api/v3/agent/logs/microservice/${s.microserviceUuid}/${s.sessionId}`;
     const sock = await FrameSocket.connect(this.wsBase + path, await this.headers());
     this.logs.set(s.sessionId, sock);
-    const line = (n: string) => ({ type: T.LOG_LINE, data: bin(n), sessionId: s.sessionId, microserviceUuid: s.microserviceUuid ?? null, iofogUuid: s.iofogUuid ?? null, timestamp: Date.now() });
+    const line = (n: string) => ({
+      type: T.LOG_LINE,
+      data: bin(n),
+      sessionId: s.sessionId,
+      microserviceUuid: s.microserviceUuid ?? null,
+      iofogUuid: s.iofogUuid ?? null,
+      timestamp: Date.now(),
+    });
     const onFrame = () => {
       const start = sock.frames.findIndex((f) => f.type === T.LOG_START);
       if (start < 0 || this.logStarts.has(s.sessionId)) return;
@@ -206,7 +232,14 @@ export class AgentSessions {
         }, this.opts.followEveryMs ?? 50);
         this.#timers.add(timer);
       } else {
-        sock.send({ type: T.LOG_STOP, data: bin('end'), sessionId: s.sessionId, microserviceUuid: s.microserviceUuid ?? null, iofogUuid: s.iofogUuid ?? null, timestamp: Date.now() });
+        sock.send({
+          type: T.LOG_STOP,
+          data: bin('end'),
+          sessionId: s.sessionId,
+          microserviceUuid: s.microserviceUuid ?? null,
+          iofogUuid: s.iofogUuid ?? null,
+          timestamp: Date.now(),
+        });
       }
     };
     sock.ws.on('message', () => setImmediate(onFrame));

@@ -7,7 +7,12 @@ test('flag masks round-trip all 14 flags', () => {
   assert.equal(CHANGE_FLAGS.length, 14);
   const m = toMask(['config', 'fogLogs', 'microserviceList']);
   const back = fromMask(m);
-  assert.deepEqual(Object.keys(back).filter((k) => back[k as keyof typeof back]).sort(), ['config', 'fogLogs', 'microserviceList']);
+  assert.deepEqual(
+    Object.keys(back)
+      .filter((k) => back[k as keyof typeof back])
+      .sort(),
+    ['config', 'fogLogs', 'microserviceList'],
+  );
 });
 
 test('change clock: strictly increasing, and an idle poll answers before any uncommitted row', () => {

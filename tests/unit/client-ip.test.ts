@@ -35,7 +35,9 @@ for (const [value, why] of [
       () => loadConfig({ TRUST_PROXY: value }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        err.message.startsWith('invalid configuration: TRUST_PROXY must be false, true, a hop count or a comma-separated list of proxy IPs/CIDRs: ') &&
+        err.message.startsWith(
+          'invalid configuration: TRUST_PROXY must be false, true, a hop count or a comma-separated list of proxy IPs/CIDRs: ',
+        ) &&
         why.test(err.message) &&
         !err.message.includes('\n'),
     );

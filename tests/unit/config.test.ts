@@ -34,8 +34,14 @@ const rejects: Array<[Record<string, string>, RegExp]> = [
   [{ TLS_PATH_CERT: '/x.pem' }, /TLS_PATH_KEY or TLS_BASE64_KEY must be set together/],
   [{ MAX_JSON_BODY_BYTES: '10' }, /MAX_JSON_BODY_BYTES must be a whole number between 1024/],
   [{ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a' }, /OIDC_BOOTSTRAP_ADMIN_USERNAME and OIDC_BOOTSTRAP_ADMIN_PASSWORD must be set together/],
-  [{ OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'Good-Passw0rd-1' }, /OIDC_BOOTSTRAP_ADMIN_USERNAME and OIDC_BOOTSTRAP_ADMIN_PASSWORD must be set together/],
-  [{ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'b' }, /OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: password must be at least 12/],
+  [
+    { OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'Good-Passw0rd-1' },
+    /OIDC_BOOTSTRAP_ADMIN_USERNAME and OIDC_BOOTSTRAP_ADMIN_PASSWORD must be set together/,
+  ],
+  [
+    { OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'b' },
+    /OIDC_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: password must be at least 12/,
+  ],
 ];
 for (const [env, re] of rejects) {
   test(`rejects ${JSON.stringify(env)} with one line naming the variable`, () => {
@@ -52,7 +58,10 @@ test('http public URL is allowed with AUTH_INSECURE_ALLOW_HTTP', () => {
 });
 
 test('bootstrap admin needs both variables, and a password the policy accepts', () => {
-  assert.deepEqual(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'Good-Passw0rd-1' }).bootstrapAdmin, { username: 'a', password: 'Good-Passw0rd-1' });
+  assert.deepEqual(loadConfig({ OIDC_BOOTSTRAP_ADMIN_USERNAME: 'a', OIDC_BOOTSTRAP_ADMIN_PASSWORD: 'Good-Passw0rd-1' }).bootstrapAdmin, {
+    username: 'a',
+    password: 'Good-Passw0rd-1',
+  });
 });
 
 test('every environment variable the Controller reads is documented in the README', async () => {

@@ -50,7 +50,8 @@ test('digest table: random adds and expiries give the answers of a Map, through 
         live[idx] = live[live.length - 1]!;
         live.pop();
       } else {
-        const probe = r() < 0.5 && live.length ? live[Math.floor(r() * live.length)]! : [Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** loBits)];
+        const probe =
+          r() < 0.5 && live.length ? live[Math.floor(r() * live.length)]! : [Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** loBits)];
         const k = `${probe[0]}:${probe[1]}`;
         assert.equal(table.has(probe[0]!, probe[1]!), ref.has(k), `seed ${seed} step ${step}: has`);
         assert.equal(table.expiry(probe[0]!, probe[1]!), ref.get(k) ?? 0);

@@ -41,7 +41,15 @@ const all = (v: boolean) => Object.fromEntries(CHANGE_FLAGS.map((f) => [f, v]));
 
 test('base32 without padding: RFC 4648 vectors', () => {
   const enc = (s: string) => base32NoPad(new TextEncoder().encode(s));
-  assert.deepEqual(['', 'f', 'fo', 'foo', 'foob', 'fooba', 'foobar'].map(enc), ['', 'MY', 'MZXQ', 'MZXW6', 'MZXW6YQ', 'MZXW6YTB', 'MZXW6YTBOI']);
+  assert.deepEqual(['', 'f', 'fo', 'foo', 'foob', 'fooba', 'foobar'].map(enc), [
+    '',
+    'MY',
+    'MZXQ',
+    'MZXW6',
+    'MZXW6YQ',
+    'MZXW6YTB',
+    'MZXW6YTBOI',
+  ]);
 });
 
 test('jti: base32 of SHA-256 over claims + nonce, 52 chars, unique per token', () => {
@@ -174,7 +182,9 @@ test('status auth gate: ≥ 5 consecutive auth failures and ≥ 60 s since the f
 });
 
 test('status body: every §2.9 key, JSON-string fields, string usage inside microserviceStatus', () => {
-  const containers = new Map<string, LocalContainer>([['ms-1', { containerId: 'c0ffee12', startTime: 1000, status: 'RUNNING', execSessionIds: ['S1'], configSignals: 0 }]]);
+  const containers = new Map<string, LocalContainer>([
+    ['ms-1', { containerId: 'c0ffee12', startTime: 1000, status: 'RUNNING', execSessionIds: ['S1'], configSignals: 0 }],
+  ]);
   const body = buildStatusBody({
     startedAt: 500,
     now: 91_000,
@@ -188,11 +198,36 @@ test('status body: every §2.9 key, JSON-string fields, string usage inside micr
     version: '1.0.3',
   });
   const keys = [
-    'daemonStatus', 'daemonOperatingDuration', 'daemonLastStart', 'warningMessage', 'memoryUsage', 'diskUsage', 'cpuUsage',
-    'memoryViolation', 'diskViolation', 'cpuViolation', 'systemAvailableDisk', 'systemAvailableMemory', 'systemTotalCpu',
-    'microserviceStatus', 'repositoryCount', 'repositoryStatus', 'systemTime', 'lastStatusTime', 'ipAddress',
-    'ipAddressExternal', 'microserviceMessageCounts', 'lastCommandTime', 'tunnelStatus', 'version', 'isReadyToUpgrade',
-    'isReadyToRollback', 'activeVolumeMounts', 'volumeMountLastUpdate', 'gpsStatus', 'availableRuntimes',
+    'daemonStatus',
+    'daemonOperatingDuration',
+    'daemonLastStart',
+    'warningMessage',
+    'memoryUsage',
+    'diskUsage',
+    'cpuUsage',
+    'memoryViolation',
+    'diskViolation',
+    'cpuViolation',
+    'systemAvailableDisk',
+    'systemAvailableMemory',
+    'systemTotalCpu',
+    'microserviceStatus',
+    'repositoryCount',
+    'repositoryStatus',
+    'systemTime',
+    'lastStatusTime',
+    'ipAddress',
+    'ipAddressExternal',
+    'microserviceMessageCounts',
+    'lastCommandTime',
+    'tunnelStatus',
+    'version',
+    'isReadyToUpgrade',
+    'isReadyToRollback',
+    'activeVolumeMounts',
+    'volumeMountLastUpdate',
+    'gpsStatus',
+    'availableRuntimes',
   ];
   assert.deepEqual(Object.keys(body).sort(), [...keys].sort(), 'no conditional or removed keys');
   assert.equal(typeof body.microserviceStatus, 'string');
@@ -202,7 +237,10 @@ test('status body: every §2.9 key, JSON-string fields, string usage inside micr
   assert.equal(typeof body.cpuUsage, 'number');
   assert.deepEqual(body.availableRuntimes, ['runc']);
   assert.equal(body.daemonOperatingDuration, 90_500);
-  assert.deepEqual(JSON.parse(body.repositoryStatus as string), [{ id: 1, linkStatus: 'OK' }, { id: 2, linkStatus: 'OK' }]);
+  assert.deepEqual(JSON.parse(body.repositoryStatus as string), [
+    { id: 1, linkStatus: 'OK' },
+    { id: 2, linkStatus: 'OK' },
+  ]);
   const [entry] = JSON.parse(body.microserviceStatus as string);
   assert.equal(entry.id, 'ms-1');
   assert.equal(entry.status, 'RUNNING');
@@ -212,7 +250,24 @@ test('status body: every §2.9 key, JSON-string fields, string usage inside micr
   assert.equal(typeof entry.memoryUsage, 'string');
   assert.equal(entry.healthStatus, 'healthy');
   assert.deepEqual(entry.execSessionIds, ['S1']);
-  assert.deepEqual(buildStatusBody({ startedAt: 0, now: 1, containers: new Map(), microservices: new Map(), registries: [], volumeMounts: [], volumeMountLastUpdate: 0, lastCommandTime: 0, runtimes: ['runc'], version: 'x' }, { controlPlaneQuiesced: true }).controlPlaneQuiesced, true);
+  assert.deepEqual(
+    buildStatusBody(
+      {
+        startedAt: 0,
+        now: 1,
+        containers: new Map(),
+        microservices: new Map(),
+        registries: [],
+        volumeMounts: [],
+        volumeMountLastUpdate: 0,
+        lastCommandTime: 0,
+        runtimes: ['runc'],
+        version: 'x',
+      },
+      { controlPlaneQuiesced: true },
+    ).controlPlaneQuiesced,
+    true,
+  );
 });
 
 test('desired state: add, config-only signal, rebuild / image change recreate, delete and absence remove', () => {
@@ -228,7 +283,10 @@ test('desired state: add, config-only signal, rebuild / image change recreate, d
   assert.equal(e.running.get('a')!.config, '{"x":1}');
   e.reconcileMicroservices([{ ...a, config: '{"x":1}', rebuild: true }, b]);
   assert.notEqual(e.containers.get('a')!.containerId, cid, 'rebuild recreates');
-  e.reconcileMicroservices([{ ...a, imageId: 'img:1b' }, { ...b, delete: true }]);
+  e.reconcileMicroservices([
+    { ...a, imageId: 'img:1b' },
+    { ...b, delete: true },
+  ]);
   assert.deepEqual([...e.running.keys()], ['a']);
   assert.equal(e.containers.has('b'), false);
   e.reconcileMicroservices([]);
@@ -278,11 +336,13 @@ test('wire: provision without auth; every other call with Content-Type, Request-
   const c = await credentials();
   const s = await stub((r) => {
     if (r.path === '/api/v3/agent/provision') return { status: 200, body: { uuid: c.uuid, privateKey: c.privateKey, namespace: 'iofog' } };
-    if (r.path === '/api/v3/agent/config/changes' && r.method === 'GET') return { status: 200, body: { ...all(false), lastUpdated: '2026-01-01T00:00:00.000Z' } };
+    if (r.path === '/api/v3/agent/config/changes' && r.method === 'GET')
+      return { status: 200, body: { ...all(false), lastUpdated: '2026-01-01T00:00:00.000Z' } };
     if (r.path === '/api/v3/agent/config/changes') return { status: 200, body: {} };
     if (r.path === '/api/v3/agent/registries') return { status: 200, body: { registries: [{ id: 1, url: 'docker.io' }] } };
     if (r.path === '/api/v3/agent/volumeMounts') return { status: 200, body: { volumeMounts: [] } };
-    if (r.path === '/api/v3/agent/microservices') return { status: 200, body: { microservices: [{ uuid: 'm1', imageId: 'i', config: '{}' }] } };
+    if (r.path === '/api/v3/agent/microservices')
+      return { status: 200, body: { microservices: [{ uuid: 'm1', imageId: 'i', config: '{}' }] } };
     return { status: 204 };
   });
   const e = new Edgelet(s.url);
@@ -292,16 +352,25 @@ test('wire: provision without auth; every other call with Content-Type, Request-
     assert.deepEqual(s.seen[0]!.body, { key: 'KEY', type: 2, engine: 'edgelet' });
     assert.equal(s.seen[0]!.headers.authorization, undefined);
     const boot = await e.boot();
-    assert.deepEqual(boot.map((r) => r.status), [200, 200, 200, 204, 204]);
-    assert.deepEqual(s.seen.slice(1).map((x) => `${x.method} ${x.path}`), [
-      'GET /api/v3/agent/registries',
-      'GET /api/v3/agent/volumeMounts',
-      'GET /api/v3/agent/microservices',
-      'PATCH /api/v3/agent/config',
-      'PUT /api/v3/agent/status',
-    ]);
+    assert.deepEqual(
+      boot.map((r) => r.status),
+      [200, 200, 200, 204, 204],
+    );
+    assert.deepEqual(
+      s.seen.slice(1).map((x) => `${x.method} ${x.path}`),
+      [
+        'GET /api/v3/agent/registries',
+        'GET /api/v3/agent/volumeMounts',
+        'GET /api/v3/agent/microservices',
+        'PATCH /api/v3/agent/config',
+        'PUT /api/v3/agent/status',
+      ],
+    );
     assert.deepEqual(s.seen[4]!.body.upgradeScanFrequency, 24, 'the local config is pushed');
-    assert.deepEqual(JSON.parse(s.seen[5]!.body.microserviceStatus).map((m: { id: string }) => m.id), ['m1']);
+    assert.deepEqual(
+      JSON.parse(s.seen[5]!.body.microserviceStatus).map((m: { id: string }) => m.id),
+      ['m1'],
+    );
     const jtis = new Set<string>();
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     for (const x of s.seen.slice(1)) {
@@ -338,8 +407,10 @@ test('wire: a failing handler means no acknowledgement; the next cycle redoes al
     if (r.path === '/api/v3/agent/config/changes' && r.method === 'GET') return { status: 200, body: { ...flags, lastUpdated: 'T1' } };
     if (r.path === '/api/v3/agent/config/changes') return { status: 200, body: {} };
     if (r.path === '/api/v3/agent/registries') return { status: 200, body: { registries: [] } };
-    if (r.path === '/api/v3/agent/microservices') return msFails ? { status: 500, body: { name: 'Error', message: 'x' } } : { status: 200, body: { microservices: [] } };
-    if (r.path === '/api/v3/agent/version' || r.path === '/api/v3/agent/tunnel') return { status: 404, body: { name: 'NotFoundError', message: 'none' } };
+    if (r.path === '/api/v3/agent/microservices')
+      return msFails ? { status: 500, body: { name: 'Error', message: 'x' } } : { status: 200, body: { microservices: [] } };
+    if (r.path === '/api/v3/agent/version' || r.path === '/api/v3/agent/tunnel')
+      return { status: 404, body: { name: 'NotFoundError', message: 'none' } };
     return { status: 204 };
   });
   const e = new Edgelet(s.url);
@@ -362,7 +433,13 @@ test('wire: a failing handler means no acknowledgement; the next cycle redoes al
     assert.deepEqual(s.seen.at(-1)!.body, { lastUpdated: 'T1' });
     const fourth = await e.changeCycle();
     assert.equal(fourth.initialization, false);
-    assert.deepEqual(fourth.calls, ['GET /agent/version', 'GET /agent/registries', 'GET /agent/microservices', 'GET /agent/tunnel', 'PATCH /agent/config/changes']);
+    assert.deepEqual(fourth.calls, [
+      'GET /agent/version',
+      'GET /agent/registries',
+      'GET /agent/microservices',
+      'GET /agent/tunnel',
+      'PATCH /agent/config/changes',
+    ]);
     assert.deepEqual(fourth.statuses, [404, 200, 200, 404, 200], '404 on version / tunnel means "none" and is fine');
     assert.equal(fourth.acknowledged, true);
     assert.equal(e.rebooted, 1);
@@ -393,7 +470,8 @@ test('wire: deleteNode is exclusive and wipes the agent; network errors are stat
   const s = await stub((r) => {
     if (r.path === '/api/v3/agent/provision') return { status: 200, body: { uuid: c.uuid, privateKey: c.privateKey, namespace: 'iofog' } };
     if (r.path === '/api/v3/agent/config/changes') return { status: 200, body: { ...all(true), lastUpdated: 'T' } };
-    if (r.path === '/api/v3/agent/microservices') return { status: 200, body: { microservices: [{ uuid: 'm', imageId: 'i', config: '{}' }] } };
+    if (r.path === '/api/v3/agent/microservices')
+      return { status: 200, body: { microservices: [{ uuid: 'm', imageId: 'i', config: '{}' }] } };
     if (r.path === '/api/v3/agent/config') return { status: 204 };
     return { status: 200, body: {} };
   });

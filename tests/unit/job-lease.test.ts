@@ -18,7 +18,12 @@ import type { Job } from '../../src/jobs/types';
 /** Two instances (contexts with their own instanceId) on one database file, no HTTP layer. */
 async function twoInstances() {
   const dir = mkdtempSync(join(tmpdir(), 'controller-lease-'));
-  const env = { DB_URL: `file:${join(dir, 'controller.db')}`, ENCRYPTION_KEY: Vault.generateKey(), JOBS_ENABLED: 'false', LOG_LEVEL: 'error' };
+  const env = {
+    DB_URL: `file:${join(dir, 'controller.db')}`,
+    ENCRYPTION_KEY: Vault.generateKey(),
+    JOBS_ENABLED: 'false',
+    LOG_LEVEL: 'error',
+  };
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
   const boot = () => bootstrap({ config: loadConfig(env), logger: createLogger('error', () => {}), createClient, clock });
   const a = await boot();
@@ -78,7 +83,10 @@ test('job lease: a perInstance job runs once per tick on every instance, under a
         { job: `beat@${s.b.instanceId}`, owner: s.b.instanceId, tick: Math.floor(tick / 1000) * 1000 },
       ].sort((x, y) => x.job.localeCompare(y.job)),
     );
-    assert.ok(leases.every((l) => l.finishedAt !== null), 'each lease records its finish');
+    assert.ok(
+      leases.every((l) => l.finishedAt !== null),
+      'each lease records its finish',
+    );
   } finally {
     s.close();
   }

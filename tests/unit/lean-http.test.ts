@@ -65,7 +65,12 @@ async function serveRaw(onRequest: (socket: Socket, n: number) => void) {
 }
 
 const echo: Handler = (req, body, res) => {
-  const out = JSON.stringify({ method: req.method, url: req.url, body: body ? JSON.parse(body) : null, contentType: req.headers['content-type'] ?? null });
+  const out = JSON.stringify({
+    method: req.method,
+    url: req.url,
+    body: body ? JSON.parse(body) : null,
+    contentType: req.headers['content-type'] ?? null,
+  });
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(out);
 };
@@ -84,7 +89,12 @@ test('GET and PUT with JSON bodies over one keep-alive socket', async () => {
     const put = await pool.request({ method: 'PUT', path: '/b', headers: { 'content-type': 'application/json' }, body: payload });
     assert.equal(put.status, 200);
     assert.equal(put.reused, true);
-    assert.deepEqual(json(put.body), { method: 'PUT', url: '/b', body: { name: 'ünïcödé', n: [1, 2, 3] }, contentType: 'application/json' });
+    assert.deepEqual(json(put.body), {
+      method: 'PUT',
+      url: '/b',
+      body: { name: 'ünïcödé', n: [1, 2, 3] },
+      contentType: 'application/json',
+    });
     const buf = await pool.request({ method: 'POST', path: '/c', headers: {}, body: Buffer.from('{"k":true}') });
     assert.deepEqual(json(buf.body).body, { k: true });
     assert.equal(s.stats.connections, 1);
@@ -244,12 +254,16 @@ test('more concurrent requests than maxSockets: queued FIFO, all succeed, at mos
         }),
       ),
     );
-    rs.forEach((r, i) => assert.deepEqual(json(r.body), { url: `/r/${i}` }));
+    rs.forEach((r, i) => {
+      assert.deepEqual(json(r.body), { url: `/r/${i}` });
+    });
     assert.equal(s.stats.connections, 3);
     assert.equal(pool.opened, 3);
     assert.ok(maxInflight <= 3, `max in flight ${maxInflight}`);
     // FIFO: a request never completes before one queued 3+ places ahead of it.
-    order.forEach((id, k) => assert.ok(id >= k - 3, `completion order ${order.join(',')}`));
+    order.forEach((id, k) => {
+      assert.ok(id >= k - 3, `completion order ${order.join(',')}`);
+    });
   } finally {
     pool.destroy();
     await s.close();
@@ -310,7 +324,10 @@ test('timeout → ETIMEDOUT and the socket is dropped; destroy() rejects queued 
   const pool = new LeanHttpPool({ host: '127.0.0.1', port: s.port, maxSockets: 1 });
   try {
     const t0 = performance.now();
-    await assert.rejects(pool.request({ method: 'GET', path: '/hang', timeoutMs: 100 }), (e: LeanHttpError) => e.code === 'ETIMEDOUT' && !e.retryable);
+    await assert.rejects(
+      pool.request({ method: 'GET', path: '/hang', timeoutMs: 100 }),
+      (e: LeanHttpError) => e.code === 'ETIMEDOUT' && !e.retryable,
+    );
     assert.ok(performance.now() - t0 >= 90);
     const ok = await pool.request({ method: 'GET', path: '/ok', timeoutMs: 100 });
     assert.equal(ok.reused, false, 'the timed-out socket was destroyed');
@@ -355,7 +372,11 @@ test('response header names are lower-cased; repeats joined, set-cookie kept as 
 test('Edgelet with `pool` sends the same request lines, headers and bodies as without', async () => {
   const { privateKey } = await generateKeyPair('EdDSA', { extractable: true });
   const jwk = await exportJWK(privateKey);
-  const creds = { uuid: crypto.randomUUID(), privateKey: Buffer.from(JSON.stringify({ kty: jwk.kty, crv: jwk.crv, d: jwk.d, x: jwk.x })).toString('base64'), namespace: 'iofog' };
+  const creds = {
+    uuid: crypto.randomUUID(),
+    privateKey: Buffer.from(JSON.stringify({ kty: jwk.kty, crv: jwk.crv, d: jwk.d, x: jwk.x })).toString('base64'),
+    namespace: 'iofog',
+  };
   type Seen = { line: string; headers: Record<string, string>; body: string };
   const seen: Seen[] = [];
   const s = await serve((req, body, res) => {
@@ -380,8 +401,17 @@ test('Edgelet with `pool` sends the same request lines, headers and bodies as wi
   const lean = new Edgelet(url, { pool, observe: (r) => observed.push({ method: r.method, path: r.path, status: r.status }) });
   const run = async (e: Edgelet) => {
     const from = seen.length;
-    const out = [await e.provision('KEY', 1, 'edgelet'), await e.putStatus(), await e.pollChanges(), await e.ackChanges('2026-01-01T00:00:00.000Z'), await e.deleteNode()];
-    out.push(await e.request('POST', '/agent/raw', { rawBody: '{"bad json' }), await e.request('PATCH', '/agent/custom', { headers: { 'x-test': '1' }, body: { a: 'ü' } }));
+    const out = [
+      await e.provision('KEY', 1, 'edgelet'),
+      await e.putStatus(),
+      await e.pollChanges(),
+      await e.ackChanges('2026-01-01T00:00:00.000Z'),
+      await e.deleteNode(),
+    ];
+    out.push(
+      await e.request('POST', '/agent/raw', { rawBody: '{"bad json' }),
+      await e.request('PATCH', '/agent/custom', { headers: { 'x-test': '1' }, body: { a: 'ü' } }),
+    );
     return { out, seen: seen.slice(from) };
   };
   try {

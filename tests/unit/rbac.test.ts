@@ -39,7 +39,12 @@ test('rule wildcards and resourceNames', () => {
 });
 
 test('bound custom roles are evaluated after the shortcut', () => {
-  const custom = { name: 'fog-reader', kind: 'Role' as const, system: false, rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['get'] }] };
+  const custom = {
+    name: 'fog-reader',
+    kind: 'Role' as const,
+    system: false,
+    rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['get'] }],
+  };
   assert.equal(allowed(['team-x'], { resource: 'fogs', verb: 'get' }, [custom]), true);
   assert.equal(allowed(['team-x'], { resource: 'fogs', verb: 'delete' }, [custom]), false);
   assert.ok(SYSTEM_ROLES.admin!.system);

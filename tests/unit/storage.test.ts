@@ -31,17 +31,38 @@ test('a waiter that waits too long gets a retryable 503, and the queue keeps wor
 test('retryBusy retries SQLITE_BUSY with backoff and gives up after the attempts', async () => {
   let calls = 0;
   const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
-  const v = await retryBusy(async () => {
-    if (++calls < 3) throw busy;
-    return 'ok';
-  }, { baseMs: 1 });
+  const v = await retryBusy(
+    async () => {
+      if (++calls < 3) throw busy;
+      return 'ok';
+    },
+    { baseMs: 1 },
+  );
   assert.equal(v, 'ok');
   assert.equal(calls, 3);
   calls = 0;
-  await assert.rejects(retryBusy(async () => { calls++; throw busy; }, { attempts: 4, baseMs: 1 }), /locked/);
+  await assert.rejects(
+    retryBusy(
+      async () => {
+        calls++;
+        throw busy;
+      },
+      { attempts: 4, baseMs: 1 },
+    ),
+    /locked/,
+  );
   assert.equal(calls, 4);
   calls = 0;
-  await assert.rejects(retryBusy(async () => { calls++; throw new Error('constraint failed'); }, { baseMs: 1 }), /constraint/);
+  await assert.rejects(
+    retryBusy(
+      async () => {
+        calls++;
+        throw new Error('constraint failed');
+      },
+      { baseMs: 1 },
+    ),
+    /constraint/,
+  );
   assert.equal(calls, 1, 'non-busy errors are not retried');
 });
 

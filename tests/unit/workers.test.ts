@@ -44,5 +44,8 @@ test('server schedules: each job still runs in every minute its Workers schedule
     workers.stop();
   }
   const together = [...bySecond].filter(([, names]) => names.length > 1).slice(0, 3);
-  assert.deepEqual(together.map(([s, names]) => `${new Date(s * 1000).toISOString()} ${names.join('+')}`), []);
+  assert.deepEqual(
+    together.map(([s, names]) => `${new Date(s * 1000).toISOString()} ${names.join('+')}`),
+    [],
+  );
 });

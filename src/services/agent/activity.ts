@@ -8,7 +8,6 @@ import { yieldToEventLoop } from '../../lib/yield';
 /** Fogs per UPDATE statement, and per transaction, of a flush. */
 const CHUNK = 250;
 
-
 /**
  * `lastActive` of fogs, updated on every authenticated agent call: kept in memory and written in
  * batches every few seconds, so an agent's read-only calls never cost a database write.
@@ -61,7 +60,9 @@ export class AgentActivity {
       const chunk = batch.slice(i, i + CHUNK);
       try {
         await withTransaction(host, async (tx) => {
-          await tx.db.run(sql`UPDATE fog SET last_active = j.value FROM json_each(${JSON.stringify(Object.fromEntries(chunk))}) AS j WHERE fog.uuid = j.key`);
+          await tx.db.run(
+            sql`UPDATE fog SET last_active = j.value FROM json_each(${JSON.stringify(Object.fromEntries(chunk))}) AS j WHERE fog.uuid = j.key`,
+          );
         });
       } catch (err) {
         // This chunk and the ones after it go back, unless the fog was touched again meanwhile.

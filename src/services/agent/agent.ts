@@ -1,6 +1,15 @@
 import { asc, eq } from 'drizzle-orm';
 import { exportJWK, generateKeyPair } from 'jose';
-import { fog, fogHal, fogProvisioningKey, fogPublicKey, fogTunnel, fogVersionCommand, microservice, registry } from '../../../db/schema/index';
+import {
+  fog,
+  fogHal,
+  fogProvisioningKey,
+  fogPublicKey,
+  fogTunnel,
+  fogVersionCommand,
+  microservice,
+  registry,
+} from '../../../db/schema/index';
 import { imageFor } from '../microservices/microservices';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
@@ -36,9 +45,16 @@ export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promis
   if (pk.expiresAt <= ctx.clock.now()) throw new ServiceError('PROVISIONING_KEY_EXPIRED', 'Expired Provisioning Key');
   // Every microservice already placed on the fog must have an image for the architecture the agent reports.
   if (input.type !== 0) {
-    const placed = await ctx.db.select({ name: microservice.name, images: microservice.images }).from(microservice).where(eq(microservice.fogUuid, pk.fogUuid));
+    const placed = await ctx.db
+      .select({ name: microservice.name, images: microservice.images })
+      .from(microservice)
+      .where(eq(microservice.fogUuid, pk.fogUuid));
     const missing = placed.find((m) => !imageFor(JSON.parse(m.images) as Array<{ containerImage: string; archId: number }>, input.type));
-    if (missing) throw new ServiceError('VALIDATION_FAILED', `type: microservice ${missing.name} on this fog has no image for architecture ${input.type}`);
+    if (missing)
+      throw new ServiceError(
+        'VALIDATION_FAILED',
+        `type: microservice ${missing.name} on this fog has no image for architecture ${input.type}`,
+      );
   }
   // Key generation happens before the transaction (design §5).
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
@@ -81,7 +97,13 @@ export async function deprovisionAgent(ctx: AppCtx, fogUuid: string): Promise<vo
     await tx.db.delete(fogPublicKey).where(eq(fogPublicKey.fogUuid, fogUuid));
     await tx.db
       .update(fog)
-      .set({ daemonStatus: 'DEPROVISIONED', reportedDaemonStatus: null, ipAddress: '0.0.0.0', ipAddressExternal: '0.0.0.0', updatedAt: tx.clock.now() })
+      .set({
+        daemonStatus: 'DEPROVISIONED',
+        reportedDaemonStatus: null,
+        ipAddress: '0.0.0.0',
+        ipAddressExternal: '0.0.0.0',
+        updatedAt: tx.clock.now(),
+      })
       .where(eq(fog.uuid, fogUuid));
   });
   ctx.agentKeys.invalidate(fogUuid);
@@ -128,9 +150,29 @@ export async function agentConfig(ctx: AppCtx, fogUuid: string) {
 }
 
 const CONFIG_KEYS: (keyof AgentConfigInput)[] = [
-  'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
-  'logFileCount', 'statusFrequency', 'changeFrequency', 'watchdogEnabled', 'edgeGuardFrequency', 'gpsScanFrequency', 'gpsDevice',
-  'gpsMode', 'latitude', 'longitude', 'logLevel', 'availableDiskThreshold', 'pruningFrequency', 'upgradeScanFrequency', 'timeZone',
+  'networkInterface',
+  'containerEngineUrl',
+  'diskLimit',
+  'diskDirectory',
+  'memoryLimit',
+  'cpuLimit',
+  'logLimit',
+  'logDirectory',
+  'logFileCount',
+  'statusFrequency',
+  'changeFrequency',
+  'watchdogEnabled',
+  'edgeGuardFrequency',
+  'gpsScanFrequency',
+  'gpsDevice',
+  'gpsMode',
+  'latitude',
+  'longitude',
+  'logLevel',
+  'availableDiskThreshold',
+  'pruningFrequency',
+  'upgradeScanFrequency',
+  'timeZone',
 ];
 
 /** PATCH /agent/config (§2.5): the agent pushes its local config; stored, no `config` flag (no ping-pong). */
@@ -156,7 +198,10 @@ export async function patchAgentConfig(ctx: AppCtx, fogUuid: string, input: Agen
 
 export async function patchAgentGps(ctx: AppCtx, fogUuid: string, input: { latitude: number; longitude: number }): Promise<void> {
   await withTransaction(ctx, async (tx) => {
-    await tx.db.update(fog).set({ latitude: input.latitude, longitude: input.longitude, updatedAt: tx.clock.now() }).where(eq(fog.uuid, fogUuid));
+    await tx.db
+      .update(fog)
+      .set({ latitude: input.latitude, longitude: input.longitude, updatedAt: tx.clock.now() })
+      .where(eq(fog.uuid, fogUuid));
   });
 }
 
@@ -186,7 +231,9 @@ export function parseMicroserviceStatus(text: string | undefined): Array<Record<
   }
   if (parsed === null) return [];
   if (!Array.isArray(parsed)) throw new ServiceError('VALIDATION_FAILED', 'microserviceStatus: must be a JSON array encoded as a string');
-  return parsed.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as { id?: unknown }).id === 'string');
+  return parsed.filter(
+    (e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as { id?: unknown }).id === 'string',
+  );
 }
 
 /**
@@ -200,7 +247,8 @@ export async function updateAgentStatus(ctx: AppCtx, fogUuid: string, input: Age
   if (input.systemTime !== undefined && Math.abs(input.systemTime - now) > CLOCK_SKEW_WARN_MS) {
     ctx.logger.warn('agent clock differs from the Controller by more than 5 minutes', { fogUuid, skewMs: input.systemTime - now });
   }
-  const reported = input.daemonStatus && DAEMON_STATUSES.has(input.daemonStatus) ? input.daemonStatus : input.daemonStatus ? 'UNKNOWN' : undefined;
+  const reported =
+    input.daemonStatus && DAEMON_STATUSES.has(input.daemonStatus) ? input.daemonStatus : input.daemonStatus ? 'UNKNOWN' : undefined;
   const warning = input.warningMessage ?? undefined;
   const set: Partial<typeof fog.$inferInsert> = {
     lastStatusTime: now,
@@ -212,10 +260,31 @@ export async function updateAgentStatus(ctx: AppCtx, fogUuid: string, input: Age
   };
   (
     [
-      'daemonOperatingDuration', 'daemonLastStart', 'memoryUsage', 'diskUsage', 'cpuUsage', 'memoryViolation', 'diskViolation',
-      'cpuViolation', 'systemAvailableDisk', 'systemAvailableMemory', 'systemTotalCpu', 'repositoryCount', 'repositoryStatus',
-      'systemTime', 'ipAddress', 'ipAddressExternal', 'lastCommandTime', 'tunnelStatus', 'version', 'isReadyToUpgrade',
-      'isReadyToRollback', 'activeVolumeMounts', 'volumeMountLastUpdate', 'gpsStatus', 'runtimeAgentPhase',
+      'daemonOperatingDuration',
+      'daemonLastStart',
+      'memoryUsage',
+      'diskUsage',
+      'cpuUsage',
+      'memoryViolation',
+      'diskViolation',
+      'cpuViolation',
+      'systemAvailableDisk',
+      'systemAvailableMemory',
+      'systemTotalCpu',
+      'repositoryCount',
+      'repositoryStatus',
+      'systemTime',
+      'ipAddress',
+      'ipAddressExternal',
+      'lastCommandTime',
+      'tunnelStatus',
+      'version',
+      'isReadyToUpgrade',
+      'isReadyToRollback',
+      'activeVolumeMounts',
+      'volumeMountLastUpdate',
+      'gpsStatus',
+      'runtimeAgentPhase',
     ] as const
   ).forEach(copy);
   if (input.daemonOperatingDuration !== undefined) set.daemonOperatingDuration = Math.round(input.daemonOperatingDuration);
@@ -269,7 +338,12 @@ export async function agentVersion(ctx: AppCtx, fogUuid: string) {
   const [cmd] = await ctx.db.select().from(fogVersionCommand).where(eq(fogVersionCommand.fogUuid, fogUuid)).limit(1);
   if (!cmd) throw notFound('Version command');
   const { key, expirationTime } = await createProvisioningKey(ctx, fogUuid);
-  return { versionCommand: cmd.command as 'upgrade' | 'rollback', provisionKey: key, expirationTime, ...(cmd.semver ? { semver: cmd.semver } : {}) };
+  return {
+    versionCommand: cmd.command as 'upgrade' | 'rollback',
+    provisionKey: key,
+    expirationTime,
+    ...(cmd.semver ? { semver: cmd.semver } : {}),
+  };
 }
 
 export async function putAgentHal(ctx: AppCtx, fogUuid: string, kind: 'hw' | 'usb', info: string): Promise<void> {

@@ -95,7 +95,9 @@ const StatusFields = z.object({
 export const StatusBody = StatusFields.loose().partial().openapi('AgentStatus');
 export type AgentStatusInput = Partial<z.infer<typeof StatusFields>>;
 
-export const DeprovisionBody = z.looseObject({ microserviceUuids: z.array(z.string().max(64)).max(10_000) }).openapi('AgentDeprovisionRequest');
+export const DeprovisionBody = z
+  .looseObject({ microserviceUuids: z.array(z.string().max(64)).max(10_000) })
+  .openapi('AgentDeprovisionRequest');
 export const GpsBody = z.looseObject({ latitude: num.min(-90).max(90), longitude: num.min(-180).max(180) }).openapi('AgentGps');
 export const ChangesAck = z.looseObject({ lastUpdated: z.string().min(1).max(64) }).openapi('AgentChangesAck');
 export const HalBody = z.looseObject({ info: z.string().max(1_000_000) }).openapi('AgentHalInfo');
@@ -109,7 +111,10 @@ export const ControllerRegisterBody = z
     registryId: z.number().int().min(1),
     ports: z.array(PortSchema).max(64).optional(),
     volumeMappings: z.array(VolumeSchema).max(64).optional(),
-    env: z.array(z.object({ key: z.string().min(1).max(1024), value: z.string().max(100_000) })).max(256).optional(),
+    env: z
+      .array(z.object({ key: z.string().min(1).max(1024), value: z.string().max(100_000) }))
+      .max(256)
+      .optional(),
     capAdd: z.array(z.string().max(64)).max(64).optional(),
     runtime: z.string().max(64).optional(),
     hostNetworkMode: z.boolean().optional(),
@@ -154,7 +159,9 @@ export const AgentMicroservice = z
     logSize: z.number(),
     registryId: z.number().int(),
     portMappings: z.array(z.object({ internal: z.number().int(), external: z.number().int(), protocol: z.enum(['tcp', 'udp']) })),
-    volumeMappings: z.array(z.object({ hostDestination: z.string(), containerDestination: z.string(), accessMode: z.string(), type: z.string() })),
+    volumeMappings: z.array(
+      z.object({ hostDestination: z.string(), containerDestination: z.string(), accessMode: z.string(), type: z.string() }),
+    ),
     delete: z.boolean(),
     deleteWithCleanup: z.boolean(),
     env: z.array(KeyValue).openapi({ description: 'Secret and config-map references already resolved' }),
@@ -171,7 +178,14 @@ export const AgentMicroservice = z
       .object({
         name: z.string(),
         roleRef: z.object({ kind: z.literal('Role'), name: z.string(), apiGroup: z.string() }),
-        rules: z.array(z.object({ apiGroups: z.array(z.string()), resources: z.array(z.string()), verbs: z.array(z.string()), resourceNames: z.array(z.string()) })),
+        rules: z.array(
+          z.object({
+            apiGroups: z.array(z.string()),
+            resources: z.array(z.string()),
+            verbs: z.array(z.string()),
+            resourceNames: z.array(z.string()),
+          }),
+        ),
       })
       .nullable(),
     isSystem: z.boolean(),
@@ -184,7 +198,16 @@ export const AgentMicroserviceOne = z.object({ microservice: AgentMicroservice }
 /** Registries with their passwords: the agent logs in to pull. */
 export const AgentRegistryList = z
   .object({
-    registries: z.array(z.object({ id: z.number().int(), url: z.string(), isPublic: z.boolean(), username: z.string(), password: z.string(), userEmail: z.string() })),
+    registries: z.array(
+      z.object({
+        id: z.number().int(),
+        url: z.string(),
+        isPublic: z.boolean(),
+        username: z.string(),
+        password: z.string(),
+        userEmail: z.string(),
+      }),
+    ),
   })
   .openapi('AgentRegistryList');
 
@@ -196,7 +219,9 @@ export const AgentVolumeMountList = z
         name: z.string(),
         version: z.number().int(),
         type: z.enum(['secret', 'configMap']),
-        data: z.record(z.string(), z.string()).openapi({ description: 'File name → base64 content (TLS secrets: the PEM without whitespace)' }),
+        data: z
+          .record(z.string(), z.string())
+          .openapi({ description: 'File name → base64 content (TLS secrets: the PEM without whitespace)' }),
       }),
     ),
   })
@@ -219,7 +244,14 @@ export const AgentTunnel = z
 
 export const AgentExecSessions = z
   .object({
-    execSessions: z.array(z.object({ microserviceUuid: z.string().nullable(), sessionId: z.string(), status: z.enum(['PENDING', 'ACTIVE']), agentConnected: z.boolean() })),
+    execSessions: z.array(
+      z.object({
+        microserviceUuid: z.string().nullable(),
+        sessionId: z.string(),
+        status: z.enum(['PENDING', 'ACTIVE']),
+        agentConnected: z.boolean(),
+      }),
+    ),
   })
   .openapi('AgentExecSessions');
 
@@ -230,7 +262,9 @@ export const AgentLogSessions = z
         iofogUuid: z.string().optional().openapi({ description: 'Node-log sessions name the fog…' }),
         microserviceUuid: z.string().nullable().optional().openapi({ description: '…microservice-log sessions the microservice' }),
         sessionId: z.string(),
-        tailConfig: z.object({ lines: z.number().int(), follow: z.boolean(), since: z.string().nullable(), until: z.string().nullable() }).nullable(),
+        tailConfig: z
+          .object({ lines: z.number().int(), follow: z.boolean(), since: z.string().nullable(), until: z.string().nullable() })
+          .nullable(),
         status: z.enum(['PENDING', 'ACTIVE']),
         agentConnected: z.boolean(),
       }),

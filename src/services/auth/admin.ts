@@ -17,7 +17,14 @@ export type { AuthGroup, AuthUser } from './schemas';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function toAuthGroup(g: GroupRow): AuthGroup {
-  return { id: g.id, name: g.name, isSystem: g.isSystem, mfaRequired: g.mfaRequired, createdAt: iso(g.createdAt), updatedAt: iso(g.updatedAt) };
+  return {
+    id: g.id,
+    name: g.name,
+    isSystem: g.isSystem,
+    mfaRequired: g.mfaRequired,
+    createdAt: iso(g.createdAt),
+    updatedAt: iso(g.updatedAt),
+  };
 }
 
 async function present(ctx: AppCtx, users: UserRow[]): Promise<AuthUser[]> {
@@ -64,10 +71,16 @@ export async function createUser(ctx: AppCtx, input: CreateUserInput): Promise<A
   const passwordHash = await hashPassword(input.password);
   const id = ctx.ids.uuid();
   await withTransaction(ctx, async (tx) => {
-    const dup = await tx.db.select({ id: authUser.id }).from(authUser).where(and(eq(authUser.email, email), isNull(authUser.deletedAt))).limit(1);
+    const dup = await tx.db
+      .select({ id: authUser.id })
+      .from(authUser)
+      .where(and(eq(authUser.email, email), isNull(authUser.deletedAt)))
+      .limit(1);
     if (dup.length > 0) throw conflict(`A user with email ${email} already exists`);
     const now = tx.clock.now();
-    await tx.db.insert(authUser).values({ id, email, passwordHash, mustChangePassword: true, passwordChangedAt: now, createdAt: now, updatedAt: now });
+    await tx.db
+      .insert(authUser)
+      .values({ id, email, passwordHash, mustChangePassword: true, passwordChangedAt: now, createdAt: now, updatedAt: now });
     if (groupIds.length) await tx.db.insert(authUserGroup).values(groupIds.map((groupId) => ({ userId: id, groupId })));
     auditTarget(tx, id);
   });
@@ -91,7 +104,10 @@ export async function updateUser(ctx: AppCtx, id: string, input: UpdateUserInput
         .limit(1);
       if (dup.length > 0) throw conflict(`A user with email ${email} already exists`);
     }
-    await tx.db.update(authUser).set({ ...(email ? { email } : {}), updatedAt: tx.clock.now() }).where(eq(authUser.id, id));
+    await tx.db
+      .update(authUser)
+      .set({ ...(email ? { email } : {}), updatedAt: tx.clock.now() })
+      .where(eq(authUser.id, id));
     if (groupIds) {
       await tx.db.delete(authUserGroup).where(eq(authUserGroup.userId, id));
       if (groupIds.length) await tx.db.insert(authUserGroup).values(groupIds.map((groupId) => ({ userId: id, groupId })));
@@ -108,7 +124,10 @@ export async function deleteUser(ctx: AppCtx, id: string): Promise<void> {
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
     await tx.db.update(authUser).set({ deletedAt: now, updatedAt: now }).where(eq(authUser.id, id));
-    await tx.db.update(authRefreshToken).set({ revokedAt: now }).where(and(eq(authRefreshToken.userId, id), isNull(authRefreshToken.revokedAt)));
+    await tx.db
+      .update(authRefreshToken)
+      .set({ revokedAt: now })
+      .where(and(eq(authRefreshToken.userId, id), isNull(authRefreshToken.revokedAt)));
     await revokeAccessTokens(tx, [id]);
   });
 }
@@ -138,11 +157,17 @@ export const RESET_TOKEN_TTL_SEC = 3600;
 export async function issueResetToken(ctx: AppCtx, id: string): Promise<{ resetToken: string; expiresIn: number }> {
   const user = await requireUser(ctx, id);
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const token = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
   const tokenHash = await sha256Hex(token);
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
-    await tx.db.update(authResetToken).set({ usedAt: now }).where(and(eq(authResetToken.userId, user.id), isNull(authResetToken.usedAt)));
+    await tx.db
+      .update(authResetToken)
+      .set({ usedAt: now })
+      .where(and(eq(authResetToken.userId, user.id), isNull(authResetToken.usedAt)));
     await tx.db.insert(authResetToken).values({ tokenHash, userId: user.id, expiresAt: now + RESET_TOKEN_TTL_SEC * 1000, createdAt: now });
   });
   return { resetToken: token, expiresIn: RESET_TOKEN_TTL_SEC };
@@ -154,7 +179,8 @@ const GROUP_NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
 function checkGroupName(name: string): string {
   const n = name.trim().toLowerCase();
-  if (!GROUP_NAME.test(n)) throw invalid('name must be 1-64 lower-case letters, digits, ".", "_" or "-", starting and ending with a letter or digit');
+  if (!GROUP_NAME.test(n))
+    throw invalid('name must be 1-64 lower-case letters, digits, ".", "_" or "-", starting and ending with a letter or digit');
   return n;
 }
 
@@ -179,7 +205,9 @@ export async function createGroup(ctx: AppCtx, input: CreateGroupInput): Promise
     const dup = await tx.db.select({ id: authGroup.id }).from(authGroup).where(eq(authGroup.name, name)).limit(1);
     if (dup.length) throw conflict(`Group ${name} already exists`);
     const now = tx.clock.now();
-    await tx.db.insert(authGroup).values({ id, name, isSystem: false, mfaRequired: input.mfaRequired ?? false, createdAt: now, updatedAt: now });
+    await tx.db
+      .insert(authGroup)
+      .values({ id, name, isSystem: false, mfaRequired: input.mfaRequired ?? false, createdAt: now, updatedAt: now });
   });
   return getGroup(ctx, name);
 }

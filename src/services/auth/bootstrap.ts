@@ -28,7 +28,11 @@ export async function ensureBootstrapAdmin(ctx: AppCtx): Promise<'unchanged' | '
   if (!cfg) return 'unchanged';
   // The password policy was checked with the configuration: a bad one never gets this far.
   const email = normalizeLogin(cfg.username);
-  const [current] = await ctx.db.select().from(authUser).where(and(eq(authUser.isBootstrap, true), isNull(authUser.deletedAt))).limit(1);
+  const [current] = await ctx.db
+    .select()
+    .from(authUser)
+    .where(and(eq(authUser.isBootstrap, true), isNull(authUser.deletedAt)))
+    .limit(1);
   // A keyed fingerprint of the configured credentials + the user's current hash lets a restart skip
   // the (deliberately slow) Argon2 verification when nothing changed.
   const fingerprint = current ? await ctx.vault.mac(`${email}\n${cfg.password}\n${current.passwordHash}`, FINGERPRINT_KEY) : undefined;
@@ -40,7 +44,11 @@ export async function ensureBootstrapAdmin(ctx: AppCtx): Promise<'unchanged' | '
       return 'unchanged';
     }
   }
-  const [owner] = await ctx.db.select().from(authUser).where(and(eq(authUser.email, email), isNull(authUser.deletedAt))).limit(1);
+  const [owner] = await ctx.db
+    .select()
+    .from(authUser)
+    .where(and(eq(authUser.email, email), isNull(authUser.deletedAt)))
+    .limit(1);
   if (owner && !owner.isBootstrap) {
     ctx.logger.warn('bootstrap admin skipped: a regular user already has this login name', { username: email });
     return 'skipped';
@@ -52,7 +60,16 @@ export async function ensureBootstrapAdmin(ctx: AppCtx): Promise<'unchanged' | '
     const [admin] = await tx.db.select().from(authGroup).where(eq(authGroup.name, 'admin')).limit(1);
     if (!admin) throw new Error('system group admin is missing');
     await tx.db.delete(authUser).where(eq(authUser.isBootstrap, true));
-    await tx.db.insert(authUser).values({ id, email, passwordHash, isBootstrap: true, mustChangePassword: false, passwordChangedAt: now, createdAt: now, updatedAt: now });
+    await tx.db.insert(authUser).values({
+      id,
+      email,
+      passwordHash,
+      isBootstrap: true,
+      mustChangePassword: false,
+      passwordChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    });
     await tx.db.insert(authUserGroup).values({ userId: id, groupId: admin.id });
   });
   await rememberFingerprint(ctx, await ctx.vault.mac(`${email}\n${cfg.password}\n${passwordHash}`, FINGERPRINT_KEY));
@@ -69,12 +86,17 @@ export const FIRST_ADMIN_LOGIN = 'admin';
  * first login. A file left from an earlier database is reused rather than overwritten, so the file always holds the
  * password that works. Without a filesystem (Workers) nothing can be handed over: the log says what to set.
  */
-export async function ensureFirstAdmin(ctx: AppCtx, keyFiles: KeyFileStore | undefined): Promise<{ login: string; file: string } | undefined> {
+export async function ensureFirstAdmin(
+  ctx: AppCtx,
+  keyFiles: KeyFileStore | undefined,
+): Promise<{ login: string; file: string } | undefined> {
   if (ctx.config.bootstrapAdmin) return undefined;
   const [row] = await ctx.db.select({ n: count() }).from(authUser).where(isNull(authUser.deletedAt));
   if ((row?.n ?? 0) > 0) return undefined;
   if (!keyFiles) {
-    ctx.logger.error('no user exists and OIDC_BOOTSTRAP_ADMIN_USERNAME / OIDC_BOOTSTRAP_ADMIN_PASSWORD are not set: nobody can log in until they are');
+    ctx.logger.error(
+      'no user exists and OIDC_BOOTSTRAP_ADMIN_USERNAME / OIDC_BOOTSTRAP_ADMIN_PASSWORD are not set: nobody can log in until they are',
+    );
     return undefined;
   }
   const file = ctx.config.encryptionKeyFile.replace(/[^/\\]*$/, 'initial-admin-password');
@@ -90,9 +112,21 @@ export async function ensureFirstAdmin(ctx: AppCtx, keyFiles: KeyFileStore | und
     const now = tx.clock.now();
     const [admin] = await tx.db.select().from(authGroup).where(eq(authGroup.name, 'admin')).limit(1);
     if (!admin) throw new Error('system group admin is missing');
-    await tx.db.insert(authUser).values({ id, email: FIRST_ADMIN_LOGIN, passwordHash, isBootstrap: false, mustChangePassword: true, passwordChangedAt: now, createdAt: now, updatedAt: now });
+    await tx.db.insert(authUser).values({
+      id,
+      email: FIRST_ADMIN_LOGIN,
+      passwordHash,
+      isBootstrap: false,
+      mustChangePassword: true,
+      passwordChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    });
     await tx.db.insert(authUserGroup).values({ userId: id, groupId: admin.id });
   });
-  ctx.logger.warn('no user existed: created the admin "admin" with a one-time password; log in with it and choose a new one', { login: FIRST_ADMIN_LOGIN, passwordFile: file });
+  ctx.logger.warn('no user existed: created the admin "admin" with a one-time password; log in with it and choose a new one', {
+    login: FIRST_ADMIN_LOGIN,
+    passwordFile: file,
+  });
   return { login: FIRST_ADMIN_LOGIN, file };
 }

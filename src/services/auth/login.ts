@@ -76,7 +76,12 @@ export async function pruneLoginFailures(tx: AppCtx): Promise<number> {
   const now = tx.clock.now();
   const res = await tx.db
     .delete(authLoginFailure)
-    .where(and(lt(authLoginFailure.updatedAt, now - LOCKOUT_MS), or(isNull(authLoginFailure.lockedUntil), lte(authLoginFailure.lockedUntil, now))));
+    .where(
+      and(
+        lt(authLoginFailure.updatedAt, now - LOCKOUT_MS),
+        or(isNull(authLoginFailure.lockedUntil), lte(authLoginFailure.lockedUntil, now)),
+      ),
+    );
   return res.rowsAffected;
 }
 
@@ -147,7 +152,12 @@ export async function login(ctx: AppCtx, input: LoginInput): Promise<TokenPair> 
   const mfaEnabled = await mfaEnabledFor(ctx, user);
   const factor = mfaEnabled ? await checkSecondFactor(ctx, user, input.totp ?? '') : {};
   const needsEnrollment = !user.isBootstrap && !mfaEnabled && groups.some((g) => g.mfaRequired);
-  const { pair, row } = await prepareTokenPair(ctx, user, groups.map((g) => g.name), { mfaEnrollmentRequired: needsEnrollment });
+  const { pair, row } = await prepareTokenPair(
+    ctx,
+    user,
+    groups.map((g) => g.name),
+    { mfaEnrollmentRequired: needsEnrollment },
+  );
   await withTransaction(ctx, async (tx) => {
     await consumeSecondFactor(tx, user, factor);
     await tx.db.insert(authRefreshToken).values(row);

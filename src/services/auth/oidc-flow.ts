@@ -41,7 +41,11 @@ export interface AuthorizeParams {
   code_challenge_method: string;
 }
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 export const randomToken = (n = 32) => b64url(crypto.getRandomValues(new Uint8Array(n)));
 export async function s256(verifier: string): Promise<string> {
   return b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
@@ -57,7 +61,11 @@ export const consoleUrl = (ctx: AppCtx) => (ctx.config.consoleUrl ?? ctx.config.
  * the Controller's page. `referer` is the Referer header of `/user/oauth/authorize`; without one (a typed
  * URL, a script) nothing can be told and the sign-in goes ahead. Returns the two origins when they differ.
  */
-export function consoleOriginMismatch(ctx: AppCtx, referer: string | undefined, requestUrl: string): { startedFrom: string; consoleUrl: string } | undefined {
+export function consoleOriginMismatch(
+  ctx: AppCtx,
+  referer: string | undefined,
+  requestUrl: string,
+): { startedFrom: string; consoleUrl: string } | undefined {
   if (!referer) return undefined;
   let from: string;
   try {
@@ -88,7 +96,11 @@ export interface OidcClient {
 
 /** The Controller's own client (BFF; confidential when OIDC_CLIENT_SECRET is set) and the optional public console client. */
 export function oidcClients(ctx: AppCtx): OidcClient[] {
-  const own: OidcClient = { id: ctx.config.clientId, redirectUris: [callbackUrl(ctx), ...ctx.config.extraRedirectUris], secret: ctx.config.clientSecret };
+  const own: OidcClient = {
+    id: ctx.config.clientId,
+    redirectUris: [callbackUrl(ctx), ...ctx.config.extraRedirectUris],
+    secret: ctx.config.clientSecret,
+  };
   return ctx.config.consoleClient ? [own, { id: ctx.config.consoleClient.id, redirectUris: ctx.config.consoleClient.redirectUris }] : [own];
 }
 
@@ -100,15 +112,24 @@ export const findClient = (ctx: AppCtx, id: string | undefined) => oidcClients(c
  * Validates an authorization request. Errors that cannot be sent back to the client (unknown client,
  * redirect URI not registered) are a 400 here; the rest are OAuth errors for the redirect URI.
  */
-export function checkAuthorize(ctx: AppCtx, q: Partial<AuthorizeParams>): { params: AuthorizeParams } | { redirectError: string; description: string; redirectUri: string; state?: string } {
+export function checkAuthorize(
+  ctx: AppCtx,
+  q: Partial<AuthorizeParams>,
+): { params: AuthorizeParams } | { redirectError: string; description: string; redirectUri: string; state?: string } {
   const client = findClient(ctx, q.client_id);
   if (!client) throw invalid(`client_id: unknown client ${q.client_id ?? '(none)'}`);
   if (q.redirect_uri === undefined || !client.redirectUris.includes(q.redirect_uri)) {
     throw invalid('redirect_uri: not registered for this client (it must match exactly)');
   }
-  const back = (error: string, description: string) => ({ redirectError: error, description, redirectUri: q.redirect_uri!, state: q.state });
+  const back = (error: string, description: string) => ({
+    redirectError: error,
+    description,
+    redirectUri: q.redirect_uri!,
+    state: q.state,
+  });
   if (q.response_type !== 'code') return back('unsupported_response_type', 'only response_type=code is supported');
-  if (!q.code_challenge || q.code_challenge_method !== 'S256') return back('invalid_request', 'PKCE with code_challenge_method=S256 is required');
+  if (!q.code_challenge || q.code_challenge_method !== 'S256')
+    return back('invalid_request', 'PKCE with code_challenge_method=S256 is required');
   if (!/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge)) return back('invalid_request', 'code_challenge must be a base64url SHA-256');
   const scope = q.scope ?? 'openid';
   if (!scope.split(' ').includes('openid')) return back('invalid_scope', 'scope must include openid');
@@ -131,7 +152,9 @@ export async function openInteraction(ctx: AppCtx, params: AuthorizeParams): Pro
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
     await tx.db.delete(authInteraction).where(lt(authInteraction.expiresAt, now));
-    await tx.db.insert(authInteraction).values({ uid, params: JSON.stringify(params), step: 'login', expiresAt: now + INTERACTION_TTL_MS, createdAt: now });
+    await tx.db
+      .insert(authInteraction)
+      .values({ uid, params: JSON.stringify(params), step: 'login', expiresAt: now + INTERACTION_TTL_MS, createdAt: now });
   });
   return uid;
 }
@@ -148,12 +171,16 @@ async function requireInteraction(ctx: AppCtx, uid: string): Promise<Interaction
 }
 
 function expectStep(row: InteractionRow, ...steps: Step[]): void {
-  if (!steps.includes(row.step as Step)) throw invalid(`step: this login is at step "${row.step}", not ${steps.map((s) => `"${s}"`).join(' or ')}`);
+  if (!steps.includes(row.step as Step))
+    throw invalid(`step: this login is at step "${row.step}", not ${steps.map((s) => `"${s}"`).join(' or ')}`);
 }
 
 async function setStep(ctx: AppCtx, uid: string, step: Step, userId?: string): Promise<{ step: Step }> {
   await withTransaction(ctx, async (tx) => {
-    await tx.db.update(authInteraction).set({ step, ...(userId ? { userId } : {}) }).where(eq(authInteraction.uid, uid));
+    await tx.db
+      .update(authInteraction)
+      .set({ step, ...(userId ? { userId } : {}) })
+      .where(eq(authInteraction.uid, uid));
   });
   return { step };
 }
@@ -164,7 +191,14 @@ async function userOf(ctx: AppCtx, row: InteractionRow): Promise<UserRow> {
   return user;
 }
 
-const actorFor = (user: UserRow): Actor => ({ kind: 'user', userId: user.id, username: user.email, groups: [], passwordChangeRequired: false, mfaEnrollmentRequired: false });
+const actorFor = (user: UserRow): Actor => ({
+  kind: 'user',
+  userId: user.id,
+  username: user.email,
+  groups: [],
+  passwordChangeRequired: false,
+  mfaEnrollmentRequired: false,
+});
 
 /** What follows a passed password (and second factor): enrollment, forced password change, or done. */
 async function nextAfterAuth(ctx: AppCtx, user: UserRow, mfaDone: boolean): Promise<Step> {
@@ -277,20 +311,39 @@ export async function exchangeCode(ctx: AppCtx, x: CodeExchange): Promise<TokenP
   const codeHash = await sha256Hex(x.code);
   const [row] = await ctx.db.select().from(authCode).where(eq(authCode.codeHash, codeHash)).limit(1);
   const now = ctx.clock.now();
-  if (!row || row.usedAt !== null || row.expiresAt <= now) throw new OAuthError('invalid_grant', 'The code is invalid, expired or already used');
-  if (row.clientId !== x.client_id || row.redirectUri !== x.redirect_uri) throw new OAuthError('invalid_grant', 'The code was issued to another client or redirect URI');
-  if (!x.code_verifier || (await s256(x.code_verifier)) !== row.codeChallenge) throw new OAuthError('invalid_grant', 'PKCE verification failed');
+  if (!row || row.usedAt !== null || row.expiresAt <= now)
+    throw new OAuthError('invalid_grant', 'The code is invalid, expired or already used');
+  if (row.clientId !== x.client_id || row.redirectUri !== x.redirect_uri)
+    throw new OAuthError('invalid_grant', 'The code was issued to another client or redirect URI');
+  if (!x.code_verifier || (await s256(x.code_verifier)) !== row.codeChallenge)
+    throw new OAuthError('invalid_grant', 'PKCE verification failed');
   const user = await findActiveUserById(ctx.db, row.userId);
   if (!user) throw new OAuthError('invalid_grant', 'The user no longer exists');
   const groups = ((await groupsOf(ctx.db, [user.id])).get(user.id) ?? []).map((g) => g.name);
   const { pair, row: refresh } = await prepareTokenPair(ctx, user, groups);
   const nowSec = Math.floor(now / 1000);
   const idToken = await ctx.keys.sign(
-    { ...(row.nonce ? { nonce: row.nonce } : {}), preferred_username: user.email, ...(user.email.includes('@') ? { email: user.email } : {}), groups },
-    { subject: user.id, issuer: ctx.config.issuer, audience: x.client_id, nowSec, ttlSec: ctx.config.accessTokenTtlSec, jti: ctx.ids.uuid(), typ: 'JWT' },
+    {
+      ...(row.nonce ? { nonce: row.nonce } : {}),
+      preferred_username: user.email,
+      ...(user.email.includes('@') ? { email: user.email } : {}),
+      groups,
+    },
+    {
+      subject: user.id,
+      issuer: ctx.config.issuer,
+      audience: x.client_id,
+      nowSec,
+      ttlSec: ctx.config.accessTokenTtlSec,
+      jti: ctx.ids.uuid(),
+      typ: 'JWT',
+    },
   );
   await withTransaction(ctx, async (tx) => {
-    const used = await tx.db.update(authCode).set({ usedAt: now }).where(and(eq(authCode.codeHash, codeHash), isNull(authCode.usedAt)));
+    const used = await tx.db
+      .update(authCode)
+      .set({ usedAt: now })
+      .where(and(eq(authCode.codeHash, codeHash), isNull(authCode.usedAt)));
     if (used.rowsAffected !== 1) throw new OAuthError('invalid_grant', 'The code is invalid, expired or already used');
     await tx.db.insert(authRefreshToken).values(refresh);
   });
@@ -307,7 +360,9 @@ export async function bffStart(ctx: AppCtx): Promise<string> {
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
     await tx.db.delete(authBffSession).where(lt(authBffSession.expiresAt, now));
-    await tx.db.insert(authBffSession).values({ stateHash: await sha256Hex(state), verifier, nonce, expiresAt: now + BFF_TTL_MS, createdAt: now });
+    await tx.db
+      .insert(authBffSession)
+      .values({ stateHash: await sha256Hex(state), verifier, nonce, expiresAt: now + BFF_TTL_MS, createdAt: now });
   });
   // External mode: the IdP's authorization endpoint (platform §3.6: no prompt, offline_access asked).
   const endpoint = ctx.idp ? (await ctx.idp.discovery()).authorization_endpoint : `${ctx.config.issuer}/auth`;
@@ -336,16 +391,32 @@ export async function bffCallback(ctx: AppCtx, code: string, state: string): Pro
     await tx.db.delete(authBffSession).where(eq(authBffSession.stateHash, stateHash));
     return row;
   });
-  if (!session || session.expiresAt <= ctx.clock.now()) throw new OAuthError('invalid_state', 'Unknown or expired login session; start again', 401);
+  if (!session || session.expiresAt <= ctx.clock.now())
+    throw new OAuthError('invalid_state', 'Unknown or expired login session; start again', 401);
   if (ctx.idp) {
-    const t = await ctx.idp.tokenGrant({ grant_type: 'authorization_code', code, redirect_uri: callbackUrl(ctx), code_verifier: session.verifier });
+    const t = await ctx.idp.tokenGrant({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: callbackUrl(ctx),
+      code_verifier: session.verifier,
+    });
     if (!t.idToken) throw new OAuthError('invalid_grant', 'The identity provider returned no ID token', 401);
     const claims = await ctx.idp.verify(t.idToken).catch(() => undefined);
     if (!claims || claims.nonce !== session.nonce) throw new OAuthError('invalid_nonce', 'The ID token does not answer this login', 401);
     return { accessToken: t.accessToken, refreshToken: t.refreshToken };
   }
-  const tokens = await exchangeCode(ctx, { code, redirect_uri: callbackUrl(ctx), code_verifier: session.verifier, client_id: ctx.config.clientId });
-  const { payload } = await ctx.keys.verify(tokens.idToken, { issuer: ctx.config.issuer, audience: ctx.config.clientId, nowSec: Math.floor(ctx.clock.now() / 1000), reload: () => ctx.keys.load(ctx.store.db, ctx.vault, ctx.clock.now()) });
+  const tokens = await exchangeCode(ctx, {
+    code,
+    redirect_uri: callbackUrl(ctx),
+    code_verifier: session.verifier,
+    client_id: ctx.config.clientId,
+  });
+  const { payload } = await ctx.keys.verify(tokens.idToken, {
+    issuer: ctx.config.issuer,
+    audience: ctx.config.clientId,
+    nowSec: Math.floor(ctx.clock.now() / 1000),
+    reload: () => ctx.keys.load(ctx.store.db, ctx.vault, ctx.clock.now()),
+  });
   if (payload.nonce !== session.nonce) throw new OAuthError('invalid_nonce', 'The ID token does not answer this login', 401);
   return { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
 }

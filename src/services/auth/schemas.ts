@@ -97,10 +97,19 @@ export const UpdateUserBody = z
 export type UpdateUserInput = Pick<z.infer<typeof UpdateUserBody>, 'email' | 'groups'>;
 
 export const AuthGroup = z
-  .object({ id: z.string(), name: z.string(), isSystem: z.boolean(), mfaRequired: z.boolean(), createdAt: z.string(), updatedAt: z.string() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    isSystem: z.boolean(),
+    mfaRequired: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
   .openapi('AuthGroup');
 export type AuthGroup = z.infer<typeof AuthGroup>;
-export const CreateGroupBody = z.strictObject({ name: z.string().min(1).max(64), mfaRequired: z.boolean().optional() }).openapi('CreateGroupRequest');
+export const CreateGroupBody = z
+  .strictObject({ name: z.string().min(1).max(64), mfaRequired: z.boolean().optional() })
+  .openapi('CreateGroupRequest');
 export type CreateGroupInput = z.infer<typeof CreateGroupBody>;
 /** A different `name` renames the group (not a system group); the server-owned fields of GET are accepted back and ignored. */
 export const UpdateGroupBody = z
@@ -119,7 +128,11 @@ export type UpdateGroupInput = Pick<z.infer<typeof UpdateGroupBody>, 'name' | 'm
 
 export const LoginBody = z
   .object({
-    email: z.string().min(1).max(320).openapi({ description: 'Login identifier (need not be an email address)', example: 'admin@example.com' }),
+    email: z
+      .string()
+      .min(1)
+      .max(320)
+      .openapi({ description: 'Login identifier (need not be an email address)', example: 'admin@example.com' }),
     password: z.string().min(1).max(1024).openapi({ example: 'Change-me-123' }),
     totp: z.string().max(64).optional().openapi({ description: 'TOTP code or an unused recovery code, when MFA is enabled' }),
   })
@@ -139,8 +152,17 @@ export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) 
 export const ChangePasswordBody = z
   .object({
     currentPassword: z.string().min(1).max(1024).optional(),
-    newPassword: z.string().min(1).max(1024).openapi({ description: 'At least 12 characters with upper-case, lower-case and a digit; not one of the last 5' }),
-    resetToken: z.string().min(1).max(256).optional().openapi({ description: 'One-time token from POST /users/{id}/reset-token; with it no bearer token is needed' }),
+    newPassword: z
+      .string()
+      .min(1)
+      .max(1024)
+      .openapi({ description: 'At least 12 characters with upper-case, lower-case and a digit; not one of the last 5' }),
+    resetToken: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .openapi({ description: 'One-time token from POST /users/{id}/reset-token; with it no bearer token is needed' }),
   })
   .openapi('ChangePasswordRequest');
 export type ChangePasswordInput = z.infer<typeof ChangePasswordBody>;
@@ -149,7 +171,9 @@ export const StatusMessage = z.object({ status: z.string() }).openapi('StatusMes
 export const MfaEnrollment = z.object({ secret: z.string(), otpauthUrl: z.string() }).openapi('MfaEnrollment');
 export const MfaConfirmRequest = z.object({ code: z.string().min(1).max(16) }).openapi('MfaConfirmRequest');
 export const MfaConfirmed = z.object({ status: z.string(), recoveryCodes: z.array(z.string()) }).openapi('MfaConfirmed');
-export const MfaDisableRequest = z.object({ password: z.string().min(1).max(1024), code: z.string().max(64).optional() }).openapi('MfaDisableRequest');
+export const MfaDisableRequest = z
+  .object({ password: z.string().min(1).max(1024), code: z.string().max(64).optional() })
+  .openapi('MfaDisableRequest');
 export type MfaDisableInput = z.infer<typeof MfaDisableRequest>;
 
 // ---- OIDC issuer documents and key administration ----
@@ -172,7 +196,9 @@ export const Discovery = z
   })
   .openapi('OidcDiscovery');
 
-export const UserInfo = z.object({ sub: z.string(), preferred_username: z.string(), email: z.string().optional(), groups: z.array(z.string()) }).openapi('UserInfo');
+export const UserInfo = z
+  .object({ sub: z.string(), preferred_username: z.string(), email: z.string().optional(), groups: z.array(z.string()) })
+  .openapi('UserInfo');
 
 export const RotateResult = z
   .object({
@@ -196,11 +222,24 @@ export type IdentityExportT = z.infer<typeof IdentityExport>;
 
 // ---- the browser login (interaction steps) and the token endpoint ----
 
-export const InteractionStep = z.object({ step: z.enum(['login', 'mfa', 'enroll', 'confirm-enroll', 'change-password', 'complete']) }).openapi('InteractionStep');
+export const InteractionStep = z
+  .object({ step: z.enum(['login', 'mfa', 'enroll', 'confirm-enroll', 'change-password', 'complete']) })
+  .openapi('InteractionStep');
 export type Step = z.infer<typeof InteractionStep>['step'];
 export const InteractionCode = z.object({ code: z.string().min(1).max(32) }).openapi('InteractionCode');
-export const InteractionLogin = z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) }).openapi('InteractionLogin');
-export const InteractionChangePassword = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }).openapi('InteractionChangePassword');
+export const InteractionLogin = z
+  .object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) })
+  .openapi('InteractionLogin');
+export const InteractionChangePassword = z
+  .object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) })
+  .openapi('InteractionChangePassword');
 export const OAuthTokenResponse = z
-  .object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number(), refresh_token: z.string(), id_token: z.string().optional(), scope: z.string().optional() })
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number(),
+    refresh_token: z.string(),
+    id_token: z.string().optional(),
+    scope: z.string().optional(),
+  })
   .openapi('OAuthTokenResponse');

@@ -57,7 +57,14 @@ export async function storePassword(ctx: AppCtx, userId: string, oldHash: string
     await tx.db.insert(authPasswordHistory).values({ id: tx.ids.uuid(), userId, passwordHash: oldHash, createdAt: now });
     await tx.db
       .update(authUser)
-      .set({ passwordHash: newHash, mustChangePassword: mustChange, passwordChangedAt: now, updatedAt: now, failedAttempts: 0, lockedUntil: null })
+      .set({
+        passwordHash: newHash,
+        mustChangePassword: mustChange,
+        passwordChangedAt: now,
+        updatedAt: now,
+        failedAttempts: 0,
+        lockedUntil: null,
+      })
       .where(eq(authUser.id, userId));
     await tx.db
       .update(authRefreshToken)
@@ -78,13 +85,17 @@ async function changePasswordWithResetToken(ctx: AppCtx, resetToken: string, new
   const hash = await sha256Hex(resetToken);
   const now = ctx.clock.now();
   const [row] = await ctx.db.select().from(authResetToken).where(eq(authResetToken.tokenHash, hash)).limit(1);
-  const invalidToken = () => new ServiceError('AUTH_TOKEN_INVALID', 'resetToken is invalid, used or expired; ask an administrator for a new one');
+  const invalidToken = () =>
+    new ServiceError('AUTH_TOKEN_INVALID', 'resetToken is invalid, used or expired; ask an administrator for a new one');
   if (!row || row.usedAt !== null || row.expiresAt <= now) throw invalidToken();
   const user = await findActiveUserById(ctx.db, row.userId);
   if (!user) throw invalidToken();
   const newHash = await newPasswordHash(ctx, user.id, user.passwordHash, newPassword);
   await withTransaction(ctx, async (tx) => {
-    const used = await tx.db.update(authResetToken).set({ usedAt: tx.clock.now() }).where(and(eq(authResetToken.tokenHash, hash), isNull(authResetToken.usedAt)));
+    const used = await tx.db
+      .update(authResetToken)
+      .set({ usedAt: tx.clock.now() })
+      .where(and(eq(authResetToken.tokenHash, hash), isNull(authResetToken.usedAt)));
     if (used.rowsAffected !== 1) throw invalidToken();
     await storePassword(tx, user.id, user.passwordHash, newHash, false);
   });
@@ -93,7 +104,8 @@ async function changePasswordWithResetToken(ctx: AppCtx, resetToken: string, new
 
 export async function changePassword(ctx: AppCtx, actor: Actor | undefined, input: ChangePasswordInput) {
   if (input.resetToken !== undefined) return changePasswordWithResetToken(ctx, input.resetToken, input.newPassword);
-  if (!actor) throw new ServiceError('AUTH_REQUIRED', 'Authentication required: send Authorization: Bearer <access token>, or a resetToken');
+  if (!actor)
+    throw new ServiceError('AUTH_REQUIRED', 'Authentication required: send Authorization: Bearer <access token>, or a resetToken');
   const user = await requireUser(ctx, actor);
   if (!input.currentPassword) throw invalid('currentPassword is required');
   if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
@@ -115,7 +127,10 @@ export async function enrollMfa(ctx: AppCtx, actor: Actor) {
     await tx.db
       .insert(authMfa)
       .values({ userId: user.id, secretEnc, enabled: false, createdAt: now })
-      .onConflictDoUpdate({ target: authMfa.userId, set: { secretEnc, enabled: false, createdAt: now, confirmedAt: null, lastUsedStep: null } });
+      .onConflictDoUpdate({
+        target: authMfa.userId,
+        set: { secretEnc, enabled: false, createdAt: now, confirmedAt: null, lastUsedStep: null },
+      });
   });
   return { secret, otpauthUrl: otpauthUrl(secret, user.email) };
 }
@@ -156,7 +171,13 @@ export async function disableMfa(ctx: AppCtx, actor: Actor, input: MfaDisableInp
           await ctx.db
             .select({ id: authRecoveryCode.id })
             .from(authRecoveryCode)
-            .where(and(eq(authRecoveryCode.userId, user.id), eq(authRecoveryCode.codeHash, await sha256Hex(code.toLowerCase())), isNull(authRecoveryCode.usedAt)))
+            .where(
+              and(
+                eq(authRecoveryCode.userId, user.id),
+                eq(authRecoveryCode.codeHash, await sha256Hex(code.toLowerCase())),
+                isNull(authRecoveryCode.usedAt),
+              ),
+            )
         ).length > 0);
     if (!ok) throw invalid('code must be a valid TOTP or unused recovery code');
   }

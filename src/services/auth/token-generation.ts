@@ -42,7 +42,9 @@ export class TokenGenerationCache {
     const version = await readTokenVersion(ctx.store.db);
     this.#checkedAt = now;
     if (version === this.#version) return;
-    const rows = await ctx.store.db.select({ id: authUser.id, gen: authUser.tokenGeneration, deletedAt: authUser.deletedAt }).from(authUser);
+    const rows = await ctx.store.db
+      .select({ id: authUser.id, gen: authUser.tokenGeneration, deletedAt: authUser.deletedAt })
+      .from(authUser);
     this.#generations = new Map(rows.map((r) => [r.id, r.deletedAt === null ? r.gen : GONE]));
     this.#version = version;
   }
@@ -52,7 +54,11 @@ export class TokenGenerationCache {
     await this.#fresh(ctx);
     let current = this.#generations.get(userId);
     if (current === undefined) {
-      const [row] = await ctx.store.db.select({ gen: authUser.tokenGeneration, deletedAt: authUser.deletedAt }).from(authUser).where(eq(authUser.id, userId)).limit(1);
+      const [row] = await ctx.store.db
+        .select({ gen: authUser.tokenGeneration, deletedAt: authUser.deletedAt })
+        .from(authUser)
+        .where(eq(authUser.id, userId))
+        .limit(1);
       current = row && row.deletedAt === null ? row.gen : GONE;
       // Only a row that exists is remembered: an id nobody has cannot fill the map.
       if (row) this.#generations.set(userId, current);
@@ -62,7 +68,11 @@ export class TokenGenerationCache {
 }
 
 export async function readTokenVersion(db: Db): Promise<number> {
-  const [row] = await db.select({ value: controllerSetting.value }).from(controllerSetting).where(eq(controllerSetting.key, TOKEN_VERSION_KEY)).limit(1);
+  const [row] = await db
+    .select({ value: controllerSetting.value })
+    .from(controllerSetting)
+    .where(eq(controllerSetting.key, TOKEN_VERSION_KEY))
+    .limit(1);
   return row ? Number(row.value) : 0;
 }
 
@@ -80,7 +90,10 @@ export async function revokeAccessTokens(tx: AppCtx, userIds: readonly string[])
   await tx.db
     .insert(controllerSetting)
     .values({ key: TOKEN_VERSION_KEY, value: '1', updatedAt: now })
-    .onConflictDoUpdate({ target: controllerSetting.key, set: { value: sql`CAST(${controllerSetting.value} AS INTEGER) + 1`, updatedAt: now } });
+    .onConflictDoUpdate({
+      target: controllerSetting.key,
+      set: { value: sql`CAST(${controllerSetting.value} AS INTEGER) + 1`, updatedAt: now },
+    });
   tx.onSettled?.push(() => tx.tokenGenerations.invalidate());
 }
 

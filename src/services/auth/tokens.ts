@@ -40,7 +40,10 @@ export async function prepareTokenPair(
   if (user.mustChangePassword) claims.password_change_required = true;
   if (opts.mfaEnrollmentRequired) claims.mfa_enrollment_required = true;
   const base = { subject: user.id, issuer: ctx.config.issuer, audience: ctx.config.clientId, nowSec };
-  const accessToken = await ctx.keys.sign({ ...claims }, { ...base, ttlSec: ctx.config.accessTokenTtlSec, jti: ctx.ids.uuid(), typ: 'at+jwt' });
+  const accessToken = await ctx.keys.sign(
+    { ...claims },
+    { ...base, ttlSec: ctx.config.accessTokenTtlSec, jti: ctx.ids.uuid(), typ: 'at+jwt' },
+  );
   const familyId = opts.familyId ?? ctx.ids.uuid();
   const jti = ctx.ids.token(24);
   const refreshToken = await ctx.keys.sign(
@@ -49,7 +52,13 @@ export async function prepareTokenPair(
   );
   return {
     pair: { accessToken, refreshToken },
-    row: { jtiHash: await sha256Hex(jti), userId: user.id, familyId, expiresAt: nowMs + ctx.config.refreshTokenTtlSec * 1000, createdAt: nowMs },
+    row: {
+      jtiHash: await sha256Hex(jti),
+      userId: user.id,
+      familyId,
+      expiresAt: nowMs + ctx.config.refreshTokenTtlSec * 1000,
+      createdAt: nowMs,
+    },
   };
 }
 
@@ -78,9 +87,14 @@ export async function authenticateAccessToken(ctx: AppCtx, token: string): Promi
   // Tokens signed before generations existed carry none: they belong to generation 0.
   const gen = payload.gen === undefined ? 0 : payload.gen;
   if (typeof gen !== 'number' || !(await ctx.tokenGenerations.accepts(ctx, payload.sub, gen))) {
-    throw new ServiceError('AUTH_TOKEN_INVALID', 'Access token has been revoked (user deleted, or password or groups changed): sign in again');
+    throw new ServiceError(
+      'AUTH_TOKEN_INVALID',
+      'Access token has been revoked (user deleted, or password or groups changed): sign in again',
+    );
   }
-  const groups = Array.isArray(payload.groups) ? payload.groups.filter((g): g is string => typeof g === 'string').map((g) => g.toLowerCase()) : [];
+  const groups = Array.isArray(payload.groups)
+    ? payload.groups.filter((g): g is string => typeof g === 'string').map((g) => g.toLowerCase())
+    : [];
   return {
     kind: 'user',
     userId: payload.sub,
@@ -104,7 +118,12 @@ export async function refreshSession(ctx: AppCtx, refreshToken: string): Promise
   } catch {
     throw refreshInvalid();
   }
-  if (payload.token_use !== 'refresh' || typeof payload.jti !== 'string' || typeof payload.sub !== 'string' || typeof payload.family_id !== 'string') {
+  if (
+    payload.token_use !== 'refresh' ||
+    typeof payload.jti !== 'string' ||
+    typeof payload.sub !== 'string' ||
+    typeof payload.family_id !== 'string'
+  ) {
     throw refreshInvalid();
   }
   const jtiHash = await sha256Hex(payload.jti);
@@ -115,7 +134,12 @@ export async function refreshSession(ctx: AppCtx, refreshToken: string): Promise
   const groups = (await groupsOf(ctx.db, [user.id])).get(user.id) ?? [];
   const enrolled = (await mfaEnabledOf(ctx.db, [user.id])).has(user.id);
   const needsEnrollment = !user.isBootstrap && !enrolled && groups.some((g) => g.mfaRequired);
-  const next = await prepareTokenPair(ctx, user, groups.map((g) => g.name), { familyId: current.familyId, mfaEnrollmentRequired: needsEnrollment });
+  const next = await prepareTokenPair(
+    ctx,
+    user,
+    groups.map((g) => g.name),
+    { familyId: current.familyId, mfaEnrollmentRequired: needsEnrollment },
+  );
 
   const outcome = await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
@@ -126,7 +150,10 @@ export async function refreshSession(ctx: AppCtx, refreshToken: string): Promise
         .update(authRefreshToken)
         .set({ revokedAt: now })
         .where(and(eq(authRefreshToken.familyId, row.familyId), isNull(authRefreshToken.revokedAt)));
-      return { error: new ServiceError('REFRESH_TOKEN_INVALID', 'Refresh token was already used; the session has been revoked'), reuse: true };
+      return {
+        error: new ServiceError('REFRESH_TOKEN_INVALID', 'Refresh token was already used; the session has been revoked'),
+        reuse: true,
+      };
     }
     await tx.db.update(authRefreshToken).set({ rotatedAt: now }).where(eq(authRefreshToken.jtiHash, jtiHash));
     await tx.db.insert(authRefreshToken).values(next.row);

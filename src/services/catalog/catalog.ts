@@ -64,7 +64,18 @@ async function checkRegistry(ctx: AppCtx, id: number | undefined): Promise<void>
 
 function columns(input: CatalogItemInput) {
   const out: Record<string, unknown> = {};
-  for (const k of ['name', 'description', 'category', 'publisher', 'picture', 'configExample', 'diskRequired', 'ramRequired', 'isPublic', 'registryId'] as const) {
+  for (const k of [
+    'name',
+    'description',
+    'category',
+    'publisher',
+    'picture',
+    'configExample',
+    'diskRequired',
+    'ramRequired',
+    'isPublic',
+    'registryId',
+  ] as const) {
     if (input[k] !== undefined) out[k] = input[k];
   }
   if (input.images) out.images = JSON.stringify(input.images);
@@ -81,7 +92,10 @@ export async function createCatalogItem(ctx: AppCtx, input: CatalogItemCreateInp
     const dup = await tx.db.select({ id: catalogItem.id }).from(catalogItem).where(eq(catalogItem.name, input.name)).limit(1);
     if (dup.length) throw conflict(`A catalog item named ${input.name} already exists`);
     const now = tx.clock.now();
-    const [row] = await tx.db.insert(catalogItem).values({ ...columns(input), name: input.name, createdAt: now, updatedAt: now }).returning({ id: catalogItem.id });
+    const [row] = await tx.db
+      .insert(catalogItem)
+      .values({ ...columns(input), name: input.name, createdAt: now, updatedAt: now })
+      .returning({ id: catalogItem.id });
     auditTarget(tx, row!.id);
     return { id: row!.id };
   });
@@ -92,16 +106,26 @@ export async function updateCatalogItem(ctx: AppCtx, id: number, input: CatalogI
   const current = await requireItem(ctx, id);
   checkImages(input.images);
   await checkRegistry(ctx, input.registryId);
-  if (input.category !== undefined && (input.category === 'SYSTEM') !== (current.category === 'SYSTEM')) throw invalid('category: SYSTEM cannot be set or removed');
+  if (input.category !== undefined && (input.category === 'SYSTEM') !== (current.category === 'SYSTEM'))
+    throw invalid('category: SYSTEM cannot be set or removed');
   const cols = columns(input);
-  const propagate = (cols.images !== undefined && cols.images !== current.images) || (cols.registryId !== undefined && cols.registryId !== current.registryId);
+  const propagate =
+    (cols.images !== undefined && cols.images !== current.images) ||
+    (cols.registryId !== undefined && cols.registryId !== current.registryId);
   await withTransaction(ctx, async (tx) => {
     if (input.name && input.name !== current.name) {
-      const dup = await tx.db.select({ id: catalogItem.id }).from(catalogItem).where(and(eq(catalogItem.name, input.name), ne(catalogItem.id, id))).limit(1);
+      const dup = await tx.db
+        .select({ id: catalogItem.id })
+        .from(catalogItem)
+        .where(and(eq(catalogItem.name, input.name), ne(catalogItem.id, id)))
+        .limit(1);
       if (dup.length) throw conflict(`A catalog item named ${input.name} already exists`);
     }
     const now = tx.clock.now();
-    await tx.db.update(catalogItem).set({ ...cols, updatedAt: now }).where(eq(catalogItem.id, id));
+    await tx.db
+      .update(catalogItem)
+      .set({ ...cols, updatedAt: now })
+      .where(eq(catalogItem.id, id));
     if (propagate) await enqueueOutbox(tx, 'agent_propagation', `cat:${id}:updated:${now}`, { rebuildCatalogItemId: id });
   });
 }
@@ -111,5 +135,10 @@ export async function deleteCatalogItem(ctx: AppCtx, id: number): Promise<void> 
   if (current.category === 'SYSTEM') throw invalid(`id: catalog item ${current.name} is a system item and cannot be deleted`);
   const [user] = await ctx.db.select({ name: microservice.name }).from(microservice).where(eq(microservice.catalogItemId, id)).limit(1);
   if (user) throw invalid(`id: catalog item ${current.name} is used by microservice ${user.name}`);
-  await withTransaction(ctx, (tx) => tx.db.delete(catalogItem).where(eq(catalogItem.id, id)).then(() => undefined));
+  await withTransaction(ctx, (tx) =>
+    tx.db
+      .delete(catalogItem)
+      .where(eq(catalogItem.id, id))
+      .then(() => undefined),
+  );
 }

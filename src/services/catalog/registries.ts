@@ -14,7 +14,13 @@ export const SYSTEM_REGISTRY_IDS = [1, 2];
 export const REGISTRY_PASSWORD_AAD = 'registry-password';
 
 type Row = typeof registry.$inferSelect;
-const present = (r: Row): RegistryResponse => ({ id: r.id, url: r.url, isPublic: r.isPublic, username: r.username, userEmail: r.userEmail });
+const present = (r: Row): RegistryResponse => ({
+  id: r.id,
+  url: r.url,
+  isPublic: r.isPublic,
+  username: r.username,
+  userEmail: r.userEmail,
+});
 
 export async function listRegistries(ctx: AppCtx) {
   return (await ctx.db.select().from(registry).orderBy(asc(registry.id))).map(present);
@@ -37,7 +43,15 @@ export async function createRegistry(ctx: AppCtx, input: RegistryInput): Promise
     const now = tx.clock.now();
     const [row] = await tx.db
       .insert(registry)
-      .values({ url: input.url, isPublic: input.isPublic, username: input.username, passwordEnc, userEmail: input.email, createdAt: now, updatedAt: now })
+      .values({
+        url: input.url,
+        isPublic: input.isPublic,
+        username: input.username,
+        passwordEnc,
+        userEmail: input.email,
+        createdAt: now,
+        updatedAt: now,
+      })
       .returning({ id: registry.id });
     await enqueueOutbox(tx, 'agent_propagation', `reg:${row!.id}:created:${now}`, { notifyRegistries: true });
     auditTarget(tx, row!.id);
@@ -48,7 +62,8 @@ export async function createRegistry(ctx: AppCtx, input: RegistryInput): Promise
 export async function updateRegistry(ctx: AppCtx, id: number, input: RegistryUpdateInput): Promise<void> {
   await requireRegistry(ctx, id);
   if (id === 2) throw invalid('id: registry 2 (the local image cache) cannot be changed');
-  const passwordEnc = input.password !== undefined ? (input.password ? await ctx.vault.encrypt(input.password, REGISTRY_PASSWORD_AAD) : '') : undefined;
+  const passwordEnc =
+    input.password !== undefined ? (input.password ? await ctx.vault.encrypt(input.password, REGISTRY_PASSWORD_AAD) : '') : undefined;
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
     await tx.db

@@ -13,14 +13,19 @@ const RegistryFields = z.object({
   isPublic: z.boolean(),
   username: z.string().max(255),
   password: z.string().max(4096),
-  email: z.string().max(320).regex(/^$|^[^\s@]+@[^\s@]+$/, 'must be an email address'),
+  email: z
+    .string()
+    .max(320)
+    .regex(/^$|^[^\s@]+@[^\s@]+$/, 'must be an email address'),
 });
 export const RegistryCreate = RegistryFields.openapi('RegistryCreate');
 export const RegistryUpdate = RegistryFields.partial().openapi('RegistryUpdate');
 export type RegistryInput = z.infer<typeof RegistryCreate>;
 export type RegistryUpdateInput = z.infer<typeof RegistryUpdate>;
 /** Passwords are never returned. */
-export const RegistryResponse = z.object({ id: z.number().int(), url: z.string(), isPublic: z.boolean(), username: z.string(), userEmail: z.string() }).openapi('Registry');
+export const RegistryResponse = z
+  .object({ id: z.number().int(), url: z.string(), isPublic: z.boolean(), username: z.string(), userEmail: z.string() })
+  .openapi('Registry');
 export type RegistryResponse = z.infer<typeof RegistryResponse>;
 export const RegistryList = z.object({ registries: z.array(RegistryResponse) }).openapi('RegistryList');
 export const RegistryCreated = z.object({ id: z.number().int() }).openapi('RegistryCreated');
@@ -42,7 +47,9 @@ const CatalogFields = z.object({
   inputType: Io.nullable(),
   outputType: Io.nullable(),
 });
-export const CatalogItemCreate = CatalogFields.partial().required({ name: true, registryId: true, images: true }).openapi('CatalogItemCreate');
+export const CatalogItemCreate = CatalogFields.partial()
+  .required({ name: true, registryId: true, images: true })
+  .openapi('CatalogItemCreate');
 export const CatalogItemUpdate = CatalogFields.partial().openapi('CatalogItemUpdate');
 export type CatalogItemInput = z.infer<typeof CatalogItemUpdate>;
 export type CatalogItemCreateInput = z.infer<typeof CatalogItemCreate>;

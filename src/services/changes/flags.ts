@@ -151,9 +151,22 @@ const statements = renderOnce((db: Db) => {
   const upTo = sql.placeholder('upTo');
   const limit = sql.placeholder('limit');
   return {
-    pending: ReusableSelect.from(db.select({ flags: fogChange.flags, createdAt: fogChange.createdAt }).from(fogChange).where(eq(fogChange.fogUuid, fog))),
-    anyUpTo: ReusableSelect.from(db.select({ id: fogChange.id }).from(fogChange).where(and(eq(fogChange.fogUuid, fog), lte(fogChange.createdAt, upTo))).limit(limit)),
-    deleteUpTo: ReusableStatement.from(db.delete(fogChange).where(and(eq(fogChange.fogUuid, fog), lte(fogChange.createdAt, upTo))).toSQL()),
+    pending: ReusableSelect.from(
+      db.select({ flags: fogChange.flags, createdAt: fogChange.createdAt }).from(fogChange).where(eq(fogChange.fogUuid, fog)),
+    ),
+    anyUpTo: ReusableSelect.from(
+      db
+        .select({ id: fogChange.id })
+        .from(fogChange)
+        .where(and(eq(fogChange.fogUuid, fog), lte(fogChange.createdAt, upTo)))
+        .limit(limit),
+    ),
+    deleteUpTo: ReusableStatement.from(
+      db
+        .delete(fogChange)
+        .where(and(eq(fogChange.fogUuid, fog), lte(fogChange.createdAt, upTo)))
+        .toSQL(),
+    ),
     any: ReusableSelect.from(db.select({ id: fogChange.id }).from(fogChange).where(eq(fogChange.fogUuid, fog)).limit(limit)),
   };
 });
@@ -172,7 +185,11 @@ export async function readChanges(db: Db, changeClock: ChangeClock, fogUuid: str
 }
 
 /** PATCH /agent/config/changes: delete the rows up to the acknowledged time. Returns how many were cleared. */
-export async function acknowledgeChanges(ctx: TxHost & { changeIndex?: ChangeIndex }, fogUuid: string, lastUpdated: string): Promise<number> {
+export async function acknowledgeChanges(
+  ctx: TxHost & { changeIndex?: ChangeIndex },
+  fogUuid: string,
+  lastUpdated: string,
+): Promise<number> {
   const t = Date.parse(lastUpdated);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(lastUpdated) || Number.isNaN(t)) {
     throw new ServiceError('VALIDATION_FAILED', 'lastUpdated: must be the ISO-8601 timestamp returned by GET /agent/config/changes');

@@ -41,7 +41,16 @@ export async function heartbeat(ctx: AppCtx): Promise<{ uuid: string; skipped?: 
   await withTransaction(ctx, (tx) =>
     tx.db
       .insert(clusterController)
-      .values({ uuid: ctx.controllerUuid, host: host ?? null, processId: pid(), version: ctx.version, lastHeartbeat: now, isActive: true, createdAt: now, updatedAt: now })
+      .values({
+        uuid: ctx.controllerUuid,
+        host: host ?? null,
+        processId: pid(),
+        version: ctx.version,
+        lastHeartbeat: now,
+        isActive: true,
+        createdAt: now,
+        updatedAt: now,
+      })
       .onConflictDoUpdate({
         target: clusterController.uuid,
         set: { processId: pid(), version: ctx.version, lastHeartbeat: now, isActive: true, updatedAt: now, ...(host ? { host } : {}) },

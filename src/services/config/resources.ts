@@ -7,7 +7,20 @@ import { toBase64 } from '../../lib/ids';
 import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
 import { samePathName } from '../shared/read-only';
-import type { MapInput, MapListT, MapUpdate, MapViewT, MountInput, MountSource, MountUpdate, MountViewT, SecretInput, SecretListT, SecretUpdate, SecretViewT } from './schemas';
+import type {
+  MapInput,
+  MapListT,
+  MapUpdate,
+  MapViewT,
+  MountInput,
+  MountSource,
+  MountUpdate,
+  MountViewT,
+  SecretInput,
+  SecretListT,
+  SecretUpdate,
+  SecretViewT,
+} from './schemas';
 
 /**
  * Secrets, config maps and volume mounts (operator-api §2.13–2.15, §3.5–3.6; agent-api §2.13).
@@ -40,7 +53,10 @@ function checkTlsData(data: Data): void {
 
 async function fogsOfMounts(tx: AppCtx, mountUuids: string[]): Promise<string[]> {
   if (mountUuids.length === 0) return [];
-  const rows = await tx.db.select({ fogUuid: volumeMountFog.fogUuid }).from(volumeMountFog).where(inArray(volumeMountFog.volumeMountUuid, mountUuids));
+  const rows = await tx.db
+    .select({ fogUuid: volumeMountFog.fogUuid })
+    .from(volumeMountFog)
+    .where(inArray(volumeMountFog.volumeMountUuid, mountUuids));
   return [...new Set(rows.map((r) => r.fogUuid))];
 }
 
@@ -51,8 +67,19 @@ export async function sourceChanged(tx: AppCtx, by: { secretName?: string; confi
     .from(volumeMount)
     .where(by.secretName !== undefined ? eq(volumeMount.secretName, by.secretName) : eq(volumeMount.configMapName, by.configMapName!));
   const now = tx.clock.now();
-  for (const m of mounts) await tx.db.update(volumeMount).set({ version: m.version + 1, updatedAt: now }).where(eq(volumeMount.uuid, m.uuid));
-  await raiseFlags(tx, await fogsOfMounts(tx, mounts.map((m) => m.uuid)), ['volumeMounts']);
+  for (const m of mounts)
+    await tx.db
+      .update(volumeMount)
+      .set({ version: m.version + 1, updatedAt: now })
+      .where(eq(volumeMount.uuid, m.uuid));
+  await raiseFlags(
+    tx,
+    await fogsOfMounts(
+      tx,
+      mounts.map((m) => m.uuid),
+    ),
+    ['volumeMounts'],
+  );
 }
 
 export async function mountsUsing(tx: AppCtx, by: { secretName?: string; configMapName?: string }): Promise<string[]> {
@@ -72,12 +99,27 @@ async function decryptData(ctx: AppCtx, row: SecretRow): Promise<Data> {
 }
 
 async function secretView(ctx: AppCtx, row: SecretRow): Promise<SecretViewT> {
-  return { id: row.id, name: row.name, type: row.type as SecretType, data: await decryptData(ctx, row), created_at: iso(row.createdAt), updated_at: iso(row.updatedAt) };
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as SecretType,
+    data: await decryptData(ctx, row),
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  };
 }
 
 export async function listSecrets(ctx: AppCtx): Promise<SecretListT> {
   const rows = await ctx.db.select().from(secret).orderBy(asc(secret.name));
-  return { secrets: rows.map((r) => ({ id: r.id, name: r.name, type: r.type as SecretType, created_at: iso(r.createdAt), updated_at: iso(r.updatedAt) })) };
+  return {
+    secrets: rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      type: r.type as SecretType,
+      created_at: iso(r.createdAt),
+      updated_at: iso(r.updatedAt),
+    })),
+  };
 }
 
 async function requireSecret(ctx: AppCtx, name: string): Promise<SecretRow> {
@@ -107,7 +149,8 @@ export async function createSecret(ctx: AppCtx, input: SecretInput): Promise<Sec
 export async function updateSecret(ctx: AppCtx, name: string, input: SecretUpdate): Promise<SecretViewT> {
   samePathName('name', input.name, name);
   const current = await requireSecret(ctx, name);
-  if (input.type !== undefined && input.type !== current.type) throw invalid(`type: a ${current.type} secret cannot become ${input.type}; delete and re-create it`);
+  if (input.type !== undefined && input.type !== current.type)
+    throw invalid(`type: a ${current.type} secret cannot become ${input.type}; delete and re-create it`);
   if (current.type === 'tls') checkTlsData(input.data);
   const dataEnc = await ctx.vault.encrypt(JSON.stringify(input.data), secretAad(name));
   await withTransaction(ctx, async (tx) => {
@@ -146,7 +189,16 @@ const mapView = (r: MapRow): MapViewT => ({
 
 export async function listConfigMaps(ctx: AppCtx): Promise<MapListT> {
   const rows = await ctx.db.select().from(configMap).orderBy(asc(configMap.name));
-  return { configMaps: rows.map((r) => ({ id: r.id, name: r.name, immutable: r.immutable, useVault: r.useVault, created_at: iso(r.createdAt), updated_at: iso(r.updatedAt) })) };
+  return {
+    configMaps: rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      immutable: r.immutable,
+      useVault: r.useVault,
+      created_at: iso(r.createdAt),
+      updated_at: iso(r.updatedAt),
+    })),
+  };
 }
 
 async function requireConfigMap(ctx: AppCtx, name: string): Promise<MapRow> {
@@ -226,7 +278,13 @@ async function consumersOf(tx: AppCtx, kind: 'secret' | 'configMap', name: strin
     .innerJoin(application, eq(application.id, microservice.applicationId))
     .where(like(microservice.env, `%${field}%`));
   return rows
-    .filter((r) => r.env.includes(field) && (JSON.parse(r.env) as Array<Record<string, unknown>>).some((e) => typeof e[field] === 'string' && (e[field] as string).split('/')[0] === name))
+    .filter(
+      (r) =>
+        r.env.includes(field) &&
+        (JSON.parse(r.env) as Array<Record<string, unknown>>).some(
+          (e) => typeof e[field] === 'string' && (e[field] as string).split('/')[0] === name,
+        ),
+    )
     .map((r) => ({ fogUuid: r.fogUuid, label: `${r.app}/${r.name}` }));
 }
 
@@ -323,7 +381,13 @@ async function mappedBy(tx: AppCtx, mountName: string): Promise<string[]> {
     .innerJoin(application, eq(application.id, microservice.applicationId))
     .where(like(microservice.volumeMappings, '%volumeMount%'));
   return rows
-    .filter((r) => r.volumes.includes(mountName) && (JSON.parse(r.volumes) as Array<{ type?: string; hostDestination: string }>).some((v) => v.type === 'volumeMount' && v.hostDestination.split('/')[0] === mountName))
+    .filter(
+      (r) =>
+        r.volumes.includes(mountName) &&
+        (JSON.parse(r.volumes) as Array<{ type?: string; hostDestination: string }>).some(
+          (v) => v.type === 'volumeMount' && v.hostDestination.split('/')[0] === mountName,
+        ),
+    )
     .map((r) => `${r.app}/${r.name}`);
 }
 
@@ -341,7 +405,13 @@ export async function updateMount(ctx: AppCtx, name: string, input: MountUpdate)
     }
     const r = await tx.db
       .update(volumeMount)
-      .set({ name: newName, secretName: src.secretName ?? null, configMapName: src.configMapName ?? null, version: sql`${volumeMount.version} + 1`, updatedAt: tx.clock.now() })
+      .set({
+        name: newName,
+        secretName: src.secretName ?? null,
+        configMapName: src.configMapName ?? null,
+        version: sql`${volumeMount.version} + 1`,
+        updatedAt: tx.clock.now(),
+      })
       .where(eq(volumeMount.uuid, current.uuid));
     if (r.rowsAffected === 0) throw notFound(`VolumeMount ${name}`);
     await raiseFlags(tx, await fogsOfMounts(tx, [current.uuid]), ['volumeMounts']);
@@ -363,7 +433,11 @@ export async function deleteMount(ctx: AppCtx, name: string): Promise<void> {
 
 export async function mountLinks(ctx: AppCtx, name: string) {
   const m = await requireMount(ctx, name);
-  const rows = await ctx.db.select({ fogUuid: volumeMountFog.fogUuid }).from(volumeMountFog).where(eq(volumeMountFog.volumeMountUuid, m.uuid)).orderBy(asc(volumeMountFog.fogUuid));
+  const rows = await ctx.db
+    .select({ fogUuid: volumeMountFog.fogUuid })
+    .from(volumeMountFog)
+    .where(eq(volumeMountFog.volumeMountUuid, m.uuid))
+    .orderBy(asc(volumeMountFog.fogUuid));
   return { fogUuids: rows.map((r) => r.fogUuid) };
 }
 
@@ -383,7 +457,11 @@ export async function linkMount(ctx: AppCtx, name: string, fogUuids: string[]) {
     await requireFogs(tx, wanted);
     const before = new Set(await fogsOfMounts(tx, [m.uuid]));
     const fresh = wanted.filter((u) => !before.has(u));
-    if (fresh.length) await tx.db.insert(volumeMountFog).values(fresh.map((fogUuid) => ({ volumeMountUuid: m.uuid, fogUuid }))).onConflictDoNothing();
+    if (fresh.length)
+      await tx.db
+        .insert(volumeMountFog)
+        .values(fresh.map((fogUuid) => ({ volumeMountUuid: m.uuid, fogUuid })))
+        .onConflictDoNothing();
     await raiseFlags(tx, fresh, ['volumeMounts']);
   });
   return getMount(ctx, name);
@@ -399,11 +477,17 @@ export async function unlinkMount(ctx: AppCtx, name: string, fogUuids: string[])
       .select({ fogUuid: microservice.fogUuid, volumes: microservice.volumeMappings, name: microservice.name })
       .from(microservice)
       .where(inArray(microservice.fogUuid, wanted));
-    const pinned = users.filter((u) => (JSON.parse(u.volumes) as Array<{ type?: string; hostDestination: string }>).some((v) => v.type === 'volumeMount' && v.hostDestination.split('/')[0] === name));
-    if (pinned.length) throw conflict(`VolumeMount ${name} is mapped by microservices on these fogs: ${pinned.map((p) => p.name).join(', ')}`);
+    const pinned = users.filter((u) =>
+      (JSON.parse(u.volumes) as Array<{ type?: string; hostDestination: string }>).some(
+        (v) => v.type === 'volumeMount' && v.hostDestination.split('/')[0] === name,
+      ),
+    );
+    if (pinned.length)
+      throw conflict(`VolumeMount ${name} is mapped by microservices on these fogs: ${pinned.map((p) => p.name).join(', ')}`);
     const before = new Set(await fogsOfMounts(tx, [m.uuid]));
     const gone = wanted.filter((u) => before.has(u));
-    if (gone.length) await tx.db.delete(volumeMountFog).where(and(eq(volumeMountFog.volumeMountUuid, m.uuid), inArray(volumeMountFog.fogUuid, gone)));
+    if (gone.length)
+      await tx.db.delete(volumeMountFog).where(and(eq(volumeMountFog.volumeMountUuid, m.uuid), inArray(volumeMountFog.fogUuid, gone)));
     await raiseFlags(tx, gone, ['volumeMounts']);
   });
   return getMount(ctx, name);
@@ -414,7 +498,11 @@ export async function unlinkMount(ctx: AppCtx, name: string, fogUuids: string[])
  * a key path must name a key (or key prefix) of its source, and the mount is linked to the fog the
  * microservice runs on (inside the caller's transaction).
  */
-export async function checkMountMappings(ctx: AppCtx, mappings: Array<{ hostDestination: string; type?: string }> | undefined, field = 'volumeMappings'): Promise<string[]> {
+export async function checkMountMappings(
+  ctx: AppCtx,
+  mappings: Array<{ hostDestination: string; type?: string }> | undefined,
+  field = 'volumeMappings',
+): Promise<string[]> {
   const names: string[] = [];
   for (const [i, v] of (mappings ?? []).entries()) {
     if (v.type !== 'volumeMount') continue;
@@ -423,8 +511,12 @@ export async function checkMountMappings(ctx: AppCtx, mappings: Array<{ hostDest
     const [m] = await ctx.db.select().from(volumeMount).where(eq(volumeMount.name, mountName!)).limit(1);
     if (!m) throw invalid(`${field}[${i}].hostDestination: no volume mount named ${mountName}`);
     if (keyPath) {
-      const keys = m.secretName !== null ? Object.keys(await decryptData(ctx, await requireSecret(ctx, m.secretName))) : Object.keys(JSON.parse((await requireConfigMap(ctx, m.configMapName!)).data) as Data);
-      if (!keys.some((k) => k === keyPath || k.startsWith(keyPath))) throw invalid(`${field}[${i}].hostDestination: volume mount ${mountName} has no key ${keyPath}`);
+      const keys =
+        m.secretName !== null
+          ? Object.keys(await decryptData(ctx, await requireSecret(ctx, m.secretName)))
+          : Object.keys(JSON.parse((await requireConfigMap(ctx, m.configMapName!)).data) as Data);
+      if (!keys.some((k) => k === keyPath || k.startsWith(keyPath)))
+        throw invalid(`${field}[${i}].hostDestination: volume mount ${mountName} has no key ${keyPath}`);
     }
     names.push(mountName!);
   }
@@ -434,10 +526,17 @@ export async function checkMountMappings(ctx: AppCtx, mappings: Array<{ hostDest
 export async function linkMountsToFog(tx: AppCtx, mountNames: string[], fogUuid: string | null | undefined): Promise<void> {
   if (!fogUuid || mountNames.length === 0) return;
   const mounts = await tx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(inArray(volumeMount.name, mountNames));
-  const before = new Set((await tx.db.select({ uuid: volumeMountFog.volumeMountUuid }).from(volumeMountFog).where(eq(volumeMountFog.fogUuid, fogUuid))).map((r) => r.uuid));
+  const before = new Set(
+    (await tx.db.select({ uuid: volumeMountFog.volumeMountUuid }).from(volumeMountFog).where(eq(volumeMountFog.fogUuid, fogUuid))).map(
+      (r) => r.uuid,
+    ),
+  );
   const fresh = mounts.filter((m) => !before.has(m.uuid));
   if (fresh.length === 0) return;
-  await tx.db.insert(volumeMountFog).values(fresh.map((m) => ({ volumeMountUuid: m.uuid, fogUuid }))).onConflictDoNothing();
+  await tx.db
+    .insert(volumeMountFog)
+    .values(fresh.map((m) => ({ volumeMountUuid: m.uuid, fogUuid })))
+    .onConflictDoNothing();
   await raiseFlags(tx, [fogUuid], ['volumeMounts']);
 }
 
@@ -480,4 +579,3 @@ export async function agentVolumeMounts(ctx: AppCtx, fogUuid: string) {
   }
   return { volumeMounts: out };
 }
-

@@ -17,7 +17,11 @@ export async function listSettings(ctx: AppCtx): Promise<SettingListT> {
 }
 
 export async function getSetting(ctx: AppCtx, key: string): Promise<SettingT> {
-  const [row] = await ctx.db.select({ key: configEntry.key, value: configEntry.value }).from(configEntry).where(eq(configEntry.key, key)).limit(1);
+  const [row] = await ctx.db
+    .select({ key: configEntry.key, value: configEntry.value })
+    .from(configEntry)
+    .where(eq(configEntry.key, key))
+    .limit(1);
   if (!row) throw notFound(`Config key ${key}`);
   return row;
 }

@@ -72,7 +72,10 @@ export class AuditIntent implements PendingRecord {
 }
 
 /** Declares the audit event of the current request (no-op when auditing is disabled). */
-export function beginAudit(ctx: RequestCtx, rec: Omit<AuditRecord, 'eventType' | 'status' | 'requestId' | 'ipAddress'> & { eventType?: EventType }): void {
+export function beginAudit(
+  ctx: RequestCtx,
+  rec: Omit<AuditRecord, 'eventType' | 'status' | 'requestId' | 'ipAddress'> & { eventType?: EventType },
+): void {
   if (!ctx.config.audit.enabled) return;
   ctx.audit = new AuditIntent(
     {
@@ -132,14 +135,21 @@ function present(r: EventRow): EventRecordT {
 
 /** Newest first. `total` counts every row matching the filters. */
 export async function listEvents(ctx: AppCtx, q: EventQuery): Promise<EventListT> {
-  if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) throw invalid('startTime: must not be after endTime');
+  if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime)
+    throw invalid('startTime: must not be after endTime');
   const where: SQL[] = [];
   if (q.startTime !== undefined) where.push(gte(auditEvent.timestamp, q.startTime));
   if (q.endTime !== undefined) where.push(lte(auditEvent.timestamp, q.endTime));
   if (q.endpointType) where.push(eq(auditEvent.endpointType, q.endpointType));
   if (q.resourceType) where.push(eq(auditEvent.resourceType, q.resourceType));
   if (q.status) where.push(eq(auditEvent.status, q.status));
-  if (q.method?.length) where.push(inArray(auditEvent.method, q.method.map((m) => m.toUpperCase())));
+  if (q.method?.length)
+    where.push(
+      inArray(
+        auditEvent.method,
+        q.method.map((m) => m.toUpperCase()),
+      ),
+    );
   if (q.actorId) where.push(eq(auditEvent.actorId, q.actorId));
   if (q.eventType) where.push(eq(auditEvent.eventType, q.eventType));
   const cond = where.length ? and(...where) : undefined;

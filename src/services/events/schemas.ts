@@ -27,7 +27,11 @@ export const EventQuery = z
     method: z
       .union([z.string(), z.array(z.string())])
       .transform((m) => (Array.isArray(m) ? m : [m]))
-      .pipe(z.array(z.enum(['POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'HEAD', 'WS', 'post', 'put', 'patch', 'delete', 'get', 'head', 'ws'])).max(8))
+      .pipe(
+        z
+          .array(z.enum(['POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'HEAD', 'WS', 'post', 'put', 'patch', 'delete', 'get', 'head', 'ws']))
+          .max(8),
+      )
       .optional()
       .openapi({ type: 'array', items: { type: 'string' }, description: 'HTTP method; repeat the parameter for several' }),
     actorId: z.string().min(1).max(255).optional(),
@@ -59,7 +63,9 @@ export const EventRecord = z
 export type EventQueryInput = z.infer<typeof EventQuery>;
 export type EventRecordT = z.infer<typeof EventRecord>;
 
-export const EventList = z.object({ events: z.array(EventRecord), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }).openapi('EventList');
+export const EventList = z
+  .object({ events: z.array(EventRecord), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
+  .openapi('EventList');
 export const EventPurge = z.strictObject({ days: z.number().int().min(0).max(365) }).openapi('EventPurge');
 export const EventPurged = z
   .object({ deletedCount: z.number().int(), deletedBefore: z.string().nullable(), deletedAt: z.string(), deletedAll: z.boolean() })

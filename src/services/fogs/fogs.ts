@@ -1,8 +1,25 @@
 import { and, asc, eq, inArray, isNull, ne, or } from 'drizzle-orm';
-import { fog, fogHal, fogProvisioningKey, fogPublicKey, fogTunnel, fogVersionCommand, fogPlatformStatus, volumeMount, volumeMountFog } from '../../../db/schema/index';
+import {
+  fog,
+  fogHal,
+  fogProvisioningKey,
+  fogPublicKey,
+  fogTunnel,
+  fogVersionCommand,
+  fogPlatformStatus,
+  volumeMount,
+  volumeMountFog,
+} from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import { defaultRouterFog, dropRouterMaterial, enqueueDownstream, enqueueFogReconcile, platformStatusView, reconcileFog } from '../platform/fog-platform';
+import {
+  defaultRouterFog,
+  dropRouterMaterial,
+  enqueueDownstream,
+  enqueueFogReconcile,
+  platformStatusView,
+  reconcileFog,
+} from '../platform/fog-platform';
 import { dropNatsMaterial, hubFog } from '../platform/nats-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
@@ -24,15 +41,51 @@ export type { FogInput } from './schemas';
 
 /** Keys that the agent pulls with GET /agent/config: changing one raises the `config` flag. */
 const AGENT_CONFIG_KEYS = [
-  'networkInterface', 'containerEngineUrl', 'diskLimit', 'diskDirectory', 'memoryLimit', 'cpuLimit', 'logLimit', 'logDirectory',
-  'logFileCount', 'gpsMode', 'gpsDevice', 'gpsScanFrequency', 'edgeGuardFrequency', 'statusFrequency', 'changeFrequency',
-  'watchdogEnabled', 'latitude', 'longitude', 'logLevel', 'availableDiskThreshold', 'pruningFrequency', 'timeZone',
+  'networkInterface',
+  'containerEngineUrl',
+  'diskLimit',
+  'diskDirectory',
+  'memoryLimit',
+  'cpuLimit',
+  'logLimit',
+  'logDirectory',
+  'logFileCount',
+  'gpsMode',
+  'gpsDevice',
+  'gpsScanFrequency',
+  'edgeGuardFrequency',
+  'statusFrequency',
+  'changeFrequency',
+  'watchdogEnabled',
+  'latitude',
+  'longitude',
+  'logLevel',
+  'availableDiskThreshold',
+  'pruningFrequency',
+  'timeZone',
 ] as const;
 
 const PLATFORM_KEYS = [
-  'host', 'routerMode', 'messagingPort', 'interRouterPort', 'edgeRouterPort', 'upstreamRouters', 'networkRouter', 'natsMode',
-  'natsServerPort', 'natsLeafPort', 'natsClusterPort', 'natsMqttPort', 'natsHttpPort', 'jsStorageSize', 'jsMemoryStoreSize',
-  'upstreamNatsServers', 'containerEngine', 'bluetoothEnabled', 'abstractedHardwareEnabled', 'tags',
+  'host',
+  'routerMode',
+  'messagingPort',
+  'interRouterPort',
+  'edgeRouterPort',
+  'upstreamRouters',
+  'networkRouter',
+  'natsMode',
+  'natsServerPort',
+  'natsLeafPort',
+  'natsClusterPort',
+  'natsMqttPort',
+  'natsHttpPort',
+  'jsStorageSize',
+  'jsMemoryStoreSize',
+  'upstreamNatsServers',
+  'containerEngine',
+  'bluetoothEnabled',
+  'abstractedHardwareEnabled',
+  'tags',
 ] as const;
 
 /** The keys of a fog's own router: changing one is a router change for its agent. */
@@ -59,18 +112,26 @@ function checkPlatform(merged: Omit<FogInput, 'routerMode'> & { routerMode: stri
   // fogs, whose interior router is implied); a fog created with the default mode (edge) may omit it —
   // its router only dials out.
   if ((explicitRouterMode || merged.isSystem) && (merged.routerMode === 'edge' || merged.routerMode === 'interior') && !merged.host) {
-    throw invalid(`host: required when routerMode is ${merged.routerMode}${merged.isSystem ? ' (system fogs carry the interior router and the NATS server)' : ''}`);
+    throw invalid(
+      `host: required when routerMode is ${merged.routerMode}${merged.isSystem ? ' (system fogs carry the interior router and the NATS server)' : ''}`,
+    );
   }
   if (merged.routerMode === 'interior' && (!merged.interRouterPort || !merged.edgeRouterPort)) {
     throw invalid('interRouterPort, edgeRouterPort: required when routerMode is interior');
   }
   // A system fog hosts the network core of a Remote control plane (platform §6.1).
-  if (merged.isSystem && merged.routerMode !== 'interior') throw invalid(`routerMode: a system fog must be interior, not ${merged.routerMode}`);
-  if (merged.isSystem && merged.natsMode !== undefined && merged.natsMode !== 'server') throw invalid(`natsMode: a system fog must be server, not ${merged.natsMode}`);
+  if (merged.isSystem && merged.routerMode !== 'interior')
+    throw invalid(`routerMode: a system fog must be interior, not ${merged.routerMode}`);
+  if (merged.isSystem && merged.natsMode !== undefined && merged.natsMode !== 'server')
+    throw invalid(`natsMode: a system fog must be server, not ${merged.natsMode}`);
 }
 
 async function fogByRef(tx: AppCtx, ref: string): Promise<FogRow | undefined> {
-  const [f] = await tx.db.select().from(fog).where(and(or(eq(fog.uuid, ref), eq(fog.name, ref)), isNull(fog.deleteRequestedAt))).limit(1);
+  const [f] = await tx.db
+    .select()
+    .from(fog)
+    .where(and(or(eq(fog.uuid, ref), eq(fog.name, ref)), isNull(fog.deleteRequestedAt)))
+    .limit(1);
   return f;
 }
 
@@ -85,7 +146,15 @@ async function fogByRef(tx: AppCtx, ref: string): Promise<FogRow | undefined> {
  */
 async function checkPlatformRefs(
   tx: AppCtx,
-  f: { uuid: string; isSystem: boolean; routerMode: string; natsMode: string; upstreamRouters?: string[]; upstreamNatsServers?: string[]; networkRouter?: string },
+  f: {
+    uuid: string;
+    isSystem: boolean;
+    routerMode: string;
+    natsMode: string;
+    upstreamRouters?: string[];
+    upstreamNatsServers?: string[];
+    networkRouter?: string;
+  },
   check: { routers: boolean; nats: boolean; networkRouter: boolean },
 ): Promise<void> {
   if (check.routers && f.routerMode !== 'none') {
@@ -94,7 +163,8 @@ async function checkPlatformRefs(
         const target = ref === 'default-router' ? await defaultRouterFog(tx) : await fogByRef(tx, ref);
         if (!target) throw notFound(`upstreamRouters: router ${ref}`);
         if (target.uuid === f.uuid) throw invalid(`upstreamRouters: ${ref} is this fog`);
-        if (target.routerMode !== 'interior') throw invalid(`upstreamRouters: ${ref} is not an interior router (routerMode ${target.routerMode})`);
+        if (target.routerMode !== 'interior')
+          throw invalid(`upstreamRouters: ${ref} is not an interior router (routerMode ${target.routerMode})`);
       }
     } else if (!f.isSystem && !(await defaultRouterFog(tx))) {
       throw new ServiceError(
@@ -258,7 +328,13 @@ export function toFogResponse(row: FogRow, extra: { platformStatus: PlatformStat
 /** The volume mounts linked to each of `uuids` (all fogs when undefined). */
 async function volumeMountsOf(ctx: AppCtx, uuids?: string[]): Promise<Map<string, FogVolumeMounts>> {
   const q = ctx.db
-    .select({ fogUuid: volumeMountFog.fogUuid, name: volumeMount.name, version: volumeMount.version, configMapName: volumeMount.configMapName, secretName: volumeMount.secretName })
+    .select({
+      fogUuid: volumeMountFog.fogUuid,
+      name: volumeMount.name,
+      version: volumeMount.version,
+      configMapName: volumeMount.configMapName,
+      secretName: volumeMount.secretName,
+    })
     .from(volumeMountFog)
     .innerJoin(volumeMount, eq(volumeMount.uuid, volumeMountFog.volumeMountUuid));
   const rows = await (uuids ? q.where(inArray(volumeMountFog.fogUuid, uuids)) : q).orderBy(asc(volumeMount.name));
@@ -297,17 +373,40 @@ export async function createFog(ctx: AppCtx, input: FogCreateInput): Promise<{ u
     const routerMode = input.routerMode ?? (isSystem ? 'interior' : 'edge');
     const natsMode = input.natsMode ?? (isSystem ? 'server' : 'leaf');
     const ports = isSystem
-      ? { interRouterPort: input.interRouterPort ?? SYSTEM_INTER_ROUTER_PORT, edgeRouterPort: input.edgeRouterPort ?? SYSTEM_EDGE_ROUTER_PORT }
+      ? {
+          interRouterPort: input.interRouterPort ?? SYSTEM_INTER_ROUTER_PORT,
+          edgeRouterPort: input.edgeRouterPort ?? SYSTEM_EDGE_ROUTER_PORT,
+        }
       : {};
     checkPlatform({ ...input, ...ports, isSystem, routerMode, natsMode }, input.routerMode !== undefined);
     await checkPlatformRefs(
       tx,
-      { uuid, isSystem, routerMode, natsMode, upstreamRouters: input.upstreamRouters, upstreamNatsServers: input.upstreamNatsServers, networkRouter: input.networkRouter ?? undefined },
+      {
+        uuid,
+        isSystem,
+        routerMode,
+        natsMode,
+        upstreamRouters: input.upstreamRouters,
+        upstreamNatsServers: input.upstreamNatsServers,
+        networkRouter: input.networkRouter ?? undefined,
+      },
       { routers: true, nats: true, networkRouter: true },
     );
     const now = tx.clock.now();
     // Ready to upgrade from the start, as upstream: `version/upgrade` must work before the first status report.
-    await tx.db.insert(fog).values({ ...toColumns(input), ...ports, uuid, name: input.name, archId: input.archId, isSystem, routerMode, natsMode, isReadyToUpgrade: true, createdAt: now, updatedAt: now });
+    await tx.db.insert(fog).values({
+      ...toColumns(input),
+      ...ports,
+      uuid,
+      name: input.name,
+      archId: input.archId,
+      isSystem,
+      routerMode,
+      natsMode,
+      isReadyToUpgrade: true,
+      createdAt: now,
+      updatedAt: now,
+    });
     await enqueueFogReconcile(tx, uuid, 'spec-changed', 1);
     if (routerMode === 'interior') await enqueueDownstream(tx, uuid);
     auditTarget(tx, uuid);
@@ -321,7 +420,23 @@ export interface FogFilter {
   condition: 'has' | 'equals';
 }
 
-const FILTERABLE = new Set(['uuid', 'name', 'location', 'description', 'daemonStatus', 'ipAddress', 'ipAddressExternal', 'version', 'routerMode', 'natsMode', 'containerEngine', 'archId', 'isSystem', 'host', 'tags']);
+const FILTERABLE = new Set([
+  'uuid',
+  'name',
+  'location',
+  'description',
+  'daemonStatus',
+  'ipAddress',
+  'ipAddressExternal',
+  'version',
+  'routerMode',
+  'natsMode',
+  'containerEngine',
+  'archId',
+  'isSystem',
+  'host',
+  'tags',
+]);
 
 export async function listFogs(ctx: AppCtx, filters: FogFilter[]) {
   for (const f of filters) {
@@ -330,7 +445,9 @@ export async function listFogs(ctx: AppCtx, filters: FogFilter[]) {
   const rows = await ctx.db.select().from(fog).orderBy(asc(fog.name));
   const statuses = new Map((await ctx.db.select().from(fogPlatformStatus)).map((s) => [s.fogUuid, s]));
   const mounts = await volumeMountsOf(ctx);
-  const fogs = rows.map((r) => toFogResponse(r, { platformStatus: platformStatusView(r, statuses.get(r.uuid)), volumeMounts: mounts.get(r.uuid) ?? [] }));
+  const fogs = rows.map((r) =>
+    toFogResponse(r, { platformStatus: platformStatusView(r, statuses.get(r.uuid)), volumeMounts: mounts.get(r.uuid) ?? [] }),
+  );
   return fogs.filter((f) =>
     filters.every(({ key, value, condition }) => {
       const v = (f as Record<string, unknown>)[key];
@@ -346,8 +463,10 @@ export async function updateFog(ctx: AppCtx, uuid: string, given: FogInput): Pro
   // What GET shows for defaults it fills in (`upstreamRouters: ["default-router"]`, a routerless fog's
   // `networkRouter: "default-router"`), sent back as is, leaves the stored (unset) value alone.
   const input = { ...given };
-  if (input.upstreamRouters && JSON.stringify(input.upstreamRouters) === JSON.stringify(upstreamRoutersView(current))) delete input.upstreamRouters;
-  if (input.networkRouter === 'default-router' && current.routerMode === 'none' && current.networkRouter === null) delete input.networkRouter;
+  if (input.upstreamRouters && JSON.stringify(input.upstreamRouters) === JSON.stringify(upstreamRoutersView(current)))
+    delete input.upstreamRouters;
+  if (input.networkRouter === 'default-router' && current.routerMode === 'none' && current.networkRouter === null)
+    delete input.networkRouter;
   const merged = {
     host: current.host ?? undefined,
     interRouterPort: current.interRouterPort ?? undefined,
@@ -368,7 +487,8 @@ export async function updateFog(ctx: AppCtx, uuid: string, given: FogInput): Pro
     if (!(k in cols)) return false;
     const want = (cols as Record<string, unknown>)[k];
     const have = (current as Record<string, unknown>)[k];
-    if (k === 'upstreamRouters' || k === 'upstreamNatsServers' || k === 'tags') return want !== JSON.stringify(parseList(have as string | null));
+    if (k === 'upstreamRouters' || k === 'upstreamNatsServers' || k === 'tags')
+      return want !== JSON.stringify(parseList(have as string | null));
     return want !== have;
   };
   const configChanged = AGENT_CONFIG_KEYS.some(differs);
@@ -376,7 +496,11 @@ export async function updateFog(ctx: AppCtx, uuid: string, given: FogInput): Pro
   const platformChanged = PLATFORM_KEYS.some(differs);
   await withTransaction(ctx, async (tx) => {
     if (input.name && input.name !== current.name) {
-      const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(and(eq(fog.name, input.name), ne(fog.uuid, uuid))).limit(1);
+      const dup = await tx.db
+        .select({ uuid: fog.uuid })
+        .from(fog)
+        .where(and(eq(fog.name, input.name), ne(fog.uuid, uuid)))
+        .limit(1);
       if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
     }
     const routerModeChanged = merged.routerMode !== current.routerMode;
@@ -389,17 +513,28 @@ export async function updateFog(ctx: AppCtx, uuid: string, given: FogInput): Pro
         routerMode: merged.routerMode,
         natsMode: merged.natsMode ?? current.natsMode,
         upstreamRouters: input.upstreamRouters ?? (current.upstreamRouters ? parseList(current.upstreamRouters) : undefined),
-        upstreamNatsServers: input.upstreamNatsServers ?? (current.upstreamNatsServers ? parseList(current.upstreamNatsServers) : undefined),
+        upstreamNatsServers:
+          input.upstreamNatsServers ?? (current.upstreamNatsServers ? parseList(current.upstreamNatsServers) : undefined),
         networkRouter: input.networkRouter ?? undefined,
       },
-      { routers: input.upstreamRouters !== undefined || routerModeChanged, nats: input.upstreamNatsServers !== undefined || natsModeChanged, networkRouter: input.networkRouter !== undefined || routerModeChanged },
+      {
+        routers: input.upstreamRouters !== undefined || routerModeChanged,
+        nats: input.upstreamNatsServers !== undefined || natsModeChanged,
+        networkRouter: input.networkRouter !== undefined || routerModeChanged,
+      },
     );
     // An interior router other fogs name as their upstream cannot become an edge router (platform §5.1).
     if (current.routerMode === 'interior' && merged.routerMode === 'edge') {
-      const users = (await tx.db.select({ name: fog.name, up: fog.upstreamRouters }).from(fog).where(and(ne(fog.uuid, uuid), isNull(fog.deleteRequestedAt)))).filter(
-        (o) => o.up && parseList(o.up).some((r) => r === uuid || r === current.name),
-      );
-      if (users.length) throw invalid(`routerMode: fog ${current.name} is the upstream router of ${users.map((u) => u.name).join(', ')}; it cannot become an edge router`);
+      const users = (
+        await tx.db
+          .select({ name: fog.name, up: fog.upstreamRouters })
+          .from(fog)
+          .where(and(ne(fog.uuid, uuid), isNull(fog.deleteRequestedAt)))
+      ).filter((o) => o.up && parseList(o.up).some((r) => r === uuid || r === current.name));
+      if (users.length)
+        throw invalid(
+          `routerMode: fog ${current.name} is the upstream router of ${users.map((u) => u.name).join(', ')}; it cannot become an edge router`,
+        );
     }
     await tx.db
       .update(fog)
@@ -408,7 +543,8 @@ export async function updateFog(ctx: AppCtx, uuid: string, given: FogInput): Pro
     if (configChanged) await raiseFlags(tx, [uuid], ['config']);
     // A router change (v3.8 updateRouter): the agent re-reads its router, its microservice list and their
     // configuration at once, without waiting for the reconcile to rewrite the router microservice.
-    if (routerChanged && (current.routerMode !== 'none' || merged.routerMode !== 'none')) await raiseFlags(tx, [uuid], ['routerChanged', 'microserviceList', 'microserviceConfig']);
+    if (routerChanged && (current.routerMode !== 'none' || merged.routerMode !== 'none'))
+      await raiseFlags(tx, [uuid], ['routerChanged', 'microserviceList', 'microserviceConfig']);
     if (platformChanged || (input.name !== undefined && input.name !== current.name)) {
       await enqueueFogReconcile(tx, uuid, 'spec-changed', current.specGeneration + (platformChanged ? 1 : 0));
       // Its host or ports are other routers' upstream connectors.
@@ -442,7 +578,9 @@ export async function deleteFog(ctx: AppCtx, uuid: string): Promise<void> {
   // The platform teardown the reconcile worker would do (routerless fogs on this router go back to the
   // default one), then the row. If the teardown fails, the row still goes: what is left is named after
   // the fog and removeFog drops it too.
-  await reconcileFog(ctx, uuid, true).catch((err) => ctx.logger.warn('platform teardown of a removed fog failed', { fogUuid: uuid, err: String(err) }));
+  await reconcileFog(ctx, uuid, true).catch((err) =>
+    ctx.logger.warn('platform teardown of a removed fog failed', { fogUuid: uuid, err: String(err) }),
+  );
   await removeFog(ctx, uuid);
 }
 
@@ -451,8 +589,12 @@ export async function removeFog(ctx: AppCtx, uuid: string): Promise<boolean> {
   const [f] = await ctx.db.select({ name: fog.name }).from(fog).where(eq(fog.uuid, uuid)).limit(1);
   // Its router certificates and mounts are named after it; they go with it.
   if (f) {
-    await dropRouterMaterial(ctx, f).catch((err) => ctx.logger.warn('router certificates of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }));
-    await dropNatsMaterial(ctx, f).catch((err) => ctx.logger.warn('NATS material of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }));
+    await dropRouterMaterial(ctx, f).catch((err) =>
+      ctx.logger.warn('router certificates of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }),
+    );
+    await dropNatsMaterial(ctx, f).catch((err) =>
+      ctx.logger.warn('NATS material of a removed fog not cleaned', { fogUuid: uuid, err: String(err) }),
+    );
   }
   const removed = await withTransaction(ctx, async (tx) => (await tx.db.delete(fog).where(eq(fog.uuid, uuid))).rowsAffected > 0);
   ctx.agentKeys.invalidate(uuid);
@@ -479,8 +621,10 @@ export async function createProvisioningKey(ctx: AppCtx, uuid: string): Promise<
 
 export async function queueVersionCommand(ctx: AppCtx, uuid: string, command: 'upgrade' | 'rollback', semver?: string): Promise<void> {
   const current = await requireFog(ctx, uuid);
-  if (command === 'upgrade' && !current.isReadyToUpgrade) throw invalid('versionCommand: the agent is not ready to upgrade (isReadyToUpgrade is false)');
-  if (command === 'rollback' && !current.isReadyToRollback) throw invalid('versionCommand: the agent is not ready to roll back (isReadyToRollback is false)');
+  if (command === 'upgrade' && !current.isReadyToUpgrade)
+    throw invalid('versionCommand: the agent is not ready to upgrade (isReadyToUpgrade is false)');
+  if (command === 'rollback' && !current.isReadyToRollback)
+    throw invalid('versionCommand: the agent is not ready to roll back (isReadyToRollback is false)');
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
     await tx.db
@@ -500,7 +644,13 @@ export async function getTunnel(ctx: AppCtx, uuid: string) {
   await requireFog(ctx, uuid);
   const [t] = await ctx.db.select().from(fogTunnel).where(eq(fogTunnel.fogUuid, uuid)).limit(1);
   if (!t) return { username: '', host: '', remotePort: 0, localPort: 22, status: 'closed' as const };
-  return { username: t.username, host: t.host, remotePort: t.remotePort, localPort: t.localPort, status: t.closed ? ('closed' as const) : ('open' as const) };
+  return {
+    username: t.username,
+    host: t.host,
+    remotePort: t.remotePort,
+    localPort: t.localPort,
+    status: t.closed ? ('closed' as const) : ('open' as const),
+  };
 }
 
 /**
@@ -510,10 +660,14 @@ export async function getTunnel(ctx: AppCtx, uuid: string) {
 export async function setTunnel(ctx: AppCtx, uuid: string, action: 'open' | 'close'): Promise<void> {
   await requireFog(ctx, uuid);
   const [t] = await ctx.db.select().from(fogTunnel).where(eq(fogTunnel.fogUuid, uuid)).limit(1);
-  if (action === 'open' && (!t || !t.host)) throw invalid('action: no tunnel relay is configured for this fog');
+  if (action === 'open' && !t?.host) throw invalid('action: no tunnel relay is configured for this fog');
   await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
-    if (t) await tx.db.update(fogTunnel).set({ closed: action === 'close', updatedAt: now }).where(eq(fogTunnel.fogUuid, uuid));
+    if (t)
+      await tx.db
+        .update(fogTunnel)
+        .set({ closed: action === 'close', updatedAt: now })
+        .where(eq(fogTunnel.fogUuid, uuid));
     else await tx.db.insert(fogTunnel).values({ fogUuid: uuid, closed: true, updatedAt: now });
     await raiseFlags(tx, [uuid], ['tunnel']);
   });

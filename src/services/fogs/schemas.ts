@@ -9,7 +9,10 @@ import { safeName } from '../../http/names';
 
 const port = z.number().int().min(1).max(65535);
 const nonNeg = z.number().finite().min(0);
-const size = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
+const size = z
+  .string()
+  .max(32)
+  .regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
 /** Agent poll periods in seconds. 0 is upstream's minimum too: Edgelet then polls at its own default period. */
 const frequency = z.number().int().min(0).max(86_400);
 
@@ -68,9 +71,11 @@ const FogFields = z.object({
   tags: z.array(z.string().min(1).max(255)).max(64),
 });
 
-export const FogCreate = FogFields.partial().required({ name: true, archId: true }).openapi('FogCreate', {
-  example: { name: 'edge-lisbon-01', archId: 2, host: '10.20.0.15', routerMode: 'edge', natsMode: 'leaf', tags: ['site:lisbon'] },
-});
+export const FogCreate = FogFields.partial()
+  .required({ name: true, archId: true })
+  .openapi('FogCreate', {
+    example: { name: 'edge-lisbon-01', archId: 2, host: '10.20.0.15', routerMode: 'edge', natsMode: 'leaf', tags: ['site:lisbon'] },
+  });
 export const FogUpdate = FogFields.partial().openapi('FogUpdate');
 export type FogInput = z.infer<typeof FogUpdate>;
 export type FogCreateInput = z.infer<typeof FogCreate>;
@@ -82,9 +87,7 @@ export const PlatformStatus = z
     observedGeneration: z.number().int(),
     lastError: z.string().nullable(),
     lastTransitionAt: z.string().nullable().openapi({ format: 'date-time' }),
-    conditions: z.array(
-      z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() }),
-    ),
+    conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })),
   })
   .openapi('FogPlatformStatus', { description: 'Progress of the asynchronous router/NATS reconcile of the fog' });
 
@@ -106,7 +109,9 @@ export const FogResponse = z
     latitude: z.number().nullable(),
     longitude: z.number().nullable(),
     gpsStatus: z.string().openapi({ description: 'As last reported by the agent' }),
-    daemonStatus: z.string().openapi({ description: 'UNKNOWN, RUNNING, STOPPED, WAITING, WARNING, DEBUGGING, DEPROVISIONED, ERROR or NOT_PROVISIONED' }),
+    daemonStatus: z
+      .string()
+      .openapi({ description: 'UNKNOWN, RUNNING, STOPPED, WAITING, WARNING, DEBUGGING, DEPROVISIONED, ERROR or NOT_PROVISIONED' }),
     securityStatus: z.string(),
     warningMessage: z.string(),
     lastActive: z.number(),
@@ -192,7 +197,13 @@ export const ProvisioningKey = z
   .object({ key: z.string(), expirationTime: z.number().int().openapi({ description: 'epoch ms' }), caCert: z.string() })
   .openapi('ProvisioningKey');
 export const Tunnel = z
-  .object({ username: z.string(), host: z.string(), remotePort: z.number().int(), localPort: z.number().int(), status: z.enum(['open', 'closed']) })
+  .object({
+    username: z.string(),
+    host: z.string(),
+    remotePort: z.number().int(),
+    localPort: z.number().int(),
+    status: z.enum(['open', 'closed']),
+  })
   .openapi('FogTunnel');
 export const TunnelAction = z.object({ action: z.enum(['open', 'close']) }).openapi('FogTunnelAction');
 export const HalInfo = z.object({ info: z.string().openapi({ description: 'JSON text reported by the agent' }) }).openapi('FogHalInfo');

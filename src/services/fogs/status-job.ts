@@ -78,7 +78,13 @@ export async function updateStoppedMicroservices(ctx: AppCtx): Promise<{ markedS
     .from(microservice)
     .innerJoin(application, eq(application.id, microservice.applicationId))
     .innerJoin(microserviceStatus, eq(microserviceStatus.microserviceUuid, microservice.uuid))
-    .where(and(or(eq(application.isActivated, false), eq(microservice.stopped, true)), eq(application.isSystem, false), inArray(microserviceStatus.status, ACTIVE_LOOKING)));
+    .where(
+      and(
+        or(eq(application.isActivated, false), eq(microservice.stopped, true)),
+        eq(application.isSystem, false),
+        inArray(microserviceStatus.status, ACTIVE_LOOKING),
+      ),
+    );
   if (rows.length === 0) return { markedStopped: 0 };
   const now = ctx.clock.now();
   const markedStopped = await withTransaction(ctx, async (tx) => {
@@ -87,7 +93,15 @@ export async function updateStoppedMicroservices(ctx: AppCtx): Promise<{ markedS
       const res = await tx.db
         .update(microserviceStatus)
         .set({ status: 'STOPPED', cpuUsage: '0', memoryUsage: '0', updatedAt: now })
-        .where(and(inArray(microserviceStatus.microserviceUuid, rows.slice(i, i + 500).map((r) => r.uuid)), inArray(microserviceStatus.status, ACTIVE_LOOKING)));
+        .where(
+          and(
+            inArray(
+              microserviceStatus.microserviceUuid,
+              rows.slice(i, i + 500).map((r) => r.uuid),
+            ),
+            inArray(microserviceStatus.status, ACTIVE_LOOKING),
+          ),
+        );
       n += res.rowsAffected;
     }
     return n;

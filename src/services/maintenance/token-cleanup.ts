@@ -28,9 +28,14 @@ export async function cleanupExpiredTokens(ctx: AppCtx): Promise<{ refreshTokens
   });
   let agentJtiBatches = 0;
   for (;;) {
-    const ids = (await ctx.db.select({ id: agentJtiBatch.id }).from(agentJtiBatch).where(lt(agentJtiBatch.expiresAt, now)).limit(JTI_DELETE_CHUNK)).map((r) => r.id);
+    const ids = (
+      await ctx.db.select({ id: agentJtiBatch.id }).from(agentJtiBatch).where(lt(agentJtiBatch.expiresAt, now)).limit(JTI_DELETE_CHUNK)
+    ).map((r) => r.id);
     if (ids.length === 0) break;
-    agentJtiBatches += await withTransaction(ctx, async (tx) => (await tx.db.delete(agentJtiBatch).where(inArray(agentJtiBatch.id, ids))).rowsAffected);
+    agentJtiBatches += await withTransaction(
+      ctx,
+      async (tx) => (await tx.db.delete(agentJtiBatch).where(inArray(agentJtiBatch.id, ids))).rowsAffected,
+    );
     if (ids.length < JTI_DELETE_CHUNK) break;
     await yieldToEventLoop();
   }

@@ -27,7 +27,12 @@ async function present(ctx: AppCtx, apps: AppRow[]): Promise<ApplicationResponse
   const rows = await ctx.db
     .select()
     .from(microservice)
-    .where(inArray(microservice.applicationId, apps.map((a) => a.id)))
+    .where(
+      inArray(
+        microservice.applicationId,
+        apps.map((a) => a.id),
+      ),
+    )
     .orderBy(asc(microservice.name));
   const byApp = new Map<number, typeof rows>();
   for (const r of rows) byApp.set(r.applicationId, [...(byApp.get(r.applicationId) ?? []), r]);
@@ -39,7 +44,10 @@ async function present(ctx: AppCtx, apps: AppRow[]): Promise<ApplicationResponse
       isActivated: a.isActivated,
       isSystem: a.isSystem,
       natsConfig: { natsAccess: a.natsAccess, natsRule: a.natsRule ?? 'default-account' },
-      microservices: await presentMicroservices(ctx, (byApp.get(a.id) ?? []).map((m) => ({ ...m, app: a }))),
+      microservices: await presentMicroservices(
+        ctx,
+        (byApp.get(a.id) ?? []).map((m) => ({ ...m, app: a })),
+      ),
       createdAt: new Date(a.createdAt).toISOString(),
       updatedAt: new Date(a.updatedAt).toISOString(),
     })),
@@ -80,13 +88,21 @@ async function prepareAll(ctx: AppCtx, list: Array<MicroserviceInput & { name: s
   return prepared;
 }
 
-export async function createApplication(ctx: AppCtx, input: ApplicationInput, opts: { defaultActivated?: boolean } = {}): Promise<{ id: number; name: string }> {
+export async function createApplication(
+  ctx: AppCtx,
+  input: ApplicationInput,
+  opts: { defaultActivated?: boolean } = {},
+): Promise<{ id: number; name: string }> {
   checkName('name', input.name);
   if (input.name.startsWith('system-')) throw invalid('name: the "system-" prefix is reserved for system applications');
   const list = (input.microservices ?? []).map((m) => ({ ...m, application: input.name }));
   checkMicroserviceNames(list);
   const prepared = await prepareAll(ctx, list);
-  const nats = await prepareNatsOf(ctx, { name: input.name, natsRule: input.natsConfig?.natsRule ?? null }, list.map((m, i) => ({ input: m, prepared: prepared[i]! })));
+  const nats = await prepareNatsOf(
+    ctx,
+    { name: input.name, natsRule: input.natsConfig?.natsRule ?? null },
+    list.map((m, i) => ({ input: m, prepared: prepared[i]! })),
+  );
   return withTransaction(ctx, async (tx) => {
     const dup = await tx.db.select({ id: application.id }).from(application).where(eq(application.name, input.name)).limit(1);
     if (dup.length) throw conflict(`Application ${input.name} already exists`);
@@ -124,8 +140,15 @@ export async function patchApplication(ctx: AppCtx, name: string, input: Applica
       })
       .where(eq(application.id, app.id));
     if (input.isActivated !== undefined && input.isActivated !== app.isActivated) {
-      const fogs = await tx.db.selectDistinct({ fogUuid: microservice.fogUuid }).from(microservice).where(eq(microservice.applicationId, app.id));
-      await raiseFlags(tx, fogs.map((f) => f.fogUuid).filter((u): u is string => Boolean(u)), ['microserviceList']);
+      const fogs = await tx.db
+        .selectDistinct({ fogUuid: microservice.fogUuid })
+        .from(microservice)
+        .where(eq(microservice.applicationId, app.id));
+      await raiseFlags(
+        tx,
+        fogs.map((f) => f.fogUuid).filter((u): u is string => Boolean(u)),
+        ['microserviceList'],
+      );
     }
   });
 }
@@ -158,13 +181,18 @@ export async function replaceApplication(
     try {
       updates.push(await prepareUpdate(ctx, found.uuid, m, { system: false }));
     } catch (err) {
-      if (err instanceof Error && (err as { code?: string }).code === 'VALIDATION_FAILED') err.message = `microservices[${i}].${err.message}`;
+      if (err instanceof Error && (err as { code?: string }).code === 'VALIDATION_FAILED')
+        err.message = `microservices[${i}].${err.message}`;
       throw err;
     }
   }
   const fresh = list.filter((m) => !byName.has(m.name));
   const prepared = await prepareAll(ctx, fresh);
-  const nats = await prepareNatsOf(ctx, existing, fresh.map((m, i) => ({ input: m, prepared: prepared[i]! })));
+  const nats = await prepareNatsOf(
+    ctx,
+    existing,
+    fresh.map((m, i) => ({ input: m, prepared: prepared[i]! })),
+  );
   const wanted = new Set(list.map((m) => m.name));
   await withTransaction(ctx, async (tx) => {
     await tx.db
@@ -178,9 +206,17 @@ export async function replaceApplication(
       .where(eq(application.id, existing.id));
     for (const apply of updates) await apply(tx);
     for (const [i, m] of fresh.entries()) await insertMicroservice(tx, existing, m, prepared[i]!, nats);
-    await removeOrMark(tx, current.filter((m) => !wanted.has(m.name)), false);
+    await removeOrMark(
+      tx,
+      current.filter((m) => !wanted.has(m.name)),
+      false,
+    );
     if (input.isActivated !== undefined && input.isActivated !== existing.isActivated) {
-      await raiseFlags(tx, current.map((m) => m.fogUuid).filter((u): u is string => Boolean(u)), ['microserviceList']);
+      await raiseFlags(
+        tx,
+        current.map((m) => m.fogUuid).filter((u): u is string => Boolean(u)),
+        ['microserviceList'],
+      );
     }
   });
   return 'updated';

@@ -1,5 +1,15 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { application, catalogItem, fog, microservice, microserviceStatus, registry, natsUser, natsAccount, wsSession } from '../../../db/schema/index';
+import {
+  application,
+  catalogItem,
+  fog,
+  microservice,
+  microserviceStatus,
+  registry,
+  natsUser,
+  natsAccount,
+  wsSession,
+} from '../../../db/schema/index';
 import type { Db } from '../../../db/client';
 import { ReusableSelect, ReusableStatement, inListSlots, inListValues, renderOnce } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
@@ -7,12 +17,17 @@ import type { AppCtx } from '../../context';
 import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
 import { raiseFlags } from '../changes/flags';
 import { auditTarget } from '../events/audit';
-import { agentServiceAccounts, checkMicroserviceRole, dropMicroserviceAccounts, ensureMicroserviceAccount, renameMicroserviceAccount } from '../rbac/objects';
+import {
+  agentServiceAccounts,
+  checkMicroserviceRole,
+  dropMicroserviceAccounts,
+  ensureMicroserviceAccount,
+  renameMicroserviceAccount,
+} from '../rbac/objects';
 import { listRules } from '../nats/auth';
 import { prepareWorkloadNats, writeWorkloadNats, type PreparedNats } from '../nats/workload-users';
 import { slug } from '../nats/rules';
 import { enqueueNatsFogs } from '../platform/fog-platform';
-import type { RoleRef } from '../rbac/policy';
 import { checkMountMappings, linkMountsToFog, resolveEnvSource } from '../config/resources';
 import { fogRowByUuid } from '../fogs/fog-row';
 import type { z } from '@hono/zod-openapi';
@@ -179,7 +194,10 @@ export async function listMicroservices(ctx: AppCtx, opts: { system: boolean; ap
     .innerJoin(application, eq(application.id, microservice.applicationId))
     .where(and(...conds))
     .orderBy(asc(application.name), asc(microservice.name));
-  return presentMicroservices(ctx, rows.map((r) => ({ ...r.ms, app: r.app })));
+  return presentMicroservices(
+    ctx,
+    rows.map((r) => ({ ...r.ms, app: r.app })),
+  );
 }
 
 // ---- validation ----
@@ -232,7 +250,8 @@ function checkPorts(ports: PortMapping[] | undefined): void {
   if (!ports) return;
   const seen = new Set<string>();
   ports.forEach((p, i) => {
-    if (RESERVED_PORTS.includes(p.external)) throw invalid(`ports[${i}].external: port ${p.external} is reserved (${RESERVED_PORTS.join(', ')})`);
+    if (RESERVED_PORTS.includes(p.external))
+      throw invalid(`ports[${i}].external: port ${p.external} is reserved (${RESERVED_PORTS.join(', ')})`);
     const key = `${p.external}/${p.protocol ?? 'tcp'}`;
     if (seen.has(key)) throw invalid(`ports[${i}].external: port ${key} is mapped twice`);
     seen.add(key);
@@ -240,9 +259,17 @@ function checkPorts(ports: PortMapping[] | undefined): void {
 }
 
 /** External ports must be free on the fog (other microservices on the same host). */
-async function checkPortsFree(ctx: AppCtx, fogUuid: string | null | undefined, ports: PortMapping[] | undefined, self?: string): Promise<void> {
+async function checkPortsFree(
+  ctx: AppCtx,
+  fogUuid: string | null | undefined,
+  ports: PortMapping[] | undefined,
+  self?: string,
+): Promise<void> {
   if (!fogUuid || !ports?.length) return;
-  const others = await ctx.db.select({ uuid: microservice.uuid, name: microservice.name, ports: microservice.ports }).from(microservice).where(eq(microservice.fogUuid, fogUuid));
+  const others = await ctx.db
+    .select({ uuid: microservice.uuid, name: microservice.name, ports: microservice.ports })
+    .from(microservice)
+    .where(eq(microservice.fogUuid, fogUuid));
   const used = new Map<string, string>();
   for (const o of others) {
     if (o.uuid === self) continue;
@@ -273,8 +300,10 @@ function normalizeVolumes(list: VolumeMapping[] | undefined): VolumeMapping[] | 
   const kept = list.map((v, i) => [v, i] as const).filter(([v]) => v.type !== 'serviceAccount');
   return kept.map(([v, i], n) => {
     const type = v.type ?? 'bind';
-    if (type === 'volume' && !/^[a-zA-Z0-9_.-]/.test(v.hostDestination)) throw invalid(`volumeMappings[${i}].hostDestination: a volume name must start with a letter, digit, "_", "." or "-"`);
-    if (type === 'bind' && !v.hostDestination.startsWith('/')) throw invalid(`volumeMappings[${i}].hostDestination: a bind mount needs an absolute host path`);
+    if (type === 'volume' && !/^[a-zA-Z0-9_.-]/.test(v.hostDestination))
+      throw invalid(`volumeMappings[${i}].hostDestination: a volume name must start with a letter, digit, "_", "." or "-"`);
+    if (type === 'bind' && !v.hostDestination.startsWith('/'))
+      throw invalid(`volumeMappings[${i}].hostDestination: a bind mount needs an absolute host path`);
     return { id: n + 1, hostDestination: v.hostDestination, containerDestination: v.containerDestination, accessMode: v.accessMode, type };
   });
 }
@@ -314,7 +343,22 @@ function dropNullRefs<T extends MicroserviceInput>(input: T): T {
 
 function columns(input: MicroserviceInput): Partial<typeof microservice.$inferInsert> {
   const out: Partial<typeof microservice.$inferInsert> = {};
-  const copy = ['registryId', 'catalogItemId', 'annotations', 'hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'logSize', 'schedule'] as const;
+  const copy = [
+    'registryId',
+    'catalogItemId',
+    'annotations',
+    'hostNetworkMode',
+    'isPrivileged',
+    'pidMode',
+    'ipcMode',
+    'cpuSetCpus',
+    'runAsUser',
+    'platform',
+    'runtime',
+    'memoryLimit',
+    'logSize',
+    'schedule',
+  ] as const;
   for (const k of copy) if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
   const cfg = configText(input.config);
   if (cfg !== undefined) out.config = cfg;
@@ -335,24 +379,39 @@ async function checkNats(ctx: AppCtx, nats: MicroserviceInput['natsConfig'], tar
   if (!nats?.natsAccess) return;
   if (nats.natsRule !== undefined) {
     const rules = await listRules(ctx, 'user');
-    if (!rules.some((r) => (r as { name: string }).name === nats.natsRule)) throw invalid(`natsConfig.natsRule: no NATS user rule named ${nats.natsRule}`);
+    if (!rules.some((r) => (r as { name: string }).name === nats.natsRule))
+      throw invalid(`natsConfig.natsRule: no NATS user rule named ${nats.natsRule}`);
   }
   if (target && target.natsMode !== 'none') return;
-  const [hub] = await ctx.db.select({ uuid: fog.uuid }).from(fog).where(and(eq(fog.isSystem, true), eq(fog.natsMode, 'server'))).limit(1);
-  if (!hub) throw invalid('natsConfig.natsAccess: the microservice has no NATS server to reach (its fog has natsMode none and there is no NATS hub)');
+  const [hub] = await ctx.db
+    .select({ uuid: fog.uuid })
+    .from(fog)
+    .where(and(eq(fog.isSystem, true), eq(fog.natsMode, 'server')))
+    .limit(1);
+  if (!hub)
+    throw invalid(
+      'natsConfig.natsAccess: the microservice has no NATS server to reach (its fog has natsMode none and there is no NATS hub)',
+    );
 }
 
 // ---- writing ----
 
 /** Validates a create input against the database; returns what the insert needs. */
-export async function prepareCreate(ctx: AppCtx, given: MicroserviceInput & { name: string }): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert>; mounts: string[] }> {
+export async function prepareCreate(
+  ctx: AppCtx,
+  given: MicroserviceInput & { name: string },
+): Promise<{ target?: FogRow; cols: Partial<typeof microservice.$inferInsert>; mounts: string[] }> {
   let input = dropNullRefs(given);
   checkName('name', input.name);
   if (input.catalogItemId !== undefined && input.catalogItemId !== null) {
     const [item] = await ctx.db.select().from(catalogItem).where(eq(catalogItem.id, input.catalogItemId)).limit(1);
     if (!item) throw invalid(`catalogItemId: no catalog item ${input.catalogItemId}`);
     const itemImages = parse<Image[]>(item.images, []);
-    if (input.images && JSON.stringify([...input.images].sort((a, b) => a.archId - b.archId)) !== JSON.stringify([...itemImages].sort((a, b) => a.archId - b.archId))) {
+    if (
+      input.images &&
+      JSON.stringify([...input.images].sort((a, b) => a.archId - b.archId)) !==
+        JSON.stringify([...itemImages].sort((a, b) => a.archId - b.archId))
+    ) {
       throw invalid('images: must match the catalog item when catalogItemId is given (or be omitted)');
     }
     input = { ...input, images: itemImages, registryId: item.registryId };
@@ -363,7 +422,8 @@ export async function prepareCreate(ctx: AppCtx, given: MicroserviceInput & { na
   checkRuntime(input.runtime, target);
   checkPorts(input.ports);
   await checkRegistry(ctx, input.registryId);
-  if (input.schedule !== undefined && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
+  if (input.schedule !== undefined && (input.schedule < 6 || input.schedule > 100))
+    throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, target?.uuid, input.ports);
   await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
   await checkEnvSources(ctx, input.env);
@@ -388,7 +448,15 @@ export async function insertMicroservice(
   if (dup.length) throw conflict(`Microservice ${input.name} already exists in application ${app.name}`);
   const uuid = tx.ids.uuid();
   const now = tx.clock.now();
-  await tx.db.insert(microservice).values({ ...prepared.cols, uuid, name: input.name, applicationId: app.id, fogUuid: prepared.target?.uuid ?? null, createdAt: now, updatedAt: now });
+  await tx.db.insert(microservice).values({
+    ...prepared.cols,
+    uuid,
+    name: input.name,
+    applicationId: app.id,
+    fogUuid: prepared.target?.uuid ?? null,
+    createdAt: now,
+    updatedAt: now,
+  });
   // Its NATS user and creds (prepared before the transaction) are written with it; the fogs' NATS
   // configuration (leaf remotes, resolver bundles) follows in the fog reconcile.
   if (input.natsConfig?.natsAccess && prepared.target) {
@@ -401,7 +469,10 @@ export async function insertMicroservice(
   return uuid;
 }
 
-export async function createMicroservice(ctx: AppCtx, input: MicroserviceInput & { name: string; application: string }): Promise<{ uuid: string; name: string }> {
+export async function createMicroservice(
+  ctx: AppCtx,
+  input: MicroserviceInput & { name: string; application: string },
+): Promise<{ uuid: string; name: string }> {
   const app = await requireApplication(ctx, input.application);
   if (app.isSystem) throw invalid(`application: ${app.name} is a system application`);
   const prepared = await prepareCreate(ctx, input);
@@ -420,23 +491,52 @@ export async function prepareNatsOf(
   app: { id?: number; name: string; natsRule: string | null },
   items: Array<{ input: MicroserviceInput & { name: string }; prepared: Awaited<ReturnType<typeof prepareCreate>> }>,
 ): Promise<PreparedNats | undefined> {
-  const workloads = items.filter((i) => i.input.natsConfig?.natsAccess && i.prepared.target).map((i) => ({ name: i.input.name, natsRule: i.prepared.cols.natsRule ?? null }));
+  const workloads = items
+    .filter((i) => i.input.natsConfig?.natsAccess && i.prepared.target)
+    .map((i) => ({ name: i.input.name, natsRule: i.prepared.cols.natsRule ?? null }));
   return workloads.length ? prepareWorkloadNats(ctx, app, workloads) : undefined;
 }
 
 /** Fields whose change needs the container re-created (not just a config signal). */
-const REBUILD_KEYS = ['images', 'registryId', 'hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'env', 'extraHosts', 'cmd', 'cdiDevices', 'capAdd', 'capDrop', 'healthCheck', 'ports', 'volumeMappings'] as const;
+const REBUILD_KEYS = [
+  'images',
+  'registryId',
+  'hostNetworkMode',
+  'isPrivileged',
+  'pidMode',
+  'ipcMode',
+  'cpuSetCpus',
+  'runAsUser',
+  'platform',
+  'runtime',
+  'memoryLimit',
+  'env',
+  'extraHosts',
+  'cmd',
+  'cdiDevices',
+  'capAdd',
+  'capDrop',
+  'healthCheck',
+  'ports',
+  'volumeMappings',
+] as const;
 
 /**
  * Validates an update (reads only) and returns the write to run inside a transaction, so callers
  * that update several microservices can validate all of them before writing any.
  */
-export async function prepareUpdate(ctx: AppCtx, uuid: string, given: MicroserviceInput, opts: { system: boolean }): Promise<(tx: AppCtx) => Promise<void>> {
+export async function prepareUpdate(
+  ctx: AppCtx,
+  uuid: string,
+  given: MicroserviceInput,
+  opts: { system: boolean },
+): Promise<(tx: AppCtx) => Promise<void>> {
   const input = dropNullRefs(given);
   const current = await requireMicroservice(ctx, uuid);
   if (!opts.system && current.isController) throw invalid('The controller system microservice is managed through /microservices/system');
   if (current.app.isSystem !== opts.system) throw notFound(`${opts.system ? 'System microservice' : 'Microservice'} ${uuid}`);
-  if (input.application !== undefined && input.application !== current.app.name) throw invalid('application: a microservice cannot change application');
+  if (input.application !== undefined && input.application !== current.app.name)
+    throw invalid('application: a microservice cannot change application');
   if (input.name !== undefined && input.name !== current.name) checkName('name', input.name);
   const moveTarget = input.iofogUuid || input.agentName ? await resolveFog(ctx, input) : undefined;
   const targetUuid = moveTarget?.uuid ?? current.fogUuid;
@@ -445,34 +545,54 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, given: Microservi
   checkRuntime(input.runtime ?? (current.runtime || undefined), target);
   checkPorts(input.ports);
   await checkRegistry(ctx, input.registryId);
-  if (input.schedule !== undefined && !opts.system && (input.schedule < 6 || input.schedule > 100)) throw invalid('schedule: user microservices take 6-100');
+  if (input.schedule !== undefined && !opts.system && (input.schedule < 6 || input.schedule > 100))
+    throw invalid('schedule: user microservices take 6-100');
   await checkPortsFree(ctx, targetUuid, input.ports ?? parse<PortMapping[]>(current.ports, []), uuid);
   await checkMicroserviceRole(ctx, input.serviceAccount?.roleRef);
   await checkEnvSources(ctx, input.env);
   await checkNats(ctx, input.natsConfig, target);
   const mounts = await checkMountMappings(ctx, input.volumeMappings ?? parse<VolumeMapping[]>(current.volumeMappings, []));
   const cols = columns(input);
-  const natsChanged = (input.natsConfig !== undefined && (input.natsConfig.natsAccess !== current.natsAccess || (cols.natsRule ?? null) !== current.natsRule)) || (current.natsAccess && moveTarget !== undefined && moveTarget.uuid !== current.fogUuid);
+  const natsChanged =
+    (input.natsConfig !== undefined &&
+      (input.natsConfig.natsAccess !== current.natsAccess || (cols.natsRule ?? null) !== current.natsRule)) ||
+    (current.natsAccess && moveTarget !== undefined && moveTarget.uuid !== current.fogUuid);
   if (current.isController) cols.schedule = 0;
   // A port without a protocol is TCP: a client sending back the ports GET showed changes nothing.
   const samePorts = (a: string | null | undefined, b: string | null | undefined) =>
     JSON.stringify(parse<PortMapping[]>(a ?? null, []).map((p) => [p.internal, p.external, p.protocol ?? 'tcp'])) ===
     JSON.stringify(parse<PortMapping[]>(b ?? null, []).map((p) => [p.internal, p.external, p.protocol ?? 'tcp']));
   const differs = (k: (typeof REBUILD_KEYS)[number]) =>
-    k in cols && (k === 'ports' ? !samePorts(cols.ports, current.ports) : (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
+    k in cols &&
+    (k === 'ports'
+      ? !samePorts(cols.ports, current.ports)
+      : (cols as Record<string, unknown>)[k] !== (current as Record<string, unknown>)[k]);
   const needsRebuild = input.rebuild === true || REBUILD_KEYS.some(differs);
   const moved = moveTarget !== undefined && moveTarget.uuid !== current.fogUuid;
   // Enabling NATS access: the user and creds are written with the update, as on create.
   const natsName = input.name ?? current.name;
-  const nats = input.natsConfig?.natsAccess && !current.natsAccess && targetUuid ? await prepareWorkloadNats(ctx, current.app, [{ name: natsName, natsRule: cols.natsRule ?? null }]) : undefined;
+  const nats =
+    input.natsConfig?.natsAccess && !current.natsAccess && targetUuid
+      ? await prepareWorkloadNats(ctx, current.app, [{ name: natsName, natsRule: cols.natsRule ?? null }])
+      : undefined;
   return async (tx) => {
     if (input.name !== undefined && input.name !== current.name) {
-      const dup = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, current.applicationId), eq(microservice.name, input.name))).limit(1);
+      const dup = await tx.db
+        .select({ uuid: microservice.uuid })
+        .from(microservice)
+        .where(and(eq(microservice.applicationId, current.applicationId), eq(microservice.name, input.name)))
+        .limit(1);
       if (dup.length) throw conflict(`Microservice ${input.name} already exists in application ${current.app.name}`);
     }
     await tx.db
       .update(microservice)
-      .set({ ...cols, ...(input.name ? { name: input.name } : {}), ...(moved ? { fogUuid: moveTarget!.uuid } : {}), rebuild: needsRebuild || current.rebuild, updatedAt: tx.clock.now() })
+      .set({
+        ...cols,
+        ...(input.name ? { name: input.name } : {}),
+        ...(moved ? { fogUuid: moveTarget!.uuid } : {}),
+        rebuild: needsRebuild || current.rebuild,
+        updatedAt: tx.clock.now(),
+      })
       .where(eq(microservice.uuid, uuid));
     const name = input.name ?? current.name;
     if (name !== current.name) await renameMicroserviceAccount(tx, current.applicationId, current.name, name);
@@ -480,10 +600,18 @@ export async function prepareUpdate(ctx: AppCtx, uuid: string, given: Microservi
     // Volume mounts the microservice maps are linked to the fog it runs on (auto-link, §3.3).
     await linkMountsToFog(tx, mounts, moved ? moveTarget!.uuid : current.fogUuid);
     await writeWorkloadNats(tx, nats, current.app, { uuid, name: natsName }, targetUuid);
-    if (natsChanged) await enqueueNatsFogs(tx, [current.fogUuid, moveTarget?.uuid].filter((u): u is string => Boolean(u)));
+    if (natsChanged)
+      await enqueueNatsFogs(
+        tx,
+        [current.fogUuid, moveTarget?.uuid].filter((u): u is string => Boolean(u)),
+      );
     if (moved) {
       await tx.db.delete(microserviceStatus).where(eq(microserviceStatus.microserviceUuid, uuid));
-      await raiseFlags(tx, [current.fogUuid, moveTarget!.uuid].filter((u): u is string => Boolean(u)), ['microserviceList', 'microserviceConfig']);
+      await raiseFlags(
+        tx,
+        [current.fogUuid, moveTarget!.uuid].filter((u): u is string => Boolean(u)),
+        ['microserviceList', 'microserviceConfig'],
+      );
     } else if (current.fogUuid) {
       // A changed service account changes what the agent mints for the workload (§5.4: microserviceList).
       await raiseFlags(tx, [current.fogUuid], accountChanged ? ['microserviceList', 'microserviceConfig'] : ['microserviceConfig']);
@@ -521,7 +649,10 @@ export async function removeOrMark(tx: AppCtx, rows: MicroserviceRow[], withClea
   const now = tx.clock.now();
   for (const r of rows) {
     if (r.fogUuid && live.has(r.fogUuid)) {
-      await tx.db.update(microservice).set({ markedForDelete: true, deleteWithCleanup: withCleanup, updatedAt: now }).where(eq(microservice.uuid, r.uuid));
+      await tx.db
+        .update(microservice)
+        .set({ markedForDelete: true, deleteWithCleanup: withCleanup, updatedAt: now })
+        .where(eq(microservice.uuid, r.uuid));
     } else {
       await tx.db.delete(microservice).where(eq(microservice.uuid, r.uuid));
       await dropMicroserviceAccounts(tx, [r]);
@@ -582,7 +713,8 @@ export async function removePortMapping(ctx: AppCtx, uuid: string, internal: num
 export async function addVolumeMapping(ctx: AppCtx, uuid: string, v: VolumeMapping, opts: { system: boolean }): Promise<{ id: number }> {
   const current = await requireMicroservice(ctx, uuid);
   if (current.app.isSystem !== opts.system) throw notFound(`Microservice ${uuid}`);
-  if (v.type === 'serviceAccount') throw invalid('type: serviceAccount mappings are managed by the Controller from the microservice serviceAccount and cannot be added');
+  if (v.type === 'serviceAccount')
+    throw invalid('type: serviceAccount mappings are managed by the Controller from the microservice serviceAccount and cannot be added');
   const list = parse<VolumeMapping[]>(current.volumeMappings, []);
   const next = [...list, v];
   await updateMicroservice(ctx, uuid, { volumeMappings: next }, opts);
@@ -601,11 +733,23 @@ export async function removeVolumeMapping(ctx: AppCtx, uuid: string, id: number,
 
 // The agent's microservice pull selects every column of two tables: rendered once (db/statements.ts).
 const agentPullStatements = renderOnce((db) => {
-  const base = () => db.select({ ms: microservice, app: application }).from(microservice).innerJoin(application, eq(application.id, microservice.applicationId));
+  const base = () =>
+    db
+      .select({ ms: microservice, app: application })
+      .from(microservice)
+      .innerJoin(application, eq(application.id, microservice.applicationId));
   const order = [asc(microservice.schedule), asc(microservice.name)] as const;
   return {
-    all: ReusableSelect.from(base().where(eq(microservice.fogUuid, sql.placeholder('fogUuid'))).orderBy(...order)),
-    one: ReusableSelect.from(base().where(and(eq(microservice.fogUuid, sql.placeholder('fogUuid')), eq(microservice.uuid, sql.placeholder('uuid')))).orderBy(...order)),
+    all: ReusableSelect.from(
+      base()
+        .where(eq(microservice.fogUuid, sql.placeholder('fogUuid')))
+        .orderBy(...order),
+    ),
+    one: ReusableSelect.from(
+      base()
+        .where(and(eq(microservice.fogUuid, sql.placeholder('fogUuid')), eq(microservice.uuid, sql.placeholder('uuid'))))
+        .orderBy(...order),
+    ),
   };
 });
 
@@ -622,9 +766,16 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
     : await agentPullStatements(ctx.db).all.all(ctx.db, { fogUuid });
   const out = [];
   const rebuilt: string[] = [];
-  const accounts = await agentServiceAccounts(ctx, rows.map((r) => r.ms));
+  const accounts = await agentServiceAccounts(
+    ctx,
+    rows.map((r) => r.ms),
+  );
   const resolveEnv = envResolver(ctx, fogUuid);
-  const nats = await natsDelivery(ctx, f, rows.filter((r) => r.ms.natsAccess).map((r) => r.ms.uuid));
+  const nats = await natsDelivery(
+    ctx,
+    f,
+    rows.filter((r) => r.ms.natsAccess).map((r) => r.ms.uuid),
+  );
   for (const { ms, app } of rows) {
     if (!app.isSystem && (!app.isActivated || ms.stopped) && !ms.markedForDelete) continue;
     const image = imageFor(parse<Image[]>(ms.images, []), f.archId);
@@ -650,7 +801,11 @@ export async function agentMicroservices(ctx: AppCtx, fogUuid: string, opts: { o
       runtime: ms.runtime,
       logSize: ms.logSize,
       registryId: ms.registryId,
-      portMappings: parse<PortMapping[]>(ms.ports, []).map((p) => ({ internal: p.internal, external: p.external, protocol: p.protocol ?? 'tcp' })),
+      portMappings: parse<PortMapping[]>(ms.ports, []).map((p) => ({
+        internal: p.internal,
+        external: p.external,
+        protocol: p.protocol ?? 'tcp',
+      })),
       volumeMappings: [
         ...parse<VolumeMapping[]>(ms.volumeMappings, []).map((v) => ({
           hostDestination: v.hostDestination,
@@ -707,7 +862,12 @@ function envResolver(ctx: AppCtx, fogUuid: string) {
         try {
           value = await lookup(e.valueFromSecret !== undefined ? 'secret' : 'configMap', ref);
         } catch (err) {
-          ctx.logger.warn('env source of a microservice no longer resolves; sending an empty value', { fogUuid, key: e.key, ref, err: String(err) });
+          ctx.logger.warn('env source of a microservice no longer resolves; sending an empty value', {
+            fogUuid,
+            key: e.key,
+            ref,
+            err: String(err),
+          });
           value = '';
         }
       }
@@ -724,19 +884,49 @@ export async function agentMicroservice(ctx: AppCtx, fogUuid: string, uuid: stri
   return found;
 }
 
-const MS_STATES = new Set(['QUEUED', 'PULLING', 'CREATING', 'CREATED', 'STARTING', 'RUNNING', 'UPDATING', 'RESTARTING', 'EXITING', 'STUCK_IN_RESTART', 'FAILED', 'MARKED_FOR_DELETION', 'DELETING', 'DELETED', 'STOPPING', 'STOPPED', 'UNKNOWN']);
+const MS_STATES = new Set([
+  'QUEUED',
+  'PULLING',
+  'CREATING',
+  'CREATED',
+  'STARTING',
+  'RUNNING',
+  'UPDATING',
+  'RESTARTING',
+  'EXITING',
+  'STUCK_IN_RESTART',
+  'FAILED',
+  'MARKED_FOR_DELETION',
+  'DELETING',
+  'DELETED',
+  'STOPPING',
+  'STOPPED',
+  'UNKNOWN',
+]);
 const GONE = new Set(['DELETED', 'UNKNOWN', 'STOPPING', 'DELETING', 'MARKED_FOR_DELETION', 'STOPPED']);
 
 const STATUS_COLUMNS = [
-  'status', 'percentage', 'containerId', 'startTime', 'operatingDuration', 'cpuUsage', 'memoryUsage', 'ipAddress', 'healthStatus',
-  'errorMessage', 'execSessionIds', 'updatedAt',
+  'status',
+  'percentage',
+  'containerId',
+  'startTime',
+  'operatingDuration',
+  'cpuUsage',
+  'memoryUsage',
+  'ipAddress',
+  'healthStatus',
+  'errorMessage',
+  'execSessionIds',
+  'updatedAt',
 ] as const satisfies ReadonlyArray<keyof typeof microserviceStatus.$inferInsert>;
 type StatusColumn = (typeof STATUS_COLUMNS)[number];
 
 // Every status report upserts one row per running microservice: the statement is rendered once
 // (db/statements.ts) instead of on every row.
 const upsertStatusStatement = renderOnce((db: Db) => {
-  const values = Object.fromEntries(STATUS_COLUMNS.map((c) => [c, sql.placeholder(c)])) as unknown as typeof microserviceStatus.$inferInsert;
+  const values = Object.fromEntries(
+    STATUS_COLUMNS.map((c) => [c, sql.placeholder(c)]),
+  ) as unknown as typeof microserviceStatus.$inferInsert;
   return ReusableStatement.from(
     db
       .insert(microserviceStatus)
@@ -757,12 +947,22 @@ export async function storeMicroserviceStatuses(
   entries: Array<Record<string, unknown>>,
   prefetched?: Array<{ uuid: string; marked: boolean }>,
 ): Promise<void> {
-  const owned = prefetched ?? (await tx.db.select({ uuid: microservice.uuid, marked: microservice.markedForDelete }).from(microservice).where(eq(microservice.fogUuid, fogUuid)));
+  const owned =
+    prefetched ??
+    (await tx.db
+      .select({ uuid: microservice.uuid, marked: microservice.markedForDelete })
+      .from(microservice)
+      .where(eq(microservice.fogUuid, fogUuid)));
   if (owned.length === 0) return;
   const byId = new Map(entries.map((e) => [String(e.id), e]));
   const now = tx.clock.now();
   const str = (v: unknown, d = '') => (v === undefined || v === null ? d : String(v));
-  const int = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Math.round(Number(v)) : undefined);
+  const int = (v: unknown) =>
+    typeof v === 'number' && Number.isFinite(v)
+      ? Math.round(v)
+      : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+        ? Math.round(Number(v))
+        : undefined;
   const gone: string[] = [];
   for (const ms of owned) {
     const e = byId.get(ms.uuid);
@@ -789,15 +989,21 @@ export async function storeMicroserviceStatuses(
     await upsertStatusStatement(tx.db).run(tx.db, { microserviceUuid: ms.uuid, ...values });
   }
   if (gone.length) {
-    const removed = await tx.db.delete(microservice).where(inArray(microservice.uuid, gone)).returning({ applicationId: microservice.applicationId, name: microservice.name });
+    const removed = await tx.db
+      .delete(microservice)
+      .where(inArray(microservice.uuid, gone))
+      .returning({ applicationId: microservice.applicationId, name: microservice.name });
     await dropMicroserviceAccounts(tx, removed);
   }
 }
 
-
 // ---- system application and the node-local controller ----
 
-export const systemAppName = (fogName: string) => `system-${fogName}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+export const systemAppName = (fogName: string) =>
+  `system-${fogName}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63);
 
 /** The fog's system application (`system-{fogName}`), created on first need inside the caller's transaction. */
 export async function ensureSystemApplication(tx: AppCtx, fogName: string): Promise<AppRow> {
@@ -807,7 +1013,14 @@ export async function ensureSystemApplication(tx: AppCtx, fogName: string): Prom
   const now = tx.clock.now();
   const [created] = await tx.db
     .insert(application)
-    .values({ name, description: `System microservices of fog ${fogName}`, isActivated: true, isSystem: true, createdAt: now, updatedAt: now })
+    .values({
+      name,
+      description: `System microservices of fog ${fogName}`,
+      isActivated: true,
+      isSystem: true,
+      createdAt: now,
+      updatedAt: now,
+    })
     .returning();
   return created!;
 }
@@ -830,18 +1043,39 @@ export async function registerNodeController(ctx: AppCtx, fogUuid: string, input
     const [r] = await ctx.db.select({ id: registry.id }).from(registry).where(eq(registry.id, input.registryId)).limit(1);
     if (!r) throw notFound(`Registry ${input.registryId}`);
   }
-  const [other] = await ctx.db.select({ uuid: microservice.uuid, fogUuid: microservice.fogUuid, isController: microservice.isController }).from(microservice).where(eq(microservice.uuid, input.uuid)).limit(1);
+  const [other] = await ctx.db
+    .select({ uuid: microservice.uuid, fogUuid: microservice.fogUuid, isController: microservice.isController })
+    .from(microservice)
+    .where(eq(microservice.uuid, input.uuid))
+    .limit(1);
   if (other && (other.fogUuid !== fogUuid || !other.isController)) throw invalid('uuid: already used by another microservice');
   const cols = columns({ ...input, name: undefined, schedule: 0, volumeMappings: input.volumeMappings });
   await withTransaction(ctx, async (tx) => {
     const app = await ensureSystemApplication(tx, f.name);
     const now = tx.clock.now();
     if (other) {
-      await tx.db.update(microservice).set({ ...cols, schedule: 0, updatedAt: now }).where(eq(microservice.uuid, input.uuid));
+      await tx.db
+        .update(microservice)
+        .set({ ...cols, schedule: 0, updatedAt: now })
+        .where(eq(microservice.uuid, input.uuid));
     } else {
-      const existingByName = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, app.id), eq(microservice.name, input.name ?? 'controller'))).limit(1);
+      const existingByName = await tx.db
+        .select({ uuid: microservice.uuid })
+        .from(microservice)
+        .where(and(eq(microservice.applicationId, app.id), eq(microservice.name, input.name ?? 'controller')))
+        .limit(1);
       if (existingByName.length) await tx.db.delete(microservice).where(eq(microservice.uuid, existingByName[0]!.uuid));
-      await tx.db.insert(microservice).values({ ...cols, uuid: input.uuid, name: input.name ?? 'controller', applicationId: app.id, fogUuid, isController: true, schedule: 0, createdAt: now, updatedAt: now });
+      await tx.db.insert(microservice).values({
+        ...cols,
+        uuid: input.uuid,
+        name: input.name ?? 'controller',
+        applicationId: app.id,
+        fogUuid,
+        isController: true,
+        schedule: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
       await ensureMicroserviceAccount(tx, app.id, input.name ?? 'controller');
     }
     await raiseFlags(tx, [fogUuid], ['microserviceList', 'microserviceConfig']);
@@ -885,14 +1119,28 @@ function microservicesOfFogsStatement(db: Db, slots: number) {
  * (`nats.default.svc.bridge.local` on the bridge network, `localhost` with host networking), else the hub.
  */
 async function natsDelivery(ctx: AppCtx, f: FogRow, msUuids: string[]) {
-  const out = new Map<string, { mapping: Array<{ hostDestination: string; containerDestination: string; accessMode: string; type: string }>; env: (hostNetwork: boolean) => Array<{ key: string; value: string }> }>();
+  const out = new Map<
+    string,
+    {
+      mapping: Array<{ hostDestination: string; containerDestination: string; accessMode: string; type: string }>;
+      env: (hostNetwork: boolean) => Array<{ key: string; value: string }>;
+    }
+  >();
   if (msUuids.length === 0) return out;
   const users = await ctx.db
     .select({ ms: natsUser.microserviceUuid, name: natsUser.name, creds: natsUser.credsSecretName, account: natsAccount.name })
     .from(natsUser)
     .innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId))
     .where(inArray(natsUser.microserviceUuid, msUuids));
-  const [hub] = f.natsMode === 'none' ? await ctx.db.select().from(fog).where(and(eq(fog.isSystem, true), eq(fog.natsMode, 'server'))).orderBy(asc(fog.createdAt)).limit(1) : [];
+  const [hub] =
+    f.natsMode === 'none'
+      ? await ctx.db
+          .select()
+          .from(fog)
+          .where(and(eq(fog.isSystem, true), eq(fog.natsMode, 'server')))
+          .orderBy(asc(fog.createdAt))
+          .limit(1)
+      : [];
   for (const u of users) {
     if (!u.ms || !u.creds) continue;
     const credsPath = `/etc/nats/creds/${slug(u.account, 64)}/${slug(u.name, 64)}.creds`;
@@ -902,7 +1150,12 @@ async function natsDelivery(ctx: AppCtx, f: FogRow, msUuids: string[]) {
         { key: 'NATS_CREDS_PATH', value: credsPath },
         {
           key: 'NATS_SERVER_URL',
-          value: f.natsMode !== 'none' ? `nats://${hostNetwork ? 'localhost' : 'nats.default.svc.bridge.local'}:${f.natsServerPort}` : hub ? `nats://${hub.host}:${hub.natsServerPort}` : '',
+          value:
+            f.natsMode !== 'none'
+              ? `nats://${hostNetwork ? 'localhost' : 'nats.default.svc.bridge.local'}:${f.natsServerPort}`
+              : hub
+                ? `nats://${hub.host}:${hub.natsServerPort}`
+                : '',
         },
       ],
     });
@@ -936,7 +1189,10 @@ export async function provisionDebugMicroservice(ctx: AppCtx, fogUuid: string, i
     if (existing) {
       uuid = existing.uuid;
       const changed = existing.images !== images;
-      await tx.db.update(microservice).set({ images, markedForDelete: false, fogUuid, ...(changed ? { rebuild: true } : {}), updatedAt: now }).where(eq(microservice.uuid, uuid));
+      await tx.db
+        .update(microservice)
+        .set({ images, markedForDelete: false, fogUuid, ...(changed ? { rebuild: true } : {}), updatedAt: now })
+        .where(eq(microservice.uuid, uuid));
     } else {
       uuid = tx.ids.uuid();
       await tx.db.insert(microservice).values({
@@ -969,9 +1225,20 @@ export async function removeDebugMicroservice(ctx: AppCtx, fogUuid: string): Pro
       .select({ ms: microservice })
       .from(microservice)
       .innerJoin(application, eq(application.id, microservice.applicationId))
-      .where(and(eq(application.isSystem, true), eq(microservice.fogUuid, fogUuid), eq(microservice.name, 'debug'), eq(microservice.markedForDelete, false)));
+      .where(
+        and(
+          eq(application.isSystem, true),
+          eq(microservice.fogUuid, fogUuid),
+          eq(microservice.name, 'debug'),
+          eq(microservice.markedForDelete, false),
+        ),
+      );
     if (rows.length === 0) throw notFound(`Debug microservice on fog ${fogUuid}`);
-    await removeOrMark(tx, rows.map((r) => r.ms), false);
+    await removeOrMark(
+      tx,
+      rows.map((r) => r.ms),
+      false,
+    );
     await raiseFlags(tx, [fogUuid], ['execSessions']);
   });
 }

@@ -72,8 +72,18 @@ export const MicroserviceFields = z.object({
         .object({
           key: z.string().min(1).max(1024),
           value: z.string().max(100_000).optional(),
-          valueFromSecret: z.string().min(3).max(600).optional().openapi({ description: '`secretName/key`; resolved when delivered to the agent' }),
-          valueFromConfigMap: z.string().min(3).max(600).optional().openapi({ description: '`configMapName/key`; resolved when delivered to the agent' }),
+          valueFromSecret: z
+            .string()
+            .min(3)
+            .max(600)
+            .optional()
+            .openapi({ description: '`secretName/key`; resolved when delivered to the agent' }),
+          valueFromConfigMap: z
+            .string()
+            .min(3)
+            .max(600)
+            .optional()
+            .openapi({ description: '`configMapName/key`; resolved when delivered to the agent' }),
         })
         .refine((e) => [e.value, e.valueFromSecret, e.valueFromConfigMap].filter((v) => v !== undefined).length === 1, {
           message: 'give exactly one of value, valueFromSecret, valueFromConfigMap',
@@ -88,7 +98,11 @@ export const MicroserviceFields = z.object({
   // null (GET's answer before the account exists) keeps the current role.
   serviceAccount: z
     .object({
-      roleRef: z.object({ kind: z.literal('Role').default('Role'), name: z.string().min(1).max(255), apiGroup: z.string().max(255).optional() }),
+      roleRef: z.object({
+        kind: z.literal('Role').default('Role'),
+        name: z.string().min(1).max(255),
+        apiGroup: z.string().max(255).optional(),
+      }),
     })
     .nullable(),
   // `{}` is "no health check", as GET shows it.
@@ -99,7 +113,9 @@ export const MicroserviceCreate = MicroserviceFields.partial().required({ name: 
 export const MicroserviceUpdate = MicroserviceFields.partial().openapi('MicroserviceUpdate');
 export type MicroserviceInput = z.infer<typeof MicroserviceUpdate>;
 
-export const PortResponse = z.object({ internal: z.number().int(), external: z.number().int(), protocol: z.enum(['tcp', 'udp']) }).openapi('PortMapping');
+export const PortResponse = z
+  .object({ internal: z.number().int(), external: z.number().int(), protocol: z.enum(['tcp', 'udp']) })
+  .openapi('PortMapping');
 export const VolumeResponse = z
   .object({
     id: z.number().int(),
@@ -118,7 +134,10 @@ const EnvResponse = z.object({
 
 export const MicroserviceStatus = z
   .object({
-    status: z.string().openapi({ description: 'QUEUED, PULLING, CREATING, CREATED, STARTING, RUNNING, UPDATING, RESTARTING, EXITING, STUCK_IN_RESTART, FAILED, MARKED_FOR_DELETION, DELETING, DELETED, STOPPING, STOPPED or UNKNOWN' }),
+    status: z.string().openapi({
+      description:
+        'QUEUED, PULLING, CREATING, CREATED, STARTING, RUNNING, UPDATING, RESTARTING, EXITING, STUCK_IN_RESTART, FAILED, MARKED_FOR_DELETION, DELETING, DELETED, STOPPING, STOPPED or UNKNOWN',
+    }),
     percentage: z.number(),
     containerId: z.string(),
     startTime: z.number().openapi({ description: 'epoch ms; 0 until the agent reports one' }),
@@ -134,7 +153,9 @@ export const MicroserviceStatus = z
 
 export const ExecStatus = z
   .object({
-    status: z.enum(['INACTIVE', 'PENDING', 'ACTIVE']).openapi({ description: 'INACTIVE: no exec session; PENDING: an operator waits for the agent; ACTIVE: both ends connected' }),
+    status: z
+      .enum(['INACTIVE', 'PENDING', 'ACTIVE'])
+      .openapi({ description: 'INACTIVE: no exec session; PENDING: an operator waits for the agent; ACTIVE: both ends connected' }),
     execSessionId: z.string().openapi({ description: 'The current session, or "" when INACTIVE' }),
   })
   .openapi('MicroserviceExecStatus');
@@ -199,7 +220,9 @@ export const MicroserviceConfigResponse = z
     }),
   })
   .openapi('MicroserviceConfig');
-export const MicroserviceConfigBody = z.record(z.string(), z.unknown()).openapi('MicroserviceConfigBody', { description: 'The new configuration document (free-form JSON object)' });
+export const MicroserviceConfigBody = z
+  .record(z.string(), z.unknown())
+  .openapi('MicroserviceConfigBody', { description: 'The new configuration document (free-form JSON object)' });
 export const PortList = z.object({ ports: z.array(PortResponse) }).openapi('PortMappingList');
 export const VolumeList = z.object({ volumeMappings: z.array(VolumeResponse) }).openapi('VolumeMappingList');
 export const VolumeCreated = z.object({ id: z.number().int() }).openapi('VolumeMappingCreated');
@@ -214,10 +237,15 @@ export const ApplicationCreate = z
     template: z
       .object({
         name: z.string().min(1).max(255),
-        variables: z.array(z.object({ key: z.string().min(1).max(255), value: z.union([z.string().max(10_000), z.number(), z.boolean()]) })).max(100).optional(),
+        variables: z
+          .array(z.object({ key: z.string().min(1).max(255), value: z.union([z.string().max(10_000), z.number(), z.boolean()]) }))
+          .max(100)
+          .optional(),
       })
       .optional()
-      .openapi({ description: 'Deploy from an application template: its microservices with the variables substituted (instead of `microservices`)' }),
+      .openapi({
+        description: 'Deploy from an application template: its microservices with the variables substituted (instead of `microservices`)',
+      }),
   })
   .openapi('ApplicationCreate');
 export type ApplicationCreateInput = z.infer<typeof ApplicationCreate>;
@@ -254,8 +282,10 @@ export const ApplicationCreated = z.object({ id: z.number().int(), name: z.strin
 // ---- application templates ----
 
 /** Upstream's name rule (DNS-subdomain style) for template names and variable keys. */
-const TemplateName = safeName(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be lower-case letters, digits, "-" and "."');
+const TemplateName = safeName(63).regex(
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+  'must be lower-case letters, digits, "-" and "."',
+);
 export const TemplateVariable = z
   .object({
     key: TemplateName,
@@ -267,7 +297,9 @@ export const TemplateVariable = z
   .openapi('TemplateVariable');
 export type TemplateVariable = z.infer<typeof TemplateVariable>;
 /** Microservices keep their placeholders until deploy, so only the shape is checked here. */
-const TemplateMicroservice = z.looseObject({ name: safeName(255) }).openapi({ description: 'A microservice as in ApplicationCreate, with {{variable}} placeholders in its strings' });
+const TemplateMicroservice = z
+  .looseObject({ name: safeName(255) })
+  .openapi({ description: 'A microservice as in ApplicationCreate, with {{variable}} placeholders in its strings' });
 export const TemplateApplication = z
   .object({
     microservices: z.array(TemplateMicroservice).max(100),
@@ -276,7 +308,12 @@ export const TemplateApplication = z
   .openapi('TemplateApplication');
 export type TemplateApplication = z.infer<typeof TemplateApplication>;
 export const TemplateCreate = z
-  .object({ name: TemplateName, description: z.string().max(10_000).optional(), variables: z.array(TemplateVariable).max(100).optional(), application: TemplateApplication })
+  .object({
+    name: TemplateName,
+    description: z.string().max(10_000).optional(),
+    variables: z.array(TemplateVariable).max(100).optional(),
+    application: TemplateApplication,
+  })
   .openapi('ApplicationTemplateCreate');
 export type TemplateInput = z.infer<typeof TemplateCreate>;
 /** PUT: as POST; `name` may be left out (the path names it) and must equal the path when present. */

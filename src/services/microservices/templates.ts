@@ -98,12 +98,23 @@ export async function getTemplate(ctx: AppCtx, name: string) {
 export async function createTemplate(ctx: AppCtx, input: TemplateInput): Promise<{ id: number; name: string }> {
   checkTemplate(input);
   return withTransaction(ctx, async (tx) => {
-    const [dup] = await tx.db.select({ id: applicationTemplate.id }).from(applicationTemplate).where(eq(applicationTemplate.name, input.name)).limit(1);
+    const [dup] = await tx.db
+      .select({ id: applicationTemplate.id })
+      .from(applicationTemplate)
+      .where(eq(applicationTemplate.name, input.name))
+      .limit(1);
     if (dup) throw conflict(`Application template ${input.name} already exists`);
     const now = tx.clock.now();
     const [row] = await tx.db
       .insert(applicationTemplate)
-      .values({ name: input.name, description: input.description ?? '', variables: JSON.stringify(input.variables ?? []), application: JSON.stringify(input.application), createdAt: now, updatedAt: now })
+      .values({
+        name: input.name,
+        description: input.description ?? '',
+        variables: JSON.stringify(input.variables ?? []),
+        application: JSON.stringify(input.application),
+        createdAt: now,
+        updatedAt: now,
+      })
       .returning({ id: applicationTemplate.id });
     auditTarget(tx, input.name);
     return { id: row!.id, name: input.name };
@@ -111,14 +122,23 @@ export async function createTemplate(ctx: AppCtx, input: TemplateInput): Promise
 }
 
 /** PUT: replaces the template named in the path, or creates it. The body's name must match the path. */
-export async function putTemplate(ctx: AppCtx, name: string, given: Omit<TemplateInput, 'name'> & { name?: string }): Promise<{ id: number; name: string }> {
+export async function putTemplate(
+  ctx: AppCtx,
+  name: string,
+  given: Omit<TemplateInput, 'name'> & { name?: string },
+): Promise<{ id: number; name: string }> {
   // The path names the template; a body that names one must name the same.
   if (given.name !== undefined && given.name !== name) throw invalid(`name: must equal the template name in the path (${name})`);
   const input = { ...given, name };
   checkTemplate(input);
   return withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
-    const values = { description: input.description ?? '', variables: JSON.stringify(input.variables ?? []), application: JSON.stringify(input.application), updatedAt: now };
+    const values = {
+      description: input.description ?? '',
+      variables: JSON.stringify(input.variables ?? []),
+      application: JSON.stringify(input.application),
+      updatedAt: now,
+    };
     const [row] = await tx.db
       .insert(applicationTemplate)
       .values({ name, ...values, createdAt: now })
@@ -131,15 +151,27 @@ export async function putTemplate(ctx: AppCtx, name: string, given: Omit<Templat
 
 export async function patchTemplate(ctx: AppCtx, name: string, input: { name?: string; description?: string }): Promise<void> {
   await withTransaction(ctx, async (tx) => {
-    const [row] = await tx.db.select({ id: applicationTemplate.id }).from(applicationTemplate).where(eq(applicationTemplate.name, name)).limit(1);
+    const [row] = await tx.db
+      .select({ id: applicationTemplate.id })
+      .from(applicationTemplate)
+      .where(eq(applicationTemplate.name, name))
+      .limit(1);
     if (!row) throw notFound(`Application template ${name}`);
     if (input.name !== undefined && input.name !== name) {
-      const [dup] = await tx.db.select({ id: applicationTemplate.id }).from(applicationTemplate).where(eq(applicationTemplate.name, input.name)).limit(1);
+      const [dup] = await tx.db
+        .select({ id: applicationTemplate.id })
+        .from(applicationTemplate)
+        .where(eq(applicationTemplate.name, input.name))
+        .limit(1);
       if (dup) throw conflict(`Application template ${input.name} already exists`);
     }
     await tx.db
       .update(applicationTemplate)
-      .set({ ...(input.name !== undefined ? { name: input.name } : {}), ...(input.description !== undefined ? { description: input.description } : {}), updatedAt: tx.clock.now() })
+      .set({
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        updatedAt: tx.clock.now(),
+      })
       .where(eq(applicationTemplate.id, row.id));
   });
 }
@@ -201,7 +233,9 @@ export async function instantiate(ctx: AppCtx, ref: TemplateRef, app: Record<str
   (ref.variables ?? []).forEach((v, i) => {
     // A key the template neither declares nor uses is most likely a typo: say so rather than ignore it.
     if (!byKey.has(v.key) && !usedKeys.has(v.key)) {
-      throw invalid(`template.variables[${i}].key: ${v.key} is not a variable of template ${ref.name} (${[...new Set([...byKey.keys(), ...usedKeys])].join(', ') || 'it has none'})`);
+      throw invalid(
+        `template.variables[${i}].key: ${v.key} is not a variable of template ${ref.name} (${[...new Set([...byKey.keys(), ...usedKeys])].join(', ') || 'it has none'})`,
+      );
     }
     if (given.has(v.key)) throw invalid(`template.variables[${i}].key: ${v.key} is given twice`);
     given.set(v.key, v.value);
@@ -228,14 +262,20 @@ export async function instantiate(ctx: AppCtx, ref: TemplateRef, app: Record<str
   }
   const unresolved = used.find((p) => !values.has(p.key));
   if (unresolved) {
-    throw invalid(`${unresolved.at}: {{${unresolved.key}}} is not resolved (template ${ref.name} does not declare it and template.variables gives no value for it)`);
+    throw invalid(
+      `${unresolved.at}: {{${unresolved.key}}} is not resolved (template ${ref.name} does not declare it and template.variables gives no value for it)`,
+    );
   }
   // `self` is the application being deployed (the request's fields and the template's spec), as upstream.
-  const rendered = await renderBodyTemplates(ctx, { ...app, ...spec }, {
-    scope: variableScope(values),
-    // The request's own fields were rendered on the way in; here they are only context.
-    keys: ['microservices', 'natsConfig'],
-    pathOf: (p) => `template ${ref.name}: ${pathOf(p)}`,
-  });
+  const rendered = await renderBodyTemplates(
+    ctx,
+    { ...app, ...spec },
+    {
+      scope: variableScope(values),
+      // The request's own fields were rendered on the way in; here they are only context.
+      keys: ['microservices', 'natsConfig'],
+      pathOf: (p) => `template ${ref.name}: ${pathOf(p)}`,
+    },
+  );
   return { microservices: rendered.microservices, ...(rendered.natsConfig !== undefined ? { natsConfig: rendered.natsConfig } : {}) };
 }

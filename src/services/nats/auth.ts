@@ -1,10 +1,29 @@
-import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromSeed, type KeyPair } from '@nats-io/jwt';
+import {
+  createAccount,
+  createOperator,
+  createUser,
+  encodeAccount,
+  encodeOperator,
+  encodeUser,
+  fmtCreds,
+  fromSeed,
+  type KeyPair,
+} from '@nats-io/jwt';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { application, microservice, natsAccount, natsOperator, natsRule, natsUser, secret } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
-import { PREDEFINED_ACCOUNT_RULES, PREDEFINED_USER_RULES, accountClaims, checkLatin1, slug, userClaims, type AccountRule, type UserRule } from './rules';
+import {
+  PREDEFINED_ACCOUNT_RULES,
+  PREDEFINED_USER_RULES,
+  accountClaims,
+  checkLatin1,
+  slug,
+  userClaims,
+  type AccountRule,
+  type UserRule,
+} from './rules';
 import type { AccountRuleViewT, AccountUserT, AccountViewT, UserRuleViewT, UserViewT, UserWithContextT } from './schemas';
 
 /**
@@ -59,7 +78,10 @@ export async function ensurePredefinedRules(ctx: AppCtx): Promise<void> {
     ...Object.values(PREDEFINED_ACCOUNT_RULES).map((r) => ({ kind: 'account' as const, name: r.name, spec: JSON.stringify(r) })),
     ...Object.values(PREDEFINED_USER_RULES).map((r) => ({ kind: 'user' as const, name: r.name, spec: JSON.stringify(r) })),
   ];
-  const have = await ctx.db.select({ kind: natsRule.kind, name: natsRule.name, spec: natsRule.spec }).from(natsRule).where(eq(natsRule.isPredefined, true));
+  const have = await ctx.db
+    .select({ kind: natsRule.kind, name: natsRule.name, spec: natsRule.spec })
+    .from(natsRule)
+    .where(eq(natsRule.isPredefined, true));
   const missing = want.filter((w) => !have.some((h) => h.kind === w.kind && h.name === w.name && h.spec === w.spec));
   if (missing.length === 0) return;
   await withTransaction(ctx, async (tx) => {
@@ -73,8 +95,16 @@ export async function ensurePredefinedRules(ctx: AppCtx): Promise<void> {
   });
 }
 
-export async function ruleSpec<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, name: string): Promise<K extends 'account' ? AccountRule : UserRule> {
-  const [row] = await ctx.db.select({ spec: natsRule.spec }).from(natsRule).where(and(eq(natsRule.kind, kind), eq(natsRule.name, name))).limit(1);
+export async function ruleSpec<K extends 'account' | 'user'>(
+  ctx: AppCtx,
+  kind: K,
+  name: string,
+): Promise<K extends 'account' ? AccountRule : UserRule> {
+  const [row] = await ctx.db
+    .select({ spec: natsRule.spec })
+    .from(natsRule)
+    .where(and(eq(natsRule.kind, kind), eq(natsRule.name, name)))
+    .limit(1);
   if (!row) {
     const builtIn = kind === 'account' ? PREDEFINED_ACCOUNT_RULES[name] : PREDEFINED_USER_RULES[name];
     if (builtIn) return builtIn as never;
@@ -92,7 +122,12 @@ export async function ensureOperator(ctx: AppCtx): Promise<{ row: typeof natsOpe
     const op = { row: existing, kp: await keyFrom(ctx, existing.seedSecretName) };
     // Another instance may have created the operator and not yet its system account.
     const [sys] = await ctx.db.select({ id: natsAccount.id }).from(natsAccount).where(eq(natsAccount.name, SYSTEM_ACCOUNT)).limit(1);
-    if (!sys) await ensureAccount(ctx, { name: SYSTEM_ACCOUNT, isSystem: true, ruleName: 'default-system-account', seedSecretName: 'nats-system-account-seed' }, op);
+    if (!sys)
+      await ensureAccount(
+        ctx,
+        { name: SYSTEM_ACCOUNT, isSystem: true, ruleName: 'default-system-account', seedSecretName: 'nats-system-account-seed' },
+        op,
+      );
     return op;
   }
   await ensurePredefinedRules(ctx);
@@ -104,15 +139,33 @@ export async function ensureOperator(ctx: AppCtx): Promise<{ row: typeof natsOpe
     if (again) return; // another request or instance won
     const now = tx.clock.now();
     await putSecret(tx, 'nats-operator-seed', sealed);
-    await tx.db.insert(natsOperator).values({ name: OPERATOR_NAME, publicKey: kp.getPublicKey(), jwt, seedSecretName: 'nats-operator-seed', createdAt: now, updatedAt: now });
+    await tx.db.insert(natsOperator).values({
+      name: OPERATOR_NAME,
+      publicKey: kp.getPublicKey(),
+      jwt,
+      seedSecretName: 'nats-operator-seed',
+      createdAt: now,
+      updatedAt: now,
+    });
   });
   const [row] = await ctx.db.select().from(natsOperator).limit(1);
   const op = { row: row!, kp: await keyFrom(ctx, row!.seedSecretName) };
-  await ensureAccount(ctx, { name: SYSTEM_ACCOUNT, isSystem: true, ruleName: 'default-system-account', seedSecretName: 'nats-system-account-seed' }, op);
+  await ensureAccount(
+    ctx,
+    { name: SYSTEM_ACCOUNT, isSystem: true, ruleName: 'default-system-account', seedSecretName: 'nats-system-account-seed' },
+    op,
+  );
   return op;
 }
 
-export async function signAccount(ctx: AppCtx, opKp: KeyPair, name: string, akp: KeyPair, ruleName: string, revocations: Record<string, number>): Promise<string> {
+export async function signAccount(
+  ctx: AppCtx,
+  opKp: KeyPair,
+  name: string,
+  akp: KeyPair,
+  ruleName: string,
+  revocations: Record<string, number>,
+): Promise<string> {
   return encodeAccount(name, akp, accountClaims(await ruleSpec(ctx, 'account', ruleName), revocations), { signer: opKp });
 }
 
@@ -164,14 +217,22 @@ export async function resolveAccount(ctx: AppCtx, appName: string): Promise<Acco
     const [acc] = await ctx.db.select().from(natsAccount).where(eq(natsAccount.applicationId, app.id)).limit(1);
     if (acc) return acc;
   }
-  const [byName] = await ctx.db.select().from(natsAccount).where(and(eq(natsAccount.name, appName), isNull(natsAccount.applicationId))).limit(1);
+  const [byName] = await ctx.db
+    .select()
+    .from(natsAccount)
+    .where(and(eq(natsAccount.name, appName), isNull(natsAccount.applicationId)))
+    .limit(1);
   if (byName) return byName;
   throw notFound(app ? `NATS account of application ${appName} (NATS is not enabled for it)` : `Application or NATS account ${appName}`);
 }
 
 /** POST /nats/accounts/:appName — enable NATS for an application. */
 export async function enableApplicationAccount(ctx: AppCtx, appName: string, ruleName = 'default-account'): Promise<AccountRow> {
-  const [app] = await ctx.db.select({ id: application.id, name: application.name }).from(application).where(eq(application.name, appName)).limit(1);
+  const [app] = await ctx.db
+    .select({ id: application.id, name: application.name })
+    .from(application)
+    .where(eq(application.name, appName))
+    .limit(1);
   if (!app) throw notFound(`Application ${appName}`);
   const [acc] = await ctx.db.select({ id: natsAccount.id }).from(natsAccount).where(eq(natsAccount.applicationId, app.id)).limit(1);
   if (acc) throw invalid(`NATS is already enabled for application ${appName}`);
@@ -203,10 +264,15 @@ export async function issueUser(
   acc: AccountRow,
   u: { name: string; ruleName: string; bearer?: boolean; expiresIn?: string; microserviceUuid?: string | null },
 ): Promise<UserRow> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(u.name)) throw invalid('name: 1–255 characters of letters, digits, ".", "_" or "-", starting with a letter or digit');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(u.name))
+    throw invalid('name: 1–255 characters of letters, digits, ".", "_" or "-", starting with a letter or digit');
   const rule = await ruleSpec(ctx, 'user', u.ruleName);
   const ttl = expiresInSeconds(u.expiresIn);
-  const [dup] = await ctx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, u.name))).limit(1);
+  const [dup] = await ctx.db
+    .select({ id: natsUser.id })
+    .from(natsUser)
+    .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, u.name)))
+    .limit(1);
   if (dup) throw conflict(`NATS user ${u.name} already exists in account ${acc.name}`);
   const akp = await keyFrom(ctx, acc.seedSecretName);
   const ukp = createUser();
@@ -214,9 +280,15 @@ export async function issueUser(
   const claims = { ...userClaims(rule), ...(u.bearer ? { bearer_token: true } : {}) };
   const jwt = await encodeUser(u.name, ukp, akp, claims, exp ? { exp } : {});
   const secretName = u.bearer ? null : credsSecretName(acc.name, u.name);
-  const sealed = secretName ? await sealSecret(ctx, secretName, { [credsKey(acc.name, u.name)]: dec.decode(fmtCreds(jwt, ukp)) }) : undefined;
+  const sealed = secretName
+    ? await sealSecret(ctx, secretName, { [credsKey(acc.name, u.name)]: dec.decode(fmtCreds(jwt, ukp)) })
+    : undefined;
   await withTransaction(ctx, async (tx) => {
-    const [again] = await tx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, u.name))).limit(1);
+    const [again] = await tx.db
+      .select({ id: natsUser.id })
+      .from(natsUser)
+      .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, u.name)))
+      .limit(1);
     if (again) throw conflict(`NATS user ${u.name} already exists in account ${acc.name}`);
     const now = tx.clock.now();
     if (secretName && sealed) await putSecret(tx, secretName, sealed);
@@ -234,7 +306,11 @@ export async function issueUser(
       updatedAt: now,
     });
   });
-  const [row] = await ctx.db.select().from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, u.name))).limit(1);
+  const [row] = await ctx.db
+    .select()
+    .from(natsUser)
+    .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, u.name)))
+    .limit(1);
   return row!;
 }
 
@@ -244,21 +320,37 @@ export async function issueUser(
  */
 export async function deleteUser(ctx: AppCtx, appName: string, userName: string, opts: { bearer: boolean }): Promise<void> {
   const acc = await resolveAccount(ctx, appName);
-  const [u] = await ctx.db.select().from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, userName))).limit(1);
+  const [u] = await ctx.db
+    .select()
+    .from(natsUser)
+    .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, userName)))
+    .limit(1);
   if (!u) throw notFound(`NATS user ${userName} in account ${acc.name}`);
   if (acc.isSystem || acc.isLeafSystem) throw invalid(`${userName} is a system user and cannot be deleted`);
   if (acc.name === CONTROLLER_ACCOUNT && userName === CONTROLLER_USER) throw invalid('the controller relay user cannot be deleted');
   if (u.microserviceUuid) {
-    const [ms] = await ctx.db.select({ uuid: microservice.uuid }).from(microservice).where(eq(microservice.uuid, u.microserviceUuid)).limit(1);
+    const [ms] = await ctx.db
+      .select({ uuid: microservice.uuid })
+      .from(microservice)
+      .where(eq(microservice.uuid, u.microserviceUuid))
+      .limit(1);
     if (ms) throw invalid(`NATS user ${userName} belongs to microservice ${u.microserviceUuid}; disable its NATS access instead`);
   }
-  if (opts.bearer !== u.isBearer) throw invalid(opts.bearer ? `${userName} is not an MQTT bearer user` : `${userName} is an MQTT bearer user: DELETE /nats/accounts/${appName}/mqtt-bearer/${userName}`);
+  if (opts.bearer !== u.isBearer)
+    throw invalid(
+      opts.bearer
+        ? `${userName} is not an MQTT bearer user`
+        : `${userName} is an MQTT bearer user: DELETE /nats/accounts/${appName}/mqtt-bearer/${userName}`,
+    );
   const revocations = { ...(JSON.parse(acc.revocations) as Record<string, number>), [u.publicKey]: nowSec(ctx) };
   const jwt = await resign(ctx, acc, revocations);
   await withTransaction(ctx, async (tx) => {
     await tx.db.delete(natsUser).where(eq(natsUser.id, u.id));
     if (u.credsSecretName) await tx.db.delete(secret).where(eq(secret.name, u.credsSecretName));
-    await tx.db.update(natsAccount).set({ jwt, revocations: JSON.stringify(revocations), updatedAt: tx.clock.now() }).where(eq(natsAccount.id, acc.id));
+    await tx.db
+      .update(natsAccount)
+      .set({ jwt, revocations: JSON.stringify(revocations), updatedAt: tx.clock.now() })
+      .where(eq(natsAccount.id, acc.id));
   });
 }
 
@@ -270,14 +362,21 @@ export async function revokeUser(ctx: AppCtx, acc: AccountRow, u: UserRow): Prom
   await withTransaction(ctx, async (tx) => {
     await tx.db.delete(natsUser).where(eq(natsUser.id, u.id));
     if (u.credsSecretName) await tx.db.delete(secret).where(eq(secret.name, u.credsSecretName));
-    await tx.db.update(natsAccount).set({ jwt, revocations: JSON.stringify(revocations), updatedAt: tx.clock.now() }).where(eq(natsAccount.id, acc.id));
+    await tx.db
+      .update(natsAccount)
+      .set({ jwt, revocations: JSON.stringify(revocations), updatedAt: tx.clock.now() })
+      .where(eq(natsAccount.id, acc.id));
   });
 }
 
 /** The `.creds` text of a user (GET …/creds). */
 export async function userCreds(ctx: AppCtx, appName: string, userName: string): Promise<string> {
   const acc = await resolveAccount(ctx, appName);
-  const [u] = await ctx.db.select().from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, userName))).limit(1);
+  const [u] = await ctx.db
+    .select()
+    .from(natsUser)
+    .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, userName)))
+    .limit(1);
   if (!u) throw notFound(`NATS user ${userName} in account ${acc.name}`);
   if (!u.credsSecretName) throw notFound(`Creds of ${userName} (an MQTT bearer user has a JWT only)`);
   const data = await readSecret(ctx, u.credsSecretName);
@@ -293,7 +392,11 @@ export async function userCreds(ctx: AppCtx, appName: string, userName: string):
 export async function ensureControllerCreds(ctx: AppCtx): Promise<string> {
   await ensureOperator(ctx);
   const acc = await ensureAccount(ctx, { name: CONTROLLER_ACCOUNT, ruleName: 'controller-account' });
-  const [u] = await ctx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, CONTROLLER_USER))).limit(1);
+  const [u] = await ctx.db
+    .select({ id: natsUser.id })
+    .from(natsUser)
+    .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, CONTROLLER_USER)))
+    .limit(1);
   if (!u) {
     try {
       await issueUser(ctx, acc, { name: CONTROLLER_USER, ruleName: 'controller-user' });
@@ -316,7 +419,17 @@ export async function rotateOperator(ctx: AppCtx): Promise<typeof natsOperator.$
   const accounts = await ctx.db.select().from(natsAccount);
   const signed: Array<{ id: number; jwt: string }> = [];
   for (const acc of accounts) {
-    signed.push({ id: acc.id, jwt: await signAccount(ctx, kp, acc.name, await keyFrom(ctx, acc.seedSecretName), acc.ruleName, JSON.parse(acc.revocations) as Record<string, number>) });
+    signed.push({
+      id: acc.id,
+      jwt: await signAccount(
+        ctx,
+        kp,
+        acc.name,
+        await keyFrom(ctx, acc.seedSecretName),
+        acc.ruleName,
+        JSON.parse(acc.revocations) as Record<string, number>,
+      ),
+    });
   }
   const sealed = await sealSecret(ctx, current.row.seedSecretName, { seed: seedOf(kp) });
   await withTransaction(ctx, async (tx) => {
@@ -341,7 +454,9 @@ export async function applyRuleChange(ctx: AppCtx, kind: 'account' | 'user', rul
     const accounts = await ctx.db.select().from(natsAccount).where(eq(natsAccount.ruleName, ruleName));
     for (const acc of accounts) {
       const jwt = await resign(ctx, acc, JSON.parse(acc.revocations) as Record<string, number>);
-      await withTransaction(ctx, (tx) => tx.db.update(natsAccount).set({ jwt, updatedAt: tx.clock.now() }).where(eq(natsAccount.id, acc.id)));
+      await withTransaction(ctx, (tx) =>
+        tx.db.update(natsAccount).set({ jwt, updatedAt: tx.clock.now() }).where(eq(natsAccount.id, acc.id)),
+      );
     }
     return accounts.length;
   }
@@ -357,8 +472,17 @@ export async function applyRuleChange(ctx: AppCtx, kind: 'account' | 'user', rul
     const akp = await keyFrom(ctx, acc.seedSecretName);
     const ukp = seedMatch ? fromSeed(enc.encode(seedMatch[1]!)) : undefined;
     const subject = ukp ?? { getPublicKey: () => u.publicKey };
-    const jwt = await encodeUser(u.name, subject as KeyPair, akp, { ...userClaims(rule), ...(u.isBearer ? { bearer_token: true } : {}) }, u.expiresAt ? { exp: Math.floor(u.expiresAt / 1000) } : {});
-    const sealed = ukp && u.credsSecretName ? await sealSecret(ctx, u.credsSecretName, { [credsKey(acc.name, u.name)]: dec.decode(fmtCreds(jwt, ukp)) }) : undefined;
+    const jwt = await encodeUser(
+      u.name,
+      subject as KeyPair,
+      akp,
+      { ...userClaims(rule), ...(u.isBearer ? { bearer_token: true } : {}) },
+      u.expiresAt ? { exp: Math.floor(u.expiresAt / 1000) } : {},
+    );
+    const sealed =
+      ukp && u.credsSecretName
+        ? await sealSecret(ctx, u.credsSecretName, { [credsKey(acc.name, u.name)]: dec.decode(fmtCreds(jwt, ukp)) })
+        : undefined;
     await withTransaction(ctx, async (tx) => {
       await tx.db.update(natsUser).set({ jwt, updatedAt: tx.clock.now() }).where(eq(natsUser.id, u.id));
       if (sealed && u.credsSecretName) await putSecret(tx, u.credsSecretName, sealed);
@@ -404,9 +528,16 @@ export async function listAccountUsers(ctx: AppCtx, appName: string): Promise<Ac
 
 export async function listUsers(ctx: AppCtx): Promise<UserWithContextT[]> {
   const rows = await ctx.db.select().from(natsUser).orderBy(asc(natsUser.id));
-  const accounts = rows.length ? await ctx.db.select().from(natsAccount).where(inArray(natsAccount.id, [...new Set(rows.map((r) => r.accountId))])) : [];
+  const accounts = rows.length
+    ? await ctx.db
+        .select()
+        .from(natsAccount)
+        .where(inArray(natsAccount.id, [...new Set(rows.map((r) => r.accountId))]))
+    : [];
   const appIds = accounts.map((a) => a.applicationId).filter((x): x is number => x !== null);
-  const apps = appIds.length ? await ctx.db.select({ id: application.id, name: application.name }).from(application).where(inArray(application.id, appIds)) : [];
+  const apps = appIds.length
+    ? await ctx.db.select({ id: application.id, name: application.name }).from(application).where(inArray(application.id, appIds))
+    : [];
   return rows.map((u) => {
     const acc = accounts.find((a) => a.id === u.accountId)!;
     return {
@@ -437,12 +568,20 @@ export async function listRules<K extends 'account' | 'user'>(ctx: AppCtx, kind:
 
 const PREDEFINED = (kind: 'account' | 'user') => (kind === 'account' ? PREDEFINED_ACCOUNT_RULES : PREDEFINED_USER_RULES);
 
-export async function createRule<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, spec: K extends 'account' ? AccountRule : UserRule): Promise<RuleView<K>> {
+export async function createRule<K extends 'account' | 'user'>(
+  ctx: AppCtx,
+  kind: K,
+  spec: K extends 'account' ? AccountRule : UserRule,
+): Promise<RuleView<K>> {
   checkLatin1(spec);
   if (PREDEFINED(kind)[spec.name]) throw invalid(`name: ${spec.name} is a predefined rule`);
   kind === 'account' ? accountClaims(spec as AccountRule, {}) : userClaims(spec as UserRule); // validates sizes
   await withTransaction(ctx, async (tx) => {
-    const [dup] = await tx.db.select({ id: natsRule.id }).from(natsRule).where(and(eq(natsRule.kind, kind), eq(natsRule.name, spec.name))).limit(1);
+    const [dup] = await tx.db
+      .select({ id: natsRule.id })
+      .from(natsRule)
+      .where(and(eq(natsRule.kind, kind), eq(natsRule.name, spec.name)))
+      .limit(1);
     if (dup) throw conflict(`NATS ${kind} rule ${spec.name} already exists`);
     const now = tx.clock.now();
     await tx.db.insert(natsRule).values({ kind, name: spec.name, spec: JSON.stringify(spec), createdAt: now, updatedAt: now });
@@ -450,14 +589,22 @@ export async function createRule<K extends 'account' | 'user'>(ctx: AppCtx, kind
   return { ...spec, isPredefined: false } as RuleView<K>;
 }
 
-export async function updateRule<K extends 'account' | 'user'>(ctx: AppCtx, kind: K, name: string, spec: Partial<K extends 'account' ? AccountRule : UserRule>): Promise<RuleView<K>> {
+export async function updateRule<K extends 'account' | 'user'>(
+  ctx: AppCtx,
+  kind: K,
+  name: string,
+  spec: Partial<K extends 'account' ? AccountRule : UserRule>,
+): Promise<RuleView<K>> {
   checkLatin1(spec);
   if (PREDEFINED(kind)[name]) throw invalid(`${name} is a predefined rule and cannot be changed`);
   if (spec.name !== undefined && spec.name !== name) throw invalid(`name: must be ${name} (rules cannot be renamed)`);
   const next = { ...spec, name };
   kind === 'account' ? accountClaims(next as AccountRule, {}) : userClaims(next as UserRule);
   await withTransaction(ctx, async (tx) => {
-    const r = await tx.db.update(natsRule).set({ spec: JSON.stringify(next), updatedAt: tx.clock.now() }).where(and(eq(natsRule.kind, kind), eq(natsRule.name, name)));
+    const r = await tx.db
+      .update(natsRule)
+      .set({ spec: JSON.stringify(next), updatedAt: tx.clock.now() })
+      .where(and(eq(natsRule.kind, kind), eq(natsRule.name, name)));
     if (r.rowsAffected === 0) throw notFound(`NATS ${kind} rule ${name}`);
   });
   await applyRuleChange(ctx, kind, name);

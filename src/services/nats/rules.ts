@@ -1,11 +1,28 @@
-import type { Account, ConnectionType, Export, Import, User } from '@nats-io/jwt';
+import type { Account, Export, Import, User } from '@nats-io/jwt';
 import type { AccountRule, UserRule } from './schemas';
 import { invalid } from '../../errors';
 
 export type { AccountRule, UserRule } from './schemas';
 
-const unlimitedJs = { memStorage: -1, diskStorage: -1, streams: -1, consumer: -1, maxAckPending: -1, memMaxStreamBytes: -1, diskMaxStreamBytes: -1 };
-const unlimitedCore = { maxConnections: -1, maxLeafNodeConnections: -1, maxData: -1, maxMsgPayload: -1, maxSubscriptions: -1, maxImports: -1, maxExports: -1, exportsAllowWildcards: true };
+const unlimitedJs = {
+  memStorage: -1,
+  diskStorage: -1,
+  streams: -1,
+  consumer: -1,
+  maxAckPending: -1,
+  memMaxStreamBytes: -1,
+  diskMaxStreamBytes: -1,
+};
+const unlimitedCore = {
+  maxConnections: -1,
+  maxLeafNodeConnections: -1,
+  maxData: -1,
+  maxMsgPayload: -1,
+  maxSubscriptions: -1,
+  maxImports: -1,
+  maxExports: -1,
+  exportsAllowWildcards: true,
+};
 
 /** Built-in rules (platform §4.2): re-ensured on every use, their names reserved. */
 export const PREDEFINED_ACCOUNT_RULES: Record<string, AccountRule> = {
@@ -14,7 +31,13 @@ export const PREDEFINED_ACCOUNT_RULES: Record<string, AccountRule> = {
     ...unlimitedCore,
     exports: [
       { name: 'account-monitoring-streams', subject: '$SYS.ACCOUNT.*.>', type: 'stream', account_token_position: 3 },
-      { name: 'account-monitoring-services', subject: '$SYS.REQ.ACCOUNT.*.*', type: 'service', response_type: 'Stream', account_token_position: 4 },
+      {
+        name: 'account-monitoring-services',
+        subject: '$SYS.REQ.ACCOUNT.*.*',
+        type: 'service',
+        response_type: 'Stream',
+        account_token_position: 4,
+      },
     ],
   },
   'default-account': { name: 'default-account', ...unlimitedCore, ...unlimitedJs },
@@ -22,9 +45,30 @@ export const PREDEFINED_ACCOUNT_RULES: Record<string, AccountRule> = {
 };
 
 export const PREDEFINED_USER_RULES: Record<string, UserRule> = {
-  'default-user': { name: 'default-user', bearerToken: false, allowedConnectionTypes: ['STANDARD', 'WEBSOCKET'], maxSubscriptions: -1, maxData: -1, maxPayload: -1 },
-  'default-mqtt-user': { name: 'default-mqtt-user', bearerToken: true, allowedConnectionTypes: ['MQTT', 'STANDARD'], maxSubscriptions: -1, maxData: -1, maxPayload: -1 },
-  'default-leaf-user': { name: 'default-leaf-user', bearerToken: false, allowedConnectionTypes: ['LEAFNODE', 'WEBSOCKET'], maxSubscriptions: -1, maxData: -1, maxPayload: -1 },
+  'default-user': {
+    name: 'default-user',
+    bearerToken: false,
+    allowedConnectionTypes: ['STANDARD', 'WEBSOCKET'],
+    maxSubscriptions: -1,
+    maxData: -1,
+    maxPayload: -1,
+  },
+  'default-mqtt-user': {
+    name: 'default-mqtt-user',
+    bearerToken: true,
+    allowedConnectionTypes: ['MQTT', 'STANDARD'],
+    maxSubscriptions: -1,
+    maxData: -1,
+    maxPayload: -1,
+  },
+  'default-leaf-user': {
+    name: 'default-leaf-user',
+    bearerToken: false,
+    allowedConnectionTypes: ['LEAFNODE', 'WEBSOCKET'],
+    maxSubscriptions: -1,
+    maxData: -1,
+    maxPayload: -1,
+  },
   // The relay connects with NATS over WebSocket (@nats-io/nats-core wsconnect), so WEBSOCKET is allowed
   // besides upstream's STANDARD.
   'controller-user': {
@@ -54,16 +98,29 @@ export function byteSize(v: number | string | undefined, field: string): number 
   return Number(m[1]) * (m[2] ? UNITS[m[2].toLowerCase()]! : 1);
 }
 
-const defined = <T extends Record<string, unknown>>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+const defined = <T extends Record<string, unknown>>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 function perms(r: { pubAllow?: string[]; pubDeny?: string[]; subAllow?: string[]; subDeny?: string[] }) {
-  const side = (allow?: string[], deny?: string[]) => (allow?.length || deny?.length ? defined({ allow: allow?.length ? allow : undefined, deny: deny?.length ? deny : undefined }) : undefined);
+  const side = (allow?: string[], deny?: string[]) =>
+    allow?.length || deny?.length
+      ? defined({ allow: allow?.length ? allow : undefined, deny: deny?.length ? deny : undefined })
+      : undefined;
   return defined({ pub: side(r.pubAllow, r.pubDeny), sub: side(r.subAllow, r.subDeny) });
 }
 
 /** Account rule → the account JWT's `nats` claim (platform §4.3); revocations carried over. */
 export function accountClaims(rule: AccountRule, revocations: Record<string, number>): Partial<Account> {
-  const js = ['memStorage', 'diskStorage', 'streams', 'consumer', 'maxAckPending', 'memMaxStreamBytes', 'diskMaxStreamBytes', 'maxBytesRequired'] as const;
+  const js = [
+    'memStorage',
+    'diskStorage',
+    'streams',
+    'consumer',
+    'maxAckPending',
+    'memMaxStreamBytes',
+    'diskMaxStreamBytes',
+    'maxBytesRequired',
+  ] as const;
   const hasJs = js.some((k) => rule[k] !== undefined);
   const limits = defined({
     conn: rule.maxConnections,
@@ -125,14 +182,23 @@ export function userClaims(rule: UserRule): Partial<User> {
 /** Rule string fields must be Latin-1 encodable (the JWT library's constraint, v3.8). */
 export function checkLatin1(value: unknown, path = ''): void {
   if (typeof value === 'string') {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is the point (anything outside Latin-1)
     if (/[^\u0000-\u00ff]/.test(value)) throw invalid(`${path || 'value'}: must contain Latin-1 characters only`);
-  } else if (Array.isArray(value)) value.forEach((v, i) => checkLatin1(v, `${path}[${i}]`));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkLatin1(v, path ? `${path}.${k}` : k);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      checkLatin1(v, `${path}[${i}]`);
+    });
+  } else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkLatin1(v, path ? `${path}.${k}` : k);
 }
 
 /** slug of platform §4.0. */
 export function slug(value: string, max = 48): string {
-  let s = value.trim().toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
+  let s = value
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (!s) return 'default';
   if (s.length > max) s = s.slice(0, max).replace(/-+$/g, '');
   return s;

@@ -10,28 +10,63 @@ import { safeName } from '../../http/names';
  */
 const jsLimit = z.number().int().min(-1).optional();
 const TierLimits = z
-  .object({ mem_storage: jsLimit, disk_storage: jsLimit, streams: jsLimit, consumer: jsLimit, max_ack_pending: jsLimit, mem_max_stream_bytes: jsLimit, disk_max_stream_bytes: jsLimit, max_bytes_required: z.boolean().optional() })
+  .object({
+    mem_storage: jsLimit,
+    disk_storage: jsLimit,
+    streams: jsLimit,
+    consumer: jsLimit,
+    max_ack_pending: jsLimit,
+    mem_max_stream_bytes: jsLimit,
+    disk_max_stream_bytes: jsLimit,
+    max_bytes_required: z.boolean().optional(),
+  })
   .catchall(z.unknown())
   .openapi('NatsTierLimits');
 const TieredLimits = z.record(z.string().min(1).max(32), TierLimits).openapi({ description: 'JetStream limits per replication tier' });
 
 export const Operator = z.object({ name: z.string(), publicKey: z.string(), jwt: z.string() }).openapi('NatsOperator');
 export const Account = z
-  .object({ id: z.number(), name: z.string(), publicKey: z.string(), jwt: z.string(), isSystem: z.boolean(), isLeafSystem: z.boolean(), applicationId: z.number().nullable(), natsRule: z.string() })
+  .object({
+    id: z.number(),
+    name: z.string(),
+    publicKey: z.string(),
+    jwt: z.string(),
+    isSystem: z.boolean(),
+    isLeafSystem: z.boolean(),
+    applicationId: z.number().nullable(),
+    natsRule: z.string(),
+  })
   .openapi('NatsAccount');
 export const User = z
-  .object({ id: z.number(), name: z.string(), publicKey: z.string(), jwt: z.string(), isBearer: z.boolean(), natsRule: z.string().optional(), expiresAt: z.string().optional(), accountId: z.number().optional(), accountName: z.string().optional() })
+  .object({
+    id: z.number(),
+    name: z.string(),
+    publicKey: z.string(),
+    jwt: z.string(),
+    isBearer: z.boolean(),
+    natsRule: z.string().optional(),
+    expiresAt: z.string().optional(),
+    accountId: z.number().optional(),
+    accountName: z.string().optional(),
+  })
   .openapi('NatsUser');
 export const UserCreate = z
   .strictObject({
     name: safeName(255),
-    expiresIn: z.string().max(8).regex(/^[0-9]+[hdm]$/, 'must look like 24h, 30d or 6m').optional(),
+    expiresIn: z
+      .string()
+      .max(8)
+      .regex(/^[0-9]+[hdm]$/, 'must look like 24h, 30d or 6m')
+      .optional(),
     natsRule: z.string().min(1).max(255).optional(),
   })
   .openapi('NatsUserCreate');
 
 const limit = z.number().int().min(-1);
-const byteSize = z.union([z.number().int().min(-1), z.string().regex(/^(-1|[0-9]+[kmgtKMGT]?)$/, 'must be -1 or a size like 64k, 10m, 1g')]);
+const byteSize = z.union([
+  z.number().int().min(-1),
+  z.string().regex(/^(-1|[0-9]+[kmgtKMGT]?)$/, 'must be -1 or a size like 64k, 10m, 1g'),
+]);
 const subjects = z.array(z.string().min(1).max(1024)).max(256);
 export const AccountRuleBody = z
   .strictObject({
@@ -58,7 +93,18 @@ export const AccountRuleBody = z
     respMax: z.number().int().min(0).optional(),
     respTtl: z.number().int().min(0).optional(),
     imports: z
-      .array(z.strictObject({ name: z.string().max(255), subject: z.string().min(1).max(1024), type: z.enum(['stream', 'service']), account: z.string().min(1).max(64), token: z.string().optional(), to: z.string().optional(), local_subject: z.string().optional(), share: z.boolean().optional() }))
+      .array(
+        z.strictObject({
+          name: z.string().max(255),
+          subject: z.string().min(1).max(1024),
+          type: z.enum(['stream', 'service']),
+          account: z.string().min(1).max(64),
+          token: z.string().optional(),
+          to: z.string().optional(),
+          local_subject: z.string().optional(),
+          share: z.boolean().optional(),
+        }),
+      )
       .max(256)
       .optional(),
     exports: z
@@ -92,9 +138,15 @@ export const UserRuleBody = z
     maxData: byteSize.optional(),
     bearerToken: z.boolean().optional(),
     proxyRequired: z.boolean().optional(),
-    allowedConnectionTypes: z.array(z.enum(['STANDARD', 'WEBSOCKET', 'LEAFNODE', 'LEAFNODE_WS', 'MQTT', 'MQTT_WS', 'IN_PROCESS'])).max(7).optional(),
+    allowedConnectionTypes: z
+      .array(z.enum(['STANDARD', 'WEBSOCKET', 'LEAFNODE', 'LEAFNODE_WS', 'MQTT', 'MQTT_WS', 'IN_PROCESS']))
+      .max(7)
+      .optional(),
     src: z.array(z.string().max(64)).max(256).optional(),
-    times: z.array(z.strictObject({ start: z.string().max(16), end: z.string().max(16) })).max(64).optional(),
+    times: z
+      .array(z.strictObject({ start: z.string().max(16), end: z.string().max(16) }))
+      .max(64)
+      .optional(),
     timesLocation: z.string().max(64).optional(),
     respMax: z.number().int().min(0).optional(),
     respTtl: z.number().int().min(0).optional(),
@@ -121,12 +173,33 @@ export type AccountRuleViewT = z.infer<typeof AccountRuleView>;
 export type UserRuleViewT = z.infer<typeof UserRuleView>;
 
 const hubPort = z.number().int().min(1).max(65535);
-const hubSize = z.string().max(32).regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
+const hubSize = z
+  .string()
+  .max(32)
+  .regex(/^[0-9]+\s*([mM][bB]?|[gG][bB]?|[tT][bB]?)?$/, 'must be a size such as 10g, 512m or 1tb');
 export const NatsHub = z
-  .object({ host: z.string(), serverPort: z.number(), clusterPort: z.number(), leafPort: z.number(), mqttPort: z.number(), httpPort: z.number(), jsStorageSize: z.string(), jsMemoryStoreSize: z.string() })
+  .object({
+    host: z.string(),
+    serverPort: z.number(),
+    clusterPort: z.number(),
+    leafPort: z.number(),
+    mqttPort: z.number(),
+    httpPort: z.number(),
+    jsStorageSize: z.string(),
+    jsMemoryStoreSize: z.string(),
+  })
   .openapi('NatsHub');
 export const NatsHubPut = z
-  .strictObject({ host: z.string().min(1).max(1024), serverPort: hubPort.optional(), clusterPort: hubPort.optional(), leafPort: hubPort.optional(), mqttPort: hubPort.optional(), httpPort: hubPort.optional(), jsStorageSize: hubSize.optional(), jsMemoryStoreSize: hubSize.optional() })
+  .strictObject({
+    host: z.string().min(1).max(1024),
+    serverPort: hubPort.optional(),
+    clusterPort: hubPort.optional(),
+    leafPort: hubPort.optional(),
+    mqttPort: hubPort.optional(),
+    httpPort: hubPort.optional(),
+    jsStorageSize: hubSize.optional(),
+    jsMemoryStoreSize: hubSize.optional(),
+  })
   .openapi('NatsHubUpdate');
 
 /** The all-users list adds where each user lives (upstream NatsUserWithContextResponse). */
@@ -145,7 +218,9 @@ export const UserWithContext = z
   })
   .openapi('NatsUserWithContext');
 /** One account's users: upstream's NatsUserResponse. */
-export const AccountUser = z.object({ id: z.number(), name: z.string(), publicKey: z.string(), jwt: z.string(), isBearer: z.boolean() }).openapi('NatsAccountUser');
+export const AccountUser = z
+  .object({ id: z.number(), name: z.string(), publicKey: z.string(), jwt: z.string(), isBearer: z.boolean() })
+  .openapi('NatsAccountUser');
 export const Creds = z.object({ credsBase64: z.string().openapi({ description: 'The .creds file, base64' }) }).openapi('NatsCreds');
 
 export type AccountViewT = z.infer<typeof Account>;

@@ -30,7 +30,16 @@ export interface PreparedNats {
   /** The account the users were signed by: an existing one, or a new one to insert with the first user. */
   account:
     | { kind: 'existing'; id: number; publicKey: string }
-    | { kind: 'new'; name: string; publicKey: string; jwt: string; ruleName: string; operatorId: number; seedSecretName: string; sealedSeed: string };
+    | {
+        kind: 'new';
+        name: string;
+        publicKey: string;
+        jwt: string;
+        ruleName: string;
+        operatorId: number;
+        seedSecretName: string;
+        sealedSeed: string;
+      };
   users: Map<string, PreparedUser>;
 }
 
@@ -46,7 +55,8 @@ export async function prepareWorkloadNats(
   const wanted = workloads.filter((w) => USER_NAME.test(w.name));
   if (wanted.length === 0) return undefined;
   const op = await ensureOperator(ctx);
-  const [existing] = app.id !== undefined ? await ctx.db.select().from(natsAccount).where(eq(natsAccount.applicationId, app.id)).limit(1) : [];
+  const [existing] =
+    app.id !== undefined ? await ctx.db.select().from(natsAccount).where(eq(natsAccount.applicationId, app.id)).limit(1) : [];
   let account: PreparedNats['account'];
   let akp;
   if (existing) {
@@ -102,18 +112,37 @@ export async function writeWorkloadNats(
   let [acc] = await tx.db.select().from(natsAccount).where(eq(natsAccount.applicationId, app.id)).limit(1);
   if (!acc) {
     if (prepared.account.kind !== 'new') return;
-    const [clash] = await tx.db.select({ id: natsAccount.id }).from(natsAccount).where(eq(natsAccount.name, prepared.account.name)).limit(1);
+    const [clash] = await tx.db
+      .select({ id: natsAccount.id })
+      .from(natsAccount)
+      .where(eq(natsAccount.name, prepared.account.name))
+      .limit(1);
     if (clash) return;
     const a = prepared.account;
     await putSecret(tx, a.seedSecretName, a.sealedSeed);
     [acc] = await tx.db
       .insert(natsAccount)
-      .values({ name: a.name, publicKey: a.publicKey, jwt: a.jwt, seedSecretName: a.seedSecretName, operatorId: a.operatorId, isSystem: false, applicationId: app.id, ruleName: a.ruleName, createdAt: now, updatedAt: now })
+      .values({
+        name: a.name,
+        publicKey: a.publicKey,
+        jwt: a.jwt,
+        seedSecretName: a.seedSecretName,
+        operatorId: a.operatorId,
+        isSystem: false,
+        applicationId: app.id,
+        ruleName: a.ruleName,
+        createdAt: now,
+        updatedAt: now,
+      })
       .returning();
   }
   // Signed by another account key than the one stored (made concurrently): the reconcile issues it.
   if (!acc || acc.publicKey !== prepared.account.publicKey) return;
-  const [dup] = await tx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, ms.name))).limit(1);
+  const [dup] = await tx.db
+    .select({ id: natsUser.id })
+    .from(natsUser)
+    .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, ms.name)))
+    .limit(1);
   if (dup) return;
   await putSecret(tx, u.credsSecretName, u.sealedCreds);
   await tx.db.insert(natsUser).values({
@@ -131,7 +160,15 @@ export async function writeWorkloadNats(
   });
   const [mount] = await tx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, u.credsSecretName)).limit(1);
   if (!mount) {
-    await tx.db.insert(volumeMount).values({ uuid: tx.ids.uuid(), name: u.credsSecretName, secretName: u.credsSecretName, configMapName: null, version: 1, createdAt: now, updatedAt: now });
+    await tx.db.insert(volumeMount).values({
+      uuid: tx.ids.uuid(),
+      name: u.credsSecretName,
+      secretName: u.credsSecretName,
+      configMapName: null,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
   }
   await linkMountsToFog(tx, [u.credsSecretName], fogUuid);
 }

@@ -24,14 +24,22 @@ const MAX_ATTEMPTS = 20;
  * Enqueues outbox work inside the caller's transaction. Same key: an unprocessed row takes the new
  * payload; a processed one is reopened.
  */
-export async function enqueueOutbox(tx: AppCtx, kind: 'agent_propagation', idempotencyKey: string, payload: PropagationPayload): Promise<void> {
+export async function enqueueOutbox(
+  tx: AppCtx,
+  kind: 'agent_propagation',
+  idempotencyKey: string,
+  payload: PropagationPayload,
+): Promise<void> {
   if (!tx.inTx) throw new Error('enqueueOutbox must run inside withTransaction');
   const now = tx.clock.now();
   const text = JSON.stringify(payload);
   await tx.db
     .insert(reconcileOutbox)
     .values({ kind, payload: text, idempotencyKey, createdAt: now, updatedAt: now })
-    .onConflictDoUpdate({ target: reconcileOutbox.idempotencyKey, set: { payload: text, processedAt: null, attempts: 0, lastError: null, updatedAt: now } });
+    .onConflictDoUpdate({
+      target: reconcileOutbox.idempotencyKey,
+      set: { payload: text, processedAt: null, attempts: 0, lastError: null, updatedAt: now },
+    });
 }
 
 /** One drain tick: up to DRAIN_BATCH unprocessed rows, each in its own short transaction. */
@@ -59,7 +67,9 @@ export async function drainOutbox(ctx: AppCtx): Promise<{ processed: number; fai
           .set({ attempts: row.attempts + 1, lastError: String((err as Error)?.message ?? err).slice(0, 500), updatedAt: tx.clock.now() })
           .where(eq(reconcileOutbox.id, row.id))
           .then(() => undefined),
-      ).catch((recordErr) => ctx.logger.error('could not record an outbox failure; the row will be retried as is', { id: row.id, ...errorFields(recordErr) }));
+      ).catch((recordErr) =>
+        ctx.logger.error('could not record an outbox failure; the row will be retried as is', { id: row.id, ...errorFields(recordErr) }),
+      );
     }
   }
   return { processed, failed, pending };
@@ -78,12 +88,24 @@ async function step(ctx: AppCtx, id: number, kind: string, p: PropagationPayload
       const affected = await tx.db.select({ uuid: microservice.uuid, fogUuid: microservice.fogUuid }).from(microservice).where(cond);
       if (affected.length) {
         // Microservices made from a catalog item follow its images and registry.
-        const item = p.rebuildCatalogItemId !== undefined ? (await tx.db.select().from(catalogItem).where(eq(catalogItem.id, p.rebuildCatalogItemId)).limit(1))[0] : undefined;
+        const item =
+          p.rebuildCatalogItemId !== undefined
+            ? (await tx.db.select().from(catalogItem).where(eq(catalogItem.id, p.rebuildCatalogItemId)).limit(1))[0]
+            : undefined;
         await tx.db
           .update(microservice)
           .set({ rebuild: true, ...(item ? { images: item.images, registryId: item.registryId } : {}) })
-          .where(inArray(microservice.uuid, affected.map((a) => a.uuid)));
-        await raiseFlags(tx, affected.map((a) => a.fogUuid).filter((u): u is string => Boolean(u)), ['microserviceConfig']);
+          .where(
+            inArray(
+              microservice.uuid,
+              affected.map((a) => a.uuid),
+            ),
+          );
+        await raiseFlags(
+          tx,
+          affected.map((a) => a.fogUuid).filter((u): u is string => Boolean(u)),
+          ['microserviceConfig'],
+        );
       }
       p = { ...p, rebuildRegistryId: undefined, rebuildCatalogItemId: undefined };
     }
@@ -94,7 +116,11 @@ async function step(ctx: AppCtx, id: number, kind: string, p: PropagationPayload
         .where(p.progress ? gt(fog.uuid, p.progress) : undefined)
         .orderBy(asc(fog.uuid))
         .limit(PROPAGATION_CHUNK);
-      await raiseFlags(tx, chunk.map((f) => f.uuid), ['registries']);
+      await raiseFlags(
+        tx,
+        chunk.map((f) => f.uuid),
+        ['registries'],
+      );
       if (chunk.length === PROPAGATION_CHUNK) {
         await tx.db
           .update(reconcileOutbox)
@@ -103,7 +129,10 @@ async function step(ctx: AppCtx, id: number, kind: string, p: PropagationPayload
         return false;
       }
     }
-    await tx.db.update(reconcileOutbox).set({ processedAt: tx.clock.now(), payload: JSON.stringify({ ...p, progress: undefined }), updatedAt: tx.clock.now() }).where(eq(reconcileOutbox.id, id));
+    await tx.db
+      .update(reconcileOutbox)
+      .set({ processedAt: tx.clock.now(), payload: JSON.stringify({ ...p, progress: undefined }), updatedAt: tx.clock.now() })
+      .where(eq(reconcileOutbox.id, id));
     return true;
   });
 }

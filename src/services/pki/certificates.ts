@@ -6,7 +6,18 @@ import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
 import { mountsUsing, sourceChanged } from '../config/resources';
 import { checkNames, describe, loadCa, selfSigned, signedLeaf, validityMs, type Issued, type SigningCa } from './x509';
-import type { CaCreatedT, CaInput, CaListT, CaViewT, CertCreatedT, CertInput, CertListT, CertViewT, ExpiringListT, RenewedT } from './schemas';
+import type {
+  CaCreatedT,
+  CaInput,
+  CaListT,
+  CaViewT,
+  CertCreatedT,
+  CertInput,
+  CertListT,
+  CertViewT,
+  ExpiringListT,
+  RenewedT,
+} from './schemas';
 
 /**
  * Certificate authorities and certificates (platform §2, operator-api §2.17). Keys are generated
@@ -38,11 +49,18 @@ async function readTls(ctx: AppCtx, name: string): Promise<{ crt: string; key: s
   if (row.type !== 'tls') throw invalid(`secretName: ${name} is a ${row.type} secret; a CA needs a tls secret with tls.crt and tls.key`);
   const data = JSON.parse(await ctx.vault.decrypt(row.dataEnc, `secret:${name}`)) as Record<string, string>;
   if (!data['tls.crt'] || !data['tls.key']) throw invalid(`secretName: ${name} lacks tls.crt or tls.key`);
-  return { crt: unb64(data['tls.crt'], `${name}.tls.crt`), key: unb64(data['tls.key'], `${name}.tls.key`), ca: data['ca.crt'] ? unb64(data['ca.crt'], `${name}.ca.crt`) : undefined };
+  return {
+    crt: unb64(data['tls.crt'], `${name}.tls.crt`),
+    key: unb64(data['tls.key'], `${name}.tls.key`),
+    ca: data['ca.crt'] ? unb64(data['ca.crt'], `${name}.ca.crt`) : undefined,
+  };
 }
 
 async function sealTls(ctx: AppCtx, name: string, issued: { certPem: string; keyPem: string }, caPem: string): Promise<string> {
-  return ctx.vault.encrypt(JSON.stringify({ 'tls.crt': b64(issued.certPem), 'tls.key': b64(issued.keyPem), 'ca.crt': b64(caPem) }), `secret:${name}`);
+  return ctx.vault.encrypt(
+    JSON.stringify({ 'tls.crt': b64(issued.certPem), 'tls.key': b64(issued.keyPem), 'ca.crt': b64(caPem) }),
+    `secret:${name}`,
+  );
 }
 
 /** Inside a write transaction: create or overwrite the tls secret; an overwrite bumps the mounts that project it. */
@@ -72,7 +90,8 @@ async function signerOf(ctx: AppCtx, row: CertRow): Promise<SigningCa> {
 
 export async function createCa(ctx: AppCtx, input: CaInput): Promise<CaCreatedT> {
   if (await rowByName(ctx, input.name)) throw conflict(`Certificate or CA ${input.name} already exists`);
-  if (input.type === 'k8s-secret') throw invalid('type: k8s-secret needs a Kubernetes control plane; import the CA into a Controller tls secret and use type direct');
+  if (input.type === 'k8s-secret')
+    throw invalid('type: k8s-secret needs a Kubernetes control plane; import the CA into a Controller tls secret and use type direct');
   if (input.type === 'direct') {
     if (!input.secretName) throw invalid('secretName: required for type direct');
     const tls = await readTls(ctx, input.secretName);
@@ -81,7 +100,8 @@ export async function createCa(ctx: AppCtx, input: CaInput): Promise<CaCreatedT>
     const facts = describe(tls.crt);
     if (!facts.isCA) throw invalid(`secretName: the certificate in ${input.secretName} is not a CA (basicConstraints cA=FALSE)`);
     await withTransaction(ctx, async (tx) => {
-      if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, input.name)).limit(1)).length) throw conflict(`Certificate or CA ${input.name} already exists`);
+      if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, input.name)).limit(1)).length)
+        throw conflict(`Certificate or CA ${input.name} already exists`);
       const now = tx.clock.now();
       await tx.db.insert(certificate).values({
         name: input.name,
@@ -115,7 +135,8 @@ async function generateCa(ctx: AppCtx, name: string, subject: string, expiration
   const issued = await selfSigned(subject, validityMs(expiration, CA_MONTHS), { ca: true });
   const sealed = await sealTls(ctx, name, issued, issued.certPem);
   await withTransaction(ctx, async (tx) => {
-    if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, name)).limit(1)).length) throw conflict(`Certificate or CA ${name} already exists`);
+    if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, name)).limit(1)).length)
+      throw conflict(`Certificate or CA ${name} already exists`);
     const [clash] = await tx.db.select({ id: secret.id }).from(secret).where(eq(secret.name, name)).limit(1);
     if (clash) throw conflict(`A secret named ${name} already exists; register it with type direct, or choose another name`);
     await storeTls(tx, name, sealed);
@@ -124,7 +145,16 @@ async function generateCa(ctx: AppCtx, name: string, subject: string, expiration
   });
 }
 
-async function insertRow(tx: AppCtx, name: string, subject: string, hosts: string, isCA: boolean, issued: Issued, signedById: number | null, expiration: number | null) {
+async function insertRow(
+  tx: AppCtx,
+  name: string,
+  subject: string,
+  hosts: string,
+  isCA: boolean,
+  issued: Issued,
+  signedById: number | null,
+  expiration: number | null,
+) {
   const now = tx.clock.now();
   await tx.db.insert(certificate).values({
     name,
@@ -158,7 +188,16 @@ const daysLeft = (ctx: AppCtx, r: CertRow) => Math.floor((r.validTo - ctx.clock.
 
 export async function listCas(ctx: AppCtx): Promise<CaListT> {
   const rows = await ctx.db.select().from(certificate).where(eq(certificate.isCA, true)).orderBy(asc(certificate.name));
-  return { cas: rows.map((r) => ({ name: r.name, subject: r.subject, valid_from: iso(r.validFrom), valid_to: iso(r.validTo), days_remaining: daysLeft(ctx, r), is_expired: r.validTo <= ctx.clock.now() })) };
+  return {
+    cas: rows.map((r) => ({
+      name: r.name,
+      subject: r.subject,
+      valid_from: iso(r.validFrom),
+      valid_to: iso(r.validTo),
+      days_remaining: daysLeft(ctx, r),
+      is_expired: r.validTo <= ctx.clock.now(),
+    })),
+  };
 }
 
 async function pemData(ctx: AppCtx, r: CertRow): Promise<CaViewT['data']> {
@@ -168,13 +207,21 @@ async function pemData(ctx: AppCtx, r: CertRow): Promise<CaViewT['data']> {
 
 export async function getCa(ctx: AppCtx, name: string): Promise<CaViewT> {
   const r = await rowByName(ctx, name);
-  if (!r || !r.isCA) throw notFound(`CA ${name}`);
-  return { name: r.name, subject: r.subject, isCA: true, validFrom: iso(r.validFrom), validTo: iso(r.validTo), serialNumber: r.serialNumber, data: await pemData(ctx, r) };
+  if (!r?.isCA) throw notFound(`CA ${name}`);
+  return {
+    name: r.name,
+    subject: r.subject,
+    isCA: true,
+    validFrom: iso(r.validFrom),
+    validTo: iso(r.validTo),
+    serialNumber: r.serialNumber,
+    data: await pemData(ctx, r),
+  };
 }
 
 export async function deleteCa(ctx: AppCtx, name: string): Promise<void> {
   const r = await rowByName(ctx, name);
-  if (!r || !r.isCA) throw notFound(`CA ${name}`);
+  if (!r?.isCA) throw notFound(`CA ${name}`);
   await deleteRow(ctx, r);
 }
 
@@ -199,7 +246,8 @@ async function resolveSigner(ctx: AppCtx, ca: NonNullable<CertInput['ca']>): Pro
   if (ca.cert && ca.key) return { signer: await loadCa(ca.cert, ca.key, 'ca') };
   if (!ca.secretName) throw invalid('ca.secretName: required for ca.type direct (or give ca.cert and ca.key)');
   let row = await rowByName(ctx, ca.secretName);
-  if (!row && (WELL_KNOWN_CAS as readonly string[]).includes(ca.secretName)) row = await ensureCa(ctx, ca.secretName as (typeof WELL_KNOWN_CAS)[number]);
+  if (!row && (WELL_KNOWN_CAS as readonly string[]).includes(ca.secretName))
+    row = await ensureCa(ctx, ca.secretName as (typeof WELL_KNOWN_CAS)[number]);
   if (row) {
     if (!row.isCA) throw invalid(`ca.secretName: ${ca.secretName} is not a CA`);
     return { signer: await signerOf(ctx, row), row };
@@ -210,7 +258,10 @@ async function resolveSigner(ctx: AppCtx, ca: NonNullable<CertInput['ca']>): Pro
 }
 
 function hostList(hosts: string): string[] {
-  const list = hosts.split(',').map((h) => h.trim()).filter(Boolean);
+  const list = hosts
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   for (const h of list) if (!/^[A-Za-z0-9*._:-]{1,253}$/.test(h)) throw invalid(`hosts: "${h}" is not a DNS name or IP address`);
   return list;
 }
@@ -234,7 +285,8 @@ export async function createCertificate(ctx: AppCtx, input: CertInput): Promise<
   }
   const sealed = await sealTls(ctx, input.name, issued, caPem);
   await withTransaction(ctx, async (tx) => {
-    if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, input.name)).limit(1)).length) throw conflict(`Certificate or CA ${input.name} already exists`);
+    if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, input.name)).limit(1)).length)
+      throw conflict(`Certificate or CA ${input.name} already exists`);
     const [clash] = await tx.db.select({ id: secret.id }).from(secret).where(eq(secret.name, input.name)).limit(1);
     if (clash) throw conflict(`A secret named ${input.name} already exists`);
     await storeTls(tx, input.name, sealed);
@@ -242,7 +294,14 @@ export async function createCertificate(ctx: AppCtx, input: CertInput): Promise<
     auditTarget(tx, input.name);
   });
   const r = (await rowByName(ctx, input.name))!;
-  return { name: r.name, subject: r.subject, hosts: r.hosts, valid_from: iso(r.validFrom), valid_to: iso(r.validTo), ca_name: signedBy?.name ?? null };
+  return {
+    name: r.name,
+    subject: r.subject,
+    hosts: r.hosts,
+    valid_from: iso(r.validFrom),
+    valid_to: iso(r.validTo),
+    ca_name: signedBy?.name ?? null,
+  };
 }
 
 async function chainOf(ctx: AppCtx, r: CertRow) {
@@ -277,7 +336,11 @@ async function certRows(ctx: AppCtx, expiringWithinDays?: number): Promise<Array
   const names = new Map(rows.map((r) => [r.id, r.name]));
   const missing = rows.filter((r) => r.signedById && !names.has(r.signedById));
   for (const m of missing) {
-    const [ca] = await ctx.db.select({ id: certificate.id, name: certificate.name }).from(certificate).where(eq(certificate.id, m.signedById!)).limit(1);
+    const [ca] = await ctx.db
+      .select({ id: certificate.id, name: certificate.name })
+      .from(certificate)
+      .where(eq(certificate.id, m.signedById!))
+      .limit(1);
     if (ca) names.set(ca.id, ca.name);
   }
   return rows.map((r) => ({ r, caName: r.signedById ? (names.get(r.signedById) ?? null) : null }));
@@ -348,11 +411,23 @@ export async function renewCertificate(ctx: AppCtx, name: string): Promise<Renew
     await storeTls(tx, r.secretName, sealed);
     await tx.db
       .update(certificate)
-      .set({ validFrom: issued.notBefore.getTime(), validTo: issued.notAfter.getTime(), serialNumber: issued.serialNumber, updatedAt: tx.clock.now() })
+      .set({
+        validFrom: issued.notBefore.getTime(),
+        validTo: issued.notAfter.getTime(),
+        serialNumber: issued.serialNumber,
+        updatedAt: tx.clock.now(),
+      })
       .where(eq(certificate.id, r.id));
     auditTarget(tx, name);
   });
-  return { name: r.name, subject: r.subject, hosts: r.hosts, valid_from: iso(issued.notBefore.getTime()), valid_to: iso(issued.notAfter.getTime()), renewed: true };
+  return {
+    name: r.name,
+    subject: r.subject,
+    hosts: r.hosts,
+    valid_from: iso(issued.notBefore.getTime()),
+    valid_to: iso(issued.notAfter.getTime()),
+    renewed: true,
+  };
 }
 
 /**
@@ -364,7 +439,14 @@ export async function renewExpiring(ctx: AppCtx, days: number): Promise<{ renewe
   const rows = await ctx.db
     .select({ name: certificate.name })
     .from(certificate)
-    .where(and(eq(certificate.isCA, false), eq(certificate.imported, false), isNotNull(certificate.signedById), lte(certificate.validTo, ctx.clock.now() + days * 86_400_000)))
+    .where(
+      and(
+        eq(certificate.isCA, false),
+        eq(certificate.imported, false),
+        isNotNull(certificate.signedById),
+        lte(certificate.validTo, ctx.clock.now() + days * 86_400_000),
+      ),
+    )
     .orderBy(asc(certificate.name));
   const renewed: string[] = [];
   const failed: string[] = [];

@@ -8,8 +8,16 @@ import { z } from '@hono/zod-openapi';
  */
 
 const CaType = z.enum(['self-signed', 'direct', 'k8s-secret']);
-const name = z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
-const expiration = z.number().int().min(0).openapi({ description: 'Validity: values below 1000 are months (30.44 days), larger values milliseconds' });
+const name = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
+const expiration = z
+  .number()
+  .int()
+  .min(0)
+  .openapi({ description: 'Validity: values below 1000 are months (30.44 days), larger values milliseconds' });
 const instant = z.string().openapi({ format: 'date-time' });
 
 export const CaCreate = z
@@ -45,7 +53,15 @@ export type CertInput = z.infer<typeof CertCreate>;
 const PemData = z.object({ certificate: z.string().nullable(), privateKey: z.string().nullable() }).openapi('CertificatePem');
 
 export const CaView = z
-  .object({ name: z.string(), subject: z.string(), isCA: z.literal(true), validFrom: instant, validTo: instant, serialNumber: z.string(), data: PemData })
+  .object({
+    name: z.string(),
+    subject: z.string(),
+    isCA: z.literal(true),
+    validFrom: instant,
+    validTo: instant,
+    serialNumber: z.string(),
+    data: PemData,
+  })
   .openapi('CertificateAuthority');
 
 export const CaCreated = z
@@ -53,7 +69,14 @@ export const CaCreated = z
   .openapi('CertificateAuthorityCreated');
 
 export const CaSummary = z
-  .object({ name: z.string(), subject: z.string(), valid_from: instant, valid_to: instant, days_remaining: z.number().int(), is_expired: z.boolean() })
+  .object({
+    name: z.string(),
+    subject: z.string(),
+    valid_from: instant,
+    valid_to: instant,
+    days_remaining: z.number().int(),
+    is_expired: z.boolean(),
+  })
   .openapi('CertificateAuthoritySummary');
 export const CaList = z.object({ cas: z.array(CaSummary) }).openapi('CertificateAuthorityList');
 
@@ -79,11 +102,27 @@ export const CertView = CertSummary.extend({
 }).openapi('Certificate');
 
 export const CertCreated = z
-  .object({ name: z.string(), subject: z.string(), hosts: z.string(), valid_from: instant, valid_to: instant, ca_name: z.string().nullable() })
+  .object({
+    name: z.string(),
+    subject: z.string(),
+    hosts: z.string(),
+    valid_from: instant,
+    valid_to: instant,
+    ca_name: z.string().nullable(),
+  })
   .openapi('CertificateCreated');
 
 export const ExpiringCert = z
-  .object({ name: z.string(), subject: z.string(), hosts: z.string(), is_ca: z.boolean(), valid_from: instant, valid_to: instant, days_remaining: z.number().int(), ca_name: z.string().nullable() })
+  .object({
+    name: z.string(),
+    subject: z.string(),
+    hosts: z.string(),
+    is_ca: z.boolean(),
+    valid_from: instant,
+    valid_to: instant,
+    days_remaining: z.number().int(),
+    ca_name: z.string().nullable(),
+  })
   .openapi('ExpiringCertificate');
 export const ExpiringList = z.object({ certificates: z.array(ExpiringCert) }).openapi('ExpiringCertificateList');
 

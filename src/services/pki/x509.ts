@@ -7,7 +7,12 @@ import { invalid } from '../../errors';
  * random 128-bit serials, the extensions of platform §2.5.
  */
 
-const RSA: RsaHashedKeyGenParams = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+const RSA: RsaHashedKeyGenParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+};
 
 export interface Issued {
   certPem: string;
@@ -36,7 +41,10 @@ function serial(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-const pem = (label: string, der: ArrayBuffer) => `-----BEGIN ${label}-----\n${btoa(String.fromCharCode(...new Uint8Array(der))).replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
+const pem = (label: string, der: ArrayBuffer) =>
+  `-----BEGIN ${label}-----\n${btoa(String.fromCharCode(...new Uint8Array(der)))
+    .replace(/.{64}/g, '$&\n')
+    .replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 
 function cn(subject: string): string {
   // A plain name becomes the CN; an RFC 4514 string ("CN=x, O=y") is taken as is.
@@ -87,10 +95,22 @@ export async function selfSigned(subject: string, validMs: number, opts: { ca: b
   const notAfter = new Date(Date.now() + validMs);
   const serialNumber = serial();
   const extensions: x509.Extension[] = opts.ca
-    ? [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)]
+    ? [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ]
     : [...(await leafExtensions(keys.publicKey, opts.hosts ?? [], undefined))];
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber, name: cn(subject), notBefore, notAfter, keys, signingAlgorithm: RSA, extensions });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey), serialNumber, notBefore, notAfter };
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber,
+    name: cn(subject),
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: RSA,
+    extensions,
+  });
+  return { certPem: `${cert.toString('pem')}\n`, keyPem: await keyPem(keys.privateKey), serialNumber, notBefore, notAfter };
 }
 
 async function leafExtensions(publicKey: CryptoKey, hosts: string[], ca: SigningCa | undefined): Promise<x509.Extension[]> {
@@ -124,7 +144,7 @@ export async function signedLeaf(ca: SigningCa, subject: string, hosts: string[]
     signingAlgorithm: ca.key.algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : RSA,
     extensions: await leafExtensions(keys.publicKey, hosts, ca),
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey), serialNumber, notBefore, notAfter };
+  return { certPem: `${cert.toString('pem')}\n`, keyPem: await keyPem(keys.privateKey), serialNumber, notBefore, notAfter };
 }
 
 // ---- import ----
@@ -174,7 +194,7 @@ export async function loadCa(certPem: string, keyPemText: string, what: string):
   for (const alg of attempts) {
     try {
       const key = await crypto.subtle.importKey('pkcs8', der as Uint8Array<ArrayBuffer>, alg, true, ['sign']);
-      return { cert, key, certPem: cert.toString('pem') + '\n' };
+      return { cert, key, certPem: `${cert.toString('pem')}\n` };
     } catch {
       /* next algorithm */
     }

@@ -27,7 +27,14 @@ type FogRow = typeof fog.$inferSelect;
 /** Fogs per query (and per enqueue transaction) of the periodic sweep. */
 const SWEEP_CHUNK = 500;
 export type Phase = 'Pending' | 'Progressing' | 'Ready' | 'Failed' | 'Deleting';
-export type TaskReason = 'spec-changed' | 'delete' | 'manual-retry' | 'periodic-sweep' | 'service-changed' | 'upstream-changed' | 'nats-changed';
+export type TaskReason =
+  | 'spec-changed'
+  | 'delete'
+  | 'manual-retry'
+  | 'periodic-sweep'
+  | 'service-changed'
+  | 'upstream-changed'
+  | 'nats-changed';
 
 const LEASE_MS = 300_000;
 const DELETE_LEASE_MS = 60_000;
@@ -36,7 +43,15 @@ const BACKOFF_BASE_MS = 5_000;
 /** SKUPPER_PLATFORM / siteConfig version: the distribution constant of this build. */
 export const ROUTER_DISTRIBUTION = 'iofog';
 const CERT_DIR = '/etc/skupper-router-certs';
-const LOCAL_SANS = ['localhost', '127.0.0.1', 'host.docker.internal', 'host.containers.internal', 'iofog', 'service.local', 'router.default.svc.bridge.local'];
+const LOCAL_SANS = [
+  'localhost',
+  '127.0.0.1',
+  'host.docker.internal',
+  'host.containers.internal',
+  'iofog',
+  'service.local',
+  'router.default.svc.bridge.local',
+];
 
 // ---- enqueue (inside the caller's transaction) ----
 
@@ -70,7 +85,11 @@ export async function enqueueFogReconcile(tx: AppCtx, fogUuid: string, reason: T
     .values({ fogUuid, phase, lastTransitionAt: now })
     .onConflictDoUpdate({
       target: fogPlatformStatus.fogUuid,
-      set: { phase: sql`CASE WHEN ${fogPlatformStatus.phase} = 'Deleting' THEN 'Deleting' ELSE ${phase} END`, lastTransitionAt: now, ...(reason === 'manual-retry' ? { lastError: null } : {}) },
+      set: {
+        phase: sql`CASE WHEN ${fogPlatformStatus.phase} = 'Deleting' THEN 'Deleting' ELSE ${phase} END`,
+        lastTransitionAt: now,
+        ...(reason === 'manual-retry' ? { lastError: null } : {}),
+      },
     });
 }
 
@@ -96,12 +115,18 @@ export async function enqueueNatsFogs(tx: AppCtx, fogUuids: string[]): Promise<v
     .select({ uuid: fog.uuid, gen: fog.specGeneration, natsMode: fog.natsMode })
     .from(fog)
     .where(isNull(fog.deleteRequestedAt));
-  for (const r of rows) if (fogUuids.length === 0 ? r.natsMode !== 'none' : fogUuids.includes(r.uuid) || r.natsMode === 'server') await enqueueFogReconcile(tx, r.uuid, 'nats-changed', r.gen);
+  for (const r of rows)
+    if (fogUuids.length === 0 ? r.natsMode !== 'none' : fogUuids.includes(r.uuid) || r.natsMode === 'server')
+      await enqueueFogReconcile(tx, r.uuid, 'nats-changed', r.gen);
 }
 
 /** POST /iofog/:uuid/reconcile: a failed (or any) fog is retried now. */
 export async function requestReconcile(ctx: AppCtx, fogUuid: string): Promise<void> {
-  const [f] = await ctx.db.select({ uuid: fog.uuid, gen: fog.specGeneration, deleting: fog.deleteRequestedAt }).from(fog).where(eq(fog.uuid, fogUuid)).limit(1);
+  const [f] = await ctx.db
+    .select({ uuid: fog.uuid, gen: fog.specGeneration, deleting: fog.deleteRequestedAt })
+    .from(fog)
+    .where(eq(fog.uuid, fogUuid))
+    .limit(1);
   if (!f) throw notFound(`Fog ${fogUuid}`);
   await withTransaction(ctx, (tx) => enqueueFogReconcile(tx, fogUuid, f.deleting !== null ? 'delete' : 'manual-retry', f.gen));
 }
@@ -136,7 +161,12 @@ export async function defaultRouterFog(ctx: AppCtx): Promise<FogRow | undefined>
   return f;
 }
 
-export const routerView = (f: FogRow) => ({ host: f.host ?? '', messagingPort: f.messagingPort, edgeRouterPort: f.edgeRouterPort ?? 45671, interRouterPort: f.interRouterPort ?? 55671 });
+export const routerView = (f: FogRow) => ({
+  host: f.host ?? '',
+  messagingPort: f.messagingPort,
+  edgeRouterPort: f.edgeRouterPort ?? 45671,
+  interRouterPort: f.interRouterPort ?? 55671,
+});
 
 // ---- the worker ----
 
@@ -161,7 +191,13 @@ export async function claimTask(ctx: AppCtx): Promise<typeof fogPlatformTask.$in
       const r = await tx.db
         .update(fogPlatformTask)
         .set({ status: 'in_progress', leaderUuid: ctx.controllerUuid, claimedAt: now, updatedAt: now })
-        .where(and(eq(fogPlatformTask.fogUuid, t.fogUuid), eq(fogPlatformTask.updatedAt, t.updatedAt), or(isNull(fogPlatformTask.claimedAt), lt(fogPlatformTask.claimedAt, stale))));
+        .where(
+          and(
+            eq(fogPlatformTask.fogUuid, t.fogUuid),
+            eq(fogPlatformTask.updatedAt, t.updatedAt),
+            or(isNull(fogPlatformTask.claimedAt), lt(fogPlatformTask.claimedAt, stale)),
+          ),
+        );
       return r.rowsAffected > 0;
     });
     if (won) return { ...t, status: 'in_progress', leaderUuid: ctx.controllerUuid, claimedAt: now, updatedAt: now };
@@ -205,13 +241,27 @@ async function finishTask(ctx: AppCtx, task: typeof fogPlatformTask.$inferSelect
     if (!f) return; // the fog is gone (cascade took the task)
     const [current] = await tx.db.select().from(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, task.fogUuid)).limit(1);
     // Enqueued again while we worked (a newer generation or a delete): leave it pending for the next tick.
-    const superseded = current && (current.updatedAt !== task.updatedAt || current.specGeneration > task.specGeneration || current.reason !== task.reason);
+    const superseded =
+      current && (current.updatedAt !== task.updatedAt || current.specGeneration > task.specGeneration || current.reason !== task.reason);
     const now = tx.clock.now();
     if (error === undefined) {
-      if (superseded) await tx.db.update(fogPlatformTask).set({ status: 'pending', leaderUuid: null, claimedAt: null }).where(eq(fogPlatformTask.fogUuid, task.fogUuid));
+      if (superseded)
+        await tx.db
+          .update(fogPlatformTask)
+          .set({ status: 'pending', leaderUuid: null, claimedAt: null })
+          .where(eq(fogPlatformTask.fogUuid, task.fogUuid));
       else await tx.db.delete(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, task.fogUuid));
       if (task.reason === 'delete') await setStatus(tx, task.fogUuid, { phase: 'Deleting', lastError: null });
-      else await setStatus(tx, task.fogUuid, { phase: superseded ? 'Pending' : 'Ready', observedGeneration: task.specGeneration, lastError: null, conditions: JSON.stringify([{ type: 'RouterReady', status: 'True' }, { type: 'NatsReady', status: 'True' }]) });
+      else
+        await setStatus(tx, task.fogUuid, {
+          phase: superseded ? 'Pending' : 'Ready',
+          observedGeneration: task.specGeneration,
+          lastError: null,
+          conditions: JSON.stringify([
+            { type: 'RouterReady', status: 'True' },
+            { type: 'NatsReady', status: 'True' },
+          ]),
+        });
       return;
     }
     const attempts = task.attempts + 1;
@@ -233,19 +283,28 @@ async function finishTask(ctx: AppCtx, task: typeof fogPlatformTask.$inferSelect
       lastError: error.slice(0, 2000),
       conditions: JSON.stringify([{ type: 'Reconciled', status: 'False', reason: 'ReconcileFailed', message: error.slice(0, 500) }]),
     });
-    await tx.db.update(fog).set({ warningMessage: `Platform reconcile: ${error.slice(0, 200)}` }).where(eq(fog.uuid, task.fogUuid));
+    await tx.db
+      .update(fog)
+      .set({ warningMessage: `Platform reconcile: ${error.slice(0, 200)}` })
+      .where(eq(fog.uuid, task.fogUuid));
   });
 }
 
 // ---- the reconcile itself ----
 
-const certNames = (f: FogRow) => ({ site: `router-site-server-${f.name}`, local: `router-local-server-${f.name}`, agent: `router-local-agent-${f.name}` });
+const certNames = (f: FogRow) => ({
+  site: `router-site-server-${f.name}`,
+  local: `router-local-server-${f.name}`,
+  agent: `router-local-agent-${f.name}`,
+});
 
 /** Idempotent: brings the fog's router microservice, certificates and mounts to its spec (or removes them). */
 export async function reconcileFog(ctx: AppCtx, fogUuid: string, deleting: boolean): Promise<void> {
   const f = await fogRowByUuid(ctx.db, fogUuid);
   if (!f) return;
-  await withTransaction(ctx, (tx) => setStatus(tx, fogUuid, { phase: deleting || f.deleteRequestedAt !== null ? 'Deleting' : 'Progressing' }));
+  await withTransaction(ctx, (tx) =>
+    setStatus(tx, fogUuid, { phase: deleting || f.deleteRequestedAt !== null ? 'Deleting' : 'Progressing' }),
+  );
   if (deleting || f.deleteRequestedAt !== null) {
     await removeRouter(ctx, f);
     await removeNats(ctx, f);
@@ -278,12 +337,21 @@ async function reconcileRouter(ctx: AppCtx, f: FogRow): Promise<void> {
   await upsertRouterMicroservice(ctx, f, image, routerConfig(ctx, f, upstreams, secrets, await bridgesFor(ctx, f)), secrets);
 }
 
-async function routerImages(ctx: AppCtx, f: FogRow): Promise<{ images: Array<{ containerImage: string; archId: number }>; registryId: number }> {
-  const [item] = await ctx.db.select().from(catalogItem).where(and(eq(catalogItem.name, 'Router'), eq(catalogItem.category, 'SYSTEM'))).limit(1);
+async function routerImages(
+  ctx: AppCtx,
+  f: FogRow,
+): Promise<{ images: Array<{ containerImage: string; archId: number }>; registryId: number }> {
+  const [item] = await ctx.db
+    .select()
+    .from(catalogItem)
+    .where(and(eq(catalogItem.name, 'Router'), eq(catalogItem.category, 'SYSTEM')))
+    .limit(1);
   if (!item) throw new Error('the system catalog item Router is missing');
   const images = JSON.parse(item.images) as Array<{ containerImage: string; archId: number }>;
   if (f.archId >= 1 && !images.some((i) => i.archId === f.archId)) {
-    throw new Error(`the Router catalog item has no image for this fog's architecture (archId ${f.archId}); add one to the catalog item, then POST /api/v3/iofog/${f.uuid}/reconcile`);
+    throw new Error(
+      `the Router catalog item has no image for this fog's architecture (archId ${f.archId}); add one to the catalog item, then POST /api/v3/iofog/${f.uuid}/reconcile`,
+    );
   }
   return { images, registryId: item.registryId };
 }
@@ -306,45 +374,117 @@ async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
     .where(and(eq(fog.isSystem, true), eq(fog.routerMode, 'interior'), isNull(fog.deleteRequestedAt)))
     .orderBy(asc(fog.createdAt));
   const defaultRouter = systems[0];
-  const wanted = f.upstreamRouters ? (JSON.parse(f.upstreamRouters) as string[]) : [...(defaultRouter ? ['default-router'] : []), ...systems.slice(1).map((s) => s.uuid)];
+  const wanted = f.upstreamRouters
+    ? (JSON.parse(f.upstreamRouters) as string[])
+    : [...(defaultRouter ? ['default-router'] : []), ...systems.slice(1).map((s) => s.uuid)];
   const out: Upstream[] = [];
   for (const ref of wanted) {
     let target: FogRow | undefined;
     if (ref === 'default-router') target = defaultRouter;
-    else target = (await ctx.db.select().from(fog).where(or(eq(fog.uuid, ref), eq(fog.name, ref))).limit(1))[0];
+    else
+      target = (
+        await ctx.db
+          .select()
+          .from(fog)
+          .where(or(eq(fog.uuid, ref), eq(fog.name, ref)))
+          .limit(1)
+      )[0];
     // An upstream that is gone (deleted or being deleted) is dropped: its downstream routers re-home to
     // the default router (platform §5.8).
     if (!target || target.deleteRequestedAt !== null) {
-      if (ref !== 'default-router' && defaultRouter && defaultRouter.uuid !== f.uuid && !wanted.includes('default-router') && !out.some((u) => u.key === 'default-router')) {
-        out.push({ key: 'default-router', host: defaultRouter.host ?? '', edgeRouterPort: defaultRouter.edgeRouterPort ?? 45671, interRouterPort: defaultRouter.interRouterPort ?? 55671 });
+      if (
+        ref !== 'default-router' &&
+        defaultRouter &&
+        defaultRouter.uuid !== f.uuid &&
+        !wanted.includes('default-router') &&
+        !out.some((u) => u.key === 'default-router')
+      ) {
+        out.push({
+          key: 'default-router',
+          host: defaultRouter.host ?? '',
+          edgeRouterPort: defaultRouter.edgeRouterPort ?? 45671,
+          interRouterPort: defaultRouter.interRouterPort ?? 55671,
+        });
       }
       continue;
     }
     if (target.uuid === f.uuid) continue;
     if (target.routerMode !== 'interior') throw new Error(`upstream router ${ref} is not an interior router`);
     if (!target.host) throw new Error(`upstream router ${ref} has no host`);
-    out.push({ key: ref === 'default-router' ? 'default-router' : target.uuid, host: target.host, edgeRouterPort: target.edgeRouterPort ?? 45671, interRouterPort: target.interRouterPort ?? 55671 });
+    out.push({
+      key: ref === 'default-router' ? 'default-router' : target.uuid,
+      host: target.host,
+      edgeRouterPort: target.edgeRouterPort ?? 45671,
+      interRouterPort: target.interRouterPort ?? 55671,
+    });
   }
   return out;
 }
 
 /** The router configuration document of platform §5.4. */
-export function routerConfig(ctx: AppCtx, f: FogRow, upstreams: Upstream[], secrets: string[], bridges: { tcpConnectors: Record<string, unknown>; tcpListeners: Record<string, unknown> }) {
+export function routerConfig(
+  ctx: AppCtx,
+  f: FogRow,
+  upstreams: Upstream[],
+  secrets: string[],
+  bridges: { tcpConnectors: Record<string, unknown>; tcpListeners: Record<string, unknown> },
+) {
   const interior = f.routerMode === 'interior';
   const names = certNames(f);
   const listeners: Record<string, Record<string, unknown>> = {
     [`${f.uuid}-amqp`]: { name: `${f.uuid}-amqp`, host: '0.0.0.0', port: 5672, role: 'normal' },
-    [`${f.uuid}-amqps`]: { name: `${f.uuid}-amqps`, host: '0.0.0.0', port: f.messagingPort, role: 'normal', authenticatePeer: true, saslMechanisms: 'EXTERNAL', sslProfile: names.local },
+    [`${f.uuid}-amqps`]: {
+      name: `${f.uuid}-amqps`,
+      host: '0.0.0.0',
+      port: f.messagingPort,
+      role: 'normal',
+      authenticatePeer: true,
+      saslMechanisms: 'EXTERNAL',
+      sslProfile: names.local,
+    },
   };
   if (interior) {
-    listeners[`${f.uuid}-inter-router`] = { name: `${f.uuid}-inter-router`, host: '0.0.0.0', port: f.interRouterPort ?? 55671, role: 'inter-router', authenticatePeer: true, saslMechanisms: 'EXTERNAL', sslProfile: names.site };
-    listeners[`${f.uuid}-edge`] = { name: `${f.uuid}-edge`, host: '0.0.0.0', port: f.edgeRouterPort ?? 45671, role: 'edge', authenticatePeer: true, saslMechanisms: 'EXTERNAL', sslProfile: names.site };
+    listeners[`${f.uuid}-inter-router`] = {
+      name: `${f.uuid}-inter-router`,
+      host: '0.0.0.0',
+      port: f.interRouterPort ?? 55671,
+      role: 'inter-router',
+      authenticatePeer: true,
+      saslMechanisms: 'EXTERNAL',
+      sslProfile: names.site,
+    };
+    listeners[`${f.uuid}-edge`] = {
+      name: `${f.uuid}-edge`,
+      host: '0.0.0.0',
+      port: f.edgeRouterPort ?? 45671,
+      role: 'edge',
+      authenticatePeer: true,
+      saslMechanisms: 'EXTERNAL',
+      sslProfile: names.site,
+    };
   }
   const connectors = Object.fromEntries(
-    upstreams.map((u) => [u.key, { name: u.key, role: interior ? 'inter-router' : 'edge', host: u.host, port: String(interior ? u.interRouterPort : u.edgeRouterPort), sslProfile: names.site }]),
+    upstreams.map((u) => [
+      u.key,
+      {
+        name: u.key,
+        role: interior ? 'inter-router' : 'edge',
+        host: u.host,
+        port: String(interior ? u.interRouterPort : u.edgeRouterPort),
+        sslProfile: names.site,
+      },
+    ]),
   );
-  const sslProfiles: Record<string, Record<string, string>> = { 'system-default': { name: 'system-default', caCertFile: '/etc/pki/tls/certs/ca-bundle.crt' } };
-  for (const s of secrets) sslProfiles[s] = { name: s, caCertFile: `${CERT_DIR}/${s}/ca.crt`, certFile: `${CERT_DIR}/${s}/tls.crt`, privateKeyFile: `${CERT_DIR}/${s}/tls.key` };
+  const sslProfiles: Record<string, Record<string, string>> = {
+    'system-default': { name: 'system-default', caCertFile: '/etc/pki/tls/certs/ca-bundle.crt' },
+  };
+  for (const s of secrets)
+    sslProfiles[s] = {
+      name: s,
+      caCertFile: `${CERT_DIR}/${s}/ca.crt`,
+      certFile: `${CERT_DIR}/${s}/tls.crt`,
+      privateKeyFile: `${CERT_DIR}/${s}/tls.key`,
+    };
   return {
     addresses: { mc: { prefix: 'mc', distribution: 'multicast' } },
     bridges,
@@ -352,7 +492,12 @@ export function routerConfig(ctx: AppCtx, f: FogRow, upstreams: Upstream[], secr
     listeners,
     logConfig: { ROUTER_CORE: { module: 'ROUTER_CORE', enable: 'error+' } },
     metadata: { id: f.uuid, mode: interior ? 'interior' : 'edge', helloMaxAgeSeconds: '3' },
-    siteConfig: { name: f.uuid, namespace: ctx.config.namespace, platform: f.containerEngine === 'podman' ? 'podman' : f.containerEngine === 'docker' ? 'docker' : 'edgelet', version: ROUTER_DISTRIBUTION },
+    siteConfig: {
+      name: f.uuid,
+      namespace: ctx.config.namespace,
+      platform: f.containerEngine === 'podman' ? 'podman' : f.containerEngine === 'docker' ? 'docker' : 'edgelet',
+      version: ROUTER_DISTRIBUTION,
+    },
     sslProfiles,
   };
 }
@@ -373,7 +518,11 @@ async function upsertRouterMicroservice(
   secrets: string[],
 ): Promise<void> {
   const interior = f.routerMode === 'interior';
-  const ports = [f.messagingPort, ...(interior ? [f.edgeRouterPort ?? 45671, f.interRouterPort ?? 55671] : [])].map((p) => ({ internal: p, external: p, protocol: 'tcp' }));
+  const ports = [f.messagingPort, ...(interior ? [f.edgeRouterPort ?? 45671, f.interRouterPort ?? 55671] : [])].map((p) => ({
+    internal: p,
+    external: p,
+    protocol: 'tcp',
+  }));
   const env = [
     { key: 'QDROUTERD_CONF', value: '/tmp/skrouterd.json' },
     { key: 'QDROUTERD_CONF_TYPE', value: 'json' },
@@ -381,7 +530,13 @@ async function upsertRouterMicroservice(
     { key: 'SKUPPER_SITE_ID', value: f.uuid },
     { key: 'SKUPPER_PLATFORM', value: ROUTER_DISTRIBUTION },
   ];
-  const volumes = secrets.map((s, i) => ({ id: i + 1, hostDestination: s, containerDestination: `${CERT_DIR}/${s}`, accessMode: 'ro', type: 'volumeMount' }));
+  const volumes = secrets.map((s, i) => ({
+    id: i + 1,
+    hostDestination: s,
+    containerDestination: `${CERT_DIR}/${s}`,
+    accessMode: 'ro',
+    type: 'volumeMount',
+  }));
   const cols = {
     images: JSON.stringify(image.images),
     registryId: image.registryId,
@@ -404,12 +559,20 @@ async function upsertRouterMicroservice(
       .where(and(eq(microservice.applicationId, app.id), eq(microservice.name, 'router')))
       .limit(1);
     if (!existing) {
-      await tx.db.insert(microservice).values({ ...cols, uuid: tx.ids.uuid(), name: 'router', applicationId: app.id, fogUuid: f.uuid, createdAt: now, updatedAt: now });
+      await tx.db
+        .insert(microservice)
+        .values({ ...cols, uuid: tx.ids.uuid(), name: 'router', applicationId: app.id, fogUuid: f.uuid, createdAt: now, updatedAt: now });
       await ensureMicroserviceAccount(tx, app.id, 'router');
       await raiseFlags(tx, [f.uuid], ['microserviceList']);
       return;
     }
-    const structural = existing.ports !== cols.ports || existing.images !== cols.images || existing.volumeMappings !== cols.volumeMappings || existing.env !== cols.env || existing.hostNetworkMode !== cols.hostNetworkMode || existing.markedForDelete;
+    const structural =
+      existing.ports !== cols.ports ||
+      existing.images !== cols.images ||
+      existing.volumeMappings !== cols.volumeMappings ||
+      existing.env !== cols.env ||
+      existing.hostNetworkMode !== cols.hostNetworkMode ||
+      existing.markedForDelete;
     const configOnly = !structural && existing.config !== cols.config;
     if (!structural && !configOnly) return;
     await tx.db
@@ -420,7 +583,11 @@ async function upsertRouterMicroservice(
     // (`routerChanged`, platform §8.2; Edgelet ignores it, older agents re-read their router).
     const linksChanged = structural || JSON.stringify(connectorsOf(existing.config)) !== JSON.stringify(config.connectors);
     // A router change raises all three, as v3.8 does: older agents re-read their router and their list.
-    await raiseFlags(tx, [f.uuid], linksChanged ? ['routerChanged', 'microserviceList', 'microserviceConfig'] : [structural ? 'microserviceList' : 'microserviceConfig']);
+    await raiseFlags(
+      tx,
+      [f.uuid],
+      linksChanged ? ['routerChanged', 'microserviceList', 'microserviceConfig'] : [structural ? 'microserviceList' : 'microserviceConfig'],
+    );
   });
 }
 
@@ -431,8 +598,20 @@ async function removeRouter(ctx: AppCtx, f: FogRow): Promise<void> {
       .select({ ms: microservice })
       .from(microservice)
       .innerJoin(application, eq(application.id, microservice.applicationId))
-      .where(and(eq(application.isSystem, true), eq(microservice.fogUuid, f.uuid), eq(microservice.isRouter, true), eq(microservice.markedForDelete, false)));
-    if (rows.length) await removeOrMark(tx, rows.map((r) => r.ms), false);
+      .where(
+        and(
+          eq(application.isSystem, true),
+          eq(microservice.fogUuid, f.uuid),
+          eq(microservice.isRouter, true),
+          eq(microservice.markedForDelete, false),
+        ),
+      );
+    if (rows.length)
+      await removeOrMark(
+        tx,
+        rows.map((r) => r.ms),
+        false,
+      );
     await releaseNetworkRouter(tx, f);
   });
   if (f.routerMode === 'none' && f.deleteRequestedAt === null) return; // certificates are kept for a later mode change
@@ -463,7 +642,11 @@ async function releaseNetworkRouter(tx: AppCtx, f: FogRow): Promise<void> {
   if (!users.length) return;
   const named = users.filter((o) => o.networkRouter && o.networkRouter !== 'default-router').map((o) => o.uuid);
   if (named.length) await tx.db.update(fog).set({ networkRouter: null, updatedAt: tx.clock.now() }).where(inArray(fog.uuid, named));
-  await raiseFlags(tx, users.map((o) => o.uuid), ['routerChanged']);
+  await raiseFlags(
+    tx,
+    users.map((o) => o.uuid),
+    ['routerChanged'],
+  );
 }
 
 /** The fog's router certificates, their secrets and mounts (also run when the fog row is removed). */
@@ -471,7 +654,13 @@ export async function dropRouterMaterial(ctx: AppCtx, f: Pick<FogRow, 'name'>): 
   const names = Object.values(certNames(f as FogRow));
   await withTransaction(ctx, async (tx) => {
     const mounts = await tx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(inArray(volumeMount.name, names));
-    if (mounts.length) await tx.db.delete(volumeMount).where(inArray(volumeMount.uuid, mounts.map((m) => m.uuid)));
+    if (mounts.length)
+      await tx.db.delete(volumeMount).where(
+        inArray(
+          volumeMount.uuid,
+          mounts.map((m) => m.uuid),
+        ),
+      );
   });
   for (const n of names) {
     await deleteCertificate(ctx, n).catch((err) => {

@@ -21,15 +21,25 @@ async function tolerateConflict(work: () => Promise<unknown>): Promise<void> {
  */
 export async function ensureIssuedCertificate(ctx: AppCtx, name: string, subject: string, hosts: string[], caName: string): Promise<void> {
   const wanted = hosts.join(',');
-  const [row] = await ctx.db.select({ id: certificate.id, hosts: certificate.hosts }).from(certificate).where(eq(certificate.name, name)).limit(1);
-  if (!row) return tolerateConflict(() => createCertificate(ctx, { name, subject, hosts: wanted, ca: { type: 'direct', secretName: caName } }));
+  const [row] = await ctx.db
+    .select({ id: certificate.id, hosts: certificate.hosts })
+    .from(certificate)
+    .where(eq(certificate.name, name))
+    .limit(1);
+  if (!row)
+    return tolerateConflict(() => createCertificate(ctx, { name, subject, hosts: wanted, ca: { type: 'direct', secretName: caName } }));
   if (row.hosts === wanted) return;
   await withTransaction(ctx, (tx) => tx.db.update(certificate).set({ hosts: wanted }).where(eq(certificate.id, row.id)));
   await renewCertificate(ctx, name);
 }
 
 /** A volume mount named `name` over one secret or config map, linked to the fog. */
-export async function ensureLinkedMount(ctx: AppCtx, name: string, source: { secretName?: string; configMapName?: string }, fogUuid: string): Promise<void> {
+export async function ensureLinkedMount(
+  ctx: AppCtx,
+  name: string,
+  source: { secretName?: string; configMapName?: string },
+  fogUuid: string,
+): Promise<void> {
   const [m] = await ctx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, name)).limit(1);
   if (!m) await tolerateConflict(() => createMount(ctx, { name, ...source }));
   await linkMount(ctx, name, [fogUuid]);

@@ -1,5 +1,15 @@
 import { and, asc, eq, inArray, isNotNull, isNull, or } from 'drizzle-orm';
-import { application, catalogItem, configMap, fog, microservice, natsAccount, natsUser, secret, volumeMount } from '../../../db/schema/index';
+import {
+  application,
+  catalogItem,
+  configMap,
+  fog,
+  microservice,
+  natsAccount,
+  natsUser,
+  secret,
+  volumeMount,
+} from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError } from '../../errors';
@@ -69,10 +79,15 @@ async function servers(ctx: AppCtx): Promise<FogRow[]> {
 async function leafUpstreams(ctx: AppCtx, f: FogRow): Promise<FogRow[]> {
   const hub = await hubFog(ctx);
   const systemServers = (await servers(ctx)).filter((s) => s.isSystem);
-  const refs = f.upstreamNatsServers ? (JSON.parse(f.upstreamNatsServers) as string[]) : [...(hub ? ['default-nats-hub'] : []), ...systemServers.filter((s) => s.uuid !== hub?.uuid).map((s) => s.uuid)];
+  const refs = f.upstreamNatsServers
+    ? (JSON.parse(f.upstreamNatsServers) as string[])
+    : [...(hub ? ['default-nats-hub'] : []), ...systemServers.filter((s) => s.uuid !== hub?.uuid).map((s) => s.uuid)];
   const out: FogRow[] = [];
   for (const ref of refs) {
-    const target = ref === 'default-nats-hub' ? hub : (await fogRowByUuid(ctx.db, ref)) ?? (await ctx.db.select().from(fog).where(eq(fog.name, ref)).limit(1))[0];
+    const target =
+      ref === 'default-nats-hub'
+        ? hub
+        : ((await fogRowByUuid(ctx.db, ref)) ?? (await ctx.db.select().from(fog).where(eq(fog.name, ref)).limit(1))[0]);
     if (!target || target.deleteRequestedAt !== null) throw new Error(`upstream NATS server ${ref} not found`);
     if (target.natsMode !== 'server') throw new Error(`upstream NATS server ${ref} is not in server mode`);
     if (!target.host) throw new Error(`upstream NATS server ${ref} has no host`);
@@ -81,7 +96,8 @@ async function leafUpstreams(ctx: AppCtx, f: FogRow): Promise<FogRow[]> {
   return out;
 }
 
-const tls = (cert: string, extra = '') => `tls {\n    ca_file: "${CERTS_DIR}/${cert}/ca.crt"\n    cert_file: "${CERTS_DIR}/${cert}/tls.crt"\n    key_file: "${CERTS_DIR}/${cert}/tls.key"\n    verify: true\n    handshake_first: true\n    timeout: "3s"${extra}\n  }`;
+const tls = (cert: string, extra = '') =>
+  `tls {\n    ca_file: "${CERTS_DIR}/${cert}/ca.crt"\n    cert_file: "${CERTS_DIR}/${cert}/tls.crt"\n    key_file: "${CERTS_DIR}/${cert}/tls.key"\n    verify: true\n    handshake_first: true\n    timeout: "3s"${extra}\n  }`;
 
 /**
  * The server or leaf configuration (platform §4.6). The JetStream key is not written into the config
@@ -90,7 +106,12 @@ const tls = (cert: string, extra = '') => `tls {\n    ca_file: "${CERTS_DIR}/${c
 export function renderNatsConfig(
   ctx: AppCtx,
   f: FogRow,
-  o: { operatorJwt: string; systemAccount: string; routes: string[]; remotes: Array<{ url: string; account: string; credentials: string }> },
+  o: {
+    operatorJwt: string;
+    systemAccount: string;
+    routes: string[];
+    remotes: Array<{ url: string; account: string; credentials: string }>;
+  },
 ): string {
   const n = natsNames(f);
   const server = f.natsMode === 'server';
@@ -104,12 +125,19 @@ export function renderNatsConfig(
     `jetstream {\n  store_dir: "${DATA_DIR}"\n  domain: "${server ? ctx.config.namespace : f.name}"\n  max_memory_store: ${f.jsMemoryStoreSize}\n  max_file_store: ${f.jsStorageSize}\n  cipher: chachapoly\n  key: $JETSTREAM_KEY\n}`,
   ];
   if (server && o.routes.length > 1) {
-    lines.push(`cluster {\n  name: "${ctx.config.namespace}"\n  port: ${f.natsClusterPort}\n  no_advertise: true\n  routes: [\n${o.routes.map((r) => `    "${r}"`).join('\n')}\n  ]\n  ${tls(n.serverCert)}\n}`);
+    lines.push(
+      `cluster {\n  name: "${ctx.config.namespace}"\n  port: ${f.natsClusterPort}\n  no_advertise: true\n  routes: [\n${o.routes.map((r) => `    "${r}"`).join('\n')}\n  ]\n  ${tls(n.serverCert)}\n}`,
+    );
   }
   if (server) {
-    lines.push(`leafnodes {\n  port: ${f.natsLeafPort}\n${f.host ? `  advertise: "${f.host}:${f.natsLeafPort}"\n` : ''}  ${tls(n.serverCert)}\n}`);
+    lines.push(
+      `leafnodes {\n  port: ${f.natsLeafPort}\n${f.host ? `  advertise: "${f.host}:${f.natsLeafPort}"\n` : ''}  ${tls(n.serverCert)}\n}`,
+    );
   } else {
-    const remotes = o.remotes.map((r) => `    {\n      urls: ["${r.url}"]\n      account: "${r.account}"\n      credentials: "${r.credentials}"\n      ${tls(n.serverCert).replace(/\n {2}/g, '\n      ')}\n    }`);
+    const remotes = o.remotes.map(
+      (r) =>
+        `    {\n      urls: ["${r.url}"]\n      account: "${r.account}"\n      credentials: "${r.credentials}"\n      ${tls(n.serverCert).replace(/\n {2}/g, '\n      ')}\n    }`,
+    );
     // `reconnect` in seconds as a number: nats-server 2.9 rejects the "10s" string form upstream renders.
     lines.push(`leafnodes {\n  reconnect: 10\n  remotes: [\n${remotes.join('\n')}\n  ]\n}`);
   }
@@ -134,7 +162,11 @@ async function upsertConfigMap(ctx: AppCtx, name: string, data: Record<string, s
 
 async function ensureSystemUser(ctx: AppCtx, accountName: string, userName: string): Promise<string> {
   const [acc] = await ctx.db.select().from(natsAccount).where(eq(natsAccount.name, accountName)).limit(1);
-  const [u] = await ctx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc!.id), eq(natsUser.name, userName))).limit(1);
+  const [u] = await ctx.db
+    .select({ id: natsUser.id })
+    .from(natsUser)
+    .where(and(eq(natsUser.accountId, acc!.id), eq(natsUser.name, userName)))
+    .limit(1);
   if (!u) {
     await tolerateConflict(() => issueUser(ctx, acc!, { name: userName, ruleName: 'default-user' }));
   }
@@ -161,18 +193,29 @@ export async function syncNatsAccess(ctx: AppCtx, f: FogRow): Promise<void> {
       newAccount = true;
     }
     const rule = ms.natsRule ?? 'default-user';
-    const [u] = await ctx.db.select().from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid))).limit(1);
+    const [u] = await ctx.db
+      .select()
+      .from(natsUser)
+      .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid)))
+      .limit(1);
     if (u && (u.ruleName !== rule || u.name !== ms.name)) await revokeUser(ctx, acc, u);
     if (!u || u.ruleName !== rule || u.name !== ms.name) {
       await tolerateConflict(() => issueUser(ctx, acc, { name: ms.name, ruleName: rule, microserviceUuid: ms.uuid }));
     }
-    const [issued] = await ctx.db.select({ creds: natsUser.credsSecretName }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid))).limit(1);
+    const [issued] = await ctx.db
+      .select({ creds: natsUser.credsSecretName })
+      .from(natsUser)
+      .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.microserviceUuid, ms.uuid)))
+      .limit(1);
     if (issued?.creds) await ensureLinkedMount(ctx, issued.creds, { secretName: issued.creds }, f.uuid);
   }
   // A new application account must reach every server's resolver bundle.
   if (newAccount) {
     await withTransaction(ctx, async (tx) => {
-      const srv = await tx.db.select({ uuid: fog.uuid, gen: fog.specGeneration }).from(fog).where(and(eq(fog.natsMode, 'server'), isNull(fog.deleteRequestedAt)));
+      const srv = await tx.db
+        .select({ uuid: fog.uuid, gen: fog.specGeneration })
+        .from(fog)
+        .where(and(eq(fog.natsMode, 'server'), isNull(fog.deleteRequestedAt)));
       for (const x of srv) if (x.uuid !== f.uuid) await enqueueFogReconcile(tx, x.uuid, 'nats-changed', x.gen);
     });
   }
@@ -183,7 +226,12 @@ export async function syncNatsAccess(ctx: AppCtx, f: FogRow): Promise<void> {
     .from(natsUser)
     .innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId))
     .leftJoin(microservice, eq(microservice.uuid, natsUser.microserviceUuid))
-    .where(and(isNotNull(natsUser.microserviceUuid), or(isNull(microservice.uuid), eq(microservice.natsAccess, false), eq(microservice.markedForDelete, true))));
+    .where(
+      and(
+        isNotNull(natsUser.microserviceUuid),
+        or(isNull(microservice.uuid), eq(microservice.natsAccess, false), eq(microservice.markedForDelete, true)),
+      ),
+    );
   for (const { user, acc } of stale) {
     if (user.credsSecretName) {
       await withTransaction(ctx, async (tx) => {
@@ -208,10 +256,15 @@ async function appAccountsOn(ctx: AppCtx, f: FogRow) {
 export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
   const n = natsNames(f);
   const server = f.natsMode === 'server';
-  const [item] = await ctx.db.select().from(catalogItem).where(and(eq(catalogItem.name, 'NATS'), eq(catalogItem.category, 'SYSTEM'))).limit(1);
+  const [item] = await ctx.db
+    .select()
+    .from(catalogItem)
+    .where(and(eq(catalogItem.name, 'NATS'), eq(catalogItem.category, 'SYSTEM')))
+    .limit(1);
   if (!item) throw new Error('the system catalog item NATS is missing');
   const images = JSON.parse(item.images) as Array<{ containerImage: string; archId: number }>;
-  if (f.archId >= 1 && !images.some((i) => i.archId === f.archId)) throw new Error(`the NATS catalog item has no image for this fog's architecture (archId ${f.archId})`);
+  if (f.archId >= 1 && !images.some((i) => i.archId === f.archId))
+    throw new Error(`the NATS catalog item has no image for this fog's architecture (archId ${f.archId})`);
   const hub = await hubFog(ctx);
   // A leaf naming a missing or non-server upstream fails its reconcile; its remotes are one per application
   // account with NATS microservices on this fog × upstream server.
@@ -240,12 +293,22 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
   if (server) {
     const user = hub?.uuid === f.uuid ? 'admin-hub' : `admin-server-${n.slug}`;
     await ensureSystemUser(ctx, SYSTEM_ACCOUNT, user);
-    const [u] = await ctx.db.select({ creds: natsUser.credsSecretName }).from(natsUser).innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId)).where(and(eq(natsAccount.name, SYSTEM_ACCOUNT), eq(natsUser.name, user))).limit(1);
+    const [u] = await ctx.db
+      .select({ creds: natsUser.credsSecretName })
+      .from(natsUser)
+      .innerJoin(natsAccount, eq(natsAccount.id, natsUser.accountId))
+      .where(and(eq(natsAccount.name, SYSTEM_ACCOUNT), eq(natsUser.name, user)))
+      .limit(1);
     credsMount = { name: u!.creds!, source: { secretName: u!.creds! } };
     sysUserPath = credsPathOf(SYSTEM_ACCOUNT, user);
   } else {
-    const leafSys = await ensureAccount(ctx, { name: n.leafAccount, ruleName: 'default-system-account', seedSecretName: `nats-leaf-system-seed-${n.slug}` });
-    if (!leafSys.isLeafSystem) await withTransaction(ctx, (tx) => tx.db.update(natsAccount).set({ isLeafSystem: true }).where(eq(natsAccount.id, leafSys.id)));
+    const leafSys = await ensureAccount(ctx, {
+      name: n.leafAccount,
+      ruleName: 'default-system-account',
+      seedSecretName: `nats-leaf-system-seed-${n.slug}`,
+    });
+    if (!leafSys.isLeafSystem)
+      await withTransaction(ctx, (tx) => tx.db.update(natsAccount).set({ isLeafSystem: true }).where(eq(natsAccount.id, leafSys.id)));
     systemAccount = leafSys.publicKey;
     const user = `admin-leaf-${n.slug}`;
     const creds = await ensureSystemUser(ctx, n.leafAccount, user);
@@ -253,7 +316,11 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
     // One leaf remote user `leaf-{fog}` per application account used on this fog (rule default-leaf-user).
     for (const acc of appAccounts) {
       const leafUser = `leaf-${n.slug}`;
-      const [u] = await ctx.db.select({ id: natsUser.id }).from(natsUser).where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, leafUser))).limit(1);
+      const [u] = await ctx.db
+        .select({ id: natsUser.id })
+        .from(natsUser)
+        .where(and(eq(natsUser.accountId, acc.id), eq(natsUser.name, leafUser)))
+        .limit(1);
       if (!u) {
         await tolerateConflict(() => issueUser(ctx, acc, { name: leafUser, ruleName: 'default-leaf-user' }));
       }
@@ -269,13 +336,19 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
     systemAccount,
     routes,
     remotes: appAccounts.flatMap((acc) =>
-      upstreams.map((up) => ({ url: `tls://${up.host}:${up.natsLeafPort}`, account: acc.publicKey, credentials: `${CREDS_DIR}/${slug(acc.name, 64)}/leaf-${n.slug}.creds` })),
+      upstreams.map((up) => ({
+        url: `tls://${up.host}:${up.natsLeafPort}`,
+        account: acc.publicKey,
+        credentials: `${CREDS_DIR}/${slug(acc.name, 64)}/leaf-${n.slug}.creds`,
+      })),
     ),
   });
   await upsertConfigMap(ctx, n.conf, { 'server.conf': conf });
   const accounts = await ctx.db.select().from(natsAccount);
   const bundleName = server ? SERVER_BUNDLE : n.leafBundle;
-  const bundle = server ? accounts.filter((a) => !a.isLeafSystem) : accounts.filter((a) => a.name === n.leafAccount || appAccounts.some((x) => x.id === a.id));
+  const bundle = server
+    ? accounts.filter((a) => !a.isLeafSystem)
+    : accounts.filter((a) => a.name === n.leafAccount || appAccounts.some((x) => x.id === a.id));
   await upsertConfigMap(ctx, bundleName, Object.fromEntries(bundle.map((a) => [`${a.publicKey}.jwt`, a.jwt])));
 
   // Mounts and the microservice.
@@ -287,7 +360,11 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
     { ...credsMount, path: CREDS_DIR },
   ];
   for (const m of mounts) await ensureLinkedMount(ctx, m.name, m.source, f.uuid);
-  const ports = [f.natsServerPort, f.natsLeafPort, ...(server ? [f.natsClusterPort] : []), f.natsMqttPort, f.natsHttpPort].map((p) => ({ internal: p, external: p, protocol: 'tcp' }));
+  const ports = [f.natsServerPort, f.natsLeafPort, ...(server ? [f.natsClusterPort] : []), f.natsMqttPort, f.natsHttpPort].map((p) => ({
+    internal: p,
+    external: p,
+    protocol: 'tcp',
+  }));
   const env = [
     { key: 'JETSTREAM_KEY', valueFromSecret: `${n.jsKey}/jsk` },
     { key: 'JETSTREAM_PREV_KEY', value: '' },
@@ -324,22 +401,42 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
     ports: JSON.stringify(ports),
     env: JSON.stringify(env),
     volumeMappings: JSON.stringify(volumes),
-    healthCheck: JSON.stringify({ test: ['CMD-SHELL', `wget -q -O- http://localhost:${f.natsHttpPort}/healthz || exit 1`], interval: 30, timeout: 10, startPeriod: 60, retries: 3 }),
+    healthCheck: JSON.stringify({
+      test: ['CMD-SHELL', `wget -q -O- http://localhost:${f.natsHttpPort}/healthz || exit 1`],
+      interval: 30,
+      timeout: 10,
+      startPeriod: 60,
+      retries: 3,
+    }),
     isNats: true,
   };
   await withTransaction(ctx, async (tx) => {
     const app = await ensureSystemApplication(tx, f.name);
     const now = tx.clock.now();
-    const [existing] = await tx.db.select().from(microservice).where(and(eq(microservice.applicationId, app.id), eq(microservice.name, 'nats'))).limit(1);
+    const [existing] = await tx.db
+      .select()
+      .from(microservice)
+      .where(and(eq(microservice.applicationId, app.id), eq(microservice.name, 'nats')))
+      .limit(1);
     if (!existing) {
-      await tx.db.insert(microservice).values({ ...cols, uuid: tx.ids.uuid(), name: 'nats', applicationId: app.id, fogUuid: f.uuid, createdAt: now, updatedAt: now });
+      await tx.db
+        .insert(microservice)
+        .values({ ...cols, uuid: tx.ids.uuid(), name: 'nats', applicationId: app.id, fogUuid: f.uuid, createdAt: now, updatedAt: now });
       await ensureMicroserviceAccount(tx, app.id, 'nats');
       await raiseFlags(tx, [f.uuid], ['microserviceList']);
       return;
     }
-    const changed = existing.ports !== cols.ports || existing.env !== cols.env || existing.volumeMappings !== cols.volumeMappings || existing.images !== cols.images || existing.markedForDelete;
+    const changed =
+      existing.ports !== cols.ports ||
+      existing.env !== cols.env ||
+      existing.volumeMappings !== cols.volumeMappings ||
+      existing.images !== cols.images ||
+      existing.markedForDelete;
     if (!changed) return;
-    await tx.db.update(microservice).set({ ...cols, markedForDelete: false, rebuild: true, updatedAt: now }).where(eq(microservice.uuid, existing.uuid));
+    await tx.db
+      .update(microservice)
+      .set({ ...cols, markedForDelete: false, rebuild: true, updatedAt: now })
+      .where(eq(microservice.uuid, existing.uuid));
     await raiseFlags(tx, [f.uuid], ['microserviceList']);
   });
 }
@@ -351,8 +448,20 @@ export async function removeNats(ctx: AppCtx, f: FogRow): Promise<void> {
       .select({ ms: microservice })
       .from(microservice)
       .innerJoin(application, eq(application.id, microservice.applicationId))
-      .where(and(eq(application.isSystem, true), eq(microservice.fogUuid, f.uuid), eq(microservice.isNats, true), eq(microservice.markedForDelete, false)));
-    if (rows.length) await removeOrMark(tx, rows.map((r) => r.ms), false);
+      .where(
+        and(
+          eq(application.isSystem, true),
+          eq(microservice.fogUuid, f.uuid),
+          eq(microservice.isNats, true),
+          eq(microservice.markedForDelete, false),
+        ),
+      );
+    if (rows.length)
+      await removeOrMark(
+        tx,
+        rows.map((r) => r.ms),
+        false,
+      );
   });
 }
 
@@ -362,7 +471,13 @@ export async function dropNatsMaterial(ctx: AppCtx, f: Pick<FogRow, 'name'>): Pr
   const mountNames = [n.conf, n.leafBundle, n.serverCert, n.mqttCert, n.leafCreds];
   await withTransaction(ctx, async (tx) => {
     const mounts = await tx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(inArray(volumeMount.name, mountNames));
-    if (mounts.length) await tx.db.delete(volumeMount).where(inArray(volumeMount.uuid, mounts.map((m) => m.uuid)));
+    if (mounts.length)
+      await tx.db.delete(volumeMount).where(
+        inArray(
+          volumeMount.uuid,
+          mounts.map((m) => m.uuid),
+        ),
+      );
     await tx.db.delete(configMap).where(inArray(configMap.name, [n.conf, n.leafBundle, n.leafCreds]));
     await tx.db.delete(secret).where(eq(secret.name, n.jsKey));
   });

@@ -6,7 +6,11 @@ import { readOnly } from '../shared/read-only';
 const port = z.number().int().min(1).max(65535);
 export const ServiceCreate = z
   .object({
-    name: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"'),
+    name: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"'),
     type: z.enum(['microservice', 'agent', 'k8s', 'external']),
     resource: z.string().min(1).max(1024),
     targetPort: port,
@@ -51,8 +55,15 @@ export const ServiceView = z
   .openapi('Service');
 export type ServiceViewT = z.infer<typeof ServiceView>;
 
-export const RouterView = z.object({ host: z.string(), messagingPort: z.number(), edgeRouterPort: z.number(), interRouterPort: z.number() }).openapi('Router');
+export const RouterView = z
+  .object({ host: z.string(), messagingPort: z.number(), edgeRouterPort: z.number(), interRouterPort: z.number() })
+  .openapi('Router');
 export const RouterPut = z
-  .strictObject({ host: z.string().min(1).max(1024), messagingPort: port.optional(), edgeRouterPort: port.optional(), interRouterPort: port.optional() })
+  .strictObject({
+    host: z.string().min(1).max(1024),
+    messagingPort: port.optional(),
+    edgeRouterPort: port.optional(),
+    interRouterPort: port.optional(),
+  })
   .openapi('RouterUpdate');
 export type RouterViewT = z.infer<typeof RouterView>;

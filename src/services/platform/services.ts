@@ -22,7 +22,16 @@ type FogRow = typeof fog.$inferSelect;
 
 export type { ServiceInput } from './schemas';
 
-export const FORBIDDEN_SERVICE_NAMES = ['controller', 'router', 'router-internal', 'docker', 'podman', 'kubernetes', 'nats', 'nats-headless'];
+export const FORBIDDEN_SERVICE_NAMES = [
+  'controller',
+  'router',
+  'router-internal',
+  'docker',
+  'podman',
+  'kubernetes',
+  'nats',
+  'nats-headless',
+];
 export const SERVICE_TAG_KEY = 'service.iofog.org/tag';
 const LEASE_MS = 300_000;
 const BACKOFF_BASE_MS = 5_000;
@@ -33,9 +42,12 @@ export interface BridgeTarget {
   processId: string;
 }
 
-
 async function fogByRef(ctx: AppCtx, ref: string): Promise<FogRow | undefined> {
-  const [f] = await ctx.db.select().from(fog).where(or(eq(fog.uuid, ref), eq(fog.name, ref))).limit(1);
+  const [f] = await ctx.db
+    .select()
+    .from(fog)
+    .where(or(eq(fog.uuid, ref), eq(fog.name, ref)))
+    .limit(1);
   return f;
 }
 
@@ -53,14 +65,23 @@ export async function connectorTarget(ctx: AppCtx, s: Pick<ServiceRow, 'type' | 
     if (!row.ms.fogUuid) throw invalid(`resource: microservice ${s.resource} is not placed on a fog`);
     const f = (await fogByRef(ctx, row.ms.fogUuid))!;
     if (f.routerMode === 'none') throw invalid(`SERVICE_REQUIRES_ROUTER: fog ${f.name} of microservice ${s.resource} has routerMode none`);
-    const host = f.routerMode === 'interior' ? '127.0.0.1' : row.ms.hostNetworkMode ? 'edgelet.default.svc.bridge.local' : `${row.app.name}.${row.ms.name}`;
+    const host =
+      f.routerMode === 'interior'
+        ? '127.0.0.1'
+        : row.ms.hostNetworkMode
+          ? 'edgelet.default.svc.bridge.local'
+          : `${row.app.name}.${row.ms.name}`;
     return { fog: f, host, processId: row.ms.uuid };
   }
   if (s.type === 'agent') {
     const f = await fogByRef(ctx, s.resource);
     if (!f) throw invalid(`resource: no fog ${s.resource}`);
     if (f.routerMode === 'none') throw invalid(`SERVICE_REQUIRES_ROUTER: fog ${f.name} has routerMode none`);
-    return { fog: f, host: f.routerMode === 'interior' ? '127.0.0.1' : 'edgelet.default.svc.bridge.local', processId: `${s.resource}-local-${s.targetPort}` };
+    return {
+      fog: f,
+      host: f.routerMode === 'interior' ? '127.0.0.1' : 'edgelet.default.svc.bridge.local',
+      processId: `${s.resource}-local-${s.targetPort}`,
+    };
   }
   const hub = await defaultRouterFog(ctx);
   if (!hub) throw invalid('defaultBridge: there is no default router yet (the first system fog with an interior router provides it)');
@@ -72,7 +93,10 @@ const tagsOf = (f: FogRow) => new Set(JSON.parse(f.tags) as string[]);
 /** The router fog of a service's `defaultBridge` (`default-router` or a fog uuid/name). */
 async function bridgeFog(ctx: AppCtx, defaultBridge: string): Promise<FogRow> {
   const bridge = defaultBridge === 'default-router' ? await defaultRouterFog(ctx) : await fogByRef(ctx, defaultBridge);
-  if (!bridge) throw invalid(defaultBridge === 'default-router' ? 'defaultBridge: there is no default router yet' : `defaultBridge: no fog ${defaultBridge}`);
+  if (!bridge)
+    throw invalid(
+      defaultBridge === 'default-router' ? 'defaultBridge: there is no default router yet' : `defaultBridge: no fog ${defaultBridge}`,
+    );
   if (bridge.routerMode === 'none') throw invalid(`defaultBridge: fog ${bridge.name} has no router`);
   return bridge;
 }
@@ -103,8 +127,16 @@ export async function bridgesFor(ctx: AppCtx, f: FogRow) {
   for (const s of await ctx.db.select().from(service).orderBy(asc(service.name))) {
     try {
       const target = await connectorTarget(ctx, s);
-      if (target.fog.uuid === f.uuid) tcpConnectors[`${s.name}-connector`] = { name: `${s.name}-connector`, host: target.host, port: String(s.targetPort), address: s.name, processId: target.processId };
-      if ((await listenerFogs(ctx, s)).some((l) => l.uuid === f.uuid)) tcpListeners[`${s.name}-listener`] = { name: `${s.name}-listener`, port: String(s.bridgePort), address: s.name };
+      if (target.fog.uuid === f.uuid)
+        tcpConnectors[`${s.name}-connector`] = {
+          name: `${s.name}-connector`,
+          host: target.host,
+          port: String(s.targetPort),
+          address: s.name,
+          processId: target.processId,
+        };
+      if ((await listenerFogs(ctx, s)).some((l) => l.uuid === f.uuid))
+        tcpListeners[`${s.name}-listener`] = { name: `${s.name}-listener`, port: String(s.bridgePort), address: s.name };
     } catch {
       // A service that does not resolve right now is reported on the service (provisioningStatus), not here.
     }
@@ -158,8 +190,15 @@ function bridgeRange(ctx: AppCtx): [number, number] {
 async function check(ctx: AppCtx, input: ServiceInput): Promise<string | null> {
   if (FORBIDDEN_SERVICE_NAMES.includes(input.name)) throw invalid(`name: ${input.name} is reserved`);
   if (input.k8sType !== undefined) throw invalid('k8sType: needs a Kubernetes control plane');
-  if ((input.type === 'k8s' || input.type === 'external') && (input.defaultBridge ?? 'default-router') !== 'default-router') throw invalid(`defaultBridge: must be default-router for ${input.type} services`);
-  const row = { type: input.type, resource: input.resource, targetPort: input.targetPort, defaultBridge: input.defaultBridge ?? 'default-router', tags: JSON.stringify(input.tags ?? []) };
+  if ((input.type === 'k8s' || input.type === 'external') && (input.defaultBridge ?? 'default-router') !== 'default-router')
+    throw invalid(`defaultBridge: must be default-router for ${input.type} services`);
+  const row = {
+    type: input.type,
+    resource: input.resource,
+    targetPort: input.targetPort,
+    defaultBridge: input.defaultBridge ?? 'default-router',
+    tags: JSON.stringify(input.tags ?? []),
+  };
   await connectorTarget(ctx, row);
   await listenerFogs(ctx, row);
   return (await bridgeFog(ctx, row.defaultBridge)).host;
@@ -170,13 +209,23 @@ async function enqueueServiceTask(tx: AppCtx, name: string, reason: string, prev
   const now = tx.clock.now();
   const [t] = await tx.db.select().from(servicePlatformTask).where(eq(servicePlatformTask.serviceName, name)).limit(1);
   if (!t) {
-    await tx.db.insert(servicePlatformTask).values({ serviceName: name, reason, fogUuids: JSON.stringify(previousFogs), status: 'pending', createdAt: now, updatedAt: now });
+    await tx.db
+      .insert(servicePlatformTask)
+      .values({ serviceName: name, reason, fogUuids: JSON.stringify(previousFogs), status: 'pending', createdAt: now, updatedAt: now });
     return;
   }
   const fogs = [...new Set([...(JSON.parse(t.fogUuids) as string[]), ...previousFogs])];
   await tx.db
     .update(servicePlatformTask)
-    .set({ reason, fogUuids: JSON.stringify(fogs), status: t.status === 'in_progress' ? 'in_progress' : 'pending', attempts: 0, nextAttemptAt: null, lastError: null, updatedAt: now })
+    .set({
+      reason,
+      fogUuids: JSON.stringify(fogs),
+      status: t.status === 'in_progress' ? 'in_progress' : 'pending',
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      updatedAt: now,
+    })
     .where(eq(servicePlatformTask.serviceName, name));
 }
 
@@ -231,7 +280,18 @@ export async function updateService(ctx: AppCtx, name: string, input: Partial<Se
   await withTransaction(ctx, async (tx) => {
     const r = await tx.db
       .update(service)
-      .set({ type: merged.type, resource: merged.resource, targetPort: merged.targetPort, defaultBridge: merged.defaultBridge!, servicePort: current.bridgePort, serviceEndpoint: endpoint, tags: JSON.stringify(merged.tags), provisioningStatus: 'pending', provisioningError: null, updatedAt: tx.clock.now() })
+      .set({
+        type: merged.type,
+        resource: merged.resource,
+        targetPort: merged.targetPort,
+        defaultBridge: merged.defaultBridge!,
+        servicePort: current.bridgePort,
+        serviceEndpoint: endpoint,
+        tags: JSON.stringify(merged.tags),
+        provisioningStatus: 'pending',
+        provisioningError: null,
+        updatedAt: tx.clock.now(),
+      })
       .where(eq(service.name, name));
     if (r.rowsAffected === 0) throw notFound(`Service ${name}`);
     await enqueueServiceTask(tx, name, 'updated', before);
@@ -252,7 +312,10 @@ export async function deleteService(ctx: AppCtx, name: string): Promise<void> {
 export async function reconcileServiceNow(ctx: AppCtx, name: string) {
   const current = await requireService(ctx, name);
   await withTransaction(ctx, async (tx) => {
-    await tx.db.update(service).set({ provisioningStatus: 'pending', provisioningError: null, updatedAt: tx.clock.now() }).where(eq(service.name, name));
+    await tx.db
+      .update(service)
+      .set({ provisioningStatus: 'pending', provisioningError: null, updatedAt: tx.clock.now() })
+      .where(eq(service.name, name));
     await enqueueServiceTask(tx, name, 'manual-retry', []);
   });
   return serviceView({ ...current, provisioningStatus: 'pending', provisioningError: null });
@@ -265,7 +328,13 @@ async function claim(ctx: AppCtx) {
   const candidates = await ctx.db
     .select()
     .from(servicePlatformTask)
-    .where(and(or(eq(servicePlatformTask.status, 'pending'), eq(servicePlatformTask.status, 'in_progress')), or(isNull(servicePlatformTask.nextAttemptAt), lte(servicePlatformTask.nextAttemptAt, now)), or(isNull(servicePlatformTask.claimedAt), lt(servicePlatformTask.claimedAt, now - LEASE_MS))))
+    .where(
+      and(
+        or(eq(servicePlatformTask.status, 'pending'), eq(servicePlatformTask.status, 'in_progress')),
+        or(isNull(servicePlatformTask.nextAttemptAt), lte(servicePlatformTask.nextAttemptAt, now)),
+        or(isNull(servicePlatformTask.claimedAt), lt(servicePlatformTask.claimedAt, now - LEASE_MS)),
+      ),
+    )
     .orderBy(asc(servicePlatformTask.updatedAt))
     .limit(8);
   for (const t of candidates) {
@@ -295,10 +364,23 @@ export async function processServiceTasks(ctx: AppCtx, max = 1): Promise<{ ready
       await withTransaction(ctx, async (tx) => {
         const gens = fogs.length ? await tx.db.select({ uuid: fog.uuid, gen: fog.specGeneration }).from(fog) : [];
         for (const g of gens) if (fogs.includes(g.uuid)) await enqueueFogReconcile(tx, g.uuid, 'service-changed', g.gen);
-        const [current] = await tx.db.select().from(servicePlatformTask).where(eq(servicePlatformTask.serviceName, task.serviceName)).limit(1);
-        if (current && current.updatedAt === task.updatedAt) await tx.db.delete(servicePlatformTask).where(eq(servicePlatformTask.serviceName, task.serviceName));
-        else if (current) await tx.db.update(servicePlatformTask).set({ status: 'pending', leaderUuid: null, claimedAt: null }).where(eq(servicePlatformTask.serviceName, task.serviceName));
-        if (s) await tx.db.update(service).set({ provisioningStatus: 'ready', provisioningError: null, updatedAt: tx.clock.now() }).where(eq(service.name, task.serviceName));
+        const [current] = await tx.db
+          .select()
+          .from(servicePlatformTask)
+          .where(eq(servicePlatformTask.serviceName, task.serviceName))
+          .limit(1);
+        if (current && current.updatedAt === task.updatedAt)
+          await tx.db.delete(servicePlatformTask).where(eq(servicePlatformTask.serviceName, task.serviceName));
+        else if (current)
+          await tx.db
+            .update(servicePlatformTask)
+            .set({ status: 'pending', leaderUuid: null, claimedAt: null })
+            .where(eq(servicePlatformTask.serviceName, task.serviceName));
+        if (s)
+          await tx.db
+            .update(service)
+            .set({ provisioningStatus: 'ready', provisioningError: null, updatedAt: tx.clock.now() })
+            .where(eq(service.name, task.serviceName));
       });
       ready.push(task.serviceName);
     } catch (err) {
@@ -310,10 +392,27 @@ export async function processServiceTasks(ctx: AppCtx, max = 1): Promise<{ ready
         const now = tx.clock.now();
         await tx.db
           .update(servicePlatformTask)
-          .set({ status: giveUp ? 'failed' : 'pending', attempts, lastError: message.slice(0, 2000), nextAttemptAt: giveUp ? null : now + BACKOFF_BASE_MS * 2 ** (attempts - 1), leaderUuid: null, claimedAt: null, updatedAt: now })
+          .set({
+            status: giveUp ? 'failed' : 'pending',
+            attempts,
+            lastError: message.slice(0, 2000),
+            nextAttemptAt: giveUp ? null : now + BACKOFF_BASE_MS * 2 ** (attempts - 1),
+            leaderUuid: null,
+            claimedAt: null,
+            updatedAt: now,
+          })
           .where(eq(servicePlatformTask.serviceName, task.serviceName));
-        if (s) await tx.db.update(service).set({ provisioningStatus: giveUp ? 'failed' : 'pending', provisioningError: message.slice(0, 2000), updatedAt: now }).where(eq(service.name, task.serviceName));
-      }).catch((e) => ctx.logger.warn('could not record the service reconcile failure; the lease expires and the task is retried', { service: task.serviceName, ...errorFields(e) }));
+        if (s)
+          await tx.db
+            .update(service)
+            .set({ provisioningStatus: giveUp ? 'failed' : 'pending', provisioningError: message.slice(0, 2000), updatedAt: now })
+            .where(eq(service.name, task.serviceName));
+      }).catch((e) =>
+        ctx.logger.warn('could not record the service reconcile failure; the lease expires and the task is retried', {
+          service: task.serviceName,
+          ...errorFields(e),
+        }),
+      );
       failed.push(task.serviceName);
     }
   }

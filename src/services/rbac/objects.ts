@@ -7,7 +7,19 @@ import { SYSTEM_ROLES, type Rule } from '../../auth/rbac';
 import { auditTarget } from '../events/audit';
 import { raiseFlags } from '../changes/flags';
 import { bumpPolicyVersion } from './policy';
-import type { AccountInput, AccountUpdate, AccountViewT, BindingInput, BindingUpdate, BindingViewT, RoleInput, RoleRef, RoleUpdate, RoleViewT, Subject } from './schemas';
+import type {
+  AccountInput,
+  AccountUpdate,
+  AccountViewT,
+  BindingInput,
+  BindingUpdate,
+  BindingViewT,
+  RoleInput,
+  RoleRef,
+  RoleUpdate,
+  RoleViewT,
+  Subject,
+} from './schemas';
 import { samePathName } from '../shared/read-only';
 
 /**
@@ -18,11 +30,45 @@ import { samePathName } from '../shared/read-only';
 
 /** Resource names of the Controller API (operator-api §5.3), for catching typos in core-group rules. */
 export const CORE_RESOURCES = new Set([
-  'controller', 'fogs', 'tunnels', 'execSessions', 'systemExecSessions', 'logs', 'systemLogs', 'applications',
-  'systemApplications', 'applicationTemplates', 'microservices', 'systemMicroservices', 'catalog', 'registries', 'secrets',
-  'configMaps', 'volumeMounts', 'services', 'certificates', 'events', 'config', 'cluster', 'router', 'natsOperator',
-  'natsBootstrap', 'natsHub', 'natsAccounts', 'natsUsers', 'natsAccountRules', 'natsUserRules', 'roles', 'roleBindings',
-  'serviceAccounts', 'users', 'authAdmin', 'authUsers', 'authGroups', 'capabilities', 'agent',
+  'controller',
+  'fogs',
+  'tunnels',
+  'execSessions',
+  'systemExecSessions',
+  'logs',
+  'systemLogs',
+  'applications',
+  'systemApplications',
+  'applicationTemplates',
+  'microservices',
+  'systemMicroservices',
+  'catalog',
+  'registries',
+  'secrets',
+  'configMaps',
+  'volumeMounts',
+  'services',
+  'certificates',
+  'events',
+  'config',
+  'cluster',
+  'router',
+  'natsOperator',
+  'natsBootstrap',
+  'natsHub',
+  'natsAccounts',
+  'natsUsers',
+  'natsAccountRules',
+  'natsUserRules',
+  'roles',
+  'roleBindings',
+  'serviceAccounts',
+  'users',
+  'authAdmin',
+  'authUsers',
+  'authGroups',
+  'capabilities',
+  'agent',
 ]);
 
 function checkRules(rules: Rule[]): void {
@@ -30,14 +76,18 @@ function checkRules(rules: Rule[]): void {
     const coreOnly = r.apiGroups.every((g) => g === '');
     if (!coreOnly) return;
     r.resources.forEach((res, j) => {
-      if (!res.includes('*') && !CORE_RESOURCES.has(res)) throw invalid(`rules[${i}].resources[${j}]: unknown resource ${res} (see the resource catalog; "*" for all)`);
+      if (!res.includes('*') && !CORE_RESOURCES.has(res))
+        throw invalid(`rules[${i}].resources[${j}]: unknown resource ${res} (see the resource catalog; "*" for all)`);
     });
   });
 }
 
 const isSystemRole = (name: string) => Object.hasOwn(SYSTEM_ROLES, name);
 
-function roleView(apiVersion: string, r: { id: number | null; name: string; rules: Rule[]; system: boolean; createdAt?: number; updatedAt?: number }): RoleViewT {
+function roleView(
+  apiVersion: string,
+  r: { id: number | null; name: string; rules: Rule[]; system: boolean; createdAt?: number; updatedAt?: number },
+): RoleViewT {
   return {
     id: r.id,
     apiVersion,
@@ -51,8 +101,17 @@ function roleView(apiVersion: string, r: { id: number | null; name: string; rule
 }
 
 type RoleRow = typeof rbacRole.$inferSelect;
-const fromRow = (ctx: AppCtx, r: RoleRow) => roleView(ctx.config.rbacApiVersion, { id: r.id, name: r.name, rules: JSON.parse(r.rules) as Rule[], system: false, createdAt: r.createdAt, updatedAt: r.updatedAt });
-const systemView = (ctx: AppCtx, name: string) => roleView(ctx.config.rbacApiVersion, { id: null, name, rules: SYSTEM_ROLES[name]!.rules, system: true });
+const fromRow = (ctx: AppCtx, r: RoleRow) =>
+  roleView(ctx.config.rbacApiVersion, {
+    id: r.id,
+    name: r.name,
+    rules: JSON.parse(r.rules) as Rule[],
+    system: false,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  });
+const systemView = (ctx: AppCtx, name: string) =>
+  roleView(ctx.config.rbacApiVersion, { id: null, name, rules: SYSTEM_ROLES[name]!.rules, system: true });
 
 export async function listRoles(ctx: AppCtx): Promise<RoleViewT[]> {
   const rows = await ctx.db.select().from(rbacRole).orderBy(asc(rbacRole.name));
@@ -96,7 +155,10 @@ export async function updateRole(ctx: AppCtx, name: string, input: RoleUpdate): 
   if (input.name !== undefined && input.name !== name) throw invalid(`name: roles cannot be renamed (path names ${name})`);
   checkRules(input.rules);
   await withTransaction(ctx, async (tx) => {
-    const res = await tx.db.update(rbacRole).set({ rules: JSON.stringify(input.rules), updatedAt: tx.clock.now() }).where(eq(rbacRole.name, name));
+    const res = await tx.db
+      .update(rbacRole)
+      .set({ rules: JSON.stringify(input.rules), updatedAt: tx.clock.now() })
+      .where(eq(rbacRole.name, name));
     if (res.rowsAffected === 0) throw notFound(`Role ${name}`);
     await bumpPolicyVersion(tx);
     await raiseFlags(tx, await fogsUsingRole(tx, name), ['microserviceList', 'microserviceConfig']);
@@ -109,9 +171,13 @@ export async function deleteRole(ctx: AppCtx, name: string): Promise<void> {
   await withTransaction(ctx, async (tx) => {
     const [row] = await tx.db.select({ id: rbacRole.id }).from(rbacRole).where(eq(rbacRole.name, name)).limit(1);
     if (!row) throw notFound(`Role ${name}`);
-    const bindings = (await tx.db.select({ name: rbacRoleBinding.name, roleRef: rbacRoleBinding.roleRef }).from(rbacRoleBinding)).filter((b) => (JSON.parse(b.roleRef) as RoleRef).name === name);
+    const bindings = (await tx.db.select({ name: rbacRoleBinding.name, roleRef: rbacRoleBinding.roleRef }).from(rbacRoleBinding)).filter(
+      (b) => (JSON.parse(b.roleRef) as RoleRef).name === name,
+    );
     if (bindings.length) throw conflict(`Role ${name} is used by role bindings: ${bindings.map((b) => b.name).join(', ')}`);
-    const accounts = (await tx.db.select({ name: serviceAccount.name, roleRef: serviceAccount.roleRef }).from(serviceAccount)).filter((a) => (JSON.parse(a.roleRef) as RoleRef).name === name);
+    const accounts = (await tx.db.select({ name: serviceAccount.name, roleRef: serviceAccount.roleRef }).from(serviceAccount)).filter(
+      (a) => (JSON.parse(a.roleRef) as RoleRef).name === name,
+    );
     if (accounts.length) throw conflict(`Role ${name} is used by service accounts: ${accounts.map((a) => a.name).join(', ')}`);
     await tx.db.delete(rbacRole).where(eq(rbacRole.id, row.id));
     await bumpPolicyVersion(tx);
@@ -156,7 +222,13 @@ export async function createBinding(ctx: AppCtx, input: BindingInput): Promise<B
     const [dup] = await tx.db.select({ id: rbacRoleBinding.id }).from(rbacRoleBinding).where(eq(rbacRoleBinding.name, input.name)).limit(1);
     if (dup) throw conflict(`RoleBinding ${input.name} already exists`);
     const now = tx.clock.now();
-    await tx.db.insert(rbacRoleBinding).values({ name: input.name, roleRef: JSON.stringify(input.roleRef), subjects: JSON.stringify(input.subjects), createdAt: now, updatedAt: now });
+    await tx.db.insert(rbacRoleBinding).values({
+      name: input.name,
+      roleRef: JSON.stringify(input.roleRef),
+      subjects: JSON.stringify(input.subjects),
+      createdAt: now,
+      updatedAt: now,
+    });
     await bumpPolicyVersion(tx);
     auditTarget(tx, input.name);
   });
@@ -188,7 +260,11 @@ export async function deleteBinding(ctx: AppCtx, name: string): Promise<void> {
 // ---- service accounts ----
 
 async function appByName(ctx: AppCtx, name: string) {
-  const [app] = await ctx.db.select({ id: application.id, name: application.name }).from(application).where(eq(application.name, name)).limit(1);
+  const [app] = await ctx.db
+    .select({ id: application.id, name: application.name })
+    .from(application)
+    .where(eq(application.name, name))
+    .limit(1);
   return app;
 }
 
@@ -218,7 +294,11 @@ export async function listAccounts(ctx: AppCtx, applicationName?: string): Promi
 export async function getAccount(ctx: AppCtx, appName: string, name: string): Promise<AccountViewT> {
   const app = await appByName(ctx, appName);
   if (!app) throw notFound(`Application ${appName}`);
-  const [row] = await ctx.db.select().from(serviceAccount).where(and(eq(serviceAccount.applicationId, app.id), eq(serviceAccount.name, name))).limit(1);
+  const [row] = await ctx.db
+    .select()
+    .from(serviceAccount)
+    .where(and(eq(serviceAccount.applicationId, app.id), eq(serviceAccount.name, name)))
+    .limit(1);
   if (!row) throw notFound(`ServiceAccount ${appName}/${name}`);
   return accountView(ctx, row, app.name);
 }
@@ -228,10 +308,16 @@ export async function createAccount(ctx: AppCtx, input: AccountInput): Promise<A
   if (!app) throw notFound(`Application ${input.applicationName}`);
   await requireRole(ctx, input.roleRef, 'roleRef');
   await withTransaction(ctx, async (tx) => {
-    const [dup] = await tx.db.select({ id: serviceAccount.id }).from(serviceAccount).where(and(eq(serviceAccount.applicationId, app.id), eq(serviceAccount.name, input.name))).limit(1);
+    const [dup] = await tx.db
+      .select({ id: serviceAccount.id })
+      .from(serviceAccount)
+      .where(and(eq(serviceAccount.applicationId, app.id), eq(serviceAccount.name, input.name)))
+      .limit(1);
     if (dup) throw conflict(`ServiceAccount ${input.applicationName}/${input.name} already exists`);
     const now = tx.clock.now();
-    await tx.db.insert(serviceAccount).values({ name: input.name, applicationId: app.id, roleRef: JSON.stringify(input.roleRef), createdAt: now, updatedAt: now });
+    await tx.db
+      .insert(serviceAccount)
+      .values({ name: input.name, applicationId: app.id, roleRef: JSON.stringify(input.roleRef), createdAt: now, updatedAt: now });
     await raiseFlags(tx, await fogsOfAccount(tx, app.id, input.name), ['microserviceList', 'microserviceConfig']);
     auditTarget(tx, input.name);
   });
@@ -240,7 +326,10 @@ export async function createAccount(ctx: AppCtx, input: AccountInput): Promise<A
 
 /** The fog of the microservice a service account belongs to (same application, same name). */
 async function fogsOfAccount(tx: AppCtx, applicationId: number, name: string): Promise<string[]> {
-  const rows = await tx.db.select({ fogUuid: microservice.fogUuid }).from(microservice).where(and(eq(microservice.applicationId, applicationId), eq(microservice.name, name)));
+  const rows = await tx.db
+    .select({ fogUuid: microservice.fogUuid })
+    .from(microservice)
+    .where(and(eq(microservice.applicationId, applicationId), eq(microservice.name, name)));
   return rows.flatMap((r) => (r.fogUuid ? [r.fogUuid] : []));
 }
 
@@ -265,10 +354,19 @@ export async function deleteAccount(ctx: AppCtx, appName: string, name: string):
   const app = await appByName(ctx, appName);
   if (!app) throw notFound(`Application ${appName}`);
   await withTransaction(ctx, async (tx) => {
-    const [row] = await tx.db.select({ id: serviceAccount.id }).from(serviceAccount).where(and(eq(serviceAccount.applicationId, app.id), eq(serviceAccount.name, name))).limit(1);
+    const [row] = await tx.db
+      .select({ id: serviceAccount.id })
+      .from(serviceAccount)
+      .where(and(eq(serviceAccount.applicationId, app.id), eq(serviceAccount.name, name)))
+      .limit(1);
     if (!row) throw notFound(`ServiceAccount ${appName}/${name}`);
-    const [user] = await tx.db.select({ uuid: microservice.uuid }).from(microservice).where(and(eq(microservice.applicationId, app.id), eq(microservice.name, name))).limit(1);
-    if (user) throw conflict(`ServiceAccount ${appName}/${name} is the service account of microservice ${name}; delete the microservice first`);
+    const [user] = await tx.db
+      .select({ uuid: microservice.uuid })
+      .from(microservice)
+      .where(and(eq(microservice.applicationId, app.id), eq(microservice.name, name)))
+      .limit(1);
+    if (user)
+      throw conflict(`ServiceAccount ${appName}/${name} is the service account of microservice ${name}; delete the microservice first`);
     await tx.db.delete(serviceAccount).where(eq(serviceAccount.id, row.id));
   });
 }
@@ -289,14 +387,23 @@ export async function checkMicroserviceRole(ctx: AppCtx, ref: RoleRef | undefine
  * names another. Returns whether the stored account changed.
  */
 export async function ensureMicroserviceAccount(tx: AppCtx, applicationId: number, name: string, ref?: RoleRef): Promise<boolean> {
-  const [row] = await tx.db.select().from(serviceAccount).where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, name))).limit(1);
+  const [row] = await tx.db
+    .select()
+    .from(serviceAccount)
+    .where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, name)))
+    .limit(1);
   const now = tx.clock.now();
   if (!row) {
-    await tx.db.insert(serviceAccount).values({ name, applicationId, roleRef: JSON.stringify(ref ?? DEFAULT_MICROSERVICE_ROLE), createdAt: now, updatedAt: now });
+    await tx.db
+      .insert(serviceAccount)
+      .values({ name, applicationId, roleRef: JSON.stringify(ref ?? DEFAULT_MICROSERVICE_ROLE), createdAt: now, updatedAt: now });
     return true;
   }
   if (ref && row.roleRef !== JSON.stringify(ref)) {
-    await tx.db.update(serviceAccount).set({ roleRef: JSON.stringify(ref), updatedAt: now }).where(eq(serviceAccount.id, row.id));
+    await tx.db
+      .update(serviceAccount)
+      .set({ roleRef: JSON.stringify(ref), updatedAt: now })
+      .where(eq(serviceAccount.id, row.id));
     return true;
   }
   return false;
@@ -305,12 +412,16 @@ export async function ensureMicroserviceAccount(tx: AppCtx, applicationId: numbe
 /** A renamed microservice takes its account along. */
 export async function renameMicroserviceAccount(tx: AppCtx, applicationId: number, from: string, to: string): Promise<void> {
   await tx.db.delete(serviceAccount).where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, to)));
-  await tx.db.update(serviceAccount).set({ name: to, updatedAt: tx.clock.now() }).where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, from)));
+  await tx.db
+    .update(serviceAccount)
+    .set({ name: to, updatedAt: tx.clock.now() })
+    .where(and(eq(serviceAccount.applicationId, applicationId), eq(serviceAccount.name, from)));
 }
 
 /** When microservices are removed for good, their accounts go with them. */
 export async function dropMicroserviceAccounts(tx: AppCtx, rows: Array<{ applicationId: number; name: string }>): Promise<void> {
-  for (const r of rows) await tx.db.delete(serviceAccount).where(and(eq(serviceAccount.applicationId, r.applicationId), eq(serviceAccount.name, r.name)));
+  for (const r of rows)
+    await tx.db.delete(serviceAccount).where(and(eq(serviceAccount.applicationId, r.applicationId), eq(serviceAccount.name, r.name)));
 }
 
 export interface AgentServiceAccount {
@@ -324,7 +435,10 @@ export interface AgentServiceAccount {
  * `serviceAccount`): the role's rules resolved, `roleRef.apiGroup` the Edgelet API group.
  * Keyed by `${applicationId}/${name}`.
  */
-export async function agentServiceAccounts(ctx: AppCtx, rows: Array<{ applicationId: number; name: string }>): Promise<Map<string, AgentServiceAccount>> {
+export async function agentServiceAccounts(
+  ctx: AppCtx,
+  rows: Array<{ applicationId: number; name: string }>,
+): Promise<Map<string, AgentServiceAccount>> {
   const out = new Map<string, AgentServiceAccount>();
   if (rows.length === 0) return out;
   const appIds = [...new Set(rows.map((r) => r.applicationId))];

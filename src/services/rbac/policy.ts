@@ -47,7 +47,9 @@ export class PolicyCache {
     this.#checkedAt = now;
     if (version === this.#version) return;
     const [roles, bindings] = await Promise.all([ctx.store.db.select().from(rbacRole), ctx.store.db.select().from(rbacRoleBinding)]);
-    this.#roles = new Map(roles.map((r) => [r.name, { name: r.name, kind: 'Role' as const, system: false, rules: JSON.parse(r.rules) as Rule[] }]));
+    this.#roles = new Map(
+      roles.map((r) => [r.name, { name: r.name, kind: 'Role' as const, system: false, rules: JSON.parse(r.rules) as Rule[] }]),
+    );
     this.#bindings = bindings.map((b) => ({ roleRef: JSON.parse(b.roleRef) as RoleRef, subjects: JSON.parse(b.subjects) as Subject[] }));
     this.#version = version;
   }
@@ -65,7 +67,9 @@ export class PolicyCache {
     const user = who.username.toLowerCase();
     const bound: Role[] = [];
     for (const b of this.#bindings) {
-      const hit = b.subjects.some((s) => (s.kind === 'User' && s.name.toLowerCase() === user) || (s.kind === 'Group' && groups.has(s.name.toLowerCase())));
+      const hit = b.subjects.some(
+        (s) => (s.kind === 'User' && s.name.toLowerCase() === user) || (s.kind === 'Group' && groups.has(s.name.toLowerCase())),
+      );
       if (!hit) continue;
       const role = SYSTEM_ROLES[b.roleRef.name] ?? this.#roles.get(b.roleRef.name);
       if (role) bound.push(role);
@@ -75,7 +79,11 @@ export class PolicyCache {
 }
 
 export async function readPolicyVersion(db: Db): Promise<number> {
-  const [row] = await db.select({ value: controllerSetting.value }).from(controllerSetting).where(eq(controllerSetting.key, POLICY_VERSION_KEY)).limit(1);
+  const [row] = await db
+    .select({ value: controllerSetting.value })
+    .from(controllerSetting)
+    .where(eq(controllerSetting.key, POLICY_VERSION_KEY))
+    .limit(1);
   return row ? Number(row.value) : 0;
 }
 
@@ -85,6 +93,9 @@ export async function bumpPolicyVersion(tx: AppCtx): Promise<void> {
   await tx.db
     .insert(controllerSetting)
     .values({ key: POLICY_VERSION_KEY, value: '1', updatedAt: now })
-    .onConflictDoUpdate({ target: controllerSetting.key, set: { value: sql`CAST(${controllerSetting.value} AS INTEGER) + 1`, updatedAt: now } });
+    .onConflictDoUpdate({
+      target: controllerSetting.key,
+      set: { value: sql`CAST(${controllerSetting.value} AS INTEGER) + 1`, updatedAt: now },
+    });
   tx.onSettled?.push(() => tx.rbacPolicy.invalidate());
 }

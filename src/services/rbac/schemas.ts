@@ -10,9 +10,16 @@ export const Name = safeName(255).regex(NAME_RE, 'must be lower-case letters, di
 
 export const Rule = z
   .strictObject({
-    apiGroups: z.array(z.string().max(255)).min(1).max(16).openapi({ description: '"" is the Controller API; edgelet.iofog.org/v1 the Edgelet local API' }),
+    apiGroups: z
+      .array(z.string().max(255))
+      .min(1)
+      .max(16)
+      .openapi({ description: '"" is the Controller API; edgelet.iofog.org/v1 the Edgelet local API' }),
     resources: z.array(z.string().min(1).max(128)).min(1).max(64),
-    verbs: z.array(z.enum(['get', 'list', 'create', 'update', 'patch', 'delete', '*'])).min(1).max(7),
+    verbs: z
+      .array(z.enum(['get', 'list', 'create', 'update', 'patch', 'delete', '*']))
+      .min(1)
+      .max(7),
     resourceNames: z.array(z.string().min(1).max(255)).max(256).optional(),
   })
   .openapi('RbacRule');
@@ -27,16 +34,29 @@ export type RoleRef = z.infer<typeof RoleRef>;
 export type Subject = z.infer<typeof Subject>;
 
 /** What every object's GET carries beyond the editable fields; an update takes them back and ignores them. */
-const readOnlyMeta = { id: readOnly(z.number().nullable()), apiVersion: readOnly(z.string()), createdAt: readOnly(z.string().nullable()), updatedAt: readOnly(z.string().nullable()) };
+const readOnlyMeta = {
+  id: readOnly(z.number().nullable()),
+  apiVersion: readOnly(z.string()),
+  createdAt: readOnly(z.string().nullable()),
+  updatedAt: readOnly(z.string().nullable()),
+};
 const pathName = Name.optional().openapi({ description: 'When sent, must equal the name in the path (no renames)' });
 
 export const RoleCreate = z.strictObject({ name: Name, kind: z.literal('Role').optional(), rules: Rules }).openapi('RoleCreate');
-export const RolePatch = z.strictObject({ name: pathName, kind: z.literal('Role').optional(), rules: Rules, isSystem: readOnly(z.boolean()), ...readOnlyMeta }).openapi('RolePatch');
+export const RolePatch = z
+  .strictObject({ name: pathName, kind: z.literal('Role').optional(), rules: Rules, isSystem: readOnly(z.boolean()), ...readOnlyMeta })
+  .openapi('RolePatch');
 export const BindingCreate = z
   .strictObject({ name: Name, kind: z.literal('RoleBinding').optional(), roleRef: RoleRef, subjects: z.array(Subject).min(1).max(256) })
   .openapi('RoleBindingCreate');
 export const BindingPatch = z
-  .strictObject({ name: pathName, kind: z.literal('RoleBinding').optional(), roleRef: RoleRef, subjects: z.array(Subject).min(1).max(256), ...readOnlyMeta })
+  .strictObject({
+    name: pathName,
+    kind: z.literal('RoleBinding').optional(),
+    roleRef: RoleRef,
+    subjects: z.array(Subject).min(1).max(256),
+    ...readOnlyMeta,
+  })
   .openapi('RoleBindingPatch');
 export const AccountCreate = z.strictObject({ name: Name, applicationName: Name, roleRef: RoleRef }).openapi('ServiceAccountCreate');
 export const AccountPatch = z
@@ -63,15 +83,38 @@ export const RoleView = z
     kind: z.literal('Role'),
     name: z.string(),
     isSystem: z.boolean(),
-    rules: z.array(z.object({ apiGroups: z.array(z.string()), resources: z.array(z.string()), verbs: z.array(z.string()), resourceNames: z.array(z.string()) })),
+    rules: z.array(
+      z.object({
+        apiGroups: z.array(z.string()),
+        resources: z.array(z.string()),
+        verbs: z.array(z.string()),
+        resourceNames: z.array(z.string()),
+      }),
+    ),
     ...stamp,
   })
   .openapi('Role');
 export const BindingView = z
-  .object({ id: z.number(), apiVersion: z.string(), kind: z.literal('RoleBinding'), name: z.string(), roleRef: RoleRef, subjects: z.array(Subject), ...stamp })
+  .object({
+    id: z.number(),
+    apiVersion: z.string(),
+    kind: z.literal('RoleBinding'),
+    name: z.string(),
+    roleRef: RoleRef,
+    subjects: z.array(Subject),
+    ...stamp,
+  })
   .openapi('RoleBinding');
 export const AccountView = z
-  .object({ id: z.number(), apiVersion: z.string(), kind: z.literal('ServiceAccount'), name: z.string(), applicationName: z.string(), roleRef: RoleRef, ...stamp })
+  .object({
+    id: z.number(),
+    apiVersion: z.string(),
+    kind: z.literal('ServiceAccount'),
+    name: z.string(),
+    applicationName: z.string(),
+    roleRef: RoleRef,
+    ...stamp,
+  })
   .openapi('ServiceAccount');
 export type RoleViewT = z.infer<typeof RoleView>;
 export type BindingViewT = z.infer<typeof BindingView>;

@@ -77,7 +77,8 @@ function bump(windows: Map<string, Window>, key: string, now: number): void {
 
 export const CloseCode = { NORMAL: 1000, GOING_AWAY: 1001, POLICY: 1008, TRY_AGAIN: 1013 } as const;
 
-const flagOf = (kind: SessionKind, target: SessionTarget): ChangeFlag => (kind === 'exec' ? 'execSessions' : target === 'fog' ? 'fogLogs' : 'microserviceLogs');
+const flagOf = (kind: SessionKind, target: SessionTarget): ChangeFlag =>
+  kind === 'exec' ? 'execSessions' : target === 'fog' ? 'fogLogs' : 'microserviceLogs';
 
 /**
  * Exec and log sessions (platform §1.5–1.12): pairs a user socket with the agent socket of the fog that
@@ -145,10 +146,12 @@ export class SessionManager {
    * Counts the upgrade in the principal's per-minute window; a refusal is not counted.
    */
   admitPrincipal(principal: string): { code: 'RATE_LIMITED'; message: string } | undefined {
-    if ((this.#open.get(principal) ?? 0) >= this.config.maxConnectionsPerIp) return { code: 'RATE_LIMITED', message: 'Too many connections' };
+    if ((this.#open.get(principal) ?? 0) >= this.config.maxConnectionsPerIp)
+      return { code: 'RATE_LIMITED', message: 'Too many connections' };
     const now = this.ctx.clock.now();
     const w = this.#windows.get(principal);
-    if (w && now - w.started < 60_000 && w.n >= this.config.maxRequestsPerMinute) return { code: 'RATE_LIMITED', message: 'Rate limit exceeded' };
+    if (w && now - w.started < 60_000 && w.n >= this.config.maxRequestsPerMinute)
+      return { code: 'RATE_LIMITED', message: 'Rate limit exceeded' };
     bump(this.#windows, principal, now);
     return undefined;
   }
@@ -170,7 +173,10 @@ export class SessionManager {
    * and the agent's change flag in one transaction, then the announcement and the pending timer.
    * Returns undefined when the socket was refused (it is closed with the reason).
    */
-  async openUser(spec: { kind: SessionKind; target: SessionTarget; msUuid: string | null; fogUuid: string; tail?: TailConfig }, user: Half): Promise<Session | undefined> {
+  async openUser(
+    spec: { kind: SessionKind; target: SessionTarget; msUuid: string | null; fogUuid: string; tail?: TailConfig },
+    user: Half,
+  ): Promise<Session | undefined> {
     const { ctx } = this;
     const limit = spec.kind === 'exec' ? this.config.execMaxPerResource : this.config.logMaxPerResource;
     const sessionId = ctx.ids.uuid();
@@ -203,7 +209,9 @@ export class SessionManager {
     if (!created) {
       user.peer.close(
         CloseCode.POLICY,
-        spec.kind === 'exec' ? `Maximum of ${limit} concurrent exec sessions allowed for this microservice.` : `Maximum of ${limit} concurrent log sessions allowed for this resource.`,
+        spec.kind === 'exec'
+          ? `Maximum of ${limit} concurrent exec sessions allowed for this microservice.`
+          : `Maximum of ${limit} concurrent log sessions allowed for this resource.`,
       );
       return undefined;
     }
@@ -240,7 +248,10 @@ export class SessionManager {
     const pendingMs = spec.kind === 'exec' ? this.config.execPendingMs : this.config.logPendingMs;
     s.pendingTimer = setTimeout(() => {
       if (!s.pending || s.ended) return;
-      const frame = spec.kind === 'exec' ? this.#execFrame(s, FrameType.STDERR, bytes(Texts.timeout)) : this.#logFrame(s, FrameType.LOG_LINE, bytes(Texts.timeout));
+      const frame =
+        spec.kind === 'exec'
+          ? this.#execFrame(s, FrameType.STDERR, bytes(Texts.timeout))
+          : this.#logFrame(s, FrameType.LOG_LINE, bytes(Texts.timeout));
       this.#toUser(s, frame);
       void this.end(s, { user: [CloseCode.POLICY, 'Timeout waiting for agent connection'] });
     }, pendingMs);
@@ -265,15 +276,29 @@ export class SessionManager {
     }
     // Forwarded as received when complete; otherwise the missing keys are filled in (§1.4) and
     // `execId` is always the session id on frames to the agent.
-    const complete = typeof raw !== 'string' && frame.execId === s.id && frame.sessionId === s.id && frame.microserviceUuid != null && frame.timestamp != null;
+    const complete =
+      typeof raw !== 'string' &&
+      frame.execId === s.id &&
+      frame.sessionId === s.id &&
+      frame.microserviceUuid != null &&
+      frame.timestamp != null;
     const out = complete
       ? (raw as Uint8Array)
-      : encodeFrame({ ...frame, microserviceUuid: frame.microserviceUuid ?? s.msUuid, execId: s.id, sessionId: s.id, timestamp: frame.timestamp ?? this.ctx.clock.now() });
+      : encodeFrame({
+          ...frame,
+          microserviceUuid: frame.microserviceUuid ?? s.msUuid,
+          execId: s.id,
+          sessionId: s.id,
+          timestamp: frame.timestamp ?? this.ctx.clock.now(),
+        });
     if (frame.type === FrameType.CLOSE) {
       this.#toAgent(s, out, FrameType.CLOSE);
       if (s.remoteAgent && !s.agent) {
         // Across instances: wait for the agent side's acknowledgement (§1.6.11), at most WS_CLOSE_RESPONSE_TIMEOUT.
-        s.closeWait ??= setTimeout(() => void this.end(s, { user: [CloseCode.NORMAL, 'Session closed (timeout)'] }), this.config.closeResponseTimeoutMs);
+        s.closeWait ??= setTimeout(
+          () => void this.end(s, { user: [CloseCode.NORMAL, 'Session closed (timeout)'] }),
+          this.config.closeResponseTimeoutMs,
+        );
         return;
       }
       void this.end(s, { user: [CloseCode.NORMAL, 'Session closed'], agent: [CloseCode.NORMAL, 'Session closed'], skipAgentClose: true });
@@ -321,7 +346,18 @@ export class SessionManager {
    * otherwise through the relay, which must be up (else 1013 — the agent retries). Returns the session
    * the socket belongs to, or undefined when it was refused.
    */
-  async attachAgent(row: { sessionId: string; kind: SessionKind; target: SessionTarget; microserviceUuid: string | null; fogUuid: string; tailConfig: string | null; createdAt: number }, agent: Half): Promise<Session | undefined> {
+  async attachAgent(
+    row: {
+      sessionId: string;
+      kind: SessionKind;
+      target: SessionTarget;
+      microserviceUuid: string | null;
+      fogUuid: string;
+      tailConfig: string | null;
+      createdAt: number;
+    },
+    agent: Half,
+  ): Promise<Session | undefined> {
     const { ctx } = this;
     let s = this.sessions.get(row.sessionId);
     if (s?.agent) {
@@ -385,7 +421,13 @@ export class SessionManager {
     }
     if (s.kind === 'exec') {
       this.#toUser(s, this.#execFrame(s, FrameType.STDERR, bytes(Texts.execReady)));
-      agent.peer.send(this.#execFrame(s, FrameType.ACTIVATION, bytes(JSON.stringify({ sessionId: s.id, execId: s.id, microserviceUuid: s.msUuid, timestamp: ctx.clock.now() }))));
+      agent.peer.send(
+        this.#execFrame(
+          s,
+          FrameType.ACTIVATION,
+          bytes(JSON.stringify({ sessionId: s.id, execId: s.id, microserviceUuid: s.msUuid, timestamp: ctx.clock.now() })),
+        ),
+      );
       for (const f of s.queue) agent.peer.send(f);
       s.queue = [];
       s.queueBytes = 0;
@@ -402,7 +444,8 @@ export class SessionManager {
     if (s.kind === 'log') {
       const type = peekType(raw);
       if (type === undefined) return;
-      if (type === FrameType.LOG_LINE || type === FrameType.LOG_START || type === FrameType.LOG_STOP || type === FrameType.LOG_ERROR) this.#toUser(s, raw, type);
+      if (type === FrameType.LOG_LINE || type === FrameType.LOG_START || type === FrameType.LOG_STOP || type === FrameType.LOG_ERROR)
+        this.#toUser(s, raw, type);
       return;
     }
     const frame = decodeFrame(raw);
@@ -431,7 +474,13 @@ export class SessionManager {
    */
   async end(
     s: Session,
-    how: { user?: [number, string]; agent?: [number, string]; skipAgentClose?: boolean; userCloseFrame?: Uint8Array; fromRelay?: boolean } = {},
+    how: {
+      user?: [number, string];
+      agent?: [number, string];
+      skipAgentClose?: boolean;
+      userCloseFrame?: Uint8Array;
+      fromRelay?: boolean;
+    } = {},
   ): Promise<void> {
     if (s.ended) return;
     s.ended = true;
@@ -447,9 +496,13 @@ export class SessionManager {
       if (s.remoteUser && s.user === undefined) {
         const subject = s.kind === 'exec' ? relaySubject.execUser(s.id) : relaySubject.logUser(s.id);
         const frame = s.kind === 'exec' ? closeFrame! : this.#logFrame(s, FrameType.LOG_STOP, bytes('Session closed'));
-        await this.relay.publish(subject, { data: frame, messageType: s.kind === 'exec' ? FrameType.CLOSE : FrameType.LOG_STOP }).catch(() => ctx.metrics.ws.relayErrors.add(1));
+        await this.relay
+          .publish(subject, { data: frame, messageType: s.kind === 'exec' ? FrameType.CLOSE : FrameType.LOG_STOP })
+          .catch(() => ctx.metrics.ws.relayErrors.add(1));
       } else if (s.remoteAgent && !s.agent && s.kind === 'exec') {
-        await this.relay.publish(relaySubject.execAgent(s.id), { data: closeFrame!, messageType: FrameType.CLOSE }).catch(() => ctx.metrics.ws.relayErrors.add(1));
+        await this.relay
+          .publish(relaySubject.execAgent(s.id), { data: closeFrame!, messageType: FrameType.CLOSE })
+          .catch(() => ctx.metrics.ws.relayErrors.add(1));
       }
     }
     for (const u of s.unsubs) u();
@@ -481,9 +534,15 @@ export class SessionManager {
     for (const s of [...this.sessions.values()]) {
       if (s.pending) continue;
       if (s.kind === 'exec' && now - s.lastActivity > this.config.execMaxDurationMs) {
-        void this.end(s, { user: [CloseCode.POLICY, 'Exec session max duration exceeded'], agent: [CloseCode.NORMAL, 'Exec session expired'] });
+        void this.end(s, {
+          user: [CloseCode.POLICY, 'Exec session max duration exceeded'],
+          agent: [CloseCode.NORMAL, 'Exec session expired'],
+        });
       } else if (s.kind === 'log' && now - s.lastActivity > this.config.logIdleMs) {
-        void this.end(s, { user: [CloseCode.POLICY, 'Log session idle timeout exceeded'], agent: [CloseCode.NORMAL, 'Log session idle timeout exceeded'] });
+        void this.end(s, {
+          user: [CloseCode.POLICY, 'Log session idle timeout exceeded'],
+          agent: [CloseCode.NORMAL, 'Log session idle timeout exceeded'],
+        });
       }
     }
   }
@@ -496,7 +555,9 @@ export class SessionManager {
     this.draining = true;
     clearInterval(this.#sweeper);
     const all = [...this.sessions.values()];
-    const work = Promise.allSettled(all.map((s) => this.end(s, { user: [CloseCode.GOING_AWAY, 'Server draining'], agent: [CloseCode.GOING_AWAY, 'Server draining'] })));
+    const work = Promise.allSettled(
+      all.map((s) => this.end(s, { user: [CloseCode.GOING_AWAY, 'Server draining'], agent: [CloseCode.GOING_AWAY, 'Server draining'] })),
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([work, new Promise((r) => (timer = setTimeout(r, this.config.drainTimeoutMs)))]);
     clearTimeout(timer);
@@ -518,7 +579,13 @@ export class SessionManager {
   onRelayReconnect(): void {
     for (const s of this.sessions.values()) {
       if (s.ended || !s.agent || !s.remoteUser || s.kind !== 'exec') continue;
-      s.agent.peer.send(this.#execFrame(s, FrameType.ACTIVATION, bytes(JSON.stringify({ sessionId: s.id, execId: s.id, microserviceUuid: s.msUuid, timestamp: this.ctx.clock.now() }))));
+      s.agent.peer.send(
+        this.#execFrame(
+          s,
+          FrameType.ACTIVATION,
+          bytes(JSON.stringify({ sessionId: s.id, execId: s.id, microserviceUuid: s.msUuid, timestamp: this.ctx.clock.now() })),
+        ),
+      );
     }
   }
 
@@ -542,11 +609,17 @@ export class SessionManager {
     }
     s.lastActivity = this.ctx.clock.now();
     if (s.kind === 'exec' && type === FrameType.CLOSE) {
-      void this.relay.publish(relaySubject.execAgent(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true }).catch(() => this.ctx.metrics.ws.relayErrors.add(1));
+      void this.relay
+        .publish(relaySubject.execAgent(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true })
+        .catch(() => this.ctx.metrics.ws.relayErrors.add(1));
       void this.end(s, { user: [CloseCode.NORMAL, 'Agent closed connection'], userCloseFrame: m.data, fromRelay: true });
       return;
     }
-    if (s.kind === 'log' && type === FrameType.LOG_STOP && new TextDecoder().decode(decodeFrame(m.data)?.data ?? new Uint8Array()) === 'Session closed') {
+    if (
+      s.kind === 'log' &&
+      type === FrameType.LOG_STOP &&
+      new TextDecoder().decode(decodeFrame(m.data)?.data ?? new Uint8Array()) === 'Session closed'
+    ) {
       void this.end(s, { user: [CloseCode.NORMAL, 'Agent closed connection'], fromRelay: true });
       return;
     }
@@ -560,7 +633,9 @@ export class SessionManager {
     const type = m.messageType ?? peekType(m.data);
     if (type === FrameType.CLOSE) {
       s.agent.peer.send(m.data);
-      void this.relay.publish(relaySubject.execUser(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true }).catch(() => this.ctx.metrics.ws.relayErrors.add(1));
+      void this.relay
+        .publish(relaySubject.execUser(s.id), { data: m.data, messageType: FrameType.CLOSE, closeAck: true })
+        .catch(() => this.ctx.metrics.ws.relayErrors.add(1));
       void this.end(s, { agent: [CloseCode.NORMAL, 'User closed connection'], skipAgentClose: true, fromRelay: true });
       return;
     }
@@ -572,7 +647,11 @@ export class SessionManager {
       await this.relay.publish(subject, m);
     } catch {
       this.ctx.metrics.ws.relayErrors.add(1);
-      if (s.kind === 'exec') void this.end(s, { user: [CloseCode.TRY_AGAIN, 'Relay unavailable for cross-replica session'], agent: [CloseCode.TRY_AGAIN, 'Relay unavailable for cross-replica session'] });
+      if (s.kind === 'exec')
+        void this.end(s, {
+          user: [CloseCode.TRY_AGAIN, 'Relay unavailable for cross-replica session'],
+          agent: [CloseCode.TRY_AGAIN, 'Relay unavailable for cross-replica session'],
+        });
       else this.ctx.metrics.ws.logLinesDropped.add(1);
     }
   }
@@ -600,12 +679,22 @@ export class SessionManager {
       }
       s.user.peer.send(frame);
     } else if (s.remoteUser) {
-      void this.#publish(s, s.kind === 'exec' ? relaySubject.execUser(s.id) : relaySubject.logUser(s.id), { data: frame, messageType: type });
+      void this.#publish(s, s.kind === 'exec' ? relaySubject.execUser(s.id) : relaySubject.logUser(s.id), {
+        data: frame,
+        messageType: type,
+      });
     }
   }
 
   #execFrame(s: Session, type: number, data: Uint8Array, timestamp?: number): Uint8Array {
-    return encodeFrame({ type, data, microserviceUuid: s.msUuid, execId: s.id, sessionId: s.id, timestamp: timestamp ?? this.ctx.clock.now() });
+    return encodeFrame({
+      type,
+      data,
+      microserviceUuid: s.msUuid,
+      execId: s.id,
+      sessionId: s.id,
+      timestamp: timestamp ?? this.ctx.clock.now(),
+    });
   }
 
   #logFrame(s: Session, type: number, data: Uint8Array): Uint8Array {
@@ -626,7 +715,13 @@ export class SessionManager {
    * most), so socket churn adds no write transaction per connect; failures never touch the session.
    * The queue is flushed on drain; a crash loses at most the last 250 ms of socket events.
    */
-  audit(event: 'WS_CONNECT' | 'WS_DISCONNECT', endpointType: 'user' | 'agent', half: Omit<Half, 'peer'>, resourceId: string, closeCode?: number): void {
+  audit(
+    event: 'WS_CONNECT' | 'WS_DISCONNECT',
+    endpointType: 'user' | 'agent',
+    half: Omit<Half, 'peer'>,
+    resourceId: string,
+    closeCode?: number,
+  ): void {
     const { ctx } = this;
     if (!ctx.config.audit.enabled) return;
     this.#auditQueue.push({
@@ -667,7 +762,13 @@ export class SessionManager {
       .from(wsSession)
       .where(and(eq(wsSession.fogUuid, fogUuid), eq(wsSession.kind, kind), eq(wsSession.userConnected, true)));
     rows.sort((a, b) => a.createdAt - b.createdAt);
-    if (kind === 'exec') return rows.map((r) => ({ microserviceUuid: r.microserviceUuid, sessionId: r.sessionId, status: r.status, agentConnected: r.agentConnected }));
+    if (kind === 'exec')
+      return rows.map((r) => ({
+        microserviceUuid: r.microserviceUuid,
+        sessionId: r.sessionId,
+        status: r.status,
+        agentConnected: r.agentConnected,
+      }));
     return rows.map((r) => ({
       ...(r.target === 'fog' ? { iofogUuid: r.fogUuid } : { microserviceUuid: r.microserviceUuid }),
       sessionId: r.sessionId,
@@ -686,18 +787,44 @@ export class SessionManager {
     const now = ctx.clock.now();
     const c = this.config;
     const rows = await ctx.db
-      .select({ sessionId: wsSession.sessionId, kind: wsSession.kind, target: wsSession.target, fogUuid: wsSession.fogUuid, status: wsSession.status, updatedAt: wsSession.updatedAt, userConnected: wsSession.userConnected, agentConnected: wsSession.agentConnected })
+      .select({
+        sessionId: wsSession.sessionId,
+        kind: wsSession.kind,
+        target: wsSession.target,
+        fogUuid: wsSession.fogUuid,
+        status: wsSession.status,
+        updatedAt: wsSession.updatedAt,
+        userConnected: wsSession.userConnected,
+        agentConnected: wsSession.agentConnected,
+      })
       .from(wsSession)
-      .where(or(lt(wsSession.updatedAt, now - Math.min(c.execPendingMs, c.logPendingMs)), and(eq(wsSession.userConnected, false), eq(wsSession.agentConnected, false))));
+      .where(
+        or(
+          lt(wsSession.updatedAt, now - Math.min(c.execPendingMs, c.logPendingMs)),
+          and(eq(wsSession.userConnected, false), eq(wsSession.agentConnected, false)),
+        ),
+      );
     const stale = rows.filter((r) => {
       if (this.sessions.has(r.sessionId)) return false;
       if (!r.userConnected && !r.agentConnected) return true;
-      const limit = r.status === 'PENDING' ? (r.kind === 'exec' ? c.execPendingMs : c.logPendingMs) : r.kind === 'exec' ? c.execMaxDurationMs : c.logIdleMs;
+      const limit =
+        r.status === 'PENDING'
+          ? r.kind === 'exec'
+            ? c.execPendingMs
+            : c.logPendingMs
+          : r.kind === 'exec'
+            ? c.execMaxDurationMs
+            : c.logIdleMs;
       return now - r.updatedAt > limit;
     });
     if (stale.length === 0) return { deleted: 0 };
     await withTransaction(ctx, async (tx) => {
-      await tx.db.delete(wsSession).where(inArray(wsSession.sessionId, stale.map((r) => r.sessionId)));
+      await tx.db.delete(wsSession).where(
+        inArray(
+          wsSession.sessionId,
+          stale.map((r) => r.sessionId),
+        ),
+      );
       for (const kind of ['exec', 'log'] as const) {
         for (const target of ['microservice', 'fog'] as const) {
           const fogs = stale.filter((r) => r.kind === kind && r.target === target).map((r) => r.fogUuid);

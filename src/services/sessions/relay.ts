@@ -62,7 +62,12 @@ export class NatsRelay implements Relay {
   #closed = false;
 
   constructor(
-    private readonly opts: { url: string; creds?: () => Promise<Uint8Array | undefined>; publishTimeoutMs: number; onReconnect?: () => void },
+    private readonly opts: {
+      url: string;
+      creds?: () => Promise<Uint8Array | undefined>;
+      publishTimeoutMs: number;
+      onReconnect?: () => void;
+    },
     private readonly logger: Logger,
   ) {}
 

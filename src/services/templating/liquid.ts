@@ -46,7 +46,7 @@ function stringify(v: unknown): string {
  * `"{{ replicas }}"` → 3, as upstream renders), counting the characters it writes.
  */
 class BoundedEmitter implements Emitter {
-  buffer: any = '';
+  buffer = '';
   constructor(private readonly state: RenderState) {}
   write(html: unknown): void {
     const v = toValue(html);
@@ -62,13 +62,19 @@ class BoundedEmitter implements Emitter {
 }
 
 async function renderOne(text: string, scope: Record<string, unknown>, state: RenderState): Promise<unknown> {
-  if (text.length > state.limits.templateChars) throw new LimitExceeded(`template too long (${text.length} characters, at most ${state.limits.templateChars})`);
+  if (text.length > state.limits.templateChars)
+    throw new LimitExceeded(`template too long (${text.length} characters, at most ${state.limits.templateChars})`);
   const templates = engine.parse(text);
-  const liquidCtx = new Context(scope, engine.options, { sync: false }, {
-    liquid: engine,
-    memoryLimit: state.memoryLimit as never,
-    renderLimit: state.renderLimit as never,
-  });
+  const liquidCtx = new Context(
+    scope,
+    engine.options,
+    { sync: false },
+    {
+      liquid: engine,
+      memoryLimit: state.memoryLimit as never,
+      renderLimit: state.renderLimit as never,
+    },
+  );
   Object.defineProperty(liquidCtx, STATE, { value: state });
   return toPromise(engine.renderer.renderTemplates(templates, liquidCtx, new BoundedEmitter(state)));
 }
@@ -110,7 +116,11 @@ export interface RenderBodyOptions {
  * that is also `self` — so, as upstream, a field sees the rendered values of the fields before it.
  * Returns `body` itself when nothing has markup.
  */
-export async function renderBodyTemplates<T>(ctx: AppCtx & Partial<Pick<RequestCtx, 'actor'>>, body: T, opts: RenderBodyOptions = {}): Promise<T> {
+export async function renderBodyTemplates<T>(
+  ctx: AppCtx & Partial<Pick<RequestCtx, 'actor'>>,
+  body: T,
+  opts: RenderBodyOptions = {},
+): Promise<T> {
   const only = opts.keys ? new Set(opts.keys) : undefined;
   const rendered = only && body !== null && typeof body === 'object' ? Object.entries(body).filter(([k]) => only.has(k)) : body;
   if (!containsMarkup(rendered)) return body;

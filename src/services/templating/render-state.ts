@@ -59,8 +59,10 @@ export class RenderState {
   ) {}
 
   checkTime(): void {
-    if (++this.steps > this.limits.steps) throw new LimitExceeded(`render step limit exceeded (${this.limits.steps} template steps per request)`);
-    if (now() - this.started - this.waited > this.limits.busyMs) throw new LimitExceeded(`render time limit exceeded (${this.limits.busyMs} ms per request)`);
+    if (++this.steps > this.limits.steps)
+      throw new LimitExceeded(`render step limit exceeded (${this.limits.steps} template steps per request)`);
+    if (now() - this.started - this.waited > this.limits.busyMs)
+      throw new LimitExceeded(`render time limit exceeded (${this.limits.busyMs} ms per request)`);
   }
 
   useMemory(n: number): void {
@@ -70,7 +72,8 @@ export class RenderState {
 
   chargeOutput(chars: number): void {
     this.output += chars;
-    if (this.output > this.limits.outputChars) throw new LimitExceeded(`output size limit exceeded (${this.limits.outputChars} characters per request)`);
+    if (this.output > this.limits.outputChars)
+      throw new LimitExceeded(`output size limit exceeded (${this.limits.outputChars} characters per request)`);
   }
 
   /** Runs a filter's read; its wait is not render time. */
@@ -93,4 +96,3 @@ export const STATE = Symbol('render-state');
 export function stateOf(liquidCtx: Context): RenderState {
   return (liquidCtx as unknown as { [STATE]: RenderState })[STATE];
 }
-

@@ -8,7 +8,10 @@ export const API_VERSIONS = ['iofog.org/v3', 'datasance.com/v3'];
 const Envelope = v.object({
   apiVersion: v.string('apiVersion: required'),
   kind: v.string('kind: required'),
-  metadata: v.object({ name: v.pipe(v.string('metadata.name: required'), v.minLength(1, 'metadata.name: required')) }, 'metadata: required'),
+  metadata: v.object(
+    { name: v.pipe(v.string('metadata.name: required'), v.minLength(1, 'metadata.name: required')) },
+    'metadata: required',
+  ),
   spec: v.optional(v.record(v.string(), v.unknown())),
 });
 
@@ -27,7 +30,12 @@ export function parseKind(text: string, kind: string): { name: string; spec: Rec
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('YAML: expected a single mapping document');
   if (valueTooDeep(doc)) throw bad(nestingMessage('YAML'));
   const env = v.safeParse(Envelope, doc);
-  if (!env.success) throw bad(env.issues[0].message.includes(':') ? env.issues[0].message : `${env.issues[0].path?.map((p) => String(p.key)).join('.')}: ${env.issues[0].message}`);
+  if (!env.success)
+    throw bad(
+      env.issues[0].message.includes(':')
+        ? env.issues[0].message
+        : `${env.issues[0].path?.map((p) => String(p.key)).join('.')}: ${env.issues[0].message}`,
+    );
   if (!API_VERSIONS.includes(env.output.apiVersion)) throw bad(`apiVersion: must be one of ${API_VERSIONS.join(', ')}`);
   if (env.output.kind !== kind) throw bad(`kind: expected ${kind}, got ${env.output.kind}`);
   return { name: env.output.metadata.name, spec: env.output.spec ?? {}, doc: doc as Record<string, unknown> };
@@ -54,11 +62,30 @@ export function mapMicroservice(m: Record<string, unknown>, path: string): Recor
     out.images = list;
     const reg = images.registry;
     if (reg !== undefined) out.registryId = reg === 'remote' ? 1 : reg === 'local' ? 2 : Number(reg);
-    if (typeof reg === 'string' && reg !== 'remote' && reg !== 'local' && !/^\d+$/.test(reg)) throw bad(`${path}.images.registry: remote, local or a registry id`);
+    if (typeof reg === 'string' && reg !== 'remote' && reg !== 'local' && !/^\d+$/.test(reg))
+      throw bad(`${path}.images.registry: remote, local or a registry id`);
   }
   const c = (m.container ?? {}) as Record<string, unknown>;
   if (typeof c !== 'object' || c === null) throw bad(`${path}.container: must be a mapping`);
-  const direct = ['hostNetworkMode', 'isPrivileged', 'pidMode', 'ipcMode', 'cpuSetCpus', 'runAsUser', 'platform', 'runtime', 'memoryLimit', 'logSize', 'ports', 'env', 'extraHosts', 'cdiDevices', 'capAdd', 'capDrop', 'healthCheck'];
+  const direct = [
+    'hostNetworkMode',
+    'isPrivileged',
+    'pidMode',
+    'ipcMode',
+    'cpuSetCpus',
+    'runAsUser',
+    'platform',
+    'runtime',
+    'memoryLimit',
+    'logSize',
+    'ports',
+    'env',
+    'extraHosts',
+    'cdiDevices',
+    'capAdd',
+    'capDrop',
+    'healthCheck',
+  ];
   for (const k of direct) if (c[k] !== undefined) out[k] = c[k];
   if (c.volumes !== undefined) out.volumeMappings = c.volumes;
   if (c.commands !== undefined) out.cmd = c.commands;
@@ -83,10 +110,19 @@ export function yamlPath(path: (string | number)[]): string {
   if (keys[0] !== 'microservices') return ['spec', ...keys].join('.');
   const i = keys[1];
   const rest = keys.slice(2);
-  const map: Record<string, string> = { volumeMappings: 'container.volumes', cmd: 'container.commands', agentName: 'agent.name', registryId: 'images.registry' };
+  const map: Record<string, string> = {
+    volumeMappings: 'container.volumes',
+    cmd: 'container.commands',
+    agentName: 'agent.name',
+    registryId: 'images.registry',
+  };
   const head = rest[0] ?? '';
   let tail: string;
-  if (head === 'images') tail = `images${rest.length > 1 ? `[${rest[1]}]` : ''}${rest.slice(2).map((r) => `.${r}`).join('')}`;
+  if (head === 'images')
+    tail = `images${rest.length > 1 ? `[${rest[1]}]` : ''}${rest
+      .slice(2)
+      .map((r) => `.${r}`)
+      .join('')}`;
   else if (map[head]) tail = [map[head], ...rest.slice(1)].join('.');
   else if (['name', 'config', 'schedule', 'rebuild', 'serviceAccount'].includes(head)) tail = rest.join('.');
   else tail = ['container', ...rest].join('.');
@@ -120,7 +156,8 @@ export async function withYamlPaths<T>(run: () => Promise<T>, toYaml: (path: (st
 }
 
 /** Paths of a single microservice document (kind: Microservice). */
-export const microserviceYamlPath = (path: (string | number)[]) => yamlPath(['microservices', 0, ...path]).replace('spec.microservices[0].', 'spec.');
+export const microserviceYamlPath = (path: (string | number)[]) =>
+  yamlPath(['microservices', 0, ...path]).replace('spec.microservices[0].', 'spec.');
 
 /** ['rules', 0, 'verbs', 1] → `rules[0].verbs[1]` */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -132,11 +169,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
  * each problem by its path in the document (`toYaml` maps input paths to document paths).
  */
 export function validateYaml<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } },
+  schema: {
+    safeParse(
+      v: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+  },
   input: unknown,
   toYaml: (path: PropertyKey[]) => string = formatPath,
 ): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  throw bad(r.error.issues.slice(0, 5).map((i) => `${toYaml(i.path) || 'document'}: ${i.message}`).join('; '));
+  throw bad(
+    r.error.issues
+      .slice(0, 5)
+      .map((i) => `${toYaml(i.path) || 'document'}: ${i.message}`)
+      .join('; '),
+  );
 }
