@@ -37,6 +37,8 @@
 //   --server-output FILE writes what the server printed (e.g. with --trace-gc) to FILE at the end.
 //   --server-cpus 0 / --client-cpus 1 pin the server (with every thread it starts) and this generator to
 //   those cores with taskset, so a capacity number is the server's alone (the machine has 2 cores).
+//   --bundle PATH runs another build of the server (e.g. an older commit's dist/controller.mjs) under the
+//   same generator, for before/after comparisons.
 //   --storm: a boot storm. After provisioning, every agent restarts within --ramp seconds (Edgelet's
 //   restart: probe, registries, volume mounts, microservices, PATCH config, then an initialization
 //   cycle), with Edgelet's retries (4 attempts, 1/2/4 s, fresh token each) as after a site power cut.
@@ -73,6 +75,7 @@ const RUNTIME = arg('runtime', 'node') as Runtime;
 const SERVER_OUTPUT = arg('server-output', '');
 if (!['node', 'deno', 'bun'].includes(RUNTIME)) fatal('--runtime must be node, deno or bun');
 const SERVER_CPUS = arg('server-cpus', '');
+const BUNDLE_PATH = arg('bundle', '');
 const CLIENT_CPUS = arg('client-cpus', '');
 const STORM = argv.includes('--storm');
 const STEADY_MAX = num('steady-max', 180, 1);
@@ -149,6 +152,7 @@ if (CLIENT_CPUS) {
 const ctl = await startController({
   runtime: RUNTIME,
   cpus: SERVER_CPUS || undefined,
+  bundle: BUNDLE_PATH || undefined,
   env: {
     LOG_LEVEL: 'warn',
     AUTH_RATE_LIMIT_ENABLED: 'false',
@@ -436,6 +440,7 @@ console.log(
       errors,
       rampErrors,
       ...(storm ? { storm } : {}),
+      bundle: BUNDLE_PATH || 'dist/controller.mjs',
       serverCpus: SERVER_CPUS || 'any',
       clientCpus: CLIENT_CPUS || 'any',
       serverRssMb: { start: rssStart, afterProvision: rssAfterProvision, peak: peakDuringRun },

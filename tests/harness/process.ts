@@ -10,10 +10,10 @@ export const ADMIN = { email: 'admin@example.com', password: 'Admin-Passw0rd-1' 
 
 export type Runtime = 'node' | 'deno' | 'bun';
 
-export function runtimeCommand(rt: Runtime): { cmd: string; args: string[] } {
-  if (rt === 'node') return { cmd: process.execPath, args: [BUNDLE] };
-  if (rt === 'deno') return { cmd: join(ROOT, 'node_modules/.bin/deno'), args: ['run', '-A', BUNDLE] };
-  return { cmd: join(ROOT, 'node_modules/.bin/bun'), args: [BUNDLE] };
+export function runtimeCommand(rt: Runtime, bundle = BUNDLE): { cmd: string; args: string[] } {
+  if (rt === 'node') return { cmd: process.execPath, args: [bundle] };
+  if (rt === 'deno') return { cmd: join(ROOT, 'node_modules/.bin/deno'), args: ['run', '-A', bundle] };
+  return { cmd: join(ROOT, 'node_modules/.bin/bun'), args: [bundle] };
 }
 
 export async function freePort(): Promise<number> {
@@ -51,12 +51,14 @@ export async function startController(
     /** CONTROLLER_PUBLIC_URL = the URL it listens on */ publicUrl?: boolean;
     /** Pin the process and every thread it starts to these cores (`taskset -c`, e.g. "0"). */
     cpus?: string;
+    /** Another build of the server (benchmarks comparing two commits); default dist/controller.mjs. */
+    bundle?: string;
   } = {},
 ): Promise<Controller> {
   const runtime = opts.runtime ?? 'node';
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'controller-e2e-'));
   const port = await freePort();
-  const { cmd, args: baseArgs } = runtimeCommand(runtime);
+  const { cmd, args: baseArgs } = runtimeCommand(runtime, opts.bundle);
   const args = runtime === 'node' && opts.nodeArgs ? [...opts.nodeArgs, ...baseArgs] : baseArgs;
   let out = '';
   // taskset execs the runtime, so the pid stays the runtime's and its threads inherit the affinity.
