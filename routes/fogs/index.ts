@@ -14,6 +14,7 @@ import { defineRoute, liquidBody, rbac } from '../../src/http/route';
 import { REVEAL_VERB } from '../../src/auth/rbac';
 import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
+import { streamJsonList } from '../../src/http/stream';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
 import { provisionDebugMicroservice, removeDebugMicroservice } from '../../src/services/microservices/microservices';
@@ -25,7 +26,7 @@ import {
   getFog,
   getHal,
   getTunnel,
-  listFogs,
+  fogPages,
   queueCommand,
   queueVersionCommand,
   setTunnel,
@@ -50,7 +51,15 @@ export const listFogsRoute = defineRoute(rbac('fogs', 'list'), {
   tags: tag,
   summary: 'List fogs',
   description:
-    'Optional filters in query-string array syntax: `filters[0][key]=name&filters[0][value]=edge&filters[0][condition]=has` (`has` = case-insensitive substring, `equals` = exact).',
+    'Optional filters in query-string array syntax: `filters[0][key]=name&filters[0][value]=edge&filters[0][condition]=has` (`has` = case-insensitive substring, `equals` = exact). ' +
+    'Without `limit` the answer is the whole (filtered) fleet in name order, as upstream; `offset` and `limit` (not in upstream) page it. ' +
+    'The answer is streamed page by page so that a large fleet never holds the server.',
+  request: {
+    query: z.object({
+      offset: z.coerce.number().int().min(0).optional().openapi({ description: 'Fogs to skip (after the filters), in name order' }),
+      limit: z.coerce.number().int().min(1).max(100_000).optional().openapi({ description: 'At most this many fogs' }),
+    }),
+  },
   responses: { 200: jsonOk('Fogs', FogList) },
 });
 
@@ -231,7 +240,10 @@ function parseFilters(url: string): FogFilter[] {
 }
 
 export function registerFogs(app: App): void {
-  app.openapi(listFogsRoute, async (c) => c.json({ fogs: await listFogs(c.get('ctx'), parseFilters(c.req.url)) }, 200));
+  app.openapi(listFogsRoute, async (c) => {
+    const paging = c.req.valid('query');
+    return streamJsonList(c, 'fogs', fogPages(c.get('ctx'), parseFilters(c.req.url), paging)) as never;
+  });
   app.openapi(createFogRoute, async (c) => c.json(await createFog(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(getFogRoute, async (c) => c.json(await getFog(c.get('ctx'), c.req.valid('param').uuid), 200));
   app.openapi(reconcileRoute, async (c) => {

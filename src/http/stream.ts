@@ -1,0 +1,37 @@
+import type { Context } from 'hono';
+
+/**
+ * A JSON answer `{"<key>": [ … ]}` written a page at a time: each page is serialised when the client is
+ * ready for it, with the event loop free in between, so a list of the whole fleet never holds it for long
+ * (one `JSON.stringify` of 10,000 fogs took hundreds of milliseconds on its own). The first page is read
+ * before the answer starts, so a bad filter is still a 400 and not a broken stream.
+ */
+export async function streamJsonList<T>(c: Context, key: string, pages: AsyncGenerator<T[]>): Promise<Response> {
+  const encoder = new TextEncoder();
+  const first = await pages.next();
+  let written = 0;
+  const page = (items: T[]): Uint8Array => {
+    let text = '';
+    for (const item of items) text += (written++ > 0 ? ',' : '') + JSON.stringify(item);
+    return encoder.encode(text);
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(`{${JSON.stringify(key)}:[`));
+      if (!first.done) controller.enqueue(page(first.value));
+    },
+    async pull(controller) {
+      const next = first.done ? first : await pages.next();
+      if (next.done) {
+        controller.enqueue(encoder.encode(']}'));
+        controller.close();
+      } else {
+        controller.enqueue(page(next.value));
+      }
+    },
+    async cancel() {
+      await pages.return(undefined);
+    },
+  });
+  return c.body(stream, 200, { 'Content-Type': 'application/json' });
+}
