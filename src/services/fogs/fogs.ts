@@ -440,7 +440,7 @@ const FILTERABLE = new Set([
 ]);
 
 /** Fogs read, presented and filtered per page: big enough to amortise the queries, small enough that a page never holds the event loop for long. */
-const LIST_PAGE = 250;
+const LIST_PAGE = 50;
 
 /**
  * The fleet as `GET /iofog-list` shows it, in name order, one page at a time with the event loop free between
