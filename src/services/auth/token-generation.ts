@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm';
-import { authUser, authUserGroup, controllerSetting } from '../../../db/schema/index';
+import { authUser, authUserGroup } from '../../../db/schema/index';
+import { VersionWatch, bumpVersion } from '../shared/version-watch';
 import type { Db } from '../../../db/client';
 import type { AppCtx } from '../../context';
 
@@ -19,34 +20,25 @@ const GONE = -1;
  * on its own.
  */
 export class TokenGenerationCache {
-  #version = -1;
-  #checkedAt = -Infinity;
+  #watch: VersionWatch;
   #generations = new Map<string, number>();
-  #loading: Promise<void> | undefined;
 
-  constructor(private readonly checkEveryMs = 1000) {}
+  constructor(checkEveryMs = 1000) {
+    this.#watch = new VersionWatch(TOKEN_VERSION_KEY, checkEveryMs);
+  }
 
   /** Forces the next check to read the stored version (used after a local write). */
   invalidate(): void {
-    this.#checkedAt = -Infinity;
+    this.#watch.invalidate();
   }
 
-  async #fresh(ctx: AppCtx): Promise<void> {
-    const now = ctx.clock.now();
-    if (now - this.#checkedAt < this.checkEveryMs) return;
-    this.#loading ??= this.#reload(ctx, now).finally(() => (this.#loading = undefined));
-    await this.#loading;
-  }
-
-  async #reload(ctx: AppCtx, now: number): Promise<void> {
-    const version = await readTokenVersion(ctx.store.db);
-    this.#checkedAt = now;
-    if (version === this.#version) return;
-    const rows = await ctx.store.db
-      .select({ id: authUser.id, gen: authUser.tokenGeneration, deletedAt: authUser.deletedAt })
-      .from(authUser);
-    this.#generations = new Map(rows.map((r) => [r.id, r.deletedAt === null ? r.gen : GONE]));
-    this.#version = version;
+  #fresh(ctx: AppCtx): Promise<void> {
+    return this.#watch.fresh(ctx, async () => {
+      const rows = await ctx.store.db
+        .select({ id: authUser.id, gen: authUser.tokenGeneration, deletedAt: authUser.deletedAt })
+        .from(authUser);
+      this.#generations = new Map(rows.map((r) => [r.id, r.deletedAt === null ? r.gen : GONE]));
+    });
   }
 
   /** Whether a token of `userId` signed at generation `gen` is still good. */
@@ -67,33 +59,17 @@ export class TokenGenerationCache {
   }
 }
 
-export async function readTokenVersion(db: Db): Promise<number> {
-  const [row] = await db
-    .select({ value: controllerSetting.value })
-    .from(controllerSetting)
-    .where(eq(controllerSetting.key, TOKEN_VERSION_KEY))
-    .limit(1);
-  return row ? Number(row.value) : 0;
-}
-
 /**
  * Inside the write transaction of a change that must end the users' access tokens now: bumps their
  * generations and the version every instance watches.
  */
 export async function revokeAccessTokens(tx: AppCtx, userIds: readonly string[]): Promise<void> {
   if (userIds.length === 0) return;
-  const now = tx.clock.now();
   await tx.db
     .update(authUser)
     .set({ tokenGeneration: sql`${authUser.tokenGeneration} + 1` })
     .where(inArray(authUser.id, [...userIds]));
-  await tx.db
-    .insert(controllerSetting)
-    .values({ key: TOKEN_VERSION_KEY, value: '1', updatedAt: now })
-    .onConflictDoUpdate({
-      target: controllerSetting.key,
-      set: { value: sql`CAST(${controllerSetting.value} AS INTEGER) + 1`, updatedAt: now },
-    });
+  await bumpVersion(tx, TOKEN_VERSION_KEY);
   tx.onSettled?.push(() => tx.tokenGenerations.invalidate());
 }
 

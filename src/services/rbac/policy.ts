@@ -1,6 +1,5 @@
-import { eq, sql } from 'drizzle-orm';
-import { controllerSetting, rbacRole, rbacRoleBinding } from '../../../db/schema/index';
-import type { Db } from '../../../db/client';
+import { rbacRole, rbacRoleBinding } from '../../../db/schema/index';
+import { VersionWatch, bumpVersion } from '../shared/version-watch';
 import type { AppCtx } from '../../context';
 import { allowed, SYSTEM_ROLES, type Permission, type Role, type Rule } from '../../auth/rbac';
 
@@ -22,36 +21,27 @@ interface Binding {
  * bindings, not decisions), so evaluating it per request is cheaper than a decision cache.
  */
 export class PolicyCache {
-  #version = -1;
-  #checkedAt = -Infinity;
+  #watch: VersionWatch;
   #roles = new Map<string, Role>();
   #bindings: Binding[] = [];
-  #loading: Promise<void> | undefined;
 
-  constructor(private readonly checkEveryMs = 1000) {}
+  constructor(checkEveryMs = 1000) {
+    this.#watch = new VersionWatch(POLICY_VERSION_KEY, checkEveryMs);
+  }
 
   /** Forces the next check to read the stored version (used after a local write). */
   invalidate(): void {
-    this.#checkedAt = -Infinity;
+    this.#watch.invalidate();
   }
 
-  async #fresh(ctx: AppCtx): Promise<void> {
-    const now = ctx.clock.now();
-    if (now - this.#checkedAt < this.checkEveryMs) return;
-    this.#loading ??= this.#reload(ctx, now).finally(() => (this.#loading = undefined));
-    await this.#loading;
-  }
-
-  async #reload(ctx: AppCtx, now: number): Promise<void> {
-    const version = await readPolicyVersion(ctx.store.db);
-    this.#checkedAt = now;
-    if (version === this.#version) return;
-    const [roles, bindings] = await Promise.all([ctx.store.db.select().from(rbacRole), ctx.store.db.select().from(rbacRoleBinding)]);
-    this.#roles = new Map(
-      roles.map((r) => [r.name, { name: r.name, kind: 'Role' as const, system: false, rules: JSON.parse(r.rules) as Rule[] }]),
-    );
-    this.#bindings = bindings.map((b) => ({ roleRef: JSON.parse(b.roleRef) as RoleRef, subjects: JSON.parse(b.subjects) as Subject[] }));
-    this.#version = version;
+  #fresh(ctx: AppCtx): Promise<void> {
+    return this.#watch.fresh(ctx, async () => {
+      const [roles, bindings] = await Promise.all([ctx.store.db.select().from(rbacRole), ctx.store.db.select().from(rbacRoleBinding)]);
+      this.#roles = new Map(
+        roles.map((r) => [r.name, { name: r.name, kind: 'Role' as const, system: false, rules: JSON.parse(r.rules) as Rule[] }]),
+      );
+      this.#bindings = bindings.map((b) => ({ roleRef: JSON.parse(b.roleRef) as RoleRef, subjects: JSON.parse(b.subjects) as Subject[] }));
+    });
   }
 
   /**
@@ -78,24 +68,7 @@ export class PolicyCache {
   }
 }
 
-export async function readPolicyVersion(db: Db): Promise<number> {
-  const [row] = await db
-    .select({ value: controllerSetting.value })
-    .from(controllerSetting)
-    .where(eq(controllerSetting.key, POLICY_VERSION_KEY))
-    .limit(1);
-  return row ? Number(row.value) : 0;
-}
-
-/** Inside the write transaction of every RBAC change. */
 export async function bumpPolicyVersion(tx: AppCtx): Promise<void> {
-  const now = tx.clock.now();
-  await tx.db
-    .insert(controllerSetting)
-    .values({ key: POLICY_VERSION_KEY, value: '1', updatedAt: now })
-    .onConflictDoUpdate({
-      target: controllerSetting.key,
-      set: { value: sql`CAST(${controllerSetting.value} AS INTEGER) + 1`, updatedAt: now },
-    });
+  await bumpVersion(tx, POLICY_VERSION_KEY);
   tx.onSettled?.push(() => tx.rbacPolicy.invalidate());
 }
