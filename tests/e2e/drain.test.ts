@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startController, type Runtime } from '../harness/process';
 import { ConnectionEnded, RawConnection } from '../harness/raw-http';
+import { waitFor } from '../harness/wait';
 
 /**
  * SIGTERM under load: 50 keep-alive clients loop requests on loopback; the process must exit 0 within
@@ -113,9 +114,7 @@ async function drainUnderLoad(runtime: Runtime, t: { diagnostic(s: string): void
   try {
     const clients = Array.from({ length: CLIENTS }, () => client(ctl.port, tally, state));
     // Load first: every client has had answers on its keep-alive connection.
-    const warm = Date.now();
-    while (tally.answered < CLIENTS * 20 && Date.now() - warm < 20_000) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(tally.answered >= CLIENTS * 20, `warm-up: ${tally.answered} answers`);
+    await waitFor(`${CLIENTS * 20} warm-up answers`, () => tally.answered >= CLIENTS * 20, { timeoutMs: 20_000, intervalMs: 10 });
     state.signalled = true;
     const exited = ctl.stop('SIGTERM');
     // The clients keep going; a bound in case the server never closes.
