@@ -57,6 +57,19 @@ test('an unwritable data folder stops the start with one line: "permission denie
     db.stdout,
   );
 
+  // A folder that exists but is not writable (a volume mounted with the wrong owner): SQLite would fail later, at
+  // its first -wal file, with no path in the message.
+  const mounted = await startFails(dir, {
+    DB_URL: `file:${join(locked, 'controller.db')}`,
+    ENCRYPTION_KEY_FILE: join(open, 'encryption.key'),
+  });
+  assert.notEqual(mounted.code, 0, mounted.stdout + mounted.stderr);
+  assert.equal(
+    mounted.stderr,
+    `start-up failed: cannot write in the database folder ${locked}: permission denied (EACCES); give this user access there or set DB_URL to another path\n`,
+    mounted.stdout,
+  );
+
   // The database may live elsewhere; the generated key, the replica id and the first admin password go next to ENCRYPTION_KEY_FILE.
   const key = await startFails(dir, {
     DB_URL: `file:${join(open, 'controller.db')}`,
