@@ -1,9 +1,40 @@
-import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { KeyFileStore } from '../boot';
 import type { RuntimeAdapter } from './types';
 import type { TlsSource } from '../config';
+
+const FS_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/**
+ * A file the Controller could not create, write or read at start, said so that an operator can act on it: what the Controller tried, the path,
+ * the reason in words, and the setting that moves it. The raw errno text ("EACCES: permission denied, mkdir …")
+ * names neither the setting nor the path the operator chose. Errors that are not about the filesystem pass
+ * through unchanged.
+ */
+export function explainFsError(err: unknown, what: string, path: string, setting?: string): unknown {
+  const code = (err as { code?: unknown })?.code;
+  const reason = typeof code === 'string' ? FS_REASONS[code] : undefined;
+  if (!reason) return err;
+  const at = (err as { path?: unknown }).path;
+  const where = typeof at === 'string' && at ? at : path;
+  const access = reason === 'permission denied' || code === 'EROFS';
+  const fix = !setting
+    ? ''
+    : access
+      ? `; give this user access there or set ${setting} to another path`
+      : `; set ${setting} to another path`;
+  return Object.assign(new Error(`cannot ${what} ${where}: ${reason} (${code})${fix}`), { code, cause: err });
+}
 
 /** Filesystem helpers shared by the Node, Deno and Bun adapters (all three implement node:fs). */
 export const nodeKeyFiles: KeyFileStore = {
@@ -12,13 +43,19 @@ export const nodeKeyFiles: KeyFileStore = {
       return await readFile(path, 'utf8');
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return undefined;
-      throw err;
+      // Also read for NATS_RELAY_CREDS_FILE, so no setting is named here: the path says which file it is.
+      throw explainFsError(err, 'read', path);
     }
   },
   async write(path, content) {
+    // The files written here (encryption key, replica id, first admin password) all live next to ENCRYPTION_KEY_FILE.
     // The folder holds the key that decrypts every secret: only the Controller's user may list it.
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFile(path, content, { mode: 0o600, flag: 'wx' });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((err) => {
+      throw explainFsError(err, 'create the folder', dirname(path), 'ENCRYPTION_KEY_FILE');
+    });
+    await writeFile(path, content, { mode: 0o600, flag: 'wx' }).catch((err) => {
+      throw explainFsError(err, 'write', path, 'ENCRYPTION_KEY_FILE');
+    });
   },
 };
 
@@ -32,12 +69,25 @@ export async function ensureDbFolder(url: string): Promise<void> {
   if (!url.startsWith('file:')) return;
   const path = url.slice('file:'.length).split('?')[0]!;
   if (path === ':memory:' || path === '') return;
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const folder = dirname(path);
+  await mkdir(folder, { recursive: true, mode: 0o700 }).catch((err) => {
+    throw explainFsError(err, 'create the database folder', folder, 'DB_URL');
+  });
+  // SQLite keeps its -wal and -shm files beside the database: a folder it cannot write in would only fail later,
+  // with libSQL's "unable to open database file" and no path.
+  await access(folder, constants.W_OK).catch((err) => {
+    throw explainFsError(err, 'write in the database folder', folder, 'DB_URL');
+  });
   // An empty file is a valid new database for SQLite.
-  await (await open(path, 'a', 0o600)).close();
+  await open(path, 'a', 0o600).then(
+    (f) => f.close(),
+    (err) => {
+      throw explainFsError(err, 'open the database file', path, 'DB_URL');
+    },
+  );
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     await chmod(file, 0o600).catch((err: { code?: string }) => {
-      if (err.code !== 'ENOENT') throw err;
+      if (err.code !== 'ENOENT') throw explainFsError(err, 'restrict the mode of', file, 'DB_URL');
     });
   }
 }
