@@ -132,7 +132,7 @@ async function caCreated(ctx: AppCtx, name: string, type: CaInput['type']): Prom
 }
 
 async function generateCa(ctx: AppCtx, name: string, subject: string, expiration: number | undefined): Promise<void> {
-  const issued = await selfSigned(subject, validityMs(expiration, CA_MONTHS), { ca: true });
+  const issued = await selfSigned(subject, validityMs(expiration, CA_MONTHS), { ca: true }, ctx.clock.now());
   const sealed = await sealTls(ctx, name, issued, issued.certPem);
   await withTransaction(ctx, async (tx) => {
     if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, name)).limit(1)).length)
@@ -275,11 +275,11 @@ export async function createCertificate(ctx: AppCtx, input: CertInput): Promise<
   let caPem: string;
   let signedBy: CertRow | undefined;
   if (!input.ca || input.ca.type === 'self-signed') {
-    issued = await selfSigned(input.subject, ms, { ca: false, hosts });
+    issued = await selfSigned(input.subject, ms, { ca: false, hosts }, ctx.clock.now());
     caPem = issued.certPem;
   } else {
     const { signer, row } = await resolveSigner(ctx, input.ca);
-    issued = await signedLeaf(signer, input.subject, hosts, ms);
+    issued = await signedLeaf(signer, input.subject, hosts, ms, ctx.clock.now());
     caPem = signer.certPem;
     signedBy = row;
   }
@@ -400,10 +400,10 @@ export async function renewCertificate(ctx: AppCtx, name: string): Promise<Renew
     if (!caRow) throw invalid(`${name}: its CA no longer exists`);
     if (caRow.validTo <= ctx.clock.now()) throw invalid(`${name}: its CA ${caRow.name} has expired; renew the CA first`);
     const signer = await signerOf(ctx, caRow);
-    issued = await signedLeaf(signer, subject, hosts, ms);
+    issued = await signedLeaf(signer, subject, hosts, ms, ctx.clock.now());
     caPem = signer.certPem;
   } else {
-    issued = await selfSigned(subject, ms, { ca: r.isCA, hosts });
+    issued = await selfSigned(subject, ms, { ca: r.isCA, hosts }, ctx.clock.now());
     caPem = issued.certPem;
   }
   const sealed = await sealTls(ctx, r.secretName, issued, caPem);

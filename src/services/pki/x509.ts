@@ -88,11 +88,14 @@ async function keyPem(key: CryptoKey): Promise<string> {
   return pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', key));
 }
 
-/** A self-signed CA (or a self-signed leaf when `ca` is false). */
-export async function selfSigned(subject: string, validMs: number, opts: { ca: boolean; hosts?: string[] }): Promise<Issued> {
+/**
+ * A self-signed CA (or a self-signed leaf when `ca` is false). `now` is the caller's clock (`ctx.clock`), so the
+ * validity window follows the same time as the rest of the Controller, fake clocks in tests included.
+ */
+export async function selfSigned(subject: string, validMs: number, opts: { ca: boolean; hosts?: string[] }, now: number): Promise<Issued> {
   const keys = await newKeys();
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + validMs);
+  const notBefore = new Date(now - 60_000);
+  const notAfter = new Date(now + validMs);
   const serialNumber = serial();
   const extensions: x509.Extension[] = opts.ca
     ? [
@@ -125,13 +128,13 @@ async function leafExtensions(publicKey: CryptoKey, hosts: string[], ca: Signing
   return ext;
 }
 
-/** A leaf signed by `ca`. */
-export async function signedLeaf(ca: SigningCa, subject: string, hosts: string[], validMs: number): Promise<Issued> {
-  if (ca.cert.notAfter.getTime() <= Date.now()) throw invalid(`ca: the signing CA ${ca.cert.subject} has expired`);
+/** A leaf signed by `ca`; `now` is the caller's clock, as for `selfSigned`. */
+export async function signedLeaf(ca: SigningCa, subject: string, hosts: string[], validMs: number, now: number): Promise<Issued> {
+  if (ca.cert.notAfter.getTime() <= now) throw invalid(`ca: the signing CA ${ca.cert.subject} has expired`);
   const keys = await newKeys();
-  const notBefore = new Date(Date.now() - 60_000);
+  const notBefore = new Date(now - 60_000);
   // A certificate never outlives its CA.
-  const notAfter = new Date(Math.min(Date.now() + validMs, ca.cert.notAfter.getTime()));
+  const notAfter = new Date(Math.min(now + validMs, ca.cert.notAfter.getTime()));
   const serialNumber = serial();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber,
