@@ -680,6 +680,7 @@ export class Edgelet {
       // A keep-alive socket closed by the server while idle: the request never reached it.
       if (res.status === 0 && res.error === 'ECONNRESET_REUSED') res = await this.attempt(method, path, o);
       if (attempt === attempts || !isRetryable(res.status, res.body) || o.token !== undefined) break;
+      // sleep-ok: this is Edgelet's own back-off between retries, the behaviour being simulated.
       await new Promise((r) => setTimeout(r, Math.min(30_000, baseMs * 2 ** (attempt - 1))));
     }
     if (res.error === 'ECONNRESET_REUSED') res.error = 'ECONNRESET';
