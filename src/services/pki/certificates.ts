@@ -20,7 +20,7 @@ import type {
 } from './schemas';
 
 /**
- * Certificate authorities and certificates (platform §2, operator-api §2.17). Keys are generated
+ * Certificate authorities and certificates. Keys are generated
  * and signed before the write transaction; the transaction stores the row and the `tls` secret
  * (`tls.crt`, `tls.key`, `ca.crt` as base64 PEM, encrypted). Private keys leave the Controller only
  * in the `data` of the GET responses the spec defines and in the secrets mounted to agents.
@@ -172,7 +172,7 @@ async function insertRow(
   });
 }
 
-/** Idempotent ensure of a central CA (platform §2.1): find by name, generate only when absent. */
+/** Idempotent ensure of a central CA: find by name, generate only when absent. */
 export async function ensureCa(ctx: AppCtx, name: (typeof WELL_KNOWN_CAS)[number]): Promise<CertRow> {
   const existing = await rowByName(ctx, name);
   if (existing) return existing;
@@ -432,7 +432,7 @@ export async function renewCertificate(ctx: AppCtx, name: string): Promise<Renew
 
 /**
  * The renewal job: Controller-signed leaf certificates whose validity ends within `days` are renewed
- * (CAs are never renewed automatically, platform §2.1). Failures are reported, not thrown.
+ * (CAs are never renewed automatically: a new CA key would leave everything it signed untrusted). Failures are reported, not thrown.
  */
 export async function renewExpiring(ctx: AppCtx, days: number): Promise<{ renewed: string[]; failed: string[] }> {
   if (days <= 0) return { renewed: [], failed: [] };
