@@ -20,7 +20,7 @@ import { yieldToEventLoop } from '../../lib/yield';
  * a task in the same transaction as the change; the `platform-reconcile-worker` job claims tasks with
  * a lease (exclusive across instances), reconciles idempotently in short separate transactions (key
  * generation and signing happen outside them), and records the outcome in `fog_platform_status`.
- * NATS instances per fog are not reconciled yet (issue 5).
+ * A fog's NATS instance is reconciled in the same pass (nats-platform.ts).
  */
 
 type FogRow = typeof fog.$inferSelect;
