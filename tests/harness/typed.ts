@@ -90,3 +90,30 @@ export function asUser(t: Pick<TestApp, 'call'>, token: string) {
     },
   };
 }
+
+/** `call()` against a running Controller over HTTP (the e2e tests' built bundle), so they can use `callJson` too. */
+export function httpCaller(baseUrl: string): Pick<TestApp, 'call'> {
+  return {
+    async call(method, path, o = {}) {
+      const headers: Record<string, string> = { ...(o.headers ?? {}) };
+      if (o.token) headers.authorization = `Bearer ${o.token}`;
+      let body: string | undefined;
+      if (o.raw !== undefined) {
+        body = o.raw;
+        headers['content-type'] ??= 'application/json';
+      } else if (o.body !== undefined) {
+        body = JSON.stringify(o.body);
+        headers['content-type'] = 'application/json';
+      }
+      const res = await fetch(baseUrl + path, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+  };
+}
