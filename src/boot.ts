@@ -165,7 +165,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
             url: relayCfg.url,
             publishTimeoutMs: 5000,
             onReconnect: () => ctx.sessions.onRelayReconnect(),
-            // The Controller-issued `controller` user (platform §1.13.1) unless a creds file is configured.
+            // The Controller-issued `controller` user unless a creds file is configured.
             creds: relayCfg.credsFile
               ? async () => {
                   const text = await deps.keyFiles?.read(relayCfg.credsFile!);

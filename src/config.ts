@@ -248,7 +248,7 @@ export interface Config {
   rbacApiVersion: string;
   /** Audit log: capture on/off, record client IPs, days kept by the cleanup job (0 = keep forever). */
   audit: { enabled: boolean; captureIp: boolean; retentionDays: number };
-  /** Exec/log WebSocket sessions (platform §1.3, §1.9) and their cross-instance relay (§1.13). */
+  /** Exec/log WebSocket sessions and their cross-instance relay. */
   ws: WsConfig;
   /** The certificate-renewal job renews Controller-signed leaves this many days before expiry (0 = off). */
   certRenewBeforeDays: number;

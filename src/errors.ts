@@ -56,7 +56,7 @@ export interface ErrorBody {
   code: ErrorCode;
   requestId: string;
   retryable?: boolean;
-  /** Agent contract (agent-api §1.5): "Unauthorized" on structured 401s, "ServiceUnavailable" on 503s. */
+  /** What Edgelet reads: "Unauthorized" on structured 401s (repeated ones make it wipe itself), "ServiceUnavailable" on 503s (it retries). */
   error?: 'Unauthorized' | 'ServiceUnavailable';
 }
 

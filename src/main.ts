@@ -1,5 +1,5 @@
 // Entry of dist/controller.mjs — the same file runs on Node, Deno and Bun.
-// Nothing is exported: Bun would auto-serve a default export with a `fetch` (design §6).
+// Nothing is exported: Bun would auto-serve a default export with a `fetch`.
 import { detectRuntime } from './runtime/detect';
 import { runServer } from './server';
 

@@ -1,7 +1,7 @@
 import type { Job } from '../src/jobs/types';
 import { cleanupEvents } from '../src/services/events/audit';
 
-/** Audit-log retention (platform §7 "event cleanup"): daily, keeps EVENT_RETENTION_DAYS days. */
+/** Audit-log retention: daily, keeps EVENT_RETENTION_DAYS days. */
 export const eventCleanupJob: Job = {
   name: 'event-cleanup',
   schedule: '17 3 * * *',

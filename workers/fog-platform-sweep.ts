@@ -1,7 +1,7 @@
 import type { Job } from '../src/jobs/types';
 import { sweepFogPlatforms } from '../src/services/platform/fog-platform';
 
-/** Fog platform drift (platform §6.7): every 15 minutes, fogs whose platform is not as specified are re-enqueued. */
+/** Fog platform drift: every 15 minutes, fogs whose platform is not as specified are re-enqueued. */
 export const fogPlatformSweepJob: Job = {
   name: 'fog-platform-sweep',
   schedule: '*/15 * * * *',

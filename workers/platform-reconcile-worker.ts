@@ -3,7 +3,7 @@ import { processFogTasks } from '../src/services/platform/fog-platform';
 import { processServiceTasks } from '../src/services/platform/services';
 
 /**
- * Fog platform reconcile (platform §6.5): every 3 s on Node/Deno/Bun (every minute on Workers), claims at
+ * Fog platform reconcile: every 3 s on Node/Deno/Bun (every minute on Workers), claims at
  * most one fog task and one service task (leased, exclusive across instances): a fog's router platform,
  * a service's fan-out to the routers that carry it.
  */

@@ -33,7 +33,7 @@ import {
   Renewed,
 } from '../../src/services/pki/schemas';
 
-/** Certificate authorities and certificates (operator-api §2.17, objects §3.7). */
+/** Certificate authorities and certificates. */
 
 const tags = ['Certificates'];
 const nf = { 404: errorResponse('Not found', 404) };

@@ -10,7 +10,7 @@ import { Setting, SettingKey, SettingList, SettingPut } from '../../src/services
 import { ClusterController, ClusterControllerPatch } from '../../src/services/cluster/schemas';
 import { samePathName } from '../../src/services/shared/read-only';
 
-// ---- controller config (operator-api §2.19) ----
+// ---- controller config ----
 
 const configTag = ['Config'];
 
@@ -38,7 +38,7 @@ export const putConfigRoute = defineRoute(liquidBody(rbac('config', 'update')), 
   responses: { 200: jsonOk('The stored setting', Setting) },
 });
 
-// ---- cluster controllers (operator-api §2.20) ----
+// ---- cluster controllers ----
 
 const UuidParam = z.object({
   uuid: z
@@ -86,7 +86,7 @@ export const deleteClusterRoute = defineRoute(rbac('cluster', 'delete', 'uuid'),
   responses: { 204: { description: 'Removed' }, ...nf },
 });
 
-// ---- capabilities (operator-api §2.25) ----
+// ---- capabilities ----
 
 const capTag = ['Capabilities'];
 /**

@@ -234,7 +234,7 @@ export const deleteAccountRoute = defineRoute(rbac('serviceAccounts', 'delete', 
   responses: { 204: { description: 'Deleted' }, ...nf('service account'), 409: errorResponse('It is the account of a microservice', 409) },
 });
 
-// ---- YAML kinds: Role, RoleBinding, ServiceAccount (operator-api §4.1; rules/roleRef/subjects at top level) ----
+// ---- YAML kinds: Role, RoleBinding, ServiceAccount (rules/roleRef/subjects at top level) ----
 
 /** Top-level fields, or — for documents written Kubernetes-CRD style — the same fields under `spec`. */
 function topLevel(

@@ -51,7 +51,7 @@ const NameParam = z.object({
     .openapi({ param: { name: 'name', in: 'path' } }),
 });
 
-// ---- secrets (operator-api §2.13) ----
+// ---- secrets ----
 
 const secTag = ['Secrets'];
 const secNf = { 404: errorResponse('No such secret', 404) };
@@ -117,7 +117,7 @@ export const deleteSecretRoute = defineRoute(rbac('secrets', 'delete', 'name'), 
   responses: { 200: { description: 'Deleted (empty body)' }, ...secNf, 409: errorResponse('In use', 409) },
 });
 
-// ---- config maps (operator-api §2.14) ----
+// ---- config maps ----
 
 const mapTag = ['Config maps'];
 const mapNf = { 404: errorResponse('No such config map', 404) };
@@ -182,7 +182,7 @@ export const deleteMapRoute = defineRoute(rbac('configMaps', 'delete', 'name'), 
   responses: { 200: { description: 'Deleted (empty body)' }, ...mapNf, 409: errorResponse('In use', 409) },
 });
 
-// ---- volume mounts (operator-api §2.15) ----
+// ---- volume mounts ----
 
 const vmTag = ['Volume mounts'];
 const vmNf = { 404: errorResponse('No such volume mount (or source, or fog)', 404) };
@@ -272,7 +272,7 @@ export const unlinkRoute = defineRoute(rbac('volumeMounts', 'patch', 'name'), {
   responses: { 200: jsonOk('Volume mount', MountView), ...vmNf, 409: errorResponse('Mapped on that fog', 409) },
 });
 
-// ---- YAML kinds: Secret, ConfigMap, VolumeMount (operator-api §4.1) ----
+// ---- YAML kinds: Secret, ConfigMap, VolumeMount ----
 
 const yamlPathOf = (p: PropertyKey[]) => (p[0] === 'name' ? 'metadata.name' : p[0] === 'data' ? formatPath(p) : `spec.${formatPath(p)}`);
 

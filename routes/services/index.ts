@@ -18,7 +18,7 @@ import {
 } from '../../src/services/platform/services';
 import { RouterPut, RouterView, ServiceCreate, ServiceUpdate, ServiceView, type ServiceInput } from '../../src/services/platform/schemas';
 
-/** Services: router TCP bridges (operator-api §2.16, object §3.4). */
+/** Services: router TCP bridges. */
 
 const tags = ['Services'];
 const nf = { 404: errorResponse('Not found', 404) };

@@ -102,7 +102,7 @@ export const deleteTemplateRoute = defineRoute(rbac('applicationTemplates', 'del
   responses: { 204: { description: 'Deleted' }, ...nf },
 });
 
-/** YAML layout (operator-api §4.1 ApplicationTemplate) → the JSON body; microservices mapped like Application YAML. */
+/** YAML layout (kind ApplicationTemplate) → the JSON body; microservices mapped like Application YAML. */
 async function templateFromYaml(ctx: AppCtx, text: string) {
   const { name, spec } = parseKind(text, 'ApplicationTemplate');
   const app = spec.application;

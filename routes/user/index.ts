@@ -144,7 +144,7 @@ export const mfaDisableRoute = defineRoute(
 
 export function registerUser(app: App): void {
   // AUTH_MODE=external: the CLI login is the IdP's password grant (when the IdP allows it), refresh
-  // its refresh grant, the profile its UserInfo document (platform §3.8).
+  // its refresh grant, the profile its UserInfo document.
   app.openapi(loginRoute, async (c) => {
     const ctx = c.get('ctx');
     const body = c.req.valid('json');

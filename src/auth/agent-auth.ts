@@ -5,7 +5,7 @@ import { ReusableSelect, renderOnce } from '../../db/statements';
 import type { AppCtx } from '../context';
 import { ServiceError, classifyDbError, type ErrorCode } from '../errors';
 
-/** Agent-token clock tolerance (agent-api §1.4.3 step 6 recommends 10–30 s). */
+/** Agent-token clock tolerance: field agents' clocks drift, and the agent contract allows 10–30 s of skew. */
 export const AGENT_CLOCK_TOLERANCE_SEC = 30;
 const KEY_CACHE_TTL_MS = 60_000;
 
@@ -43,7 +43,7 @@ const fail = (code: ErrorCode, message: string) => new ServiceError(code, messag
 
 /**
  * Imported fog public keys, cached in memory: the key is not a secret, and importing it on every
- * request is what caps upstream near 23 req/s. Entries are re-validated against the database after
+ * request is what caps upstream's agent throughput. Entries are re-validated against the database after
  * a minute, and immediately when a signature does not verify (another instance may have re-provisioned).
  */
 export class AgentKeyCache {
@@ -108,7 +108,7 @@ const keyOfFog = renderOnce((db) =>
 );
 
 /**
- * Verifies an agent request (agent-api §1.4.3). Positively identified bad tokens are 401 with a
+ * Verifies an agent request (a token the agent signs per request; see docs/agent-contract.md). Positively identified bad tokens are 401 with a
  * structured code; everything else — database trouble, unexpected failures, clock skew — is a
  * retryable 503, because Edgelet wipes itself after repeated 401s.
  */

@@ -8,7 +8,7 @@ import { errorFields } from '../lib/logger';
 import { DigestTable, digest64 } from './digest-table';
 
 /**
- * Used agent-token ids (agent-api §1.4.3 step 7), built for the hot path: every agent request checks
+ * Used agent-token ids (each token is accepted once, so a captured one cannot be replayed), built for the hot path: every agent request checks
  * and records its `jti` in memory (no disk write per request); new ids are persisted in batches every
  * `flushMs`, and loaded back at start so replay protection survives a restart for the token lifetime.
  *

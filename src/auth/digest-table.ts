@@ -2,8 +2,8 @@
  * A set of 64-bit digests with an expiry each, in three typed arrays (open addressing, linear
  * probing, backward-shift deletion): 12 bytes per slot, 24–48 per entry at the load it keeps (at
  * most half full), and no object per entry for the garbage collector to trace. Built for the
- * used-token-id store, which at 10,000 agents holds ~1.8 million ids (10 minutes of tokens): 326 MB
- * of heap as strings in a Map; 48 MB of table here, plus 34 MB for the store's expiry lists.
+ * used-token-id store, which for a large fleet holds millions of ids (every token of the last ten
+ * minutes): as strings in a Map they took several times the heap this table and its expiry lists do.
  *
  * A digest is two 32-bit words (`hi`, `lo`); `lo` picks the home slot. An expiry of 0 marks an empty
  * slot, so expiries are stored as seconds ≥ 1.

@@ -4,10 +4,10 @@ import { ServiceError } from '../errors';
 import type { Logger } from '../lib/logger';
 
 /**
- * External OIDC mode (platform §3.8): the Controller is a resource server for an IdP. Access tokens
+ * External OIDC mode: the Controller is a resource server for an IdP. Access tokens
  * are JWTs checked against the IdP's JWKS — found through its discovery document, cached, and
  * re-fetched when a token names a key the cache does not know (jose's remote key set) — with `iss`
- * equal to the issuer and `aud` containing the client id. Claims map to RBAC subjects as in §3.9.
+ * equal to the issuer and `aud` containing the client id. Claims map to RBAC subjects in `actor` below.
  *
  * An unreachable IdP is the Controller's problem, not the caller's: it answers 503 (retryable),
  * never 401.
@@ -112,7 +112,7 @@ export class ExternalIdp {
     }
   }
 
-  /** RBAC subjects from the claims (platform §3.9). */
+  /** RBAC subjects from the token's claims. */
   static actor(payload: JWTPayload, clientId: string): Actor & { mfaEnrollmentRequired: boolean } {
     const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     const access = (payload.resource_access as Record<string, { roles?: unknown }> | undefined)?.[clientId];

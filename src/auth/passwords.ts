@@ -80,5 +80,5 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return constantTimeEqual(got, expected);
 }
 
-/** Password policy (platform §3.2): at least 12 characters with an upper-case letter, a lower-case letter and a digit. */
+/** Password policy: at least 12 characters with an upper-case letter, a lower-case letter and a digit. */
 export { passwordPolicyProblem } from './password-policy';

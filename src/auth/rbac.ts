@@ -1,5 +1,5 @@
 /**
- * RBAC model (operator-api §5): rules of roles, built-in roles, evaluation.
+ * RBAC model: rules of roles, built-in roles, evaluation.
  * Roles bound through RoleBindings arrive with the identity work; the system-role shortcut
  * (a group named like a system role grants that role) is what the built-in groups use.
  */

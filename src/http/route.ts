@@ -15,9 +15,9 @@ import { hasMarkup, renderBodyTemplates } from '../services/templating/liquid';
  * - `auth-flow`: the body carries the credential (login, refresh); no bearer, no RBAC.
  * - `token`: any valid bearer, no RBAC (logout).
  * - `self`: any valid bearer acting on its own account; upstream catalogs these as `users:<verb>`,
- *   but every user must be able to read their profile and change their own password (spec §7.10).
+ *   but every user must be able to read their profile and change their own password.
  * - `rbac`: bearer whose roles grant `resource:verb`.
- * - `agent`: the fog token of agent-api §1.4 (an EdDSA JWT the agent signs per request).
+ * - `agent`: the fog's token (an EdDSA JWT the agent signs per request; see docs/agent-contract.md).
  */
 export type Access = (
   | { kind: 'public' }

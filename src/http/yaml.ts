@@ -4,7 +4,7 @@ import { ServiceError } from '../errors';
 import type { HonoEnv } from './types';
 
 /**
- * YAML upload endpoints (operator-api §1.3): `multipart/form-data` with exactly one file part whose
+ * YAML upload endpoints: `multipart/form-data` with exactly one file part whose
  * field name depends on the route (`application`, `secret`, `configMap`, …), or — for scripts and
  * curl users — the YAML document as the raw request body.
  */

@@ -5,7 +5,7 @@ export interface Metrics {
   httpRequests: Counter;
   httpDuration: Histogram;
   jobRuns: Counter;
-  /** Exec/log WebSocket sessions (platform §1.14), meter `iofog-controller-ws`. */
+  /** Exec/log WebSocket sessions, meter `iofog-controller-ws`. */
   ws: {
     execActive: UpDownCounter;
     logActive: UpDownCounter;

@@ -37,8 +37,8 @@ declare const Deno: {
 export const denoAdapter: RuntimeAdapter = {
   name: 'deno',
   // Deno runs node:worker_threads and the N-API bindings (sodium-native, libsql), so agent signatures
-  // (libsodium thread) and WAL checkpoints (checkpoint thread) work as on Node. At 10,000 agents the
-  // event loop's thread went from 71–74 % to 57–62 % of a core (fleet bench, 120 s holds).
+  // (libsodium thread) and WAL checkpoints (checkpoint thread) work as on Node, and take that work off the
+  // event loop's thread there too.
   ed25519: nodeEd25519,
   walCheckpointer: nodeWalCheckpointer,
   env: () => Deno.env.toObject(),

@@ -46,10 +46,10 @@ parentPort.on('message', (batch) => {
 `;
 
 /**
- * libsodium's Ed25519 verification (~80 µs here, OpenSSL's ~145 µs) on one dedicated thread. The
+ * libsodium's Ed25519 verification (faster than OpenSSL's) on one dedicated thread. The
  * event loop queues checks and sends everything queued in one message per loop turn (at most
- * MAX_BATCH per message): under load that is ~5–15 µs of event-loop time per check instead of
- * ~15–60 µs for a threadpool job, and about half the CPU. If the thread dies, its pending checks and
+ * MAX_BATCH per message): under load that costs the event loop far less per check than a threadpool
+ * job does, and about half the CPU. If the thread dies, its pending checks and
  * all later ones go to OpenSSL in the threadpool.
  */
 export class SodiumThread {

@@ -155,8 +155,8 @@ const STOP_WAIT_MS = 5000;
 /**
  * WAL checkpoints of the embedded database on a thread of their own. SQLite otherwise checkpoints
  * inside the COMMIT that takes the WAL past 1,000 pages, on the connection that commits — on the
- * event loop here: copying the pages and the fsync stalled every request for 0.4–0.5 s at 10,000
- * agents (CPU profile of the fleet bench). With this running, the server's connections checkpoint
+ * event loop here: copying the pages and the fsync stalled every request in flight, and a large fleet
+ * commits often enough to hit it again and again. With this running, the server's connections checkpoint
  * on commit only past WAL_SAFETY_PAGES (a bound if this thread is gone). A thread that dies is
  * restarted (after 1 s, backing off to a minute); failures are told to `warn`. At stop it
  * checkpoints what is left and truncates the WAL.

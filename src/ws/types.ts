@@ -1,5 +1,5 @@
 /**
- * The runtime-neutral WebSocket surface (design.md §6): each runtime adapter turns an upgrade request
+ * The runtime-neutral WebSocket surface (runtime code lives only in the adapters): each runtime adapter turns an upgrade request
  * into a socket and drives these handlers; the session code never touches `ws`, Deno or Bun APIs.
  */
 export interface WsPeer {
@@ -21,7 +21,7 @@ export interface WsHandlers {
 /** Accepts the upgrade with these handlers; the returned Response is what the fetch handler answers. */
 export type Upgrade = (handlers: WsHandlers) => Response;
 
-/** Transport settings the adapters apply to every accepted socket (platform §1.3). */
+/** Transport settings the adapters apply to every accepted socket. */
 export interface WsTransport {
   maxPayload: number;
   pingIntervalMs: number;

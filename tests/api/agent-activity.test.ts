@@ -79,6 +79,7 @@ test('agent activity: a large flush lets the event loop run between its chunks',
     const flushing = activity.flush(t.ctx);
     let sawPartial = false;
     for (let turn = 0; turn < 1000; turn++) {
+      // sleep-ok: a zero-delay timer is the probe: the test proves timers run between the flush's chunks.
       await new Promise((resolve) => setTimeout(resolve, 0));
       const by = await lastActive(t, [first!, last!]);
       if (by[last!] === base + 2) break;

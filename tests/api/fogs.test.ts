@@ -10,7 +10,7 @@ test('fogs: create with defaults, list with filters, get, patch, conflicts, vali
     const admin = (await t.login()).accessToken;
     const viewer = await t.userToken('viewer');
     const developer = await t.userToken('developer');
-    // Edge fogs need the default router and NATS hub of a system fog (platform §6.1).
+    // Edge fogs need the default router and NATS hub of a system fog.
     const cp = await t.call('POST', '/api/v3/iofog', {
       token: admin,
       body: { name: 'cp-01', archId: 1, isSystem: true, host: 'cp.example' },

@@ -401,7 +401,7 @@ test('fog NATS: server (hub) and leaf instances — certificates, JetStream key,
   }
 });
 
-test('router re-homing: when an explicit upstream router goes, its downstream routers connect to the default router (platform §5.8)', {
+test('router re-homing: when an explicit upstream router goes, its downstream routers connect to the default router', {
   timeout: 60_000,
 }, async () => {
   const t = await makeTestApp();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTestApp, type TestApp } from '../harness/app';
 import { AgentSigner } from '../harness/agent-token';
+import { waitFor } from '../harness/wait';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -433,7 +434,7 @@ test('volume mounts: a source or fog deleted while a create or link waits for th
     const lock = t.ctx.store.writeLock;
     assert.ok(lock.enabled, 'the test needs the in-process write lock');
     const untilWaiting = async () => {
-      for (let i = 0; i < 200 && lock.waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the request to wait for the write lock', () => lock.waiting > 0, { intervalMs: 5 });
       assert.equal(lock.waiting, 1, 'the request is waiting for the write lock');
     };
     // Hold the write lock so the create parks on it, delete the map underneath, then let the create go.

@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/lib/clock';
 import { wsSession } from '../../db/schema/index';
 import type { WsPeer } from '../../src/ws/types';
 import { wsSessionReconcileJob } from '../../workers/ws-session-reconcile';
+import { waitFor } from '../harness/wait';
 
 class FakePeer implements WsPeer {
   frames: Array<{ type: number; data?: Uint8Array; [k: string]: unknown }> = [];
@@ -85,8 +86,7 @@ test('session limits: exec max duration, log idle limit and log backpressure; ro
     assert.deepEqual(user.closed, [1008, 'Exec session max duration exceeded']);
     assert.deepEqual(agent.closed, [1000, 'Exec session expired']);
     assert.equal(agent.frames.at(-1)!.type, 4, 'CLOSE to the agent');
-    for (let i = 0; i < 50 && (await rows()).length; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(await rows(), []);
+    await waitFor('the session row to go', async () => (await rows()).length === 0, { intervalMs: 10 });
 
     // Logs: backpressure drops LOG_LINEs (one LOG_ERROR notice per episode), never other frames.
     const reader = new FakePeer();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { openStore, WAL_SAFETY_PAGES } from '../../db/client';
 import { nodeWalCheckpointer, WAL_RESTART_FRAMES } from '../../src/runtime/wal-checkpoint-node';
+import { waitFor } from '../harness/wait';
 
 const size = (p: string) => {
   try {
@@ -46,8 +47,10 @@ test('WAL checkpoints: off the event loop on Node — commits leave the WAL alon
       for (let j = 0; j < 50; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: ['x'.repeat(4000)] });
       await tx.commit();
     }
-    const deadline = Date.now() + 15_000;
-    while (size(file) < 3_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // The thread checkpoints on its own schedule: wait for its copy, then assert with the sizes in the message.
+    await waitFor('a checkpoint to copy the WAL into the database file', () => size(file) >= 3_000_000, { timeoutMs: 15_000 }).catch(
+      () => {},
+    );
     assert.ok(
       size(file) >= 3_000_000,
       `the database file holds the rows after a checkpoint (size ${size(file)}, WAL ${size(`${file}-wal`)})`,
@@ -113,7 +116,7 @@ test('WAL checkpoints: under writes that never stop, the WAL starts over near WA
       const current = written % 100 === 0 ? salt() : '';
       if (current && current !== '00000000') salts.add(current);
       // Requests arrive as I/O events: the event loop turns between them (and the thread's messages get in).
-      await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setTimeout(r, 1)); // sleep-ok: paces the writes like arriving requests; this pacing is the load under test
     }
     const highWater = frames();
     const seen = `high-water ${highWater} frames, ${salts.size - 1} restarts, ${written} pages written, ${pauses} pauses; warnings: ${warnings.join(' | ') || 'none'}`;
@@ -131,6 +134,7 @@ test('WAL checkpoints: under writes that never stop, the WAL starts over near WA
     for (let j = 0; j < WAL_RESTART_FRAMES * 1.5; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: [row] });
     await tx.commit();
     const before = pauses;
+    // sleep-ok: idleness over wall-clock seconds is the behaviour under test (the thread runs on its own timer in a worker).
     await new Promise((r) => setTimeout(r, 4500));
     assert.ok(
       pauses - before <= 2,
@@ -163,7 +167,7 @@ test('WAL checkpoints: closing the store ends the thread cleanly, again and agai
       for (let j = 0; j < 200; j++) await tx.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: ['y'.repeat(2000)] });
       await tx.commit();
       // stop before, around and after the thread's first checkpoint (every 1 s)
-      await new Promise((r) => setTimeout(r, (round % 4) * 400));
+      await new Promise((r) => setTimeout(r, (round % 4) * 400)); // sleep-ok: the stop's position in time is what varies
       await store.close();
       assert.equal(
         size(`${file}-wal`),
@@ -222,8 +226,7 @@ test('WAL checkpoints: a thread that cannot open the database is reported, not s
     warnings.push(`${message}: ${String(err)}`),
   );
   assert.ok(stop);
-  const deadline = Date.now() + 10_000;
-  while (warnings.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the thread to report its failure', () => warnings.length > 0).catch(() => {});
   await stop();
   assert.ok(warnings.length >= 1, 'the failure reached the warning callback');
   assert.match(warnings[0]!, /WAL checkpoint thread failed/);

@@ -2,7 +2,7 @@
 // started as a real process on a fresh directory.
 //
 // 1. Provision (bounded concurrency): the operator creates a fog and fetches its provisioning key;
-//    the agent provisions and runs Edgelet's post-provision sequence (§2.2: registries, volume
+//    the agent provisions and runs Edgelet's post-provision sequence (registries, volume
 //    mounts, microservices, PATCH config, PUT status). `provisionSec` covers all of it.
 // 2. Ramp: agents start one after another over `--ramp` seconds (default N / 55, at least 10: a
 //    faster ramp overloads the server with the agents' first cycles, and the agents that waited

@@ -5,7 +5,7 @@
 // 2. Users: N user sockets open (bounded concurrency), each waits for its ACTIVATION.
 // 3. Agents: for each session an agent socket opens (a fresh agent JWT each). Pairing latency is measured
 //    per session from the agent's connect (socket creation, before the handshake) to the ACTIVATION
-//    frame the agent receives — the controller-side pairing time of platform §1.6 plus the handshake.
+//    frame the agent receives — the controller-side pairing time plus the handshake.
 // 4. Frames: for `--seconds` every user sends STDIN frames in a closed loop (one outstanding per
 //    session); the agent echoes STDOUT; round trips/s and frames/s (both directions) are counted.
 // 5. Teardown: every user sends CLOSE; the time until the last row is gone is reported.

@@ -8,6 +8,7 @@ import { ADMIN, startController } from '../harness/process';
 import { makeTestApp, USER_PASSWORD, CHANGED_PASSWORD } from '../harness/app';
 import { ManualClock } from '../../src/lib/clock';
 import { JWKS_COOLDOWN_MS } from '../../src/auth/external';
+import { waitFor } from '../harness/wait';
 
 test('external OIDC mode: tokens of the issuer are accepted, foreign keys and audiences are not, groups decide access', {
   timeout: 120_000,
@@ -109,9 +110,16 @@ test('external OIDC mode: tokens of the issuer are accepted, foreign keys and au
     const fresh = (await login(ADMIN.email, ADMIN.password)).accessToken as string;
     const kid = JSON.parse(Buffer.from(fresh.split('.')[0]!, 'base64url').toString()).kid;
     assert.equal(kid, rotated.body.kid, 'the issuer signs with the new key');
-    // (the key set reloads for an unknown key id at most once per JWKS_COOLDOWN_MS; the forged token above used it)
-    await new Promise((r) => setTimeout(r, JWKS_COOLDOWN_MS + 100));
-    assert.equal((await t.call('GET', '/api/v3/iofog-list', { token: fresh })).status, 200);
+    // The key set reloads for an unknown key id at most once per JWKS_COOLDOWN_MS, and the forged token above
+    // used that reload: the new key is accepted once the cooldown has passed, not before it.
+    await waitFor(
+      'the rotated key to be accepted',
+      async () => (await t.call('GET', '/api/v3/iofog-list', { token: fresh })).status === 200,
+      {
+        timeoutMs: JWKS_COOLDOWN_MS + 10_000,
+        intervalMs: 100,
+      },
+    );
 
     // Routes of the embedded identity provider are not available here.
     for (const [m, p] of [

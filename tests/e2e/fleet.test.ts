@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Edgelet } from '../harness/edgelet';
 import { ADMIN, startController } from '../harness/process';
+import { waitFor } from '../harness/wait';
 
 const APP_YAML = `apiVersion: iofog.org/v3
 kind: Application
@@ -46,7 +47,7 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
     const key = await api('GET', `/api/v3/iofog/${uuid}/provisioning-key`, { token: admin });
     const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 2 });
     assert.equal((await edge.provision(key.body.key)).status, 200);
-    // A reboot queued before the agent's first cycle is dropped by the initialization cycle (§3.3).
+    // A reboot queued before the agent's first cycle is dropped by the initialization cycle.
     assert.equal((await api('POST', `/api/v3/iofog/${uuid}/reboot`, { token: admin })).status, 204);
 
     // Boot like Edgelet: registries → volume mounts → microservices → PATCH config → PUT status.
@@ -126,13 +127,14 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
     // The agent goes silent: three missed reports (10 s floor → 30 s) and the fog-status job (every 30 s) marks it UNKNOWN.
     assert.equal((await api('PATCH', `/api/v3/iofog/${uuid}`, { token: admin, body: { statusFrequency: 1 } })).status, 204);
     assert.equal((await edge.reportStatus()).status, 204);
-    const deadline = Date.now() + 75_000;
-    let seen = 'RUNNING';
-    while (Date.now() < deadline && seen !== 'UNKNOWN') {
-      await new Promise((r) => setTimeout(r, 1000));
-      seen = (await api('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.daemonStatus;
-    }
-    assert.equal(seen, 'UNKNOWN');
+    await waitFor(
+      'the fog to be marked UNKNOWN',
+      async () => (await api('GET', `/api/v3/iofog/${uuid}`, { token: admin })).body.daemonStatus === 'UNKNOWN',
+      {
+        timeoutMs: 75_000,
+        intervalMs: 1000,
+      },
+    );
 
     // Deleting the fog: the agent sees deleteNode, confirms with delete-node, and is locked out.
     assert.equal((await api('DELETE', `/api/v3/iofog/${uuid}`, { token: admin })).status, 202);

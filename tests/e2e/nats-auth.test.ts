@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ADMIN, startController } from '../harness/process';
 import { natsSkip, startNats } from '../harness/nats';
 import { connectWithCreds, operatorModeConfig } from '../harness/nats-client';
+import { waitFor } from '../harness/wait';
 
 test('NATS: rules decide what users may publish and subscribe; accounts isolate; a deleted user is refused after the bundle update', {
   timeout: 90_000,
@@ -108,9 +109,11 @@ test('NATS: rules decide what users may publish and subscribe; accounts isolate;
     await e.flush();
     b.publish('sensors.temp', '21.5');
     await b.flush();
-    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('alice to receive the reading', () => got.length > 0);
     assert.deepEqual(got, ['21.5'], 'allowed by the rule');
-    await new Promise((r) => setTimeout(r, 200));
+    // The server queued the message for every matching subscriber before alice got it; a round trip on eve's
+    // connection after that brings anything queued for her ahead of the PONG.
+    await e.flush();
     assert.deepEqual(eveGot, [], 'another account does not see the traffic');
 
     // Denied subject: the server answers with a permission violation.
@@ -129,7 +132,7 @@ test('NATS: rules decide what users may publish and subscribe; accounts isolate;
         return String(err);
       }
     })();
-    for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('a permissions violation', () => /[Pp]ermissions? [Vv]iolation/.test(subErr + errors.join(' '))).catch(() => {});
     assert.match(subErr + errors.join(' '), /[Pp]ermissions? [Vv]iolation/);
 
     // Delete bob: revoked on the plant account; after the bundle update his creds no longer connect.

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Edgelet } from '../harness/edgelet';
 import { ADMIN, startController } from '../harness/process';
+import { waitFor } from '../harness/wait';
 
 test('fog platform e2e: the worker provisions the router (mounts, config), a failed reconcile recovers on manual retry, a deleted fog takes its router along', {
   timeout: 120_000,
@@ -32,14 +33,20 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
         })
       ).json()
     ).accessToken;
-    const phase = async (uuid: string, want: string, timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const s = (await api('GET', `/api/v3/iofog/${uuid}`)).body.platformStatus;
-        if (s.phase === want) return s;
-        if (Date.now() > deadline) throw new Error(`fog ${uuid} stayed ${JSON.stringify(s)}, wanted ${want}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+    // Generous: reconciling issues RSA keys, slow on a loaded machine; waitFor returns as soon as the phase is reached.
+    const phase = async (uuid: string, want: string, timeoutMs = 60_000) => {
+      let last: unknown;
+      return waitFor(
+        `fog ${uuid} to reach ${want}`,
+        async () => {
+          const s = (await api('GET', `/api/v3/iofog/${uuid}`)).body.platformStatus;
+          last = s;
+          return s.phase === want ? s : false;
+        },
+        { timeoutMs, intervalMs: 200 },
+      ).catch(() => {
+        throw new Error(`fog ${uuid} stayed ${JSON.stringify(last)}, wanted ${want}`);
+      });
     };
     const hub = await api('POST', '/api/v3/iofog', {
       name: 'hub',
@@ -109,11 +116,15 @@ test('fog platform e2e: the worker provisions the router (mounts, config), a fai
     // Delete: the agent is told to remove the router and the node; once it confirms, the material is gone.
     assert.equal((await api('DELETE', `/api/v3/iofog/${fog.body.uuid}`)).status, 202);
     assert.equal((await api('GET', `/api/v3/iofog/${fog.body.uuid}`)).body.platformStatus.phase, 'Deleting');
-    for (let i = 0; i < 100 && !edge.deleted; i++) {
-      await edge.changeCycle();
-      if (!edge.deleted) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(edge.deleted, 'the agent confirmed the deletion');
+    // Each change cycle is what an agent would run on its poll; the reconcile worker decides when deleteNode is raised.
+    await waitFor(
+      'the agent to confirm the deletion',
+      async () => {
+        await edge.changeCycle();
+        return edge.deleted;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     assert.equal((await api('GET', `/api/v3/iofog/${fog.body.uuid}`)).status, 404);
     assert.equal((await api('GET', '/api/v3/certificates/router-site-server-site-a')).status, 404);
     assert.equal((await api('GET', '/api/v3/certificates/nats-server-site-a')).status, 404);
@@ -156,19 +167,20 @@ test('fog platform e2e: two Controller processes on one database file run the wo
       assert.equal(res.status, 201, JSON.stringify(created));
       uuids.push(created.uuid);
     }
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const phases = await Promise.all(
+    let phases: string[] = [];
+    const allReady = async () => {
+      phases = await Promise.all(
         uuids.map(
           async (u) =>
             (await (await fetch(`${a.url}/api/v3/iofog/${u}`, { headers: { authorization: `Bearer ${token}` } })).json()).platformStatus
               .phase,
         ),
       );
-      if (phases.every((p) => p === 'Ready')) break;
-      if (Date.now() > deadline) throw new Error(`not all Ready: ${phases.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+      return phases.every((p) => p === 'Ready');
+    };
+    await waitFor('every fog to be Ready', allReady, { timeoutMs: 60_000, intervalMs: 300 }).catch(() => {
+      throw new Error(`not all Ready: ${phases.join(', ')}`);
+    });
     const lines = (a.output() + b.output()).split('\n').filter((l) => l.includes('fog platform reconciled'));
     for (const u of uuids) assert.equal(lines.filter((l) => l.includes(u)).length, 1, `fog ${u} reconciled exactly once`);
     const perInstance = [a, b].map(

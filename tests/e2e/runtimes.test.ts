@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, BUNDLE, ROOT, freePort, runtimeCommand, startController, type Runtime } from '../harness/process';
 import { AgentSigner } from '../harness/agent-token';
+import { waitFor } from '../harness/wait';
 
 const NEW_PASSWORD = 'Viewer-Passw0rd-9';
 
@@ -190,15 +191,15 @@ test('npm start (scripts/start.mjs) serves /api/v3/status on the embedded databa
     let readyMs = -1;
     // A liveness bound only (start.mjs rebuilds a stale bundle first); start-up time is measured by
     // `npm run bench:cold-start`, not asserted here.
-    while (Date.now() - t0 < 40_000) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/api/v3/status`)).status === 200) {
-          readyMs = Date.now() - t0;
-          break;
-        }
-      } catch {}
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      'the Controller to answer /api/v3/status',
+      async () => {
+        if ((await fetch(`http://127.0.0.1:${port}/api/v3/status`).catch(() => undefined))?.status !== 200) return false;
+        readyMs = Date.now() - t0;
+        return true;
+      },
+      { timeoutMs: 40_000 - (Date.now() - t0), intervalMs: 20 },
+    ).catch(() => {});
     assert.ok(readyMs > 0, `never ready\n${out}`);
     t.diagnostic(`ready after ${readyMs} ms`);
     assert.ok(existsSync(join(dir, 'data/controller.db')), 'embedded database created under ./data');
@@ -266,11 +267,11 @@ test('TLS: with TLS_PATH_CERT/KEY the API listens on https, and GET /agent/cert 
         req.on('error', rej);
         req.end();
       });
-    let result: { status: number; body: string } | undefined;
-    for (let i = 0; i < 100 && !result; i++) {
-      result = await get().catch(() => undefined);
-      if (!result) await new Promise((r) => setTimeout(r, 50));
-    }
+    // The process is starting: wait for its first https answer (start-up is slow on a loaded machine).
+    const result = await waitFor('an https answer from the starting Controller', () => get().catch(() => undefined), {
+      timeoutMs: 45_000,
+      intervalMs: 50,
+    }).catch(() => undefined);
     assert.equal(result?.status, 200);
     assert.equal(JSON.parse(result!.body).status, 'online');
 

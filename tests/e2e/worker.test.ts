@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort, ROOT } from '../harness/process';
+import { waitFor } from '../harness/wait';
 
 const WORKER = join(ROOT, 'dist/worker.mjs');
 const READY_TIMEOUT_MS = 60_000;
@@ -41,8 +42,7 @@ async function stopGroup(proc: ChildProcess): Promise<void> {
     } catch {
       /* already gone */
     }
-    const deadline = Date.now() + waitMs;
-    while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the process group to exit', () => !groupAlive(pgid), { timeoutMs: waitMs }).catch(() => {});
   }
 }
 
@@ -112,19 +112,19 @@ describe('Workers build under wrangler dev (workerd)', { timeout: 120_000 }, () 
     proc.stderr!.on('data', (d) => (out += d));
     let exited = false;
     proc.once('exit', () => (exited = true));
-    const deadline = started + READY_TIMEOUT_MS;
-    for (;;) {
-      if (exited) throw new Error(`wrangler dev exited during start:\n${out}`);
-      if (Date.now() > deadline) throw new Error(`wrangler dev not ready within ${READY_TIMEOUT_MS} ms:\n${out}`);
-      try {
-        const r = await fetch(`${url}/api/v3/live`, { signal: AbortSignal.timeout(5000) });
-        await r.arrayBuffer();
-        if (r.status === 200) break;
-      } catch {
-        /* not listening yet */
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const state = await waitFor(
+      'wrangler dev to answer /api/v3/live',
+      async () => {
+        if (exited) return 'exited' as const;
+        // Not listening yet is a failed fetch: keep polling.
+        const r = await fetch(`${url}/api/v3/live`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+        await r?.arrayBuffer();
+        return r?.status === 200 ? ('ready' as const) : false;
+      },
+      { timeoutMs: started + READY_TIMEOUT_MS - Date.now(), intervalMs: 200 },
+    ).catch(() => 'late' as const);
+    if (state === 'exited') throw new Error(`wrangler dev exited during start:\n${out}`);
+    if (state === 'late') throw new Error(`wrangler dev not ready within ${READY_TIMEOUT_MS} ms:\n${out}`);
     startupMs = Date.now() - started;
   });
 

@@ -1,6 +1,6 @@
 import { SignJWT, importJWK, type JWK } from 'jose';
 
-/** Signs agent tokens the way Edgelet does (agent-api §1.4.2), for in-process API tests. */
+/** Signs agent tokens the way Edgelet does, for in-process API tests. */
 export class AgentSigner {
   private constructor(
     readonly uuid: string,

@@ -1,8 +1,7 @@
 // An Edgelet simulator: one field agent over real HTTP against a running Controller
-// (agent-api.md). It provisions (§2.2), signs a fresh EdDSA token for every request exactly like
-// Edgelet (§1.4.2), sends Edgelet's headers (§1.1), runs change cycles in Edgelet's order with its
-// initialization rules (§3.2, §3.3), and reports the full status body (§2.9, §4.3) for the
-// microservices it "runs".
+// (docs/agent-contract.md). It provisions, signs a fresh EdDSA token for every request exactly like
+// Edgelet, sends Edgelet's headers, runs change cycles in Edgelet's order with its initialization
+// rules, and reports the full status body for the microservices it "runs".
 //
 // Transport is node:http / node:https with a keep-alive Agent (shareable across thousands of
 // simulated agents, configurable maxSockets) so the fleet bench can drive large fleets cheaply;
@@ -24,7 +23,7 @@ import type { LeanHttpError, LeanHttpPool } from './lean-http';
 export const EDGELET_ISSUER = 'https://edgelet.default.svc.bridge.local';
 export const TOKEN_TTL_SEC = 600;
 
-/** The 14 v3.8 change flags (§2.7). */
+/** The 14 v3.8 change flags. */
 export const CHANGE_FLAGS = [
   'config',
   'version',
@@ -43,7 +42,7 @@ export const CHANGE_FLAGS = [
 ] as const;
 export type ChangeFlag = (typeof CHANGE_FLAGS)[number];
 
-/** Keys Edgelet applies from `GET /agent/config` (§2.4); everything else is ignored. */
+/** Keys Edgelet applies from `GET /agent/config`; everything else is ignored. */
 export const CONFIG_KEYS = new Set([
   'networkInterface',
   'containerEngineUrl',
@@ -76,7 +75,7 @@ export const CONFIG_KEYS = new Set([
   'upgradeScanFrequency',
 ]);
 
-/** The local configuration Edgelet pushes with `PATCH /agent/config` (§2.5 example). */
+/** The local configuration Edgelet pushes with `PATCH /agent/config`. */
 export function defaultLocalConfig(): Record<string, unknown> {
   return {
     networkInterface: 'eth0',
@@ -104,7 +103,7 @@ export function defaultLocalConfig(): Record<string, unknown> {
   };
 }
 
-// ───────────────────────────── tokens (§1.4.2) ─────────────────────────────
+// ───────────────────────────── tokens ─────────────────────────────
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -144,7 +143,7 @@ export function makeJti(claims: Record<string, unknown>, nonce: Uint8Array = nex
   return base32NoPad(createHash('sha256').update(JSON.stringify(claims)).update(nonce).digest());
 }
 
-/** The claims of an Edgelet token, without `jti` (§1.4.2). `now` in seconds. */
+/** The claims of an Edgelet token, without `jti`. `now` in seconds. */
 export function edgeletClaims(uuid: string, controllerUrl: string, now: number = Math.floor(Date.now() / 1000)): Record<string, unknown> {
   return { sub: uuid, iss: EDGELET_ISSUER, aud: [controllerUrl], iat: now, nbf: now, exp: now + TOKEN_TTL_SEC, tokenUse: 'controller' };
 }
@@ -249,7 +248,7 @@ export function decodeToken(token: string): { header: Record<string, unknown>; c
   };
 }
 
-// ─────────────────────── response classification (§1.1, §1.6) ───────────────────────
+// ─────────────────────── response classification ───────────────────────
 
 export interface AgentResponse {
   status: number;
@@ -264,13 +263,13 @@ export interface AgentResponse {
   error?: string;
 }
 
-/** §1.1: 200 with a JSON object, or 204, is success. Anything else (other 2xx included) is an error. */
+/** 200 with a JSON object, or 204, is success. Anything else (other 2xx included) is an error. */
 export function isSuccess(status: number, body: unknown): boolean {
   if (status === 204) return true;
   return status === 200 && typeof body === 'object' && body !== null && !Array.isArray(body);
 }
 
-/** §1.6: would Edgelet retry this outcome? `status` 0 = network error / timeout. */
+/** Would Edgelet retry this outcome? `status` 0 = network error / timeout. */
 export function isRetryable(status: number, body: unknown): boolean {
   if (status === 0) return true;
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -288,7 +287,7 @@ export function errorKey(r: Pick<AgentResponse, 'status' | 'body' | 'error'>): s
   return `${r.status} ${code}`.trim();
 }
 
-// ─────────────────────── status auth gate (§1.6) ───────────────────────
+// ─────────────────────── status auth gate ───────────────────────
 
 /**
  * Edgelet's deprovision-on-auth-failure gate (status worker only): ≥ 5 consecutive auth failures
@@ -327,7 +326,7 @@ export class StatusAuthGate {
   }
 }
 
-// ─────────────────────── change cycle plan (§3.2, §3.3) ───────────────────────
+// ─────────────────────── change cycle plan ───────────────────────
 
 export type CycleAction =
   | 'deleteNode'
@@ -364,13 +363,13 @@ export function planCycle(flags: Record<string, unknown>, init: boolean, skipMic
   return plan;
 }
 
-/** §2.8: acknowledge only if every handler succeeded and `lastUpdated` is a non-empty string. */
+/** Acknowledge only if every handler succeeded and `lastUpdated` is a non-empty string. */
 export function shouldAcknowledge(allHandlersOk: boolean, lastUpdated: unknown): lastUpdated is string {
   return allHandlersOk && typeof lastUpdated === 'string' && lastUpdated !== '';
 }
 
 /**
- * §2.4: unwrap an `instance-config` / `agent-config` nesting, apply only known keys whose value
+ * Unwrap an `instance-config` / `agent-config` nesting, apply only known keys whose value
  * differs. Returns the keys that changed.
  */
 export function applyRemoteConfig(local: Record<string, unknown>, remote: unknown): string[] {
@@ -391,7 +390,7 @@ export function applyRemoteConfig(local: Record<string, unknown>, remote: unknow
   return changed;
 }
 
-// ─────────────────────── status body (§2.9, §4.3) ───────────────────────
+// ─────────────────────── status body ───────────────────────
 
 export interface LocalContainer {
   containerId: string;
@@ -438,7 +437,7 @@ export interface StatusInput {
   version: string;
 }
 
-/** The full Edgelet status body (§2.9). */
+/** The full Edgelet status body. */
 export function buildStatusBody(s: StatusInput, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const { now } = s;
   return {
@@ -516,7 +515,7 @@ export interface EdgeletOptions {
   timeoutMs?: number;
   /** https: skip server certificate verification (Edgelet with secureMode false). */
   insecureTls?: boolean;
-  /** Edgelet's §1.6 retries (4 attempts, back-off base × 1, 2, 4), fresh token each. Default off. */
+  /** Edgelet's retries (4 attempts, back-off base × 1, 2, 4), fresh token each. Default off. */
   retry?: boolean | { attempts?: number; baseMs?: number };
   /** Called when an HTTP attempt is sent (for benches: in-flight counts). */
   onSend?: (method: string, path: string) => void;
@@ -558,7 +557,7 @@ export class Edgelet {
   private readonly agent: HttpAgent;
   private readonly ownAgent: boolean;
 
-  /** Desired microservices the agent runs: uuid → the object the Controller sent (§4.1). */
+  /** Desired microservices the agent runs: uuid → the object the Controller sent. */
   readonly running = new Map<string, Record<string, any>>();
   /** Local container state per running microservice. */
   readonly containers = new Map<string, LocalContainer>();
@@ -680,6 +679,7 @@ export class Edgelet {
       // A keep-alive socket closed by the server while idle: the request never reached it.
       if (res.status === 0 && res.error === 'ECONNRESET_REUSED') res = await this.attempt(method, path, o);
       if (attempt === attempts || !isRetryable(res.status, res.body) || o.token !== undefined) break;
+      // sleep-ok: this is Edgelet's own back-off between retries, the behaviour being simulated.
       await new Promise((r) => setTimeout(r, Math.min(30_000, baseMs * 2 ** (attempt - 1))));
     }
     if (res.error === 'ECONNRESET_REUSED') res.error = 'ECONNRESET';
@@ -792,14 +792,14 @@ export class Edgelet {
     });
   }
 
-  // ── agent calls (§2) ──
+  // ── agent calls ──
 
   /** GET {controllerUrl}/status — the reachability probe (Bearer sent once provisioned; ignored by the server). */
   probe(): Promise<AgentResponse> {
     return this.request('GET', '/status', { auth: this.provisioned });
   }
 
-  /** GET /agent/config and apply the keys whose value differs (§2.4). */
+  /** GET /agent/config and apply the keys whose value differs. */
   async getConfig(): Promise<AgentResponse> {
     const r = await this.request('GET', '/agent/config');
     if (isSuccess(r.status, r.body) && r.status === 200) applyRemoteConfig(this.localConfig, r.body);
@@ -815,7 +815,7 @@ export class Edgelet {
     return this.request('PATCH', '/agent/config/gps', { body: { latitude, longitude } });
   }
 
-  /** The status body Edgelet would send now (§2.9). */
+  /** The status body Edgelet would send now. */
   statusBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
     return buildStatusBody(
       {
@@ -834,7 +834,7 @@ export class Edgelet {
     );
   }
 
-  /** PUT /agent/status; feeds the §1.6 auth gate, which wipes the agent locally when it trips. */
+  /** PUT /agent/status; feeds the auth gate, which wipes the agent locally when it trips. */
   async putStatus(extra: Record<string, unknown> = {}): Promise<AgentResponse> {
     const r = await this.request('PUT', '/agent/status', { body: this.statusBody(extra) });
     if (this.statusGate.record(r.status, r.body)) this.wipe('status auth gate');
@@ -854,7 +854,7 @@ export class Edgelet {
     return this.request('PATCH', '/agent/config/changes', { body: { lastUpdated } });
   }
 
-  /** GET /agent/microservices and reconcile the running set (§2.10). */
+  /** GET /agent/microservices and reconcile the running set. */
   async getMicroservices(): Promise<AgentResponse> {
     const r = await this.request('GET', '/agent/microservices');
     if (r.status === 200 && isSuccess(r.status, r.body) && Array.isArray(r.body.microservices))
@@ -944,7 +944,7 @@ export class Edgelet {
 
   // ── desired state ──
 
-  /** Apply a complete desired list (§2.10): absent or `delete: true` → stopped and removed. */
+  /** Apply a complete desired list: absent or `delete: true` → stopped and removed. */
   reconcileMicroservices(list: Array<Record<string, any>>): void {
     const now = Date.now();
     const keep = new Set<string>();
@@ -980,7 +980,7 @@ export class Edgelet {
 
   // ── sequences ──
 
-  /** The post-provision sequence (§2.2): registries → volumeMounts → microservices → PATCH config → PUT status. */
+  /** The post-provision sequence: registries → volumeMounts → microservices → PATCH config → PUT status. */
   async boot(): Promise<AgentResponse[]> {
     const out: AgentResponse[] = [];
     out.push(await this.getRegistries());
@@ -992,7 +992,7 @@ export class Edgelet {
   }
 
   /**
-   * Restart of an already provisioned agent (§1.2 boot steps 3–5): probe, controller reconcile
+   * Restart of an already provisioned agent: probe, controller reconcile
    * (registries, volume mounts, microservices, PATCH config); the next change cycle is an
    * initialization cycle that skips the microservice list (fetched < 120 s ago).
    */
@@ -1008,13 +1008,13 @@ export class Edgelet {
     return out;
   }
 
-  /** True until the first successful change cycle after provision / restart (§3.3). */
+  /** True until the first successful change cycle after provision / restart. */
   get initializing(): boolean {
     return !this.initialized;
   }
 
   /**
-   * One changes cycle as Edgelet runs it (§3.2 order, §3.3 initialization rules, §2.8 ack).
+   * One changes cycle as Edgelet runs it (Edgelet's handler order, its initialization rules, the acknowledgement).
    * Never throws on HTTP errors; the record says what happened.
    */
   async changeCycle(): Promise<CycleRecord> {
@@ -1086,7 +1086,7 @@ export class Edgelet {
           break;
         }
         case 'volumeMounts': {
-          // Errors of this handler are logged and swallowed by Edgelet (§2.13).
+          // Errors of this handler are logged and swallowed by Edgelet.
           const r = await this.getVolumeMounts();
           track(r, 'GET', '/agent/volumeMounts', true);
           break;

@@ -80,8 +80,11 @@ export class LeanHttpPool {
   private readonly idle: Conn[] = [];
   private readonly queue: Pending[] = [];
   private destroyed = false;
+  /** Milliseconds for idle ageing; tests pass a hand-moved clock so ageing needs no waiting. */
+  private readonly now: () => number;
 
-  constructor(o: { host: string; port: number; maxSockets?: number; idleTimeoutMs?: number }) {
+  constructor(o: { host: string; port: number; maxSockets?: number; idleTimeoutMs?: number; now?: () => number }) {
+    this.now = o.now ?? (() => performance.now());
     this.host = o.host.replace(/^\[(.*)\]$/, '$1');
     this.port = o.port;
     this.maxSockets = Math.max(1, o.maxSockets ?? 256);
@@ -134,7 +137,7 @@ export class LeanHttpPool {
 
   /** The most recently parked socket that has not been idle too long; older ones are closed. */
   private takeIdle(): Conn | undefined {
-    const now = performance.now();
+    const now = this.now();
     for (let c = this.idle.pop(); c; c = this.idle.pop()) {
       if (now - c.idleSince <= this.idleTimeoutMs) return c;
       this.conns.delete(c);
@@ -148,7 +151,7 @@ export class LeanHttpPool {
     const next = this.queue.shift();
     if (next) c.send(next);
     else {
-      c.idleSince = performance.now();
+      c.idleSince = this.now();
       this.idle.push(c);
     }
   }
@@ -164,7 +167,7 @@ export class LeanHttpPool {
 
 /** One pooled socket and the incremental parser of its current response. */
 class Conn {
-  /** When it was last parked idle (performance.now()). */
+  /** When it was last parked idle (the pool's `now()`). */
   idleSince = 0;
   private p: Pending | null = null;
   private served = 0;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { freePort } from './process';
+import { waitFor } from './wait';
 
 export interface NatsServer {
   url: string;
@@ -30,19 +31,15 @@ export const haveNatsServer = !spawnSync('nats-server', ['--version'], { stdio: 
 export const natsSkip: string | false = !haveNatsServer && !process.env.CI ? `${INSTALL_HINT}; skipped outside CI` : false;
 
 async function listening(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
+  const accepts = () =>
+    new Promise<boolean>((r) => {
       const s = connect(port, '127.0.0.1', () => {
         s.destroy();
         r(true);
       });
       s.on('error', () => r(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nats-server not listening on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(`nats-server listening on ${port}`, accepts, { timeoutMs, intervalMs: 50 });
 }
 
 export async function startNats(opts: { extraConfig?: string } = {}): Promise<NatsServer> {

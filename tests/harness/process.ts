@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { waitFor } from './wait';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BUNDLE = join(ROOT, 'dist/controller.mjs');
@@ -85,22 +86,22 @@ export async function startController(
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   let exited = false;
   proc.once('exit', () => (exited = true));
-  for (;;) {
-    if (exited) throw new Error(`controller (${runtime}) exited during start:\n${out}`);
-    try {
-      const r = await fetch(`${url}/api/v3/status`);
-      if (r.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`controller (${runtime}) not ready in time:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const state = await waitFor(
+    `controller (${runtime}) to answer /api/v3/status`,
+    async () => {
+      if (exited) return 'exited' as const;
+      // Not listening yet is a failed fetch: keep polling.
+      const r = await fetch(`${url}/api/v3/status`).catch(() => undefined);
+      return r?.status === 200 ? ('ready' as const) : false;
+    },
+    { timeoutMs: opts.timeoutMs ?? 20_000, intervalMs: 50 },
+  ).catch(() => 'late' as const);
+  if (state === 'exited') throw new Error(`controller (${runtime}) exited during start:\n${out}`);
+  if (state === 'late') {
+    proc.kill('SIGKILL');
+    throw new Error(`controller (${runtime}) not ready in time:\n${out}`);
   }
   return {
     url,

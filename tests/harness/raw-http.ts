@@ -83,7 +83,7 @@ export class RawConnection {
       const left = deadline - Date.now();
       if (left <= 0) throw new ConnectionEnded('timeout', this.#buf.length);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
+        const t = setTimeout(resolve, left); // sleep-ok: the deadline of an event wait; data or a close wakes it first
         this.#waiter = () => {
           clearTimeout(t);
           this.#waiter = undefined;
@@ -100,7 +100,7 @@ export class RawConnection {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
+        const t = setTimeout(resolve, left); // sleep-ok: the deadline of an event wait; data or a close wakes it first
         this.#waiter = () => {
           clearTimeout(t);
           this.#waiter = undefined;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { Edgelet } from './edgelet';
 import { ADMIN, type Controller } from './process';
+import { waitFor } from './wait';
 import { AgentSessions, FrameSocket, T, bin, text, toWs } from './ws';
 
 const APP = (fog: string) => `apiVersion: iofog.org/v3
@@ -76,9 +77,7 @@ export async function execRoundTrip(ctl: Controller, f: Awaited<ReturnType<typeo
     assert.equal(act.execId, sessionId);
     assert.deepEqual(Object.keys(JSON.parse(text(act))).sort(), ['execId', 'microserviceUuid', 'sessionId', 'timestamp']);
     // The row turns ACTIVE with the next attach batch (≤ 50 ms after a local pairing).
-    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions[0].status !== 'ACTIVE'; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await f.edge.getExecSessions()).body.execSessions[0].status, 'ACTIVE');
+    await waitFor('the session row to turn ACTIVE', async () => (await f.edge.getExecSessions()).body.execSessions[0]?.status === 'ACTIVE');
     // STDIN round-trips; text frames become STDIN lines; keepalive is answered, not forwarded.
     user.send({ type: T.STDIN, data: bin('echo hi\n') });
     const out = await user.nextOfType(T.STDOUT);
@@ -95,9 +94,7 @@ export async function execRoundTrip(ctl: Controller, f: Awaited<ReturnType<typeo
     const agentSock = agents.exec.get(sessionId)!;
     await agentSock.waitClose();
     assert.ok(agentSock.frames.some((fr) => fr.type === T.CLOSE));
-    for (let i = 0; i < 50 && (await f.edge.getExecSessions()).body.execSessions.length > 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual((await f.edge.getExecSessions()).body.execSessions, []);
+    await waitFor('the session row to go', async () => (await f.edge.getExecSessions()).body.execSessions.length === 0);
   } finally {
     agents.close();
   }

@@ -95,7 +95,7 @@ export class FrameSocket {
           `timed out after ${timeoutMs} ms waiting for ${what}; frames: ${JSON.stringify(this.frames.map((f) => [f.type, text(f)]))}, closed: ${JSON.stringify(this.closed)}`,
         );
       await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
+        const t = setTimeout(r, left); // sleep-ok: the deadline of an event wait; a frame or close wakes it first
         this.#waiters.push(() => {
           clearTimeout(t);
           r();

@@ -140,7 +140,7 @@ test('acknowledge only when every handler succeeded and lastUpdated is a non-emp
   assert.equal(shouldAcknowledge(true, 1767225600000), false);
 });
 
-test('success is 200 with a JSON object or 204; other 2xx are errors (§1.1)', () => {
+test('success is 200 with a JSON object or 204; other 2xx are errors', () => {
   assert.equal(isSuccess(200, {}), true);
   assert.equal(isSuccess(204, undefined), true);
   assert.equal(isSuccess(200, []), false);
@@ -151,7 +151,7 @@ test('success is 200 with a JSON object or 204; other 2xx are errors (§1.1)', (
   assert.equal(isSuccess(202, {}), false);
 });
 
-test('retry classification (§1.6) and error keys', () => {
+test('retry classification and error keys', () => {
   assert.equal(isRetryable(503, { code: 'CONTROLLER_DB_BUSY', retryable: true }), true);
   assert.equal(isRetryable(0, undefined), true);
   assert.equal(isRetryable(500, { name: 'Error' }), true);
@@ -181,7 +181,7 @@ test('status auth gate: ≥ 5 consecutive auth failures and ≥ 60 s since the f
   assert.equal(h.streak, 1);
 });
 
-test('status body: every §2.9 key, JSON-string fields, string usage inside microserviceStatus', () => {
+test('status body: every key Edgelet sends, JSON-string fields, string usage inside microserviceStatus', () => {
   const containers = new Map<string, LocalContainer>([
     ['ms-1', { containerId: 'c0ffee12', startTime: 1000, status: 'RUNNING', execSessionIds: ['S1'], configSignals: 0 }],
   ]);

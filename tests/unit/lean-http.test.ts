@@ -8,6 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { LeanHttpPool, type LeanHttpError } from '../harness/lean-http';
+import { waitFor } from '../harness/wait';
+import { ManualClock } from '../../src/lib/clock';
 import { Edgelet, decodeToken } from '../harness/edgelet';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -204,7 +206,8 @@ test('connection: close in a response → the next request uses a new socket', a
 
 test('idle sockets: the most recently used is reused first; one idle past idleTimeoutMs is closed, not reused', async () => {
   const s = await serve(echo);
-  const pool = new LeanHttpPool({ host: '127.0.0.1', port: s.port, maxSockets: 4, idleTimeoutMs: 400 });
+  const clock = new ManualClock(0);
+  const pool = new LeanHttpPool({ host: '127.0.0.1', port: s.port, maxSockets: 4, idleTimeoutMs: 400, now: () => clock.now() });
   try {
     // Two sockets: both busy at once.
     await Promise.all([pool.request({ method: 'GET', path: '/1' }), pool.request({ method: 'GET', path: '/2' })]);
@@ -212,7 +215,7 @@ test('idle sockets: the most recently used is reused first; one idle past idleTi
     // One at a time afterwards: always the same (most recent) socket, so the other one ages.
     for (let i = 0; i < 14; i++) {
       await pool.request({ method: 'GET', path: `/seq/${i}` });
-      await new Promise((r) => setTimeout(r, 40));
+      clock.advance(40);
     }
     assert.equal(pool.opened, 2, 'no new socket while one is fresh');
     // Two at once again: the fresh socket is reused, the aged one (idle ~600 ms; oldest-first
@@ -220,7 +223,7 @@ test('idle sockets: the most recently used is reused first; one idle past idleTi
     const pair = await Promise.all([pool.request({ method: 'GET', path: '/3' }), pool.request({ method: 'GET', path: '/4' })]);
     assert.deepEqual(pair.map((r) => r.reused).sort(), [false, true]);
     assert.equal(pool.opened, 3);
-    await new Promise((r) => setTimeout(r, 600));
+    clock.advance(600);
     const after = await pool.request({ method: 'GET', path: '/late' });
     assert.equal(after.status, 200);
     assert.equal(after.reused, false, 'both parked sockets were too old: a new one');
@@ -318,8 +321,10 @@ test('a reused socket closed before any response byte → retryable; a refused c
 });
 
 test('timeout → ETIMEDOUT and the socket is dropped; destroy() rejects queued requests', async () => {
+  let hangs = 0;
   const s = await serve((req, _body, res) => {
     if (req.url !== '/hang') echo(req, '', res);
+    else hangs++;
   });
   const pool = new LeanHttpPool({ host: '127.0.0.1', port: s.port, maxSockets: 1 });
   try {
@@ -333,7 +338,8 @@ test('timeout → ETIMEDOUT and the socket is dropped; destroy() rejects queued 
     assert.equal(ok.reused, false, 'the timed-out socket was destroyed');
     const hung = assert.rejects(pool.request({ method: 'GET', path: '/hang' }), (e: LeanHttpError) => e.code === 'ERR_POOL_DESTROYED');
     const queued = assert.rejects(pool.request({ method: 'GET', path: '/ok' }), (e: LeanHttpError) => e.code === 'ERR_POOL_DESTROYED');
-    await new Promise((r) => setTimeout(r, 20));
+    // Destroy once the second /hang is in flight at the server (the /ok behind it is then queued in the pool).
+    await waitFor('the second /hang to reach the server', () => hangs === 2);
     pool.destroy();
     await Promise.all([hung, queued]);
     await assert.rejects(pool.request({ method: 'GET', path: '/' }), (e: LeanHttpError) => e.code === 'ERR_POOL_DESTROYED');

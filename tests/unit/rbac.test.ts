@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allowed, ruleAllows, SYSTEM_ROLES } from '../../src/auth/rbac';
 
-test('built-in roles grant what operator-api §5.2 lists', () => {
+test('built-in roles grant what the upstream role catalogue lists', () => {
   assert.equal(allowed(['admin'], { resource: 'anything', verb: 'delete' }), true);
   assert.equal(allowed(['sre'], { resource: 'events', verb: 'delete' }), true);
   assert.equal(allowed(['sre'], { resource: 'roles', verb: 'create' }), false);

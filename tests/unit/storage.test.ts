@@ -1,20 +1,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WriteLock } from '../../db/write-lock';
+import { waitFor } from '../harness/wait';
 import { isBusyError, retryBusy } from '../../db/client';
 import { ServiceError, classifyDbError, toServiceError } from '../../src/errors';
 
 test('write lock serializes holders in order', async () => {
   const lock = new WriteLock(1000);
   const order: string[] = [];
-  const job = async (name: string, ms: number) => {
+  let openGate!: () => void;
+  const gate = new Promise<void>((r) => {
+    openGate = r;
+  });
+  const job = async (name: string, hold?: Promise<void>) => {
     const release = await lock.acquire();
     order.push(`${name}+`);
-    await new Promise((r) => setTimeout(r, ms));
+    await hold;
     order.push(`${name}-`);
     release();
   };
-  await Promise.all([job('a', 20), job('b', 1), job('c', 1)]);
+  // `a` holds the lock until `b` and `c` are both queued behind it.
+  const all = Promise.all([job('a', gate), job('b'), job('c')]);
+  await waitFor('b and c to queue behind a', () => lock.waiting === 2);
+  openGate();
+  await all;
   assert.deepEqual(order, ['a+', 'a-', 'b+', 'b-', 'c+', 'c-']);
 });
 

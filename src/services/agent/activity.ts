@@ -14,9 +14,9 @@ const CHUNK = 250;
  *
  * A flush writes CHUNK fogs per statement (`UPDATE … FROM json_each(?)`: SQLite does the lookups),
  * each chunk in its own short transaction, and lets the event loop run between chunks. A statement
- * runs synchronously on the event loop: the whole fleet in one go (one UPDATE per fog before, then
- * 1,000 fogs per statement back to back) stalled every request that arrived meanwhile — at 10,000
- * agents 150 ms and later ~50 ms every 5 s, which set the fleet bench's p99.
+ * runs synchronously on the event loop: the whole fleet in one go (whether one UPDATE per fog or
+ * large statements back to back) stalled every request that arrived meanwhile, and those stalls set
+ * the fleet's tail latency.
  */
 export class AgentActivity {
   #dirty = new Map<string, number>();

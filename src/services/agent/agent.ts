@@ -34,7 +34,7 @@ async function fogOf(ctx: AppCtx, uuid: string): Promise<FogRow> {
 export type { AgentConfigInput, AgentStatusInput, ProvisionInput };
 
 /**
- * POST /agent/provision (agent-api §2.2): consumes the key, issues a fresh Ed25519 key pair (the
+ * POST /agent/provision: consumes the key, issues a fresh Ed25519 key pair (the
  * server keeps only the public half) and raises the flags that make the agent load its desired state.
  * Re-provisioning keeps the uuid and rotates the key.
  */
@@ -56,7 +56,8 @@ export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promis
         `type: microservice ${missing.name} on this fog has no image for architecture ${input.type}`,
       );
   }
-  // Key generation happens before the transaction (design §5).
+  // Key generation happens before the transaction: a transaction holds the write lock and does no slow work
+  // (see docs/architecture.md#transactions-are-short).
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const priv = await exportJWK(privateKey);
   const pub = await exportJWK(publicKey);
@@ -91,7 +92,7 @@ export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promis
   return { uuid: fogUuid, privateKey: toBase64(new TextEncoder().encode(privateJwk)), namespace: ctx.config.namespace };
 }
 
-/** POST /agent/deprovision (§2.3): the fog stays, its key goes; every later token is AGENT_PUBLIC_KEY_NOT_FOUND. */
+/** POST /agent/deprovision: the fog stays, its key goes; every later token is AGENT_PUBLIC_KEY_NOT_FOUND. */
 export async function deprovisionAgent(ctx: AppCtx, fogUuid: string): Promise<void> {
   await withTransaction(ctx, async (tx) => {
     await tx.db.delete(fogPublicKey).where(eq(fogPublicKey.fogUuid, fogUuid));
@@ -109,7 +110,7 @@ export async function deprovisionAgent(ctx: AppCtx, fogUuid: string): Promise<vo
   ctx.agentKeys.invalidate(fogUuid);
 }
 
-/** DELETE /agent/delete-node (§2.16): the agent confirms a requested deletion; the fog is removed. */
+/** DELETE /agent/delete-node: the agent confirms a requested deletion; the fog is removed. */
 export async function agentDeleteNode(ctx: AppCtx, fogUuid: string): Promise<void> {
   await removeFog(ctx, fogUuid);
 }
@@ -175,7 +176,7 @@ const CONFIG_KEYS: (keyof AgentConfigInput)[] = [
   'timeZone',
 ];
 
-/** PATCH /agent/config (§2.5): the agent pushes its local config; stored, no `config` flag (no ping-pong). */
+/** PATCH /agent/config: the agent pushes its local config; stored, no `config` flag (no ping-pong). */
 export async function patchAgentConfig(ctx: AppCtx, fogUuid: string, input: AgentConfigInput): Promise<void> {
   const set: Record<string, unknown> = {};
   for (const k of CONFIG_KEYS) {
@@ -237,7 +238,7 @@ export function parseMicroserviceStatus(text: string | undefined): Array<Record<
 }
 
 /**
- * PUT /agent/status (§2.9). `lastStatusTime` is stored as the receipt time, so UNKNOWN detection does
+ * PUT /agent/status. `lastStatusTime` is stored as the receipt time, so UNKNOWN detection does
  * not depend on the agent's clock. Microservice statuses are stored in the same transaction (entries
  * for other fogs' or unknown ids are ignored, as upstream).
  */
@@ -333,7 +334,7 @@ export async function agentTunnel(ctx: AppCtx, fogUuid: string) {
   };
 }
 
-/** GET /agent/version (§2.15): the pending command with a fresh provisioning key for the post-upgrade re-provision. */
+/** GET /agent/version: the pending command with a fresh provisioning key for the post-upgrade re-provision. */
 export async function agentVersion(ctx: AppCtx, fogUuid: string) {
   const [cmd] = await ctx.db.select().from(fogVersionCommand).where(eq(fogVersionCommand.fogUuid, fogUuid)).limit(1);
   if (!cmd) throw notFound('Version command');

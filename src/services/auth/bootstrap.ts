@@ -19,7 +19,7 @@ async function rememberFingerprint(ctx: AppCtx, value: string): Promise<void> {
 }
 
 /**
- * The bootstrap admin (platform §3.9), evaluated at every start from OIDC_BOOTSTRAP_ADMIN_*:
+ * The bootstrap admin, evaluated at every start from OIDC_BOOTSTRAP_ADMIN_*:
  * unset → keep what exists; same credentials → nothing to do; otherwise the previous bootstrap
  * user is replaced. A regular user that already owns the name is never touched.
  */

@@ -145,7 +145,7 @@ export async function consumeSecondFactor(tx: AppCtx, user: UserRow, f: SecondFa
   await clearFailures(tx, user);
 }
 
-/** Direct (CLI) login, platform §3.4. */
+/** Direct (CLI) login: credentials for a token pair, without a browser. */
 export async function login(ctx: AppCtx, input: LoginInput): Promise<TokenPair> {
   const user = await checkPassword(ctx, input.email, input.password);
   const groups = (await groupsOf(ctx.db, [user.id])).get(user.id) ?? [];

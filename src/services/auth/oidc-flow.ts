@@ -10,7 +10,7 @@ import { prepareTokenPair, type TokenPair } from './tokens';
 import { findActiveUserById, groupsOf, type UserRow } from './users-repo';
 
 /**
- * The embedded issuer's browser login (platform §3.3, §3.6), the subset the Controller needs:
+ * The embedded issuer's browser login, the subset the Controller needs:
  *
  * - One client: `OIDC_CLIENT_ID`, whose only redirect URI is `{CONTROLLER_PUBLIC_URL}/api/v3/user/oauth/callback`
  *   (exact match). Authorization code + PKCE S256 only (PKCE is mandatory); `OIDC_CLIENT_SECRET`, when
@@ -364,7 +364,7 @@ export async function bffStart(ctx: AppCtx): Promise<string> {
       .insert(authBffSession)
       .values({ stateHash: await sha256Hex(state), verifier, nonce, expiresAt: now + BFF_TTL_MS, createdAt: now });
   });
-  // External mode: the IdP's authorization endpoint (platform §3.6: no prompt, offline_access asked).
+  // External mode: the IdP's authorization endpoint (no prompt; offline_access asked so the console gets a refresh token).
   const endpoint = ctx.idp ? (await ctx.idp.discovery()).authorization_endpoint : `${ctx.config.issuer}/auth`;
   if (!endpoint) throw new ServiceError('NOT_IMPLEMENTED', 'The identity provider has no authorization endpoint');
   const url = new URL(endpoint);

@@ -7,7 +7,7 @@ import { ServiceError } from '../../errors';
 import type { Clock } from '../../lib/clock';
 import { every } from '../../lib/periodic';
 
-/** The 14 change flags of the v3.8 agent contract (agent-api §3.1), in wire order. */
+/** The 14 change flags of the v3.8 agent contract, in wire order (see docs/agent-contract.md). */
 export const CHANGE_FLAGS = [
   'config',
   'version',
@@ -40,7 +40,7 @@ export function fromMask(mask: number): Record<ChangeFlag, boolean> {
 /**
  * Time source for change rows. Rows get strictly increasing timestamps; a poll that finds no rows
  * answers with a time *before* any row still being written, so an acknowledgement can never delete
- * a row the agent has not seen (agent-api §2.8 edge case). Per process: instances sharing a database
+ * a row the agent has not seen (a write that commits between the poll and the acknowledgement). Per process: instances sharing a database
  * each keep their own (a concurrent write on another instance can at worst be delivered once more).
  */
 export class ChangeClock {

@@ -7,7 +7,7 @@ import { auditTarget } from '../events/audit';
 import type { ClusterControllerT } from './schemas';
 
 /**
- * Controller replicas (operator-api §2.20, platform §7 "controller heartbeat/cleanup"). Each instance
+ * Controller replicas (`/cluster/controllers`). Each instance
  * upserts its own row every 30 s; rows silent for longer than the inactive threshold are marked
  * inactive (never deleted automatically — an operator removes them with DELETE).
  */

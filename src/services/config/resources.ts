@@ -23,7 +23,7 @@ import type {
 } from './schemas';
 
 /**
- * Secrets, config maps and volume mounts (operator-api §2.13–2.15, §3.5–3.6; agent-api §2.13).
+ * Secrets, config maps and volume mounts, and what a fog's agent receives of them.
  *
  * - Secret values are encrypted at rest (AES-GCM, associated data `secret:{name}`); lists never carry
  *   values. `tls` secrets hold base64 values (checked on write) and reach agents as they are; Opaque
@@ -494,7 +494,7 @@ export async function unlinkMount(ctx: AppCtx, name: string, fogUuids: string[])
 }
 
 /**
- * For microservice volume mappings of type `volumeMount` (operator-api §3.3): the mount must exist,
+ * For microservice volume mappings of type `volumeMount`: the mount must exist,
  * a key path must name a key (or key prefix) of its source, and the mount is linked to the fog the
  * microservice runs on (inside the caller's transaction).
  */
@@ -540,7 +540,7 @@ export async function linkMountsToFog(tx: AppCtx, mountNames: string[], fogUuid:
   await raiseFlags(tx, [fogUuid], ['volumeMounts']);
 }
 
-// ---- agent delivery (agent-api §2.13) ----
+// ---- agent delivery: the mounts linked to a fog, with their content ----
 
 const b64 = (s: string) => toBase64(new TextEncoder().encode(s));
 

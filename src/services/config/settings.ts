@@ -7,7 +7,7 @@ import { auditTarget } from '../events/audit';
 import type { SettingListT, SettingT } from './schemas';
 
 /**
- * Operator-visible Controller settings (`/config`, operator-api §2.19): free key/value strings kept
+ * Operator-visible Controller settings (`/config`): free key/value strings kept
  * for operators and tooling. They are separate from the Controller's own internal settings, which
  * are never listed here.
  */

@@ -7,8 +7,8 @@ import { invalid } from '../../errors';
 import type { EventListT, EventPurgedT, EventQueryInput, EventRecordT } from './schemas';
 
 /**
- * The audit log (operator-api §2.18, issue "every write leaves exactly one event; a failing write
- * leaves none").
+ * The audit log. The rule: every write leaves exactly one event; a failing write
+ * leaves none.
  *
  * A mutating request declares what it is about to do (`beginAudit`, done by the route layer for
  * every non-GET operator route and by the agent provision/deprovision handlers). The record is then

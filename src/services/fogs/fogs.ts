@@ -103,11 +103,11 @@ function toColumns(input: FogInput): Partial<typeof fog.$inferInsert> {
   return out as Partial<typeof fog.$inferInsert>;
 }
 
-/** Conventional interior listener ports (platform §5.1), filled in for system fogs only. */
+/** Conventional interior listener ports, filled in for system fogs only. */
 const SYSTEM_INTER_ROUTER_PORT = 55671;
 const SYSTEM_EDGE_ROUTER_PORT = 45671;
 
-/** Cross-field rules of operator-api §3.1 on the merged (stored + requested) values. */
+/** Cross-field rules of a fog's platform fields, on the merged (stored + requested) values. */
 function checkPlatform(merged: Omit<FogInput, 'routerMode'> & { routerMode: string }, explicitRouterMode: boolean): void {
   // `host` is required when the operator asks for an edge or interior router explicitly (and on system
   // fogs, whose interior router is implied); a fog created with the default mode (edge) may omit it —
@@ -120,7 +120,7 @@ function checkPlatform(merged: Omit<FogInput, 'routerMode'> & { routerMode: stri
   if (merged.routerMode === 'interior' && (!merged.interRouterPort || !merged.edgeRouterPort)) {
     throw invalid('interRouterPort, edgeRouterPort: required when routerMode is interior');
   }
-  // A system fog hosts the network core of a Remote control plane (platform §6.1).
+  // A system fog hosts the network core of a Remote control plane: the default router and the NATS hub.
   if (merged.isSystem && merged.routerMode !== 'interior')
     throw invalid(`routerMode: a system fog must be interior, not ${merged.routerMode}`);
   if (merged.isSystem && merged.natsMode !== undefined && merged.natsMode !== 'server')
@@ -138,7 +138,7 @@ async function fogByRef(tx: AppCtx, ref: string): Promise<FogRow | undefined> {
 
 /**
  * The references of a fog's platform spec, checked when the fog is written so that a spec the
- * reconcile could never satisfy is refused up front (platform §4.5, §5.2, §5.8): named upstream routers
+ * reconcile could never satisfy is refused up front: named upstream routers
  * must be interior (unknown → 404, other mode → 400); an edge or interior router without named upstreams
  * needs the default router unless the fog is a system fog (it becomes it); a leaf without named upstream
  * servers needs the NATS hub unless the fog is a system fog; named NATS upstreams must be servers; a
@@ -366,7 +366,7 @@ export async function createFog(ctx: AppCtx, input: FogCreateInput): Promise<{ u
     const dup = await tx.db.select({ uuid: fog.uuid }).from(fog).where(eq(fog.name, input.name)).limit(1);
     if (dup.length) throw conflict(`A fog named ${input.name} already exists`);
     // The first fog of a control plane becomes its system fog when it can carry the network core (a host,
-    // no contrary mode asked for): edge fogs need its default router and NATS hub (platform §6.1).
+    // no contrary mode asked for): edge fogs need its default router and NATS hub.
     const first = (await tx.db.select({ uuid: fog.uuid }).from(fog).limit(1)).length === 0;
     const isSystem =
       input.isSystem ??
@@ -568,7 +568,7 @@ export async function updateFog(ctx: AppCtx, uuid: string, given: FogInput): Pro
         networkRouter: input.networkRouter !== undefined || routerModeChanged,
       },
     );
-    // An interior router other fogs name as their upstream cannot become an edge router (platform §5.1).
+    // An interior router other fogs name as their upstream cannot become an edge router: edge routers accept no links.
     if (current.routerMode === 'interior' && merged.routerMode === 'edge') {
       const users = (
         await tx.db

@@ -27,7 +27,7 @@ import {
 import type { AccountRuleViewT, AccountUserT, AccountViewT, UserRuleViewT, UserViewT, UserWithContextT } from './schemas';
 
 /**
- * The NATS trust chain (platform §4.1): operator → accounts → users, as NATS JWT v2 (ed25519-nkey).
+ * The NATS trust chain: operator → accounts → users, as NATS JWT v2 (ed25519-nkey).
  * Created on first need, never at boot. Seeds and creds are encrypted secrets under the spec's names;
  * key generation and signing happen before the write transaction, which only stores the results.
  */
@@ -72,7 +72,7 @@ export const seedOf = (kp: KeyPair) => dec.decode(kp.getSeed());
 
 // ---- rules ----
 
-/** Upserts the predefined rules (platform §4.2: edits to them are overwritten). */
+/** Upserts the predefined rules; edits to them are overwritten, because the Controller relies on what they grant. */
 export async function ensurePredefinedRules(ctx: AppCtx): Promise<void> {
   const want = [
     ...Object.values(PREDEFINED_ACCOUNT_RULES).map((r) => ({ kind: 'account' as const, name: r.name, spec: JSON.stringify(r) })),
@@ -204,7 +204,7 @@ export async function ensureAccount(
   return row!;
 }
 
-/** Re-signs an account JWT from its rule, carrying the revocations over (platform §4.3). */
+/** Re-signs an account JWT from its rule, carrying the revocations over. */
 async function resign(ctx: AppCtx, acc: AccountRow, revocations: Record<string, number>): Promise<string> {
   const op = await ensureOperator(ctx);
   return signAccount(ctx, op.kp, acc.name, await keyFrom(ctx, acc.seedSecretName), acc.ruleName, revocations);
@@ -247,7 +247,7 @@ export async function enableApplicationAccount(ctx: AppCtx, appName: string, rul
 export const credsSecretName = (acc: string, user: string) => `nats-creds-${slug(acc)}-${slug(user)}`;
 export const credsKey = (acc: string, user: string) => `${slug(acc, 64)}/${slug(user, 64)}.creds`;
 
-/** `expiresIn` (platform §4.1): `^\d+[hdm]$`, at most 26280 h / 1095 d / 36 m (m = 30-day months). */
+/** `expiresIn`: `^\d+[hdm]$`, at most 26280 h / 1095 d / 36 m (m = 30-day months). */
 export function expiresInSeconds(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d+)([hdm])$/.exec(v);
@@ -386,7 +386,7 @@ export async function userCreds(ctx: AppCtx, appName: string, userName: string):
 }
 
 /**
- * The relay identity (platform §1.13.1): account `controller` (rule `controller-account`) and user
+ * The relay identity: account `controller` (rule `controller-account`) and user
  * `controller` (rule `controller-user`), created on first relay use; returns the creds text.
  */
 export async function ensureControllerCreds(ctx: AppCtx): Promise<string> {
@@ -408,7 +408,7 @@ export async function ensureControllerCreds(ctx: AppCtx): Promise<string> {
 }
 
 /**
- * POST /nats/operator/rotate (platform §4.3): a new operator key and JWT; every account JWT is re-signed
+ * POST /nats/operator/rotate: a new operator key and JWT; every account JWT is re-signed
  * by it with its rule and its revocations. Account and user keys stay, so user creds remain valid once
  * a server has the new operator JWT and account JWTs.
  */

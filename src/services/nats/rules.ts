@@ -24,7 +24,7 @@ const unlimitedCore = {
   exportsAllowWildcards: true,
 };
 
-/** Built-in rules (platform §4.2): re-ensured on every use, their names reserved. */
+/** Built-in rules: re-ensured on every use, their names reserved. */
 export const PREDEFINED_ACCOUNT_RULES: Record<string, AccountRule> = {
   'default-system-account': {
     name: 'default-system-account',
@@ -109,7 +109,7 @@ function perms(r: { pubAllow?: string[]; pubDeny?: string[]; subAllow?: string[]
   return defined({ pub: side(r.pubAllow, r.pubDeny), sub: side(r.subAllow, r.subDeny) });
 }
 
-/** Account rule → the account JWT's `nats` claim (platform §4.3); revocations carried over. */
+/** Account rule → the account JWT's `nats` claim; revocations carried over. */
 export function accountClaims(rule: AccountRule, revocations: Record<string, number>): Partial<Account> {
   const js = [
     'memStorage',
@@ -159,7 +159,7 @@ export function accountClaims(rule: AccountRule, revocations: Record<string, num
   });
 }
 
-/** User rule → the user JWT's `nats` claim (platform §4.3). */
+/** User rule → the user JWT's `nats` claim. */
 export function userClaims(rule: UserRule): Partial<User> {
   const p = perms(rule);
   return defined({
@@ -191,7 +191,7 @@ export function checkLatin1(value: unknown, path = ''): void {
   } else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkLatin1(v, path ? `${path}.${k}` : k);
 }
 
-/** slug of platform §4.0. */
+/** A name NATS accepts: lower-case letters, digits and single dashes, at most `max` characters. */
 export function slug(value: string, max = 48): string {
   let s = value
     .trim()

@@ -5,7 +5,7 @@ import type { AppCtx } from '../../context';
 import { errorFields } from '../../lib/logger';
 import { raiseFlags } from '../changes/flags';
 
-/** agent_propagation payload (platform §6.6): fan-out of a registry or catalog change to fogs. */
+/** agent_propagation payload: fan-out of a registry or catalog change to fogs. */
 export interface PropagationPayload {
   /** Raise `registries` on every fog. */
   notifyRegistries?: boolean;

@@ -20,7 +20,7 @@ import type {
 } from './schemas';
 
 /**
- * Certificate authorities and certificates (platform §2, operator-api §2.17). Keys are generated
+ * Certificate authorities and certificates. Keys are generated
  * and signed before the write transaction; the transaction stores the row and the `tls` secret
  * (`tls.crt`, `tls.key`, `ca.crt` as base64 PEM, encrypted). Private keys leave the Controller only
  * in the `data` of the GET responses the spec defines and in the secrets mounted to agents.
@@ -132,7 +132,7 @@ async function caCreated(ctx: AppCtx, name: string, type: CaInput['type']): Prom
 }
 
 async function generateCa(ctx: AppCtx, name: string, subject: string, expiration: number | undefined): Promise<void> {
-  const issued = await selfSigned(subject, validityMs(expiration, CA_MONTHS), { ca: true });
+  const issued = await selfSigned(subject, validityMs(expiration, CA_MONTHS), { ca: true }, ctx.clock.now());
   const sealed = await sealTls(ctx, name, issued, issued.certPem);
   await withTransaction(ctx, async (tx) => {
     if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, name)).limit(1)).length)
@@ -172,7 +172,7 @@ async function insertRow(
   });
 }
 
-/** Idempotent ensure of a central CA (platform §2.1): find by name, generate only when absent. */
+/** Idempotent ensure of a central CA: find by name, generate only when absent. */
 export async function ensureCa(ctx: AppCtx, name: (typeof WELL_KNOWN_CAS)[number]): Promise<CertRow> {
   const existing = await rowByName(ctx, name);
   if (existing) return existing;
@@ -275,11 +275,11 @@ export async function createCertificate(ctx: AppCtx, input: CertInput): Promise<
   let caPem: string;
   let signedBy: CertRow | undefined;
   if (!input.ca || input.ca.type === 'self-signed') {
-    issued = await selfSigned(input.subject, ms, { ca: false, hosts });
+    issued = await selfSigned(input.subject, ms, { ca: false, hosts }, ctx.clock.now());
     caPem = issued.certPem;
   } else {
     const { signer, row } = await resolveSigner(ctx, input.ca);
-    issued = await signedLeaf(signer, input.subject, hosts, ms);
+    issued = await signedLeaf(signer, input.subject, hosts, ms, ctx.clock.now());
     caPem = signer.certPem;
     signedBy = row;
   }
@@ -400,10 +400,10 @@ export async function renewCertificate(ctx: AppCtx, name: string): Promise<Renew
     if (!caRow) throw invalid(`${name}: its CA no longer exists`);
     if (caRow.validTo <= ctx.clock.now()) throw invalid(`${name}: its CA ${caRow.name} has expired; renew the CA first`);
     const signer = await signerOf(ctx, caRow);
-    issued = await signedLeaf(signer, subject, hosts, ms);
+    issued = await signedLeaf(signer, subject, hosts, ms, ctx.clock.now());
     caPem = signer.certPem;
   } else {
-    issued = await selfSigned(subject, ms, { ca: r.isCA, hosts });
+    issued = await selfSigned(subject, ms, { ca: r.isCA, hosts }, ctx.clock.now());
     caPem = issued.certPem;
   }
   const sealed = await sealTls(ctx, r.secretName, issued, caPem);
@@ -432,7 +432,7 @@ export async function renewCertificate(ctx: AppCtx, name: string): Promise<Renew
 
 /**
  * The renewal job: Controller-signed leaf certificates whose validity ends within `days` are renewed
- * (CAs are never renewed automatically, platform §2.1). Failures are reported, not thrown.
+ * (CAs are never renewed automatically: a new CA key would leave everything it signed untrusted). Failures are reported, not thrown.
  */
 export async function renewExpiring(ctx: AppCtx, days: number): Promise<{ renewed: string[]; failed: string[] }> {
   if (days <= 0) return { renewed: [], failed: [] };

@@ -4,7 +4,7 @@ import { invalid } from '../../errors';
 
 /**
  * Certificate generation with @peculiar/x509 over WebCrypto (Node, Deno, Bun): RSA 2048, SHA-256,
- * random 128-bit serials, the extensions of platform §2.5.
+ * random 128-bit serials, the extensions routers and NATS servers need (key usage, server+client EKU, SANs).
  */
 
 const RSA: RsaHashedKeyGenParams = {
@@ -28,7 +28,7 @@ export interface SigningCa {
   certPem: string;
 }
 
-/** API `expiration`: < 1000 = months (30.44 days), otherwise milliseconds (platform §2.5). */
+/** API `expiration`: < 1000 = months (30.44 days), otherwise milliseconds. */
 export function validityMs(expiration: number | undefined | null, defaultMonths: number): number {
   const e = expiration ?? defaultMonths;
   return e < 1000 ? Math.round(e * 30.44 * 86_400_000) : e;
@@ -54,7 +54,8 @@ function cn(subject: string): string {
 const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':');
 
 function sans(hosts: string[]) {
-  // An IP literal is written both as an IP SAN and as a DNS SAN (platform §2.2).
+  // An IP literal is written both as an IP SAN and as a DNS SAN, as upstream does, so clients that match
+  // either kind accept it.
   const names: x509.JsonGeneralName[] = [];
   for (const h of hosts) {
     if (isIp(h)) names.push({ type: 'ip', value: h }, { type: 'dns', value: h });
@@ -88,11 +89,14 @@ async function keyPem(key: CryptoKey): Promise<string> {
   return pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', key));
 }
 
-/** A self-signed CA (or a self-signed leaf when `ca` is false). */
-export async function selfSigned(subject: string, validMs: number, opts: { ca: boolean; hosts?: string[] }): Promise<Issued> {
+/**
+ * A self-signed CA (or a self-signed leaf when `ca` is false). `now` is the caller's clock (`ctx.clock`), so the
+ * validity window follows the same time as the rest of the Controller, fake clocks in tests included.
+ */
+export async function selfSigned(subject: string, validMs: number, opts: { ca: boolean; hosts?: string[] }, now: number): Promise<Issued> {
   const keys = await newKeys();
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + validMs);
+  const notBefore = new Date(now - 60_000);
+  const notAfter = new Date(now + validMs);
   const serialNumber = serial();
   const extensions: x509.Extension[] = opts.ca
     ? [
@@ -125,13 +129,13 @@ async function leafExtensions(publicKey: CryptoKey, hosts: string[], ca: Signing
   return ext;
 }
 
-/** A leaf signed by `ca`. */
-export async function signedLeaf(ca: SigningCa, subject: string, hosts: string[], validMs: number): Promise<Issued> {
-  if (ca.cert.notAfter.getTime() <= Date.now()) throw invalid(`ca: the signing CA ${ca.cert.subject} has expired`);
+/** A leaf signed by `ca`; `now` is the caller's clock, as for `selfSigned`. */
+export async function signedLeaf(ca: SigningCa, subject: string, hosts: string[], validMs: number, now: number): Promise<Issued> {
+  if (ca.cert.notAfter.getTime() <= now) throw invalid(`ca: the signing CA ${ca.cert.subject} has expired`);
   const keys = await newKeys();
-  const notBefore = new Date(Date.now() - 60_000);
+  const notBefore = new Date(now - 60_000);
   // A certificate never outlives its CA.
-  const notAfter = new Date(Math.min(Date.now() + validMs, ca.cert.notAfter.getTime()));
+  const notAfter = new Date(Math.min(now + validMs, ca.cert.notAfter.getTime()));
   const serialNumber = serial();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber,
@@ -167,7 +171,7 @@ function derLen(n: number): number[] {
   return [0x80 | out.length, ...out];
 }
 
-/** PKCS#1 RSAPrivateKey → PKCS#8 PrivateKeyInfo (both are accepted on import, platform §2.5). */
+/** PKCS#1 RSAPrivateKey → PKCS#8 PrivateKeyInfo: operators bring keys in either form, WebCrypto imports only PKCS#8. */
 function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
   const algId = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
   const octet = [0x04, ...derLen(pkcs1.length), ...pkcs1];

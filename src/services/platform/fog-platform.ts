@@ -15,12 +15,12 @@ import { fogRowByUuid } from '../fogs/fog-row';
 import { yieldToEventLoop } from '../../lib/yield';
 
 /**
- * The fog platform (platform §6): every fog's router system microservice with its certificates and
+ * The fog platform (see docs/architecture.md#the-fog-platform): every fog's router system microservice with its certificates and
  * configuration, reconciled asynchronously from a per-fog work queue. Fog create/update/delete enqueue
  * a task in the same transaction as the change; the `platform-reconcile-worker` job claims tasks with
  * a lease (exclusive across instances), reconciles idempotently in short separate transactions (key
  * generation and signing happen outside them), and records the outcome in `fog_platform_status`.
- * NATS instances per fog are not reconciled yet (issue 5).
+ * A fog's NATS instance is reconciled in the same pass (nats-platform.ts).
  */
 
 type FogRow = typeof fog.$inferSelect;
@@ -136,7 +136,7 @@ export async function platformStatusOf(ctx: AppCtx, f: FogRow) {
   return platformStatusView(f, s);
 }
 
-/** `platformStatus` of GET /iofog and /iofog-list (platform §6.2). */
+/** `platformStatus` of GET /iofog and /iofog-list. */
 export function platformStatusView(f: Pick<FogRow, 'specGeneration'>, s: typeof fogPlatformStatus.$inferSelect | undefined) {
   return {
     phase: (s?.phase ?? 'Pending') as Phase,
@@ -150,7 +150,7 @@ export function platformStatusView(f: Pick<FogRow, 'specGeneration'>, s: typeof 
 
 // ---- the default router (GET/PUT /router) ----
 
-/** The default router: the first system fog's interior router (platform §5.2, Remote control plane). */
+/** The default router: the first system fog's interior router, where routers without named upstreams connect. */
 export async function defaultRouterFog(ctx: AppCtx): Promise<FogRow | undefined> {
   const [f] = await ctx.db
     .select()
@@ -364,7 +364,7 @@ interface Upstream {
 }
 
 /**
- * Upstream interior routers (platform §5.2): the fog's `upstreamRouters` (`default-router` | fog uuid |
+ * Upstream interior routers: the fog's `upstreamRouters` (`default-router` | fog uuid |
  * fog name), or by default the default router (the first system fog's) plus every system fog's router.
  */
 async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
@@ -390,7 +390,7 @@ async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
           .limit(1)
       )[0];
     // An upstream that is gone (deleted or being deleted) is dropped: its downstream routers re-home to
-    // the default router (platform §5.8).
+    // the default router, so they stay on the network.
     if (!target || target.deleteRequestedAt !== null) {
       if (
         ref !== 'default-router' &&
@@ -421,7 +421,7 @@ async function resolveUpstreams(ctx: AppCtx, f: FogRow): Promise<Upstream[]> {
   return out;
 }
 
-/** The router configuration document of platform §5.4. */
+/** The router configuration document the fog's router microservice starts with. */
 export function routerConfig(
   ctx: AppCtx,
   f: FogRow,
@@ -579,8 +579,8 @@ async function upsertRouterMicroservice(
       .update(microservice)
       .set({ ...cols, markedForDelete: false, ...(structural ? { rebuild: true } : {}), updatedAt: now })
       .where(eq(microservice.uuid, existing.uuid));
-    // New upstream links (re-homing, platform §5.8) or a rebuilt router are a router change for the fog
-    // (`routerChanged`, platform §8.2; Edgelet ignores it, older agents re-read their router).
+    // New upstream links (re-homing) or a rebuilt router are a router change for the fog
+    // (`routerChanged`: Edgelet ignores it, older agents re-read their router).
     const linksChanged = structural || JSON.stringify(connectorsOf(existing.config)) !== JSON.stringify(config.connectors);
     // A router change raises all three, as v3.8 does: older agents re-read their router and their list.
     await raiseFlags(
@@ -620,7 +620,7 @@ async function removeRouter(ctx: AppCtx, f: FogRow): Promise<void> {
 
 /**
  * Fogs without a router of their own (routerMode none) that used this fog's router go back to the
- * default router and get `routerChanged` (platform §5.8): those naming it as `networkRouter`, and — when
+ * default router and get `routerChanged`: those naming it as `networkRouter`, and — when
  * this was a system fog's router, which may have been the default — those using the default.
  */
 async function releaseNetworkRouter(tx: AppCtx, f: FogRow): Promise<void> {
@@ -670,7 +670,7 @@ export async function dropRouterMaterial(ctx: AppCtx, f: Pick<FogRow, 'name'>): 
 }
 
 /**
- * The periodic sweep (platform §6.7): re-enqueues fogs that drifted — no status yet, a spec generation
+ * The periodic sweep: re-enqueues fogs that drifted — no status yet, a spec generation
  * not reconciled, a `Failed` phase (re-armed), or a router that should exist but does not — unless
  * they already have an active task or are being deleted. Returns the fogs enqueued.
  */

@@ -16,7 +16,7 @@ async function tolerateConflict(work: () => Promise<unknown>): Promise<void> {
 }
 
 /**
- * A fog's platform certificate (platform §2.3): issued by `caName` when missing; re-issued in place when
+ * A fog's platform certificate: issued by `caName` when missing; re-issued in place when
  * the hosts it must name changed (same secret, so the mounts projecting it pick up the new one).
  */
 export async function ensureIssuedCertificate(ctx: AppCtx, name: string, subject: string, hosts: string[], caName: string): Promise<void> {

@@ -25,7 +25,7 @@ import { deleteCertificate, ensureCa } from '../pki/certificates';
 import { fogRowByUuid } from '../fogs/fog-row';
 
 /**
- * The NATS instance of a fog (platform §4.5–4.8): natsMode `server` (the first system fog's server is the
+ * The NATS instance of a fog: natsMode `server` (the first system fog's server is the
  * hub) or `leaf` (remotes to the hub and the system fogs' servers). The reconcile issues the NATS
  * certificates, the JetStream key, the system users, renders the server configuration and the resolver's
  * JWT bundle into config maps, and keeps the `nats` system microservice that mounts them.
@@ -55,7 +55,7 @@ export const natsNames = (f: Pick<FogRow, 'name'>) => {
   };
 };
 
-/** The NATS hub: the first system fog in server mode (Remote control plane, platform §4.5). */
+/** The NATS hub: the first system fog in server mode (see docs/architecture.md#the-fog-platform). */
 export async function hubFog(ctx: AppCtx): Promise<FogRow | undefined> {
   const [f] = await ctx.db
     .select()
@@ -66,7 +66,7 @@ export async function hubFog(ctx: AppCtx): Promise<FogRow | undefined> {
   return f;
 }
 
-/** Server-mode instances with a host (the cluster routes of platform §4.5). */
+/** Server-mode instances with a host: they are the routes of the NATS cluster. */
 async function servers(ctx: AppCtx): Promise<FogRow[]> {
   return ctx.db
     .select()
@@ -100,7 +100,7 @@ const tls = (cert: string, extra = '') =>
   `tls {\n    ca_file: "${CERTS_DIR}/${cert}/ca.crt"\n    cert_file: "${CERTS_DIR}/${cert}/tls.crt"\n    key_file: "${CERTS_DIR}/${cert}/tls.key"\n    verify: true\n    handshake_first: true\n    timeout: "3s"${extra}\n  }`;
 
 /**
- * The server or leaf configuration (platform §4.6). The JetStream key is not written into the config
+ * The server or leaf configuration. The JetStream key is not written into the config
  * map: the server reads it from `$JETSTREAM_KEY`, which the microservice takes from the key's secret.
  */
 export function renderNatsConfig(
@@ -174,7 +174,7 @@ async function ensureSystemUser(ctx: AppCtx, accountName: string, userName: stri
 }
 
 /**
- * Workload NATS access on this fog (platform §4.9): each NATS-enabled microservice gets a user named after
+ * Workload NATS access on this fog: each NATS-enabled microservice gets a user named after
  * it in its application's account (created with the application's account rule when missing), with its
  * rule; its creds secret is a volume mount linked to the fog. Users whose microservice is gone or no longer
  * NATS-enabled, or whose rule changed, are revoked (a changed rule re-issues the user).

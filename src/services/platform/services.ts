@@ -9,7 +9,7 @@ import { defaultRouterFog, enqueueFogReconcile, MAX_ATTEMPTS } from './fog-platf
 import type { ServiceInput, ServiceViewT } from './schemas';
 
 /**
- * Services: router TCP bridges (platform §5.5–5.6). A service is a `tcpConnector` on the router of the fog
+ * Services: router TCP bridges. A service is a `tcpConnector` on the router of the fog
  * where the traffic exits (the target microservice's or agent's fog; the default router for k8s/external)
  * and a `tcpListener` where consumers connect (the `defaultBridge` router and every fog tagged for one of
  * the service's tags). Writes persist the service `pending` and enqueue a service task in the same
@@ -51,7 +51,7 @@ async function fogByRef(ctx: AppCtx, ref: string): Promise<FogRow | undefined> {
   return f;
 }
 
-/** Where the service's traffic exits: the connector's router fog, host and process id (platform §5.5 table). */
+/** Where the service's traffic exits: the connector's router fog, host and process id. */
 export async function connectorTarget(ctx: AppCtx, s: Pick<ServiceRow, 'type' | 'resource' | 'targetPort'>): Promise<BridgeTarget> {
   if (s.type === 'microservice') {
     const [appName, msName] = s.resource.includes('/') ? s.resource.split('/', 2) : [undefined, undefined];
@@ -120,7 +120,7 @@ export async function listenerFogs(ctx: AppCtx, s: Pick<ServiceRow, 'defaultBrid
   return [...out.values()];
 }
 
-/** The bridges section of a fog's router configuration, computed from scratch (platform §5.5). */
+/** The bridges section of a fog's router configuration, computed from scratch. */
 export async function bridgesFor(ctx: AppCtx, f: FogRow) {
   const tcpConnectors: Record<string, Record<string, string>> = {};
   const tcpListeners: Record<string, Record<string, string>> = {};

@@ -23,12 +23,12 @@ import type {
 import { samePathName } from '../shared/read-only';
 
 /**
- * Roles, role bindings and service accounts (operator-api §2.23, §3.8). System roles live in code:
+ * Roles, role bindings and service accounts. System roles live in code:
  * they are listed and readable, never written. A role still referenced by a binding or a service
  * account cannot be deleted (409 naming the references), so no binding ever points at nothing.
  */
 
-/** Resource names of the Controller API (operator-api §5.3), for catching typos in core-group rules. */
+/** Resource names of the Controller API, for catching typos in core-group rules. */
 export const CORE_RESOURCES = new Set([
   'controller',
   'fogs',
@@ -371,7 +371,7 @@ export async function deleteAccount(ctx: AppCtx, appName: string, name: string):
   });
 }
 
-// ---- the service account of each microservice (operator-api §3.3 `serviceAccount`, §5.4) ----
+// ---- the service account of each microservice (`serviceAccount` in its spec) ----
 
 export const EDGELET_API_GROUP = 'edgelet.iofog.org/v1';
 const DEFAULT_MICROSERVICE_ROLE: RoleRef = { kind: 'Role', name: 'microservice', apiGroup: EDGELET_API_GROUP };
@@ -431,7 +431,7 @@ export interface AgentServiceAccount {
 }
 
 /**
- * The accounts of the given microservices as the agent receives them (agent-api §4.1
+ * The accounts of the given microservices as the agent receives them (each microservice's
  * `serviceAccount`): the role's rules resolved, `roleRef.apiGroup` the Edgelet API group.
  * Keyed by `${applicationId}/${name}`.
  */

@@ -14,7 +14,7 @@ interface Binding {
 }
 
 /**
- * Custom roles and role bindings, held in memory and evaluated per request (operator-api §5.1).
+ * Custom roles and role bindings, held in memory and evaluated per request.
  * Every RBAC write bumps a version row in the same transaction; each instance compares its version
  * with the stored one at most once per `checkEveryMs` and reloads when it moved — so a change made
  * on any instance applies everywhere within about a second. The policy is small (roles and

@@ -1,6 +1,6 @@
 import { decode, encode } from '@msgpack/msgpack';
 
-/** Frame type codes of platform §1.4. */
+/** Frame type codes of the exec/log protocol, shared with the agent and operator clients. */
 export const FrameType = {
   STDIN: 0,
   STDOUT: 1,
@@ -53,7 +53,7 @@ export function decodeFrame(raw: Uint8Array): Frame | undefined {
   return f as Frame;
 }
 
-/** Status texts the Controller writes to users (platform §1.4), exact. */
+/** Status texts the Controller writes to users, exact: clients show and match them verbatim. */
 export const Texts = {
   execWaiting: 'Waiting for agent connection. Interactive exec will begin once the agent connects.\n',
   execReady: 'Agent connected. Interactive exec is ready.\n',

@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/logger';
 
-/** One relayed frame: the MessagePack bytes unchanged, plus the headers of platform §1.13.1. */
+/** One relayed frame: the MessagePack bytes unchanged, plus the message type and close-acknowledgement headers. */
 export interface RelayMessage {
   data: Uint8Array;
   messageType?: number;
@@ -8,7 +8,7 @@ export interface RelayMessage {
 }
 
 /**
- * How the halves of a session on different instances talk (platform §1.13). Two implementations:
+ * How the halves of a session on different instances talk (see docs/sessions.md). Two implementations:
  * `LocalRelay` (one instance; the default) and `NatsRelay` (NATS Core over WebSocket). Connections are
  * lazy and never block start-up; `available` says whether cross-instance delivery works right now, so a
  * session that needs the other instance fails fast (1013) instead of hanging.
@@ -110,9 +110,15 @@ export class NatsRelay implements Relay {
     for (const [subject, entry] of this.#subs) entry.sub = this.#bind(subject, entry.handler);
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') this.#connected = false;
+        // Logged because cross-instance sessions are refused while the relay is down: an operator reading
+        // "Relay unavailable" on a session needs to find when and why in the log.
+        if (s.type === 'disconnect') {
+          this.#connected = false;
+          this.logger.warn('session relay disconnected', { url: this.opts.url });
+        }
         if (s.type === 'reconnect') {
           this.#connected = true;
+          this.logger.info('session relay reconnected', { url: this.opts.url });
           this.opts.onReconnect?.();
         }
       }

@@ -43,7 +43,7 @@ export function parseKind(text: string, kind: string): { name: string; spec: Rec
 
 const ARCH: Record<string, number> = { amd64: 1, x86: 1, arm64: 2, riscv64: 3, riscv: 3, arm: 4 };
 
-/** The YAML microservice layout (§4.1 mapping rules) → the JSON create/update input. */
+/** The YAML microservice layout (as potctl writes it) → the JSON create/update input. */
 export function mapMicroservice(m: Record<string, unknown>, path: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (m.name !== undefined) out.name = m.name;
@@ -94,7 +94,7 @@ export function mapMicroservice(m: Record<string, unknown>, path: string): Recor
   if (m.schedule !== undefined) out.schedule = m.schedule;
   if (m.rebuild !== undefined) out.rebuild = m.rebuild;
   if (m.serviceAccount !== undefined) out.serviceAccount = m.serviceAccount;
-  // NATS access (platform §4.9): `natsConfig`, or its YAML alias `natsEnabled` (a boolean or the same object).
+  // NATS access: `natsConfig`, or its YAML alias `natsEnabled` (a boolean or the same object).
   const nats = m.natsConfig ?? m.natsEnabled;
   if (nats !== undefined) out.natsConfig = typeof nats === 'boolean' ? { natsAccess: nats } : nats;
   if (images && typeof images === 'object' && typeof images.catalogId === 'number' && images.catalogId > 0) {
