@@ -322,6 +322,7 @@ export async function exchangeCode(ctx: AppCtx, x: CodeExchange): Promise<TokenP
   const groups = ((await groupsOf(ctx.db, [user.id])).get(user.id) ?? []).map((g) => g.name);
   const { pair, row: refresh } = await prepareTokenPair(ctx, user, groups);
   const nowSec = Math.floor(now / 1000);
+  await ctx.keys.refresh(ctx);
   const idToken = await ctx.keys.sign(
     {
       ...(row.nonce ? { nonce: row.nonce } : {}),
@@ -411,6 +412,7 @@ export async function bffCallback(ctx: AppCtx, code: string, state: string): Pro
     code_verifier: session.verifier,
     client_id: ctx.config.clientId,
   });
+  await ctx.keys.refresh(ctx);
   const { payload } = await ctx.keys.verify(tokens.idToken, {
     issuer: ctx.config.issuer,
     audience: ctx.config.clientId,

@@ -40,6 +40,7 @@ export async function prepareTokenPair(
   if (user.mustChangePassword) claims.password_change_required = true;
   if (opts.mfaEnrollmentRequired) claims.mfa_enrollment_required = true;
   const base = { subject: user.id, issuer: ctx.config.issuer, audience: ctx.config.clientId, nowSec };
+  await ctx.keys.refresh(ctx);
   const accessToken = await ctx.keys.sign(
     { ...claims },
     { ...base, ttlSec: ctx.config.accessTokenTtlSec, jti: ctx.ids.uuid(), typ: 'at+jwt' },
@@ -63,6 +64,7 @@ export async function prepareTokenPair(
 }
 
 async function verifyJwt(ctx: AppCtx, token: string) {
+  await ctx.keys.refresh(ctx);
   return ctx.keys.verify(token, {
     issuer: ctx.config.issuer,
     audience: ctx.config.clientId,
