@@ -190,7 +190,10 @@ export const EnvSchema = v.object({
     v.pipe(
       v.string(),
       v.transform((list) => list.split(',').map((u) => u.trim())),
-      v.check((urls) => urls.every((u) => /^wss?:\/\/[^\s,]+$/.test(u)), 'must be ws:// or wss:// URLs of NATS WebSocket listeners, comma-separated'),
+      v.check(
+        (urls) => urls.every((u) => /^wss?:\/\/[^\s,]+$/.test(u)),
+        'must be ws:// or wss:// URLs of NATS WebSocket listeners, comma-separated',
+      ),
       v.check((urls) => new Set(urls).size === urls.length, 'lists the same URL twice'),
     ),
   ),

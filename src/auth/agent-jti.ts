@@ -135,7 +135,10 @@ export class JtiStore {
       for (const id of this.#knownBatches) if (id <= floor) this.#knownBatches.delete(id);
     }
     const db = host.store.db;
-    const ids = await db.select({ id: agentJtiBatch.id }).from(agentJtiBatch).where(and(gt(agentJtiBatch.id, this.#syncFloor), gt(agentJtiBatch.expiresAt, now)));
+    const ids = await db
+      .select({ id: agentJtiBatch.id })
+      .from(agentJtiBatch)
+      .where(and(gt(agentJtiBatch.id, this.#syncFloor), gt(agentJtiBatch.expiresAt, now)));
     let highest = marks.at(-1)?.id ?? 0;
     const unknown: number[] = [];
     for (const { id } of ids) {

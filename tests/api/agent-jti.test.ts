@@ -177,7 +177,10 @@ test('used token ids across instances: a batch that commits after a higher id wa
     view.setUint32(8, Math.ceil((t0 + 600_000) / 1000), true);
     clock.advance(5_000);
     await b.sync(t.ctx);
-    await t.ctx.store.client.execute({ sql: "INSERT INTO agent_jti_batch (id, expires_at, ids, digests) VALUES (5, ?, '', ?)", args: [t0 + 600_000, late] });
+    await t.ctx.store.client.execute({
+      sql: "INSERT INTO agent_jti_batch (id, expires_at, ids, digests) VALUES (5, ?, '', ?)",
+      args: [t0 + 600_000, late],
+    });
     clock.advance(1_000);
     await b.sync(t.ctx);
     assert.equal(b.use('late', 'fog-1', t0 + 600_000), false, 'the late batch below the highest id seen was merged');

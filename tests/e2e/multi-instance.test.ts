@@ -14,7 +14,9 @@ import { waitFor } from '../harness/wait';
 const PASSWORD = 'First-Passw0rd-1';
 const CHANGED = 'Second-Passw0rd-2';
 
-test('two instances on one database: jti replay, RBAC changes, revocation, logout and key rotation cross over', { timeout: 120_000 }, async () => {
+test('two instances on one database: jti replay, RBAC changes, revocation, logout and key rotation cross over', {
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'controller-multi-'));
   // One public URL (the balancer's) for both, as in a real deployment: it is the token issuer.
   const env = { CONTROLLER_PUBLIC_URL: 'http://localhost:51121' };
@@ -38,7 +40,10 @@ test('two instances on one database: jti replay, RBAC changes, revocation, logou
     const admin = (await login(a.url, ADMIN.email, ADMIN.password)).accessToken;
 
     // ---- agent token replay: used on A, refused on B within 1 s ----
-    const fog = await call(a.url, 'POST', '/api/v3/iofog', { token: admin, body: { name: 'multi-edge', archId: 1, routerMode: 'none', natsMode: 'none' } });
+    const fog = await call(a.url, 'POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'multi-edge', archId: 1, routerMode: 'none', natsMode: 'none' },
+    });
     assert.equal(fog.status, 201, JSON.stringify(fog.body));
     const key = await call(a.url, 'GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const onA = new Edgelet(`${a.url}/api/v3`, { archId: 1 });
@@ -80,7 +85,8 @@ test('two instances on one database: jti replay, RBAC changes, revocation, logou
 
     // ---- RBAC: a binding created or deleted on A is enforced on B ----
     assert.equal(
-      (await call(a.url, 'POST', '/api/v3/users', { token: admin, body: { email: 'ops@example.com', password: PASSWORD, groups: [] } })).status,
+      (await call(a.url, 'POST', '/api/v3/users', { token: admin, body: { email: 'ops@example.com', password: PASSWORD, groups: [] } }))
+        .status,
       201,
     );
     const first = await login(a.url, 'ops@example.com', PASSWORD);
@@ -99,7 +105,11 @@ test('two instances on one database: jti replay, RBAC changes, revocation, logou
     assert.equal(denied.status, 403, JSON.stringify(denied.body));
     const role = { name: 'fog-lister', rules: [{ apiGroups: [''], resources: ['fogs'], verbs: ['list', 'get'] }] };
     assert.equal((await call(a.url, 'POST', '/api/v3/roles', { token: admin, body: role })).status, 201);
-    const binding = { name: 'ops-lists', roleRef: { kind: 'Role', name: 'fog-lister' }, subjects: [{ kind: 'User', name: 'ops@example.com' }] };
+    const binding = {
+      name: 'ops-lists',
+      roleRef: { kind: 'Role', name: 'fog-lister' },
+      subjects: [{ kind: 'User', name: 'ops@example.com' }],
+    };
     assert.equal((await call(a.url, 'POST', '/api/v3/rolebindings', { token: admin, body: binding })).status, 201);
     let t0 = Date.now();
     await waitFor('B allows what the binding made on A grants', async () => (await listOnB()) === 200, { timeoutMs: 5000 });
@@ -108,7 +118,10 @@ test('two instances on one database: jti replay, RBAC changes, revocation, logou
     t0 = Date.now();
     await waitFor('B refuses once the binding is deleted on A', async () => (await listOnB()) === 403, { timeoutMs: 5000 });
     const revokeRoleMs = Date.now() - t0;
-    assert.ok(grantMs < 2000 && revokeRoleMs < 2000, `RBAC changes reach the other instance in about a second (${grantMs}, ${revokeRoleMs} ms)`);
+    assert.ok(
+      grantMs < 2000 && revokeRoleMs < 2000,
+      `RBAC changes reach the other instance in about a second (${grantMs}, ${revokeRoleMs} ms)`,
+    );
 
     // ---- logout on A: the refresh token is refused on B at once (it is checked in the database) ----
     const session = await login(b.url, 'ops@example.com', CHANGED);
@@ -147,7 +160,9 @@ test('two instances on one database: jti replay, RBAC changes, revocation, logou
     assert.deepEqual(new Set(jwksB), new Set([oldKid, newKid]));
     assert.equal((await call(a.url, 'GET', '/api/v3/iofog-list', { token: fromB })).status, 200, 'A accepts what B signs with the new key');
     assert.equal((await call(b.url, 'GET', '/api/v3/iofog-list', { token: admin })).status, 200, 'the previous key is still accepted');
-    console.log(JSON.stringify({ jtiAtoBMs: aToB, jtiBtoAMs: bToA, rbacGrantMs: grantMs, rbacRevokeMs: revokeRoleMs, userRevokeMs, rotateMs }));
+    console.log(
+      JSON.stringify({ jtiAtoBMs: aToB, jtiBtoAMs: bToA, rbacGrantMs: grantMs, rbacRevokeMs: revokeRoleMs, userRevokeMs, rotateMs }),
+    );
     onA.close();
     onB.close();
   } finally {

@@ -18,7 +18,10 @@ const READY = 'Agent connected. Interactive exec is ready.\n';
 
 /** The NATS server (host:port of its WebSocket listener) an instance's relay is connected to now, from its log. */
 function relayServer(ctl: Controller): string | undefined {
-  const lines = ctl.output().split('\n').filter((l) => /session relay (re)?connected/.test(l));
+  const lines = ctl
+    .output()
+    .split('\n')
+    .filter((l) => /session relay (re)?connected/.test(l));
   return /"server":"(?:wss?:\/\/)?([^"]+)"/.exec(lines.at(-1) ?? '')?.[1];
 }
 const count = (ctl: Controller, what: string) => ctl.output().split(what).length - 1;
@@ -39,7 +42,11 @@ test('relay on a 3-node NATS cluster: sessions pair across instances, and keep p
   try {
     const admin = (
       await (
-        await fetch(`${a.url}/api/v3/user/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
+        await fetch(`${a.url}/api/v3/user/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(ADMIN),
+        })
       ).json()
     ).accessToken as string;
     const api = async (method: string, path: string) => {
@@ -48,7 +55,9 @@ test('relay on a 3-node NATS cluster: sessions pair across instances, and keep p
     };
     await waitFor('the controller NATS account and user', async () => {
       const accounts = (await api('GET', '/api/v3/nats/accounts')).body.accounts as Array<{ name: string }>;
-      return accounts.some((x) => x.name === 'controller') && (await api('GET', '/api/v3/nats/accounts/controller/users')).body.users?.length > 0;
+      return (
+        accounts.some((x) => x.name === 'controller') && (await api('GET', '/api/v3/nats/accounts/controller/users')).body.users?.length > 0
+      );
     });
     cluster.setExtraConfig(await operatorModeConfig(api));
     await Promise.all(cluster.nodes.map((n) => n.restart()));

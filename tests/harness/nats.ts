@@ -156,7 +156,7 @@ export async function startNatsCluster(opts: { size?: number; extraConfig?: stri
     wsUrls: nodes.map((n) => n.wsUrl).join(','),
     setExtraConfig(x) {
       extra = x;
-      ports.forEach((_, i) => write(i));
+      for (let i = 0; i < ports.length; i++) write(i);
     },
     async routed(timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -165,7 +165,9 @@ export async function startNatsCluster(opts: { size?: number; extraConfig?: stri
         const counts = await Promise.all(
           up.map(async ([, i]) => {
             try {
-              const r = (await (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/routez`)).json()) as { routes?: Array<{ remote_id?: string }> };
+              const r = (await (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/routez`)).json()) as {
+                routes?: Array<{ remote_id?: string }>;
+              };
               return new Set((r.routes ?? []).map((x) => x.remote_id)).size;
             } catch {
               return -1;
@@ -173,7 +175,8 @@ export async function startNatsCluster(opts: { size?: number; extraConfig?: stri
           }),
         );
         if (counts.every((c) => c === up.length - 1)) return;
-        if (Date.now() > deadline) throw new Error(`NATS cluster not routed: ${JSON.stringify(counts)}\n${outs.join('\n---\n').slice(-3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`NATS cluster not routed: ${JSON.stringify(counts)}\n${outs.join('\n---\n').slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
