@@ -322,7 +322,6 @@ export async function exchangeCode(ctx: AppCtx, x: CodeExchange): Promise<TokenP
   const groups = ((await groupsOf(ctx.db, [user.id])).get(user.id) ?? []).map((g) => g.name);
   const { pair, row: refresh } = await prepareTokenPair(ctx, user, groups);
   const nowSec = Math.floor(now / 1000);
-  await ctx.keys.refresh(ctx);
   const idToken = await ctx.keys.sign(
     {
       ...(row.nonce ? { nonce: row.nonce } : {}),

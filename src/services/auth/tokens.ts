@@ -63,8 +63,8 @@ export async function prepareTokenPair(
   };
 }
 
+/** Callers run `ctx.keys.refresh` first, outside their catch: a database failure there is a 503, not a bad token. */
 async function verifyJwt(ctx: AppCtx, token: string) {
-  await ctx.keys.refresh(ctx);
   return ctx.keys.verify(token, {
     issuer: ctx.config.issuer,
     audience: ctx.config.clientId,
@@ -76,6 +76,7 @@ async function verifyJwt(ctx: AppCtx, token: string) {
 /** Verifies a bearer access token and returns the actor it names. */
 export async function authenticateAccessToken(ctx: AppCtx, token: string): Promise<Actor & { mfaEnrollmentRequired: boolean }> {
   if (ctx.idp) return ctx.idp.authenticate(token);
+  await ctx.keys.refresh(ctx);
   let payload;
   try {
     ({ payload } = await verifyJwt(ctx, token));
@@ -114,6 +115,7 @@ const refreshInvalid = () => new ServiceError('REFRESH_TOKEN_INVALID', 'Refresh 
  * Presenting an already-rotated token means it was copied: the whole family is revoked.
  */
 export async function refreshSession(ctx: AppCtx, refreshToken: string): Promise<TokenPair> {
+  await ctx.keys.refresh(ctx);
   let payload;
   try {
     ({ payload } = await verifyJwt(ctx, refreshToken));
