@@ -162,7 +162,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
     const relay = relayCfg
       ? new NatsRelay(
           {
-            url: relayCfg.url,
+            servers: relayCfg.urls,
             publishTimeoutMs: 5000,
             onReconnect: () => ctx.sessions.onRelayReconnect(),
             // The Controller-issued `controller` user unless a creds file is configured.

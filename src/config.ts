@@ -184,8 +184,18 @@ export const EnvSchema = v.object({
     v.transform((r) => r.split('-').map(Number) as [number, number]),
     v.check(([lo, hi]) => lo >= 1 && hi <= 65535 && lo <= hi, 'must be a port range within 1-65535, low before high'),
   ),
+  // One URL, or the WebSocket listeners of every node of a NATS cluster, comma-separated: the client
+  // fails over between them, so the loss of one node does not stop the relay.
   NATS_RELAY_URL: v.optional(
-    v.pipe(v.string(), v.trim(), v.regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL of a NATS WebSocket listener')),
+    v.pipe(
+      v.string(),
+      v.transform((list) => list.split(',').map((u) => u.trim())),
+      v.check(
+        (urls) => urls.every((u) => /^wss?:\/\/[^\s,]+$/.test(u)),
+        'must be ws:// or wss:// URLs of NATS WebSocket listeners, comma-separated',
+      ),
+      v.check((urls) => new Set(urls).size === urls.length, 'lists the same URL twice'),
+    ),
   ),
   NATS_RELAY_CREDS_FILE: optionalText,
   CONTROLLER_NAMESPACE: v.pipe(
@@ -276,7 +286,7 @@ export interface WsConfig {
   cleanupIntervalMs: number;
   closeResponseTimeoutMs: number;
   /** NATS relay between instances; absent = sessions pair on one instance only. */
-  relay?: { url: string; credsFile?: string };
+  relay?: { urls: string[]; credsFile?: string };
 }
 
 export class ConfigError extends Error {
@@ -424,7 +434,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       drainTimeoutMs: env.WS_DRAIN_TIMEOUT_MS,
       cleanupIntervalMs: env.WS_CLEANUP_INTERVAL,
       closeResponseTimeoutMs: env.WS_CLOSE_RESPONSE_TIMEOUT,
-      relay: env.NATS_RELAY_URL ? { url: env.NATS_RELAY_URL, credsFile: env.NATS_RELAY_CREDS_FILE } : undefined,
+      relay: env.NATS_RELAY_URL ? { urls: env.NATS_RELAY_URL, credsFile: env.NATS_RELAY_CREDS_FILE } : undefined,
     },
   };
 }

@@ -75,7 +75,10 @@ export function registerOidc(app: App): void {
       200,
     );
   });
-  app.openapi(jwksRoute, (c) =>
-    c.json(c.get('ctx').keys.jwks(c.get('ctx').clock.now()) as z.infer<typeof JwksSchema>, 200, { 'Cache-Control': 'public, max-age=300' }),
-  );
+  app.openapi(jwksRoute, async (c) => {
+    const ctx = c.get('ctx');
+    // A key rotated on another instance is published here too.
+    await ctx.keys.refresh(ctx);
+    return c.json(ctx.keys.jwks(ctx.clock.now()) as z.infer<typeof JwksSchema>, 200, { 'Cache-Control': 'public, max-age=300' });
+  });
 }

@@ -16,6 +16,8 @@ import { withTransaction, type TxHost } from '../../db/tx';
 import type { Vault } from '../crypto/vault';
 import type { Clock } from '../lib/clock';
 import type { Ids } from '../lib/ids';
+import type { AppCtx } from '../context';
+import { VersionWatch, bumpVersion } from '../services/shared/version-watch';
 
 export const SIGNING_ALG = 'EdDSA';
 /** Seconds of clock skew accepted between instances (exp, nbf and iat). */
@@ -39,15 +41,30 @@ export interface KeyRingHost extends TxHost {
   ids: Ids;
 }
 
+export const SIGNING_KEYS_VERSION_KEY = 'auth.signing-keys.version';
+
 /**
  * The token signing keys: generated on first need, stored encrypted, cached as imported CryptoKeys.
  * Retired keys stay in the JWKS and are accepted by the verifier until their `publishUntil`.
- * A token with an unknown `kid` triggers at most one reload per second (another instance rotated).
+ * A rotation bumps a version row in its transaction; `refresh` (called before signing, verifying and
+ * publishing the JWKS) compares it at most once per `checkEveryMs`, so every instance sharing the
+ * database signs with the new key and publishes it within about that long. A token with an unknown
+ * `kid` still triggers an immediate reload, at most once per second.
  */
 export class KeyRing {
   #keys = new Map<string, LoadedKey>();
   #active?: LoadedKey;
   #lastReload = 0;
+  #watch: VersionWatch;
+
+  constructor(checkEveryMs = 1000) {
+    this.#watch = new VersionWatch(SIGNING_KEYS_VERSION_KEY, checkEveryMs);
+  }
+
+  /** Reloads the ring when any instance rotated since the last load (checked at most once per interval). */
+  async refresh(ctx: AppCtx): Promise<void> {
+    await this.#watch.fresh(ctx, () => this.load(ctx.store.db, ctx.vault, ctx.clock.now()));
+  }
 
   get ready(): boolean {
     return this.#active !== undefined;
@@ -102,7 +119,7 @@ export class KeyRing {
   }
 
   /** Makes a new active key; the previous ones stay published for `retainMs`. */
-  async rotate(ctx: KeyRingHost, retainMs: number): Promise<{ kid: string; rotatedAt: number }> {
+  async rotate(ctx: AppCtx, retainMs: number): Promise<{ kid: string; rotatedAt: number }> {
     const candidate = await this.#generate(ctx);
     const now = ctx.clock.now();
     await withTransaction(ctx, async (tx) => {
@@ -111,7 +128,9 @@ export class KeyRing {
         .set({ active: false, retiredAt: now, publishUntil: now + retainMs })
         .where(eq(authSigningKey.active, true));
       await tx.db.insert(authSigningKey).values(candidate);
+      await bumpVersion(tx, SIGNING_KEYS_VERSION_KEY);
     });
+    this.#watch.invalidate();
     await this.load(ctx.store.db, ctx.vault, ctx.clock.now());
     return { kid: candidate.kid, rotatedAt: now };
   }

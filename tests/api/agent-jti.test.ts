@@ -112,3 +112,85 @@ test('used token ids: the cleanup deletes any number of expired batches (in chun
     await t.close();
   }
 });
+
+test('used token ids across instances: an id used on one store is refused by another after one flush and one sync, without the other ever reading its own batches back', async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const t = await makeTestApp({ clock });
+  try {
+    const a = new JtiStore(clock, t.ctx.logger);
+    const b = new JtiStore(clock, t.ctx.logger);
+    await Promise.all([a.load(t.ctx), b.load(t.ctx)]);
+    const t0 = clock.now();
+    assert.equal(a.use('on-a', 'fog-1', t0 + 60_000), true);
+    assert.equal(b.use('on-b', 'fog-1', t0 + 60_000), true);
+    await a.flush(t.ctx);
+    await b.flush(t.ctx);
+    await b.sync(t.ctx);
+    assert.equal(b.use('on-a', 'fog-1', t0 + 60_000), false, 'B knows the id A used');
+    await a.sync(t.ctx);
+    assert.equal(a.use('on-b', 'fog-1', t0 + 60_000), false, 'and A the one B used');
+    assert.equal(a.use('fresh', 'fog-1', t0 + 60_000), true);
+    assert.deepEqual([a.size, b.size], [3, 2]);
+    assert.ok(!t.logs.some((l) => l.includes('accepted on two instances')), 'neither took its own batch for a replay');
+    // A replay that reached both before either flushed: both accept it, and the sync reports it.
+    assert.equal(a.use('raced', 'fog-2', t0 + 60_000), true);
+    assert.equal(b.use('raced', 'fog-2', t0 + 60_000), true);
+    await a.flush(t.ctx);
+    await b.flush(t.ctx);
+    const before = t.logs.length;
+    await b.sync(t.ctx);
+    assert.ok(
+      t.logs.slice(before).some((l) => l.includes('accepted on two instances') && l.includes('"count":1')),
+      t.logs.slice(before).join('\n'),
+    );
+    assert.equal(b.use('fresh', 'fog-1', t0 + 60_000), false);
+  } finally {
+    await t.close();
+  }
+});
+
+test('used token ids across instances: a batch that commits after a higher id was already read (concurrent writers) is still picked up', async () => {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const t = await makeTestApp({ clock });
+  try {
+    const a = new JtiStore(clock, t.ctx.logger);
+    const b = new JtiStore(clock, t.ctx.logger);
+    await Promise.all([a.load(t.ctx), b.load(t.ctx)]);
+    const t0 = clock.now();
+    for (let i = 0; i < 3; i++) {
+      a.use(`first-${i}`, 'fog-1', t0 + 600_000);
+      await a.flush(t.ctx);
+    }
+    // Id 10 commits while 1–3 are there; then id 5 commits late, as a PostgreSQL sequence allows.
+    a.use('high', 'fog-1', t0 + 600_000);
+    await a.flush(t.ctx);
+    await t.ctx.store.client.execute('UPDATE agent_jti_batch SET id = 10 WHERE id = 4');
+    await b.sync(t.ctx);
+    assert.equal(b.use('high', 'fog-1', t0 + 600_000), false);
+    const late = new Uint8Array(12);
+    const view = new DataView(late.buffer);
+    const { digest64 } = await import('../../src/auth/digest-table');
+    const d = new Uint32Array(2);
+    digest64('fog-1:late', d);
+    view.setUint32(0, d[0]!, true);
+    view.setUint32(4, d[1]!, true);
+    view.setUint32(8, Math.ceil((t0 + 600_000) / 1000), true);
+    clock.advance(5_000);
+    await b.sync(t.ctx);
+    await t.ctx.store.client.execute({
+      sql: "INSERT INTO agent_jti_batch (id, expires_at, ids, digests) VALUES (5, ?, '', ?)",
+      args: [t0 + 600_000, late],
+    });
+    clock.advance(1_000);
+    await b.sync(t.ctx);
+    assert.equal(b.use('late', 'fog-1', t0 + 600_000), false, 'the late batch below the highest id seen was merged');
+    // Past the look-back the floor moves up; what was merged stays in memory.
+    clock.advance(20_000);
+    await b.sync(t.ctx);
+    await b.sync(t.ctx);
+    assert.equal(b.use('first-0', 'fog-1', t0 + 600_000), false);
+    assert.ok(!t.logs.some((l) => l.includes('accepted on two instances')), 'no batch merged twice');
+  } finally {
+    await t.close();
+  }
+});

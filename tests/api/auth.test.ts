@@ -219,6 +219,26 @@ test('RBAC: viewer reads but cannot write (403); developer cannot administer use
   }
 });
 
+test('JWKS rotation on another instance: this one signs with and publishes the new key within the version check interval', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
+  const t = await makeTestApp({ clock });
+  try {
+    const { KeyRing } = await import('../../src/auth/keyring');
+    const oldKid = decodeProtectedHeader((await t.login()).accessToken).kid;
+    // A second ring on the same database stands in for another instance, which rotates.
+    const other = new KeyRing();
+    await other.init(t.ctx);
+    const { kid: newKid } = await other.rotate(t.ctx, 3_600_000);
+    clock.advance(1_000);
+    const signed = decodeProtectedHeader((await t.login()).accessToken).kid;
+    assert.equal(signed, newKid, 'signs with the key rotated elsewhere');
+    const jwks = await t.call('GET', '/oidc/jwks');
+    assert.deepEqual(new Set(jwks.body.keys.map((k: { kid: string }) => k.kid)), new Set([oldKid, newKid]));
+  } finally {
+    await t.close();
+  }
+});
+
 test('MFA: enroll, confirm, then login needs TOTP; recovery codes are single use; replayed codes are refused', async () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
   const t = await makeTestApp({ clock });

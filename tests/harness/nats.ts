@@ -81,3 +81,110 @@ export async function startNats(opts: { extraConfig?: string } = {}): Promise<Na
   });
   return server;
 }
+
+export interface NatsCluster {
+  nodes: NatsServer[];
+  /** The WebSocket listeners of all nodes, comma-separated (the NATS_RELAY_URL form). */
+  wsUrls: string;
+  /** Replaces the extra configuration of every node (takes effect on the next restart). */
+  setExtraConfig(extra: string): void;
+  /** Waits until every running node has a route to every other running node. */
+  routed(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real nats-server cluster on loopback: `size` nodes with routes to each other, a WebSocket
+ * listener on each (no TLS, for tests), free ports, and the monitoring endpoint, which `routed` reads
+ * to know the mesh is up. Any node can be stopped (SIGKILL) and restarted on its ports.
+ */
+export async function startNatsCluster(opts: { size?: number; extraConfig?: string } = {}): Promise<NatsCluster> {
+  if (!haveNatsServer) throw new Error(INSTALL_HINT);
+  const size = opts.size ?? 3;
+  const dir = mkdtempSync(join(tmpdir(), 'nats-cluster-'));
+  const ports: Array<{ client: number; route: number; ws: number; monitor: number }> = [];
+  for (let i = 0; i < size; i++)
+    ports.push({ client: await freePort(), route: await freePort(), ws: await freePort(), monitor: await freePort() });
+  let extra = opts.extraConfig ?? '';
+  const outs = ports.map(() => '');
+  const confOf = (i: number) => join(dir, `n${i}.conf`);
+  const write = (i: number) => {
+    const p = ports[i]!;
+    const routes = ports.filter((_, j) => j !== i).map((q) => `"nats-route://127.0.0.1:${q.route}"`);
+    writeFileSync(
+      confOf(i),
+      `server_name: n${i}\nlisten: "127.0.0.1:${p.client}"\nhttp: "127.0.0.1:${p.monitor}"\n` +
+        `cluster {\n  name: relay-test\n  listen: "127.0.0.1:${p.route}"\n  routes: [${routes.join(', ')}]\n}\n` +
+        `websocket {\n  listen: "127.0.0.1:${p.ws}"\n  no_tls: true\n}\n${extra}\n`,
+    );
+  };
+  const nodes: NatsServer[] = ports.map((p, i) => {
+    write(i);
+    const node: NatsServer = {
+      url: `nats://127.0.0.1:${p.client}`,
+      wsUrl: `ws://127.0.0.1:${p.ws}`,
+      proc: undefined as unknown as ChildProcess,
+      output: () => outs[i]!,
+      setExtraConfig: (x) => {
+        extra = x;
+        write(i);
+      },
+      async stop() {
+        const proc = node.proc;
+        if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+        await new Promise<void>((r) => {
+          proc.once('exit', () => r());
+          proc.kill('SIGKILL');
+        });
+      },
+      async restart() {
+        node.proc = spawn('nats-server', ['-c', confOf(i)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        node.proc.stdout!.on('data', (d) => (outs[i] += d));
+        node.proc.stderr!.on('data', (d) => (outs[i] += d));
+        await listening(p.ws, 10_000);
+      },
+    };
+    return node;
+  });
+  await Promise.all(nodes.map((n) => n.restart()));
+  const running = () => nodes.map((n, i) => [n, i] as const).filter(([n]) => n.proc.exitCode === null && n.proc.signalCode === null);
+  const cluster: NatsCluster = {
+    nodes,
+    wsUrls: nodes.map((n) => n.wsUrl).join(','),
+    setExtraConfig(x) {
+      extra = x;
+      for (let i = 0; i < ports.length; i++) write(i);
+    },
+    async routed(timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const up = running();
+        const counts = await Promise.all(
+          up.map(async ([, i]) => {
+            try {
+              const r = (await (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/routez`)).json()) as {
+                routes?: Array<{ remote_id?: string }>;
+              };
+              return new Set((r.routes ?? []).map((x) => x.remote_id)).size;
+            } catch {
+              return -1;
+            }
+          }),
+        );
+        if (counts.every((c) => c === up.length - 1)) return;
+        if (Date.now() > deadline)
+          throw new Error(`NATS cluster not routed: ${JSON.stringify(counts)}\n${outs.join('\n---\n').slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+  process.once('exit', () => {
+    for (const n of nodes) n.proc?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await cluster.routed();
+  return cluster;
+}

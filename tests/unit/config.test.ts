@@ -76,3 +76,16 @@ test('every environment variable the Controller reads has a row in docs/configur
   const missing = Object.keys(EnvSchema.entries).filter((k) => !rows.some((r) => r.includes(`\`${k}\``)));
   assert.deepEqual(missing, [], `add a row for these to docs/configuration.md: ${missing.join(', ')}`);
 });
+
+test('NATS_RELAY_URL: one URL or the WebSocket listeners of a cluster, comma-separated', () => {
+  assert.deepEqual(loadConfig({ NATS_RELAY_URL: 'ws://nats:8080' }).ws.relay, { urls: ['ws://nats:8080'], credsFile: undefined });
+  assert.deepEqual(loadConfig({ NATS_RELAY_URL: ' ws://n1:8080, wss://n2:443,ws://n3:8080 ' }).ws.relay?.urls, [
+    'ws://n1:8080',
+    'wss://n2:443',
+    'ws://n3:8080',
+  ]);
+  assert.equal(loadConfig({}).ws.relay, undefined);
+  assert.throws(() => loadConfig({ NATS_RELAY_URL: 'ws://n1:8080,nats://n2:4222' }), /NATS_RELAY_URL must be ws:\/\/ or wss:\/\/ URLs/);
+  assert.throws(() => loadConfig({ NATS_RELAY_URL: 'ws://n1:8080,' }), /NATS_RELAY_URL must be ws:\/\/ or wss:\/\/ URLs/);
+  assert.throws(() => loadConfig({ NATS_RELAY_URL: 'ws://n1:8080,ws://n1:8080' }), /NATS_RELAY_URL lists the same URL twice/);
+});

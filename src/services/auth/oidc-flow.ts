@@ -411,6 +411,7 @@ export async function bffCallback(ctx: AppCtx, code: string, state: string): Pro
     code_verifier: session.verifier,
     client_id: ctx.config.clientId,
   });
+  await ctx.keys.refresh(ctx);
   const { payload } = await ctx.keys.verify(tokens.idToken, {
     issuer: ctx.config.issuer,
     audience: ctx.config.clientId,

@@ -205,7 +205,8 @@ export const RotateResult = z
     kid: z.string().openapi({ description: 'Id of the new signing key' }),
     rotatedAt: z.string().openapi({ description: 'ISO-8601 time of the rotation' }),
     restartRequired: z.literal(true).openapi({
-      description: 'Other instances keep signing with the previous key until they restart; every instance accepts both keys meanwhile',
+      description:
+        'Always true, for clients of the upstream Controller. No restart is needed here: every instance sharing the database signs with and publishes the new key within about a second, and accepts the previous one until it is retired',
     }),
   })
   .openapi('JwksRotateResult');

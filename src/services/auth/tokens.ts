@@ -40,6 +40,7 @@ export async function prepareTokenPair(
   if (user.mustChangePassword) claims.password_change_required = true;
   if (opts.mfaEnrollmentRequired) claims.mfa_enrollment_required = true;
   const base = { subject: user.id, issuer: ctx.config.issuer, audience: ctx.config.clientId, nowSec };
+  await ctx.keys.refresh(ctx);
   const accessToken = await ctx.keys.sign(
     { ...claims },
     { ...base, ttlSec: ctx.config.accessTokenTtlSec, jti: ctx.ids.uuid(), typ: 'at+jwt' },
@@ -62,6 +63,7 @@ export async function prepareTokenPair(
   };
 }
 
+/** Callers run `ctx.keys.refresh` first, outside their catch: a database failure there is a 503, not a bad token. */
 async function verifyJwt(ctx: AppCtx, token: string) {
   return ctx.keys.verify(token, {
     issuer: ctx.config.issuer,
@@ -74,6 +76,7 @@ async function verifyJwt(ctx: AppCtx, token: string) {
 /** Verifies a bearer access token and returns the actor it names. */
 export async function authenticateAccessToken(ctx: AppCtx, token: string): Promise<Actor & { mfaEnrollmentRequired: boolean }> {
   if (ctx.idp) return ctx.idp.authenticate(token);
+  await ctx.keys.refresh(ctx);
   let payload;
   try {
     ({ payload } = await verifyJwt(ctx, token));
@@ -112,6 +115,7 @@ const refreshInvalid = () => new ServiceError('REFRESH_TOKEN_INVALID', 'Refresh 
  * Presenting an already-rotated token means it was copied: the whole family is revoked.
  */
 export async function refreshSession(ctx: AppCtx, refreshToken: string): Promise<TokenPair> {
+  await ctx.keys.refresh(ctx);
   let payload;
   try {
     ({ payload } = await verifyJwt(ctx, refreshToken));

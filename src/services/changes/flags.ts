@@ -69,15 +69,23 @@ export class ChangeClock {
   }
 }
 
+const REFRESH_LOOKBACK = 10;
+
 /**
  * Which fogs have pending change rows, so the agents' most frequent calls — a changes poll and its
  * acknowledgement with nothing pending — need no database access at all. Filled at start, updated
  * by this process's raises and acknowledgements, and refreshed from the table once a second by row
  * id, so raises made by other instances sharing the database show up within about a second.
+ *
+ * Each refresh reads again the ids handed out over the last REFRESH_LOOKBACK refreshes: with
+ * concurrent writers (PostgreSQL) a row can commit after one with a higher id was already read, and
+ * reading only above the highest id seen would miss that fog until its next change. Marking a fog
+ * again is harmless (the set only says "maybe pending").
  */
 export class ChangeIndex {
   #pending = new Set<string>();
-  #lastId = 0;
+  // The highest row id seen by each recent refresh, oldest first.
+  #marks: number[] = [];
   #timer?: { stop(): void };
   #loaded = false;
 
@@ -86,15 +94,18 @@ export class ChangeIndex {
   }
 
   async refresh(db: Db): Promise<void> {
+    const floor = this.#marks.length > REFRESH_LOOKBACK ? this.#marks.shift()! : (this.#marks[0] ?? 0);
+    let highest = this.#marks.at(-1) ?? 0;
     const rows = await db
       .select({ fogUuid: fogChange.fogUuid, maxId: sql<number>`max(${fogChange.id})` })
       .from(fogChange)
-      .where(gt(fogChange.id, this.#lastId))
+      .where(gt(fogChange.id, this.#loaded ? floor : 0))
       .groupBy(fogChange.fogUuid);
     for (const r of rows) {
       this.#pending.add(r.fogUuid);
-      if (Number(r.maxId) > this.#lastId) this.#lastId = Number(r.maxId);
+      if (Number(r.maxId) > highest) highest = Number(r.maxId);
     }
+    this.#marks.push(highest);
     this.#loaded = true;
   }
 

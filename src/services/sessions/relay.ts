@@ -45,11 +45,18 @@ export class LocalRelay implements Relay {
 }
 
 type NatsCore = typeof import('@nats-io/nats-core');
+
+const RECONNECT_WAIT_MS = 1000;
+const RECONNECT_JITTER_MS = 500;
 type NatsConnection = Awaited<ReturnType<NatsCore['wsconnect']>>;
 
 /**
- * NATS Core over WebSocket (`@nats-io/nats-core` `wsconnect`): client name `controller-ws-relay`,
- * infinite reconnects 1 s apart, every subscription re-bound on reconnect by the client itself.
+ * NATS Core over WebSocket (`@nats-io/nats-core` `wsconnect`): client name `controller-ws-relay`.
+ * Given the listeners of several cluster nodes, the client picks one at random and, when it is lost,
+ * reconnects to any of them forever, about a second apart with jitter (so the instances of a
+ * deployment do not all land on the same node at the same moment); every subscription is re-bound
+ * on the new connection by the client itself. Frames published while no connection is up are
+ * refused (`publish` rejects, `available` is false), never queued for later.
  * Node 20 has no global WebSocket; `ws` is installed as one before connecting.
  */
 export class NatsRelay implements Relay {
@@ -63,7 +70,8 @@ export class NatsRelay implements Relay {
 
   constructor(
     private readonly opts: {
-      url: string;
+      /** WebSocket listeners of one NATS server or of the nodes of a cluster. */
+      servers: string[];
       creds?: () => Promise<Uint8Array | undefined>;
       publishTimeoutMs: number;
       onReconnect?: () => void;
@@ -78,9 +86,9 @@ export class NatsRelay implements Relay {
   start(): void {
     if (this.#starting || this.#closed) return;
     this.#starting = this.#connect().catch((err) => {
-      this.logger.warn('session relay: cannot connect to NATS; retrying', { url: this.opts.url, err: String(err) });
+      this.logger.warn('session relay: cannot connect to NATS; retrying', { servers: this.opts.servers, err: String(err) });
       this.#starting = undefined;
-      if (!this.#closed) setTimeout(() => this.start(), 1000).unref?.();
+      if (!this.#closed) setTimeout(() => this.start(), RECONNECT_WAIT_MS + Math.random() * RECONNECT_JITTER_MS).unref?.();
     });
   }
 
@@ -93,10 +101,12 @@ export class NatsRelay implements Relay {
     const core = this.#core;
     const creds = await this.opts.creds?.();
     const nc = await core.wsconnect({
-      servers: this.opts.url,
+      servers: this.opts.servers,
       name: 'controller-ws-relay',
       maxReconnectAttempts: -1,
-      reconnectTimeWait: 1000,
+      reconnectTimeWait: RECONNECT_WAIT_MS,
+      reconnectJitter: RECONNECT_JITTER_MS,
+      reconnectJitterTLS: RECONNECT_JITTER_MS,
       waitOnFirstConnect: false,
       ...(creds ? { authenticator: core.credsAuthenticator(creds) } : {}),
     });
@@ -106,7 +116,7 @@ export class NatsRelay implements Relay {
     }
     this.#nc = nc;
     this.#connected = true;
-    this.logger.info('session relay connected', { url: this.opts.url });
+    this.logger.info('session relay connected', { server: nc.getServer() });
     for (const [subject, entry] of this.#subs) entry.sub = this.#bind(subject, entry.handler);
     void (async () => {
       for await (const s of nc.status()) {
@@ -114,11 +124,11 @@ export class NatsRelay implements Relay {
         // "Relay unavailable" on a session needs to find when and why in the log.
         if (s.type === 'disconnect') {
           this.#connected = false;
-          this.logger.warn('session relay disconnected', { url: this.opts.url });
+          this.logger.warn('session relay disconnected; reconnecting', { server: s.server });
         }
         if (s.type === 'reconnect') {
           this.#connected = true;
-          this.logger.info('session relay reconnected', { url: this.opts.url });
+          this.logger.info('session relay reconnected', { server: nc.getServer() });
           this.opts.onReconnect?.();
         }
       }
