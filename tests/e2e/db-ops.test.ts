@@ -43,7 +43,7 @@ async function dump(c: Client): Promise<Record<string, string[]>> {
 
 test('db backup: a consistent online copy taken while the server writes; never replaces a file without --force', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-backup-'));
-  const ctl = await startController({ dir, env: { ENCRYPTION_KEY } });
+  const ctl = await startController({ dir, env: { ENCRYPTION_KEY }, timeoutMs: 60_000 });
   try {
     const api = apiOf(ctl);
     const admin = await login(ctl);
@@ -116,7 +116,7 @@ test('db copy: every row arrives unchanged, a Controller serves from the copy, a
   const dir = mkdtempSync(join(tmpdir(), 'db-copy-'));
   const source = join(dir, 'data/controller.db');
   const target = join(dir, 'moved/controller.db');
-  let ctl: Controller | undefined = await startController({ dir, env: { ENCRYPTION_KEY } });
+  let ctl: Controller | undefined = await startController({ dir, env: { ENCRYPTION_KEY }, timeoutMs: 60_000 });
   let ctl2: Controller | undefined;
   try {
     const api = apiOf(ctl);
@@ -168,7 +168,7 @@ test('db copy: every row arrives unchanged, a Controller serves from the copy, a
 
     // A Controller on the copy (same ENCRYPTION_KEY) has the same users, secrets and agent keys.
     const dir2 = mkdtempSync(join(tmpdir(), 'db-copy-serve-'));
-    ctl2 = await startController({ dir: dir2, env: { ENCRYPTION_KEY, DB_URL: `file:${target}` } });
+    ctl2 = await startController({ dir: dir2, env: { ENCRYPTION_KEY, DB_URL: `file:${target}` }, timeoutMs: 60_000 });
     const api2 = apiOf(ctl2);
     const admin2 = await login(ctl2);
     const read = await api2('GET', '/api/v3/secrets/db-pass', { token: admin2 });
