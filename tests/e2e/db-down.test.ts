@@ -23,7 +23,9 @@ spec:
       config: {}
 `;
 
-test('database write-locked by another process: retryable 503s, reads still served, nothing half-written, recovery', { timeout: 180_000 }, async () => {
+test('database write-locked by another process: retryable 503s, reads still served, nothing half-written, recovery', {
+  timeout: 180_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-down-'));
   // Lateness shedding off: on a loaded machine it could answer the read below with its own retryable
   // 503 (CONTROLLER_OVERLOADED), which is not what this test looks at.
@@ -40,7 +42,10 @@ test('database write-locked by another process: retryable 503s, reads still serv
       return { status: res.status, body: text ? JSON.parse(text) : undefined, retryAfter: res.headers.get('retry-after') };
     };
     const admin = (await api('POST', '/api/v3/user/login', { body: ADMIN })).body.accessToken as string;
-    const fog = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'locked-edge', archId: 0, routerMode: 'none', natsMode: 'none' } });
+    const fog = await api('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'locked-edge', archId: 0, routerMode: 'none', natsMode: 'none' },
+    });
     assert.equal(fog.status, 201);
     const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
     const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
@@ -65,7 +70,10 @@ test('database write-locked by another process: retryable 503s, reads still serv
     assert.equal(created.status, 503, JSON.stringify(created.body));
     assert.equal(created.body.retryable, true);
     assert.ok(Number(created.retryAfter) >= 1);
-    const fog2 = await api('POST', '/api/v3/iofog', { token: admin, body: { name: 'during-lock', archId: 0, routerMode: 'none', natsMode: 'none' } });
+    const fog2 = await api('POST', '/api/v3/iofog', {
+      token: admin,
+      body: { name: 'during-lock', archId: 0, routerMode: 'none', natsMode: 'none' },
+    });
     assert.equal(fog2.status, 503);
     // Still ready: it can read, and its writes fail fast with a retryable answer instead of hanging.
     assert.equal((await api('GET', '/api/v3/status')).status, 200);
@@ -90,13 +98,20 @@ test('database write-locked by another process: retryable 503s, reads still serv
   }
 });
 
-test('a database that cannot be reached at start: the process exits 1 and says why, it never serves half-started', { timeout: 60_000 }, async () => {
+test('a database that cannot be reached at start: the process exits 1 and says why, it never serves half-started', {
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-unreachable-'));
   try {
     const closed = await freePort();
     const run = await runBundle([], {
       cwd: dir,
-      env: { DB_URL: `http://127.0.0.1:${closed}`, API_PORT: String(await freePort()), API_HOST: '127.0.0.1', ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') },
+      env: {
+        DB_URL: `http://127.0.0.1:${closed}`,
+        API_PORT: String(await freePort()),
+        API_HOST: '127.0.0.1',
+        ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+      },
       timeoutMs: 45_000,
     });
     assert.equal(run.code, 1, run.stdout + run.stderr);

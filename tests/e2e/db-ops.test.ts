@@ -33,15 +33,17 @@ async function login(ctl: Controller): Promise<string> {
 
 /** Every row of every Controller table, in a stable order: what two databases must agree on. */
 async function dump(c: Client): Promise<Record<string, string[]>> {
-  const tables = (await c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('schema_migration', 'sqlite_sequence')")).rows.map(
-    (r) => String(r.name),
-  );
+  const tables = (
+    await c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('schema_migration', 'sqlite_sequence')")
+  ).rows.map((r) => String(r.name));
   const out: Record<string, string[]> = {};
   for (const t of tables) out[t] = (await c.execute(`SELECT * FROM "${t}"`)).rows.map((r) => JSON.stringify(r)).sort();
   return out;
 }
 
-test('db backup: a consistent online copy taken while the server writes; never replaces a file without --force', { timeout: 120_000 }, async () => {
+test('db backup: a consistent online copy taken while the server writes; never replaces a file without --force', {
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-backup-'));
   const ctl = await startController({ dir, env: { ENCRYPTION_KEY }, timeoutMs: 60_000 });
   try {
@@ -90,12 +92,18 @@ test('db backup: a consistent online copy taken while the server writes; never r
 
     // An existing file is kept unless --force; no partial file is left behind either way.
     const size = statSync(backup).size;
-    const again = await runBundle(['db', 'backup', '--to', backup], { cwd: dir, env: { DB_URL: `file:${join(dir, 'data/controller.db')}` } });
+    const again = await runBundle(['db', 'backup', '--to', backup], {
+      cwd: dir,
+      env: { DB_URL: `file:${join(dir, 'data/controller.db')}` },
+    });
     assert.equal(again.code, 1);
     assert.match(again.stderr, /exists.*--force/);
     assert.equal(again.json.ok, false);
     assert.equal(statSync(backup).size, size);
-    const forced = await runBundle(['db', 'backup', '--to', backup, '--force'], { cwd: dir, env: { DB_URL: `file:${join(dir, 'data/controller.db')}` } });
+    const forced = await runBundle(['db', 'backup', '--to', backup, '--force'], {
+      cwd: dir,
+      env: { DB_URL: `file:${join(dir, 'data/controller.db')}` },
+    });
     assert.equal(forced.code, 0, forced.stderr);
     assert.ok(forced.json.tables.find((t: { table: string }) => t.table === 'fog').rows >= acknowledged.length);
 
@@ -112,7 +120,9 @@ test('db backup: a consistent online copy taken while the server writes; never r
   }
 });
 
-test('db copy: every row arrives unchanged, a Controller serves from the copy, and a used target is refused without --force', { timeout: 180_000 }, async () => {
+test('db copy: every row arrives unchanged, a Controller serves from the copy, and a used target is refused without --force', {
+  timeout: 180_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-copy-'));
   const source = join(dir, 'data/controller.db');
   const target = join(dir, 'moved/controller.db');
@@ -123,14 +133,23 @@ test('db copy: every row arrives unchanged, a Controller serves from the copy, a
     const admin = await login(ctl);
     const fogs: string[] = [];
     for (let i = 0; i < 25; i++) {
-      const r = await api('POST', '/api/v3/iofog', { token: admin, body: { name: `copy-${i}`, archId: 0, routerMode: 'none', natsMode: 'none' } });
+      const r = await api('POST', '/api/v3/iofog', {
+        token: admin,
+        body: { name: `copy-${i}`, archId: 0, routerMode: 'none', natsMode: 'none' },
+      });
       assert.equal(r.status, 201);
       fogs.push(r.body.uuid);
     }
-    const secret = await api('POST', '/api/v3/secrets', { token: admin, body: { name: 'db-pass', type: 'Opaque', data: { password: 'czNjcjN0' } } });
+    const secret = await api('POST', '/api/v3/secrets', {
+      token: admin,
+      body: { name: 'db-pass', type: 'Opaque', data: { password: 'czNjcjN0' } },
+    });
     assert.equal(secret.status, 201, JSON.stringify(secret.body));
     // A composite-key table with more rows than a batch: one mount linked to every fog.
-    assert.equal((await api('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'db-pass', secretName: 'db-pass' } })).status, 200);
+    assert.equal(
+      (await api('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'db-pass', secretName: 'db-pass' } })).status,
+      200,
+    );
     const link = await api('POST', '/api/v3/volumeMounts/db-pass/link', { token: admin, body: { fogUuids: fogs } });
     assert.ok(link.status < 300, JSON.stringify(link.body));
     const key = await api('GET', `/api/v3/iofog/${fogs[0]}/provisioning-key`, { token: admin });
@@ -159,7 +178,8 @@ test('db copy: every row arrives unchanged, a Controller serves from the copy, a
     const b = createClient({ url: `file:${target}`, intMode: 'number' });
     try {
       assert.deepEqual(await dump(b), await dump(a), 'every row of every table, byte for byte (encrypted columns as stored)');
-      const ledger = async (c: Client) => (await c.execute('SELECT id, hash FROM schema_migration ORDER BY id')).rows.map((r) => `${r.id}:${r.hash}`);
+      const ledger = async (c: Client) =>
+        (await c.execute('SELECT id, hash FROM schema_migration ORDER BY id')).rows.map((r) => `${r.id}:${r.hash}`);
       assert.deepEqual(await ledger(b), await ledger(a), 'the target was migrated to the same schema');
     } finally {
       a.close();
@@ -180,7 +200,10 @@ test('db copy: every row arrives unchanged, a Controller serves from the copy, a
     const moved = new Edgelet(`${ctl2.url}/api/v3`);
     await moved.loadCredentials({ uuid: edge.uuid!, privateKey: edge.privateKeyB64! });
     assert.equal((await moved.getConfig()).status, 200, 'the agent authenticates with its key against the copy');
-    const fresh = await api2('POST', '/api/v3/secrets', { token: admin2, body: { name: 'after-move', type: 'Opaque', data: { k: 'dg==' } } });
+    const fresh = await api2('POST', '/api/v3/secrets', {
+      token: admin2,
+      body: { name: 'after-move', type: 'Opaque', data: { k: 'dg==' } },
+    });
     assert.equal(fresh.status, 201, 'new rows get ids after the copied ones');
     moved.close();
     await ctl2.stop();
@@ -202,7 +225,11 @@ test('db copy: every row arrives unchanged, a Controller serves from the copy, a
     assert.ok(forced.json.cleared.some((t: { table: string }) => t.table === 'secret'));
     const d = createClient({ url: `file:${target}`, intMode: 'number' });
     try {
-      assert.equal((await d.execute("SELECT count(*) AS n FROM secret WHERE name = 'after-move'")).rows[0]!.n, 0, '--force replaced the target');
+      assert.equal(
+        (await d.execute("SELECT count(*) AS n FROM secret WHERE name = 'after-move'")).rows[0]!.n,
+        0,
+        '--force replaced the target',
+      );
     } finally {
       d.close();
     }
