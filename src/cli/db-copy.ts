@@ -1,6 +1,7 @@
 // `controller db copy --from <url> --to <url>`: moves a whole Controller database to another one
 // (the embedded file to PostgreSQL, or file to file), table by table, through the drizzle table
 // objects, so each value goes through the same column mapping the server itself uses on each side.
+import { existsSync } from 'node:fs';
 import { count, getTableColumns, getTableName, gt, is, sql, type SQL } from 'drizzle-orm';
 import { SQLiteTable, getTableConfig, type SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { migrate, openStore, retryBusy, type CreateLibsqlClient, type Store } from '../../db/client';
@@ -165,6 +166,9 @@ function cursorOf(t: Table, pk: SQLiteColumn[], row: Record<string, unknown>): R
 export async function copyDatabase(createClient: CreateLibsqlClient, opts: CopyOptions): Promise<CopySummary> {
   const started = Date.now();
   if (opts.from === opts.to) throw new CopyRefused('--from and --to are the same database');
+  // SQLite would create a missing source file and the copy would then report an empty "database".
+  if (opts.from.startsWith('file:') && !existsSync(opts.from.slice('file:'.length).split('?')[0]!))
+    throw new CopyRefused(`no database file at ${opts.from}`);
   const batchRows = Math.max(1, opts.batchRows ?? COPY_BATCH_ROWS);
   const tables = tablesInForeignKeyOrder();
   const seeded = await seededCounts(createClient);

@@ -3,7 +3,7 @@
 // Controller then serves from, with the same users, secrets and agent keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
@@ -240,6 +240,12 @@ test('db copy: every row arrives unchanged, a Controller serves from the copy, a
     const notController = await runBundle(['db', 'copy', '--from', `file:${stray}`, '--to', `file:${join(dir, 'other.db')}`], { cwd: dir });
     assert.equal(notController.code, 1);
     assert.match(notController.stderr, /no Controller schema/);
+    const missing = await runBundle(['db', 'copy', '--from', `file:${join(dir, 'nope.db')}`, '--to', `file:${join(dir, 'other2.db')}`], {
+      cwd: dir,
+    });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no database file/);
+    assert.equal(existsSync(join(dir, 'nope.db')), false, 'a mistyped source is not created');
     const self = await runBundle(['db', 'copy', '--from', `file:${source}`, '--to', `file:${source}`], { cwd: dir });
     assert.equal(self.code, 1);
     assert.match(self.stderr, /same database/);

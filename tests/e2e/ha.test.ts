@@ -79,14 +79,15 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
   let operatorLoop: Promise<void> | undefined;
   const seen = new Map<string, number>();
   const loops: Promise<void>[] = [];
-  // Waits scale with the fleet: a loaded 2-core machine serves 1,000 agents' first cycles in well under a minute.
+  // Waits for the whole fleet scale with its size: generous, as the machine may be busy with other work.
   const fleetWaitMs = Math.max(60_000, AGENTS * 150);
   try {
     // The first instance migrates and seeds, and the fleet is provisioned through it alone (set-up, not
     // under test: faster without the other processes contending for the database file). Then the other
     // two start side by side on the same database and HAProxy takes all three.
     instances.push(await startController({ dir: dirs[0], env, timeoutMs: 60_000 }));
-    // ── the operator, through the load balancer ──
+
+    // ── the operator: to the first instance during set-up, then through the load balancer ──
     const operatorErrors: string[] = [];
     let operatorRetries = 0;
     let base = instances[0]!.url;
