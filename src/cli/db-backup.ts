@@ -52,7 +52,7 @@ export async function backupDatabase(
   if (target === sourcePath) throw new CopyRefused('--to is the database file itself');
   if (!(await exists(sourcePath))) throw new CopyRefused(`no database file at ${sourcePath}`);
   if ((await exists(target)) && !opts.force) throw new CopyRefused(`${target} exists; choose another name or pass --force to replace it`);
-  const partial = `${target}.partial-${process.pid}`;
+  const partial = `${target}.partial-${crypto.randomUUID().slice(0, 8)}`;
   await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   await rm(partial, { force: true });
   const source = await openStore(createClient, { url: opts.from, busyTimeoutMs: 1000, writeWaitMs: 5000 });
