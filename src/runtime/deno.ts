@@ -24,6 +24,7 @@ interface DenoServer {
 }
 declare const Deno: {
   env: { toObject(): Record<string, string> };
+  args: string[];
   serve(
     opts: { port: number; hostname: string; cert?: string; key?: string; onListen?(addr: { port: number }): void },
     handler: (req: Request, info: { remoteAddr: { hostname: string; port: number } }) => Response | Promise<Response>,
@@ -32,6 +33,7 @@ declare const Deno: {
   addSignalListener(sig: 'SIGTERM' | 'SIGINT', fn: () => void): void;
   exit(code: number): never;
   stderr: { writeSync(b: Uint8Array): number };
+  stdout: { writeSync(b: Uint8Array): number };
 };
 
 export const denoAdapter: RuntimeAdapter = {
@@ -42,6 +44,7 @@ export const denoAdapter: RuntimeAdapter = {
   ed25519: nodeEd25519,
   walCheckpointer: nodeWalCheckpointer,
   env: () => Deno.env.toObject(),
+  args: () => [...Deno.args],
   serve(fetch, opts) {
     const watch = new ConnectionWatch();
     return new Promise((resolve) => {
@@ -125,5 +128,8 @@ export const denoAdapter: RuntimeAdapter = {
   readTls: readTlsFiles,
   stderr: (line) => {
     Deno.stderr.writeSync(new TextEncoder().encode(`${line}\n`));
+  },
+  stdout: (line) => {
+    Deno.stdout.writeSync(new TextEncoder().encode(`${line}\n`));
   },
 };

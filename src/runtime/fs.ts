@@ -108,9 +108,10 @@ export async function readTlsFiles(src: TlsSource): Promise<{ cert: string; key:
 /** The parts of the adapter that Node and Bun share (both implement `process`). */
 export const processAdapterBase: Pick<
   RuntimeAdapter,
-  'env' | 'onShutdownSignal' | 'exit' | 'createClient' | 'keyFiles' | 'readTls' | 'stderr'
+  'env' | 'args' | 'onShutdownSignal' | 'exit' | 'createClient' | 'keyFiles' | 'readTls' | 'stderr' | 'stdout'
 > = {
   env: () => process.env,
+  args: () => process.argv.slice(2),
   onShutdownSignal(handler) {
     process.once('SIGTERM', () => handler('SIGTERM'));
     process.once('SIGINT', () => handler('SIGINT'));
@@ -120,4 +121,5 @@ export const processAdapterBase: Pick<
   keyFiles: nodeKeyFiles,
   readTls: readTlsFiles,
   stderr: (line) => process.stderr.write(`${line}\n`),
+  stdout: (line) => process.stdout.write(`${line}\n`),
 };

@@ -30,6 +30,8 @@ export interface ServerHandle {
 export interface RuntimeAdapter {
   name: 'node' | 'deno' | 'bun';
   env(): Record<string, string | undefined>;
+  /** Command-line arguments after the script (`controller.mjs db copy …` → ['db', 'copy', …]). */
+  args(): string[];
   serve(fetch: FetchHandler, opts: ServeOptions): Promise<ServerHandle>;
   onShutdownSignal(handler: (signal: string) => void): void;
   exit(code: number): never;
@@ -37,6 +39,7 @@ export interface RuntimeAdapter {
   keyFiles: KeyFileStore;
   readTls(src: TlsSource): Promise<{ cert: string; key: string }>;
   stderr(line: string): void;
+  stdout(line: string): void;
   /** A faster Ed25519 check for agent tokens than WebCrypto, where the runtime has one. */
   ed25519?: Ed25519Verifier;
   /** Checkpoints the embedded database's WAL on another thread. */

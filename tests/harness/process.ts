@@ -54,11 +54,13 @@ export async function startController(
     cpus?: string;
     /** Another build of the server (benchmarks comparing two commits); default dist/controller.mjs. */
     bundle?: string;
+    /** Listen on this port (a restarted instance behind a load balancer); default a free one. */
+    port?: number;
   } = {},
 ): Promise<Controller> {
   const runtime = opts.runtime ?? 'node';
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'controller-e2e-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const { cmd, args: baseArgs } = runtimeCommand(runtime, opts.bundle);
   const args = runtime === 'node' && opts.nodeArgs ? [...opts.nodeArgs, ...baseArgs] : baseArgs;
   let out = '';

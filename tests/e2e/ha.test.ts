@@ -1,0 +1,330 @@
+// High availability against real processes: three Controller instances sharing one database (HA_DB_URL,
+// default one embedded libSQL file) behind a real HAProxy, 1,000 simulated Edgelet agents polling
+// through it and an operator creating and deleting applications meanwhile. One instance is killed
+// with SIGKILL; the fleet must not notice beyond retryable answers, no acknowledged write may be
+// lost, jobs keep running once per tick, and the instance rejoins after a restart.
+//
+// Not here yet: an exec session whose user and agent land on different instances (it needs the
+// NATS cluster harness); it belongs to this scenario once that harness is available.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Edgelet, errorKey } from '../harness/edgelet';
+import { haDatabaseUrl, queryShared } from '../harness/ha';
+import { startHaproxy, type Haproxy } from '../harness/haproxy';
+import { LeanHttpPool } from '../harness/lean-http';
+import { ADMIN, freePort, startController, type Controller } from '../harness/process';
+import { waitFor } from '../harness/wait';
+
+const AGENTS = Number(process.env.HA_AGENTS ?? 1000);
+/** Seconds between an agent's change polls (jittered), Edgelet's default: ~AGENTS / POLL_SEC polls per second. */
+const POLL_SEC = 10;
+const ENCRYPTION_KEY = Buffer.alloc(32, 21).toString('base64');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const appYaml = (app: string, fog: string) => `apiVersion: iofog.org/v3
+kind: Application
+metadata: { name: ${app} }
+spec:
+  microservices:
+    - name: ${app}-ms
+      agent: { name: ${fog} }
+      images: { amd64: acme/ha:1.0, arm64: acme/ha:1.0 }
+      config: {}
+`;
+
+/** Bounded-concurrency map, like the fleet bench's provisioning. */
+async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      for (let i = next++; i < n; i = next++) await fn(i);
+    }),
+  );
+}
+
+test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowledged is lost; jobs once per tick; it rejoins', {
+  timeout: 900_000,
+}, async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'ha-'));
+  mkdirSync(join(root, 'shared'), { recursive: true, mode: 0o700 });
+  const dbUrl = haDatabaseUrl(root);
+  // Every instance names the load balancer as its public URL: it is the issuer of the operators' tokens
+  // (a token from one instance must verify on the others) and what agents sign their tokens for.
+  const lbPort = await freePort();
+  const env = {
+    DB_URL: dbUrl,
+    ENCRYPTION_KEY,
+    CONTROLLER_PUBLIC_URL: `http://127.0.0.1:${lbPort}`,
+    LOG_LEVEL: 'warn',
+    AUTH_RATE_LIMIT_ENABLED: 'false',
+    // Overload shedding reacts to event-loop lateness, and on a shared 2-core machine running three
+    // instances, HAProxy and the fleet, lateness mostly measures CPU starvation: at the default 500 ms
+    // most polls were shed (still retryable 503s, allowed below) and the fleet took minutes to get
+    // through. Shedding stays on, for real stalls only; this test is about losing an instance.
+    ADMISSION_MAX_QUEUE_MS: '5000',
+  };
+  const dirs = ['c1', 'c2', 'c3'].map((n) => {
+    const d = join(root, n);
+    mkdirSync(d);
+    return d;
+  });
+  const instances: Controller[] = [];
+  let lb: Haproxy | undefined;
+  let agentPool: LeanHttpPool | undefined;
+  let running = true;
+  let operating = false;
+  let operatorLoop: Promise<void> | undefined;
+  const seen = new Map<string, number>();
+  const loops: Promise<void>[] = [];
+  // Waits for the whole fleet scale with its size: generous, as the machine may be busy with other work.
+  const fleetWaitMs = Math.max(60_000, AGENTS * 150);
+  try {
+    // The first instance migrates and seeds, and the fleet is provisioned through it alone (set-up, not
+    // under test: faster without the other processes contending for the database file). Then the other
+    // two start side by side on the same database and HAProxy takes all three.
+    instances.push(await startController({ dir: dirs[0], env, timeoutMs: 60_000 }));
+
+    // ── the operator: to the first instance during set-up, then through the load balancer ──
+    const operatorErrors: string[] = [];
+    let operatorRetries = 0;
+    let base = instances[0]!.url;
+    const call = async (method: string, path: string, o: { token?: string; body?: unknown; raw?: string; type?: string } = {}) => {
+      const res = await fetch(base + path, {
+        method,
+        headers: { 'content-type': o.type ?? 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+        body: o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body)),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    };
+    /** Like a careful client: retries network errors and retryable 503s; the caller decides what a retried write's answer means. */
+    const operator = async (method: string, path: string, o: Parameters<typeof call>[2] = {}) => {
+      for (let attempt = 1; ; attempt++) {
+        let r: Awaited<ReturnType<typeof call>> | undefined;
+        try {
+          r = await call(method, path, o);
+        } catch {
+          r = undefined;
+        }
+        if (r && !(r.status === 503 && r.body?.retryable === true)) return { ...r, retried: attempt > 1 };
+        if (attempt >= 20) throw new Error(`${method} ${path}: still unavailable after ${attempt} attempts`);
+        operatorRetries++;
+        await sleep(250);
+      }
+    };
+    const login = await operator('POST', '/api/v3/user/login', { body: ADMIN });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+    const token = login.body.accessToken as string;
+
+    // ── 1,000 agents ──
+    const provisionStarted = Date.now();
+    const credentials: Array<{ uuid: string; privateKey: string }> = [];
+    const fogNames: string[] = [];
+    await pool(AGENTS, 32, async (i) => {
+      const name = `ha-${i}`;
+      const fog = await operator('POST', '/api/v3/iofog', { token, body: { name, archId: 1, routerMode: 'none', natsMode: 'none' } });
+      assert.equal(fog.status, 201, JSON.stringify(fog.body));
+      const key = await operator('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token });
+      assert.equal(key.status, 201, JSON.stringify(key.body));
+      const p = await call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1, engine: 'edgelet' } });
+      assert.equal(p.status, 200, JSON.stringify(p.body));
+      credentials[i] = p.body;
+      fogNames[i] = name;
+    });
+    t.diagnostic(`provisioned ${AGENTS} agents in ${((Date.now() - provisionStarted) / 1000).toFixed(1)} s`);
+
+    instances.push(...(await Promise.all(dirs.slice(1).map((dir) => startController({ dir, env, timeoutMs: 60_000 })))));
+    lb = await startHaproxy({ port: lbPort, backends: instances.map((c, i) => ({ name: `c${i + 1}`, port: c.port })) });
+    for (const name of ['c1', 'c2', 'c3']) await lb.waitForState(name, 'UP');
+    base = lb.url;
+
+    // From here on everything goes through the load balancer.
+    agentPool = new LeanHttpPool({ host: '127.0.0.1', port: lb.port, maxSockets: 64 });
+    const observe = (r: { status: number; body: unknown; error?: string }) => {
+      const key = r.status >= 200 && r.status < 300 ? '2xx' : errorKey(r as { status: number; body: unknown; error?: string });
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    };
+    const agents: Edgelet[] = [];
+    for (let i = 0; i < AGENTS; i++) {
+      // Edgelet's own retries (fresh token each): retryable 503s and connection errors are tried again.
+      agents[i] = new Edgelet(`${lb.url}/api/v3`, {
+        archId: 1,
+        pool: agentPool,
+        cycleHistory: 2,
+        observe,
+        retry: { attempts: 4, baseMs: 500 },
+      });
+      await agents[i]!.loadCredentials(credentials[i]!);
+    }
+
+    // Each agent: a changes cycle every ~POLL_SEC s and a status report every other cycle. An error is
+    // retried by the next cycle, as Edgelet does.
+    const lastOkCycle = new Array<number>(AGENTS).fill(0);
+    const lastStatusOk = new Array<number>(AGENTS).fill(0);
+    for (let i = 0; i < AGENTS; i++) {
+      loops.push(
+        (async () => {
+          await sleep(Math.random() * POLL_SEC * 1000);
+          for (let n = 0; running; n++) {
+            const c = await agents[i]!.changeCycle();
+            if (c.errors.length === 0) lastOkCycle[i] = Date.now();
+            if (n % 2 === 0 && running) {
+              const s = await agents[i]!.reportStatus();
+              if (s.status === 204 || s.status === 200) lastStatusOk[i] = Date.now();
+            }
+            await sleep(POLL_SEC * 1000 * (0.75 + Math.random() / 2));
+          }
+        })(),
+      );
+    }
+
+    // ── the operator: creates applications on random agents, deletes every third ──
+    const created = new Map<string, number>(); // app → agent index, acknowledged (or found to exist after a retry)
+    const deleted = new Set<string>();
+    let next = 0;
+    operating = true;
+    operatorLoop = (async () => {
+      while (operating) {
+        const app = `ha-app-${next++}`;
+        const agent = Math.floor(Math.random() * AGENTS);
+        const r = await operator('POST', '/api/v3/application/yaml', {
+          token,
+          raw: appYaml(app, fogNames[agent]!),
+          type: 'application/yaml',
+        });
+        // After an unanswered attempt, 409 means the first attempt committed.
+        if (r.status === 201 || (r.retried && r.status === 409)) created.set(app, agent);
+        else operatorErrors.push(`POST ${app} → ${r.status} ${JSON.stringify(r.body)}`);
+        if (next % 3 === 0) {
+          const victim = [...created.keys()].find((a) => !deleted.has(a));
+          if (victim) {
+            const d = await operator('DELETE', `/api/v3/application/${victim}`, { token });
+            if (d.status === 204 || (d.retried && d.status === 404)) deleted.add(victim);
+            else operatorErrors.push(`DELETE ${victim} → ${d.status} ${JSON.stringify(d.body)}`);
+          }
+        }
+        await sleep(100);
+      }
+    })().catch((err) => {
+      operatorErrors.push(String(err));
+    });
+
+    // Steady state first: every agent has completed a cycle, and the operator has done some work.
+    await waitFor('every agent to complete a change cycle', () => lastOkCycle.every((x) => x > 0), {
+      timeoutMs: fleetWaitMs,
+      intervalMs: 250,
+    });
+    await waitFor('the operator to create applications', () => created.size >= 10, { timeoutMs: 60_000, intervalMs: 100 });
+
+    // ── kill -9 one instance ──
+    const victim = instances[1]!;
+    const killedAt = Date.now();
+    victim.proc.kill('SIGKILL');
+    await lb.waitForState('c2', 'DOWN', 20_000);
+    t.diagnostic(`HAProxy marked c2 DOWN ${Date.now() - killedAt} ms after the kill`);
+    const createdBeforeKill = created.size;
+
+    // The fleet carries on: every agent completes a cycle and a status report after the kill, and the operator keeps writing.
+    await waitFor('every agent to complete a change cycle after the kill', () => lastOkCycle.every((x) => x > killedAt), {
+      timeoutMs: fleetWaitMs,
+      intervalMs: 250,
+    });
+    await waitFor('every agent to report its status after the kill', () => lastStatusOk.every((x) => x > killedAt), {
+      timeoutMs: fleetWaitMs,
+      intervalMs: 250,
+    });
+    await waitFor('the operator to create applications after the kill', () => created.size >= createdBeforeKill + 10, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
+    const restartAt = Date.now();
+    operating = false;
+    await operatorLoop;
+
+    // ── restart it: HAProxy takes it back and it serves ──
+    const restarted = await startController({ dir: dirs[1], env, port: victim.port, timeoutMs: 60_000 });
+    instances[1] = restarted;
+    await lb.waitForState('c2', 'UP', 30_000);
+    const served = async () => Number((await lb!.serverStats()).c2?.hrsp_2xx ?? 0);
+    const before = await served();
+    await waitFor('the restarted instance to answer requests through HAProxy', async () => (await served()) > before + 20, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
+
+    // ── no acknowledged write lost, and the fleet converges on it ──
+    const list = await operator('GET', '/api/v3/application', { token });
+    assert.equal(list.status, 200);
+    const names = new Set<string>(list.body.applications.map((a: { name: string }) => a.name));
+    for (const app of created.keys()) {
+      if (deleted.has(app)) assert.ok(!names.has(app), `${app}: its DELETE was acknowledged, it must be gone`);
+      else assert.ok(names.has(app), `${app}: its POST was acknowledged, it must exist`);
+    }
+    await waitFor(
+      'every agent to run exactly the applications targeted at it',
+      () => {
+        for (const [app, i] of created) {
+          const runs = [...agents[i]!.running.values()].some((m) => m.name === `${app}-ms`);
+          if (runs === deleted.has(app)) return false;
+        }
+        return true;
+      },
+      { timeoutMs: fleetWaitMs, intervalMs: 250 },
+    );
+    const fogs = await operator('GET', '/api/v3/iofog-list', { token });
+    assert.equal(fogs.status, 200);
+    const mine = fogs.body.fogs.filter((f: { name: string }) => f.name.startsWith('ha-'));
+    assert.equal(mine.length, AGENTS);
+    for (const f of mine) {
+      assert.equal(f.daemonStatus, 'RUNNING', f.name);
+      assert.ok(f.lastStatusTime > killedAt, `${f.name} reported after the kill`);
+    }
+
+    // ── agents saw only success, retryable 503s or connection errors ──
+    running = false;
+    await Promise.all(loops);
+    const counts = Object.fromEntries(seen);
+    t.diagnostic(`agent answers: ${JSON.stringify(counts)}; operator retries: ${operatorRetries}`);
+    const unexpected = Object.entries(counts).filter(([k]) => k !== '2xx' && !k.startsWith('network ') && !/^503 /.test(k));
+    assert.deepEqual(unexpected, [], 'no agent answer other than success, a retryable 503 or a connection error');
+    assert.ok(!Object.keys(counts).some((k) => k.startsWith('401')), 'no 401: agents never count toward wiping themselves');
+    assert.deepEqual(operatorErrors, []);
+
+    // ── jobs: each tick leased by exactly one instance; the survivors took over; the restarted one rejoined ──
+    const rows = await queryShared(dbUrl, "SELECT job, tick, owner FROM job_run WHERE job = 'outbox-drainer' ORDER BY tick");
+    const dupes = await queryShared(dbUrl, 'SELECT job, tick, count(*) AS n FROM job_run GROUP BY job, tick HAVING count(*) > 1');
+    assert.deepEqual(dupes, [], 'no (job, tick) ran twice');
+    const ownersBefore = new Set(rows.filter((r) => Number(r.tick) < killedAt).map((r) => String(r.owner)));
+    // Ticks claimed after the kill (plus a second for a tick the dead instance had already claimed).
+    const window = rows.filter((r) => Number(r.tick) > killedAt + 1000 && Number(r.tick) < restartAt);
+    const ownersAfter = new Set(window.map((r) => String(r.owner)));
+    assert.ok(ownersAfter.size >= 1 && ownersAfter.size <= 2, `the two survivors ran the ticks: ${[...ownersAfter]}`);
+    for (const o of ownersAfter) assert.ok(ownersBefore.has(o), 'no new instance appeared while one was down');
+    const seconds = Math.floor((restartAt - killedAt - 1000) / 1000);
+    assert.ok(window.length >= seconds * 0.8, `the per-second job kept ticking: ${window.length} ticks in ${seconds} s`);
+    await waitFor(
+      'the restarted instance to take job ticks',
+      async () => {
+        const recent = await queryShared(dbUrl, `SELECT DISTINCT owner FROM job_run WHERE tick > ${restartAt}`);
+        return recent.some((r) => !ownersBefore.has(String(r.owner)));
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  } catch (err) {
+    t.diagnostic(`agent answers so far: ${JSON.stringify(Object.fromEntries(seen))}`);
+    t.diagnostic(`haproxy: ${lb?.output().slice(-3000)}`);
+    throw err;
+  } finally {
+    running = false;
+    operating = false;
+    await operatorLoop;
+    await Promise.allSettled(loops);
+    agentPool?.destroy();
+    await lb?.stop();
+    for (const c of instances) await c.stop('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  }
+});
