@@ -80,8 +80,27 @@ export function checkNames(subject: string, hosts: string[]): void {
   }
 }
 
+/**
+ * RSA key generation costs tens of milliseconds of CPU per key. WebCrypto runs it off the event loop (the
+ * threadpool on Node, a blocking thread on Deno and Bun), but a burst of certificates (a fleet's platform
+ * reconcile) could still occupy every core and the pool threads that file and DNS work also need. At most
+ * two keys are generated at once; further callers wait their turn without holding the event loop.
+ */
+const KEYGEN_CONCURRENCY = 2;
+let keygenRunning = 0;
+const keygenWaiting: Array<() => void> = [];
+
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  if (keygenRunning >= KEYGEN_CONCURRENCY) await new Promise<void>((resolve) => keygenWaiting.push(resolve));
+  else keygenRunning++;
+  try {
+    return (await crypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  } finally {
+    // The slot passes straight to the next waiter, so the count never drops and rises again between them.
+    const next = keygenWaiting.shift();
+    if (next) next();
+    else keygenRunning--;
+  }
 }
 
 async function keyPem(key: CryptoKey): Promise<string> {
