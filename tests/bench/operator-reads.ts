@@ -133,12 +133,18 @@ function liveSampler() {
   };
 }
 
+// The list routes whose answers grow with the fleet, whole (as upstream clients ask) and one page.
 const routes = [
   '/api/v3/iofog-list',
   '/api/v3/microservices',
+  '/api/v3/microservices/system',
   '/api/v3/application',
+  '/api/v3/application/system',
   '/api/v3/events',
+  '/api/v3/events?limit=1000',
   '/api/v3/iofog-list?limit=100&offset=0',
+  '/api/v3/microservices?limit=100&offset=5000',
+  '/api/v3/application?limit=10&offset=50',
 ];
 const rows: Array<Record<string, unknown>> = [];
 for (const path of routes) {
@@ -162,10 +168,26 @@ for (const path of routes) {
 await ctl.stop('SIGTERM');
 keepAlive.destroy();
 probeAgent.destroy();
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
+};
+const table = routes.map((path) => {
+  const runs = rows.filter((r) => r.path === path);
+  return {
+    path,
+    status: runs.map((r) => r.status).join(','),
+    msMedian: median(runs.map((r) => r.ms as number)),
+    liveMaxMsMedian: median(runs.map((r) => r.liveMaxMs as number)),
+    liveMaxMsWorst: Math.max(...runs.map((r) => r.liveMaxMs as number)),
+    mb: +((runs[0]?.bytes as number) / 1e6).toFixed(2),
+  };
+});
 console.log(
   JSON.stringify(
     {
       bench: 'operator-reads',
+      table,
       runtime: RUNTIME,
       fogs: FOGS,
       microservices: MICROSERVICES,
