@@ -25,6 +25,11 @@ await build({
   platform: 'node',
   // The libSQL native binding cannot be bundled; it resolves from node_modules at run time.
   external: ['@libsql/client', 'libsql', 'bufferutil', 'utf-8-validate'],
+  // drizzle's libsql entry imports @libsql/client's main entry at load, and with it the HTTP and WebSocket
+  // clients for remote servers (a quarter of a second of a cold start on a busy machine). Its sqlite3 entry
+  // is the same drizzle() over a client we pass in; the runtime adapters load the remote clients only for
+  // a remote URL (src/runtime/fs.ts).
+  alias: { 'drizzle-orm/libsql': 'drizzle-orm/libsql/sqlite3' },
   banner: {
     js: "import { createRequire as __controllerCreateRequire } from 'node:module';\nconst require = __controllerCreateRequire(import.meta.url);",
   },

@@ -6,6 +6,8 @@ import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
+import { PAGING_NOTE, pagingQuery, streamJsonList } from '../../src/http/stream';
+import { applicationPages } from '../../src/services/microservices/list';
 import {
   ApplicationCreate,
   ApplicationCreated,
@@ -18,7 +20,6 @@ import {
   createApplication,
   deleteApplication,
   getApplication,
-  listApplications,
   patchApplication,
   replaceApplication,
 } from '../../src/services/microservices/applications';
@@ -37,6 +38,8 @@ export const listAppsRoute = defineRoute(rbac('applications', 'list'), {
   path: '/api/v3/application',
   tags: tag,
   summary: 'List applications',
+  description: `In name order, each with its microservices. ${PAGING_NOTE}`,
+  request: { query: z.object(pagingQuery('Applications', 'name order')) },
   responses: { 200: jsonOk('Applications', ApplicationList) },
 });
 export const createAppRoute = defineRoute(liquidBody(rbac('applications', 'create')), {
@@ -103,6 +106,8 @@ export const listSystemAppsRoute = defineRoute(rbac('systemApplications', 'list'
   path: '/api/v3/application/system',
   tags: tag,
   summary: 'List system applications',
+  description: `In name order, each with its microservices. ${PAGING_NOTE}`,
+  request: { query: z.object(pagingQuery('Applications', 'name order')) },
   responses: { 200: jsonOk('Applications', ApplicationList) },
 });
 export const getSystemAppRoute = defineRoute(rbac('systemApplications', 'get', 'name'), {
@@ -185,13 +190,17 @@ async function applicationFromYaml(ctx: AppCtx, text: string) {
 }
 
 export function registerApplications(app: App): void {
-  app.openapi(listSystemAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), true) }, 200));
+  app.openapi(listSystemAppsRoute, async (c) =>
+    streamJsonList(c, 'applications', applicationPages(c.get('ctx'), true, c.req.valid('query'))) as never,
+  );
   app.openapi(getSystemAppRoute, async (c) => c.json(await getApplication(c.get('ctx'), c.req.valid('param').name, true), 200));
   app.openapi(deleteSystemAppRoute, async (c) => {
     await deleteApplication(c.get('ctx'), c.req.valid('param').name, true);
     return c.body(null, 204);
   });
-  app.openapi(listAppsRoute, async (c) => c.json({ applications: await listApplications(c.get('ctx'), false) }, 200));
+  app.openapi(listAppsRoute, async (c) =>
+    streamJsonList(c, 'applications', applicationPages(c.get('ctx'), false, c.req.valid('query'))) as never,
+  );
   app.openapi(createAppRoute, async (c) =>
     c.json(await createApplication(c.get('ctx'), await expandTemplate(c.get('ctx'), c.req.valid('json'))), 201),
   );

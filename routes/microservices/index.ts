@@ -9,6 +9,8 @@ import type { App } from '../../src/http/types';
 import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
+import { PAGING_NOTE, pagingQuery, streamJsonList } from '../../src/http/stream';
+import { microservicePages } from '../../src/services/microservices/list';
 import {
   MicroserviceCreate,
   MicroserviceCreated,
@@ -22,7 +24,6 @@ import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidP
 import {
   createMicroservice,
   deleteMicroservice,
-  listMicroservices,
   setStopped,
   updateMicroservice,
 } from '../../src/services/microservices/microservices';
@@ -38,7 +39,13 @@ export const listMsRoute = defineRoute(rbac('microservices', 'list'), {
   path: '/api/v3/microservices',
   tags: tag,
   summary: 'List microservices',
-  request: { query: z.object({ application: z.string().min(1).max(63).optional() }) },
+  description: `In application name, then microservice name order. ${PAGING_NOTE}`,
+  request: {
+    query: z.object({
+      application: z.string().min(1).max(63).optional(),
+      ...pagingQuery('Microservices', 'application name, then microservice name order'),
+    }),
+  },
   responses: { 200: jsonOk('Microservices', MicroserviceList) },
 });
 export const createMsRoute = defineRoute(liquidBody(rbac('microservices', 'create')), {
@@ -171,12 +178,10 @@ export function registerMicroservices(app: App): void {
     await withYamlPaths(() => updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, user), microserviceYamlPath);
     return c.body(null, 204);
   });
-  app.openapi(listMsRoute, async (c) =>
-    c.json(
-      { microservices: await listMicroservices(c.get('ctx'), { system: false, applicationName: c.req.valid('query').application }) },
-      200,
-    ),
-  );
+  app.openapi(listMsRoute, async (c) => {
+    const { application, ...window } = c.req.valid('query');
+    return streamJsonList(c, 'microservices', microservicePages(c.get('ctx'), { system: false, applicationName: application }, window)) as never;
+  });
   app.openapi(createMsRoute, async (c) => c.json(await createMicroservice(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(getMsRoute, async (c) => c.json(await presentOne(c.get('ctx'), c.req.valid('param').uuid, false), 200));
   app.openapi(patchMsRoute, async (c) => {

@@ -7,7 +7,9 @@ import { MicroserviceList, MicroserviceResponse, MicroserviceUpdate } from '../.
 import { microserviceYaml } from './index';
 import { yamlUploadBody } from '../../src/http/yaml';
 import { microserviceYamlPath, withYamlPaths } from '../../src/services/yaml/kinds';
-import { listMicroservices, updateMicroservice } from '../../src/services/microservices/microservices';
+import { updateMicroservice } from '../../src/services/microservices/microservices';
+import { PAGING_NOTE, pagingQuery, streamJsonList } from '../../src/http/stream';
+import { microservicePages } from '../../src/services/microservices/list';
 import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';
 
 /** System microservices (router, NATS, node controller, debugger) of the `system-{fog}` applications. */
@@ -23,7 +25,13 @@ export const listSysRoute = defineRoute(rbac('systemMicroservices', 'list'), {
   path: base,
   tags: tag,
   summary: 'List system microservices',
-  request: { query: z.object({ application: z.string().min(1).max(63).optional() }) },
+  description: `In application name, then microservice name order. ${PAGING_NOTE}`,
+  request: {
+    query: z.object({
+      application: z.string().min(1).max(63).optional(),
+      ...pagingQuery('Microservices', 'application name, then microservice name order'),
+    }),
+  },
   responses: { 200: jsonOk('Microservices', MicroserviceList) },
 });
 export const getSysRoute = defineRoute(rbac('systemMicroservices', 'get', 'uuid'), {
@@ -63,12 +71,10 @@ export function registerSystemMicroservices(app: App): void {
     await withYamlPaths(() => updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, input, sys), microserviceYamlPath);
     return c.body(null, 204);
   });
-  app.openapi(listSysRoute, async (c) =>
-    c.json(
-      { microservices: await listMicroservices(c.get('ctx'), { system: true, applicationName: c.req.valid('query').application }) },
-      200,
-    ),
-  );
+  app.openapi(listSysRoute, async (c) => {
+    const { application, ...window } = c.req.valid('query');
+    return streamJsonList(c, 'microservices', microservicePages(c.get('ctx'), { system: true, applicationName: application }, window)) as never;
+  });
   app.openapi(getSysRoute, async (c) => c.json(await presentOne(c.get('ctx'), c.req.valid('param').uuid, true), 200));
   app.openapi(patchSysRoute, async (c) => {
     await updateMicroservice(c.get('ctx'), c.req.valid('param').uuid, c.req.valid('json'), sys);

@@ -1,4 +1,21 @@
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+
+/**
+ * `offset`/`limit` for a list route whose upstream form has no paging: without them the answer is the
+ * whole list, as upstream gives it.
+ */
+export function pagingQuery(items: string, order: string) {
+  return {
+    offset: z.coerce.number().int().min(0).optional().openapi({ description: `${items} to skip, in ${order}` }),
+    limit: z.coerce.number().int().min(1).max(100_000).optional().openapi({ description: `At most this many ${items.toLowerCase()}` }),
+  };
+}
+
+/** The sentence every paged list route adds to its OpenAPI description. */
+export const PAGING_NOTE =
+  'Without `limit` the answer is the whole list, as upstream; `offset` and `limit` (not in upstream) page it. ' +
+  'The answer is streamed page by page so that a large fleet never holds the server.';
 
 /**
  * A JSON answer `{"<key>": [ … ]}` written a page at a time: each page is serialised when the client is

@@ -1,5 +1,4 @@
-import { createClient } from '@libsql/client';
-import { nodeKeyFiles, readTlsFiles } from './fs';
+import { createClient, nodeKeyFiles, readTlsFiles } from './fs';
 import type { RuntimeAdapter } from './types';
 import { nodeEd25519 } from './ed25519-node';
 import { nodeWalCheckpointer } from './wal-checkpoint-node';

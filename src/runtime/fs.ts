@@ -1,7 +1,9 @@
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createClient } from '@libsql/client';
+import { createRequire } from 'node:module';
+import type { Client, Config } from '@libsql/client';
+import { createClient as createFileClient } from '@libsql/client/sqlite3';
 import type { KeyFileStore } from '../boot';
 import type { RuntimeAdapter } from './types';
 import type { TlsSource } from '../config';
@@ -103,6 +105,17 @@ export async function readTlsFiles(src: TlsSource): Promise<{ cert: string; key:
   const key = await pem(src.key);
   const chain = src.intermediate ? `${cert.trimEnd()}\n${(await pem(src.intermediate)).trim()}\n` : cert;
   return { cert: chain, key };
+}
+
+/**
+ * An embedded database (the default) needs only the SQLite client. The package's main entry also loads the
+ * HTTP and WebSocket clients for remote libSQL servers (ws, fetch polyfills: a quarter of a second of a
+ * cold start on a busy machine), so it is required only when the URL names a server.
+ */
+export function createClient(config: Config): Client {
+  if (config.url.startsWith('file:') || config.url === ':memory:') return createFileClient(config);
+  const require = createRequire(import.meta.url);
+  return (require('@libsql/client') as typeof import('@libsql/client')).createClient(config);
 }
 
 /** The parts of the adapter that Node and Bun share (both implement `process`). */

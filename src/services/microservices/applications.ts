@@ -22,46 +22,45 @@ export type ApplicationInput = Omit<ApplicationCreateInput, 'template'>;
 
 type AppRow = typeof application.$inferSelect;
 
-async function present(ctx: AppCtx, apps: AppRow[]): Promise<ApplicationResponse[]> {
+/**
+ * Applications as GET shows them. Their microservices are presented in one batch (three queries for the
+ * whole set, not three per application), so a page of applications costs a fixed number of reads.
+ */
+export async function presentApplications(ctx: AppCtx, apps: AppRow[]): Promise<ApplicationResponse[]> {
   if (apps.length === 0) return [];
+  const byId = new Map(apps.map((a) => [a.id, a]));
   const rows = await ctx.db
     .select()
     .from(microservice)
-    .where(
-      inArray(
-        microservice.applicationId,
-        apps.map((a) => a.id),
-      ),
-    )
+    .where(inArray(microservice.applicationId, [...byId.keys()]))
     .orderBy(asc(microservice.name));
-  const byApp = new Map<number, typeof rows>();
-  for (const r of rows) byApp.set(r.applicationId, [...(byApp.get(r.applicationId) ?? []), r]);
-  return Promise.all(
-    apps.map(async (a) => ({
-      id: a.id,
-      name: a.name,
-      description: a.description,
-      isActivated: a.isActivated,
-      isSystem: a.isSystem,
-      natsConfig: { natsAccess: a.natsAccess, natsRule: a.natsRule ?? 'default-account' },
-      microservices: await presentMicroservices(
-        ctx,
-        (byApp.get(a.id) ?? []).map((m) => ({ ...m, app: a })),
-      ),
-      createdAt: new Date(a.createdAt).toISOString(),
-      updatedAt: new Date(a.updatedAt).toISOString(),
-    })),
+  const presented = await presentMicroservices(
+    ctx,
+    rows.map((m) => ({ ...m, app: byId.get(m.applicationId)! })),
   );
-}
-
-export async function listApplications(ctx: AppCtx, system: boolean) {
-  return present(ctx, await ctx.db.select().from(application).where(eq(application.isSystem, system)).orderBy(asc(application.name)));
+  const byApp = new Map<number, typeof presented>();
+  for (const m of presented) {
+    const list = byApp.get(m.applicationId);
+    if (list) list.push(m);
+    else byApp.set(m.applicationId, [m]);
+  }
+  return apps.map((a) => ({
+    id: a.id,
+    name: a.name,
+    description: a.description,
+    isActivated: a.isActivated,
+    isSystem: a.isSystem,
+    natsConfig: { natsAccess: a.natsAccess, natsRule: a.natsRule ?? 'default-account' },
+    microservices: byApp.get(a.id) ?? [],
+    createdAt: new Date(a.createdAt).toISOString(),
+    updatedAt: new Date(a.updatedAt).toISOString(),
+  }));
 }
 
 export async function getApplication(ctx: AppCtx, name: string, system: boolean) {
   const app = await requireApplication(ctx, name);
   if (app.isSystem !== system) throw notFound(`Application ${name}`);
-  return (await present(ctx, [app]))[0]!;
+  return (await presentApplications(ctx, [app]))[0]!;
 }
 
 function checkMicroserviceNames(list: Array<{ name: string }>): void {

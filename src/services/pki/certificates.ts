@@ -97,7 +97,7 @@ export async function createCa(ctx: AppCtx, input: CaInput): Promise<CaCreatedT>
     const tls = await readTls(ctx, input.secretName);
     if (!tls) throw notFound(`Secret ${input.secretName}`);
     await loadCa(tls.crt, tls.key, `secret ${input.secretName}`);
-    const facts = describe(tls.crt);
+    const facts = await describe(tls.crt);
     if (!facts.isCA) throw invalid(`secretName: the certificate in ${input.secretName} is not a CA (basicConstraints cA=FALSE)`);
     await withTransaction(ctx, async (tx) => {
       if ((await tx.db.select({ id: certificate.id }).from(certificate).where(eq(certificate.name, input.name)).limit(1)).length)
@@ -120,7 +120,7 @@ export async function createCa(ctx: AppCtx, input: CaInput): Promise<CaCreatedT>
     return caCreated(ctx, input.name, input.type);
   }
   if (!input.subject) throw invalid('subject: required for a self-signed CA');
-  checkNames(input.subject, []);
+  await checkNames(input.subject, []);
   await generateCa(ctx, input.name, input.subject, input.expiration);
   return caCreated(ctx, input.name, input.type);
 }
@@ -269,7 +269,7 @@ function hostList(hosts: string): string[] {
 export async function createCertificate(ctx: AppCtx, input: CertInput): Promise<CertCreatedT> {
   if (await rowByName(ctx, input.name)) throw conflict(`Certificate or CA ${input.name} already exists`);
   const hosts = hostList(input.hosts);
-  checkNames(input.subject, hosts);
+  await checkNames(input.subject, hosts);
   const ms = validityMs(input.expiration, LEAF_MONTHS);
   let issued: Issued;
   let caPem: string;

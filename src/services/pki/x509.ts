@@ -1,6 +1,17 @@
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { invalid } from '../../errors';
+
+/**
+ * @peculiar/x509 (with its ASN.1 schemas, decorators and reflect-metadata) is the largest thing the
+ * server would evaluate at start, and most starts issue no certificate at all: it is loaded on the first
+ * certificate operation. Every exported function that needs it awaits `lib()` first.
+ */
+let x509: typeof X509;
+let loading: Promise<typeof X509> | undefined;
+function lib(): Promise<typeof X509> {
+  loading ??= import('reflect-metadata').then(() => import('@peculiar/x509')).then((m) => (x509 = m));
+  return loading;
+}
 
 /**
  * Certificate generation with @peculiar/x509 over WebCrypto (Node, Deno, Bun): RSA 2048, SHA-256,
@@ -23,7 +34,7 @@ export interface Issued {
 }
 
 export interface SigningCa {
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   key: CryptoKey;
   certPem: string;
 }
@@ -56,7 +67,7 @@ const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':')
 function sans(hosts: string[]) {
   // An IP literal is written both as an IP SAN and as a DNS SAN, as upstream does, so clients that match
   // either kind accept it.
-  const names: x509.JsonGeneralName[] = [];
+  const names: X509.JsonGeneralName[] = [];
   for (const h of hosts) {
     if (isIp(h)) names.push({ type: 'ip', value: h }, { type: 'dns', value: h });
     else names.push({ type: 'dns', value: h });
@@ -65,7 +76,8 @@ function sans(hosts: string[]) {
 }
 
 /** 400 naming the field for a subject or host list the certificate could not carry (checked before any key is made). */
-export function checkNames(subject: string, hosts: string[]): void {
+export async function checkNames(subject: string, hosts: string[]): Promise<void> {
+  await lib();
   try {
     new x509.Name(cn(subject)).toArrayBuffer();
   } catch (err) {
@@ -81,8 +93,27 @@ export function checkNames(subject: string, hosts: string[]): void {
   }
 }
 
+/**
+ * RSA key generation costs tens of milliseconds of CPU per key. WebCrypto runs it off the event loop (the
+ * threadpool on Node, a blocking thread on Deno and Bun), but a burst of certificates (a fleet's platform
+ * reconcile) could still occupy every core and the pool threads that file and DNS work also need. At most
+ * two keys are generated at once; further callers wait their turn without holding the event loop.
+ */
+const KEYGEN_CONCURRENCY = 2;
+let keygenRunning = 0;
+const keygenWaiting: Array<() => void> = [];
+
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  if (keygenRunning >= KEYGEN_CONCURRENCY) await new Promise<void>((resolve) => keygenWaiting.push(resolve));
+  else keygenRunning++;
+  try {
+    return (await crypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  } finally {
+    // The slot passes straight to the next waiter, so the count never drops and rises again between them.
+    const next = keygenWaiting.shift();
+    if (next) next();
+    else keygenRunning--;
+  }
 }
 
 async function keyPem(key: CryptoKey): Promise<string> {
@@ -94,11 +125,12 @@ async function keyPem(key: CryptoKey): Promise<string> {
  * validity window follows the same time as the rest of the Controller, fake clocks in tests included.
  */
 export async function selfSigned(subject: string, validMs: number, opts: { ca: boolean; hosts?: string[] }, now: number): Promise<Issued> {
+  await lib();
   const keys = await newKeys();
   const notBefore = new Date(now - 60_000);
   const notAfter = new Date(now + validMs);
   const serialNumber = serial();
-  const extensions: x509.Extension[] = opts.ca
+  const extensions: X509.Extension[] = opts.ca
     ? [
         new x509.BasicConstraintsExtension(true, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -117,8 +149,8 @@ export async function selfSigned(subject: string, validMs: number, opts: { ca: b
   return { certPem: `${cert.toString('pem')}\n`, keyPem: await keyPem(keys.privateKey), serialNumber, notBefore, notAfter };
 }
 
-async function leafExtensions(publicKey: CryptoKey, hosts: string[], ca: SigningCa | undefined): Promise<x509.Extension[]> {
-  const ext: x509.Extension[] = [
+async function leafExtensions(publicKey: CryptoKey, hosts: string[], ca: SigningCa | undefined): Promise<X509.Extension[]> {
+  const ext: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
@@ -132,6 +164,7 @@ async function leafExtensions(publicKey: CryptoKey, hosts: string[], ca: Signing
 /** A leaf signed by `ca`; `now` is the caller's clock, as for `selfSigned`. */
 export async function signedLeaf(ca: SigningCa, subject: string, hosts: string[], validMs: number, now: number): Promise<Issued> {
   if (ca.cert.notAfter.getTime() <= now) throw invalid(`ca: the signing CA ${ca.cert.subject} has expired`);
+  await lib();
   const keys = await newKeys();
   const notBefore = new Date(now - 60_000);
   // A certificate never outlives its CA.
@@ -181,7 +214,8 @@ function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
 
 /** A CA (or signing pair) from PEM text: the certificate and its RSA or EC private key (PKCS#1 or PKCS#8). */
 export async function loadCa(certPem: string, keyPemText: string, what: string): Promise<SigningCa> {
-  let cert: x509.X509Certificate;
+  await lib();
+  let cert: X509.X509Certificate;
   try {
     cert = new x509.X509Certificate(certPem);
   } catch {
@@ -207,7 +241,8 @@ export async function loadCa(certPem: string, keyPemText: string, what: string):
 }
 
 /** Facts of a PEM certificate (for imported CAs). */
-export function describe(certPem: string) {
+export async function describe(certPem: string) {
+  await lib();
   const c = new x509.X509Certificate(certPem);
   const bc = c.getExtension(x509.BasicConstraintsExtension);
   return { subject: c.subject, serialNumber: c.serialNumber, notBefore: c.notBefore, notAfter: c.notAfter, isCA: Boolean(bc?.ca) };

@@ -1,8 +1,6 @@
-import { Context, Liquid, LiquidError, toPromise, toValue, type Emitter } from 'liquidjs';
 import type { AppCtx, RequestCtx } from '../../context';
 import { ServiceError, invalid } from '../../errors';
-import { registerFilters } from './filters';
-import { FilterFailure, LimitExceeded, RENDER_LIMITS, RenderState, STATE, type Limits } from './render-state';
+import { FilterFailure, RENDER_LIMITS, RenderState, type Limits } from './render-state';
 
 export { RENDER_LIMITS } from './render-state';
 
@@ -22,62 +20,9 @@ export { RENDER_LIMITS } from './render-state';
  * Strings without markup never reach the engine and come back untouched.
  */
 
-const engine = new Liquid({
-  // An empty in-memory template map: include/render/layout never touch the file system.
-  templates: {},
-  keepOutputType: true,
-  ownPropertyOnly: true,
-  parseLimit: RENDER_LIMITS.templateChars,
-  // A misspelt filter is an error the user sees, not a silently dropped field.
-  strictFilters: true,
-});
-registerFilters(engine);
-
-function stringify(v: unknown): string {
-  v = toValue(v);
-  if (typeof v === 'string') return v;
-  if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) return v.map(stringify).join('');
-  return String(v);
-}
-
-/**
- * liquidjs' keep-output-type emitter (a template that is one `{{ value }}` yields the value itself,
- * `"{{ replicas }}"` → 3, as upstream renders), counting the characters it writes.
- */
-class BoundedEmitter implements Emitter {
-  buffer = '';
-  constructor(private readonly state: RenderState) {}
-  write(html: unknown): void {
-    const v = toValue(html);
-    if (typeof v !== 'string' && this.buffer === '') {
-      this.buffer = v;
-      return;
-    }
-    const before = typeof this.buffer === 'string' ? this.buffer : stringify(this.buffer);
-    const add = stringify(v);
-    this.state.chargeOutput(add.length + (typeof this.buffer === 'string' ? 0 : before.length));
-    this.buffer = before + add;
-  }
-}
-
-async function renderOne(text: string, scope: Record<string, unknown>, state: RenderState): Promise<unknown> {
-  if (text.length > state.limits.templateChars)
-    throw new LimitExceeded(`template too long (${text.length} characters, at most ${state.limits.templateChars})`);
-  const templates = engine.parse(text);
-  const liquidCtx = new Context(
-    scope,
-    engine.options,
-    { sync: false },
-    {
-      liquid: engine,
-      memoryLimit: state.memoryLimit as never,
-      renderLimit: state.renderLimit as never,
-    },
-  );
-  Object.defineProperty(liquidCtx, STATE, { value: state });
-  return toPromise(engine.renderer.renderTemplates(templates, liquidCtx, new BoundedEmitter(state)));
-}
+/** The engine module, loaded on the first body with markup. */
+let engine: Promise<typeof import('./engine')> | undefined;
+const loadEngine = () => (engine ??= import('./engine'));
 
 export const hasMarkup = (s: string): boolean => s.includes('{{') || s.includes('{%');
 
@@ -124,6 +69,7 @@ export async function renderBodyTemplates<T>(
   const only = opts.keys ? new Set(opts.keys) : undefined;
   const rendered = only && body !== null && typeof body === 'object' ? Object.entries(body).filter(([k]) => only.has(k)) : body;
   if (!containsMarkup(rendered)) return body;
+  const { renderOne, isTemplateError } = await loadEngine();
   const root = structuredClone(body) as unknown;
   const state = new RenderState(ctx, opts.limits ?? RENDER_LIMITS);
   const scope = { ...opts.scope, self: root };
@@ -144,7 +90,7 @@ export async function renderBodyTemplates<T>(
           if (cause instanceof FilterFailure) throw cause.original;
           const field = pathOf(at) || 'body';
           if (cause) throw new ServiceError(cause.code, `${field}: ${cause.message}`);
-          const message = err instanceof LiquidError || err instanceof LimitExceeded ? err.message : String((err as Error)?.message ?? err);
+          const message = isTemplateError(err) ? err.message : String((err as Error)?.message ?? err);
           throw invalid(`${field}: Liquid template error: ${message}`);
         }
       } else {
