@@ -23,7 +23,8 @@ import {
   putAgentHal,
   updateAgentStatus,
 } from '../../src/services/agent/agent';
-import { agentMicroservice, agentMicroservices, registerNodeController } from '../../src/services/microservices/microservices';
+import { agentMicroservice, agentMicroservices } from '../../src/services/microservices/agent-view';
+import { registerNodeController } from '../../src/services/microservices/system';
 import {
   AgentConfigBody,
   ChangesAck,

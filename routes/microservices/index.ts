@@ -19,13 +19,8 @@ import {
   VolumeList,
 } from '../../src/services/microservices/schemas';
 import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';
-import {
-  createMicroservice,
-  deleteMicroservice,
-  listMicroservices,
-  setStopped,
-  updateMicroservice,
-} from '../../src/services/microservices/microservices';
+import { createMicroservice, deleteMicroservice, setStopped, updateMicroservice } from '../../src/services/microservices/crud';
+import { listMicroservices } from '../../src/services/microservices/presenter';
 
 const tag = ['Microservices'];
 const Uuid = UuidParam;

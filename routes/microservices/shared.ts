@@ -13,16 +13,10 @@ import {
   VolumeCreated,
   VolumeSchema,
 } from '../../src/services/microservices/schemas';
-import {
-  addPortMapping,
-  addVolumeMapping,
-  markRebuild,
-  presentMicroservices,
-  removePortMapping,
-  removeVolumeMapping,
-  requireMicroservice,
-  setConfig,
-} from '../../src/services/microservices/microservices';
+import { markRebuild, setConfig } from '../../src/services/microservices/crud';
+import { addPortMapping, addVolumeMapping, removePortMapping, removeVolumeMapping } from '../../src/services/microservices/mappings';
+import { presentMicroservices } from '../../src/services/microservices/presenter';
+import { requireMicroservice } from '../../src/services/microservices/rows';
 
 export const UuidParam = z.object({
   uuid: z

@@ -7,7 +7,8 @@ import { MicroserviceList, MicroserviceResponse, MicroserviceUpdate } from '../.
 import { microserviceYaml } from './index';
 import { yamlUploadBody } from '../../src/http/yaml';
 import { microserviceYamlPath, withYamlPaths } from '../../src/services/yaml/kinds';
-import { listMicroservices, updateMicroservice } from '../../src/services/microservices/microservices';
+import { updateMicroservice } from '../../src/services/microservices/crud';
+import { listMicroservices } from '../../src/services/microservices/presenter';
 import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';
 
 /** System microservices (router, NATS, node controller, debugger) of the `system-{fog}` applications. */

@@ -10,7 +10,7 @@ import {
   microservice,
   registry,
 } from '../../../db/schema/index';
-import { imageFor } from '../microservices/microservices';
+import { imageFor } from '../microservices/validation';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
