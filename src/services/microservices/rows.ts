@@ -12,9 +12,6 @@ export type MicroserviceRow = typeof microservice.$inferSelect;
 export type AppRow = typeof application.$inferSelect;
 export type FogRow = typeof fog.$inferSelect;
 
-/** External ports the Edgelet host keeps for itself (local API, debugging, DNS). */
-export const RESERVED_PORTS = [54321, 54322, 53];
-
 export type Image = z.infer<typeof ImageSchema>;
 export type PortMapping = z.infer<typeof PortSchema>;
 /** As stored: `id` is the mapping's position, given when the list is written. */
