@@ -7,7 +7,7 @@ import { agentVolumeMounts } from '../../src/services/config/resources';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
-import { SessionManager } from '../../src/services/sessions/manager';
+import { listAgentExecSessions, listAgentLogSessions } from '../../src/services/sessions/listing';
 import {
   acknowledgeAgentChanges,
   agentChanges,
@@ -237,24 +237,11 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   );
   app.openapi(execSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    // listForAgent answers each kind's own row shape; its return type is the union of both.
-    return c.json(
-      {
-        execSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec')) as z.infer<
-          typeof AgentExecSessions
-        >['execSessions'],
-      },
-      200,
-    );
+    return c.json({ execSessions: await listAgentExecSessions(ctx, ctx.agent!.fogUuid) }, 200);
   });
   app.openapi(logSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json(
-      {
-        logSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log')) as z.infer<typeof AgentLogSessions>['logSessions'],
-      },
-      200,
-    );
+    return c.json({ logSessions: await listAgentLogSessions(ctx, ctx.agent!.fogUuid) }, 200);
   });
   app.openapi(certRoute, async (c) => {
     const pem = await opts.tlsCertPem?.();

@@ -14,7 +14,7 @@ import {
   type SessionKind,
   type SessionTarget,
   type TailConfig,
-} from '../../src/services/sessions/manager';
+} from '../../src/services/sessions/session';
 import { isUpgradeRequest, type WsHandlers, type WsPeer } from '../../src/ws/types';
 
 /**
@@ -70,15 +70,15 @@ function socketFront(): MiddlewareHandler<HonoEnv> {
     const token = c.req.query('token');
     if (isWs) {
       const ctx = c.get('ctx');
-      const refused = ctx.sessions.admit(ctx.ip, Boolean(token || c.req.header('authorization')));
+      const refused = ctx.sessions.gate.admit(ctx.ip, Boolean(token || c.req.header('authorization')));
       if (refused) throw new ServiceError(refused.code, refused.message, { retryAfterSec: refused.code === 'RATE_LIMITED' ? 60 : 5 });
     }
     if (token && !c.req.header('authorization')) c.set('queryBearer', `Bearer ${token}`);
     await next();
     const err = c.error;
     if (isWs && err) {
-      // Only failed authentication counts against the address; see SessionManager's upgrade gate.
-      if (err instanceof ServiceError && err.status === 401) c.get('ctx').sessions.upgradeFailed(c.get('ctx').ip);
+      // Only failed authentication counts against the address; see the UpgradeGate.
+      if (err instanceof ServiceError && err.status === 401) c.get('ctx').sessions.gate.upgradeFailed(c.get('ctx').ip);
       // A principal over its limits is refused before the handshake (429), like the address gate.
       if (err instanceof PrincipalLimit) return;
       // Infrastructure faults too close 1008 on sockets (§1.2); the agent reconnects.
@@ -92,7 +92,7 @@ class PrincipalLimit extends ServiceError {}
 
 /** The per-principal upgrade gate, once authentication has said who is connecting. */
 function admitPrincipal(ctx: RequestCtx, principal: string): void {
-  const refused = ctx.sessions.admitPrincipal(principal);
+  const refused = ctx.sessions.gate.admitPrincipal(principal);
   if (refused) throw new PrincipalLimit(refused.code, refused.message, { retryAfterSec: 60 });
 }
 
@@ -211,10 +211,10 @@ function sessionSocket(
   let half: Half | undefined;
   return {
     open(peer: WsPeer) {
-      manager.socketOpened(o.principal);
+      manager.gate.socketOpened(o.principal);
       const h: Half = { peer, actor: o.actor, ip: ctx.ip, path: o.path };
       half = h;
-      manager.audit('WS_CONNECT', o.endpointType, h, o.resourceId);
+      manager.audit.record('WS_CONNECT', o.endpointType, h, o.resourceId);
       o.attach(h)
         .then((s) => {
           session = s;
@@ -233,8 +233,8 @@ function sessionSocket(
     },
     close(code) {
       closed = true;
-      manager.socketClosed(o.principal);
-      if (half) manager.audit('WS_DISCONNECT', o.endpointType, half, o.resourceId, code);
+      manager.gate.socketClosed(o.principal);
+      if (half) manager.audit.record('WS_DISCONNECT', o.endpointType, half, o.resourceId, code);
       if (session && half) o.closed(session, half);
     },
   };
@@ -356,7 +356,7 @@ export function registerSessions(app: App): void {
 export function refuseUnknownUpgrade(c: Context<HonoEnv>): Response | undefined {
   const upgrade = c.env?.upgrade;
   if (upgrade && isUpgradeRequest(c.req.raw)) {
-    c.get('ctx').sessions.upgradeFailed(c.get('ctx').ip);
+    c.get('ctx').sessions.gate.upgradeFailed(c.get('ctx').ip);
     return upgrade(refuse(CloseCode.POLICY, 'Route not registered'));
   }
   return undefined;
