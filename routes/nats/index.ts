@@ -46,7 +46,7 @@ import {
   type UserRule,
 } from '../../src/services/nats/schemas';
 import { hubFog } from '../../src/services/platform/nats-platform';
-import { enqueueNatsFogs } from '../../src/services/platform/fog-platform';
+import { enqueueNatsFogs } from '../../src/services/changes/reconcile-queue';
 import { updateFog } from '../../src/services/fogs/fogs';
 import { withTransaction } from '../../db/tx';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';

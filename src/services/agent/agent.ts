@@ -18,7 +18,7 @@ import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
 import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
 import type { AgentConfigInput, AgentStatusInput, ProvisionInput } from './schemas';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 import { auditTarget } from '../events/audit';
 

@@ -5,7 +5,7 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { notFound, ServiceError } from '../../errors';
 import { resolveEnvSource } from '../config/resources';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 import { slug } from '../nats/rules';
 import { agentServiceAccounts } from '../rbac/objects';
 import { parse, type EnvVar, type FogRow, type Image, type PortMapping, type VolumeMapping } from './rows';

@@ -7,9 +7,9 @@ import { raiseFlags } from '../changes/flags';
 import { linkMountsToFog, checkMountMappings } from '../config/resources';
 import { auditTarget } from '../events/audit';
 import { prepareWorkloadNats, writeWorkloadNats, type PreparedNats } from '../nats/workload-users';
-import { enqueueNatsFogs } from '../platform/fog-platform';
+import { enqueueNatsFogs } from '../changes/reconcile-queue';
 import { checkMicroserviceRole, dropMicroserviceAccounts, ensureMicroserviceAccount, renameMicroserviceAccount } from '../rbac/objects';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 import { columns, dropNullRefs } from './columns';
 import {
   parse,

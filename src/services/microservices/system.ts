@@ -5,7 +5,7 @@ import type { AppCtx } from '../../context';
 import { forbidden, invalid, notFound, ServiceError } from '../../errors';
 import type { ControllerRegisterInput } from '../agent/schemas';
 import { raiseFlags } from '../changes/flags';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 import { ensureMicroserviceAccount } from '../rbac/objects';
 import { columns } from './columns';
 import { removeOrMark } from './crud';

@@ -3,7 +3,7 @@ import { fog, microservice, registry } from '../../../db/schema/index';
 import type { AppCtx } from '../../context';
 import { invalid } from '../../errors';
 import { resolveEnvSource } from '../config/resources';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 import { listRules } from '../nats/auth';
 import { parse, type EnvVar, type FogRow, type Image, type MicroserviceInput, type PortMapping } from './rows';
 

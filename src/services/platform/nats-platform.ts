@@ -21,9 +21,9 @@ import { ensureSystemApplication } from '../microservices/system';
 import { SYSTEM_ACCOUNT, ensureAccount, ensureOperator, issueUser, revokeUser, userCreds } from '../nats/auth';
 import { slug } from '../nats/rules';
 import { ensureIssuedCertificate, ensureLinkedMount, tolerateConflict } from './material';
-import { enqueueFogReconcile } from './fog-platform';
+import { enqueueFogReconcile } from '../changes/reconcile-queue';
 import { deleteCertificate, ensureCa } from '../pki/certificates';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 
 /**
  * The NATS instance of a fog (platform §4.5–4.8): natsMode `server` (the first system fog's server is the

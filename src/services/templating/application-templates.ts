@@ -4,8 +4,8 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
-import { renderBodyTemplates } from '../templating/liquid';
-import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVariable } from './schemas';
+import { renderBodyTemplates } from './liquid';
+import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVariable } from '../microservices/schemas';
 
 /**
  * Application templates (operator-api §2.8): an application spec with `{{variable}}` placeholders,
