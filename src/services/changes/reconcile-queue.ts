@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { fog, fogPlatformStatus, fogPlatformTask } from '../../../db/schema/index';
-import type { AppCtx } from '../../context';
+import type { CoreDeps, StorageDeps } from '../../context';
 
 // The fog platform's work queue, written inside the caller's transaction like the change flags: fog,
 // service and workload changes enqueue (coalesce into) a per-fog task that the platform reconcile
@@ -22,7 +22,12 @@ export type TaskReason =
  * Enqueues (coalesces into) the fog's task and moves its status: `delete` is sticky, the highest spec
  * generation wins, `manual-retry` resets attempts and backoff.
  */
-export async function enqueueFogReconcile(tx: AppCtx, fogUuid: string, reason: TaskReason, specGeneration: number): Promise<void> {
+export async function enqueueFogReconcile(
+  tx: CoreDeps & StorageDeps,
+  fogUuid: string,
+  reason: TaskReason,
+  specGeneration: number,
+): Promise<void> {
   if (!tx.inTx) throw new Error('enqueueFogReconcile must run inside withTransaction');
   const now = tx.clock.now();
   const [task] = await tx.db.select().from(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, fogUuid)).limit(1);
@@ -60,7 +65,7 @@ export async function enqueueFogReconcile(tx: AppCtx, fogUuid: string, reason: T
  * An interior router appeared, changed or is going: every other fog with a router may use it as an
  * upstream (explicitly or as the default router), so their configurations are recomputed.
  */
-export async function enqueueDownstream(tx: AppCtx, changedFogUuid: string): Promise<void> {
+export async function enqueueDownstream(tx: CoreDeps & StorageDeps, changedFogUuid: string): Promise<void> {
   const others = await tx.db
     .select({ uuid: fog.uuid, gen: fog.specGeneration })
     .from(fog)
@@ -73,7 +78,7 @@ export async function enqueueDownstream(tx: AppCtx, changedFogUuid: string): Pro
  * NATS server (the server bundle lists the application accounts) are reconciled. No fogs given: every
  * fog running NATS (the hub moved).
  */
-export async function enqueueNatsFogs(tx: AppCtx, fogUuids: string[]): Promise<void> {
+export async function enqueueNatsFogs(tx: CoreDeps & StorageDeps, fogUuids: string[]): Promise<void> {
   const rows = await tx.db
     .select({ uuid: fog.uuid, gen: fog.specGeneration, natsMode: fog.natsMode })
     .from(fog)

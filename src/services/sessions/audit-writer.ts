@@ -1,5 +1,5 @@
 import { withTransaction } from '../../../db/tx';
-import type { AppCtx } from '../../context';
+import type { CoreDeps, StorageDeps } from '../../context';
 import { errorFields } from '../../lib/logger';
 import { insertAuditEvent, type AuditRecord } from '../events/audit';
 import type { Half } from './session';
@@ -14,7 +14,7 @@ export class SessionAuditWriter {
   #queue: Array<{ at: number; rec: AuditRecord }> = [];
   #timer?: ReturnType<typeof setTimeout>;
 
-  constructor(private readonly ctx: AppCtx) {}
+  constructor(private readonly ctx: CoreDeps & StorageDeps) {}
 
   record(
     event: 'WS_CONNECT' | 'WS_DISCONNECT',

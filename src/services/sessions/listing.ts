@@ -1,7 +1,7 @@
 import { and, eq, inArray, lt, or } from 'drizzle-orm';
 import { wsSession } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
-import type { AppCtx } from '../../context';
+import type { AppCtx, StorageDeps } from '../../context';
 import { raiseFlags } from '../changes/flags';
 import { flagOf, type SessionKind, type TailConfig } from './session';
 
@@ -9,7 +9,7 @@ import { flagOf, type SessionKind, type TailConfig } from './session';
 // join, and the reconcile that deletes rows no instance will finish.
 
 /** The fog's sessions of one kind whose user is connected, oldest first. */
-async function connectedRows(ctx: AppCtx, fogUuid: string, kind: SessionKind) {
+async function connectedRows(ctx: StorageDeps, fogUuid: string, kind: SessionKind) {
   const rows = await ctx.db
     .select()
     .from(wsSession)
@@ -19,7 +19,7 @@ async function connectedRows(ctx: AppCtx, fogUuid: string, kind: SessionKind) {
 }
 
 /** GET /agent/exec/sessions: the exec sessions the fog's agent should join. */
-export async function listAgentExecSessions(ctx: AppCtx, fogUuid: string) {
+export async function listAgentExecSessions(ctx: StorageDeps, fogUuid: string) {
   return (await connectedRows(ctx, fogUuid, 'exec')).map((r) => ({
     microserviceUuid: r.microserviceUuid,
     sessionId: r.sessionId,
@@ -29,7 +29,7 @@ export async function listAgentExecSessions(ctx: AppCtx, fogUuid: string) {
 }
 
 /** GET /agent/logs/sessions: the log sessions (of a microservice or of the fog itself) the agent should join. */
-export async function listAgentLogSessions(ctx: AppCtx, fogUuid: string) {
+export async function listAgentLogSessions(ctx: StorageDeps, fogUuid: string) {
   return (await connectedRows(ctx, fogUuid, 'log')).map((r) => ({
     ...(r.target === 'fog' ? { iofogUuid: r.fogUuid } : { microserviceUuid: r.microserviceUuid }),
     sessionId: r.sessionId,

@@ -1,4 +1,4 @@
-import type { AppCtx } from '../../context';
+import type { CoreDeps } from '../../context';
 
 /**
  * The upgrade gate in front of every session socket. Two kinds of limits. Before authentication only
@@ -19,7 +19,7 @@ export class UpgradeGate {
   #failed = new Map<string, Window>();
 
   constructor(
-    private readonly ctx: Pick<AppCtx, 'clock' | 'config'>,
+    private readonly ctx: CoreDeps,
     private readonly draining: () => boolean,
   ) {}
 
