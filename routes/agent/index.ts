@@ -44,6 +44,7 @@ import {
   AgentTunnel,
   AgentVolumeMountList,
 } from '../../src/services/agent/schemas';
+import { agentOf } from '../../src/http/caller';
 
 /** The Edgelet wire contract (agent-api.md): success is 200 with a JSON object or 204, never another 2xx. */
 const tag = ['Agent (Edgelet)'];
@@ -178,7 +179,7 @@ export const trackingRoute = r('post', '/api/v3/agent/tracking', 'Legacy trackin
 });
 
 export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<string | undefined> } = {}): void {
-  const fogUuid = (c: { get(k: 'ctx'): { agent?: { fogUuid: string } } }) => c.get('ctx').agent!.fogUuid;
+  const fogUuid = (c: { get(k: 'ctx'): { agent?: { fogUuid: string } } }) => agentOf(c.get('ctx')).fogUuid;
   // Provision and deprovision are the agent calls on the audit log (issue: "every agent
   // provision/deprovision writes an event"); the fog is the actor and the target.
   const agentAudit = (c: Context<HonoEnv>, fog: string | null) =>
@@ -237,11 +238,11 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   );
   app.openapi(execSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json({ execSessions: await listAgentExecSessions(ctx, ctx.agent!.fogUuid) }, 200);
+    return c.json({ execSessions: await listAgentExecSessions(ctx, agentOf(ctx).fogUuid) }, 200);
   });
   app.openapi(logSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json({ logSessions: await listAgentLogSessions(ctx, ctx.agent!.fogUuid) }, 200);
+    return c.json({ logSessions: await listAgentLogSessions(ctx, agentOf(ctx).fogUuid) }, 200);
   });
   app.openapi(certRoute, async (c) => {
     const pem = await opts.tlsCertPem?.();
