@@ -7,7 +7,14 @@ import { agentOf, userOf } from '../../src/http/caller';
 
 test('agentOf and userOf return the caller, or throw a 401 ServiceError when the request has none', () => {
   assert.deepEqual(agentOf({ agent: { fogUuid: 'f-1' } }), { fogUuid: 'f-1' });
-  const user = { kind: 'user' as const, userId: 'u-1', username: 'ann', groups: [], passwordChangeRequired: false, mfaEnrollmentRequired: false };
+  const user = {
+    kind: 'user' as const,
+    userId: 'u-1',
+    username: 'ann',
+    groups: [],
+    passwordChangeRequired: false,
+    mfaEnrollmentRequired: false,
+  };
   assert.equal(userOf({ actor: user }), user);
   for (const call of [() => agentOf({}), () => userOf({})]) {
     assert.throws(call, (err: unknown) => err instanceof ServiceError && err.status === 401 && err.code === 'AUTH_REQUIRED');
