@@ -223,8 +223,6 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   app.openapi(getMicroserviceRoute, async (c) =>
     c.json({ microservice: await agentMicroservice(c.get('ctx'), fogUuid(c), c.req.valid('param').microserviceUuid) }, 200),
   );
-  // Volume mounts and exec/log sessions are not created on this Controller yet: these lists are the
-  // fog's real (empty) state, not placeholders.
   app.openapi(getRegistriesRoute, async (c) => c.json({ registries: await agentRegistries(c.get('ctx')) }, 200));
   app.openapi(getVolumeMountsRoute, async (c) => c.json(await agentVolumeMounts(c.get('ctx'), fogUuid(c)), 200));
   app.openapi(getTunnelRoute, async (c) => c.json({ tunnel: await agentTunnel(c.get('ctx'), fogUuid(c)) }, 200));

@@ -35,7 +35,7 @@ export async function presentOne(ctx: AppCtx, uuid: string, system: boolean) {
 }
 
 /** GET …/config answers `{config}` as upstream: the stored JSON object, or the stored text when it is not one. */
-export function configObject(text: string): Record<string, unknown> | string {
+function configObject(text: string): Record<string, unknown> | string {
   try {
     const parsed = JSON.parse(text);
     return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : text;

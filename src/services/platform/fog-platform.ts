@@ -22,7 +22,7 @@ import { yieldToEventLoop } from '../../lib/yield';
  * a task in the same transaction as the change; the `platform-reconcile-worker` job claims tasks with
  * a lease (exclusive across instances), reconciles idempotently in short separate transactions (key
  * generation and signing happen outside them), and records the outcome in `fog_platform_status`.
- * NATS instances per fog are not reconciled yet (issue 5).
+ * The fog's NATS server or leaf is reconciled in the same pass (nats-platform.ts).
  */
 
 type FogRow = typeof fog.$inferSelect;
@@ -55,11 +55,6 @@ export async function requestReconcile(ctx: AppCtx, fogUuid: string): Promise<vo
     .limit(1);
   if (!f) throw notFound(`Fog ${fogUuid}`);
   await withTransaction(ctx, (tx) => enqueueFogReconcile(tx, fogUuid, f.deleting !== null ? 'delete' : 'manual-retry', f.gen));
-}
-
-export async function platformStatusOf(ctx: AppCtx, f: FogRow) {
-  const [s] = await ctx.db.select().from(fogPlatformStatus).where(eq(fogPlatformStatus.fogUuid, f.uuid)).limit(1);
-  return platformStatusView(f, s);
 }
 
 /** `platformStatus` of GET /iofog and /iofog-list (platform §6.2). */
