@@ -8,7 +8,7 @@ import { renderBodyTemplates } from './liquid';
 import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVariable } from '../microservices/schemas';
 
 /**
- * Application templates (operator-api §2.8): an application spec with `{{variable}}` placeholders,
+ * Application templates: an application spec with `{{variable}}` placeholders,
  * deployed through POST/PUT /application (or Application YAML) with `template: {name, variables}`.
  *
  * Variables have a `type` (string | number | boolean, default string), an optional `defaultValue`
@@ -24,7 +24,7 @@ import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVari
 export type VariableType = 'string' | 'number' | 'boolean';
 export type { TemplateApplication, TemplateInput, TemplateVariable };
 
-/** `{{ key }}`; keys follow the name rule (operator-api §3: nameRegex). */
+/** `{{ key }}`; keys follow the same lower-case name rule as resource names, dotted for nested keys. */
 const PLACEHOLDER = /\{\{\s*([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\s*\}\}/g;
 
 function pathOf(path: (string | number)[]): string {
