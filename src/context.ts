@@ -30,43 +30,67 @@ export interface Actor {
 }
 
 /**
- * Everything a service needs, passed explicitly (no module singletons): real implementations
- * are chosen from config at the entry; tests build one with fakes (clock, ids, logger sink).
+ * What the whole app reads: configuration, time, ids, logging and metrics. Every other group assumes it.
+ * `instanceId` is stable for the life of the process and names this instance as a lease owner.
  */
-export interface AppCtx {
+export interface CoreDeps {
   config: Config;
-  store: Store;
-  /** The database — or, inside withTransaction, the open transaction. */
-  db: Db;
-  inTx: boolean;
   clock: Clock;
   ids: Ids;
   logger: Logger;
   metrics: Metrics;
+  /** Stable for the life of the process; used as lease owner. */
+  instanceId: string;
+}
+
+/** The database. Inside withTransaction `db` is the open transaction and `inTx` is true. */
+export interface StorageDeps {
+  store: Store;
+  /** The database — or, inside withTransaction, the open transaction. */
+  db: Db;
+  inTx: boolean;
+  /** Set while a write transaction is open (withTransaction). */
+  onSettled?: Array<() => void>;
+}
+
+/** Operator authentication and authorisation: signing keys, secrets at rest, login limits, RBAC. */
+export interface AuthDeps {
   vault: Vault;
   keys: KeyRing;
   authLimiter: RateLimiter;
   /** Argon2 password checks (auth/passwords.ts); a seam so tests can see that every login failure does one. */
   passwords: { verify(password: string, encoded: string): Promise<boolean> };
-  /** Agent hot path: imported fog public keys, used token ids, batched lastActive. */
-  agentKeys: AgentKeyCache;
-  agentJtis: JtiStore;
-  agentActivity: AgentActivity;
-  statusWriter: StatusWriter;
-  /** Timestamps of change-flag rows (see services/changes/flags.ts). */
-  changeClock: ChangeClock;
-  /** Which fogs have pending change rows (see services/changes/flags.ts). */
-  changeIndex: ChangeIndex;
   /** External OIDC mode: the IdP whose tokens are accepted (undefined in embedded mode). */
   idp?: ExternalIdp;
   /** Custom roles and role bindings, reloaded when any instance changes them. */
   rbacPolicy: PolicyCache;
   /** Per-user token generations: access tokens of a deleted or changed user stop working (services/auth/token-generation.ts). */
   tokenGenerations: TokenGenerationCache;
-  /** Set while a write transaction is open (withTransaction). */
-  onSettled?: Array<() => void>;
-  /** Stable for the life of the process; used as lease owner. */
-  instanceId: string;
+}
+
+/**
+ * The agent hot path: what every agent poll touches, kept in memory or batched so a fleet polling at
+ * once costs few database round trips.
+ */
+export interface AgentHotPathDeps {
+  /** Imported fog public keys. */
+  agentKeys: AgentKeyCache;
+  /** Agent token ids already used. */
+  agentJtis: JtiStore;
+  /** Batched lastActive writes. */
+  agentActivity: AgentActivity;
+  /** Batched status reports (group commit). */
+  statusWriter: StatusWriter;
+  /** Timestamps of change-flag rows (see services/changes/flags.ts). */
+  changeClock: ChangeClock;
+  /** Which fogs have pending change rows (see services/changes/flags.ts). */
+  changeIndex: ChangeIndex;
+  /** Load shedding: agent polls get a fast 503 when the event loop cannot keep up. */
+  admission: Admission;
+}
+
+/** This Controller instance as the cluster and the status routes see it. */
+export interface InstanceDeps {
   /** This replica's row in `/cluster/controllers`; survives restarts (CONTROLLER_UUID or the data directory). */
   controllerUuid: string;
   /** False where the id cannot survive a restart (no CONTROLLER_UUID and no filesystem): not registered. */
@@ -77,11 +101,24 @@ export interface AppCtx {
   consoleVersion: string | null;
   /** Set false when shutdown begins; readiness turns 503. */
   state: { accepting: boolean };
+}
+
+/** Exec and log WebSocket sessions held by this instance. */
+export interface SessionDeps {
   /** Exec/log WebSocket sessions on this instance (services/sessions/manager.ts). */
   sessions: SessionManager;
-  /** Load shedding: agent polls get a fast 503 when the event loop cannot keep up. */
-  admission: Admission;
 }
+
+/**
+ * Everything a service needs, passed explicitly (no module singletons): real implementations
+ * are chosen from config at the entry; tests build one with fakes (clock, ids, logger sink).
+ *
+ * The fields are grouped by the part of the app that uses them (the interfaces above); AppCtx is all of
+ * them, so existing code keeps reading `ctx.clock` or `ctx.sessions`. A service that needs only one part
+ * can say so in its signature (`ctx: CoreDeps & StorageDeps`) and a test can build just that part.
+ * The groups name types, never service modules at runtime: every import above is `import type`.
+ */
+export interface AppCtx extends CoreDeps, StorageDeps, AuthDeps, AgentHotPathDeps, InstanceDeps, SessionDeps {}
 
 export interface RequestCtx extends AppCtx {
   requestId: string;

@@ -7,7 +7,7 @@ import { agentVolumeMounts } from '../../src/services/config/resources';
 import { jsonBody, jsonOk } from '../../src/http/openapi';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
-import { SessionManager } from '../../src/services/sessions/manager';
+import { listAgentExecSessions, listAgentLogSessions } from '../../src/services/sessions/listing';
 import {
   acknowledgeAgentChanges,
   agentChanges,
@@ -23,7 +23,8 @@ import {
   putAgentHal,
   updateAgentStatus,
 } from '../../src/services/agent/agent';
-import { agentMicroservice, agentMicroservices, registerNodeController } from '../../src/services/microservices/microservices';
+import { agentMicroservice, agentMicroservices } from '../../src/services/microservices/agent-view';
+import { registerNodeController } from '../../src/services/microservices/system';
 import {
   AgentConfigBody,
   ChangesAck,
@@ -43,6 +44,7 @@ import {
   AgentTunnel,
   AgentVolumeMountList,
 } from '../../src/services/agent/schemas';
+import { agentOf } from '../../src/http/caller';
 
 /** The Edgelet wire contract (agent-api.md): success is 200 with a JSON object or 204, never another 2xx. */
 const tag = ['Agent (Edgelet)'];
@@ -177,7 +179,7 @@ export const trackingRoute = r('post', '/api/v3/agent/tracking', 'Legacy trackin
 });
 
 export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<string | undefined> } = {}): void {
-  const fogUuid = (c: { get(k: 'ctx'): { agent?: { fogUuid: string } } }) => c.get('ctx').agent!.fogUuid;
+  const fogUuid = (c: { get(k: 'ctx'): { agent?: { fogUuid: string } } }) => agentOf(c.get('ctx')).fogUuid;
   // Provision and deprovision are the agent calls on the audit log (issue: "every agent
   // provision/deprovision writes an event"); the fog is the actor and the target.
   const agentAudit = (c: Context<HonoEnv>, fog: string | null) =>
@@ -221,8 +223,6 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   app.openapi(getMicroserviceRoute, async (c) =>
     c.json({ microservice: await agentMicroservice(c.get('ctx'), fogUuid(c), c.req.valid('param').microserviceUuid) }, 200),
   );
-  // Volume mounts and exec/log sessions are not created on this Controller yet: these lists are the
-  // fog's real (empty) state, not placeholders.
   app.openapi(getRegistriesRoute, async (c) => c.json({ registries: await agentRegistries(c.get('ctx')) }, 200));
   app.openapi(getVolumeMountsRoute, async (c) => c.json(await agentVolumeMounts(c.get('ctx'), fogUuid(c)), 200));
   app.openapi(getTunnelRoute, async (c) => c.json({ tunnel: await agentTunnel(c.get('ctx'), fogUuid(c)) }, 200));
@@ -236,24 +236,11 @@ export function registerAgent(app: App, opts: { tlsCertPem?: () => Promise<strin
   );
   app.openapi(execSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    // listForAgent answers each kind's own row shape; its return type is the union of both.
-    return c.json(
-      {
-        execSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'exec')) as z.infer<
-          typeof AgentExecSessions
-        >['execSessions'],
-      },
-      200,
-    );
+    return c.json({ execSessions: await listAgentExecSessions(ctx, agentOf(ctx).fogUuid) }, 200);
   });
   app.openapi(logSessionsRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json(
-      {
-        logSessions: (await SessionManager.listForAgent(ctx, ctx.agent!.fogUuid, 'log')) as z.infer<typeof AgentLogSessions>['logSessions'],
-      },
-      200,
-    );
+    return c.json({ logSessions: await listAgentLogSessions(ctx, agentOf(ctx).fogUuid) }, 200);
   });
   app.openapi(certRoute, async (c) => {
     const pem = await opts.tlsCertPem?.();

@@ -24,7 +24,7 @@ import {
   replaceApplication,
 } from '../../src/services/microservices/applications';
 import { formatPath, mapMicroservice, parseKind, withYamlPaths, yamlPath } from '../../src/services/yaml/kinds';
-import { instantiate } from '../../src/services/microservices/templates';
+import { instantiate } from '../../src/services/templating/application-templates';
 import type { AppCtx } from '../../src/context';
 import { renderBodyTemplates } from '../../src/services/templating/liquid';
 

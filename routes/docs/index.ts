@@ -92,7 +92,7 @@ const asset = (path: string, summary: string) =>
     responses: { 200: { description: summary } },
   });
 
-export const docsPageRoute = defineRoute(publicAccess, {
+const docsPageRoute = defineRoute(publicAccess, {
   method: 'get',
   path: '/api/v3/docs',
   tags: ['Controller'],
@@ -102,7 +102,7 @@ export const docsPageRoute = defineRoute(publicAccess, {
 });
 
 /** `GET /`: where a first-day user (or a browser) lands; it says where the API and its docs are. */
-export const rootRoute = defineRoute(publicAccess, {
+const rootRoute = defineRoute(publicAccess, {
   method: 'get',
   path: '/',
   tags: ['Controller'],

@@ -17,7 +17,7 @@ import { jsonBody, jsonOk, optionalJson } from '../../src/http/openapi';
 import { streamJsonList } from '../../src/http/stream';
 import { errorResponse } from '../../src/http/errors';
 import { ServiceError } from '../../src/errors';
-import { provisionDebugMicroservice, removeDebugMicroservice } from '../../src/services/microservices/microservices';
+import { provisionDebugMicroservice, removeDebugMicroservice } from '../../src/services/microservices/system';
 import { requestReconcile } from '../../src/services/platform/fog-platform';
 import {
   createFog,

@@ -21,12 +21,7 @@ import {
   VolumeList,
 } from '../../src/services/microservices/schemas';
 import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';
-import {
-  createMicroservice,
-  deleteMicroservice,
-  setStopped,
-  updateMicroservice,
-} from '../../src/services/microservices/microservices';
+import { createMicroservice, deleteMicroservice, setStopped, updateMicroservice } from '../../src/services/microservices/crud';
 
 const tag = ['Microservices'];
 const Uuid = UuidParam;

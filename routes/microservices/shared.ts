@@ -13,16 +13,10 @@ import {
   VolumeCreated,
   VolumeSchema,
 } from '../../src/services/microservices/schemas';
-import {
-  addPortMapping,
-  addVolumeMapping,
-  markRebuild,
-  presentMicroservices,
-  removePortMapping,
-  removeVolumeMapping,
-  requireMicroservice,
-  setConfig,
-} from '../../src/services/microservices/microservices';
+import { markRebuild, setConfig } from '../../src/services/microservices/crud';
+import { addPortMapping, addVolumeMapping, removePortMapping, removeVolumeMapping } from '../../src/services/microservices/mappings';
+import { presentMicroservices } from '../../src/services/microservices/presenter';
+import { requireMicroservice } from '../../src/services/microservices/rows';
 
 export const UuidParam = z.object({
   uuid: z
@@ -41,7 +35,7 @@ export async function presentOne(ctx: AppCtx, uuid: string, system: boolean) {
 }
 
 /** GET …/config answers `{config}` as upstream: the stored JSON object, or the stored text when it is not one. */
-export function configObject(text: string): Record<string, unknown> | string {
+function configObject(text: string): Record<string, unknown> | string {
   try {
     const parsed = JSON.parse(text);
     return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : text;

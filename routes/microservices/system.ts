@@ -7,7 +7,7 @@ import { MicroserviceList, MicroserviceResponse, MicroserviceUpdate } from '../.
 import { microserviceYaml } from './index';
 import { yamlUploadBody } from '../../src/http/yaml';
 import { microserviceYamlPath, withYamlPaths } from '../../src/services/yaml/kinds';
-import { updateMicroservice } from '../../src/services/microservices/microservices';
+import { updateMicroservice } from '../../src/services/microservices/crud';
 import { PAGING_NOTE, pagingQuery, streamJsonList } from '../../src/http/stream';
 import { microservicePages } from '../../src/services/microservices/list';
 import { microserviceCommonRoutes, presentOne, registerMicroserviceCommon, UuidParam } from './shared';

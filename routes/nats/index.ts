@@ -46,9 +46,7 @@ import {
   type UserRule,
 } from '../../src/services/nats/schemas';
 import { hubFog } from '../../src/services/platform/nats-platform';
-import { enqueueNatsFogs } from '../../src/services/platform/fog-platform';
-import { updateFog } from '../../src/services/fogs/fogs';
-import { withTransaction } from '../../db/tx';
+import { updateNatsHub } from '../../src/services/fogs/nats-hub';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { formatPath, parseKind, validateYaml } from '../../src/services/yaml/kinds';
 
@@ -423,26 +421,7 @@ export function registerNats(app: App): void {
     return c.json(hubView(hub), 200);
   });
   app.openapi(routes.putHub, async (c) => {
-    const ctx = c.get('ctx');
-    const hub = await hubFog(ctx);
-    if (!hub)
-      throw new ServiceError(
-        'VALIDATION_FAILED',
-        'No NATS hub to update: create a system fog with natsMode server first (its NATS server becomes the hub)',
-      );
-    const b = c.req.valid('json');
-    await updateFog(ctx, hub.uuid, {
-      host: b.host,
-      natsServerPort: b.serverPort,
-      natsClusterPort: b.clusterPort,
-      natsLeafPort: b.leafPort,
-      natsMqttPort: b.mqttPort,
-      natsHttpPort: b.httpPort,
-      jsStorageSize: b.jsStorageSize,
-      jsMemoryStoreSize: b.jsMemoryStoreSize,
-    });
-    await withTransaction(ctx, (tx) => enqueueNatsFogs(tx, []));
-    return c.json(hubView((await hubFog(ctx))!), 200);
+    return c.json(hubView(await updateNatsHub(c.get('ctx'), c.req.valid('json'))), 200);
   });
   app.openapi(routes.deleteAccountRule, async (c) => {
     await deleteRule(c.get('ctx'), 'account', c.req.valid('param').ruleName);

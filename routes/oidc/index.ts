@@ -3,6 +3,7 @@ import { defineRoute, embeddedOnly, publicAccess } from '../../src/http/route';
 import { getProfile } from '../../src/services/auth/self';
 import type { App } from '../../src/http/types';
 import { Discovery, Jwks as JwksSchema, UserInfo } from '../../src/services/auth/schemas';
+import { userOf } from '../../src/http/caller';
 
 export { Jwks as JwksSchema } from '../../src/services/auth/schemas';
 
@@ -64,7 +65,7 @@ export function registerOidc(app: App): void {
   });
   app.openapi(userinfoRoute, async (c) => {
     const ctx = c.get('ctx');
-    const profile = await getProfile(ctx, ctx.actor!);
+    const profile = await getProfile(ctx, userOf(ctx));
     return c.json(
       {
         sub: profile.sub,

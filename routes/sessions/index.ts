@@ -1,7 +1,5 @@
 import { z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { and, eq } from 'drizzle-orm';
-import { application, fog, microservice, microserviceStatus, wsSession } from '../../db/schema/index';
 import { defineRoute, rbac, type Access } from '../../src/http/route';
 import type { App, HonoEnv } from '../../src/http/types';
 import { errorResponse } from '../../src/http/errors';
@@ -14,7 +12,9 @@ import {
   type SessionKind,
   type SessionTarget,
   type TailConfig,
-} from '../../src/services/sessions/manager';
+} from '../../src/services/sessions/session';
+import { runningFog, runningMicroservice, sessionForAgent } from '../../src/services/sessions/targets';
+import { agentOf } from '../../src/http/caller';
 import { isUpgradeRequest, type WsHandlers, type WsPeer } from '../../src/ws/types';
 
 /**
@@ -70,15 +70,15 @@ function socketFront(): MiddlewareHandler<HonoEnv> {
     const token = c.req.query('token');
     if (isWs) {
       const ctx = c.get('ctx');
-      const refused = ctx.sessions.admit(ctx.ip, Boolean(token || c.req.header('authorization')));
+      const refused = ctx.sessions.gate.admit(ctx.ip, Boolean(token || c.req.header('authorization')));
       if (refused) throw new ServiceError(refused.code, refused.message, { retryAfterSec: refused.code === 'RATE_LIMITED' ? 60 : 5 });
     }
     if (token && !c.req.header('authorization')) c.set('queryBearer', `Bearer ${token}`);
     await next();
     const err = c.error;
     if (isWs && err) {
-      // Only failed authentication counts against the address; see SessionManager's upgrade gate.
-      if (err instanceof ServiceError && err.status === 401) c.get('ctx').sessions.upgradeFailed(c.get('ctx').ip);
+      // Only failed authentication counts against the address; see the UpgradeGate.
+      if (err instanceof ServiceError && err.status === 401) c.get('ctx').sessions.gate.upgradeFailed(c.get('ctx').ip);
       // A principal over its limits is refused before the handshake (429), like the address gate.
       if (err instanceof PrincipalLimit) return;
       // Infrastructure faults too close 1008 on sockets (§1.2); the agent reconnects.
@@ -92,12 +92,12 @@ class PrincipalLimit extends ServiceError {}
 
 /** The per-principal upgrade gate, once authentication has said who is connecting. */
 function admitPrincipal(ctx: RequestCtx, principal: string): void {
-  const refused = ctx.sessions.admitPrincipal(principal);
+  const refused = ctx.sessions.gate.admitPrincipal(principal);
   if (refused) throw new PrincipalLimit(refused.code, refused.message, { retryAfterSec: 60 });
 }
 
 const userPrincipal = (ctx: RequestCtx) => `user:${ctx.actor?.userId ?? 'unknown'}`;
-const fogPrincipal = (ctx: RequestCtx) => `fog:${ctx.agent!.fogUuid}`;
+const fogPrincipal = (ctx: RequestCtx) => `fog:${agentOf(ctx).fogUuid}`;
 
 function wsRoute<P extends string>(access: Access, path: P, summary: string, request: Record<string, unknown>) {
   const route = defineRoute(access, { method: 'get', path, tags, summary, request, responses: { ...switching, ...upgradeRequired } });
@@ -163,27 +163,6 @@ function tailConfig(c: Context<HonoEnv>, max: number): TailConfig {
   return { lines, follow: q('follow') !== 'false', since, until };
 }
 
-/** The microservice a user session targets: it must exist on the side of the path (system or not) and run. */
-async function runningMicroservice(ctx: RequestCtx, uuid: string, system: boolean): Promise<{ fogUuid: string }> {
-  const [row] = await ctx.db
-    .select({ fogUuid: microservice.fogUuid, isSystem: application.isSystem, status: microserviceStatus.status })
-    .from(microservice)
-    .innerJoin(application, eq(application.id, microservice.applicationId))
-    .leftJoin(microserviceStatus, eq(microserviceStatus.microserviceUuid, microservice.uuid))
-    .where(eq(microservice.uuid, uuid))
-    .limit(1);
-  if (!row || row.isSystem !== system) throw new Refusal(CloseCode.POLICY, `Microservice ${uuid} not found`);
-  if (row.status !== 'RUNNING' || !row.fogUuid) throw new Refusal(CloseCode.POLICY, 'Microservice is not running');
-  return { fogUuid: row.fogUuid };
-}
-
-async function runningFog(ctx: RequestCtx, uuid: string): Promise<{ fogUuid: string }> {
-  const [row] = await ctx.db.select({ daemonStatus: fog.daemonStatus }).from(fog).where(eq(fog.uuid, uuid)).limit(1);
-  if (!row) throw new Refusal(CloseCode.POLICY, `Fog ${uuid} not found`);
-  if (row.daemonStatus !== 'RUNNING') throw new Refusal(CloseCode.POLICY, 'Fog is not running');
-  return { fogUuid: uuid };
-}
-
 /**
  * The handlers of one session socket (either half): counted in its principal's open sockets, audited on connect and
  * close, attached to its session once the manager has it; messages that arrive before that are kept
@@ -211,10 +190,10 @@ function sessionSocket(
   let half: Half | undefined;
   return {
     open(peer: WsPeer) {
-      manager.socketOpened(o.principal);
+      manager.gate.socketOpened(o.principal);
       const h: Half = { peer, actor: o.actor, ip: ctx.ip, path: o.path };
       half = h;
-      manager.audit('WS_CONNECT', o.endpointType, h, o.resourceId);
+      manager.audit.record('WS_CONNECT', o.endpointType, h, o.resourceId);
       o.attach(h)
         .then((s) => {
           session = s;
@@ -233,8 +212,8 @@ function sessionSocket(
     },
     close(code) {
       closed = true;
-      manager.socketClosed(o.principal);
-      if (half) manager.audit('WS_DISCONNECT', o.endpointType, half, o.resourceId, code);
+      manager.gate.socketClosed(o.principal);
+      if (half) manager.audit.record('WS_DISCONNECT', o.endpointType, half, o.resourceId, code);
       if (session && half) o.closed(session, half);
     },
   };
@@ -279,31 +258,12 @@ const agentRoutes = {
   }),
 };
 
-async function sessionForAgent(ctx: RequestCtx, sessionId: string, expect: { kind: SessionKind; target: SessionTarget; resource: string }) {
-  const [row] = await ctx.db.select().from(wsSession).where(eq(wsSession.sessionId, sessionId)).limit(1);
-  if (!row) throw new Refusal(CloseCode.POLICY, 'Session not found');
-  const resource = expect.target === 'fog' ? row.fogUuid : row.microserviceUuid;
-  if (row.kind !== expect.kind || row.target !== expect.target || resource !== expect.resource)
-    throw new Refusal(CloseCode.POLICY, 'Session mismatch');
-  return row;
-}
-
-async function msOfAgent(ctx: RequestCtx, uuid: string): Promise<void> {
-  const [row] = await ctx.db
-    .select({ fogUuid: microservice.fogUuid })
-    .from(microservice)
-    .where(and(eq(microservice.uuid, uuid)))
-    .limit(1);
-  if (!row || row.fogUuid !== ctx.agent!.fogUuid)
-    throw new Refusal(CloseCode.POLICY, 'Microservice not found or not associated with this agent');
-}
-
 function agentSocket(ctx: RequestCtx, path: string, row: Parameters<RequestCtx['sessions']['attachAgent']>[0]): WsHandlers {
   const m = ctx.sessions;
   return sessionSocket(ctx, {
     path,
     endpointType: 'agent',
-    actor: ctx.agent!.fogUuid,
+    actor: agentOf(ctx).fogUuid,
     principal: fogPrincipal(ctx),
     resourceId: row.microserviceUuid ?? row.fogUuid,
     earlyLimit: 1000,
@@ -335,16 +295,8 @@ export function registerSessions(app: App): void {
     const ctx = c.get('ctx');
     admitPrincipal(ctx, fogPrincipal(ctx));
     const sessionId = c.req.param('sessionId')!;
-    let resource: string;
-    if (target === 'fog') {
-      resource = c.req.param('iofogUuid')!;
-      if (resource !== ctx.agent!.fogUuid) throw new Refusal(CloseCode.POLICY, 'Fog UUID mismatch');
-    } else {
-      resource = c.req.param('microserviceUuid')!;
-      await msOfAgent(ctx, resource);
-    }
-    const row = await sessionForAgent(ctx, sessionId, { kind, target, resource });
-    if (row.fogUuid !== ctx.agent!.fogUuid) throw new Refusal(CloseCode.POLICY, 'Session mismatch');
+    const resource = target === 'fog' ? c.req.param('iofogUuid')! : c.req.param('microserviceUuid')!;
+    const row = await sessionForAgent(ctx, agentOf(ctx).fogUuid, { sessionId, kind, target, resource });
     return upgrade(agentSocket(ctx, c.req.path, row));
   };
   app.openapi(agentRoutes.exec, agent('exec', 'microservice') as never);
@@ -356,7 +308,7 @@ export function registerSessions(app: App): void {
 export function refuseUnknownUpgrade(c: Context<HonoEnv>): Response | undefined {
   const upgrade = c.env?.upgrade;
   if (upgrade && isUpgradeRequest(c.req.raw)) {
-    c.get('ctx').sessions.upgradeFailed(c.get('ctx').ip);
+    c.get('ctx').sessions.gate.upgradeFailed(c.get('ctx').ip);
     return upgrade(refuse(CloseCode.POLICY, 'Route not registered'));
   }
   return undefined;

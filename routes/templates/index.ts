@@ -24,7 +24,7 @@ import {
   listTemplates,
   patchTemplate,
   putTemplate,
-} from '../../src/services/microservices/templates';
+} from '../../src/services/templating/application-templates';
 
 const NameParam = z.object({ name: safeName(255).openapi({ param: { name: 'name', in: 'path' } }) });
 const tag = ['Application templates'];

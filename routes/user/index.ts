@@ -28,6 +28,7 @@ import {
   TokenPair as TokenPairSchema,
   type IdpUserInfoT,
 } from '../../src/services/auth/schemas';
+import { userOf } from '../../src/http/caller';
 
 export const loginRoute = defineRoute(
   { kind: 'auth-flow', rateLimited: true },
@@ -169,7 +170,7 @@ export function registerUser(app: App): void {
   app.openapi(logoutRoute, async (c) => {
     const ctx = c.get('ctx');
     // External mode keeps no sessions here; the IdP owns them.
-    if (!ctx.idp) await revokeUserSessions(ctx, ctx.actor!.userId);
+    if (!ctx.idp) await revokeUserSessions(ctx, userOf(ctx).userId);
     return c.body(null, 204);
   });
   app.openapi(profileRoute, async (c) => {
@@ -179,7 +180,7 @@ export function registerUser(app: App): void {
       // OIDC requires `sub` in every UserInfo answer, and the fallback is the verified token's own claims.
       return c.json((await ctx.idp.userinfo(token, await ctx.idp.verify(token))) as IdpUserInfoT, 200);
     }
-    return c.json(await getProfile(ctx, ctx.actor!), 200);
+    return c.json(await getProfile(ctx, userOf(ctx)), 200);
   });
   app.openapi(changePasswordRoute, async (c) => {
     const ctx = c.get('ctx');
@@ -187,14 +188,14 @@ export function registerUser(app: App): void {
   });
   app.openapi(mfaEnrollRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json(await enrollMfa(ctx, ctx.actor!), 200);
+    return c.json(await enrollMfa(ctx, userOf(ctx)), 200);
   });
   app.openapi(mfaConfirmRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json(await confirmMfa(ctx, ctx.actor!, c.req.valid('json').code), 200);
+    return c.json(await confirmMfa(ctx, userOf(ctx), c.req.valid('json').code), 200);
   });
   app.openapi(mfaDisableRoute, async (c) => {
     const ctx = c.get('ctx');
-    return c.json(await disableMfa(ctx, ctx.actor!, c.req.valid('json')), 200);
+    return c.json(await disableMfa(ctx, userOf(ctx), c.req.valid('json')), 200);
   });
 }

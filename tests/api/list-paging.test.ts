@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTestApp } from '../harness/app';
-import { listMicroservices } from '../../src/services/microservices/microservices';
+import { listMicroservices } from '../../src/services/microservices/presenter';
 
 /**
  * GET /microservices and GET /application are read a page at a time and streamed, so a large fleet never

@@ -14,14 +14,8 @@ import { eq } from 'drizzle-orm';
 import { fogPlatformStatus, fogPlatformTask } from '../../db/schema/index';
 import { withTransaction } from '../../db/tx';
 import { createFog } from '../../src/services/fogs/fogs';
-import {
-  claimTask,
-  drainFogTasks,
-  enqueueFogReconcile,
-  enqueueFogsReconcile,
-  processFogTasks,
-  requestReconcile,
-} from '../../src/services/platform/fog-platform';
+import { claimTask, drainFogTasks, processFogTasks, requestReconcile } from '../../src/services/platform/fog-platform';
+import { enqueueFogReconcile, enqueueFogsReconcile } from '../../src/services/changes/reconcile-queue';
 import { platformReconcileWorkerJob } from '../../workers/platform-reconcile-worker';
 
 /**

@@ -10,7 +10,7 @@ import {
   microservice,
   registry,
 } from '../../../db/schema/index';
-import { imageFor } from '../microservices/microservices';
+import { imageFor } from '../microservices/validation';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
@@ -18,7 +18,7 @@ import { sha256Hex, toBase64 } from '../../lib/ids';
 import { acknowledgeChanges, raiseFlags, readChanges, type ChangeSet } from '../changes/flags';
 import { createProvisioningKey, removeFog, type FogRow } from '../fogs/fogs';
 import type { AgentConfigInput, AgentStatusInput, ProvisionInput } from './schemas';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 import { REGISTRY_PASSWORD_AAD } from '../catalog/registries';
 import { auditTarget } from '../events/audit';
 

@@ -4,7 +4,7 @@ import { fog } from '../../../db/schema/index';
 import { StatementShapes } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import { microservicesOfFogs, storeMicroserviceStatuses } from '../microservices/microservices';
+import { microservicesOfFogs, storeMicroserviceStatuses } from '../microservices/agent-status';
 
 interface Pending {
   fogUuid: string;

@@ -12,22 +12,16 @@ import {
 } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
-import {
-  defaultRouterFog,
-  dropRouterMaterial,
-  enqueueDownstream,
-  enqueueFogReconcile,
-  platformStatusView,
-  reconcileFog,
-} from '../platform/fog-platform';
+import { defaultRouterFog, dropRouterMaterial, platformStatusView, reconcileFog } from '../platform/fog-platform';
 import { dropNatsMaterial, hubFog } from '../platform/nats-platform';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
 import { sha256Hex } from '../../lib/ids';
 import { yieldToEventLoop } from '../../lib/yield';
 import { ARCHITECTURES } from '../health/architectures';
 import { raiseFlags } from '../changes/flags';
+import { enqueueDownstream, enqueueFogReconcile } from '../changes/reconcile-queue';
 import { auditTarget } from '../events/audit';
-import { fogRowByUuid } from './fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 import type { FogCreateInput, FogInput, FogResponse } from './schemas';
 
 export type FogRow = typeof fog.$inferSelect;

@@ -4,17 +4,10 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { raiseFlags } from '../changes/flags';
-import {
-  checkName,
-  insertMicroservice,
-  prepareCreate,
-  prepareNatsOf,
-  presentMicroservices,
-  removeOrMark,
-  requireApplication,
-  prepareUpdate,
-  type MicroserviceInput,
-} from './microservices';
+import { insertMicroservice, prepareCreate, prepareNatsOf, prepareUpdate, removeOrMark } from './crud';
+import { presentMicroservices } from './presenter';
+import { requireApplication, type MicroserviceInput } from './rows';
+import { checkName } from './validation';
 import type { ApplicationCreateInput, ApplicationPatchInput, ApplicationResponse } from './schemas';
 
 /** What create and replace take: the application with its microservices (the template already expanded). */

@@ -3,7 +3,7 @@ import { application, microservice } from '../../../db/schema/index';
 import type { AppCtx } from '../../context';
 import { yieldToEventLoop } from '../../lib/yield';
 import { presentApplications } from './applications';
-import { presentMicroservices } from './microservices';
+import { presentMicroservices } from './presenter';
 import type { ApplicationResponse, MicroserviceResponse } from './schemas';
 
 /**

@@ -247,5 +247,3 @@ export async function describe(certPem: string) {
   const bc = c.getExtension(x509.BasicConstraintsExtension);
   return { subject: c.subject, serialNumber: c.serialNumber, notBefore: c.notBefore, notAfter: c.notAfter, isCA: Boolean(bc?.ca) };
 }
-
-export const subjectCn = (subject: string) => /CN=([^,]+)/.exec(subject)?.[1] ?? subject;

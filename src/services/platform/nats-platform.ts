@@ -16,13 +16,14 @@ import { ServiceError } from '../../errors';
 import { raiseFlags } from '../changes/flags';
 import { createConfigMap, createSecret, updateConfigMap } from '../config/resources';
 import { ensureMicroserviceAccount } from '../rbac/objects';
-import { ensureSystemApplication, removeOrMark } from '../microservices/microservices';
+import { removeOrMark } from '../microservices/crud';
+import { ensureSystemApplication } from '../microservices/system';
 import { SYSTEM_ACCOUNT, ensureAccount, ensureOperator, issueUser, revokeUser, userCreds } from '../nats/auth';
 import { slug } from '../nats/rules';
 import { ensureIssuedCertificate, ensureLinkedMount, tolerateConflict } from './material';
-import { enqueueFogReconcile } from './fog-platform';
+import { enqueueFogReconcile } from '../changes/reconcile-queue';
 import { deleteCertificate, ensureCa } from '../pki/certificates';
-import { fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByUuid } from '../shared/fog-row';
 
 /**
  * The NATS instance of a fog: natsMode `server` (the first system fog's server is the

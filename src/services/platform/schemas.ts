@@ -66,4 +66,3 @@ export const RouterPut = z
     interRouterPort: port.optional(),
   })
   .openapi('RouterUpdate');
-export type RouterViewT = z.infer<typeof RouterView>;

@@ -5,7 +5,8 @@ import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { errorFields } from '../../lib/logger';
 import { auditTarget } from '../events/audit';
-import { defaultRouterFog, enqueueFogReconcile, MAX_ATTEMPTS } from './fog-platform';
+import { enqueueFogReconcile } from '../changes/reconcile-queue';
+import { defaultRouterFog, MAX_ATTEMPTS } from './fog-platform';
 import type { ServiceInput, ServiceViewT } from './schemas';
 
 /**

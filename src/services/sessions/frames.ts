@@ -27,10 +27,8 @@ export interface Frame {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 export const bytes = (s: string): Uint8Array => enc.encode(s);
-export const text = (b: Uint8Array | undefined): string => (b ? dec.decode(b) : '');
 
 export function encodeFrame(frame: Frame): Uint8Array {
   return encode(frame, { ignoreUndefined: true });

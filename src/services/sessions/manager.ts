@@ -1,87 +1,22 @@
-import { and, count, eq, inArray, lt, or } from 'drizzle-orm';
+import { and, count, eq, inArray } from 'drizzle-orm';
 import { wsSession } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { errorFields } from '../../lib/logger';
-import type { WsPeer } from '../../ws/types';
-import { raiseFlags, type ChangeFlag } from '../changes/flags';
-import { insertAuditEvent, type AuditRecord } from '../events/audit';
+import { raiseFlags } from '../changes/flags';
+import { SessionAuditWriter } from './audit-writer';
 import { FrameType, Texts, bytes, decodeFrame, encodeFrame, type Frame } from './frames';
+import { reconcileSessionRows } from './listing';
 import { relaySubject, type Relay, type RelayMessage } from './relay';
-
-export interface TailConfig {
-  lines: number;
-  follow: boolean;
-  since: string | null;
-  until: string | null;
-}
-
-/** One socket half of a session, with what its audit events name. */
-export interface Half {
-  peer: WsPeer;
-  actor: string;
-  ip?: string;
-  path: string;
-}
-
-export type SessionKind = 'exec' | 'log';
-export type SessionTarget = 'microservice' | 'fog';
-
-/** The in-memory record of a session on this instance (platform §1.5); the row is the shared truth. */
-export interface Session {
-  id: string;
-  kind: SessionKind;
-  target: SessionTarget;
-  msUuid: string | null;
-  fogUuid: string;
-  tail?: TailConfig;
-  user?: Half;
-  agent?: Half;
-  /** The agent half is on another instance and has announced itself through the relay. */
-  remoteAgent: boolean;
-  /** This instance holds only the agent half; the user is on another instance. */
-  remoteUser: boolean;
-  createdAt: number;
-  lastActivity: number;
-  pendingTimer?: ReturnType<typeof setTimeout>;
-  pending: boolean;
-  /** User → agent exec frames waiting for the pairing (bounded like Edgelet's own buffer). */
-  queue: Uint8Array[];
-  queueBytes: number;
-  droppingLogs: boolean;
-  /** The user sent CLOSE and the agent is on another instance: waiting for its acknowledgement. */
-  closeWait?: ReturnType<typeof setTimeout>;
-  ended: boolean;
-  unsubs: Array<() => void>;
-}
+import { CloseCode, flagOf, type Half, type Session, type SessionKind, type SessionTarget, type TailConfig } from './session';
+import { UpgradeGate } from './upgrade-gate';
 
 const QUEUE_MAX_FRAMES = 1000;
 const QUEUE_MAX_BYTES = 1_048_576;
 const LOG_BACKPRESSURE_BYTES = 256 * 1024;
 
-interface Window {
-  started: number;
-  n: number;
-}
-
-/** Counts one event in `key`'s fixed one-minute window; expired windows are dropped when the map grows large. */
-function bump(windows: Map<string, Window>, key: string, now: number): void {
-  let w = windows.get(key);
-  if (!w || now - w.started >= 60_000) {
-    w = { started: now, n: 0 };
-    windows.set(key, w);
-  }
-  w.n += 1;
-  if (windows.size > 10_000) for (const [k, v] of windows) if (now - v.started >= 60_000) windows.delete(k);
-}
-
-export const CloseCode = { NORMAL: 1000, GOING_AWAY: 1001, POLICY: 1008, TRY_AGAIN: 1013 } as const;
-
-const flagOf = (kind: SessionKind, target: SessionTarget): ChangeFlag =>
-  kind === 'exec' ? 'execSessions' : target === 'fog' ? 'fogLogs' : 'microserviceLogs';
-
 /**
- * Exec and log sessions (platform §1.5–1.12): pairs a user socket with the agent socket of the fog that
+ * Exec and log sessions: pairs a user socket with the agent socket of the fog that
  * runs the target, on this instance or — through the relay — across instances. The `ws_session` row is
  * the single source of truth for quotas and the agent's listings; this class keeps the sockets.
  * Every teardown path (close frames, socket closes, timers, drain, relay) funnels into `end()`, which
@@ -90,20 +25,19 @@ const flagOf = (kind: SessionKind, target: SessionTarget): ChangeFlag =>
 export class SessionManager {
   readonly sessions = new Map<string, Session>();
   draining = false;
-  /** Open session sockets per principal. */
-  #open = new Map<string, number>();
-  /** Authenticated upgrades per principal, per minute. */
-  #windows = new Map<string, Window>();
-  /** Failed (unauthenticated) upgrades per client IP, per minute. */
-  #failed = new Map<string, Window>();
   #sweeper?: ReturnType<typeof setInterval>;
-  #auditQueue: Array<{ at: number; rec: AuditRecord }> = [];
-  #auditTimer?: ReturnType<typeof setTimeout>;
+  /** Admission of upgrades (rates and open-socket caps), asked before a socket reaches a session. */
+  readonly gate: UpgradeGate;
+  /** WS_CONNECT / WS_DISCONNECT events of the session sockets, written in batches. */
+  readonly audit: SessionAuditWriter;
 
   constructor(
     private readonly ctx: AppCtx,
     readonly relay: Relay,
-  ) {}
+  ) {
+    this.gate = new UpgradeGate(ctx, () => this.draining);
+    this.audit = new SessionAuditWriter(ctx);
+  }
 
   get config() {
     return this.ctx.config.ws;
@@ -114,56 +48,6 @@ export class SessionManager {
     this.relay.start();
     this.#sweeper = setInterval(() => this.sweep(), this.config.cleanupIntervalMs);
     (this.#sweeper as { unref?: () => void }).unref?.();
-  }
-
-  // ---- upgrade gate (platform §1.9) ----
-  //
-  // Two kinds of limits. Before authentication only failures are counted, per client IP: anonymous or
-  // badly authenticated upgrades. Once that bucket is full, upgrades without any credential are
-  // refused without further work, but an upgrade carrying a token is still checked — so a flood of
-  // anonymous attempts from a shared address (a NAT, an office, a proxy) cannot lock out the admin or
-  // the agents behind it. After authentication, the upgrade rate and the open-socket cap count per
-  // principal (a user or a fog), not per address.
-
-  /** Refusal for an upgrade from `ip` before authentication, or undefined. Counts nothing. */
-  admit(ip: string | undefined, hasCredentials: boolean): { code: 'SERVER_DRAINING' | 'RATE_LIMITED'; message: string } | undefined {
-    if (this.draining) return { code: 'SERVER_DRAINING', message: 'Server draining' };
-    if (hasCredentials) return undefined;
-    const w = this.#failed.get(ip ?? 'unknown');
-    if (w && this.ctx.clock.now() - w.started < 60_000 && w.n >= this.config.maxFailedPerMinute) {
-      return { code: 'RATE_LIMITED', message: 'Too many failed upgrade attempts from this address' };
-    }
-    return undefined;
-  }
-
-  /** An upgrade from `ip` failed authentication (or named no route): counted in the IP's pre-auth bucket. */
-  upgradeFailed(ip: string | undefined): void {
-    bump(this.#failed, ip ?? 'unknown', this.ctx.clock.now());
-  }
-
-  /**
-   * Refusal for an authenticated upgrade by `principal` (`user:<id>` / `fog:<uuid>`), or undefined.
-   * Counts the upgrade in the principal's per-minute window; a refusal is not counted.
-   */
-  admitPrincipal(principal: string): { code: 'RATE_LIMITED'; message: string } | undefined {
-    if ((this.#open.get(principal) ?? 0) >= this.config.maxConnectionsPerIp)
-      return { code: 'RATE_LIMITED', message: 'Too many connections' };
-    const now = this.ctx.clock.now();
-    const w = this.#windows.get(principal);
-    if (w && now - w.started < 60_000 && w.n >= this.config.maxRequestsPerMinute)
-      return { code: 'RATE_LIMITED', message: 'Rate limit exceeded' };
-    bump(this.#windows, principal, now);
-    return undefined;
-  }
-
-  socketOpened(principal: string): void {
-    this.#open.set(principal, (this.#open.get(principal) ?? 0) + 1);
-  }
-
-  socketClosed(principal: string): void {
-    const n = (this.#open.get(principal) ?? 1) - 1;
-    if (n <= 0) this.#open.delete(principal);
-    else this.#open.set(principal, n);
   }
 
   // ---- user half ----
@@ -234,7 +118,7 @@ export class SessionManager {
     (spec.kind === 'exec' ? ctx.metrics.ws.execActive : ctx.metrics.ws.logActive).add(1);
     ctx.metrics.ws.pending.add(1);
     if (this.relay.kind !== 'local') {
-      // Subscribed before the agent can possibly attach elsewhere (relay bridge setup after the commit, §1.6.6).
+      // Subscribed right after the commit, before the agent can possibly attach on another instance and answer.
       const subject = spec.kind === 'exec' ? relaySubject.execUser(sessionId) : relaySubject.logUser(sessionId);
       s.unsubs.push(this.relay.subscribe(subject, (m) => this.#fromRelayToUser(s, m)));
     }
@@ -274,7 +158,7 @@ export class SessionManager {
       this.#toUser(s, this.#execFrame(s, FrameType.CONTROL, bytes('keepalive')));
       return;
     }
-    // Forwarded as received when complete; otherwise the missing keys are filled in (§1.4) and
+    // Forwarded as received when complete; otherwise the missing keys are filled in (the agent needs them to route the frame) and
     // `execId` is always the session id on frames to the agent.
     const complete =
       typeof raw !== 'string' &&
@@ -294,7 +178,8 @@ export class SessionManager {
     if (frame.type === FrameType.CLOSE) {
       this.#toAgent(s, out, FrameType.CLOSE);
       if (s.remoteAgent && !s.agent) {
-        // Across instances: wait for the agent side's acknowledgement (§1.6.11), at most WS_CLOSE_RESPONSE_TIMEOUT.
+        // Across instances: wait for the agent side's acknowledgement, so its last output still reaches the user,
+        // at most WS_CLOSE_RESPONSE_TIMEOUT.
         s.closeWait ??= setTimeout(
           () => void this.end(s, { user: [CloseCode.NORMAL, 'Session closed (timeout)'] }),
           this.config.closeResponseTimeoutMs,
@@ -439,7 +324,7 @@ export class SessionManager {
   }
 
   agentMessage(s: Session, raw: Uint8Array | string): void {
-    if (s.ended || typeof raw === 'string') return; // agent text frames are ignored (§1.4)
+    if (s.ended || typeof raw === 'string') return; // the agent speaks binary MessagePack only; text frames carry nothing to forward
     s.lastActivity = this.ctx.clock.now();
     if (s.kind === 'log') {
       const type = peekType(raw);
@@ -528,7 +413,7 @@ export class SessionManager {
     }
   }
 
-  /** Per-replica expiry (§1.6.13, §1.7.13): exec max duration, log idle limit. */
+  /** Expiry of the sessions held here (each instance sweeps its own): exec max duration, log idle limit. */
   sweep(): void {
     const now = this.ctx.clock.now();
     for (const s of [...this.sessions.values()]) {
@@ -548,7 +433,7 @@ export class SessionManager {
   }
 
   /**
-   * Graceful drain (§1.12): refuse new upgrades, end every local session in parallel (CLOSE to the
+   * Graceful drain: refuse new upgrades, end every local session in parallel (CLOSE to the
    * agents, the other instance told, rows deleted), close what is left with 1001, stop the relay.
    */
   async drain(): Promise<void> {
@@ -565,7 +450,7 @@ export class SessionManager {
       s.user?.peer.close(CloseCode.GOING_AWAY, 'Server draining');
       s.agent?.peer.close(CloseCode.GOING_AWAY, 'Server draining');
     }
-    await this.flushAudit();
+    await this.audit.flush();
     await this.flushAttached();
     await this.relay.close().catch((err) => this.ctx.logger.warn('session relay did not close cleanly', errorFields(err)));
   }
@@ -573,7 +458,7 @@ export class SessionManager {
   // ---- relay ----
 
   /**
-   * After the relay reconnected (§1.13.1): the client re-binds the subscriptions itself; agents whose
+   * After the relay reconnected: the client re-binds the subscriptions itself; agents whose
    * user is on another instance get ACTIVATION again, as Edgelet expects after a relay interruption.
    */
   onRelayReconnect(): void {
@@ -708,131 +593,9 @@ export class SessionManager {
     });
   }
 
-  // ---- audit ----
-
-  /**
-   * WS_CONNECT / WS_DISCONNECT (§1.14): queued and written in batches (one transaction every 250 ms at
-   * most), so socket churn adds no write transaction per connect; failures never touch the session.
-   * The queue is flushed on drain; a crash loses at most the last 250 ms of socket events.
-   */
-  audit(
-    event: 'WS_CONNECT' | 'WS_DISCONNECT',
-    endpointType: 'user' | 'agent',
-    half: Omit<Half, 'peer'>,
-    resourceId: string,
-    closeCode?: number,
-  ): void {
-    const { ctx } = this;
-    if (!ctx.config.audit.enabled) return;
-    this.#auditQueue.push({
-      at: ctx.clock.now(),
-      rec: {
-        eventType: event,
-        endpointType,
-        actorId: half.actor,
-        method: 'WS',
-        resourceType: endpointType === 'agent' ? 'agent' : 'sessions',
-        resourceId,
-        endpointPath: half.path,
-        ipAddress: ctx.config.audit.captureIp ? (half.ip ?? null) : null,
-        status: 'SUCCESS',
-        statusCode: closeCode ?? null,
-      },
-    });
-    this.#auditTimer ??= setTimeout(() => void this.flushAudit(), 250);
-  }
-
-  async flushAudit(): Promise<void> {
-    clearTimeout(this.#auditTimer);
-    this.#auditTimer = undefined;
-    const batch = this.#auditQueue.splice(0);
-    if (batch.length === 0) return;
-    const { ctx } = this;
-    await withTransaction(ctx, async (tx) => {
-      for (const b of batch) await insertAuditEvent(tx.db, b.at, b.rec);
-    }).catch((err) => ctx.logger.warn('session audit events not written', { events: batch.length, ...errorFields(err) }));
-  }
-
-  // ---- listings and reconcile ----
-
-  /** GET /agent/exec/sessions, /agent/logs/sessions: the fog's sessions whose user is connected (§1.5). */
-  static async listForAgent(ctx: AppCtx, fogUuid: string, kind: SessionKind) {
-    const rows = await ctx.db
-      .select()
-      .from(wsSession)
-      .where(and(eq(wsSession.fogUuid, fogUuid), eq(wsSession.kind, kind), eq(wsSession.userConnected, true)));
-    rows.sort((a, b) => a.createdAt - b.createdAt);
-    if (kind === 'exec')
-      return rows.map((r) => ({
-        microserviceUuid: r.microserviceUuid,
-        sessionId: r.sessionId,
-        status: r.status,
-        agentConnected: r.agentConnected,
-      }));
-    return rows.map((r) => ({
-      ...(r.target === 'fog' ? { iofogUuid: r.fogUuid } : { microserviceUuid: r.microserviceUuid }),
-      sessionId: r.sessionId,
-      tailConfig: r.tailConfig ? (JSON.parse(r.tailConfig) as TailConfig) : null,
-      status: r.status,
-      agentConnected: r.agentConnected,
-    }));
-  }
-
-  /**
-   * The stale-row reconcile (§1.11): rows no instance will finish — older than their state's limit with
-   * no session here, or with neither half connected — are deleted and the fog is told.
-   */
-  async reconcile(): Promise<{ deleted: number }> {
-    const { ctx } = this;
-    const now = ctx.clock.now();
-    const c = this.config;
-    const rows = await ctx.db
-      .select({
-        sessionId: wsSession.sessionId,
-        kind: wsSession.kind,
-        target: wsSession.target,
-        fogUuid: wsSession.fogUuid,
-        status: wsSession.status,
-        updatedAt: wsSession.updatedAt,
-        userConnected: wsSession.userConnected,
-        agentConnected: wsSession.agentConnected,
-      })
-      .from(wsSession)
-      .where(
-        or(
-          lt(wsSession.updatedAt, now - Math.min(c.execPendingMs, c.logPendingMs)),
-          and(eq(wsSession.userConnected, false), eq(wsSession.agentConnected, false)),
-        ),
-      );
-    const stale = rows.filter((r) => {
-      if (this.sessions.has(r.sessionId)) return false;
-      if (!r.userConnected && !r.agentConnected) return true;
-      const limit =
-        r.status === 'PENDING'
-          ? r.kind === 'exec'
-            ? c.execPendingMs
-            : c.logPendingMs
-          : r.kind === 'exec'
-            ? c.execMaxDurationMs
-            : c.logIdleMs;
-      return now - r.updatedAt > limit;
-    });
-    if (stale.length === 0) return { deleted: 0 };
-    await withTransaction(ctx, async (tx) => {
-      await tx.db.delete(wsSession).where(
-        inArray(
-          wsSession.sessionId,
-          stale.map((r) => r.sessionId),
-        ),
-      );
-      for (const kind of ['exec', 'log'] as const) {
-        for (const target of ['microservice', 'fog'] as const) {
-          const fogs = stale.filter((r) => r.kind === kind && r.target === target).map((r) => r.fogUuid);
-          if (fogs.length) await raiseFlags(tx, fogs, [flagOf(kind, target)]);
-        }
-      }
-    });
-    return { deleted: stale.length };
+  /** The stale-row reconcile job; sessions held on this instance are never stale. */
+  reconcile(): Promise<{ deleted: number }> {
+    return reconcileSessionRows(this.ctx, (id) => this.sessions.has(id));
   }
 }
 

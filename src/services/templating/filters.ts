@@ -1,6 +1,6 @@
 import type { Context, Liquid } from 'liquidjs';
 import { ServiceError, forbidden, invalid } from '../../errors';
-import { fogRowByName, fogRowByUuid } from '../fogs/fog-row';
+import { fogRowByName, fogRowByUuid } from '../shared/fog-row';
 import { getFog, listFogs } from '../fogs/fogs';
 import { getApplication } from '../microservices/applications';
 import { stateOf, type RenderState } from './render-state';

@@ -4,8 +4,8 @@ import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { auditTarget } from '../events/audit';
-import { renderBodyTemplates } from '../templating/liquid';
-import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVariable } from './schemas';
+import { renderBodyTemplates } from './liquid';
+import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVariable } from '../microservices/schemas';
 
 /**
  * Application templates: an application spec with `{{variable}}` placeholders,
@@ -24,7 +24,7 @@ import type { TemplateApplication, TemplateInput, TemplateResponse, TemplateVari
 export type VariableType = 'string' | 'number' | 'boolean';
 export type { TemplateApplication, TemplateInput, TemplateVariable };
 
-/** `{{ key }}`; keys follow the same rule as resource names. */
+/** `{{ key }}`; keys follow the same lower-case name rule as resource names, dotted for nested keys. */
 const PLACEHOLDER = /\{\{\s*([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\s*\}\}/g;
 
 function pathOf(path: (string | number)[]): string {
