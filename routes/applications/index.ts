@@ -190,16 +190,18 @@ async function applicationFromYaml(ctx: AppCtx, text: string) {
 }
 
 export function registerApplications(app: App): void {
-  app.openapi(listSystemAppsRoute, async (c) =>
-    streamJsonList(c, 'applications', applicationPages(c.get('ctx'), true, c.req.valid('query'))) as never,
+  app.openapi(
+    listSystemAppsRoute,
+    async (c) => streamJsonList(c, 'applications', applicationPages(c.get('ctx'), true, c.req.valid('query'))) as never,
   );
   app.openapi(getSystemAppRoute, async (c) => c.json(await getApplication(c.get('ctx'), c.req.valid('param').name, true), 200));
   app.openapi(deleteSystemAppRoute, async (c) => {
     await deleteApplication(c.get('ctx'), c.req.valid('param').name, true);
     return c.body(null, 204);
   });
-  app.openapi(listAppsRoute, async (c) =>
-    streamJsonList(c, 'applications', applicationPages(c.get('ctx'), false, c.req.valid('query'))) as never,
+  app.openapi(
+    listAppsRoute,
+    async (c) => streamJsonList(c, 'applications', applicationPages(c.get('ctx'), false, c.req.valid('query'))) as never,
   );
   app.openapi(createAppRoute, async (c) =>
     c.json(await createApplication(c.get('ctx'), await expandTemplate(c.get('ctx'), c.req.valid('json'))), 201),

@@ -175,7 +175,11 @@ export function registerMicroservices(app: App): void {
   });
   app.openapi(listMsRoute, async (c) => {
     const { application, ...window } = c.req.valid('query');
-    return streamJsonList(c, 'microservices', microservicePages(c.get('ctx'), { system: false, applicationName: application }, window)) as never;
+    return streamJsonList(
+      c,
+      'microservices',
+      microservicePages(c.get('ctx'), { system: false, applicationName: application }, window),
+    ) as never;
   });
   app.openapi(createMsRoute, async (c) => c.json(await createMicroservice(c.get('ctx'), c.req.valid('json')), 201));
   app.openapi(getMsRoute, async (c) => c.json(await presentOne(c.get('ctx'), c.req.valid('param').uuid, false), 200));

@@ -73,7 +73,11 @@ export function registerSystemMicroservices(app: App): void {
   });
   app.openapi(listSysRoute, async (c) => {
     const { application, ...window } = c.req.valid('query');
-    return streamJsonList(c, 'microservices', microservicePages(c.get('ctx'), { system: true, applicationName: application }, window)) as never;
+    return streamJsonList(
+      c,
+      'microservices',
+      microservicePages(c.get('ctx'), { system: true, applicationName: application }, window),
+    ) as never;
   });
   app.openapi(getSysRoute, async (c) => c.json(await presentOne(c.get('ctx'), c.req.valid('param').uuid, true), 200));
   app.openapi(patchSysRoute, async (c) => {

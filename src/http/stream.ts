@@ -7,8 +7,19 @@ import type { Context } from 'hono';
  */
 export function pagingQuery(items: string, order: string) {
   return {
-    offset: z.coerce.number().int().min(0).optional().openapi({ description: `${items} to skip, in ${order}` }),
-    limit: z.coerce.number().int().min(1).max(100_000).optional().openapi({ description: `At most this many ${items.toLowerCase()}` }),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: `${items} to skip, in ${order}` }),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .openapi({ description: `At most this many ${items.toLowerCase()}` }),
   };
 }
 

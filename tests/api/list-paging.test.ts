@@ -36,7 +36,8 @@ test('microservice and application lists: streamed pages equal the whole list; o
       const r = await call('POST', '/api/v3/application', { name: `app-${a}`, microservices });
       assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 300));
     }
-    for (let e = 69; e >= 0; e--) assert.equal((await call('POST', '/api/v3/application', { name: `empty-${String(e).padStart(2, '0')}` })).status, 201);
+    for (let e = 69; e >= 0; e--)
+      assert.equal((await call('POST', '/api/v3/application', { name: `empty-${String(e).padStart(2, '0')}` })).status, 201);
 
     // Microservices: the stream is exactly what serialising the whole list at once gives.
     const whole = await listMicroservices(t.ctx, { system: false });
@@ -49,10 +50,13 @@ test('microservice and application lists: streamed pages equal the whole list; o
     assert.equal(one.text, JSON.stringify({ microservices: await listMicroservices(t.ctx, { system: false, applicationName: 'app-3' }) }));
     assert.deepEqual((await call('GET', '/api/v3/microservices?application=nope')).body, { microservices: [] });
     const msSlices: unknown[] = [];
-    for (let offset = 0; offset < 360; offset += 130) msSlices.push(...(await call('GET', `/api/v3/microservices?offset=${offset}&limit=130`)).body.microservices);
+    for (let offset = 0; offset < 360; offset += 130)
+      msSlices.push(...(await call('GET', `/api/v3/microservices?offset=${offset}&limit=130`)).body.microservices);
     assert.deepEqual(msSlices, JSON.parse(ms.text).microservices);
     assert.deepEqual(
-      (await call('GET', '/api/v3/microservices?application=app-5&offset=40&limit=10')).body.microservices.map((m: { name: string }) => m.name),
+      (await call('GET', '/api/v3/microservices?application=app-5&offset=40&limit=10')).body.microservices.map(
+        (m: { name: string }) => m.name,
+      ),
       ['ms-40', 'ms-41', 'ms-42', 'ms-43', 'ms-44'],
     );
     assert.deepEqual((await call('GET', '/api/v3/microservices?offset=360')).body, { microservices: [] });
@@ -61,7 +65,10 @@ test('microservice and application lists: streamed pages equal the whole list; o
     const apps = await raw('/api/v3/application');
     assert.equal(apps.status, 200);
     const list = JSON.parse(apps.text).applications as Array<{ name: string; microservices: Array<{ name: string }> }>;
-    const names = [...Array.from({ length: 8 }, (_, a) => `app-${a}`), ...Array.from({ length: 70 }, (_, e) => `empty-${String(e).padStart(2, '0')}`)];
+    const names = [
+      ...Array.from({ length: 8 }, (_, a) => `app-${a}`),
+      ...Array.from({ length: 70 }, (_, e) => `empty-${String(e).padStart(2, '0')}`),
+    ];
     assert.deepEqual(
       list.map((a) => a.name),
       names.sort(),
@@ -74,7 +81,8 @@ test('microservice and application lists: streamed pages equal the whole list; o
       Array.from({ length: 45 }, (_, k) => `ms-${String(k).padStart(2, '0')}`),
     );
     const appSlices: unknown[] = [];
-    for (let offset = 0; offset < 78; offset += 9) appSlices.push(...(await call('GET', `/api/v3/application?offset=${offset}&limit=9`)).body.applications);
+    for (let offset = 0; offset < 78; offset += 9)
+      appSlices.push(...(await call('GET', `/api/v3/application?offset=${offset}&limit=9`)).body.applications);
     assert.deepEqual(appSlices, list);
     // The fog-less system list is still a complete (empty) document.
     assert.deepEqual((await call('GET', '/api/v3/application/system')).body, { applications: [] });

@@ -115,20 +115,39 @@ test('enqueueing many fogs at once follows the one-fog rules: delete stays, the 
       { gen: 1 },
       { task: { status: 'pending', reason: 'spec-changed', specGeneration: 1 }, phase: 'Ready', gen: 1 },
       { task: { status: 'pending', reason: 'spec-changed', specGeneration: 5 }, phase: 'Pending', gen: 3 },
-      { task: { status: 'in_progress', reason: 'spec-changed', specGeneration: 2, leaderUuid: 'x', claimedAt: 7 }, phase: 'Progressing', gen: 4 },
-      { task: { status: 'failed', reason: 'spec-changed', specGeneration: 1, attempts: 10, lastError: 'boom', nextAttemptAt: null }, phase: 'Failed', gen: 1 },
-      { task: { status: 'pending', reason: 'spec-changed', specGeneration: 1, attempts: 2, lastError: 'flaky', nextAttemptAt: 99 }, phase: 'Failed', gen: 1 },
+      {
+        task: { status: 'in_progress', reason: 'spec-changed', specGeneration: 2, leaderUuid: 'x', claimedAt: 7 },
+        phase: 'Progressing',
+        gen: 4,
+      },
+      {
+        task: { status: 'failed', reason: 'spec-changed', specGeneration: 1, attempts: 10, lastError: 'boom', nextAttemptAt: null },
+        phase: 'Failed',
+        gen: 1,
+      },
+      {
+        task: { status: 'pending', reason: 'spec-changed', specGeneration: 1, attempts: 2, lastError: 'flaky', nextAttemptAt: 99 },
+        phase: 'Failed',
+        gen: 1,
+      },
       { task: { status: 'pending', reason: 'delete', specGeneration: 1 }, phase: 'Deleting', gen: 1 },
     ];
     const single: Array<{ uuid: string; gen: number }> = [];
     const batch: Array<{ uuid: string; gen: number }> = [];
     for (const [i, st] of states.entries()) {
       for (const list of [single, batch]) {
-        const { uuid } = await createFog(ctx, { name: `${list === single ? 's' : 'b'}${i}`, archId: 1, routerMode: 'none', natsMode: 'none' });
+        const { uuid } = await createFog(ctx, {
+          name: `${list === single ? 's' : 'b'}${i}`,
+          archId: 1,
+          routerMode: 'none',
+          natsMode: 'none',
+        });
         await ctx.db.delete(fogPlatformTask).where(eq(fogPlatformTask.fogUuid, uuid));
         await ctx.db.delete(fogPlatformStatus).where(eq(fogPlatformStatus.fogUuid, uuid));
         if (st.task)
-          await ctx.db.insert(fogPlatformTask).values({ fogUuid: uuid, createdAt: 1, updatedAt: 1, reason: 'x', specGeneration: 0, status: 'x', ...st.task });
+          await ctx.db
+            .insert(fogPlatformTask)
+            .values({ fogUuid: uuid, createdAt: 1, updatedAt: 1, reason: 'x', specGeneration: 0, status: 'x', ...st.task });
         if (st.phase) await ctx.db.insert(fogPlatformStatus).values({ fogUuid: uuid, phase: st.phase, lastTransitionAt: 1 });
         list.push({ uuid, gen: st.gen });
       }

@@ -22,6 +22,7 @@ const AGENTS = Number(process.env.HA_AGENTS ?? 1000);
 /** Seconds between an agent's change polls (jittered), Edgelet's default: ~AGENTS / POLL_SEC polls per second. */
 const POLL_SEC = 10;
 const ENCRYPTION_KEY = Buffer.alloc(32, 21).toString('base64');
+// sleep-ok: pacing — the simulated agents and operator wait between requests as real clients do.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const appYaml = (app: string, fog: string) => `apiVersion: iofog.org/v3
@@ -112,7 +113,7 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
         if (r && !(r.status === 503 && r.body?.retryable === true)) return { ...r, retried: attempt > 1 };
         if (attempt >= 20) throw new Error(`${method} ${path}: still unavailable after ${attempt} attempts`);
         operatorRetries++;
-        await sleep(250);
+        await sleep(250); // sleep-ok: an operator's back-off before retrying a 503
       }
     };
     const login = await operator('POST', '/api/v3/user/login', { body: ADMIN });
@@ -167,7 +168,7 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
     for (let i = 0; i < AGENTS; i++) {
       loops.push(
         (async () => {
-          await sleep(Math.random() * POLL_SEC * 1000);
+          await sleep(Math.random() * POLL_SEC * 1000); // sleep-ok: agents start spread over one poll period
           for (let n = 0; running; n++) {
             const c = await agents[i]!.changeCycle();
             if (c.errors.length === 0) lastOkCycle[i] = Date.now();
@@ -175,7 +176,7 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
               const s = await agents[i]!.reportStatus();
               if (s.status === 204 || s.status === 200) lastStatusOk[i] = Date.now();
             }
-            await sleep(POLL_SEC * 1000 * (0.75 + Math.random() / 2));
+            await sleep(POLL_SEC * 1000 * (0.75 + Math.random() / 2)); // sleep-ok: Edgelet's poll period
           }
         })(),
       );
@@ -206,7 +207,7 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
             else operatorErrors.push(`DELETE ${victim} → ${d.status} ${JSON.stringify(d.body)}`);
           }
         }
-        await sleep(100);
+        await sleep(100); // sleep-ok: the operator's pace between application changes
       }
     })().catch((err) => {
       operatorErrors.push(String(err));

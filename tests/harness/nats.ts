@@ -156,25 +156,30 @@ export async function startNatsCluster(opts: { size?: number; extraConfig?: stri
       for (let i = 0; i < ports.length; i++) write(i);
     },
     async routed(timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const up = running();
-        const counts = await Promise.all(
-          up.map(async ([, i]) => {
-            try {
-              const r = (await (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/routez`)).json()) as {
-                routes?: Array<{ remote_id?: string }>;
-              };
-              return new Set((r.routes ?? []).map((x) => x.remote_id)).size;
-            } catch {
-              return -1;
-            }
-          }),
+      let counts: number[] = [];
+      try {
+        await waitFor(
+          'every running NATS node routed to the others',
+          async () => {
+            const up = running();
+            counts = await Promise.all(
+              up.map(async ([, i]) => {
+                try {
+                  const r = (await (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/routez`)).json()) as {
+                    routes?: Array<{ remote_id?: string }>;
+                  };
+                  return new Set((r.routes ?? []).map((x) => x.remote_id)).size;
+                } catch {
+                  return -1;
+                }
+              }),
+            );
+            return counts.every((c) => c === up.length - 1);
+          },
+          { timeoutMs, intervalMs: 100 },
         );
-        if (counts.every((c) => c === up.length - 1)) return;
-        if (Date.now() > deadline)
-          throw new Error(`NATS cluster not routed: ${JSON.stringify(counts)}\n${outs.join('\n---\n').slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 100));
+      } catch {
+        throw new Error(`NATS cluster not routed: ${JSON.stringify(counts)}\n${outs.join('\n---\n').slice(-3000)}`);
       }
     },
     async stop() {

@@ -44,11 +44,7 @@ export async function* microservicePages(
     if (opts.applicationName) conds.push(eq(application.name, opts.applicationName));
     // Written as a range on the application name plus a tie-break, so SQLite can seek on the name index
     // instead of scanning from the first application on every page.
-    if (after)
-      conds.push(
-        gte(application.name, after.app),
-        or(gt(application.name, after.app), gt(microservice.name, after.ms))!,
-      );
+    if (after) conds.push(gte(application.name, after.app), or(gt(application.name, after.app), gt(microservice.name, after.ms))!);
     const size = Math.min(MICROSERVICE_PAGE, left);
     const query = ctx.db
       .select({ ms: microservice, app: application })
