@@ -50,7 +50,7 @@ import { updateNatsHub } from '../../src/services/fogs/nats-hub';
 import { readYamlUpload, yamlUploadBody } from '../../src/http/yaml';
 import { formatPath, parseKind, validateYaml } from '../../src/services/yaml/kinds';
 
-/** NATS trust chain (operator-api §2.22): operator, accounts, users, creds, account and user rules. */
+/** NATS trust chain: operator, accounts, users, creds, account and user rules. */
 
 const tags = ['NATS'];
 const nf = { 404: errorResponse('Not found', 404) };
@@ -243,7 +243,7 @@ const routes = {
     tags,
     summary: 'Operator and system-account material for a Kubernetes-installed hub',
     description:
-      'Serves the Kubernetes installer of the in-cluster NATS hub (operator-api §2.17). This Controller runs a Remote control plane, where the hub is a system fog ' +
+      'Serves the Kubernetes installer of the in-cluster NATS hub. This Controller runs a Remote control plane, where the hub is a system fog ' +
       'configured by the Controller itself, so the operator seed never leaves it: always 403 here.',
     responses: { 403: errorResponse('Not a Kubernetes control plane', 403) },
   }),

@@ -18,14 +18,14 @@ import { agentOf } from '../../src/http/caller';
 import { isUpgradeRequest, type WsHandlers, type WsPeer } from '../../src/ws/types';
 
 /**
- * Exec and log sessions over WebSocket (platform §1, operator-api §2.26). The routes are ordinary
+ * Exec and log sessions over WebSocket (see docs/sessions.md). The routes are ordinary
  * GET routes in the catalog: a plain GET is authenticated like any route and answered 426; an upgrade
  * passes the upgrade gate (HTTP refusal), then authentication, RBAC and validation failures are
  * delivered as a 1008 close after the handshake, with the message as the close reason.
  */
 
 const tags = ['Sessions (WebSocket)'];
-const switching = { 101: { description: 'Switching Protocols: the session socket carries binary MessagePack frames (platform §1.4)' } };
+const switching = { 101: { description: 'Switching Protocols: the session socket carries binary MessagePack frames' } };
 const upgradeRequired = { 426: errorResponse('Not a WebSocket upgrade request', 426) };
 
 const Ms = z.object({ microserviceUuid: z.string().min(1).max(64) });
@@ -48,7 +48,7 @@ const refuse = (code: number, reason: string): WsHandlers => ({
   close: () => {},
 });
 
-/** Fails the request as a WebSocket close when it is an upgrade: the 1008 delivery of §1.2. */
+/** Fails the request as a WebSocket close (1008) when it is an upgrade: a socket client reads close codes, not HTTP statuses. */
 class Refusal extends ServiceError {
   constructor(
     readonly closeCode: number,
@@ -81,7 +81,7 @@ function socketFront(): MiddlewareHandler<HonoEnv> {
       if (err instanceof ServiceError && err.status === 401) c.get('ctx').sessions.gate.upgradeFailed(c.get('ctx').ip);
       // A principal over its limits is refused before the handshake (429), like the address gate.
       if (err instanceof PrincipalLimit) return;
-      // Infrastructure faults too close 1008 on sockets (§1.2); the agent reconnects.
+      // Infrastructure faults too close 1008 on sockets; the agent reconnects.
       if (err instanceof Refusal) c.res = upgrade!(refuse(err.closeCode, err.reason));
       else if (err instanceof ServiceError) c.res = upgrade!(refuse(CloseCode.POLICY, err.message));
     }
@@ -283,7 +283,7 @@ export function registerSessions(app: App): void {
     const { fogUuid } = target === 'fog' ? await runningFog(ctx, uuid) : await runningMicroservice(ctx, uuid, system);
     return upgrade(userSocket(ctx, c.req.path, { kind, target, msUuid: target === 'fog' ? null : uuid, fogUuid, tail }));
   };
-  // More specific paths first (§1.1 route matching).
+  // More specific paths first: the first route that matches serves the upgrade.
   app.openapi(userRoutes.systemExec, user('exec', 'microservice', true) as never);
   app.openapi(userRoutes.exec, user('exec', 'microservice', false) as never);
   app.openapi(userRoutes.systemLogs, user('log', 'microservice', true) as never);
@@ -304,7 +304,7 @@ export function registerSessions(app: App): void {
   app.openapi(agentRoutes.fogLogs, agent('log', 'fog') as never);
 }
 
-/** Upgrades to paths no route serves are accepted and closed 1008 `Route not registered` (§1.1). */
+/** Upgrades to paths no route serves are accepted and closed 1008 `Route not registered`, as upstream does, so clients see a close reason. */
 export function refuseUnknownUpgrade(c: Context<HonoEnv>): Response | undefined {
   const upgrade = c.env?.upgrade;
   if (upgrade && isUpgradeRequest(c.req.raw)) {
