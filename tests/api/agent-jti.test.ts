@@ -46,7 +46,7 @@ test('used token ids: one row per flush, 12 bytes per id; ids with the old line 
     for (let i = 0; i < 50; i++) assert.equal(store.use(`id-${i}`, 'fog-1', t0 + 60_000), true);
     assert.equal(store.use(odd, 'fog-1', t0 + 120_000), true);
     await store.flush(t.ctx);
-    const rows = await t.ctx.store.client.execute('SELECT expires_at, ids, digests FROM agent_jti_batch');
+    const rows = await t.ctx.store.raw.execute('SELECT expires_at, ids, digests FROM agent_jti_batch');
     assert.equal(rows.rows.length, 1, 'one row for the whole flush');
     assert.equal(Number(rows.rows[0]!.expires_at), t0 + 120_000, 'the latest expiry of the batch');
     assert.equal(rows.rows[0]!.ids, '', 'new rows keep digests only');
@@ -60,7 +60,7 @@ test('used token ids: one row per flush, 12 bytes per id; ids with the old line 
     clock.advance(121_000);
     const { cleanupExpiredTokens } = await import('../../src/services/maintenance/token-cleanup');
     assert.equal((await cleanupExpiredTokens(t.ctx)).agentJtiBatches, 1);
-    assert.equal((await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 0);
+    assert.equal((await t.ctx.store.raw.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 0);
   } finally {
     await t.close();
   }
@@ -73,7 +73,7 @@ test('used token ids: rows written before migration 0015 (ids as text lines) are
     const t0 = clock.now();
     const odd = 'x\tfake-fog:stolen';
     const lines = [`fog-1:old-a\t${t0 + 60_000}`, `${JSON.stringify(`fog-1:${odd}`)}\t${t0 + 60_000}`, `fog-1:gone\t${t0 - 1}`].join('\n');
-    await t.ctx.store.client.execute({ sql: 'INSERT INTO agent_jti_batch (expires_at, ids) VALUES (?, ?)', args: [t0 + 60_000, lines] });
+    await t.ctx.store.raw.execute('INSERT INTO agent_jti_batch (expires_at, ids) VALUES (?, ?)', [t0 + 60_000, lines]);
     const store = new JtiStore(clock, t.ctx.logger);
     store.use('new-b', 'fog-1', t0 + 60_000);
     await store.flush(t.ctx);
@@ -104,7 +104,7 @@ test('used token ids: the cleanup deletes any number of expired batches (in chun
     clock.advance(61_000);
     const { cleanupExpiredTokens } = await import('../../src/services/maintenance/token-cleanup');
     assert.deepEqual(await cleanupExpiredTokens(t.ctx), { refreshTokens: 0, agentJtiBatches: 45, jobRuns: 0 });
-    assert.equal((await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 1);
+    assert.equal((await t.ctx.store.raw.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 1);
     const restarted = new JtiStore(clock, t.ctx.logger);
     await restarted.load(t.ctx);
     assert.equal(restarted.use('live', 'fog-1', t0 + 600_000), false);

@@ -33,7 +33,7 @@ test('provision: single-use key, Ed25519 key pair, public key only on the server
   const t = await makeTestApp();
   try {
     const { admin, uuid, key, agent, call } = await provisioned(t);
-    const jwk = JSON.parse((await t.ctx.store.client.execute('SELECT public_jwk FROM fog_public_key')).rows[0]!.public_jwk as string);
+    const jwk = JSON.parse((await t.ctx.store.raw.execute('SELECT public_jwk FROM fog_public_key')).rows[0]!.public_jwk as string);
     assert.deepEqual(Object.keys(jwk).sort(), ['crv', 'kty', 'x']);
     assert.equal(agent.uuid, uuid);
     const reuse = await t.call('POST', '/api/v3/agent/provision', { body: { key, type: 2, engine: 'edgelet' } });
@@ -148,7 +148,7 @@ test('used token ids survive a restart (persisted in batches)', async () => {
     const token = await agent.token();
     assert.equal((await t.call('GET', '/api/v3/agent/config', { token })).status, 200);
     await t.ctx.agentJtis.flush(t.ctx);
-    const rows = await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch');
+    const rows = await t.ctx.store.raw.execute('SELECT count(*) AS n FROM agent_jti_batch');
     assert.ok(Number(rows.rows[0]!.n) >= 1);
     // A fresh store, as after a restart, loads them back.
     const { JtiStore } = await import('../../src/auth/agent-jti');

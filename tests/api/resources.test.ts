@@ -37,7 +37,7 @@ test('secrets: CRUD, encrypted at rest, values only on get, tls base64, type kep
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.deepEqual(created.body.data, { token: 's3cr3t-value', user: 'bot' });
     assert.ok(created.body.created_at && created.body.updated_at);
-    const raw = await t.ctx.store.client.execute('SELECT * FROM secret');
+    const raw = await t.ctx.store.raw.execute('SELECT * FROM secret');
     assert.ok(!JSON.stringify(raw.rows).includes('s3cr3t-value'), 'values are not stored in clear');
 
     const list = await t.call('GET', '/api/v3/secrets', { token: viewer });
@@ -442,14 +442,14 @@ test('volume mounts: a source or fog deleted while a create or link waits for th
     try {
       pending = t.call('POST', '/api/v3/volumeMounts', { token: admin, body: { name: 'racy', configMapName: 'racy' } });
       await untilWaiting();
-      await t.ctx.store.client.execute("DELETE FROM config_map WHERE name = 'racy'");
+      await t.ctx.store.raw.execute("DELETE FROM config_map WHERE name = 'racy'");
     } finally {
       release();
     }
     const mount = await pending;
     assert.equal(mount.status, 404, JSON.stringify(mount.body));
     assert.match(mount.body.message, /ConfigMap racy/);
-    const rows = await t.ctx.store.client.execute("SELECT count(*) AS n FROM volume_mount WHERE name = 'racy'");
+    const rows = await t.ctx.store.raw.execute("SELECT count(*) AS n FROM volume_mount WHERE name = 'racy'");
     assert.equal(Number(rows.rows[0]!.n), 0, 'no mount points at the deleted config map');
 
     // The same for a link whose fog disappears while the link waits: a 404, not a foreign-key failure.
@@ -469,7 +469,7 @@ test('volume mounts: a source or fog deleted while a create or link waits for th
     try {
       linking = t.call('POST', '/api/v3/volumeMounts/racy/link', { token: admin, body: { fogUuids: [fogUuid] } });
       await untilWaiting();
-      await t.ctx.store.client.execute({ sql: 'DELETE FROM fog WHERE uuid = ?', args: [fogUuid] });
+      await t.ctx.store.raw.execute('DELETE FROM fog WHERE uuid = ?', [fogUuid]);
     } finally {
       release2();
     }

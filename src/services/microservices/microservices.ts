@@ -12,6 +12,7 @@ import {
 } from '../../../db/schema/index';
 import type { Db } from '../../../db/client';
 import { ReusableSelect, ReusableStatement, inListSlots, inListValues, renderOnce } from '../../../db/statements';
+import { isPg } from '../../../db/dialect';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, forbidden, invalid, notFound } from '../../errors';
@@ -1097,9 +1098,10 @@ export async function microservicesOfFogs(tx: AppCtx, fogUuids: string[]): Promi
 
 // Run by every status group commit with the batch's fogs: one rendered text per IN-list size
 // (padded to a power of two up to the 512-fog chunk, so at most 10) instead of one rendering per batch.
-const ownedStatements = new Map<number, ReusableSelect<{ uuid: string; fogUuid: string | null; marked: boolean }>>();
+const ownedStatements = new Map<string, ReusableSelect<{ uuid: string; fogUuid: string | null; marked: boolean }>>();
 function microservicesOfFogsStatement(db: Db, slots: number) {
-  let stmt = ownedStatements.get(slots);
+  const key = `${isPg(db) ? 'pg' : 'sqlite'}:${slots}`;
+  let stmt = ownedStatements.get(key);
   if (!stmt) {
     const fogs = Array.from({ length: slots }, (_, i) => sql.placeholder(`fog${i}`));
     stmt = ReusableSelect.from(
@@ -1108,7 +1110,7 @@ function microservicesOfFogsStatement(db: Db, slots: number) {
         .from(microservice)
         .where(inArray(microservice.fogUuid, fogs)),
     );
-    ownedStatements.set(slots, stmt);
+    ownedStatements.set(key, stmt);
   }
   return stmt;
 }
