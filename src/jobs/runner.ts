@@ -23,7 +23,8 @@ export async function runTick(ctx: AppCtx, job: Job, tickMs: number): Promise<Ti
       .values({ job: leaseName, tick, owner: ctx.instanceId, startedAt: tx.clock.now() })
       .onConflictDoNothing();
     return res.rowsAffected === 1;
-  });
+    // One insert that either wins the key or does nothing: correct at any isolation, so no retries.
+  }, { isolation: 'read committed' });
   if (!claimed) {
     ctx.metrics.jobRuns.add(1, { job: job.name, result: 'skipped' });
     return { ran: false, reason: 'claimed-elsewhere' };

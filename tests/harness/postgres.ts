@@ -28,8 +28,8 @@ export function pgBinDir(): string | undefined {
   return versions[0] ? join(base, versions[0], 'bin') : undefined;
 }
 
-/** Whether this test process runs on PostgreSQL. */
-export const onPostgres = process.env.TEST_DB === 'postgres' || !!process.env.TEST_PG_URL;
+/** Whether this test process runs its test apps on PostgreSQL (the server: TEST_PG_URL, or one of its own). */
+export const onPostgres = process.env.TEST_DB === 'postgres';
 
 /** `test(..., { skip: sqliteOnly('why') })`: skipped on the PostgreSQL pass, with the reason. */
 export const sqliteOnly = (why: string): string | false => (onPostgres ? `SQLite only: ${why}` : false);
@@ -41,6 +41,18 @@ export interface PgCluster {
   stop(): Promise<void>;
   /** The same, for process 'exit' handlers (nothing asynchronous runs there). */
   stopSync(): void;
+  /** The cluster's temp directory (data directory and socket), for stopPgCluster from another process. */
+  dir: string;
+}
+
+/** Stops a cluster started by startPgCluster (possibly in another process) and removes its files. */
+export function stopPgCluster(dir: string): void {
+  const bin = pgBinDir();
+  if (bin) {
+    const [cmd, ...args] = [...asPostgresUser(), join(bin, 'pg_ctl'), '-D', join(dir, 'data'), '-m', 'immediate', 'stop'];
+    spawnSync(cmd!, args, { stdio: 'ignore' });
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 const asPostgresUser = (): string[] => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : []);
@@ -75,12 +87,8 @@ export async function startPgCluster(): Promise<PgCluster> {
   ].join(' ');
   run([join(bin, 'pg_ctl'), '-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start'], { quiet: true });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const stop = () => {
-    const [cmd, ...args] = [...asPostgresUser(), join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'];
-    spawnSync(cmd!, args, { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { url, port, stop: async () => stop(), stopSync: stop };
+  const stop = () => stopPgCluster(dir);
+  return { url, port, dir, stop: async () => stop(), stopSync: stop };
 }
 
 let ownCluster: Promise<PgCluster> | undefined;
