@@ -1,7 +1,7 @@
 import type { Client, Config as LibsqlConfig, ResultSet } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
-import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js';
-import postgres from 'postgres';
+import type postgres from 'postgres';
+import type { PgDriver } from './pg-driver';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema/index';
 import { migrations } from './migrations/index';
@@ -20,6 +20,7 @@ export type Schema = typeof schema;
 export type Db = BaseSQLiteDatabase<'async', ResultSet, Schema>;
 
 export type CreateLibsqlClient = (config: LibsqlConfig) => Client;
+export type { PgDriver };
 
 /** Plain SQL with `?` placeholders, for migrations, probes and tests, on either dialect. */
 export interface RawSql {
@@ -57,6 +58,8 @@ export interface OpenOptions {
   authToken?: string;
   busyTimeoutMs: number;
   writeWaitMs: number;
+  /** PostgreSQL only: the driver (db/pg-driver.ts); without one a postgres:// URL is refused. */
+  pgDriver?: PgDriver;
   /** PostgreSQL only: the most connections this instance opens. */
   poolMax?: number;
   /** PostgreSQL only: how long to wait for a connection to open. */
@@ -179,7 +182,8 @@ async function openLibsqlStore(createClient: CreateLibsqlClient, opts: OpenOptio
  * server that is down fails the start, not the first request.
  */
 async function openPgStore(opts: OpenOptions): Promise<PgStore> {
-  const sql = postgres(opts.url, {
+  if (!opts.pgDriver) throw new Error('DB_URL is a PostgreSQL URL, but this runtime has no PostgreSQL driver (use a libSQL DB_URL here)');
+  const sql = opts.pgDriver.postgres(opts.url, {
     max: opts.poolMax ?? 10,
     connect_timeout: opts.connectTimeoutSec ?? 10,
     idle_timeout: 60,
@@ -197,7 +201,7 @@ async function openPgStore(opts: OpenOptions): Promise<PgStore> {
     await sql.end({ timeout: 1 }).catch(() => {});
     throw err;
   }
-  const db = drizzlePg(sql) as unknown as Db;
+  const db = opts.pgDriver.drizzle(sql) as unknown as Db;
   return {
     kind: 'postgres',
     sql,

@@ -49,7 +49,12 @@ export async function claimOldestPg<T extends SQLiteTable>(
   table: T,
   opts: { key: SQLiteColumn; eligible: SQL | undefined; orderBy: SQLiteColumn; set: Partial<T['$inferInsert']> },
 ): Promise<T['$inferSelect'] | undefined> {
-  const pick = db.select({ key: opts.key }).from(table as SQLiteTable).where(opts.eligible).orderBy(asc(opts.orderBy)).limit(1) as unknown as {
+  const pick = db
+    .select({ key: opts.key })
+    .from(table as SQLiteTable)
+    .where(opts.eligible)
+    .orderBy(asc(opts.orderBy))
+    .limit(1) as unknown as {
     for(strength: 'update', config: { skipLocked: boolean }): SQL;
   };
   const rows = (await (db.update(table as SQLiteTable) as unknown as PgUpdate)

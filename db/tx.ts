@@ -113,7 +113,10 @@ export function isPgConflict(err: unknown): boolean {
  * jittered exponential backoff so that the transactions that collided do not collide again. When it
  * keeps failing the error goes up and becomes a retryable 503 (see classifyDbError).
  */
-export async function retryPgConflicts<T>(fn: () => Promise<T>, opts: { attempts?: number; baseMs?: number; maxMs?: number } = {}): Promise<T> {
+export async function retryPgConflicts<T>(
+  fn: () => Promise<T>,
+  opts: { attempts?: number; baseMs?: number; maxMs?: number } = {},
+): Promise<T> {
   const attempts = opts.attempts ?? 10;
   const base = opts.baseMs ?? 5;
   const max = opts.maxMs ?? 500;

@@ -54,6 +54,10 @@ try {
   status = pass('libSQL', files, {});
   if (pgFiles.length) status = pass('PostgreSQL (API suite)', pgFiles, { TEST_DB: 'postgres' }) || status;
 } finally {
-  if (cluster) execFileSync(process.execPath, ['--import', 'tsx', 'tests/harness/pg-cluster-cli.ts', 'stop', cluster.dir], { cwd: root, stdio: 'inherit' });
+  if (cluster)
+    execFileSync(process.execPath, ['--import', 'tsx', 'tests/harness/pg-cluster-cli.ts', 'stop', cluster.dir], {
+      cwd: root,
+      stdio: 'inherit',
+    });
 }
 process.exit(status);

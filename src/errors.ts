@@ -112,18 +112,32 @@ function classifyOne(e: DbErrorLike, err: unknown): ServiceError | undefined {
   const code = typeof e.code === 'string' ? e.code : '';
   const text = `${code} ${e.message ?? ''}`;
   const busy = () => new ServiceError('CONTROLLER_DB_BUSY', 'The database is busy; retry shortly', { retryAfterSec: 1, cause: err });
-  const down = () => new ServiceError('CONTROLLER_DB_UNAVAILABLE', 'The database is unavailable; retry shortly', { retryAfterSec: 5, cause: err });
+  const down = () =>
+    new ServiceError('CONTROLLER_DB_UNAVAILABLE', 'The database is unavailable; retry shortly', { retryAfterSec: 5, cause: err });
   if (/SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(text)) return busy();
-  if (/SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL|ECONNREFUSED|ECONNRESET|fetch failed|SERVER_ERROR|HRANA|CLIENT_CLOSED/i.test(text)) return down();
+  if (/SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL|ECONNREFUSED|ECONNRESET|fetch failed|SERVER_ERROR|HRANA|CLIENT_CLOSED/i.test(text))
+    return down();
   // PostgreSQL: serialization failure and deadlock (already retried by withTransaction), lock timeout.
   if (code === '40001' || code === '40P01' || code === '55P03') return busy();
   // The server went away, is starting or stopping, has no connection slot, or the pool lost its socket.
   if (/^(08|57P0|53300)/.test(code) || /^(CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|ETIMEDOUT|EPIPE)$/.test(code)) return down();
   if (code === '23505' || /SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)|UNIQUE constraint failed/.test(text)) {
-    return new ServiceError('CONFLICT', `A record with the same key already exists${e.constraint_name ? ` (${e.constraint_name})` : ''}`, { cause: err });
+    return new ServiceError('CONFLICT', `A record with the same key already exists${e.constraint_name ? ` (${e.constraint_name})` : ''}`, {
+      cause: err,
+    });
   }
   if (code === '23503' || /SQLITE_CONSTRAINT_FOREIGNKEY|FOREIGN KEY constraint failed/.test(text)) {
-    return new ServiceError('CONFLICT', 'The record refers to, or is referred to by, a record that does not exist or still exists', { cause: err });
+    return new ServiceError('CONFLICT', 'The record refers to, or is referred to by, a record that does not exist or still exists', {
+      cause: err,
+    });
+  }
+  // PostgreSQL cannot store NUL in text (SQLite can) and refuses text that is not a number where a
+  // number column is compared: both are bad input, not a server fault.
+  if (code === '22021' || code === '22P05') {
+    return new ServiceError('VALIDATION_FAILED', 'text values must not contain NUL (\\u0000) characters', { cause: err });
+  }
+  if (code === '22P02' || code === '22003') {
+    return new ServiceError('VALIDATION_FAILED', `a value is not a valid number or is out of range: ${e.message ?? ''}`, { cause: err });
   }
   if (code === '23502' || /SQLITE_CONSTRAINT_NOTNULL|NOT NULL constraint failed/.test(text)) {
     return new ServiceError('VALIDATION_FAILED', `${e.column_name ?? 'a required field'}: must not be empty`, { cause: err });

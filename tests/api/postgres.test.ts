@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from '@libsql/client';
+import { pgDriver } from '../../db/pg-driver';
 import { getTableConfig } from 'drizzle-orm/sqlite-core';
 import { eq } from 'drizzle-orm';
 import { bootstrap } from '../../src/boot';
@@ -22,14 +23,17 @@ import { emptyPgDatabase, freshPgDatabase } from '../harness/postgres';
 const noLibsql = () => {
   throw new Error('not libSQL');
 };
-const openPg = (url: string) => openStore(noLibsql, { url, busyTimeoutMs: 100, writeWaitMs: 1000, poolMax: 4 });
+const openPg = (url: string) => openStore(noLibsql, { url, busyTimeoutMs: 100, writeWaitMs: 1000, poolMax: 4, pgDriver });
 
 test('the embedded PostgreSQL migrations create exactly the SQLite tables: columns, nullability, primary keys, indexes', async () => {
   const db = await emptyPgDatabase();
   const store = await openPg(db.url);
   try {
     const { applied } = await migrate(store);
-    assert.deepEqual(applied, pgMigrations.map((m) => m.tag));
+    assert.deepEqual(
+      applied,
+      pgMigrations.map((m) => m.tag),
+    );
     const cols = await store.raw.execute(
       "SELECT table_name, column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_migration'",
     );
@@ -42,10 +46,14 @@ test('the embedded PostgreSQL migrations create exactly the SQLite tables: colum
       })
       .sort();
     assert.deepEqual(actual, expected);
-    const idx = await store.raw.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'schema_migration'");
+    const idx = await store.raw.execute(
+      "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'schema_migration'",
+    );
     const actualIdx = idx.rows
       .filter((r) => !String(r.indexname).endsWith('_pkey') && !String(r.indexname).endsWith('_pk'))
-      .map((r) => `${r.indexname}${/UNIQUE/.test(String(r.indexdef)) ? ' unique' : ''}${/ WHERE /.test(String(r.indexdef)) ? ' partial' : ''}`)
+      .map(
+        (r) => `${r.indexname}${/UNIQUE/.test(String(r.indexdef)) ? ' unique' : ''}${/ WHERE /.test(String(r.indexdef)) ? ' partial' : ''}`,
+      )
       .sort();
     const expectedIdx = sqliteTables()
       .flatMap(([, t]) => {
@@ -59,7 +67,9 @@ test('the embedded PostgreSQL migrations create exactly the SQLite tables: colum
       .sort();
     assert.deepEqual(actualIdx, expectedIdx);
     // The seed rows of the SQLite migrations are there, and the next registry does not collide with them.
-    const reg = await store.raw.execute("INSERT INTO registry (url, is_public, username, password_enc, user_email, created_at, updated_at) VALUES ('r', 1, '', '', '', 0, 0) RETURNING id");
+    const reg = await store.raw.execute(
+      "INSERT INTO registry (url, is_public, username, password_enc, user_email, created_at, updated_at) VALUES ('r', 1, '', '', '', 0, 0) RETURNING id",
+    );
     assert.equal(reg.rows[0]!.id, 3);
     assert.equal((await store.raw.execute("SELECT count(*) AS n FROM catalog_item WHERE category = 'SYSTEM'")).rows[0]!.n, 3);
     assert.deepEqual((await migrate(store)).applied, [], 'a second run applies nothing');
@@ -81,7 +91,7 @@ test('three instances starting together on one fresh PostgreSQL database all sta
     JOBS_ENABLED: 'false',
   });
   const results = await Promise.allSettled(
-    [1, 2, 3].map(() => bootstrap({ config, logger: createLogger('info', (l) => logs.push(l)), createClient })),
+    [1, 2, 3].map(() => bootstrap({ config, logger: createLogger('info', (l) => logs.push(l)), createClient, pgDriver })),
   );
   try {
     for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason?.stack ?? r.reason) : '');
@@ -136,7 +146,9 @@ test('PostgreSQL statements: last-active batch update (jsonb_each_text), rowsAff
 
     const now = 1_000_000;
     for (const [i, u] of ['f1', 'f2', 'f3'].entries()) {
-      await store.db.insert(fogPlatformTask).values({ fogUuid: u, reason: 'spec', specGeneration: 1, status: 'pending', createdAt: i, updatedAt: i });
+      await store.db
+        .insert(fogPlatformTask)
+        .values({ fogUuid: u, reason: 'spec', specGeneration: 1, status: 'pending', createdAt: i, updatedAt: i });
     }
     const claim = (owner: string) =>
       withTransaction(
@@ -186,7 +198,10 @@ test('PostgreSQL transactions: serialization failures are retried until they suc
         attempts++;
         const [row] = await tx.db.select({ n: fog.logFileCount }).from(fog).where(eq(fog.uuid, 'f1'));
         await new Promise((r) => setTimeout(r, 30));
-        await tx.db.update(fog).set({ logFileCount: row!.n + 1 }).where(eq(fog.uuid, 'f1'));
+        await tx.db
+          .update(fog)
+          .set({ logFileCount: row!.n + 1 })
+          .where(eq(fog.uuid, 'f1'));
       });
     await Promise.all([bump(), bump()]);
     const [after] = await store.db.select({ n: fog.logFileCount }).from(fog).where(eq(fog.uuid, 'f1'));
@@ -204,8 +219,17 @@ test('PostgreSQL transactions: serialization failures are retried until they suc
     assert.equal(classifyDbError(nn)?.status, 400);
     assert.match(classifyDbError(nn)!.message, /updated_at/);
   });
-  const down = await openStore(noLibsql, { url: 'postgres://postgres@127.0.0.1:1/x', busyTimeoutMs: 100, writeWaitMs: 1000, connectTimeoutSec: 2 }).catch((e) => e);
+  const down = await openStore(noLibsql, {
+    url: 'postgres://postgres@127.0.0.1:1/x',
+    busyTimeoutMs: 100,
+    writeWaitMs: 1000,
+    connectTimeoutSec: 2,
+    pgDriver,
+  }).catch((e) => e);
   assert.equal(classifyDbError(down)?.status, 503);
-  assert.equal(classifyDbError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))?.status, 503);
+  assert.equal(
+    classifyDbError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))?.status,
+    503,
+  );
   assert.equal(classifyDbError(Object.assign(new Error('could not serialize access'), { code: '40001' }))?.retryable, true);
 });

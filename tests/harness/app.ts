@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
+import { pgDriver } from '../../db/pg-driver';
 import { createApp } from '../../src/app';
 import { bootstrap } from '../../src/boot';
 import { loadConfig } from '../../src/config';
@@ -57,7 +58,7 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
   const logger = createLogger(config.logLevel, (l) => logs.push(l));
   let ctx: AppCtx;
   try {
-    ctx = await bootstrap({ config, logger, createClient, clock: opts.clock, ed25519: opts.ed25519 });
+    ctx = await bootstrap({ config, logger, createClient, pgDriver, clock: opts.clock, ed25519: opts.ed25519 });
   } catch (err) {
     await pg?.drop();
     throw err;

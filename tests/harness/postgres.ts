@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { migrations } from '../../db/migrations-pg/index';
 import { migrate, openStore } from '../../db/client';
+import { pgDriver } from '../../db/pg-driver';
 import { freePort } from './process';
 
 export const PG_INSTALL_HINT =
@@ -134,9 +135,12 @@ async function ensureTemplate(): Promise<void> {
     const [found] = await tx`SELECT 1 FROM pg_database WHERE datname = ${TEMPLATE}`;
     if (found) return;
     await sql.unsafe(`CREATE DATABASE ${TEMPLATE}`);
-    const store = await openStore(() => {
-      throw new Error('not libSQL');
-    }, { url: withDb(await serverUrl(), TEMPLATE), busyTimeoutMs: 100, writeWaitMs: 1000, poolMax: 1 });
+    const store = await openStore(
+      () => {
+        throw new Error('not libSQL');
+      },
+      { url: withDb(await serverUrl(), TEMPLATE), busyTimeoutMs: 100, writeWaitMs: 1000, poolMax: 1, pgDriver },
+    );
     try {
       await migrate(store);
     } finally {

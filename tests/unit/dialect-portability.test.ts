@@ -13,7 +13,10 @@ const ROOT = join(import.meta.dirname, '../..');
 const FORBIDDEN: Array<[RegExp, string]> = [
   [/\b(db|tx|store)\s*\.\s*(run|batch|all|get|values)\s*\(/, 'db.run/batch/all/get/values (SQLite session API)'],
   [/\.\s*(get|all|run|values)\(\s*\)/, '.get()/.all()/.run()/.values() on a builder (SQLite only; await the builder)'],
-  [/\bjson_each\b|\bgroup_concat\b|\bstrftime\b|\bifnull\b|\browid\b|\bchanges\(\)|\bPRAGMA\b|COLLATE NOCASE/i, 'a SQLite-only SQL function'],
+  [
+    /\bjson_each\b|\bgroup_concat\b|\bstrftime\b|\bifnull\b|\browid\b|\bchanges\(\)|\bPRAGMA\b|COLLATE NOCASE/i,
+    'a SQLite-only SQL function',
+  ],
 ];
 
 /** Map/Set iteration (`.values()` of a collection) is not a query; these receivers are known collections. */
@@ -55,13 +58,17 @@ test('services, routes and workers use only the query API both dialects share', 
 test('the scan catches each kind of SQLite-only call', () => {
   const samples: Record<string, string> = {
     'a.ts': 'await ctx.db.run(sql`SELECT 1`);',
-    'b.ts': "const row = await tx.db.select().from(fog).where(eq(fog.uuid, id)).get();",
+    'b.ts': 'const row = await tx.db.select().from(fog).where(eq(fog.uuid, id)).get();',
     'c.ts': 'await db.batch([q1, q2]);',
-    'd.ts': "await tx.db.run(sql`UPDATE fog SET x = j.value FROM json_each(${json}) AS j`);",
+    'd.ts': 'await tx.db.run(sql`UPDATE fog SET x = j.value FROM json_each(?) AS j`);',
     'e.ts': '  const rows = await q\n    .values();',
     'f.ts': 'for (const s of this.sessions.values()) close(s);',
   };
   const hits = scan(Object.keys(samples), (f) => samples[f]!);
-  for (const f of ['a.ts', 'b.ts', 'c.ts', 'd.ts', 'e.ts']) assert.ok(hits.some((h) => h.startsWith(f)), `${f} is reported`);
+  for (const f of ['a.ts', 'b.ts', 'c.ts', 'd.ts', 'e.ts'])
+    assert.ok(
+      hits.some((h) => h.startsWith(f)),
+      `${f} is reported`,
+    );
   assert.ok(!hits.some((h) => h.startsWith('f.ts')), 'Map iteration is not a query');
 });

@@ -9,7 +9,9 @@ import { renderPgSchema, sqliteTables } from '../../scripts/gen-pg-schema';
 /** The facts both dialects must agree on, per table, from drizzle's view of a table. */
 function shape(cfg: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>) {
   return {
-    columns: cfg.columns.map((c) => `${c.name}${c.notNull ? ' not null' : ''}${c.primary ? ' pk' : ''}${c.isUnique ? ` unique ${c.uniqueName}` : ''}`).sort(),
+    columns: cfg.columns
+      .map((c) => `${c.name}${c.notNull ? ' not null' : ''}${c.primary ? ' pk' : ''}${c.isUnique ? ` unique ${c.uniqueName}` : ''}`)
+      .sort(),
     primaryKeys: cfg.primaryKeys.map((p) => p.columns.map((c) => c.name).join(',')).sort(),
     uniques: cfg.uniqueConstraints.map((u) => `${u.getName()}(${u.columns.map((c) => c.name).join(',')})`).sort(),
     indexes: cfg.indexes
@@ -19,7 +21,10 @@ function shape(cfg: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig
       })
       .sort(),
     foreignKeys: cfg.foreignKeys
-      .map((f) => `${f.getName()} ${f.reference().columns.map((c) => c.name)} -> ${f.reference().foreignColumns.map((c) => c.name)} ${f.onDelete ?? ''}`)
+      .map(
+        (f) =>
+          `${f.getName()} ${f.reference().columns.map((c) => c.name)} -> ${f.reference().foreignColumns.map((c) => c.name)} ${f.onDelete ?? ''}`,
+      )
       .sort(),
   };
 }
