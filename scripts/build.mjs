@@ -1,6 +1,7 @@
 // Builds dist/controller.mjs (Node, Deno, Bun) and dist/worker.mjs (Cloudflare Workers).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
 
 execFileSync(process.execPath, ['scripts/gen-assets.mjs'], { stdio: 'inherit' });
 
@@ -25,6 +26,9 @@ await build({
   platform: 'node',
   // The libSQL native binding cannot be bundled; it resolves from node_modules at run time.
   external: ['@libsql/client', 'libsql', 'bufferutil', 'utf-8-validate'],
+  // Some dependencies (postgres.js) import Node built-ins by bare name ('os', 'net'); Deno resolves
+  // only the `node:` form, so the bundle names every built-in that way.
+  alias: Object.fromEntries(builtinModules.filter((m) => !m.startsWith('_') && !m.includes('/')).map((m) => [m, `node:${m}`])),
   banner: {
     js: "import { createRequire as __controllerCreateRequire } from 'node:module';\nconst require = __controllerCreateRequire(import.meta.url);",
   },
