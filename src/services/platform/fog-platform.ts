@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { application, catalogItem, fog, fogPlatformStatus, fogPlatformTask, microservice, volumeMount } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import { claimOldestPg, isPg } from '../../../db/dialect';
@@ -182,7 +182,8 @@ export async function claimTask(ctx: AppCtx): Promise<typeof fogPlatformTask.$in
         or(isNull(fogPlatformTask.nextAttemptAt), lte(fogPlatformTask.nextAttemptAt, now)),
         or(
           isNull(fogPlatformTask.claimedAt),
-          sql`${fogPlatformTask.claimedAt} < ${now} - CASE WHEN ${fogPlatformTask.reason} = 'delete' THEN ${DELETE_LEASE_MS} ELSE ${LEASE_MS} END`,
+          and(eq(fogPlatformTask.reason, 'delete'), lt(fogPlatformTask.claimedAt, now - DELETE_LEASE_MS)),
+          and(ne(fogPlatformTask.reason, 'delete'), lt(fogPlatformTask.claimedAt, now - LEASE_MS)),
         ),
       ),
       orderBy: fogPlatformTask.updatedAt,
