@@ -6,7 +6,7 @@
 // Databases are copied from a migrated template (CREATE DATABASE … TEMPLATE), which takes a few tens of
 // milliseconds instead of running every migration again.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +71,6 @@ export async function startPgCluster(): Promise<PgCluster> {
   const bin = pgBinDir();
   if (!bin) throw new Error(PG_INSTALL_HINT);
   const dir = mkdtempSync(join(tmpdir(), 'controller-pg-'));
-  chmodSync(dir, 0o777);
   const data = join(dir, 'data');
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
   run([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], { quiet: true });
