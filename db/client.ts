@@ -1,33 +1,69 @@
 import type { Client, Config as LibsqlConfig, ResultSet } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
+import type postgres from 'postgres';
+import type { PgDriver } from './pg-driver';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema/index';
 import { migrations } from './migrations/index';
+import { migrations as pgMigrations } from './migrations-pg/index';
 import { WriteLock } from './write-lock';
 import { resilientClient } from './resilient-client';
 
 export type Schema = typeof schema;
-/** A drizzle handle: the database itself or an open transaction — services take either. */
+/**
+ * A drizzle handle: the database itself or an open transaction — services take either.
+ * On PostgreSQL it is a postgres-js drizzle instance at run time, querying the same SQLite table
+ * objects (see db/pg/schema.ts for why their values fit the PostgreSQL columns). Services therefore
+ * use only what both builders share: awaited builders, `.returning()`, `onConflictDoUpdate/DoNothing`
+ * and `.transaction()` — never `.get()`, `.all()`, `.run()`, `.values()` or `batch()`.
+ */
 export type Db = BaseSQLiteDatabase<'async', ResultSet, Schema>;
 
 export type CreateLibsqlClient = (config: LibsqlConfig) => Client;
+export type { PgDriver };
 
-export interface Store {
-  client: Client;
+/** Plain SQL with `?` placeholders, for migrations, probes and tests, on either dialect. */
+export interface RawSql {
+  execute(text: string, args?: unknown[]): Promise<{ rows: Record<string, unknown>[]; rowsAffected: number }>;
+}
+
+interface StoreBase {
   db: Db;
-  /** `file`: embedded SQLite (one writer, serialized in-process); `remote`: a libSQL server. */
-  kind: 'file' | 'remote';
+  raw: RawSql;
+  /** Serializes this process's write transactions on the embedded file; a no-op elsewhere. */
   writeLock: WriteLock;
   busyTimeoutMs: number;
   /** Closes the connections (and, on Node's embedded file, ends the checkpoint thread: awaited). */
   close(): Promise<void>;
 }
 
+export interface LibsqlStore extends StoreBase {
+  /** `file`: embedded SQLite (one writer, serialized in-process); `remote`: a libSQL server. */
+  kind: 'file' | 'remote';
+  client: Client;
+}
+
+export interface PgStore extends StoreBase {
+  /** A PostgreSQL server: many writers, transactions isolated by the server, a connection pool. */
+  kind: 'postgres';
+  sql: postgres.Sql;
+}
+
+export type Store = LibsqlStore | PgStore;
+
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
+
 export interface OpenOptions {
   url: string;
   authToken?: string;
   busyTimeoutMs: number;
   writeWaitMs: number;
+  /** PostgreSQL only: the driver (db/pg-driver.ts); without one a postgres:// URL is refused. */
+  pgDriver?: PgDriver;
+  /** PostgreSQL only: the most connections this instance opens. */
+  poolMax?: number;
+  /** PostgreSQL only: how long to wait for a connection to open. */
+  connectTimeoutSec?: number;
   /** Told when fresh connections could not be opened after SQLITE_BUSY. */
   onRenewError?: (err: unknown) => void;
   /** Embedded file only: checkpoints the WAL off the event loop (runtime adapter). */
@@ -69,6 +105,11 @@ export const WAL_SAFETY_PAGES = 10_000;
  * After SQLITE_BUSY the connections are replaced (see resilient-client.ts).
  */
 export async function openStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<Store> {
+  if (isPostgresUrl(opts.url)) return openPgStore(opts);
+  return openLibsqlStore(createClient, opts);
+}
+
+async function openLibsqlStore(createClient: CreateLibsqlClient, opts: OpenOptions): Promise<LibsqlStore> {
   const kind = opts.url.startsWith('file:') ? 'file' : 'remote';
   const writeLock = new WriteLock(kind === 'file' ? opts.writeWaitMs : 0);
   const stopCheckpointer =
@@ -118,6 +159,12 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
   return {
     client,
     db,
+    raw: {
+      async execute(text, args = []) {
+        const r = await client.execute({ sql: text, args: args as never });
+        return { rows: r.rows as unknown as Record<string, unknown>[], rowsAffected: r.rowsAffected };
+      },
+    },
     kind,
     writeLock,
     busyTimeoutMs: opts.busyTimeoutMs,
@@ -129,10 +176,74 @@ export async function openStore(createClient: CreateLibsqlClient, opts: OpenOpti
 }
 
 /**
+ * Opens a connection pool to PostgreSQL. int8 comes back as a JS number: every integer column is
+ * bigint there (epoch-ms timestamps do not fit int4) and the code reads them as numbers, as it does
+ * on SQLite; values stay below 2^53. The first connection is opened here so that a wrong URL or a
+ * server that is down fails the start, not the first request.
+ */
+async function openPgStore(opts: OpenOptions): Promise<PgStore> {
+  if (!opts.pgDriver) throw new Error('DB_URL is a PostgreSQL URL, but this runtime has no PostgreSQL driver (use a libSQL DB_URL here)');
+  const sql = opts.pgDriver.postgres(opts.url, {
+    max: opts.poolMax ?? 10,
+    connect_timeout: opts.connectTimeoutSec ?? 10,
+    idle_timeout: 60,
+    // No array columns: skip the type lookup every new connection would otherwise make.
+    fetch_types: false,
+    // Notices (e.g. "relation already exists, skipping") are not problems of the caller.
+    onnotice: () => {},
+    types: {
+      bigint: { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: unknown) => String(x) },
+    },
+  });
+  try {
+    exposeRowsAffected(await sql`SELECT 1`);
+  } catch (err) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    throw err;
+  }
+  const db = opts.pgDriver.drizzle(sql) as unknown as Db;
+  return {
+    kind: 'postgres',
+    sql,
+    db,
+    raw: {
+      async execute(text, args = []) {
+        let n = 0;
+        const r = await sql.unsafe(
+          text.replace(/\?/g, () => `$${++n}`),
+          args as never[],
+        );
+        return { rows: [...r] as Record<string, unknown>[], rowsAffected: r.count };
+      },
+    },
+    // Nothing to serialize in-process: the server isolates concurrent writers (see db/tx.ts).
+    writeLock: new WriteLock(0),
+    busyTimeoutMs: opts.busyTimeoutMs,
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/**
+ * The services read `rowsAffected` from the result of an UPDATE/DELETE/INSERT, as libSQL names it
+ * (typed so by `Db`); postgres.js calls the same number `count`. One read-only alias on the driver's
+ * result class lets every call site work on both dialects unchanged.
+ */
+function exposeRowsAffected(result: object): void {
+  const proto = Object.getPrototypeOf(result) as object;
+  if (Object.hasOwn(proto, 'rowsAffected')) return;
+  Object.defineProperty(proto, 'rowsAffected', {
+    get(this: { count: number | null }) {
+      return this.count ?? 0;
+    },
+  });
+}
+
+/**
  * Applies the embedded migrations that are not yet recorded. Idempotent and safe when several
  * instances start at once: each migration runs in a write transaction that re-checks the ledger.
  */
 export async function migrate(store: Store): Promise<{ applied: string[] }> {
+  if (store.kind === 'postgres') return migratePg(store);
   const { client } = store;
   await client.execute(
     'CREATE TABLE IF NOT EXISTS schema_migration (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL)',
@@ -165,6 +276,37 @@ export async function migrate(store: Store): Promise<{ applied: string[] }> {
       }
     });
   }
+  return { applied };
+}
+
+/**
+ * Any number in PostgreSQL's advisory-lock key space, fixed: every instance of this Controller that
+ * migrates the same database takes the same lock, so only one applies migrations at a time.
+ */
+export const PG_MIGRATION_LOCK = 0x10f0c0de;
+
+/**
+ * PostgreSQL: all pending migrations in one transaction (PostgreSQL's DDL is transactional) under a
+ * transaction-scoped advisory lock, so instances starting together wait for the first one and then
+ * find the ledger up to date. A failed migration leaves nothing half-applied.
+ */
+async function migratePg(store: PgStore): Promise<{ applied: string[] }> {
+  const applied: string[] = [];
+  await store.sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${PG_MIGRATION_LOCK})`;
+    await tx`CREATE TABLE IF NOT EXISTS schema_migration (id bigint PRIMARY KEY, tag text NOT NULL, hash text NOT NULL, applied_at bigint NOT NULL)`;
+    const rows = await tx<{ id: number; hash: string }[]>`SELECT id, hash FROM schema_migration`;
+    const done = new Map(rows.map((r) => [Number(r.id), String(r.hash)]));
+    for (const m of pgMigrations) {
+      if (done.get(m.id) === m.hash) continue;
+      if (done.has(m.id)) {
+        throw new Error(`migration ${m.tag} was changed after it was applied (hash mismatch); restore it and add a new migration instead`);
+      }
+      for (const statement of m.statements) await tx.unsafe(statement);
+      await tx`INSERT INTO schema_migration (id, tag, hash, applied_at) VALUES (${m.id}, ${m.tag}, ${m.hash}, ${Date.now()})`;
+      applied.push(m.tag);
+    }
+  });
   return { applied };
 }
 

@@ -1,5 +1,6 @@
 import { Param, Placeholder, is, type Query } from 'drizzle-orm';
 import type { Db } from './client';
+import { isPg } from './dialect';
 
 /**
  * Statements of the agent hot path whose SQL drizzle renders once.
@@ -11,6 +12,10 @@ import type { Db } from './client';
  * shape; each call fills the placeholders (through the columns' driver mapping, exactly as a
  * `.prepare()`d query does) and runs the text on the handle it is given, the database or an open
  * transaction. `.prepare()` itself cannot be reused across transactions: it is bound to one session.
+ *
+ * On PostgreSQL the same objects run through drizzle's postgres-js session with `prepare` on: the
+ * driver then keeps one server-side prepared statement per text and connection (it names them
+ * itself, so one name per text is guaranteed), and the server skips parsing and planning too.
  */
 export class ReusableStatement {
   private constructor(private readonly query: Query) {}
@@ -20,9 +25,13 @@ export class ReusableStatement {
     return new ReusableStatement(onlyPlaceholders(query, 'ReusableStatement'));
   }
 
-  run(db: Db, values: Record<string, unknown>): Promise<unknown> {
+  async run(db: Db, values: Record<string, unknown>): Promise<{ rowsAffected: number }> {
     // drizzle's session API (what `.prepare()` calls); it does not re-render the query.
-    return sessionOf(db).prepareQuery(this.query, undefined, 'run', false).run(values);
+    if (isPg(db)) {
+      const r = (await pgSessionOf(db).prepareQuery(this.query, undefined, PREPARED, false).execute(values)) as { count: number };
+      return { rowsAffected: r.count };
+    }
+    return (await sessionOf(db).prepareQuery(this.query, undefined, 'run', false).run(values)) as { rowsAffected: number };
   }
 }
 
@@ -49,6 +58,11 @@ export class ReusableSelect<Row> {
   }
 
   all(db: Db, values: Record<string, unknown>): Promise<Row[]> {
+    if (isPg(db)) {
+      const q = pgSessionOf(db).prepareQuery(this.query, this.fields, PREPARED, true);
+      q.joinsNotNullableMap = this.joinsNotNullableMap;
+      return q.execute(values) as Promise<Row[]>;
+    }
     const q = sessionOf(db).prepareQuery(this.query, this.fields, 'all', true);
     q.joinsNotNullableMap = this.joinsNotNullableMap;
     return q.all(values) as Promise<Row[]>;
@@ -56,12 +70,14 @@ export class ReusableSelect<Row> {
 }
 
 /**
- * Statements of a module rendered on first use with whichever handle comes first (the text depends
- * only on the schema and the SQLite dialect, never on the handle or on data), then reused.
+ * Statements of a module rendered on first use with whichever handle of a dialect comes first (the
+ * text depends only on the schema and the dialect, never on the handle or on data), then reused.
+ * One rendering per dialect: a process may hold both (e.g. `db copy`, tests).
  */
 export function renderOnce<T>(build: (db: Db) => T): (db: Db) => T {
-  let built: T | undefined;
-  return (db) => (built ??= build(db));
+  let sqlite: T | undefined;
+  let pg: T | undefined;
+  return (db) => (isPg(db) ? (pg ??= build(db)) : (sqlite ??= build(db)));
 }
 
 /**
@@ -108,7 +124,25 @@ interface DrizzleSession {
 
 const sessionOf = (db: Db) => (db as unknown as { session: DrizzleSession }).session;
 
-/** Reusable statements by shape (e.g. the set of columns an UPDATE writes), at most `max` shapes; others are built per call. */
+interface PgPrepared {
+  execute(values: Record<string, unknown>): Promise<unknown>;
+  joinsNotNullableMap?: unknown;
+}
+
+/** drizzle's PostgreSQL session: a name asks the driver to prepare the statement on the server. */
+interface PgDrizzleSession {
+  prepareQuery(query: Query, fields: unknown, name: string | undefined, isResponseInArrayMode: boolean): PgPrepared;
+}
+
+/** Any name turns on postgres.js's per-connection prepared statements; the driver picks the real names by text. */
+const PREPARED = 'reusable';
+
+const pgSessionOf = (db: Db) => (db as unknown as { session: PgDrizzleSession }).session;
+
+/**
+ * Reusable statements by shape (e.g. the set of columns an UPDATE writes), at most `max` shapes; others
+ * are built per call. `build` renders with one handle, so an instance serves one dialect.
+ */
 export class StatementShapes {
   #byShape = new Map<string, ReusableStatement>();
   constructor(

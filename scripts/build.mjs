@@ -1,6 +1,7 @@
 // Builds dist/controller.mjs (Node, Deno, Bun) and dist/worker.mjs (Cloudflare Workers).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
 
 execFileSync(process.execPath, ['scripts/gen-assets.mjs'], { stdio: 'inherit' });
 
@@ -29,7 +30,12 @@ await build({
   // clients for remote servers (a quarter of a second of a cold start on a busy machine). Its sqlite3 entry
   // is the same drizzle() over a client we pass in; the runtime adapters load the remote clients only for
   // a remote URL (src/runtime/fs.ts).
-  alias: { 'drizzle-orm/libsql': 'drizzle-orm/libsql/sqlite3' },
+  // Some dependencies (postgres.js) import Node built-ins by bare name ('os', 'net'); Deno resolves
+  // only the `node:` form, so the bundle names every built-in that way.
+  alias: {
+    ...Object.fromEntries(builtinModules.filter((m) => !m.startsWith('_') && !m.includes('/')).map((m) => [m, `node:${m}`])),
+    'drizzle-orm/libsql': 'drizzle-orm/libsql/sqlite3',
+  },
   banner: {
     js: "import { createRequire as __controllerCreateRequire } from 'node:module';\nconst require = __controllerCreateRequire(import.meta.url);",
   },

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { Admission } from './http/admission';
 import type { Config } from './config';
 import type { AppCtx } from './context';
-import { migrate, openStore, type CreateLibsqlClient, type WalCheckpointer } from '../db/client';
+import { migrate, openStore, type CreateLibsqlClient, type PgDriver, type WalCheckpointer } from '../db/client';
 import { controllerSetting } from '../db/schema/index';
 import { PolicyCache } from './services/rbac/policy';
 import { TokenGenerationCache } from './services/auth/token-generation';
@@ -40,6 +40,8 @@ export interface BootDeps {
   config: Config;
   logger: Logger;
   createClient: CreateLibsqlClient;
+  /** The PostgreSQL driver, on runtimes that have one (DB_URL=postgres://…). */
+  pgDriver?: PgDriver;
   keyFiles?: KeyFileStore;
   clock?: Clock;
   ids?: Ids;
@@ -112,6 +114,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
   const startedAt = clock.now();
   const store = await openStore(deps.createClient, {
     ...deps.config.db,
+    pgDriver: deps.pgDriver,
     walCheckpointer: deps.walCheckpointer,
     onCheckpointError: (message, err) => deps.logger.warn(message, { err: String(err) }),
     onRenewError: (err) =>

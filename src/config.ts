@@ -121,11 +121,16 @@ export const EnvSchema = v.object({
   DB_URL: v.pipe(
     v.optional(v.string(), 'file:./data/controller.db'),
     v.trim(),
-    v.regex(/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/, 'must start with file:, libsql://, http(s):// or ws(s)://'),
+    v.regex(
+      /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/|postgres(ql)?:\/\/)/,
+      'must start with file:, libsql://, http(s)://, ws(s)://, postgres:// or postgresql://',
+    ),
   ),
   DB_AUTH_TOKEN: optionalText,
   DB_BUSY_TIMEOUT_MS: int(100, 0, 60_000),
   DB_WRITE_WAIT_MS: int(5000, 10, 120_000),
+  // PostgreSQL only: connections this instance may open (each instance has its own pool).
+  DB_POOL_MAX: int(10, 1, 1000),
   ENCRYPTION_KEY: v.optional(
     v.pipe(
       v.string(),
@@ -238,7 +243,7 @@ export interface Config {
   /** Which hops in front of the Controller are its own proxies (see src/http/client-ip.ts). */
   trustProxy: TrustProxy;
   tls?: TlsSource;
-  db: { url: string; authToken?: string; busyTimeoutMs: number; writeWaitMs: number };
+  db: { url: string; authToken?: string; busyTimeoutMs: number; writeWaitMs: number; poolMax: number };
   encryptionKey?: string;
   encryptionKeyFile: string;
   maxJsonBodyBytes: number;
@@ -393,6 +398,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       authToken: env.DB_AUTH_TOKEN,
       busyTimeoutMs: env.DB_BUSY_TIMEOUT_MS,
       writeWaitMs: env.DB_WRITE_WAIT_MS,
+      poolMax: env.DB_POOL_MAX,
     },
     encryptionKey: env.ENCRYPTION_KEY,
     encryptionKeyFile: env.ENCRYPTION_KEY_FILE,

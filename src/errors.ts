@@ -85,18 +85,62 @@ export const conflict = (message: string) => new ServiceError('CONFLICT', messag
 export const invalid = (message: string) => new ServiceError('VALIDATION_FAILED', message);
 export const forbidden = (message: string) => new ServiceError('FORBIDDEN', message);
 
-/** SQLite/libSQL failures that mean "try again later", never "your request is wrong". */
+/**
+ * Database failures the caller can act on: "try again later" (busy, unreachable, a transaction that
+ * lost a race and kept losing it) or a constraint the request broke. SQLite/libSQL and PostgreSQL
+ * (SQLSTATE codes) alike; drizzle wraps the driver's error, so the causes are walked too.
+ */
 export function classifyDbError(err: unknown): ServiceError | undefined {
-  const e = err as { code?: string; rawCode?: number; message?: string } | undefined;
-  const text = `${e?.code ?? ''} ${e?.message ?? ''}`;
-  if (/SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(text)) {
-    return new ServiceError('CONTROLLER_DB_BUSY', 'The database is busy; retry shortly', { retryAfterSec: 1, cause: err });
+  for (let e = err as DbErrorLike | undefined, depth = 0; e && depth < 5; e = e.cause as DbErrorLike | undefined, depth++) {
+    const found = classifyOne(e, err);
+    if (found) return found;
+    if (e.cause === e) break;
   }
-  if (/SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL|ECONNREFUSED|ECONNRESET|fetch failed|SERVER_ERROR|HRANA|CLIENT_CLOSED/i.test(text)) {
-    return new ServiceError('CONTROLLER_DB_UNAVAILABLE', 'The database is unavailable; retry shortly', {
-      retryAfterSec: 5,
+  return undefined;
+}
+
+interface DbErrorLike {
+  code?: unknown;
+  message?: string;
+  cause?: unknown;
+  constraint_name?: string;
+  column_name?: string;
+  table_name?: string;
+}
+
+function classifyOne(e: DbErrorLike, err: unknown): ServiceError | undefined {
+  const code = typeof e.code === 'string' ? e.code : '';
+  const text = `${code} ${e.message ?? ''}`;
+  const busy = () => new ServiceError('CONTROLLER_DB_BUSY', 'The database is busy; retry shortly', { retryAfterSec: 1, cause: err });
+  const down = () =>
+    new ServiceError('CONTROLLER_DB_UNAVAILABLE', 'The database is unavailable; retry shortly', { retryAfterSec: 5, cause: err });
+  if (/SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(text)) return busy();
+  if (/SQLITE_CANTOPEN|SQLITE_IOERR|SQLITE_FULL|ECONNREFUSED|ECONNRESET|fetch failed|SERVER_ERROR|HRANA|CLIENT_CLOSED/i.test(text))
+    return down();
+  // PostgreSQL: serialization failure and deadlock (already retried by withTransaction), lock timeout.
+  if (code === '40001' || code === '40P01' || code === '55P03') return busy();
+  // The server went away, is starting or stopping, has no connection slot, or the pool lost its socket.
+  if (/^(08|57P0|53300)/.test(code) || /^(CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|ETIMEDOUT|EPIPE)$/.test(code)) return down();
+  if (code === '23505' || /SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)|UNIQUE constraint failed/.test(text)) {
+    return new ServiceError('CONFLICT', `A record with the same key already exists${e.constraint_name ? ` (${e.constraint_name})` : ''}`, {
       cause: err,
     });
+  }
+  if (code === '23503' || /SQLITE_CONSTRAINT_FOREIGNKEY|FOREIGN KEY constraint failed/.test(text)) {
+    return new ServiceError('CONFLICT', 'The record refers to, or is referred to by, a record that does not exist or still exists', {
+      cause: err,
+    });
+  }
+  // PostgreSQL cannot store NUL in text (SQLite can) and refuses text that is not a number where a
+  // number column is compared: both are bad input, not a server fault.
+  if (code === '22021' || code === '22P05') {
+    return new ServiceError('VALIDATION_FAILED', 'text values must not contain NUL (\\u0000) characters', { cause: err });
+  }
+  if (code === '22P02' || code === '22003') {
+    return new ServiceError('VALIDATION_FAILED', `a value is not a valid number or is out of range: ${e.message ?? ''}`, { cause: err });
+  }
+  if (code === '23502' || /SQLITE_CONSTRAINT_NOTNULL|NOT NULL constraint failed/.test(text)) {
+    return new ServiceError('VALIDATION_FAILED', `${e.column_name ?? 'a required field'}: must not be empty`, { cause: err });
   }
   return undefined;
 }

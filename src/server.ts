@@ -1,3 +1,4 @@
+import { pgDriver } from '../db/pg-driver';
 import { createApp } from './app';
 import { bootstrap } from './boot';
 import { ConfigError, loadConfig } from './config';
@@ -34,6 +35,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
       config,
       logger,
       createClient: rt.createClient,
+      pgDriver,
       keyFiles: rt.keyFiles,
       ed25519: rt.ed25519,
       walCheckpointer: rt.walCheckpointer,

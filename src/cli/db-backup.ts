@@ -57,8 +57,10 @@ export async function backupDatabase(
   await rm(partial, { force: true });
   const source = await openStore(createClient, { url: opts.from, busyTimeoutMs: 1000, writeWaitMs: 5000 });
   try {
+    if (source.kind === 'postgres') throw new CopyRefused('db backup copies an embedded file database; back up PostgreSQL with pg_dump');
+    const { client } = source;
     // A checkpoint running at that moment can make the read transaction's start fail with BUSY.
-    await retryBusy(() => source.client.execute({ sql: 'VACUUM INTO ?', args: [partial] }));
+    await retryBusy(() => client.execute({ sql: 'VACUUM INTO ?', args: [partial] }));
   } catch (err) {
     await rm(partial, { force: true });
     throw err;

@@ -5,6 +5,9 @@ import { existsSync } from 'node:fs';
 import { count, getTableColumns, getTableName, gt, is, sql, type SQL } from 'drizzle-orm';
 import { SQLiteTable, getTableConfig, type SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { migrate, openStore, retryBusy, type CreateLibsqlClient, type Store } from '../../db/client';
+import { execute } from '../../db/dialect';
+import { migrations as pgMigrations } from '../../db/migrations-pg/index';
+import { pgDriver } from '../../db/pg-driver';
 import { migrations } from '../../db/migrations/index';
 import * as schema from '../../db/schema/index';
 
@@ -107,7 +110,7 @@ export function dialectOf(url: string): 'sqlite' | 'postgres' {
 }
 
 async function advanceIdentitySequences(store: Store, url: string): Promise<void> {
-  for (const statement of identityResetStatements(dialectOf(url))) await store.db.run(sql.raw(statement));
+  for (const statement of identityResetStatements(dialectOf(url))) await execute(store.db, sql.raw(statement));
 }
 
 async function rowCount(store: Store, t: Table): Promise<number> {
@@ -172,11 +175,17 @@ export async function copyDatabase(createClient: CreateLibsqlClient, opts: CopyO
   const batchRows = Math.max(1, opts.batchRows ?? COPY_BATCH_ROWS);
   const tables = tablesInForeignKeyOrder();
   const seeded = await seededCounts(createClient);
-  const source = await openStore(createClient, { url: opts.from, authToken: opts.authTokenFrom, busyTimeoutMs: 1000, writeWaitMs: 5000 });
+  const source = await openStore(createClient, {
+    url: opts.from,
+    authToken: opts.authTokenFrom,
+    busyTimeoutMs: 1000,
+    writeWaitMs: 5000,
+    pgDriver,
+  });
   let target: Store | undefined;
   try {
     await assertSourceMigrated(source);
-    target = await openStore(createClient, { url: opts.to, authToken: opts.authTokenTo, busyTimeoutMs: 1000, writeWaitMs: 5000 });
+    target = await openStore(createClient, { url: opts.to, authToken: opts.authTokenTo, busyTimeoutMs: 1000, writeWaitMs: 5000, pgDriver });
     await migrate(target);
     const existing: Array<{ table: string; rows: number }> = [];
     let used = false;
@@ -243,11 +252,15 @@ export async function copyDatabase(createClient: CreateLibsqlClient, opts: CopyO
 async function assertSourceMigrated(source: Store): Promise<void> {
   let done: Set<number>;
   try {
-    done = new Set((await source.client.execute('SELECT id FROM schema_migration')).rows.map((r) => Number(r.id)));
+    const rows: Array<{ id: unknown }> =
+      source.kind === 'postgres'
+        ? await (source.db as unknown as { execute(q: SQL): Promise<Array<{ id: unknown }>> }).execute(sql`SELECT id FROM schema_migration`)
+        : (await source.client.execute('SELECT id FROM schema_migration')).rows.map((r) => ({ id: r.id }));
+    done = new Set(rows.map((r) => Number(r.id)));
   } catch {
     throw new CopyRefused('the source has no Controller schema (no schema_migration table); check --from');
   }
-  const missing = migrations.filter((m) => !done.has(m.id)).map((m) => m.tag);
+  const missing = (source.kind === 'postgres' ? pgMigrations : migrations).filter((m) => !done.has(m.id)).map((m) => m.tag);
   if (missing.length) {
     throw new CopyRefused(
       `the source is at an older schema (missing ${missing.join(', ')}): start this Controller version on it once (it migrates at start), stop it, then copy`,

@@ -17,13 +17,18 @@ export async function runTick(ctx: AppCtx, job: Job, tickMs: number): Promise<Ti
   const tick = Math.floor(tickMs / 1000) * 1000;
   // Per-instance jobs lease (job@instance, tick): every instance runs the tick once.
   const leaseName = job.perInstance ? `${job.name}@${ctx.instanceId}` : job.name;
-  const claimed = await withTransaction(ctx, async (tx) => {
-    const res = await tx.db
-      .insert(jobRun)
-      .values({ job: leaseName, tick, owner: ctx.instanceId, startedAt: tx.clock.now() })
-      .onConflictDoNothing();
-    return res.rowsAffected === 1;
-  });
+  const claimed = await withTransaction(
+    ctx,
+    async (tx) => {
+      const res = await tx.db
+        .insert(jobRun)
+        .values({ job: leaseName, tick, owner: ctx.instanceId, startedAt: tx.clock.now() })
+        .onConflictDoNothing();
+      return res.rowsAffected === 1;
+      // One insert that either wins the key or does nothing: correct at any isolation, so no retries.
+    },
+    { isolation: 'read committed' },
+  );
   if (!claimed) {
     ctx.metrics.jobRuns.add(1, { job: job.name, result: 'skipped' });
     return { ran: false, reason: 'claimed-elsewhere' };

@@ -1,3 +1,5 @@
+import { execute } from '../../db/dialect';
+import { sql } from 'drizzle-orm';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTestApp } from '../harness/app';
@@ -46,7 +48,7 @@ test('used token ids: one row per flush, 12 bytes per id; ids with the old line 
     for (let i = 0; i < 50; i++) assert.equal(store.use(`id-${i}`, 'fog-1', t0 + 60_000), true);
     assert.equal(store.use(odd, 'fog-1', t0 + 120_000), true);
     await store.flush(t.ctx);
-    const rows = await t.ctx.store.client.execute('SELECT expires_at, ids, digests FROM agent_jti_batch');
+    const rows = await t.ctx.store.raw.execute('SELECT expires_at, ids, digests FROM agent_jti_batch');
     assert.equal(rows.rows.length, 1, 'one row for the whole flush');
     assert.equal(Number(rows.rows[0]!.expires_at), t0 + 120_000, 'the latest expiry of the batch');
     assert.equal(rows.rows[0]!.ids, '', 'new rows keep digests only');
@@ -60,7 +62,7 @@ test('used token ids: one row per flush, 12 bytes per id; ids with the old line 
     clock.advance(121_000);
     const { cleanupExpiredTokens } = await import('../../src/services/maintenance/token-cleanup');
     assert.equal((await cleanupExpiredTokens(t.ctx)).agentJtiBatches, 1);
-    assert.equal((await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 0);
+    assert.equal((await t.ctx.store.raw.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 0);
   } finally {
     await t.close();
   }
@@ -73,7 +75,7 @@ test('used token ids: rows written before migration 0015 (ids as text lines) are
     const t0 = clock.now();
     const odd = 'x\tfake-fog:stolen';
     const lines = [`fog-1:old-a\t${t0 + 60_000}`, `${JSON.stringify(`fog-1:${odd}`)}\t${t0 + 60_000}`, `fog-1:gone\t${t0 - 1}`].join('\n');
-    await t.ctx.store.client.execute({ sql: 'INSERT INTO agent_jti_batch (expires_at, ids) VALUES (?, ?)', args: [t0 + 60_000, lines] });
+    await t.ctx.store.raw.execute('INSERT INTO agent_jti_batch (expires_at, ids) VALUES (?, ?)', [t0 + 60_000, lines]);
     const store = new JtiStore(clock, t.ctx.logger);
     store.use('new-b', 'fog-1', t0 + 60_000);
     await store.flush(t.ctx);
@@ -104,7 +106,7 @@ test('used token ids: the cleanup deletes any number of expired batches (in chun
     clock.advance(61_000);
     const { cleanupExpiredTokens } = await import('../../src/services/maintenance/token-cleanup');
     assert.deepEqual(await cleanupExpiredTokens(t.ctx), { refreshTokens: 0, agentJtiBatches: 45, jobRuns: 0 });
-    assert.equal((await t.ctx.store.client.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 1);
+    assert.equal((await t.ctx.store.raw.execute('SELECT count(*) AS n FROM agent_jti_batch')).rows[0]!.n, 1);
     const restarted = new JtiStore(clock, t.ctx.logger);
     await restarted.load(t.ctx);
     assert.equal(restarted.use('live', 'fog-1', t0 + 600_000), false);
@@ -164,7 +166,7 @@ test('used token ids across instances: a batch that commits after a higher id wa
     // Id 10 commits while 1–3 are there; then id 5 commits late, as a PostgreSQL sequence allows.
     a.use('high', 'fog-1', t0 + 600_000);
     await a.flush(t.ctx);
-    await t.ctx.store.client.execute('UPDATE agent_jti_batch SET id = 10 WHERE id = 4');
+    await execute(t.ctx.store.db, sql`UPDATE agent_jti_batch SET id = 10 WHERE id = 4`);
     await b.sync(t.ctx);
     assert.equal(b.use('high', 'fog-1', t0 + 600_000), false);
     const late = new Uint8Array(12);
@@ -177,10 +179,10 @@ test('used token ids across instances: a batch that commits after a higher id wa
     view.setUint32(8, Math.ceil((t0 + 600_000) / 1000), true);
     clock.advance(5_000);
     await b.sync(t.ctx);
-    await t.ctx.store.client.execute({
-      sql: "INSERT INTO agent_jti_batch (id, expires_at, ids, digests) VALUES (5, ?, '', ?)",
-      args: [t0 + 600_000, late],
-    });
+    await execute(
+      t.ctx.store.db,
+      sql`INSERT INTO agent_jti_batch (id, expires_at, ids, digests) VALUES (5, ${t0 + 600_000}, '', ${Buffer.from(late)})`,
+    );
     clock.advance(1_000);
     await b.sync(t.ctx);
     assert.equal(b.use('late', 'fog-1', t0 + 600_000), false, 'the late batch below the highest id seen was merged');

@@ -31,8 +31,8 @@ async function send(t: TestApp, token: string, s: Step) {
   return { status: r.status, requestId: r.headers.get('x-request-id') };
 }
 
-const count = async (t: TestApp) => Number((await t.ctx.store.client.execute('SELECT count(*) AS n FROM audit_event')).rows[0]!.n);
-const newest = async (t: TestApp) => (await t.ctx.store.client.execute('SELECT * FROM audit_event ORDER BY id DESC LIMIT 1')).rows[0]!;
+const count = async (t: TestApp) => Number((await t.ctx.store.raw.execute('SELECT count(*) AS n FROM audit_event')).rows[0]!.n);
+const newest = async (t: TestApp) => (await t.ctx.store.raw.execute('SELECT * FROM audit_event ORDER BY id DESC LIMIT 1')).rows[0]!;
 
 const Y = (kind: string, name: string, body: string) => `apiVersion: iofog.org/v3\nkind: ${kind}\nmetadata: { name: ${name} }\n${body}`;
 const TEMPLATE = {

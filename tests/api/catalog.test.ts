@@ -34,7 +34,7 @@ test('registries: CRUD, passwords encrypted and never returned, built-ins protec
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = created.body.id;
     assert.equal(id, 3);
-    const stored = await t.ctx.store.client.execute({ sql: 'SELECT password_enc FROM registry WHERE id = ?', args: [id] });
+    const stored = await t.ctx.store.raw.execute('SELECT password_enc FROM registry WHERE id = ?', [id]);
     assert.ok(!String(stored.rows[0]!.password_enc).includes('s3cr3t'));
     const list = await t.call('GET', '/api/v3/registries', { token: viewer });
     assert.deepEqual(
@@ -87,7 +87,7 @@ test('outbox: the registries fan-out to many fogs runs in chunks with a cursor',
       { length: PROPAGATION_CHUNK + 20 },
       (_, i) => `('fog-${String(i).padStart(4, '0')}-uuid', 'f${i}', ${now}, ${now})`,
     ).join(',');
-    await t.ctx.store.client.execute(`INSERT INTO fog (uuid, name, created_at, updated_at) VALUES ${rows}`);
+    await t.ctx.store.raw.execute(`INSERT INTO fog (uuid, name, created_at, updated_at) VALUES ${rows}`);
     assert.equal(
       (
         await t.call('POST', '/api/v3/registries', {
@@ -101,7 +101,7 @@ test('outbox: the registries fan-out to many fogs runs in chunks with a cursor',
     assert.deepEqual(first.ran && first.result, { processed: 0, failed: 0, pending: 1 });
     const second = await drain(t);
     assert.deepEqual(second.ran && second.result, { processed: 1, failed: 0, pending: 0 });
-    const flagged = await t.ctx.store.client.execute('SELECT count(DISTINCT fog_uuid) AS n FROM fog_change');
+    const flagged = await t.ctx.store.raw.execute('SELECT count(DISTINCT fog_uuid) AS n FROM fog_change');
     assert.equal(flagged.rows[0]!.n, PROPAGATION_CHUNK + 20);
     const third = await drain(t);
     assert.deepEqual(third.ran && third.result, { processed: 0, failed: 0, pending: 0 });

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { makeTestApp } from '../harness/app';
 import { ManualClock } from '../../src/lib/clock';
 import { runTick } from '../../src/jobs/runner';
@@ -64,7 +63,7 @@ test('cluster controllers: two instances on one database both register; heartbea
   const b = await makeTestApp({
     clock,
     env: {
-      DB_URL: `file:${join(a.dir, 'controller.db')}`,
+      DB_URL: a.ctx.config.db.url,
       ENCRYPTION_KEY: a.ctx.config.encryptionKey!,
       CONTROLLER_UUID: '22222222-3333-4444-8555-666666666666',
     },

@@ -76,7 +76,7 @@ test('an unexpected failure is a JSON 500 without internals; the cause is logged
   try {
     const token = (await t.login()).accessToken;
     // Drop a table behind the service's back: the failure is not a database-availability fault.
-    await t.ctx.store.client.execute('DROP TABLE auth_password_history');
+    await t.ctx.store.raw.execute('DROP TABLE auth_password_history');
     const r = await t.call('POST', '/api/v3/user/change-password', {
       token,
       body: { currentPassword: 'Admin-Passw0rd-1', newPassword: 'Another-Passw0rd-9' },

@@ -14,7 +14,7 @@ async function events(t: TestApp, token: string, query = '') {
   return r.body as { events: Array<Record<string, any>>; total: number; limit: number; offset: number };
 }
 
-const rowCount = async (t: TestApp) => Number((await t.ctx.store.client.execute('SELECT count(*) AS n FROM audit_event')).rows[0]!.n);
+const rowCount = async (t: TestApp) => Number((await t.ctx.store.raw.execute('SELECT count(*) AS n FROM audit_event')).rows[0]!.n);
 
 test('events: every successful write leaves exactly one event; failing writes leave none', async () => {
   const t = await makeTestApp();

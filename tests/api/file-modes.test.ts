@@ -32,7 +32,7 @@ test('a fresh start creates the data and key folders 0700 and the database, its 
     const ctx = await start(dir);
     try {
       // Written data: the WAL and its index exist now.
-      await ctx.store.client.execute("INSERT INTO controller_setting (key, value, updated_at) VALUES ('mode-probe', 'x', 0)");
+      await ctx.store.raw.execute("INSERT INTO controller_setting (key, value, updated_at) VALUES ('mode-probe', 'x', 0)");
       assert.equal(mode(join(dir, 'data')), '700');
       assert.equal(mode(join(dir, 'keys')), '700');
       for (const f of [

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { makeTestApp, USER_PASSWORD, CHANGED_PASSWORD, type TestApp } from '../harness/app';
 import { AgentSigner } from '../harness/agent-token';
 import { ManualClock } from '../../src/lib/clock';
@@ -255,7 +254,7 @@ test('policy changes reach every instance on the same database within a second',
   const a = await makeTestApp({ clock });
   const b = await makeTestApp({
     clock,
-    env: { DB_URL: `file:${join(a.dir, 'controller.db')}`, ENCRYPTION_KEY: a.ctx.config.encryptionKey! },
+    env: { DB_URL: a.ctx.config.db.url, ENCRYPTION_KEY: a.ctx.config.encryptionKey! },
   });
   try {
     const admin = (await a.login()).accessToken;

@@ -33,12 +33,12 @@ test('migrations apply once; a second start on the same file is a no-op; PRAGMAs
   try {
     const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     assert.deepEqual((await migrate(a.store)).applied, []);
-    const mode = await a.store.client.execute('PRAGMA journal_mode');
+    const mode = await a.store.raw.execute('PRAGMA journal_mode');
     assert.equal(mode.rows[0]!.journal_mode, 'wal');
-    assert.equal((await a.store.client.execute('PRAGMA foreign_keys')).rows[0]!.foreign_keys, 1);
+    assert.equal((await a.store.raw.execute('PRAGMA foreign_keys')).rows[0]!.foreign_keys, 1);
     a.store.close();
     const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
-    const rows = await b.store.client.execute('SELECT tag FROM schema_migration');
+    const rows = await b.store.raw.execute('SELECT tag FROM schema_migration');
     assert.deepEqual(
       rows.rows.map((r) => r.tag),
       [
@@ -73,7 +73,7 @@ test('private keys and TOTP secrets are encrypted at rest; a wrong ENCRYPTION_KE
   const key = Vault.generateKey();
   try {
     const ctx = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
-    const rows = await ctx.store.client.execute('SELECT private_jwk_enc, public_jwk FROM auth_signing_key');
+    const rows = await ctx.store.raw.execute('SELECT private_jwk_enc, public_jwk FROM auth_signing_key');
     assert.equal(rows.rows.length, 1);
     const enc = String(rows.rows[0]!.private_jwk_enc);
     assert.match(enc, /^v1\./);
@@ -97,7 +97,7 @@ test('many concurrent writes in one process all commit (serialized, no self-dead
       results.filter((r) => r.status === 'rejected'),
       [],
     );
-    const count = await t.ctx.store.client.execute("SELECT count(*) AS n FROM auth_group WHERE name LIKE 'g-%'");
+    const count = await t.ctx.store.raw.execute("SELECT count(*) AS n FROM auth_group WHERE name LIKE 'g-%'");
     assert.equal(count.rows[0]!.n, 40);
   } finally {
     await t.close();
@@ -163,7 +163,7 @@ test('bootstrap admin: replaced when the configured credentials change; never ov
       logger: createLogger('silent'),
       createClient,
     });
-    const users = await b.store.client.execute('SELECT email FROM auth_user WHERE is_bootstrap = 1 AND deleted_at IS NULL');
+    const users = await b.store.raw.execute('SELECT email FROM auth_user WHERE is_bootstrap = 1 AND deleted_at IS NULL');
     assert.deepEqual(
       users.rows.map((r) => r.email),
       ['root@example.com'],
@@ -186,10 +186,7 @@ test('change index: idle polls skip the database; raises from another instance s
     const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
     const now = Date.now();
-    await a.store.client.execute({
-      sql: 'INSERT INTO fog (uuid, name, created_at, updated_at) VALUES (?, ?, ?, ?)',
-      args: ['f-1', 'f1', now, now],
-    });
+    await a.store.raw.execute('INSERT INTO fog (uuid, name, created_at, updated_at) VALUES (?, ?, ?, ?)', ['f-1', 'f1', now, now]);
     a.changeIndex.start(a.store.db, a.logger);
     await a.changeIndex.refresh(a.store.db);
     const { readChanges, raiseFlags } = await import('../../src/services/changes/flags');

@@ -145,7 +145,7 @@ test('reset token: an admin issues it, the user sets a password without logging 
     const issued = await t.call('POST', `/api/v3/users/${id}/reset-token`, { token: admin });
     assert.equal(issued.status, 200);
     assert.equal(issued.body.expiresIn, 3600);
-    const stored = await t.ctx.store.client.execute('SELECT token_hash FROM auth_reset_token');
+    const stored = await t.ctx.store.raw.execute('SELECT token_hash FROM auth_reset_token');
     assert.ok(!stored.rows.some((r) => r.token_hash === issued.body.resetToken), 'only a hash is stored');
 
     const change = (body: unknown, token?: string) => t.call('POST', '/api/v3/user/change-password', { body, token });

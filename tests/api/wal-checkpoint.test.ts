@@ -4,9 +4,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
-import { openStore, WAL_SAFETY_PAGES } from '../../db/client';
+import { openStore, WAL_SAFETY_PAGES, type LibsqlStore, type OpenOptions } from '../../db/client';
 import { nodeWalCheckpointer, WAL_RESTART_FRAMES } from '../../src/runtime/wal-checkpoint-node';
 import { waitFor } from '../harness/wait';
+
+/** These tests are about the embedded file's WAL: they open file: URLs on every test dialect. */
+async function openLibsql(opts: OpenOptions): Promise<LibsqlStore> {
+  const store = await openStore(createClient, opts);
+  if (store.kind === 'postgres') throw new Error('a file: URL opened PostgreSQL');
+  return store;
+}
 
 const size = (p: string) => {
   try {
@@ -21,7 +28,7 @@ test('WAL checkpoints: off the event loop on Node — commits leave the WAL alon
   const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
   const file = join(dir, 'c.db');
   let stops = 0;
-  const store = await openStore(createClient, {
+  const store = await openLibsql({
     url: `file:${file}`,
     busyTimeoutMs: 100,
     writeWaitMs: 5000,
@@ -72,7 +79,7 @@ test('WAL checkpoints: under writes that never stop, the WAL starts over near WA
   const file = join(dir, 'c.db');
   let pauses = 0;
   const warnings: string[] = [];
-  const store = await openStore(createClient, {
+  const store = await openLibsql({
     url: `file:${file}`,
     busyTimeoutMs: 100,
     writeWaitMs: 5000,
@@ -155,7 +162,7 @@ test('WAL checkpoints: closing the store ends the thread cleanly, again and agai
   try {
     for (let round = 0; round < 8; round++) {
       const warnings: string[] = [];
-      const store = await openStore(createClient, {
+      const store = await openLibsql({
         url: `file:${file}`,
         busyTimeoutMs: 100,
         writeWaitMs: 5000,
@@ -175,7 +182,7 @@ test('WAL checkpoints: closing the store ends the thread cleanly, again and agai
         `round ${round}: the thread empties the WAL when it stops (warnings: ${warnings.join(' | ') || 'none'})`,
       );
     }
-    const check = await openStore(createClient, { url: `file:${file}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
+    const check = await openLibsql({ url: `file:${file}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
     assert.equal(Number((await check.client.execute('SELECT count(*) FROM t')).rows[0]![0]), 1600);
     await check.close();
   } finally {
@@ -185,7 +192,7 @@ test('WAL checkpoints: closing the store ends the thread cleanly, again and agai
 
 test('WAL checkpoints: without a checkpointer the connections keep SQLite’s automatic checkpoints', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
-  const store = await openStore(createClient, { url: `file:${join(dir, 'c.db')}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
+  const store = await openLibsql({ url: `file:${join(dir, 'c.db')}`, busyTimeoutMs: 100, writeWaitMs: 5000 });
   try {
     assert.equal(Number((await store.client.execute('PRAGMA wal_autocheckpoint')).rows[0]![0]), 1000);
   } finally {
@@ -198,7 +205,7 @@ test('WAL checkpoints: with the thread gone, commits still checkpoint once the W
   const dir = mkdtempSync(join(tmpdir(), 'ctl-wal-'));
   const file = join(dir, 'c.db');
   // A checkpointer whose thread never checkpoints (as if it had died).
-  const store = await openStore(createClient, {
+  const store = await openLibsql({
     url: `file:${file}`,
     busyTimeoutMs: 100,
     writeWaitMs: 5000,

@@ -1,10 +1,12 @@
 // The fleet flow against the built bundle as a real process: an operator over the REST API and the
-// Edgelet simulator (tests/harness/edgelet.ts) over the agent contract.
+// Edgelet simulator (tests/harness/edgelet.ts) over the agent contract, on both storage dialects
+// (PostgreSQL: a fresh, empty database the bundle migrates itself, see tests/harness/postgres.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Edgelet } from '../harness/edgelet';
 import { ADMIN, startController } from '../harness/process';
 import { waitFor } from '../harness/wait';
+import { emptyPgDatabase, type PgDatabase } from '../harness/postgres';
 
 const APP_YAML = `apiVersion: iofog.org/v3
 kind: Application
@@ -25,8 +27,18 @@ spec:
       config: {}
 `;
 
-test('operator → agent: provision, config, status, deploy from YAML, patch, commands, delete, UNKNOWN', { timeout: 120_000 }, async () => {
-  const ctl = await startController();
+for (const dialect of ['libSQL', 'PostgreSQL'] as const) {
+  test(
+    `operator → agent (${dialect}): provision, config, status, deploy from YAML, patch, commands, delete, UNKNOWN`,
+    { timeout: 120_000 },
+    () => operatorToAgent(dialect),
+  );
+}
+
+async function operatorToAgent(dialect: 'libSQL' | 'PostgreSQL'): Promise<void> {
+  let pg: PgDatabase | undefined;
+  if (dialect === 'PostgreSQL') pg = await emptyPgDatabase();
+  const ctl = await startController(pg ? { env: { DB_URL: pg.url } } : {});
   try {
     const api = async (method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; type?: string } = {}) => {
       const res = await fetch(ctl.url + path, {
@@ -148,5 +160,6 @@ test('operator → agent: provision, config, status, deploy from YAML, patch, co
     assert.equal((await api('GET', `/api/v3/iofog/${uuid}`, { token: admin })).status, 404);
   } finally {
     await ctl.stop('SIGKILL');
+    await pg?.drop();
   }
-});
+}

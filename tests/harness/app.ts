@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
+import { pgDriver } from '../../db/pg-driver';
 import { createApp } from '../../src/app';
 import { bootstrap } from '../../src/boot';
 import { loadConfig } from '../../src/config';
@@ -11,6 +12,7 @@ import { createLogger } from '../../src/lib/logger';
 import type { App } from '../../src/http/types';
 import { Vault } from '../../src/crypto/vault';
 import type { Ed25519Verifier } from '../../src/auth/agent-auth';
+import { freshPgDatabase, onPostgres, type PgDatabase } from './postgres';
 
 export const ADMIN = { email: 'admin@example.com', password: 'Admin-Passw0rd-1' };
 export const USER_PASSWORD = 'Initial-Passw0rd-1';
@@ -35,11 +37,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A fresh app on a fresh libSQL file; each test gets its own. */
+/**
+ * A fresh app on a fresh database; each test gets its own: a libSQL file, or on the PostgreSQL pass
+ * (TEST_DB=postgres / TEST_PG_URL, see harness/postgres.ts) a database of its own on the test cluster.
+ */
 export async function makeTestApp(opts: { env?: Record<string, string>; clock?: Clock; ed25519?: Ed25519Verifier } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'controller-api-'));
+  let pg: PgDatabase | undefined;
+  if (onPostgres && !opts.env?.DB_URL) pg = await freshPgDatabase();
   const config = loadConfig({
-    DB_URL: `file:${join(dir, 'controller.db')}`,
+    DB_URL: pg?.url ?? `file:${join(dir, 'controller.db')}`,
     ENCRYPTION_KEY: Vault.generateKey(),
     OIDC_BOOTSTRAP_ADMIN_USERNAME: ADMIN.email,
     OIDC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
@@ -49,7 +56,13 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
   });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, (l) => logs.push(l));
-  const ctx = await bootstrap({ config, logger, createClient, clock: opts.clock, ed25519: opts.ed25519 });
+  let ctx: AppCtx;
+  try {
+    ctx = await bootstrap({ config, logger, createClient, pgDriver, clock: opts.clock, ed25519: opts.ed25519 });
+  } catch (err) {
+    await pg?.drop();
+    throw err;
+  }
   const app = createApp(ctx);
   const call: TestApp['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
@@ -112,6 +125,7 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
     userToken,
     async close() {
       await ctx.store.close();
+      await pg?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

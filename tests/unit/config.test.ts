@@ -15,6 +15,13 @@ test('defaults: embedded database, port 51121, loopback public URL', () => {
   assert.equal(c.bootstrapAdmin, undefined);
 });
 
+test('DB_URL accepts postgres:// and postgresql://; DB_POOL_MAX sizes their pool (default 10)', () => {
+  for (const url of ['postgres://u:p@db:5432/ctl', 'postgresql://db/ctl?sslmode=require'])
+    assert.equal(loadConfig({ DB_URL: url }).db.url, url);
+  assert.equal(loadConfig({}).db.poolMax, 10);
+  assert.equal(loadConfig({ DB_POOL_MAX: '40' }).db.poolMax, 40);
+});
+
 test('empty variables count as unset', () => {
   assert.equal(loadConfig({ API_PORT: '', LOG_LEVEL: ' ' }).port, 51121);
 });
@@ -26,7 +33,8 @@ const rejects: Array<[Record<string, string>, RegExp]> = [
   [{ AUTH_MODE: 'sso' }, /AUTH_MODE must be "embedded" or "external"/],
   [{ AUTH_MODE: 'external' }, /OIDC_ISSUER_URL must be set when AUTH_MODE=external/],
   [{ AUTH_MODE: 'external', OIDC_ISSUER_URL: 'http://idp.example.com/realms/x' }, /OIDC_ISSUER_URL must be https:\/\//],
-  [{ DB_URL: 'postgres://x' }, /DB_URL must start with file:, libsql:\/\/, http\(s\):\/\/ or ws\(s\):\/\//],
+  [{ DB_URL: 'mysql://x' }, /DB_URL must start with file:, libsql:\/\/, http\(s\):\/\/, ws\(s\):\/\/, postgres:\/\/ or postgresql:\/\//],
+  [{ DB_POOL_MAX: '0' }, /DB_POOL_MAX must be a whole number between 1 and 1000/],
   [{ ENCRYPTION_KEY: 'short' }, /ENCRYPTION_KEY must be 32 random bytes encoded as base64/],
   [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY must be false, true, a hop count or a comma-separated list of proxy IPs\/CIDRs/],
   [{ CONTROLLER_PUBLIC_URL: 'http://controller.example.com' }, /CONTROLLER_PUBLIC_URL must be https:\/\//],

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { setLastActive } from '../../../db/dialect';
 import { withTransaction, type TxHost } from '../../../db/tx';
 import { every } from '../../lib/periodic';
 import type { Logger } from '../../lib/logger';
@@ -12,7 +12,7 @@ const CHUNK = 250;
  * `lastActive` of fogs, updated on every authenticated agent call: kept in memory and written in
  * batches every few seconds, so an agent's read-only calls never cost a database write.
  *
- * A flush writes CHUNK fogs per statement (`UPDATE … FROM json_each(?)`: SQLite does the lookups),
+ * A flush writes CHUNK fogs per statement (`UPDATE … FROM json_each(?)`: the database does the lookups),
  * each chunk in its own short transaction, and lets the event loop run between chunks. A statement
  * runs synchronously on the event loop: the whole fleet in one go (whether one UPDATE per fog or
  * large statements back to back) stalled every request that arrived meanwhile, and those stalls set
@@ -59,11 +59,8 @@ export class AgentActivity {
       if (i > 0) await yieldToEventLoop();
       const chunk = batch.slice(i, i + CHUNK);
       try {
-        await withTransaction(host, async (tx) => {
-          await tx.db.run(
-            sql`UPDATE fog SET last_active = j.value FROM json_each(${JSON.stringify(Object.fromEntries(chunk))}) AS j WHERE fog.uuid = j.key`,
-          );
-        });
+        // One statement that sets values it does not read: nothing for stricter isolation to protect.
+        await withTransaction(host, (tx) => setLastActive(tx.db, Object.fromEntries(chunk)), { isolation: 'read committed' });
       } catch (err) {
         // This chunk and the ones after it go back, unless the fog was touched again meanwhile.
         for (const [uuid, t] of batch.slice(i)) if (!this.#dirty.has(uuid)) this.#dirty.set(uuid, t);

@@ -211,7 +211,7 @@ export async function acknowledgeChanges(
   const pending = await stmts.anyUpTo.all(ctx.store.db, { fogUuid, upTo: t, limit: 1 });
   if (pending.length === 0) return 0;
   return withTransaction(ctx, async (tx) => {
-    const res = (await stmts.deleteUpTo.run(tx.db, { fogUuid, upTo: t })) as { rowsAffected: number };
+    const res = await stmts.deleteUpTo.run(tx.db, { fogUuid, upTo: t });
     const left = await stmts.any.all(tx.db, { fogUuid, limit: 1 });
     if (left.length === 0) tx.onSettled?.push(() => ctx.changeIndex?.cleared(fogUuid));
     return res.rowsAffected;

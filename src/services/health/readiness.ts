@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { ping } from '../../../db/dialect';
 import type { AppCtx } from '../../context';
 
 export interface Readiness {
@@ -15,7 +15,7 @@ export async function checkReadiness(ctx: AppCtx): Promise<Readiness> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
-      ctx.store.db.run(sql`SELECT 1`),
+      ping(ctx.store.db),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), DB_TIMEOUT_MS);
       }),

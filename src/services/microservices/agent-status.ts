@@ -2,6 +2,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { microservice, microserviceStatus } from '../../../db/schema/index';
 import type { Db } from '../../../db/client';
 import { inListSlots, inListValues, renderOnce, ReusableSelect, ReusableStatement } from '../../../db/statements';
+import { isPg } from '../../../db/dialect';
 import type { AppCtx } from '../../context';
 import { dropMicroserviceAccounts } from '../rbac/objects';
 
@@ -135,9 +136,11 @@ export async function microservicesOfFogs(tx: AppCtx, fogUuids: string[]): Promi
 
 // Run by every status group commit with the batch's fogs: one rendered text per IN-list size
 // (padded to a power of two up to the 512-fog chunk, so at most 10) instead of one rendering per batch.
-const ownedStatements = new Map<number, ReusableSelect<{ uuid: string; fogUuid: string | null; marked: boolean }>>();
+const ownedStatements = new Map<string, ReusableSelect<{ uuid: string; fogUuid: string | null; marked: boolean }>>();
 function microservicesOfFogsStatement(db: Db, slots: number) {
-  let stmt = ownedStatements.get(slots);
+  // Rendered per dialect: one process (the test suite) may serve a libSQL and a PostgreSQL database.
+  const key = `${isPg(db) ? 'pg' : 'sqlite'}:${slots}`;
+  let stmt = ownedStatements.get(key);
   if (!stmt) {
     const fogs = Array.from({ length: slots }, (_, i) => sql.placeholder(`fog${i}`));
     stmt = ReusableSelect.from(
@@ -146,7 +149,7 @@ function microservicesOfFogsStatement(db: Db, slots: number) {
         .from(microservice)
         .where(inArray(microservice.fogUuid, fogs)),
     );
-    ownedStatements.set(slots, stmt);
+    ownedStatements.set(key, stmt);
   }
   return stmt;
 }

@@ -1,6 +1,7 @@
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { application, catalogItem, fog, fogPlatformStatus, fogPlatformTask, microservice, volumeMount } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
+import { claimOldestPg, isPg } from '../../../db/dialect';
 import type { AppCtx } from '../../context';
 import { ServiceError, notFound } from '../../errors';
 import { errorFields } from '../../lib/logger';
@@ -94,6 +95,22 @@ export const routerView = (f: FogRow) => ({
 /** Claims the oldest eligible task (CAS on the lease); undefined when there is none or another instance won. */
 export async function claimTask(ctx: AppCtx): Promise<typeof fogPlatformTask.$inferSelect | undefined> {
   const now = ctx.clock.now();
+  if (isPg(ctx.db)) {
+    return claimOldestPg(ctx.db, fogPlatformTask, {
+      key: fogPlatformTask.fogUuid,
+      eligible: and(
+        or(eq(fogPlatformTask.status, 'pending'), eq(fogPlatformTask.status, 'in_progress')),
+        or(isNull(fogPlatformTask.nextAttemptAt), lte(fogPlatformTask.nextAttemptAt, now)),
+        or(
+          isNull(fogPlatformTask.claimedAt),
+          and(eq(fogPlatformTask.reason, 'delete'), lt(fogPlatformTask.claimedAt, now - DELETE_LEASE_MS)),
+          and(ne(fogPlatformTask.reason, 'delete'), lt(fogPlatformTask.claimedAt, now - LEASE_MS)),
+        ),
+      ),
+      orderBy: fogPlatformTask.updatedAt,
+      set: { status: 'in_progress', leaderUuid: ctx.controllerUuid, claimedAt: now, updatedAt: now },
+    });
+  }
   const candidates = await ctx.db
     .select()
     .from(fogPlatformTask)

@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull, lt, lte, or } from 'drizzle-orm';
 import { application, fog, microservice, service, servicePlatformTask } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
+import { claimOldestPg, isPg } from '../../../db/dialect';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { errorFields } from '../../lib/logger';
@@ -326,6 +327,18 @@ export async function reconcileServiceNow(ctx: AppCtx, name: string) {
 
 async function claim(ctx: AppCtx) {
   const now = ctx.clock.now();
+  if (isPg(ctx.db)) {
+    return claimOldestPg(ctx.db, servicePlatformTask, {
+      key: servicePlatformTask.serviceName,
+      eligible: and(
+        or(eq(servicePlatformTask.status, 'pending'), eq(servicePlatformTask.status, 'in_progress')),
+        or(isNull(servicePlatformTask.nextAttemptAt), lte(servicePlatformTask.nextAttemptAt, now)),
+        or(isNull(servicePlatformTask.claimedAt), lt(servicePlatformTask.claimedAt, now - LEASE_MS)),
+      ),
+      orderBy: servicePlatformTask.updatedAt,
+      set: { status: 'in_progress', leaderUuid: ctx.controllerUuid, claimedAt: now, updatedAt: now },
+    });
+  }
   const candidates = await ctx.db
     .select()
     .from(servicePlatformTask)
