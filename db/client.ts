@@ -98,7 +98,7 @@ export interface WalCheckpointControl {
 export const WAL_SAFETY_PAGES = 10_000;
 
 /**
- * Opens the database and applies the connection settings of design §5.
+ * Opens the database and applies the connection settings (WAL, foreign keys, a short busy timeout).
  * The embedded client keeps a pool of two connections: one that a write transaction can hold and one
  * for reads meanwhile (WAL lets them run side by side). Both are opened here so that each gets the
  * per-connection PRAGMAs; the pool never opens a third because writes are serialized by `writeLock`.

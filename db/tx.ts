@@ -41,7 +41,7 @@ export interface TxOptions {
  * - Reuses the caller's transaction when `ctx` already is one, so services compose.
  * - Serializes write transactions of this process (see WriteLock) and retries SQLITE_BUSY caused by
  *   other processes with jittered backoff. A retry re-runs `fn` from the start: `fn` must only touch
- *   the database — no network, no key generation, no sleeps (design §5).
+ *   the database — no network, no key generation, no sleeps.
  * - On PostgreSQL there is no in-process lock: the server isolates writers (see Isolation) and a
  *   transaction that lost a race (serialization failure, deadlock) is re-run the same way.
  * - Database failures surface as retryable 503 ServiceErrors, never as 500s or hangs.

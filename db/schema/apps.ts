@@ -54,7 +54,7 @@ export const microservice = sqliteTable(
     volumeMappings: text('volume_mappings').notNull().default('[]'),
     isRouter: integer('is_router', { mode: 'boolean' }).notNull().default(false),
     isNats: integer('is_nats', { mode: 'boolean' }).notNull().default(false),
-    /** NATS access of the workload (platform §4.9): a user in its application's account, creds mounted. */
+    /** NATS access of the workload: a user in its application's account, creds mounted. */
     natsAccess: integer('nats_access', { mode: 'boolean' }).notNull().default(false),
     natsRule: text('nats_rule'),
     isController: integer('is_controller', { mode: 'boolean' }).notNull().default(false),

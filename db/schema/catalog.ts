@@ -21,7 +21,7 @@ export const catalogItem = sqliteTable('catalog_item', {
 });
 
 /**
- * Work that must follow a committed change (platform §6.6): written in the same transaction as the
+ * Work that must follow a committed change: written in the same transaction as the
  * change, performed later by the outbox drainer. `idempotencyKey` collapses repeated requests.
  */
 export const reconcileOutbox = sqliteTable('reconcile_outbox', {

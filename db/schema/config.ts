@@ -2,7 +2,7 @@ import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlit
 import { fog } from './fleet';
 
 /**
- * A secret (operator-api §3.5). `data` is the JSON object of values, encrypted with the vault
+ * A secret. `data` is the JSON object of values, encrypted with the vault
  * (AES-GCM, associated data = `secret:{name}`); it is never stored or logged in clear.
  */
 export const secret = sqliteTable('secret', {
@@ -15,7 +15,7 @@ export const secret = sqliteTable('secret', {
   updatedAt: integer('updated_at').notNull(),
 });
 
-/** A config map (operator-api §3.5). `data` is JSON text (string → string); `immutable` blocks updates. */
+/** A config map. `data` is JSON text (string → string); `immutable` blocks updates. */
 export const configMap = sqliteTable('config_map', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   name: text('name').notNull().unique(),
@@ -27,7 +27,7 @@ export const configMap = sqliteTable('config_map', {
 });
 
 /**
- * A volume mount (operator-api §3.6): files from exactly one secret or config map, delivered to the
+ * A volume mount: files from exactly one secret or config map, delivered to the
  * fogs it is linked to (GET /agent/volumeMounts). `version` grows on every change of the mount or
  * of its source. The source is referenced by name; deleting a referenced source is refused.
  */
@@ -56,7 +56,7 @@ export const volumeMountFog = sqliteTable(
 );
 
 /**
- * An application template (operator-api §2.8): an application spec with `{{variable}}` placeholders.
+ * An application template: an application spec with `{{variable}}` placeholders.
  * `variables` and `application` are JSON text, read and written whole.
  */
 export const applicationTemplate = sqliteTable('application_template', {
@@ -70,7 +70,7 @@ export const applicationTemplate = sqliteTable('application_template', {
 });
 
 /**
- * The audit log (operator-api §2.18). One row per successful mutating operator call and per agent
+ * The audit log. One row per successful mutating operator call and per agent
  * provision/deprovision, written in the same transaction as the change.
  */
 export const auditEvent = sqliteTable(
@@ -107,7 +107,7 @@ export const configEntry = sqliteTable('config_entry', {
   updatedAt: integer('updated_at').notNull(),
 });
 
-/** Controller replicas (operator-api §2.20), registered and refreshed by the heartbeat job. */
+/** Controller replicas, registered and refreshed by the heartbeat job. */
 export const clusterController = sqliteTable('cluster_controller', {
   uuid: text('uuid').primaryKey(),
   host: text('host'),

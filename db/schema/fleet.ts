@@ -141,7 +141,7 @@ export const fogProvisioningKey = sqliteTable(
 );
 
 /**
- * Append-only change flags (agent-api §3): one row per raise, `flags` is a bitmask of CHANGE_FLAGS.
+ * Append-only change flags: one row per raise, `flags` is a bitmask of CHANGE_FLAGS.
  * GET /agent/config/changes ORs the rows; PATCH deletes those up to the acknowledged time.
  */
 export const fogChange = sqliteTable(
@@ -197,7 +197,7 @@ export const fogHal = sqliteTable('fog_hal', {
  * survives a restart: `digests` holds 12 bytes per id (its 64-bit digest and its expiry in seconds, little
  * endian), `expiresAt` the latest expiry of the row. Rows written before migration 0015 have `digests`
  * NULL and `{fogUuid}:{jti}\t{expiresAt}` lines in `ids` (now '' for new rows); they are still read.
- * One row per second instead of one B-tree insert per agent request (a random key into a table of up to
+ * One row per flush (every 250 ms per instance) instead of one B-tree insert per agent request (a random key into a table of up to
  * a million rows at 10,000 agents).
  */
 export const agentJtiBatch = sqliteTable(
@@ -211,7 +211,7 @@ export const agentJtiBatch = sqliteTable(
   (t) => [index('agent_jti_batch_expires_idx').on(t.expiresAt)],
 );
 
-/** Container registries (agent-api §2.12). Ids 1 (docker.io) and 2 (from_cache) are built in. */
+/** Container registries. Ids 1 (docker.io) and 2 (from_cache) are built in. */
 export const registry = sqliteTable('registry', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   url: text('url').notNull(),

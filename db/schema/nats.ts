@@ -1,7 +1,7 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
- * NATS decentralised auth (platform §4.1): one operator → accounts → users. Seeds and creds live in
+ * NATS decentralised auth: one operator → accounts → users. Seeds and creds live in
  * secrets (encrypted) named as the spec says; these rows carry the public keys and the signed JWTs.
  */
 export const natsOperator = sqliteTable('nats_operator', {
@@ -14,7 +14,7 @@ export const natsOperator = sqliteTable('nats_operator', {
   updatedAt: integer('updated_at').notNull(),
 });
 
-/** Account and user rules (operator-api §3.13): the rule body is JSON text of the API fields. */
+/** Account and user rules: the rule body is JSON text of the API fields. */
 export const natsRule = sqliteTable(
   'nats_rule',
   {

@@ -1,7 +1,7 @@
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
- * Certificates and CAs (platform §2.6). Key material lives in the `tls` secret of the same name
+ * Certificates and CAs. Key material lives in the `tls` secret of the same name
  * (`tls.crt`, `tls.key`, `ca.crt`, base64 PEM, encrypted at rest); the row describes it.
  */
 export const certificate = sqliteTable('certificate', {

@@ -1,7 +1,7 @@
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { fog } from './fleet';
 
-/** Observed platform state of a fog (platform §6.2): phase, the spec generation last reconciled, the last error. */
+/** Observed platform state of a fog: phase, the spec generation last reconciled, the last error. */
 export const fogPlatformStatus = sqliteTable('fog_platform_status', {
   fogUuid: text('fog_uuid')
     .primaryKey()
@@ -16,7 +16,7 @@ export const fogPlatformStatus = sqliteTable('fog_platform_status', {
 });
 
 /**
- * The fog platform work queue (platform §6.5): one active task per fog. Claimed with a lease
+ * The fog platform work queue: one active task per fog. Claimed with a lease
  * (`leaderUuid`, `claimedAt`); a success deletes it; a failure backs off, and after 10 attempts it stays
  * `failed` until a manual retry.
  */

@@ -2,7 +2,7 @@ import { integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core
 import { application } from './apps';
 
 /**
- * RBAC objects (operator-api §3.8). System roles are code (src/auth/rbac.ts), never rows. Rules,
+ * RBAC objects. System roles are code (src/auth/rbac.ts), never rows. Rules,
  * role references and subjects are JSON text, read and written whole. Every write bumps the policy
  * version in `controller_setting` (key `rbac.version`) so every instance reloads its policy cache.
  */

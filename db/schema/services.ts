@@ -1,6 +1,6 @@
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
-/** A router TCP-bridge service (operator-api §3.4, platform §5.5). */
+/** A router TCP-bridge service. */
 export const service = sqliteTable('service', {
   name: text('name').primaryKey(),
   /** microservice | agent | k8s | external */
@@ -21,7 +21,7 @@ export const service = sqliteTable('service', {
 });
 
 /**
- * The service platform queue (platform §6.5): one active task per service name. `fogUuids` (JSON) are
+ * The service platform queue: one active task per service name. `fogUuids` (JSON) are
  * the fogs whose routers carried the service before the change, so a delete or a move still reaches them.
  */
 export const servicePlatformTask = sqliteTable('service_platform_task', {

@@ -1,7 +1,7 @@
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
- * Exec and log WebSocket sessions (platform §1.5): the cross-instance source of truth for pairing,
+ * Exec and log WebSocket sessions: the cross-instance source of truth for pairing,
  * quotas (counted from rows, so they hold across instances) and the agent's session listings.
  * A row lives from the user socket's accept to the end of the session; there is no terminal status.
  * - `kind` `exec` | `log`; `target` `microservice` | `fog` (node logs).
