@@ -1,5 +1,6 @@
-// High availability against real processes: three Controller instances sharing one database (HA_DB_URL,
-// default one embedded libSQL file) behind a real HAProxy, 1,000 simulated Edgelet agents polling
+// High availability against real processes: three Controller instances sharing one database (HA_DB_URL;
+// else a fresh PostgreSQL database when the run has a PostgreSQL server, TEST_PG_URL, as `npm test`
+// provides; else one embedded libSQL file) behind a real HAProxy, 1,000 simulated Edgelet agents polling
 // through it and an operator creating and deleting applications meanwhile. One instance is killed
 // with SIGKILL; the fleet must not notice beyond retryable answers, no acknowledged write may be
 // lost, jobs keep running once per tick, and the instance rejoins after a restart.
@@ -13,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Edgelet, errorKey } from '../harness/edgelet';
 import { haDatabaseUrl, queryShared } from '../harness/ha';
+import { emptyPgDatabase } from '../harness/postgres';
 import { startHaproxy, type Haproxy } from '../harness/haproxy';
 import { LeanHttpPool } from '../harness/lean-http';
 import { ADMIN, freePort, startController, type Controller } from '../harness/process';
@@ -51,7 +53,10 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'ha-'));
   mkdirSync(join(root, 'shared'), { recursive: true, mode: 0o700 });
-  const dbUrl = haDatabaseUrl(root);
+  // The shared database of a scale-out install is PostgreSQL; the instances migrate it together at start.
+  const pg = !process.env.HA_DB_URL && process.env.TEST_PG_URL ? await emptyPgDatabase() : undefined;
+  const dbUrl = pg?.url ?? haDatabaseUrl(root);
+  t.diagnostic(`shared database: ${pg ? 'PostgreSQL' : dbUrl.split(':')[0]}`);
   // Every instance names the load balancer as its public URL: it is the issuer of the operators' tokens
   // (a token from one instance must verify on the others) and what agents sign their tokens for.
   const lbPort = await freePort();
@@ -326,6 +331,7 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
     agentPool?.destroy();
     await lb?.stop();
     for (const c of instances) await c.stop('SIGKILL');
+    await pg?.drop();
     rmSync(root, { recursive: true, force: true });
   }
 });

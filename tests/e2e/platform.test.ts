@@ -139,8 +139,9 @@ test('fog platform e2e: two Controller processes on one database file run the wo
   timeout: 120_000,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'controller-platform-'));
-  const a = await startController({ dir });
-  const b = await startController({ dir });
+  // Each reconcile is logged at debug (a fleet-wide change would otherwise flood the log at info).
+  const a = await startController({ dir, env: { LOG_LEVEL: 'debug' } });
+  const b = await startController({ dir, env: { LOG_LEVEL: 'debug' } });
   try {
     // Each instance is its own issuer here (CONTROLLER_PUBLIC_URL defaults to its own address): one token each.
     const login = async (url: string) =>
@@ -181,7 +182,10 @@ test('fog platform e2e: two Controller processes on one database file run the wo
     await waitFor('every fog to be Ready', allReady, { timeoutMs: 60_000, intervalMs: 300 }).catch(() => {
       throw new Error(`not all Ready: ${phases.join(', ')}`);
     });
-    const lines = (a.output() + b.output()).split('\n').filter((l) => l.includes('fog platform reconciled'));
+    // The log line follows the commit that made the fog Ready: wait until every fog has one.
+    const reconciledLines = () => (a.output() + b.output()).split('\n').filter((l) => l.includes('fog platform reconciled'));
+    await waitFor('a reconcile log line for every fog', () => uuids.every((u) => reconciledLines().some((l) => l.includes(u))));
+    const lines = reconciledLines();
     for (const u of uuids) assert.equal(lines.filter((l) => l.includes(u)).length, 1, `fog ${u} reconciled exactly once`);
     const perInstance = [a, b].map(
       (c) =>
