@@ -118,7 +118,7 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
         if (r && !(r.status === 503 && r.body?.retryable === true)) return { ...r, retried: attempt > 1 };
         if (attempt >= 20) throw new Error(`${method} ${path}: still unavailable after ${attempt} attempts`);
         operatorRetries++;
-        await sleep(250); // sleep-ok: an operator's back-off before retrying a 503
+        await sleep(250 * Math.min(attempt, 8) * (0.5 + Math.random())); // sleep-ok: a client's jittered back-off before retrying a 503
       }
     };
     const login = await operator('POST', '/api/v3/user/login', { body: ADMIN });
@@ -135,7 +135,8 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
       assert.equal(fog.status, 201, JSON.stringify(fog.body));
       const key = await operator('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token });
       assert.equal(key.status, 201, JSON.stringify(key.body));
-      const p = await call('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1, engine: 'edgelet' } });
+      // Edgelet retries a retryable 503 at provisioning as well (a busy database answers one).
+      const p = await operator('POST', '/api/v3/agent/provision', { body: { key: key.body.key, type: 1, engine: 'edgelet' } });
       assert.equal(p.status, 200, JSON.stringify(p.body));
       credentials[i] = p.body;
       fogNames[i] = name;
