@@ -7,7 +7,8 @@ import { join } from 'node:path';
  * one embedded libSQL file that all the processes open (SQLite serializes their writes).
  */
 export function haDatabaseUrl(dir: string): string {
-  return process.env.HA_DB_URL?.trim() || `file:${join(dir, 'shared', 'controller.db')}`;
+  const url = process.env.HA_DB_URL?.trim();
+  return url && url !== 'postgres' ? url : `file:${join(dir, 'shared', 'controller.db')}`;
 }
 
 /** Runs one read-only query against the shared database, whatever its dialect; rows as plain objects. */
