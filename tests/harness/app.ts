@@ -37,6 +37,35 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+type CallOptions = NonNullable<Parameters<TestApp['call']>[2]>;
+
+/** Headers and body of a test request: a bearer token, and JSON (`body`) or raw text (`raw`). */
+export function jsonRequest(o: CallOptions): { headers: Record<string, string>; body?: string } {
+  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  let body: string | undefined;
+  if (o.raw !== undefined) {
+    body = o.raw;
+    headers['content-type'] ??= 'application/json';
+  } else if (o.body !== undefined) {
+    body = JSON.stringify(o.body);
+    headers['content-type'] = 'application/json';
+  }
+  return { headers, body };
+}
+
+/** A response as the harness returns it: the body parsed as JSON when it is JSON, else the text. */
+export async function jsonAnswer(res: Response): Promise<{ status: number; body: any; headers: Headers }> {
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: the text itself */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
 /**
  * A fresh app on a fresh database; each test gets its own: a libSQL file, or on the PostgreSQL pass
  * (TEST_DB=postgres / TEST_PG_URL, see harness/postgres.ts) a database of its own on the test cluster.
@@ -64,27 +93,8 @@ export async function makeTestApp(opts: { env?: Record<string, string>; clock?: 
     throw err;
   }
   const app = createApp(ctx);
-  const call: TestApp['call'] = async (method, path, o = {}) => {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
-    let body: string | undefined;
-    if (o.raw !== undefined) {
-      body = o.raw;
-      headers['content-type'] ??= 'application/json';
-    } else if (o.body !== undefined) {
-      body = JSON.stringify(o.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await app.request(path, { method, headers, body }, { clientIp: o.ip ?? '10.0.0.1' });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  };
+  const call: TestApp['call'] = async (method, path, o = {}) =>
+    jsonAnswer(await app.request(path, { method, ...jsonRequest(o) }, { clientIp: o.ip ?? '10.0.0.1' }));
   const upload: TestApp['upload'] = async (method, path, field, doc, token) => {
     const form = new FormData();
     form.set(field, new Blob([doc], { type: 'application/yaml' }), 'doc.yaml');

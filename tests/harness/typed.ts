@@ -1,5 +1,5 @@
 import type { z } from '@hono/zod-openapi';
-import type { TestApp } from './app';
+import { jsonAnswer, jsonRequest, type TestApp } from './app';
 import { assertShape } from './contract';
 
 /**
@@ -95,25 +95,7 @@ export function asUser(t: Pick<TestApp, 'call'>, token: string) {
 export function httpCaller(baseUrl: string): Pick<TestApp, 'call'> {
   return {
     async call(method, path, o = {}) {
-      const headers: Record<string, string> = { ...(o.headers ?? {}) };
-      if (o.token) headers.authorization = `Bearer ${o.token}`;
-      let body: string | undefined;
-      if (o.raw !== undefined) {
-        body = o.raw;
-        headers['content-type'] ??= 'application/json';
-      } else if (o.body !== undefined) {
-        body = JSON.stringify(o.body);
-        headers['content-type'] = 'application/json';
-      }
-      const res = await fetch(baseUrl + path, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        /* not JSON */
-      }
-      return { status: res.status, body: parsed, headers: res.headers };
+      return jsonAnswer(await fetch(baseUrl + path, { method, ...jsonRequest(o) }));
     },
   };
 }
