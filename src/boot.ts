@@ -143,7 +143,7 @@ export async function bootstrap(deps: BootDeps): Promise<AppCtx> {
       agentActivity: new AgentActivity(deps.logger),
       statusWriter: new StatusWriter(store.db),
       changeClock: new ChangeClock(clock),
-      changeIndex: new ChangeIndex(),
+      changeIndex: new ChangeIndex(() => clock.now()),
       rbacPolicy: new PolicyCache(),
       tokenGenerations: new TokenGenerationCache(),
       idp: deps.config.external

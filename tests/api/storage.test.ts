@@ -212,6 +212,46 @@ test('change index: idle polls skip the database; raises from another instance s
   }
 });
 
+test("change index: acknowledging an answer that could not see another instance's raise never deletes that raise", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-store-'));
+  const key = Vault.generateKey();
+  try {
+    const a = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    const b = await bootstrap({ config: env(dir, key), logger: createLogger('silent'), createClient });
+    const now = Date.now();
+    await a.store.raw.execute('INSERT INTO fog (uuid, name, created_at, updated_at) VALUES (?, ?, ?, ?)', ['f-1', 'f1', now, now]);
+    const { acknowledgeChanges, readChanges, raiseFlags } = await import('../../src/services/changes/flags');
+    const { withTransaction } = await import('../../db/tx');
+    for (const c of [a, b]) {
+      c.changeIndex.start(c.store.db, c.logger);
+      await c.changeIndex.refresh(c.store.db);
+    }
+    // B raises; A's index has not refreshed since, so A answers the agent's poll without the flag.
+    await withTransaction(b, (tx) => raiseFlags(tx, ['f-1'], ['reboot']));
+    const idle = await readChanges(a.store.db, a.changeClock, 'f-1', a.changeIndex);
+    assert.equal(idle.reboot, false, 'A cannot see the raise yet');
+    // The acknowledgement reaches B (a load balancer picks any instance), which knows of the row.
+    await acknowledgeChanges(b, 'f-1', idle.lastUpdated);
+    const next = await readChanges(b.store.db, b.changeClock, 'f-1', b.changeIndex);
+    assert.equal(next.reboot, true, 'the raise the agent was never shown is still pending');
+    // The same through A once it refreshed: the flag is delivered, and acknowledging that answer clears it.
+    await a.changeIndex.refresh(a.store.db);
+    const seen = await readChanges(a.store.db, a.changeClock, 'f-1', a.changeIndex);
+    assert.equal(seen.reboot, true);
+    assert.equal(await acknowledgeChanges(b, 'f-1', seen.lastUpdated), 1);
+    assert.equal((await readChanges(b.store.db, b.changeClock, 'f-1', b.changeIndex)).reboot, false);
+    // A poll that reads the table and finds nothing answers with a time before that read as well.
+    const empty = await readChanges(b.store.db, b.changeClock, 'f-1');
+    assert.ok(Date.parse(empty.lastUpdated) <= Date.now() - 4000, empty.lastUpdated);
+    for (const c of [a, b]) {
+      c.changeIndex.stop();
+      c.store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('migration 0013 carries the unexpired used agent-token ids of the old per-id table into one batch row', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ctl-jti-mig-'));
   const client = createClient({ url: `file:${join(dir, 'm.db')}` });

@@ -48,6 +48,10 @@ export class ChangeClock {
   #inFlight = new Map<number, number>();
   constructor(private readonly clock: Clock) {}
 
+  now(): number {
+    return this.clock.now();
+  }
+
   issue(): number {
     const t = Math.max(this.clock.now(), this.#last + 1);
     this.#last = t;
@@ -72,6 +76,14 @@ export class ChangeClock {
 const REFRESH_LOOKBACK = 10;
 
 /**
+ * How long a raise made on another instance may take from its timestamp (issued inside its
+ * transaction) to its commit. A changes poll that found nothing for a fog answers with a time at least
+ * this much before the moment its view of the table was taken, so that the acknowledgement — which may
+ * reach another instance, one that already sees the raise — cannot delete a row the agent was never shown.
+ */
+export const REMOTE_COMMIT_MARGIN_MS = 5000;
+
+/**
  * Which fogs have pending change rows, so the agents' most frequent calls — a changes poll and its
  * acknowledgement with nothing pending — need no database access at all. Filled at start, updated
  * by this process's raises and acknowledgements, and refreshed from the table once a second by row
@@ -88,12 +100,22 @@ export class ChangeIndex {
   #marks: number[] = [];
   #timer?: { stop(): void };
   #loaded = false;
+  // When the newest applied refresh began: raises committed before it are in #pending.
+  #horizon = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   get loaded(): boolean {
     return this.#loaded;
   }
 
+  /** When the view this index answers from was taken (raises of other instances committed later are not in it). */
+  get horizon(): number {
+    return this.#horizon;
+  }
+
   async refresh(db: Db): Promise<void> {
+    const startedAt = this.now();
     const floor = this.#marks.length > REFRESH_LOOKBACK ? this.#marks.shift()! : (this.#marks[0] ?? 0);
     let highest = this.#marks.at(-1) ?? 0;
     const rows = await db
@@ -107,6 +129,7 @@ export class ChangeIndex {
     }
     this.#marks.push(highest);
     this.#loaded = true;
+    this.#horizon = Math.max(this.#horizon, startedAt);
   }
 
   start(db: Db, logger: { warn(m: string, f?: Record<string, unknown>): void }): void {
@@ -182,9 +205,19 @@ const statements = renderOnce((db: Db) => {
   };
 });
 
-/** GET /agent/config/changes: OR of the pending rows, and the newest row time (or the idle watermark). */
+/**
+ * GET /agent/config/changes: OR of the pending rows, and the time the agent acknowledges with.
+ *
+ * The acknowledgement deletes every row up to that time, so the time must not cover a row the agent was
+ * not shown: rows of this process still being written (the clock's idle watermark), and, when nothing
+ * was found, rows another instance was committing while this answer's view was taken (the view's time
+ * less REMOTE_COMMIT_MARGIN_MS). Without the latter, an idle answer from an instance whose index had
+ * not yet seen another instance's raise, acknowledged through an instance that had, lost the change.
+ */
 export async function readChanges(db: Db, changeClock: ChangeClock, fogUuid: string, index?: ChangeIndex): Promise<ChangeSet> {
-  if (index && !index.mayHavePending(fogUuid)) return { ...fromMask(0), lastUpdated: iso(changeClock.idleWatermark()) };
+  if (index && !index.mayHavePending(fogUuid))
+    return { ...fromMask(0), lastUpdated: iso(Math.min(changeClock.idleWatermark(), index.horizon - REMOTE_COMMIT_MARGIN_MS)) };
+  const viewAt = changeClock.now();
   const rows = await statements(db).pending.all(db, { fogUuid });
   let mask = 0;
   let newest = -1;
@@ -192,7 +225,9 @@ export async function readChanges(db: Db, changeClock: ChangeClock, fogUuid: str
     mask |= r.flags;
     if (r.createdAt > newest) newest = r.createdAt;
   }
-  return { ...fromMask(mask), lastUpdated: iso(newest >= 0 ? newest : changeClock.idleWatermark()) };
+  const watermark = changeClock.idleWatermark();
+  const upTo = newest >= 0 ? Math.min(newest, watermark) : Math.min(watermark, viewAt - REMOTE_COMMIT_MARGIN_MS);
+  return { ...fromMask(mask), lastUpdated: iso(upTo) };
 }
 
 /** PATCH /agent/config/changes: delete the rows up to the acknowledged time. Returns how many were cleared. */
