@@ -78,7 +78,9 @@ export async function startBenchPg(cpus: string | undefined): Promise<BenchPg> {
     const url = await createDatabase(externalUrl, name);
     const dataDir = process.env.BENCH_PG_DATA;
     const pid = dataDir ? postmasterPid(dataDir) : undefined;
-    // Pinned before any Controller connects: the backends forked for them inherit the postmaster's affinity.
+    // Pinned before any Controller connects: the backends forked for them inherit the postmaster's
+    // affinity. Someone else's server gets its own affinity back when the configuration ends.
+    const before = pid && cpus ? allowedCpus(pid) : undefined;
     if (pid && cpus) pinTree(pid, cpus);
     return {
       url,
@@ -90,7 +92,10 @@ export async function startBenchPg(cpus: string | undefined): Promise<BenchPg> {
         : dataDir
           ? `no postmaster.pid under BENCH_PG_DATA=${dataDir}`
           : 'an existing server: set BENCH_PG_DATA to its data directory to measure (and pin) its processes',
-      stop: () => dropDatabase(externalUrl, name),
+      stop: async () => {
+        if (pid && before) pinTree(pid, before);
+        await dropDatabase(externalUrl, name);
+      },
     };
   }
   const settings = [...BENCH_PG_SETTINGS, ...(process.env.BENCH_PG_OPTIONS ? [process.env.BENCH_PG_OPTIONS] : [])];

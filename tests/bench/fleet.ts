@@ -77,6 +77,10 @@
 //   (utime+stime from /proc, backends that exited during the hold included through the postmaster's
 //   cutime/cstime), `haproxy` likewise, and `serverSideCpuMsPerRequest` = Controllers + PostgreSQL +
 //   HAProxy per request: what the fleet costs the serving side.
+//   CPU per request needs BENCH_SERVER_ENV=JOBS_ENABLED=false unless the hold is long: right after
+//   provisioning, the platform jobs generate keys for every new fog (RSA, in the libuv threadpool), and
+//   in a short hold that work, not the requests, dominates the Controllers' CPU (300 agents, 20 s hold:
+//   5.6–9.7 ms per request with jobs on, 1.3–1.9 ms with them off).
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
