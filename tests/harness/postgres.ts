@@ -6,7 +6,7 @@
 // Databases are copied from a migrated template (CREATE DATABASE … TEMPLATE), which takes a few tens of
 // milliseconds instead of running every migration again.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,16 +58,35 @@ export function stopPgCluster(dir: string): void {
 
 const asPostgresUser = (): string[] => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : []);
 
-function run(cmd: string[], opts: { quiet?: boolean } = {}): void {
-  const [bin, ...args] = [...asPostgresUser(), ...cmd];
+function run(cmd: string[], opts: { quiet?: boolean; cpus?: string } = {}): void {
+  // taskset execs runuser, which execs the command: pg_ctl's postmaster and every process it forks inherit the affinity.
+  const [bin, ...args] = [...(opts.cpus ? ['taskset', '-c', opts.cpus] : []), ...asPostgresUser(), ...cmd];
   execFileSync(bin!, args, { stdio: opts.quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
 }
+
+/** The test clusters' settings: speed over durability (no fsync, small buffers); a crash loses nothing a test needs. */
+export const TEST_PG_SETTINGS = [
+  '-c fsync=off',
+  '-c synchronous_commit=off',
+  '-c full_page_writes=off',
+  '-c shared_buffers=32MB',
+  '-c max_connections=400',
+];
 
 /**
  * initdb + start on a free port, tuned for tests (no fsync, small buffers). The data directory is a
  * temp directory owned by the `postgres` OS user when running as root (postgres refuses root).
  */
-export async function startPgCluster(): Promise<PgCluster> {
+export function startPgCluster(): Promise<PgCluster> {
+  return startPgClusterWith({ settings: TEST_PG_SETTINGS });
+}
+
+/**
+ * startPgCluster with other server settings (`-c name=value` each), e.g. a benchmark's, and optionally
+ * pinned to `cpus` (`taskset -c` list) from its first process on: the postmaster and every process it
+ * forks later (backends, checkpointer, autovacuum workers) inherit the affinity.
+ */
+export async function startPgClusterWith(o: { settings: string[]; cpus?: string }): Promise<PgCluster> {
   const bin = pgBinDir();
   if (!bin) throw new Error(PG_INSTALL_HINT);
   const dir = mkdtempSync(join(tmpdir(), 'controller-pg-'));
@@ -75,20 +94,21 @@ export async function startPgCluster(): Promise<PgCluster> {
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
   run([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], { quiet: true });
   const port = await freePort();
-  const options = [
-    `-p ${port}`,
-    '-c listen_addresses=127.0.0.1',
-    `-k ${dir}`,
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
-    '-c shared_buffers=32MB',
-    '-c max_connections=400',
-  ].join(' ');
-  run([join(bin, 'pg_ctl'), '-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start'], { quiet: true });
+  const options = [`-p ${port}`, '-c listen_addresses=127.0.0.1', `-k ${dir}`, ...o.settings].join(' ');
+  run([join(bin, 'pg_ctl'), '-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start'], { quiet: true, cpus: o.cpus });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const stop = () => stopPgCluster(dir);
   return { url, port, dir, stop: async () => stop(), stopSync: stop };
+}
+
+/** The postmaster's pid of a running cluster: the first line of `<data directory>/postmaster.pid`. */
+export function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 let ownCluster: Promise<PgCluster> | undefined;
