@@ -1,7 +1,9 @@
-// Builds dist/controller.mjs (Node, Deno, Bun) and dist/worker.mjs (Cloudflare Workers).
+// Builds dist/controller.mjs with dist/chunks/ (Node, Deno, Bun) and dist/worker.mjs (Cloudflare Workers).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { join, resolve } from 'node:path';
 
 execFileSync(process.execPath, ['scripts/gen-assets.mjs'], { stdio: 'inherit' });
 
@@ -19,10 +21,19 @@ const common = {
 };
 
 const started = Date.now();
-await build({
+// The server bundle is split: dist/controller.mjs holds what a start needs, and what the code imports
+// dynamically (the PostgreSQL driver, the template engine, X.509, the NATS client, the docs UI assets, the
+// `db` commands, the other runtimes' adapters) goes to dist/chunks/, read only when first used. A start
+// then compiles about a third less JavaScript. Chunk names carry a content hash, so a rebuild of the same
+// sources rewrites the same files; chunks of earlier builds are removed after the build.
+const node = await build({
   ...common,
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/controller.mjs',
+  entryPoints: { controller: 'src/main.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  metafile: true,
   platform: 'node',
   // The libSQL native binding cannot be bundled; it resolves from node_modules at run time.
   external: ['@libsql/client', 'libsql', 'bufferutil', 'utf-8-validate'],
@@ -40,6 +51,11 @@ await build({
     js: "import { createRequire as __controllerCreateRequire } from 'node:module';\nconst require = __controllerCreateRequire(import.meta.url);",
   },
 });
+const written = new Set(Object.keys(node.metafile.outputs).map((f) => resolve(f)));
+const chunkDir = resolve('dist/chunks');
+for (const name of existsSync(chunkDir) ? readdirSync(chunkDir) : []) {
+  if (!written.has(join(chunkDir, name))) rmSync(join(chunkDir, name), { force: true });
+}
 await build({
   ...common,
   entryPoints: ['src/runtime/worker.ts'],

@@ -1,4 +1,4 @@
-import { pgDriver } from '../db/pg-driver';
+import { isPostgresUrl } from '../db/client';
 import { createApp } from './app';
 import { bootstrap } from './boot';
 import { ConfigError, loadConfig } from './config';
@@ -31,6 +31,8 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
   let ctx;
   try {
     await ensureDbFolder(config.db.url);
+    // The PostgreSQL driver is loaded only for a PostgreSQL URL (it is a chunk of its own in the bundle).
+    const pgDriver = isPostgresUrl(config.db.url) ? (await import('../db/pg-driver')).pgDriver : undefined;
     ctx = await bootstrap({
       config,
       logger,

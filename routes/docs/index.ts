@@ -2,7 +2,6 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute, publicAccess } from '../../src/http/route';
 import type { Context } from 'hono';
 import type { App, HonoEnv } from '../../src/http/types';
-import { faviconPngBase64, swaggerUiBundleJsGzipBase64, swaggerUiCssGzipBase64 } from '../../src/generated/docs-assets';
 
 /**
  * The operator UI: Swagger UI rendered from our own OpenAPI document, every byte served from the
@@ -56,30 +55,36 @@ const INIT = `window.ui = SwaggerUIBundle({
 `;
 
 const bytes = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-const favicon = bytes(faviconPngBase64);
+// The assets (≈ 650 KB of base64) are loaded on the first docs request, not at start: the server bundle
+// puts them in a chunk of their own (scripts/build.mjs), so a start does not compile them.
+let assets: Promise<typeof import('../../src/generated/docs-assets')> | undefined;
+const loadAssets = () => (assets ??= import('../../src/generated/docs-assets'));
 const cache = { 'Cache-Control': 'public, max-age=3600', Vary: 'Accept-Encoding' };
 
 /**
  * The large assets ship gzip-compressed. Clients that accept gzip (every browser) get the bytes as
  * stored; others get them inflated once with the standard DecompressionStream.
  */
-function gzAsset(b64: string) {
-  let gz: Uint8Array<ArrayBuffer> | undefined;
+function gzAsset(load: () => Promise<string>) {
+  let gz: Promise<Uint8Array<ArrayBuffer>> | undefined;
   let plain: Promise<Uint8Array<ArrayBuffer>> | undefined;
+  const gzip = () => (gz ??= load().then(bytes));
   return {
-    gzip: () => (gz ??= bytes(b64)),
+    gzip,
     plain: () =>
-      (plain ??= new Response(new Blob([(gz ??= bytes(b64))]).stream().pipeThrough(new DecompressionStream('gzip')))
-        .arrayBuffer()
-        .then((b) => new Uint8Array(b))),
+      (plain ??= gzip().then((b) =>
+        new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer().then((x) => new Uint8Array(x)),
+      )),
   };
 }
-const bundleJs = gzAsset(swaggerUiBundleJsGzipBase64);
-const css = gzAsset(swaggerUiCssGzipBase64);
+const bundleJs = gzAsset(async () => (await loadAssets()).swaggerUiBundleJsGzipBase64);
+const css = gzAsset(async () => (await loadAssets()).swaggerUiCssGzipBase64);
+let favicon: Promise<Uint8Array<ArrayBuffer>> | undefined;
 
 async function sendAsset(c: Context<HonoEnv>, asset: ReturnType<typeof gzAsset>, type: string): Promise<Response> {
   const headers = { 'Content-Type': type, ...cache };
-  if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) return c.body(asset.gzip(), 200, { ...headers, 'Content-Encoding': 'gzip' });
+  if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? ''))
+    return c.body(await asset.gzip(), 200, { ...headers, 'Content-Encoding': 'gzip' });
   return c.body(await asset.plain(), 200, headers);
 }
 
@@ -154,7 +159,9 @@ export function registerDocs(app: App, getDocument: () => unknown): void {
   app.openapi(asset('/api/v3/docs/init.js', 'Swagger UI start-up'), (c) =>
     c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
   );
-  app.openapi(asset('/api/v3/docs/favicon.png', 'Icon'), (c) => c.body(favicon, 200, { 'Content-Type': 'image/png', ...cache }));
+  app.openapi(asset('/api/v3/docs/favicon.png', 'Icon'), async (c) =>
+    c.body(await (favicon ??= loadAssets().then((a) => bytes(a.faviconPngBase64))), 200, { 'Content-Type': 'image/png', ...cache }),
+  );
   app.openapi(
     defineRoute(publicAccess, {
       method: 'get',

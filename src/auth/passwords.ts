@@ -1,6 +1,10 @@
-import { argon2id as wasmArgon2id, argon2Verify as wasmArgon2Verify } from 'hash-wasm';
-import { argon2idAsync as nobleArgon2id, argon2iAsync as nobleArgon2i, argon2dAsync as nobleArgon2d } from '@noble/hashes/argon2.js';
 import { base64url, fromBase64 } from '../lib/ids';
+import { cjsModule } from '../lib/interop';
+
+// Both implementations are loaded on first use (a login, a password change), not at start: the server
+// bundle puts them in chunks of their own, and a restart with unchanged bootstrap credentials never hashes.
+const wasm = async () => cjsModule(await import('hash-wasm'), 'argon2id');
+const noble = async () => cjsModule(await import('@noble/hashes/argon2.js'), 'argon2idAsync');
 
 /**
  * Argon2id (memory-hard), the upstream parameters: 19 MiB, 2 passes, 1 lane; PHC-encoded output.
@@ -19,7 +23,7 @@ export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   if (wasmUsable !== false) {
     try {
-      const encoded = await wasmArgon2id({
+      const encoded = await (await wasm()).argon2id({
         password,
         salt,
         parallelism: ARGON2_PARAMS.parallelism,
@@ -35,7 +39,7 @@ export async function hashPassword(password: string): Promise<string> {
       wasmUsable = false;
     }
   }
-  const hash = await nobleArgon2id(password, salt, {
+  const hash = await (await noble()).argon2idAsync(password, salt, {
     t: ARGON2_PARAMS.iterations,
     m: ARGON2_PARAMS.memoryKiB,
     p: ARGON2_PARAMS.parallelism,
@@ -59,7 +63,7 @@ export async function verifyPassword(password: string, encoded: string): Promise
   if (!m) return false;
   if (wasmUsable !== false) {
     try {
-      const ok = await wasmArgon2Verify({ password, hash: encoded });
+      const ok = await (await wasm()).argon2Verify({ password, hash: encoded });
       wasmUsable = true;
       return ok;
     } catch (_err) {
@@ -69,7 +73,8 @@ export async function verifyPassword(password: string, encoded: string): Promise
   }
   const [, variant, version, mem, iters, par, salt, hash] = m;
   const expected = fromBase64(hash!);
-  const fn = variant === 'argon2id' ? nobleArgon2id : variant === 'argon2i' ? nobleArgon2i : nobleArgon2d;
+  const argon2 = await noble();
+  const fn = variant === 'argon2id' ? argon2.argon2idAsync : variant === 'argon2i' ? argon2.argon2iAsync : argon2.argon2dAsync;
   const got = await fn(password, fromBase64(salt!), {
     t: Number(iters),
     m: Number(mem),

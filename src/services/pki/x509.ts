@@ -1,5 +1,6 @@
 import type * as X509 from '@peculiar/x509';
 import { invalid } from '../../errors';
+import { cjsModule } from '../../lib/interop';
 
 /**
  * @peculiar/x509 (with its ASN.1 schemas, decorators and reflect-metadata) is the largest thing the
@@ -9,7 +10,7 @@ import { invalid } from '../../errors';
 let x509: typeof X509;
 let loading: Promise<typeof X509> | undefined;
 function lib(): Promise<typeof X509> {
-  loading ??= import('reflect-metadata').then(() => import('@peculiar/x509')).then((m) => (x509 = m));
+  loading ??= import('reflect-metadata').then(() => import('@peculiar/x509')).then((m) => (x509 = cjsModule(m, 'X509Certificate')));
   return loading;
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../../lib/logger';
+import { cjsModule } from '../../lib/interop';
 
 /** One relayed frame: the MessagePack bytes unchanged, plus the message type and close-acknowledgement headers. */
 export interface RelayMessage {
@@ -97,7 +98,7 @@ export class NatsRelay implements Relay {
       const ws = await import('ws');
       (globalThis as { WebSocket?: unknown }).WebSocket = ws.WebSocket;
     }
-    this.#core ??= await import('@nats-io/nats-core');
+    this.#core ??= cjsModule(await import('@nats-io/nats-core'), 'wsconnect');
     const core = this.#core;
     const creds = await this.opts.creds?.();
     const nc = await core.wsconnect({
