@@ -1,11 +1,13 @@
-// High availability against real processes: three Controller instances sharing one database (HA_DB_URL: a
-// URL, or `postgres` for a fresh database on the run's PostgreSQL server; default one embedded libSQL file) behind a real HAProxy, 1,000 simulated Edgelet agents polling
-// through it and an operator creating and deleting applications meanwhile. One instance is killed
-// with SIGKILL; the fleet must not notice beyond retryable answers, no acknowledged write may be
-// lost, jobs keep running once per tick, and the instance rejoins after a restart.
+// High availability against real processes: three Controller instances sharing one PostgreSQL database
+// behind a real HAProxy, their exec/log relay on a 3-node NATS cluster, 1,000 simulated Edgelet agents
+// polling through the load balancer and an operator creating and deleting applications meanwhile. One
+// instance is killed with SIGKILL; the fleet must not notice beyond retryable answers, no acknowledged
+// write may be lost, jobs keep running once per tick, an exec session whose user and agent are on
+// different surviving instances pairs through the relay, and the killed instance rejoins after a restart.
 //
-// Not here yet: an exec session whose user and agent land on different instances (it needs the
-// NATS cluster harness); it belongs to this scenario once that harness is available.
+// The database: a fresh one on the run's PostgreSQL server (TEST_PG_URL; `npm test` starts one). HA_DB_URL
+// overrides it: `file` for one embedded libSQL file that all the processes open, or any DB_URL.
+// `npm test` runs this file on its own, after the other suites: it needs the machine's cores to itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Edgelet, errorKey } from '../harness/edgelet';
 import { haDatabaseUrl, queryShared } from '../harness/ha';
+import { natsSkip, startNatsCluster, type NatsCluster } from '../harness/nats';
+import { operatorModeConfig } from '../harness/nats-client';
+import { AgentSessions, FrameSocket, T, bin, text, toWs } from '../harness/ws';
+import { bearer, fleetWithRunningMicroservice } from '../harness/ws-fleet';
 import { emptyPgDatabase } from '../harness/postgres';
 import { startHaproxy, type Haproxy } from '../harness/haproxy';
 import { LeanHttpPool } from '../harness/lean-http';
@@ -47,25 +53,30 @@ async function pool(n: number, concurrency: number, fn: (i: number) => Promise<v
   );
 }
 
-test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowledged is lost; jobs once per tick; it rejoins', {
+test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowledged is lost; jobs once per tick; exec pairs across instances; it rejoins', {
   timeout: 900_000,
+  skip: natsSkip,
 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'ha-'));
   mkdirSync(join(root, 'shared'), { recursive: true, mode: 0o700 });
   // The shared database of a scale-out install is PostgreSQL; the instances migrate it together at start.
-  // HA_DB_URL=postgres picks a fresh database on the run's PostgreSQL server (TEST_PG_URL). Not the default yet:
-  // inside the full suite on this 2-core machine the PostgreSQL run did not converge within its bound.
-  const pg = process.env.HA_DB_URL === 'postgres' && process.env.TEST_PG_URL ? await emptyPgDatabase() : undefined;
+  const choice = process.env.HA_DB_URL?.trim() || (process.env.TEST_PG_URL ? 'postgres' : 'file');
+  const pg = choice === 'postgres' ? await emptyPgDatabase() : undefined;
   const dbUrl = pg?.url ?? haDatabaseUrl(root);
   t.diagnostic(`shared database: ${pg ? 'PostgreSQL' : dbUrl.split(':')[0]}`);
   // Every instance names the load balancer as its public URL: it is the issuer of the operators' tokens
   // (a token from one instance must verify on the others) and what agents sign their tokens for.
   const lbPort = await freePort();
+  // The relay's NATS cluster runs in operator mode on the Controllers' own trust chain, which exists only
+  // once the first instance has created it: the nodes are stopped now and configured after that start.
+  const nats: NatsCluster = await startNatsCluster();
+  await nats.stop();
   const env = {
     DB_URL: dbUrl,
+    NATS_RELAY_URL: nats.wsUrls,
     ENCRYPTION_KEY,
     CONTROLLER_PUBLIC_URL: `http://127.0.0.1:${lbPort}`,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.HA_LOG_LEVEL ?? 'warn',
     AUTH_RATE_LIMIT_ENABLED: 'false',
     // Overload shedding reacts to event-loop lateness, and on a shared 2-core machine running three
     // instances, HAProxy and the fleet, lateness mostly measures CPU starvation: at the default 500 ms
@@ -126,6 +137,19 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
     const login = await operator('POST', '/api/v3/user/login', { body: ADMIN });
     assert.equal(login.status, 200, JSON.stringify(login.body));
     const token = login.body.accessToken as string;
+
+    // ── the NATS cluster, in operator mode on the Controllers' accounts ──
+    const natsApi = (method: string, path: string) => operator(method, path, { token });
+    await waitFor('the controller NATS account and its user', async () => {
+      const accounts = (await natsApi('GET', '/api/v3/nats/accounts')).body.accounts as Array<{ name: string }>;
+      return (
+        accounts.some((x) => x.name === 'controller') &&
+        (await natsApi('GET', '/api/v3/nats/accounts/controller/users')).body.users?.length > 0
+      );
+    });
+    nats.setExtraConfig(await operatorModeConfig(natsApi));
+    await Promise.all(nats.nodes.map((n) => n.restart()));
+    await nats.routed();
 
     // ── 1,000 agents ──
     const provisionStarted = Date.now();
@@ -248,6 +272,45 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
       timeoutMs: 60_000,
       intervalMs: 100,
     });
+
+    // ── an exec session across the survivors: the user on c1, the agent on c3, paired through the NATS cluster ──
+    const userSide = instances[0]!;
+    const agentSide = instances[2]!;
+    const exec = await fleetWithRunningMicroservice(userSide, 'exec-edge');
+    const agentSessions = new AgentSessions(exec.edge, toWs(agentSide.url));
+    try {
+      const user = await FrameSocket.connect(`${toWs(userSide.url)}/api/v3/microservices/exec/${exec.msUuid}`, bearer(exec.admin));
+      try {
+        assert.ok(user.opened, JSON.stringify(user.closed));
+        const { sessionId } = JSON.parse(text(await user.nextOfType(T.ACTIVATION)));
+        assert.ok(sessionId, 'the user side is told its session id');
+        await waitFor(
+          'the agent side to see the session and connect',
+          async () => {
+            await agentSessions.sync();
+            return agentSessions.activations.has(sessionId);
+          },
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
+        await user.next((fr) => text(fr) === 'Agent connected. Interactive exec is ready.\n', 20_000);
+        for (let i = 0; i < 3; i++) {
+          user.send({ type: T.STDIN, data: bin(`across instances ${i}\n`) });
+          assert.equal(
+            text(await user.nextOfType(T.STDOUT, 10_000)),
+            `across instances ${i}\n`,
+            'stdin reaches the agent and its echo comes back',
+          );
+        }
+        user.send({ type: T.CLOSE, data: bin('bye') });
+        assert.deepEqual(await user.waitClose(10_000), { code: 1000, reason: 'Session closed' });
+      } finally {
+        user.close();
+      }
+    } finally {
+      agentSessions.close();
+      exec.edge.close();
+    }
+
     const restartAt = Date.now();
     operating = false;
     await operatorLoop;
@@ -324,6 +387,14 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
   } catch (err) {
     t.diagnostic(`agent answers so far: ${JSON.stringify(Object.fromEntries(seen))}`);
     t.diagnostic(`haproxy: ${lb?.output().slice(-3000)}`);
+    for (const [i, c] of instances.entries()) {
+      const relay = c
+        .output()
+        .split('\n')
+        .filter((l) => /relay|nats|session/i.test(l))
+        .slice(-15);
+      t.diagnostic(`c${i + 1} session and relay lines:\n${relay.join('\n')}`);
+    }
     throw err;
   } finally {
     running = false;
@@ -333,6 +404,7 @@ test('HA: three instances behind HAProxy survive kill -9 of one; nothing acknowl
     agentPool?.destroy();
     await lb?.stop();
     for (const c of instances) await c.stop('SIGKILL');
+    await nats.stop();
     await pg?.drop();
     rmSync(root, { recursive: true, force: true });
   }

@@ -3,12 +3,12 @@ import { createClient } from '@libsql/client';
 import { join } from 'node:path';
 
 /**
- * The database the HA test's instances share: HA_DB_URL when set (e.g. a PostgreSQL database), else
- * one embedded libSQL file that all the processes open (SQLite serializes their writes).
+ * The database the HA test's instances share when it is not a fresh PostgreSQL database: HA_DB_URL when
+ * it is a URL, else one embedded libSQL file that all the processes open (SQLite serializes their writes).
  */
 export function haDatabaseUrl(dir: string): string {
   const url = process.env.HA_DB_URL?.trim();
-  return url && url !== 'postgres' ? url : `file:${join(dir, 'shared', 'controller.db')}`;
+  return url && url !== 'postgres' && url !== 'file' ? url : `file:${join(dir, 'shared', 'controller.db')}`;
 }
 
 /** Runs one read-only query against the shared database, whatever its dialect; rows as plain objects. */

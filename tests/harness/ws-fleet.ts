@@ -34,12 +34,15 @@ export async function fleetWithRunningMicroservice(ctl: Controller, fogName = 'w
   });
   assert.equal(fog.status, 201, JSON.stringify(fog.body));
   const key = await api('GET', `/api/v3/iofog/${fog.body.uuid}/provisioning-key`, { token: admin });
-  const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1 });
+  // Edgelet's own retries: on a busy test machine the server may shed a request with a retryable 503.
+  const edge = new Edgelet(`${ctl.url}/api/v3`, { archId: 1, retry: { attempts: 4, baseMs: 250 } });
   assert.equal((await edge.provision(key.body.key)).status, 200);
   await edge.boot();
-  await edge.changeCycle();
+  const first = await edge.changeCycle();
+  assert.deepEqual(first.errors, [], 'the first change cycle succeeds');
   assert.equal((await api('POST', '/api/v3/application/yaml', { token: admin, raw: APP(fogName), type: 'application/yaml' })).status, 201);
-  await edge.changeCycle();
+  const deployed = await edge.changeCycle();
+  assert.deepEqual(deployed.errors, [], 'the change cycle that receives the microservice succeeds');
   await edge.reportStatus();
   const msUuid = [...edge.running.values()].find((m) => m.name === 'box')!.uuid as string;
   assert.equal((await api('GET', `/api/v3/microservices/${msUuid}`, { token: admin })).body.status.status, 'RUNNING');
