@@ -63,5 +63,9 @@ await build({
   platform: 'browser',
   conditions: ['workerd', 'worker', 'browser'],
   mainFields: ['browser', 'module', 'main'],
+  // postgres.js's `workerd` build opens TCP sockets with `cloudflare:sockets` and uses node:buffer,
+  // node:events and node:stream; src/runtime/pg-request-scope.ts uses node:async_hooks. workerd provides
+  // them (wrangler.toml: compatibility_flags = ["nodejs_compat"]), so they stay imports.
+  external: ['cloudflare:*', 'node:*'],
 });
 console.log(`built dist/controller.mjs and dist/worker.mjs in ${Date.now() - started} ms`);

@@ -1,7 +1,15 @@
-// Entry of dist/worker.mjs (Cloudflare Workers, see wrangler.toml). The database is a remote libSQL
-// server (DB_URL libsql://… or https://…); ENCRYPTION_KEY must be set as a secret, there is no disk.
+// Entry of dist/worker.mjs (Cloudflare Workers, see wrangler.toml). The database is PostgreSQL over
+// TCP (DB_URL postgres://…, directly or through Hyperdrive) or a remote libSQL server (libsql://… or
+// https://…); there is no disk, so ENCRYPTION_KEY must be set as a secret.
+//
+// One context per isolate, as one per process on the server, with three differences that workerd's
+// request model makes necessary (each explained where it is done):
+// - PostgreSQL connections are opened per request and closed after it (pg-request-scope.ts);
+// - nothing runs on timers: what the server flushes on timers is flushed after events (worker-upkeep.ts);
+// - each status report is committed by its own request (no group commit across requests).
 import { createClient } from '@libsql/client';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { pgDriver } from '../../db/pg-driver';
 import { createApp } from '../app';
 import { bootstrap } from '../boot';
 import { ConfigError, loadConfig } from '../config';
@@ -11,8 +19,24 @@ import { createLogger, errorFields } from '../lib/logger';
 import { jobs } from '../../workers/index';
 import type { HonoEnv } from '../http/types';
 import { VERSION } from '../version';
+import { PgRequestScope, requestScopedPg } from './pg-request-scope';
+import { IsolateUpkeep, PerRequestStatusWriter } from './worker-upkeep';
 
-type WorkerEnv = Record<string, string | undefined>;
+/** The Worker's bindings: text variables and secrets, and objects such as a Hyperdrive binding. */
+type WorkerEnv = Record<string, unknown>;
+
+/**
+ * The variables the config schema reads. A Hyperdrive binding named HYPERDRIVE stands for DB_URL when
+ * DB_URL is not set: its connection string is made by the runtime (a pooler next to the Worker, or
+ * `localConnectionString` under wrangler dev), so it cannot be a variable of its own.
+ */
+function variables(env: WorkerEnv): Record<string, string | undefined> {
+  const vars: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') vars[k] = v;
+  const hyperdrive = env.HYPERDRIVE as { connectionString?: unknown } | undefined;
+  if (!vars.DB_URL?.trim() && typeof hyperdrive?.connectionString === 'string') vars.DB_URL = hyperdrive.connectionString;
+  return vars;
+}
 interface ExecutionContext {
   waitUntil(p: Promise<unknown>): void;
 }
@@ -22,13 +46,16 @@ interface ScheduledController {
 }
 
 let booting: Promise<{ ctx: AppCtx; app: OpenAPIHono<HonoEnv> }> | undefined;
+const pg = requestScopedPg(pgDriver);
+const upkeep = new IsolateUpkeep();
 
 /** One context per isolate, created on first use; a failed start is retried on the next event. */
 function boot(env: WorkerEnv) {
   booting ??= (async () => {
-    const config = loadConfig(env);
+    const config = loadConfig(variables(env));
     const logger = createLogger(config.logLevel);
-    const ctx = await bootstrap({ config, logger, createClient });
+    const ctx = await bootstrap({ config, logger, createClient, pgDriver: pg.driver });
+    ctx.statusWriter = new PerRequestStatusWriter(ctx.store.db);
     return { ctx, app: createApp(ctx) };
   })().catch((err) => {
     booting = undefined;
@@ -49,31 +76,61 @@ function startupFailure(err: unknown): Response {
 // evaluation (Date.now() is 0 there), so a module-level timestamp would make uptime ~56 years.
 let started: number | undefined;
 
-export default {
-  async fetch(req: Request, env: WorkerEnv): Promise<Response> {
-    started ??= Date.now();
+function liveAnswer(): Response {
+  const now = Date.now();
+  return Response.json({
+    status: 'online',
+    timestamp: now,
+    uptimeSec: Math.floor((now - (started ?? now)) / 1000),
+    versions: { controller: VERSION, ecnViewer: null },
+  });
+}
+
+/** The answer to one request, and the context it was served with (none when the start failed). */
+async function serve(req: Request, env: WorkerEnv): Promise<{ res: Response; ctx?: AppCtx }> {
+  const url = new URL(req.url);
+  const live = req.method === 'GET' && (url.pathname === '/api/v3/live' || url.pathname === '/api/v3/live/');
+  try {
+    const { ctx, app } = await boot(env);
+    return { res: await app.fetch(req, { clientIp: req.headers.get('cf-connecting-ip') ?? undefined }), ctx };
+  } catch (err) {
     // Liveness must answer even when the database cannot be reached.
-    const url = new URL(req.url);
-    if (req.method === 'GET' && (url.pathname === '/api/v3/live' || url.pathname === '/api/v3/live/')) {
-      try {
-        const { app } = await boot(env);
-        return app.fetch(req, { clientIp: req.headers.get('cf-connecting-ip') ?? undefined });
-      } catch {
-        const now = Date.now();
-        return Response.json({
-          status: 'online',
-          timestamp: now,
-          uptimeSec: Math.floor((now - started) / 1000),
-          versions: { controller: VERSION, ecnViewer: null },
-        });
-      }
-    }
-    try {
-      const { app } = await boot(env);
-      return await app.fetch(req, { clientIp: req.headers.get('cf-connecting-ip') ?? undefined });
-    } catch (err) {
-      return startupFailure(err);
-    }
+    return { res: live ? liveAnswer() : startupFailure(err) };
+  }
+}
+
+/**
+ * Calls `after` once the answer has been sent, body included: paged lists (src/http/stream.ts) read
+ * their later pages from the database while the body streams, so the request's connections must stay
+ * open until then.
+ */
+function whenSent(res: Response, execCtx: ExecutionContext, after: () => Promise<void>): Response {
+  if (!res.body) {
+    execCtx.waitUntil(after());
+    return res;
+  }
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  // A client that goes away mid-body fails the pipe; the clean-up runs all the same.
+  execCtx.waitUntil(
+    res.body
+      .pipeTo(writable)
+      .catch(() => {})
+      .then(after),
+  );
+  return new Response(readable, res);
+}
+
+export default {
+  fetch(req: Request, env: WorkerEnv, execCtx: ExecutionContext): Promise<Response> {
+    started ??= Date.now();
+    const scope = new PgRequestScope();
+    return pg.run(scope, async () => {
+      const { res, ctx } = await serve(req, env);
+      return whenSent(res, execCtx, async () => {
+        if (ctx) await upkeep.afterEvent(ctx).catch((err) => ctx.logger.warn('upkeep after a request failed', errorFields(err)));
+        await scope.end();
+      });
+    });
   },
 
   /** Cron triggers: run the jobs whose schedule is this trigger's expression, with the same DB lease. */
@@ -81,13 +138,21 @@ export default {
     started ??= Date.now();
     // Awaited (not passed to waitUntil as well): one failure, one log entry, one "exception" outcome.
     void execCtx;
-    const { ctx } = await boot(env);
-    for (const job of jobs.filter((j) => j.schedule === event.cron)) {
+    const scope = new PgRequestScope();
+    await pg.run(scope, async () => {
       try {
-        await runTick(ctx, job, event.scheduledTime);
-      } catch (err) {
-        ctx.logger.error('scheduled job failed', { job: job.name, ...errorFields(err) });
+        const { ctx } = await boot(env);
+        for (const job of jobs.filter((j) => j.schedule === event.cron)) {
+          try {
+            await runTick(ctx, job, event.scheduledTime);
+          } catch (err) {
+            ctx.logger.error('scheduled job failed', { job: job.name, ...errorFields(err) });
+          }
+        }
+        await upkeep.afterEvent(ctx).catch((err) => ctx.logger.warn('upkeep after a cron event failed', errorFields(err)));
+      } finally {
+        await scope.end();
       }
-    }
+    });
   },
 };
