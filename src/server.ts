@@ -80,6 +80,8 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     version: ctx.version,
     agentSignatures: rt.ed25519?.backend?.() ?? 'webcrypto',
     startupMs: Date.now() - ctx.startedAt,
+    // This process's lease owner id (job_run.owner, the task tables' leader), for reading those tables.
+    instance: ctx.instanceId,
   });
 
   let stopping = false;
