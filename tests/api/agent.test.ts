@@ -58,6 +58,39 @@ test('provision: single-use key, Ed25519 key pair, public key only on the server
   }
 });
 
+test('provision: many agents at once all succeed, and the same key used twice at once provisions once', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    const keys: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const created = await t.call('POST', '/api/v3/iofog', {
+        token: admin,
+        body: { name: `burst-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      keys.push((await t.call('GET', `/api/v3/iofog/${created.body.uuid}/provisioning-key`, { token: admin })).body.key);
+    }
+    // Every key twice, all at once: each fog is provisioned exactly once, no request fails otherwise.
+    const answers = await Promise.all(
+      [...keys, ...keys].map((key) => t.call('POST', '/api/v3/agent/provision', { body: { key, type: 1, engine: 'edgelet' } })),
+    );
+    const byStatus = new Map<number, number>();
+    for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+    assert.deepEqual(
+      Object.fromEntries(byStatus),
+      { 200: 24, 404: 24 },
+      JSON.stringify(answers.filter((a) => a.status !== 200 && a.status !== 404)),
+    );
+    const uuids = new Set(answers.filter((a) => a.status === 200).map((a) => a.body.uuid));
+    assert.equal(uuids.size, 24, 'one provision per fog');
+    const stored = await t.ctx.store.raw.execute('SELECT count(*) AS n FROM fog_public_key');
+    assert.equal(Number(stored.rows[0]!.n), 24);
+  } finally {
+    await t.close();
+  }
+});
+
 test('provision: an expired key is 401, an unknown key 404', async () => {
   const clock = new ManualClock();
   const t = await makeTestApp({ clock });

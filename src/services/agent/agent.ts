@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { exportJWK, generateKeyPair } from 'jose';
 import {
   fog,
@@ -61,32 +61,42 @@ export async function provisionAgent(ctx: AppCtx, input: ProvisionInput): Promis
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const priv = await exportJWK(privateKey);
   const pub = await exportJWK(publicKey);
-  const fogUuid = await withTransaction(ctx, async (tx) => {
-    const consumed = await tx.db.delete(fogProvisioningKey).where(eq(fogProvisioningKey.keyHash, keyHash));
-    if (consumed.rowsAffected !== 1) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
-    const row = await fogRowByUuid(tx.db, pk.fogUuid);
-    if (!row || row.deleteRequestedAt !== null) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
-    const now = tx.clock.now();
-    const publicJwk = JSON.stringify({ kty: pub.kty, crv: pub.crv, x: pub.x });
-    await tx.db
-      .insert(fogPublicKey)
-      .values({ fogUuid: row.uuid, publicJwk, createdAt: now })
-      .onConflictDoUpdate({ target: fogPublicKey.fogUuid, set: { publicJwk, createdAt: now } });
-    await tx.db
-      .update(fog)
-      .set({
-        archId: input.type,
-        ...(input.engine ? { containerEngine: input.engine } : {}),
-        daemonStatus: 'UNKNOWN',
-        reportedDaemonStatus: null,
-        updatedAt: now,
-      })
-      .where(eq(fog.uuid, row.uuid));
-    await tx.db.delete(fogVersionCommand).where(eq(fogVersionCommand.fogUuid, row.uuid));
-    await raiseFlags(tx, [row.uuid], ['volumeMounts', 'registries', 'microserviceList', 'microserviceConfig']);
-    auditTarget(tx, row.uuid, row.uuid);
-    return row.uuid;
-  });
+  // Read committed on PostgreSQL: every statement is correct on its own. The key is consumed by a delete that
+  // only one transaction can win (row lock), and the fog is updated only while no delete was requested (a
+  // compare-and-set that rolls the whole transaction back otherwise). Serializable added nothing here but
+  // failures: its predicate locks made concurrent provisions abort each other, and a boot storm's provisions
+  // ran out of retries (503 CONTROLLER_DB_BUSY).
+  const fogUuid = await withTransaction(
+    ctx,
+    async (tx) => {
+      const consumed = await tx.db.delete(fogProvisioningKey).where(eq(fogProvisioningKey.keyHash, keyHash));
+      if (consumed.rowsAffected !== 1) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
+      const row = await fogRowByUuid(tx.db, pk.fogUuid);
+      if (!row || row.deleteRequestedAt !== null) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
+      const now = tx.clock.now();
+      const updated = await tx.db
+        .update(fog)
+        .set({
+          archId: input.type,
+          ...(input.engine ? { containerEngine: input.engine } : {}),
+          daemonStatus: 'UNKNOWN',
+          reportedDaemonStatus: null,
+          updatedAt: now,
+        })
+        .where(and(eq(fog.uuid, row.uuid), isNull(fog.deleteRequestedAt)));
+      if (updated.rowsAffected !== 1) throw new ServiceError('NOT_FOUND', 'Invalid Provisioning Key');
+      const publicJwk = JSON.stringify({ kty: pub.kty, crv: pub.crv, x: pub.x });
+      await tx.db
+        .insert(fogPublicKey)
+        .values({ fogUuid: row.uuid, publicJwk, createdAt: now })
+        .onConflictDoUpdate({ target: fogPublicKey.fogUuid, set: { publicJwk, createdAt: now } });
+      await tx.db.delete(fogVersionCommand).where(eq(fogVersionCommand.fogUuid, row.uuid));
+      await raiseFlags(tx, [row.uuid], ['volumeMounts', 'registries', 'microserviceList', 'microserviceConfig']);
+      auditTarget(tx, row.uuid, row.uuid);
+      return row.uuid;
+    },
+    { isolation: 'read committed' },
+  );
   ctx.agentKeys.invalidate(fogUuid);
   const privateJwk = JSON.stringify({ kty: priv.kty, crv: priv.crv, d: priv.d, x: priv.x });
   return { uuid: fogUuid, privateKey: toBase64(new TextEncoder().encode(privateJwk)), namespace: ctx.config.namespace };
