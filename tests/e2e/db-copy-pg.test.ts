@@ -14,22 +14,12 @@ import { migrations as pgMigrations } from '../../db/migrations-pg/index';
 import { runBundle } from '../harness/cli';
 import { Edgelet } from '../harness/edgelet';
 import { emptyPgDatabase, type PgDatabase } from '../harness/postgres';
-import { ADMIN, startController, type Controller } from '../harness/process';
+import { ADMIN, jsonApi, startController, type Controller } from '../harness/process';
 
 const ENCRYPTION_KEY = Buffer.alloc(32, 9).toString('base64');
 const FOGS = 25;
 
-function apiOf(ctl: Controller) {
-  return async (method: string, path: string, opts: { token?: string; body?: unknown } = {}) => {
-    const res = await fetch(ctl.url + path, {
-      method,
-      headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-}
+const apiOf = (ctl: Controller) => jsonApi(ctl.url);
 
 async function login(ctl: Controller): Promise<string> {
   const r = await apiOf(ctl)('POST', '/api/v3/user/login', { body: ADMIN });

@@ -9,21 +9,11 @@ import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { Edgelet } from '../harness/edgelet';
 import { runBundle } from '../harness/cli';
-import { ADMIN, startController, type Controller } from '../harness/process';
+import { ADMIN, jsonApi, startController, type Controller } from '../harness/process';
 
 const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
-function apiOf(ctl: Controller) {
-  return async (method: string, path: string, opts: { token?: string; body?: unknown } = {}) => {
-    const res = await fetch(ctl.url + path, {
-      method,
-      headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-}
+const apiOf = (ctl: Controller) => jsonApi(ctl.url);
 
 async function login(ctl: Controller): Promise<string> {
   const r = await apiOf(ctl)('POST', '/api/v3/user/login', { body: ADMIN });

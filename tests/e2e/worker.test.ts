@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { Edgelet } from '../harness/edgelet';
 import { emptyPgDatabase, type PgDatabase } from '../harness/postgres';
-import { ADMIN, freePort, ROOT } from '../harness/process';
+import { ADMIN, freePort, jsonApi, ROOT } from '../harness/process';
 import { waitFor } from '../harness/wait';
 
 const WORKER = join(ROOT, 'dist/worker.mjs');
@@ -218,15 +218,7 @@ describe('Workers build under wrangler dev (workerd), PostgreSQL', { timeout: 24
   let provisioningKey = '';
   let agent: Edgelet | undefined;
 
-  const api = async (method: string, path: string, opts: { token?: string; body?: unknown } = {}) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const api = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) => jsonApi(url)(method, path, opts);
   const createFog = async (name: string) => {
     const r = await api('POST', '/api/v3/iofog', { token: admin, body: { name, archId: 0, routerMode: 'none', natsMode: 'none' } });
     assert.equal(r.status, 201, JSON.stringify(r.body));

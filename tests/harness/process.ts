@@ -9,6 +9,19 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const BUNDLE = join(ROOT, 'dist/controller.mjs');
 export const ADMIN = { email: 'admin@example.com', password: 'Admin-Passw0rd-1' };
 
+/** JSON calls to a running Controller at `baseUrl`: `{status, body}`, the body parsed when there is one. */
+export function jsonApi(baseUrl: string) {
+  return async (method: string, path: string, opts: { token?: string; body?: unknown } = {}) => {
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+}
+
 export type Runtime = 'node' | 'deno' | 'bun';
 
 export function runtimeCommand(rt: Runtime, bundle = BUNDLE): { cmd: string; args: string[] } {
