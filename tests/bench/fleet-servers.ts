@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { startHaproxy, type Haproxy } from '../harness/haproxy';
+import { startHaproxy, type Haproxy, type HaproxyLimits } from '../harness/haproxy';
 import { postmasterPid, startPgClusterWith, type PgCluster } from '../harness/postgres';
 import { freePort, startController, type Controller, type Runtime } from '../harness/process';
 import { allowedCpus, pinTree } from './proc-cpu';
@@ -25,6 +25,8 @@ export interface BenchConfig {
   instances: number;
   /** HAProxy in front (always when instances > 1; --haproxy adds it to a single instance too). */
   lb: boolean;
+  /** HAProxy's per-instance request limit and queue timeout (--lb-maxconn, --lb-queue; see HaproxyLimits). */
+  lbLimits?: HaproxyLimits;
 }
 
 export const configName = (c: BenchConfig): string => `${c.db} x${c.instances}${c.lb ? ' haproxy' : ''}`;
@@ -212,7 +214,11 @@ export async function startServers(config: BenchConfig, o: ServerOptions): Promi
       if (failed) throw (failed as PromiseRejectedResult).reason;
     }
     if (lbPort) {
-      haproxy = await startHaproxy({ port: lbPort, backends: controllers.map((c, i) => ({ name: `c${i + 1}`, port: c.port })) });
+      haproxy = await startHaproxy({
+        port: lbPort,
+        backends: controllers.map((c, i) => ({ name: `c${i + 1}`, port: c.port })),
+        ...config.lbLimits,
+      });
       // HAProxy serves the fleet beside the instances: it shares their cores.
       if (o.cpus && haproxy.proc.pid) pinTree(haproxy.proc.pid, o.cpus);
       for (let i = 0; i < controllers.length; i++) await haproxy.waitForState(`c${i + 1}`, 'UP');

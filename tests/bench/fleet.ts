@@ -49,7 +49,8 @@
 //   --storm: a boot storm. After provisioning, every agent restarts within --ramp seconds (Edgelet's
 //   restart: probe, registries, volume mounts, microservices, PATCH config, then an initialization
 //   cycle), with Edgelet's retries (4 attempts, 1/2/4 s, fresh token each) as after a site power cut.
-//   Reports `storm`: the slowest request and the 503s while it lasts, and how long after the last
+//   Reports `storm`: the slowest request and the 503s while it lasts, the handshakes the kernel dropped
+//   (`listenOverflows`: the server's accept queue was full), and how long after the last
 //   restart every agent completed a successful change cycle (`allSteadySec`, bounded by --steady-max).
 //
 // Databases and instances (tests/bench/fleet-servers.ts):
@@ -63,7 +64,9 @@
 //   (tests/harness/haproxy.ts), sharing ENCRYPTION_KEY and HAProxy's URL as CONTROLLER_PUBLIC_URL;
 //   agents and the operator go through HAProxy. On libSQL the N instances share one embedded file.
 //   --haproxy puts HAProxy in front of a single instance too (to separate the proxy's cost from the
-//   second instance's).
+//   second instance's). --lb-maxconn N: HAProxy sends each instance at most N requests at once and
+//   queues the rest; --lb-queue S: a request queued longer than S seconds gets HAProxy's retryable 503
+//   (docs/operations.md, "Boot storms on Node").
 //   --db both: a side-by-side comparison in one invocation, one configuration after another with the
 //   same agents/ramp/hold: libsql x1, postgres x1, and postgres xN when --instances N > 1. Each
 //   configuration starts from nothing (new directories, a new cluster or database) and is stopped
@@ -88,7 +91,7 @@ import { ADMIN, type Runtime } from '../harness/process';
 import { Edgelet, errorKey, isSuccess } from '../harness/edgelet';
 import { LeanHttpPool } from '../harness/lean-http';
 import { type BenchConfig, type BenchDb, configName, type ServerSet, startServers } from './fleet-servers';
-import { allowedCpus, machineJiffies, processCpuMs, processTreeCpuMs, rssMb } from './proc-cpu';
+import { allowedCpus, listenOverflows, machineJiffies, processCpuMs, processTreeCpuMs, rssMb } from './proc-cpu';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, d: string) => {
@@ -123,10 +126,17 @@ const DB = arg('db', 'libsql');
 if (!['libsql', 'postgres', 'both'].includes(DB)) fatal('--db must be libsql, postgres or both');
 const INSTANCES = Math.floor(num('instances', 1, 1));
 const FORCE_LB = argv.includes('--haproxy');
+const LB_MAXCONN = argv.includes('--lb-maxconn') ? Math.floor(num('lb-maxconn', 0, 1)) : undefined;
+const LB_QUEUE = argv.includes('--lb-queue') ? Math.floor(num('lb-queue', 10, 1)) : undefined;
 
 /** The configurations this invocation runs, in order (see the header: --db, --instances, --haproxy). */
 function plan(): BenchConfig[] {
-  const one = (db: BenchDb, instances: number): BenchConfig => ({ db, instances, lb: instances > 1 || FORCE_LB });
+  const one = (db: BenchDb, instances: number): BenchConfig => ({
+    db,
+    instances,
+    lb: instances > 1 || FORCE_LB,
+    lbLimits: { serverMaxconn: LB_MAXCONN, queueTimeoutSec: LB_QUEUE },
+  });
   if (DB !== 'both') return [one(DB as BenchDb, INSTANCES)];
   return [one('libsql', 1), one('postgres', 1), ...(INSTANCES > 1 ? [one('postgres', INSTANCES)] : [])];
 }
@@ -395,6 +405,7 @@ async function runConfig(cfg: BenchConfig, index: number): Promise<Record<string
     const restartAt = new Float64Array(AGENTS);
     const steadyAt = new Float64Array(AGENTS);
     stormPhase = STORM;
+    const overflowsBefore = listenOverflows();
     sims.forEach((s, i) => {
       later((i / AGENTS) * RAMP * 1000, async () => {
         if (STORM) {
@@ -418,6 +429,7 @@ async function runConfig(cfg: BenchConfig, index: number): Promise<Record<string
       const lastRestart = Math.max(...restartAt);
       while (steadyAt.some((t) => t === 0) && performance.now() - lastRestart < STEADY_MAX * 1000) await sleep(250);
       stormPhase = false;
+      const overflowsAfter = listenOverflows();
       const steady = steadyAt.filter((t) => t > 0).length;
       stormLatencies.sort((a, b) => a - b);
       const sq = (p: number) =>
@@ -429,6 +441,8 @@ async function runConfig(cfg: BenchConfig, index: number): Promise<Record<string
         requests: stormLatencies.length,
         latencyMs: { p50: sq(0.5), p99: sq(0.99), max: +(stormLatencies.at(-1) ?? 0).toFixed(1) },
         responses: { ...stormStatuses },
+        // Handshakes the kernel dropped because the server's accept queue was full (machine-wide counter).
+        listenOverflows: overflowsBefore === null || overflowsAfter === null ? null : overflowsAfter - overflowsBefore,
       };
       log(`storm: ${steady}/${AGENTS} agents steady; ${JSON.stringify(storm.latencyMs)}`);
     }

@@ -116,3 +116,21 @@ export function machineJiffies(): { busy: number; steal: number; total: number }
     return { busy: 0, steal: 0, total: 0 };
   }
 }
+
+/**
+ * The kernel's count of connections dropped because a listening socket's accept queue was full
+ * (TcpExt ListenOverflows in /proc/net/netstat; machine-wide). A client whose handshake was dropped waits
+ * out SYN retransmits (1, 3, 7, 15 s …), a wait the server never sees.
+ */
+export function listenOverflows(): number | null {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:'));
+    const names = lines[i]!.split(/\s+/);
+    const values = lines[i + 1]!.split(/\s+/);
+    const k = names.indexOf('ListenOverflows');
+    return k > 0 ? Number(values[k]) : null;
+  } catch {
+    return null;
+  }
+}

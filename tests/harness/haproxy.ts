@@ -57,7 +57,17 @@ export function unavailableResponse(detail: string): string {
 }
 
 /** The configuration, as an operator would write it (see docs/operations.md for each choice). */
-export function haproxyConfig(o: { port: number; backends: Backend[]; dir: string; checkIntervalMs?: number }): string {
+export interface HaproxyLimits {
+  /**
+   * Requests HAProxy sends each instance at once; more wait in HAProxy's queue (`maxconn` on the server
+   * lines). Unset: no limit, every client connection gets its own connection to an instance.
+   */
+  serverMaxconn?: number;
+  /** How long a request may wait in that queue before HAProxy answers it the 503 below (default 10 s). */
+  queueTimeoutSec?: number;
+}
+
+export function haproxyConfig(o: { port: number; backends: Backend[]; dir: string; checkIntervalMs?: number } & HaproxyLimits): string {
   const inter = o.checkIntervalMs ?? 1000;
   return `global
   nbthread 1
@@ -77,7 +87,7 @@ defaults
   timeout server 65s
   timeout http-keep-alive 10s
   timeout http-request 10s
-  timeout queue 10s
+  timeout queue ${o.queueTimeoutSec ?? 10}s
   # WebSocket exec/log sessions: once upgraded, the connection is a tunnel.
   timeout tunnel 1h
   timeout client-fin 5s
@@ -97,7 +107,7 @@ backend controllers
   option httpchk GET /api/v3/status
   http-check expect status 200
   # A dead instance leaves after two failed checks (~${inter * 2} ms); a new one joins after two good ones.
-  default-server check inter ${inter}ms fastinter ${Math.max(100, inter / 2)}ms downinter ${inter}ms fall 2 rise 2 observe layer4 error-limit 3 on-error fastinter
+  default-server check inter ${inter}ms fastinter ${Math.max(100, inter / 2)}ms downinter ${inter}ms fall 2 rise 2 observe layer4 error-limit 3 on-error fastinter${o.serverMaxconn ? ` maxconn ${o.serverMaxconn}` : ''}
   # Which failures are retried on another instance:
   # - conn-failure: the request was never sent, always safe;
   # - empty-response and 503: only for GET/HEAD from operators. A POST/PUT/PATCH/DELETE may have been
@@ -112,13 +122,15 @@ ${o.backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
 `;
 }
 
-export async function startHaproxy(opts: { backends: Backend[]; port?: number; checkIntervalMs?: number }): Promise<Haproxy> {
+export async function startHaproxy(
+  opts: { backends: Backend[]; port?: number; checkIntervalMs?: number } & HaproxyLimits,
+): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'haproxy-'));
   const port = opts.port ?? (await freePort());
   writeFileSync(join(dir, '502.http'), unavailableResponse('the instance closed the connection before answering'));
-  writeFileSync(join(dir, '503.http'), unavailableResponse('no instance is up'));
+  writeFileSync(join(dir, '503.http'), unavailableResponse('no instance is up, or every instance is busy'));
   writeFileSync(join(dir, '504.http'), unavailableResponse('the instance did not answer in time'));
-  const config = haproxyConfig({ port, backends: opts.backends, dir, checkIntervalMs: opts.checkIntervalMs });
+  const config = haproxyConfig({ ...opts, port, dir });
   const cfgPath = join(dir, 'haproxy.cfg');
   writeFileSync(cfgPath, config);
   // -db: stay in the foreground, -W: master-worker off is the default for -db; the test owns the process.
