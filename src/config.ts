@@ -142,6 +142,8 @@ export const EnvSchema = v.object({
   MAX_JSON_BODY_BYTES: int(1_048_576, 1024, 256 * 1_048_576),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
   JOBS_ENABLED: bool(true),
+  // Fog platform tasks the reconcile worker works at once (key generation runs on the thread pool).
+  RECONCILE_CONCURRENCY: int(4, 1, 64),
   ADMISSION_ENABLED: bool(true),
   ADMISSION_MAX_QUEUE_MS: int(500, 20, 60_000),
   ADMISSION_MAX_AGENT_INFLIGHT: int(4096, 1, 1_000_000),
@@ -249,6 +251,8 @@ export interface Config {
   maxJsonBodyBytes: number;
   shutdownTimeoutMs: number;
   jobsEnabled: boolean;
+  /** Fog platform tasks worked at once by the reconcile worker. */
+  reconcileConcurrency: number;
   /** Load shedding (src/http/admission.ts). */
   admission: AdmissionConfig;
   /** Agent requests are logged at debug unless they fail or take at least this long. */
@@ -405,6 +409,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     maxJsonBodyBytes: env.MAX_JSON_BODY_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     jobsEnabled: env.JOBS_ENABLED,
+    reconcileConcurrency: env.RECONCILE_CONCURRENCY,
     admission: {
       enabled: env.ADMISSION_ENABLED,
       maxQueueMs: env.ADMISSION_MAX_QUEUE_MS,

@@ -16,7 +16,7 @@ export const platformReconcileWorkerJob: Job = {
   schedule: '* * * * *',
   serverSchedule: '* * * * * *',
   run: async (ctx) => {
-    const fogs = await drainFogTasks(ctx, { budgetMs: RECONCILE_TURN_MS });
+    const fogs = await drainFogTasks(ctx, { budgetMs: RECONCILE_TURN_MS, concurrency: ctx.config.reconcileConcurrency });
     return {
       reconciled: fogs.reconciled.length,
       failed: fogs.failed,

@@ -55,23 +55,27 @@ test('platform drain: turns drain many tasks; two instances at once reconcile ea
       'budget',
       'an exhausted budget ends the turn before claiming anything',
     );
-    const two = await drainFogTasks(a, { budgetMs: 60_000, maxTasks: 2 });
+    const two = await drainFogTasks(a, { budgetMs: 60_000, maxTasks: 2, concurrency: 4 });
     assert.equal(two.reconciled.length, 2);
     assert.equal(two.stoppedBy, 'budget');
 
     // Busy: the loop is late, so the turn stops after the task it had to move on.
     const lagMs = a.admission.lagMs.bind(a.admission);
     a.admission.lagMs = () => 500;
-    const busy = await drainFogTasks(a, { budgetMs: 60_000 });
+    const busy = await drainFogTasks(a, { budgetMs: 60_000, concurrency: 4 });
     assert.equal(busy.stoppedBy, 'busy');
-    assert.equal(busy.reconciled.length, 1);
+    assert.equal(busy.reconciled.length, 1, 'with several lanes too, a busy turn moves one task on');
     a.admission.lagMs = lagMs;
 
     // Instance b claims a task and dies before finishing it.
     const orphan = await claimTask(b);
     assert.ok(orphan);
     const seen: string[] = [...two.reconciled, ...busy.reconciled];
-    const [ra, rb] = await Promise.all([drainFogTasks(a, { budgetMs: 60_000 }), drainFogTasks(b, { budgetMs: 60_000 })]);
+    // Both instances work three tasks at a time: lanes claim like instances do.
+    const [ra, rb] = await Promise.all([
+      drainFogTasks(a, { budgetMs: 60_000, concurrency: 3 }),
+      drainFogTasks(b, { budgetMs: 60_000, concurrency: 3 }),
+    ]);
     assert.equal(ra.stoppedBy, 'empty');
     assert.equal(rb.stoppedBy, 'empty');
     seen.push(...ra.reconciled, ...rb.reconciled, ...ra.failed, ...rb.failed);

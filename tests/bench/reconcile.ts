@@ -3,7 +3,7 @@
 // its slowest answer is the stall agents see).
 //
 //   node tests/bench/reconcile.mjs [--fogs 10000] [--router-mode edge|none] [--runtime node]
-//     [--server-cpus 0 --client-cpus 1]
+//     [--server-cpus 0 --client-cpus 1]   env BENCH_SERVER_ENV="K=V,…" sets server settings
 //
 // Two phases, each timed from the request that enqueues the work to an empty task queue (read from the
 // server's database file):
@@ -35,7 +35,17 @@ if (CLIENT_CPUS) spawnSync('taskset', ['-a', '-p', '-c', CLIENT_CPUS, String(pro
 const ctl = await startController({
   runtime: RUNTIME,
   cpus: SERVER_CPUS || undefined,
-  env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false' },
+  env: {
+    LOG_LEVEL: 'warn',
+    AUTH_RATE_LIMIT_ENABLED: 'false',
+    // BENCH_SERVER_ENV="K=V,K=V" adds or overrides server settings (e.g. RECONCILE_CONCURRENCY=1).
+    ...Object.fromEntries(
+      (process.env.BENCH_SERVER_ENV ?? '')
+        .split(',')
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
+  },
   timeoutMs: 60_000,
 });
 const db = createClient({ url: `file:${join(ctl.dir, 'data/controller.db')}` });

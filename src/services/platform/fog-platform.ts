@@ -181,30 +181,50 @@ async function processTask(
 export const RECONCILE_BACKOFF_LAG_MS = 40;
 
 /**
- * One turn of the reconcile worker: claims and reconciles tasks one after another for up to `budgetMs`,
- * letting the event loop run between tasks, so a change that enqueued every fog of a large fleet drains in
- * about a minute instead of one fog per tick (hours), while agent requests are served between tasks. The
- * turn ends early when the queue is empty or when the loop is late (the server is busy with requests).
- * Each task is still claimed with its own lease, so across instances a task is worked by one at a time and
- * a crashed instance's task is re-claimed when its lease expires.
+ * One turn of the reconcile worker: claims and reconciles tasks for up to `budgetMs`, letting the event
+ * loop run between tasks, so a change that enqueued every fog of a large fleet drains in minutes instead of
+ * one fog per tick (hours), while agent requests are served between tasks. `concurrency` tasks are worked
+ * at once: most of a first reconcile is key generation on the runtime's thread pool, which then uses more
+ * than one core. The turn ends early when the queue is empty or when the loop is late (the server is busy
+ * with requests); it always moves at least one task on. Each task is still claimed with its own lease, so
+ * across instances (and lanes) a task is worked by one at a time and a crashed instance's task is
+ * re-claimed when its lease expires.
  */
 export async function drainFogTasks(
   ctx: AppCtx,
-  opts: { budgetMs: number; maxTasks?: number },
+  opts: { budgetMs: number; maxTasks?: number; concurrency?: number },
 ): Promise<{ reconciled: string[]; failed: string[]; stoppedBy: 'empty' | 'budget' | 'busy' }> {
   const out = { reconciled: [] as string[], failed: [] as string[] };
   const deadline = ctx.clock.now() + opts.budgetMs;
   const maxTasks = opts.maxTasks ?? Number.POSITIVE_INFINITY;
-  for (let done = 0; ; done++) {
-    if (done >= maxTasks || ctx.clock.now() >= deadline) return { ...out, stoppedBy: 'budget' };
-    if (done > 0) {
-      await yieldToEventLoop();
-      if (ctx.admission.lagMs() > RECONCILE_BACKOFF_LAG_MS) return { ...out, stoppedBy: 'busy' };
+  let started = 0;
+  let stoppedBy: 'empty' | 'budget' | 'busy' | undefined;
+  const lane = async (): Promise<void> => {
+    while (stoppedBy === undefined) {
+      if (started >= maxTasks || ctx.clock.now() >= deadline) {
+        stoppedBy = 'budget';
+        return;
+      }
+      if (started > 0) {
+        await yieldToEventLoop();
+        if (stoppedBy !== undefined) return;
+        if (ctx.admission.lagMs() > RECONCILE_BACKOFF_LAG_MS) {
+          stoppedBy = 'busy';
+          return;
+        }
+      }
+      started++;
+      const task = await claimTask(ctx);
+      if (!task) {
+        stoppedBy ??= 'empty';
+        return;
+      }
+      await processTask(ctx, task, out);
     }
-    const task = await claimTask(ctx);
-    if (!task) return { ...out, stoppedBy: 'empty' };
-    await processTask(ctx, task, out);
-  }
+  };
+  const lanes = Math.max(1, Math.min(Math.floor(opts.concurrency ?? 1), maxTasks));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return { ...out, stoppedBy: stoppedBy ?? 'budget' };
 }
 
 async function setStatus(tx: AppCtx, fogUuid: string, set: Partial<typeof fogPlatformStatus.$inferInsert>): Promise<void> {
