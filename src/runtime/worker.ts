@@ -52,7 +52,9 @@ const upkeep = new IsolateUpkeep();
 /** One context per isolate, created on first use; a failed start is retried on the next event. */
 function boot(env: WorkerEnv) {
   booting ??= (async () => {
-    const config = loadConfig(variables(env));
+    // One platform task at a time: an event has at most MAX_CONNECTIONS_PER_REQUEST connections and a
+    // short CPU budget, and the cron turn comes once a minute anyway.
+    const config = { ...loadConfig(variables(env)), reconcileConcurrency: 1 };
     const logger = createLogger(config.logLevel);
     const ctx = await bootstrap({ config, logger, createClient, pgDriver: pg.driver });
     ctx.statusWriter = new PerRequestStatusWriter(ctx.store.db);
