@@ -280,7 +280,7 @@ export async function reconcileNats(ctx: AppCtx, f: FogRow): Promise<void> {
   await ensureIssuedCertificate(ctx, n.mqttCert, f.uuid, [host, 'nats.default.svc.bridge.local'], 'default-nats-local-ca');
   const [key] = await ctx.db.select({ id: secret.id }).from(secret).where(eq(secret.name, n.jsKey)).limit(1);
   if (!key) {
-    const jsk = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const jsk = newJetStreamKey();
     await tolerateConflict(() => createSecret(ctx, { name: n.jsKey, type: 'Opaque', data: { jsk } }));
   }
 
@@ -487,4 +487,15 @@ export async function dropNatsMaterial(ctx: AppCtx, f: Pick<FogRow, 'name'>): Pr
       if (!(err instanceof ServiceError && err.code === 'NOT_FOUND')) throw err;
     });
   }
+}
+
+/**
+ * A JetStream encryption key for `key: $JETSTREAM_KEY`. nats-server parses the variable's value as a
+ * configuration token, so it must read as a bare string: a key starting with a digit (one base64 key in six)
+ * failed `nats-server -t` with "variable reference for 'JETSTREAM_KEY' could not be parsed". Letters and
+ * digits only, starting with a letter; 256 random bits in hex.
+ */
+export function newJetStreamKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return `jsk${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
