@@ -91,7 +91,7 @@ import { ADMIN, type Runtime } from '../harness/process';
 import { Edgelet, errorKey, isSuccess } from '../harness/edgelet';
 import { LeanHttpPool } from '../harness/lean-http';
 import { type BenchConfig, type BenchDb, configName, type ServerSet, startServers } from './fleet-servers';
-import { allowedCpus, listenOverflows, machineJiffies, processCpuMs, processTreeCpuMs, rssMb } from './proc-cpu';
+import { allowedCpus, benchServerEnv, listenOverflows, machineJiffies, processCpuMs, processTreeCpuMs, rssMb } from './proc-cpu';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, d: string) => {
@@ -184,12 +184,7 @@ async function runConfig(cfg: BenchConfig, index: number): Promise<Record<string
     env: {
       LOG_LEVEL: 'warn',
       AUTH_RATE_LIMIT_ENABLED: 'false',
-      ...Object.fromEntries(
-        (process.env.BENCH_SERVER_ENV ?? '')
-          .split(',')
-          .filter((kv) => kv.includes('='))
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      ),
+      ...benchServerEnv(),
     },
     timeoutMs: 60_000,
     nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),

@@ -134,3 +134,13 @@ export function listenOverflows(): number | null {
     return null;
   }
 }
+
+/** BENCH_SERVER_ENV="K=V,K=V": server settings a benchmark adds to (or overrides in) its server's environment. */
+export function benchServerEnv(): Record<string, string> {
+  return Object.fromEntries(
+    (process.env.BENCH_SERVER_ENV ?? '')
+      .split(',')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { ADMIN, startController, type Runtime } from '../harness/process';
+import { benchServerEnv } from './proc-cpu';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, d: string) => {
@@ -39,12 +40,7 @@ const ctl = await startController({
     LOG_LEVEL: 'warn',
     AUTH_RATE_LIMIT_ENABLED: 'false',
     // BENCH_SERVER_ENV="K=V,K=V" adds or overrides server settings (e.g. RECONCILE_CONCURRENCY=1).
-    ...Object.fromEntries(
-      (process.env.BENCH_SERVER_ENV ?? '')
-        .split(',')
-        .filter((kv) => kv.includes('='))
-        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    ),
+    ...benchServerEnv(),
   },
   timeoutMs: 60_000,
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
-import { ADMIN, startController } from '../harness/process';
+import { ADMIN, jsonApi, startController } from '../harness/process';
 import { Edgelet } from '../harness/edgelet';
 import { waitFor } from '../harness/wait';
 
@@ -23,15 +23,8 @@ test('two instances on one database: jti replay, RBAC changes, revocation, logou
   const a = await startController({ dir, env });
   const b = await startController({ dir, env });
   try {
-    const call = async (url: string, method: string, path: string, opts: { token?: string; body?: unknown } = {}) => {
-      const res = await fetch(url + path, {
-        method,
-        headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    };
+    const call = (url: string, method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
+      jsonApi(url)(method, path, opts);
     const login = async (url: string, email: string, password: string) => {
       const r = await call(url, 'POST', '/api/v3/user/login', { body: { email, password } });
       assert.equal(r.status, 200, JSON.stringify(r.body));
