@@ -491,9 +491,9 @@ export async function dropNatsMaterial(ctx: AppCtx, f: Pick<FogRow, 'name'>): Pr
 
 /**
  * A JetStream encryption key for `key: $JETSTREAM_KEY`. nats-server parses the variable's value as a
- * configuration token, so it must read as a bare string: a key starting with a digit (one base64 key in six)
- * failed `nats-server -t` with "variable reference for 'JETSTREAM_KEY' could not be parsed". Letters and
- * digits only, starting with a letter; 256 random bits in hex.
+ * configuration token, so it must read as a bare string: a base64 key such as `1K6B…` reads as a size (about
+ * one base64 key in a hundred) and `nats-server -t` fails with "variable reference for 'JETSTREAM_KEY' could
+ * not be parsed". Letters and digits only, starting with a letter; 256 random bits in hex.
  */
 export function newJetStreamKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
