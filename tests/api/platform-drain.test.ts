@@ -44,7 +44,20 @@ test('platform drain: turns drain many tasks; two instances at once reconcile ea
     for (let i = 0; i < 12; i++)
       uuids.push((await createFog(a, { name: `f${String(i).padStart(2, '0')}`, archId: 1, routerMode: 'none', natsMode: 'none' })).uuid);
     // The first reconcile of each fog issues its agent certificate (a key each); one worker turn takes them all.
+    // Four lanes (RECONCILE_CONCURRENCY's default): instance b watches how many tasks are in progress at once.
+    let busiest = 0;
+    let running = true;
+    const watch = (async () => {
+      while (running) {
+        const rows = await b.db.select({ status: fogPlatformTask.status }).from(fogPlatformTask);
+        busiest = Math.max(busiest, rows.filter((r) => r.status === 'in_progress').length);
+        await new Promise((r) => setTimeout(r, 2)); // sleep-ok: sampling pace
+      }
+    })();
     const first = await platformReconcileWorkerJob.run(a);
+    running = false;
+    await watch;
+    assert.ok(busiest > 1 && busiest <= 4, `tasks in progress at once: ${busiest} (lanes work side by side, at most 4)`);
     assert.deepEqual({ reconciled: first?.reconciled, failed: first?.failed }, { reconciled: 12, failed: [] });
     assert.deepEqual(await a.db.select().from(fogPlatformTask), []);
 
