@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { leanRows } from './lean-rows';
 import { libsqlBindingPath } from './libsql-binding';
 
 /**
@@ -42,9 +43,11 @@ const STAR_SELECT = /(^|[\s,(])(\w+\.)?\*\s*(,|from\b|;|$)/i;
 
 interface StatementLike {
   raw(on?: boolean): StatementLike;
+  all(...args: unknown[]): unknown[][];
   safeIntegers(on?: boolean): StatementLike;
   columns(): unknown[];
   readonly reader: boolean;
+  readonly pluckMode?: boolean;
   __columns?: unknown[];
   __reader?: boolean;
   __raw?: boolean;
@@ -67,7 +70,15 @@ function leanStatement(proto: StatementLike & { __lean?: boolean }): void {
   const raw = proto.raw;
   const safeIntegers = proto.safeIntegers;
   const columns = proto.columns;
-  if (typeof raw !== 'function' || typeof safeIntegers !== 'function' || typeof columns !== 'function' || !('reader' in proto)) return;
+  const all = proto.all;
+  if (
+    typeof raw !== 'function' ||
+    typeof safeIntegers !== 'function' ||
+    typeof columns !== 'function' ||
+    typeof all !== 'function' ||
+    !('reader' in proto)
+  )
+    return;
   // The client also asks twice per run for the result's column list; the binding builds it anew in
   // native code each time (an object per column: for a 100-column row that was ~30 % of the CPU of
   // GET /agent/config). A cached statement names its columns (star selects are not cached), so its
@@ -91,6 +102,11 @@ function leanStatement(proto: StatementLike & { __lean?: boolean }): void {
       this.__safeIntegers = want;
     }
     return this;
+  };
+  // Raw rows become the client's row objects through a class per column list (lean-rows.ts).
+  proto.all = function (this: StatementLike, ...args: unknown[]) {
+    const rows = all.apply(this, args);
+    return this.__raw && !this.pluckMode ? leanRows(rows, this as never) : rows;
   };
   proto.__lean = true;
 }

@@ -134,3 +134,42 @@ test('with the statement cache: a statement builds its column list once; a star 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('with the statement cache: rows read like the client’s own (names, indices, length, integers, blobs, other intModes)', async () => {
+  assert.equal(enableStatementCache(), true);
+  const dir = mkdtempSync(join(tmpdir(), 'ctl-cache-'));
+  const db = createClient({ url: `file:${join(dir, 'rows.db')}` });
+  const big = createClient({ url: `file:${join(dir, 'rows.db')}`, intMode: 'bigint' });
+  try {
+    await db.execute('CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c REAL, d BLOB, e INTEGER)');
+    await db.execute({ sql: 'INSERT INTO t (b, c, d, e) VALUES (?, ?, ?, ?)', args: ['x', 1.5, new Uint8Array([1, 2, 3]), null] });
+    await db.execute({ sql: 'INSERT INTO t (b, c, d, e) VALUES (?, ?, ?, ?)', args: ['y', null, null, 2 ** 40] });
+    const sql = 'SELECT a, b, c, d, e, b AS b2, a AS b FROM t ORDER BY a';
+    for (let round = 0; round < 3; round++) {
+      // Rounds 2 and 3 run the cached statement, whose rows no longer pass through the client's mapping.
+      const { rows, columns } = await db.execute(sql);
+      assert.deepEqual(columns, ['a', 'b', 'c', 'd', 'e', 'b2', 'b']);
+      const [r1, r2] = rows as unknown as Array<Record<string | number, unknown>>;
+      assert.notEqual(Object.getPrototypeOf(r1), Object.prototype, 'built by lean-rows, not by the client');
+      assert.deepEqual(Object.keys(r1!), ['a', 'b', 'c', 'd', 'e', 'b2'], 'own enumerable names, first of a name wins');
+      assert.equal(JSON.stringify(r2), '{"a":2,"b":"y","c":null,"d":null,"e":1099511627776,"b2":"y"}');
+      assert.equal(r1!.length, 7);
+      assert.deepEqual(Array.prototype.slice.call(r1), [1, 'x', 1.5, r1!.d, null, 'x', 1], 'indices and length');
+      assert.equal(r1![6], 1, 'a repeated name is still readable by index');
+      assert.ok(r1!.d instanceof ArrayBuffer);
+      assert.deepEqual([...new Uint8Array(r1!.d as ArrayBuffer)], [1, 2, 3]);
+      assert.deepEqual({ ...r2 }, { a: 2, b: 'y', c: null, d: null, e: 2 ** 40, b2: 'y' });
+      // A client that asked for bigints gets them from the same (cached) statement.
+      const b = (await big.execute(sql)).rows as unknown as Array<Record<string, unknown>>;
+      assert.equal(b[1]!.e, 2n ** 40n);
+      assert.equal(b[0]!.a, 1n);
+    }
+    await db.execute({ sql: 'INSERT INTO t (e) VALUES (?)', args: [2n ** 60n] });
+    await assert.rejects(db.execute('SELECT e FROM t WHERE a = 3'), RangeError, 'beyond 2^53 is an error, as in the client');
+    await assert.rejects(db.execute('SELECT e FROM t WHERE a = 3'), RangeError);
+  } finally {
+    db.close();
+    big.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

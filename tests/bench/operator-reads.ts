@@ -4,6 +4,7 @@
 //
 //   node tests/bench/operator-reads.mjs [--fogs 10000] [--microservices 10000] [--repeat 3] [--runtime node]
 //     [--server-cpus 0 --client-cpus 1] [--no-jobs]
+//   env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes flags to the server's node.
 // Seeds through the API (fogs, then applications of 100 microservices spread over the fogs; each write also
 // leaves an audit event), then prints ONE JSON document on stdout; progress on stderr.
 import { spawnSync } from 'node:child_process';
@@ -34,6 +35,7 @@ const ctl = await startController({
   // (their platformStatus stays Pending; the lists are read and serialised the same way).
   env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false', ...(NO_JOBS ? { JOBS_ENABLED: 'false' } : {}) },
   timeoutMs: 60_000,
+  nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
 });
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
 const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
