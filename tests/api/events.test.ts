@@ -277,3 +277,44 @@ test('events: AUDIT_ENABLED=false records nothing; AUDIT_CAPTURE_IP=false drops 
     await noIp.close();
   }
 });
+
+test('events: a long list read in chunks is the same list, in the same order, as one query gives', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    // 700 events, seven to a millisecond (ties across chunk boundaries), every third about fogs.
+    const values = Array.from({ length: 700 }, (_, i) => {
+      const ts = 1_700_000_000_000 + Math.floor(i / 7);
+      return `(${ts}, 'HTTP', 'user', 'GET', '${i % 3 === 0 ? 'fogs' : 'users'}', '/api/v3/x/${i}', 'SUCCESS', ${ts}, ${ts})`;
+    });
+    await t.ctx.store.raw.execute(
+      `INSERT INTO audit_event (timestamp, event_type, endpoint_type, method, resource_type, endpoint_path, status, created_at, updated_at) VALUES ${values.join(',')}`,
+    );
+    const expected = async (where: string, limit: number, offset: number) =>
+      (
+        await t.ctx.store.raw.execute(
+          `SELECT id FROM audit_event ${where} ORDER BY timestamp DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+        )
+      ).rows.map((r) => Number(r.id));
+    const total = Number((await t.ctx.store.raw.execute('SELECT count(*) AS n FROM audit_event')).rows[0]!.n);
+    for (const [query, where, limit, offset] of [
+      ['?limit=1000', '', 1000, 0],
+      ['?limit=450&offset=130', '', 450, 130],
+      ['?limit=1000&offset=699', '', 1000, 699],
+      ['?limit=1000&resourceType=fogs', "WHERE resource_type = 'fogs'", 1000, 0],
+      ['?limit=201&offset=5&resourceType=users', "WHERE resource_type = 'users'", 201, 5],
+    ] as const) {
+      const body = await events(t, admin, query);
+      const want = await expected(where, limit, offset);
+      assert.ok(want.length > 0, query);
+      assert.deepEqual(
+        body.events.map((e) => e.id),
+        want,
+        query,
+      );
+      if (!where) assert.equal(body.total, total, query);
+    }
+  } finally {
+    await t.close();
+  }
+});

@@ -3,7 +3,8 @@
 // its slowest answer is the stall agents see).
 //
 //   node tests/bench/reconcile.mjs [--fogs 10000] [--router-mode edge|none] [--runtime node]
-//     [--server-cpus 0 --client-cpus 1]   env BENCH_SERVER_ENV="K=V,…" sets server settings
+//     [--server-cpus 0 --client-cpus 1]   env BENCH_SERVER_ENV="K=V,…" sets server settings,
+//   BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes flags to the server's node.
 //
 // Two phases, each timed from the request that enqueues the work to an empty task queue (read from the
 // server's database file):
@@ -43,6 +44,7 @@ const ctl = await startController({
     ...benchServerEnv(),
   },
   timeoutMs: 60_000,
+  nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
 });
 const db = createClient({ url: `file:${join(ctl.dir, 'data/controller.db')}` });
 

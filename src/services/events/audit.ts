@@ -1,9 +1,10 @@
-import { and, count, desc, eq, gte, inArray, lt, lte, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, gte, inArray, lt, lte, or, type SQL } from 'drizzle-orm';
 import { auditEvent } from '../../../db/schema/index';
 import type { Db } from '../../../db/client';
 import { withTransaction, type PendingRecord } from '../../../db/tx';
 import type { AppCtx, RequestCtx } from '../../context';
 import { invalid } from '../../errors';
+import { yieldToEventLoop } from '../../lib/yield';
 import type { EventListT, EventPurgedT, EventQueryInput, EventRecordT } from './schemas';
 
 /**
@@ -133,6 +134,9 @@ function present(r: EventRow): EventRecordT {
   };
 }
 
+/** Events read per chunk of GET /events (at most 1,000 per request). */
+const EVENT_CHUNK = 200;
+
 /** Newest first. `total` counts every row matching the filters. */
 export async function listEvents(ctx: AppCtx, q: EventQuery): Promise<EventListT> {
   if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime)
@@ -153,11 +157,32 @@ export async function listEvents(ctx: AppCtx, q: EventQuery): Promise<EventListT
   if (q.actorId) where.push(eq(auditEvent.actorId, q.actorId));
   if (q.eventType) where.push(eq(auditEvent.eventType, q.eventType));
   const cond = where.length ? and(...where) : undefined;
-  const [rows, [total]] = await Promise.all([
-    ctx.db.select().from(auditEvent).where(cond).orderBy(desc(auditEvent.timestamp), desc(auditEvent.id)).limit(q.limit).offset(q.offset),
-    ctx.db.select({ n: count() }).from(auditEvent).where(cond),
-  ]);
-  return { events: rows.map(present), total: total?.n ?? 0, limit: q.limit, offset: q.offset };
+  const [total] = await ctx.db.select({ n: count() }).from(auditEvent).where(cond);
+  // Read in chunks with the event loop free between them (a page of 1,000 read and presented at once held
+  // it for 50-65 ms); each chunk continues below the last one's (timestamp, id).
+  const events: EventRecordT[] = [];
+  let after: { timestamp: number; id: number } | undefined;
+  let skip = q.offset;
+  while (events.length < q.limit) {
+    const size = Math.min(EVENT_CHUNK, q.limit - events.length);
+    const below = after
+      ? or(lt(auditEvent.timestamp, after.timestamp), and(eq(auditEvent.timestamp, after.timestamp), lt(auditEvent.id, after.id)))
+      : undefined;
+    const rows = await ctx.db
+      .select()
+      .from(auditEvent)
+      .where(and(cond, below))
+      .orderBy(desc(auditEvent.timestamp), desc(auditEvent.id))
+      .limit(size)
+      .offset(skip);
+    skip = 0;
+    for (const r of rows) events.push(present(r));
+    if (rows.length < size) break;
+    const last = rows[rows.length - 1]!;
+    after = { timestamp: last.timestamp, id: last.id };
+    await yieldToEventLoop();
+  }
+  return { events, total: total?.n ?? 0, limit: q.limit, offset: q.offset };
 }
 
 const DAY_MS = 86_400_000;

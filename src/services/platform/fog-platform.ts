@@ -15,7 +15,7 @@ import { ensureIssuedCertificate, ensureLinkedMount } from './material';
 import { reconcileNats, removeNats, syncNatsAccess } from './nats-platform';
 import { fogRowByUuid } from '../shared/fog-row';
 import { enqueueFogReconcile, type Phase } from '../changes/reconcile-queue';
-import { yieldToEventLoop } from '../../lib/yield';
+import { loopTurns, yieldToEventLoop } from '../../lib/yield';
 
 /**
  * The fog platform (see docs/architecture.md#the-fog-platform): every fog's router system microservice with its certificates and
@@ -199,6 +199,10 @@ export async function drainFogTasks(
   const maxTasks = opts.maxTasks ?? Number.POSITIVE_INFINITY;
   let started = 0;
   let stoppedBy: 'empty' | 'budget' | 'busy' | undefined;
+  // Each task starts in a loop turn of its own: the lanes' synchronous parts (database work, rendering)
+  // do not add up into one long stall — nor into loop lateness of the drain's own making, which read as
+  // "busy" and ended turns early (four lanes of ~15 ms tasks stalled the loop for 60-100 ms).
+  const turn = loopTurns();
   const lane = async (): Promise<void> => {
     while (stoppedBy === undefined) {
       if (started >= maxTasks || ctx.clock.now() >= deadline) {
@@ -206,8 +210,12 @@ export async function drainFogTasks(
         return;
       }
       if (started > 0) {
-        await yieldToEventLoop();
+        await turn();
         if (stoppedBy !== undefined) return;
+        if (started >= maxTasks || ctx.clock.now() >= deadline) {
+          stoppedBy = 'budget';
+          return;
+        }
         if (ctx.admission.lagMs() > RECONCILE_BACKOFF_LAG_MS) {
           stoppedBy = 'busy';
           return;
