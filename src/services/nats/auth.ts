@@ -1,19 +1,10 @@
-import {
-  createAccount,
-  createOperator,
-  createUser,
-  encodeAccount,
-  encodeOperator,
-  encodeUser,
-  fmtCreds,
-  fromSeed,
-  type KeyPair,
-} from '@nats-io/jwt';
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type KeyPair } from '@nats-io/jwt';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { application, microservice, natsAccount, natsOperator, natsRule, natsUser, secret } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError, conflict, invalid, notFound } from '../../errors';
+import { createAccount, createOperator, createUser, fromSeed } from './keys';
 import {
   PREDEFINED_ACCOUNT_RULES,
   PREDEFINED_USER_RULES,

@@ -1,4 +1,5 @@
-import { createAccount, createUser, encodeUser, fmtCreds } from '@nats-io/jwt';
+import { encodeUser, fmtCreds } from '@nats-io/jwt';
+import { createAccount, createUser } from './keys';
 import { and, eq } from 'drizzle-orm';
 import { natsAccount, natsUser, volumeMount } from '../../../db/schema/index';
 import type { AppCtx } from '../../context';
