@@ -1,5 +1,5 @@
-import { eq } from 'drizzle-orm';
-import { certificate, volumeMount } from '../../../db/schema/index';
+import { and, eq } from 'drizzle-orm';
+import { certificate, volumeMount, volumeMountFog } from '../../../db/schema/index';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { ServiceError } from '../../errors';
@@ -40,6 +40,14 @@ export async function ensureLinkedMount(
   source: { secretName?: string; configMapName?: string },
   fogUuid: string,
 ): Promise<void> {
+  // Every reconcile after a fog's first finds the mount there and linked: one read, no write transaction.
+  const [linked] = await ctx.db
+    .select({ uuid: volumeMount.uuid })
+    .from(volumeMount)
+    .innerJoin(volumeMountFog, and(eq(volumeMountFog.volumeMountUuid, volumeMount.uuid), eq(volumeMountFog.fogUuid, fogUuid)))
+    .where(eq(volumeMount.name, name))
+    .limit(1);
+  if (linked) return;
   const [m] = await ctx.db.select({ uuid: volumeMount.uuid }).from(volumeMount).where(eq(volumeMount.name, name)).limit(1);
   if (!m) await tolerateConflict(() => createMount(ctx, { name, ...source }));
   await linkMount(ctx, name, [fogUuid]);
