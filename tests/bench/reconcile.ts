@@ -12,8 +12,10 @@
 //               local and agent certificate, three RSA keys; no router: the agent certificate, one key).
 //               This is the kind of change that needs per-fog key generation.
 //   hub-moved — the interior router every edge router connects to changes its host: every router fog is
-//               reconciled again (new router configuration, certificates kept, no keys). Only with
-//               --router-mode edge (fogs without a router have no upstream).
+//               reconciled again (new router configuration, certificates kept, no keys; the hub's own
+//               certificates are re-issued with new keys, which at a few hundred fogs is most of the time).
+//   hub-ports — the hub's ports change: configuration only, for the hub and every edge router.
+//               Both only with --router-mode edge (fogs without a router have no upstream).
 // Prints ONE JSON document on stdout; progress on stderr.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -159,27 +161,34 @@ const phases: Array<Record<string, unknown>> = [];
   log(JSON.stringify(phases.at(-1)));
 }
 if (ROUTER_MODE === 'edge') {
-  const sampler = liveSampler();
-  const t0 = performance.now();
-  const r = await call('PATCH', `/api/v3/iofog/${hub.body.uuid}`, token, { host: 'hub-2.example' });
-  if (r.status !== 204) throw new Error(`hub move: ${r.status} ${JSON.stringify(r.body)}`);
-  const enqueued = Number((await db.execute('SELECT COUNT(*) AS n FROM fog_platform_task')).rows[0]?.n ?? 0);
-  const failed = await drained('hub-moved');
-  const ms = performance.now() - t0;
-  const live = await sampler.stop();
-  phases.push({
-    phase: 'hub-moved',
-    needsKeys: false,
-    fogs: FOGS,
-    enqueued,
-    changeRequestMs: +r.ms.toFixed(1),
-    drainMs: Math.round(ms),
-    fogsPerSec: +(enqueued / (ms / 1000)).toFixed(1),
-    failed,
-    liveMaxMs: live.maxMs,
-    liveSamples: live.samples,
-  });
-  log(JSON.stringify(phases.at(-1)));
+  // The hub's host moves (its own certificates are re-issued with new keys, then every edge router is
+  // reconfigured), then its ports change (configuration only, for the hub and every edge router).
+  for (const [phase, change] of [
+    ['hub-moved', { host: 'hub-2.example' }],
+    ['hub-ports', { interRouterPort: 55672, edgeRouterPort: 45672 }],
+  ] as const) {
+    const sampler = liveSampler();
+    const t0 = performance.now();
+    const r = await call('PATCH', `/api/v3/iofog/${hub.body.uuid}`, token, change);
+    if (r.status !== 204) throw new Error(`${phase}: ${r.status} ${JSON.stringify(r.body)}`);
+    const enqueued = Number((await db.execute('SELECT COUNT(*) AS n FROM fog_platform_task')).rows[0]?.n ?? 0);
+    const failed = await drained(phase);
+    const ms = performance.now() - t0;
+    const live = await sampler.stop();
+    phases.push({
+      phase,
+      needsKeys: false,
+      fogs: FOGS,
+      enqueued,
+      changeRequestMs: +r.ms.toFixed(1),
+      drainMs: Math.round(ms),
+      fogsPerSec: +(enqueued / (ms / 1000)).toFixed(1),
+      failed,
+      liveMaxMs: live.maxMs,
+      liveSamples: live.samples,
+    });
+    log(JSON.stringify(phases.at(-1)));
+  }
 }
 db.close();
 await ctl.stop('SIGTERM');
