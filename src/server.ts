@@ -7,6 +7,7 @@ import { heartbeat } from './services/cluster/cluster';
 import { createLogger, errorFields } from './lib/logger';
 import { ensureDbFolder } from './runtime/fs';
 import { enableStatementCache } from './runtime/statement-cache';
+import { offloadArgon2 } from './auth/passwords';
 import type { RuntimeAdapter } from './runtime/types';
 import { jobs } from '../workers/index';
 
@@ -26,6 +27,8 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  const argon2 = rt.argon2?.();
+  offloadArgon2(argon2);
   if (config.db.url.startsWith('file:') && !enableStatementCache())
     logger.warn('prepared-statement cache unavailable; continuing without it');
   let ctx;
@@ -79,6 +82,7 @@ export async function runServer(rt: RuntimeAdapter): Promise<void> {
     db: config.db.url.startsWith('file:') ? config.db.url : config.db.url.replace(/\/\/.*@/, '//***@'),
     version: ctx.version,
     agentSignatures: rt.ed25519?.backend?.() ?? 'webcrypto',
+    passwordHashing: argon2 ? 'thread' : 'event loop',
     startupMs: Date.now() - ctx.startedAt,
     // This process's lease owner id (job_run.owner, the task tables' leader), for reading those tables.
     instance: ctx.instanceId,

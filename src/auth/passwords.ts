@@ -15,12 +15,34 @@ export const ARGON2_PARAMS = { memoryKiB: 19456, iterations: 2, parallelism: 1, 
 
 let wasmUsable: boolean | undefined;
 
+/** Argon2 off the event loop: a thread on Node and Deno (src/runtime/argon2-thread.ts). */
+export interface Argon2Offload {
+  /** False once the thread has failed: the work is done on the event loop again. */
+  readonly usable: boolean;
+  hash(password: string, salt: Uint8Array, params: typeof ARGON2_PARAMS): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
+}
+
+let offload: Argon2Offload | undefined;
+
+/** Set by the server at start where the runtime has threads; without it the event loop hashes (Workers, tests). */
+export function offloadArgon2(o: Argon2Offload | undefined): void {
+  offload = o;
+}
+
 function toStdB64(bytes: Uint8Array): string {
   return base64url(bytes).replace(/-/g, '+').replace(/_/g, '/');
 }
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
+  if (offload?.usable) {
+    try {
+      return await offload.hash(password, salt, ARGON2_PARAMS);
+    } catch (err) {
+      if (offload.usable) throw err;
+    }
+  }
   if (wasmUsable !== false) {
     try {
       const encoded = await (await wasm()).argon2id({
@@ -61,6 +83,13 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const m = PHC.exec(encoded);
   if (!m) return false;
+  if (offload?.usable) {
+    try {
+      return await offload.verify(password, encoded);
+    } catch {
+      if (offload.usable) return false;
+    }
+  }
   if (wasmUsable !== false) {
     try {
       const ok = await (await wasm()).argon2Verify({ password, hash: encoded });

@@ -1,3 +1,4 @@
+import { argon2Thread } from './argon2-thread';
 import { processAdapterBase } from './fs';
 import type { RuntimeAdapter } from './types';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
@@ -38,6 +39,7 @@ declare const Bun: {
 export const bunAdapter: RuntimeAdapter = {
   name: 'bun',
   ...processAdapterBase,
+  argon2: argon2Thread,
   async serve(fetch, opts) {
     const live = new Set<BunSocket>();
     const watch = new ConnectionWatch();

@@ -1,5 +1,6 @@
 import { createClient, nodeKeyFiles, readTlsFiles } from './fs';
 import type { RuntimeAdapter } from './types';
+import { argon2Thread } from './argon2-thread';
 import { nodeEd25519 } from './ed25519-node';
 import { nodeWalCheckpointer } from './wal-checkpoint-node';
 import { closeReason, type WsHandlers, type WsPeer } from '../ws/types';
@@ -42,6 +43,7 @@ export const denoAdapter: RuntimeAdapter = {
   // event loop's thread there too.
   ed25519: nodeEd25519,
   walCheckpointer: nodeWalCheckpointer,
+  argon2: argon2Thread,
   env: () => Deno.env.toObject(),
   args: () => [...Deno.args],
   serve(fetch, opts) {

@@ -5,6 +5,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { processAdapterBase } from './fs';
+import { argon2Thread } from './argon2-thread';
 import { nodeEd25519 } from './ed25519-node';
 import { nodeWalCheckpointer } from './wal-checkpoint-node';
 import type { Bindings } from '../http/types';
@@ -213,6 +214,7 @@ export const nodeAdapter: RuntimeAdapter = {
   ...processAdapterBase,
   ed25519: nodeEd25519,
   walCheckpointer: nodeWalCheckpointer,
+  argon2: argon2Thread,
   serve(fetch, opts) {
     return new Promise((resolve, reject) => {
       let stopSockets: () => void = () => {};

@@ -1,3 +1,4 @@
+import type { Argon2Offload } from '../auth/passwords';
 import type { CreateLibsqlClient, WalCheckpointer } from '../../db/client';
 import type { Ed25519Verifier } from '../auth/agent-auth';
 import type { KeyFileStore } from '../boot';
@@ -44,4 +45,6 @@ export interface RuntimeAdapter {
   ed25519?: Ed25519Verifier;
   /** Checkpoints the embedded database's WAL on another thread. */
   walCheckpointer?: WalCheckpointer;
+  /** Password hashing (Argon2id) on another thread. */
+  argon2?: () => Argon2Offload | undefined;
 }
