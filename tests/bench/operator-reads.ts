@@ -7,7 +7,7 @@
 //   env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes flags to the server's node.
 // Seeds through the API (fogs, then applications of 100 microservices spread over the fogs; each write also
 // leaves an audit event), then prints ONE JSON document on stdout; progress on stderr.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
@@ -38,7 +38,6 @@ const ctl = await startController({
   nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
 });
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
-const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
 
 function call(
   method: string,
@@ -133,24 +132,27 @@ if (!NO_JOBS) {
   log(`platform settled at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/** Requests /live back to back (10 ms apart) until stopped; returns the slowest answer. */
-function liveSampler() {
-  let stop = false;
-  let max = 0;
-  let samples = 0;
-  const done = (async () => {
-    while (!stop) {
-      const r = await call('GET', '/api/v3/live', undefined, undefined, probeAgent);
-      max = Math.max(max, r.ms);
-      samples++;
-      await new Promise((res) => setTimeout(res, 10));
-    }
-  })();
+/**
+ * Requests /live every 10 ms until stopped; returns the slowest answer. The sampler is a process of its own
+ * (tests/bench/live-sampler.mjs, on the client's cores): timed from this process, it also measured this
+ * process receiving a 20 MB answer.
+ */
+async function liveSampler() {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'live-sampler.mjs'), String(ctl.port)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  while (!out.includes('ready\n')) {
+    if (child.exitCode !== null) throw new Error('live sampler exited');
+    await new Promise((res) => setTimeout(res, 5));
+  }
   return {
     async stop() {
-      stop = true;
-      await done;
-      return { maxMs: +max.toFixed(1), samples };
+      child.stdin!.end();
+      await exited;
+      return JSON.parse(out.slice(out.indexOf('ready\n') + 6)) as { maxMs: number; samples: number };
     },
   };
 }
@@ -171,7 +173,7 @@ const routes = [
 const rows: Array<Record<string, unknown>> = [];
 for (const path of routes) {
   for (let k = 0; k < REPEAT; k++) {
-    const sampler = liveSampler();
+    const sampler = await liveSampler();
     await new Promise((r) => setTimeout(r, 100));
     const r = await call('GET', path, token);
     const live = await sampler.stop();
@@ -189,7 +191,6 @@ for (const path of routes) {
 }
 await ctl.stop('SIGTERM');
 keepAlive.destroy();
-probeAgent.destroy();
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
