@@ -142,12 +142,15 @@ async function liveSampler() {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
+  const ready = new Promise<void>((res, rej) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('ready\n')) res();
+    });
+    child.on('exit', () => rej(new Error('live sampler exited before its first answer')));
+  });
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
-  while (!out.includes('ready\n')) {
-    if (child.exitCode !== null) throw new Error('live sampler exited');
-    await new Promise((res) => setTimeout(res, 5));
-  }
+  await ready;
   return {
     async stop() {
       child.stdin!.end();

@@ -17,6 +17,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { importJWK, type JWK } from 'jose';
 import type { LeanHttpError, LeanHttpPool } from './lean-http';
+import { base32NoPad } from '../../src/lib/base32';
 
 // ───────────────────────────── wire constants ─────────────────────────────
 
@@ -105,25 +106,8 @@ export function defaultLocalConfig(): Record<string, unknown> {
 
 // ───────────────────────────── tokens ─────────────────────────────
 
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32, upper case, no padding (Go's `base32.StdEncoding.WithPadding(NoPadding)`). */
-export function base32NoPad(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    value &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
-  return out;
-}
+/** RFC 4648 base32 without padding, as Edgelet writes token ids (Go's `base32.StdEncoding.WithPadding(NoPadding)`). */
+export { base32NoPad };
 
 // Random nonces for jti, cut from one pre-filled 64 KiB buffer: one randomFillSync per 4096 tokens
 // instead of a randomBytes(16) call (and its Buffer) per token. A nonce view is only valid until

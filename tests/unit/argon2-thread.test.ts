@@ -2,20 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashPassword, offloadArgon2, verifyPassword } from '../../src/auth/passwords';
 import { argon2Thread } from '../../src/runtime/argon2-thread';
+import { turnCounter } from '../harness/loop';
 
-/** Counts turns of the event loop while `work` runs: a hash on the loop leaves it no turn. */
+/** Turns of the event loop while `work` runs: a hash on the loop leaves it none. */
 async function loopTurnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
-  let turns = 0;
-  let on = true;
-  const tick = () => {
-    turns++;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
+  const turns = turnCounter();
   try {
-    return { value: await work(), turns };
+    return { value: await work(), turns: turns.now() };
   } finally {
-    on = false;
+    turns.stop();
   }
 }
 

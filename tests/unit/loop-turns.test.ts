@@ -1,18 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loopTurns, yieldToEventLoop } from '../../src/lib/yield';
-
-/** Counts turns of the event loop: an immediate that re-arms itself runs once per turn. */
-function turnCounter() {
-  let n = 0;
-  let on = true;
-  const bump = () => {
-    n++;
-    if (on) setImmediate(bump);
-  };
-  setImmediate(bump);
-  return { now: () => n, stop: () => (on = false) };
-}
+import { turnCounter } from '../harness/loop';
 
 test('loopTurns: lanes waiting for a turn each get one of their own, in call order', async () => {
   const turns = turnCounter();

@@ -7,6 +7,7 @@ import {
   fromSeed as naclFromSeed,
   type KeyPair,
 } from '@nats-io/jwt';
+import { base32NoPad, fromBase32NoPad } from '../../lib/base32';
 
 /**
  * NATS key pairs (nkeys) whose Ed25519 work is done by the runtime's crypto (OpenSSL on Node) instead of
@@ -18,41 +19,6 @@ import {
  */
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
-  return out;
-}
-
-function unbase32(text: string): Uint8Array {
-  const out: number[] = [];
-  let bits = 0;
-  let value = 0;
-  for (const ch of text) {
-    const v = BASE32.indexOf(ch);
-    if (v < 0) throw new Error('nkeys: not base32');
-    value = (value << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 255);
-      bits -= 8;
-    }
-  }
-  return Uint8Array.from(out);
-}
-
 /** CRC-16/XMODEM, as nkeys appends it (little-endian). */
 function crc16(bytes: Uint8Array): number {
   let crc = 0;
@@ -65,7 +31,7 @@ function crc16(bytes: Uint8Array): number {
 
 /** An encoded seed (`SU…`, `SA…`, `SO…`) → the public key's prefix byte and the 32-byte raw seed. */
 function decodeSeed(seed: Uint8Array): { prefix: number; raw: Uint8Array } {
-  const bytes = unbase32(new TextDecoder().decode(seed));
+  const bytes = fromBase32NoPad(new TextDecoder().decode(seed));
   const body = bytes.subarray(0, bytes.length - 2);
   const crc = bytes[bytes.length - 2]! | (bytes[bytes.length - 1]! << 8);
   if (body.length !== 34 || crc16(body) !== crc) throw new Error('nkeys: bad seed');
@@ -87,7 +53,7 @@ function encodeKey(prefix: number, raw: Uint8Array): string {
   full.set(body);
   full[body.length] = crc & 255;
   full[body.length + 1] = crc >> 8;
-  return base32(full);
+  return base32NoPad(full);
 }
 
 class CryptoKeyPair implements KeyPair {
