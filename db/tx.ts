@@ -1,5 +1,6 @@
 import type { Db } from './client';
 import { retryBusy } from './client';
+import { derivedCtx } from '../src/context';
 import { toServiceError } from '../src/errors';
 
 /**
@@ -55,7 +56,7 @@ export async function withTransaction<C extends TxHost, T>(ctx: C, fn: (tx: C) =
   try {
     const result = await retryBusy(() =>
       ctx.store.db.transaction(async (tx) => {
-        const out = await fn({ ...ctx, db: tx as unknown as Db, inTx: true, onSettled: settled });
+        const out = await fn(derivedCtx(ctx, { db: tx as unknown as Db, inTx: true, onSettled: settled } as Partial<C>));
         if (audit) await audit.write(tx as unknown as Db);
         return out;
       }),
@@ -79,7 +80,7 @@ async function withPgTransaction<C extends TxHost, T>(ctx: C, fn: (tx: C) => Pro
       const pgDb = ctx.store.db as unknown as PgTransactional;
       return pgDb.transaction(
         async (tx) => {
-          const out = await fn({ ...ctx, db: tx, inTx: true, onSettled: settled });
+          const out = await fn(derivedCtx(ctx, { db: tx, inTx: true, onSettled: settled } as Partial<C>));
           if (audit) await audit.write(tx);
           return out;
         },

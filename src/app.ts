@@ -4,7 +4,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { jsonTextTooDeep, nestingMessage } from './lib/nesting';
 import { VERSION } from './version';
-import type { AppCtx, RequestCtx } from './context';
+import { requestCtx, type AppCtx } from './context';
+import { CachingRouter } from './http/router';
 import { ServiceError } from './errors';
 import { classify } from './http/admission';
 import { selectClientIp, type TrustProxy } from './http/client-ip';
@@ -102,6 +103,7 @@ function methodIndex(app: App) {
 export function createApp(appCtx: AppCtx, opts: { tlsCertPem?: string } = {}): App {
   const app: App = new OpenAPIHono<HonoEnv>({
     strict: false,
+    router: new CachingRouter(),
     defaultHook: (result, c) => {
       if (!result.success) {
         const target = (result as { target?: string }).target;
@@ -134,7 +136,7 @@ export function createApp(appCtx: AppCtx, opts: { tlsCertPem?: string } = {}): A
     const incoming = c.req.header('x-request-id') ?? c.req.header('request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : appCtx.ids.uuid();
     c.set('requestId', requestId);
-    const ctx: RequestCtx = { ...appCtx, requestId, ip: clientIp(c, appCtx.config.trustProxy) };
+    const ctx = requestCtx(appCtx, requestId, clientIp(c, appCtx.config.trustProxy));
     c.set('ctx', ctx);
     const cls = classify(c.req.path, c.req.method);
     const refused = appCtx.admission.enter(cls);
