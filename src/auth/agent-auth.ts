@@ -1,4 +1,4 @@
-import { base64url, decodeJwt, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { decodeJwt, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { eq, sql } from 'drizzle-orm';
 import { fog, fogPublicKey } from '../../db/schema/index';
 import { ReusableSelect, renderOnce } from '../../db/statements';
@@ -153,10 +153,22 @@ interface VerifiedToken {
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const ALLOWED_HEADER_KEYS = new Set(['alg', 'typ', 'kid']);
+/** The last header segment verifyFast accepted. */
+let acceptedHeader = '';
 
+const NOT_ASCII = /\P{ASCII}/u;
+
+/**
+ * A JWT segment's JSON object. The segment is base64url (COMPACT_JWS), which `atob` decodes after the
+ * two substitutions, as jose's decoder does; the bytes are then read as UTF-8, strictly. A JWT's
+ * JSON is almost always ASCII, whose bytes are its text: then there is nothing to convert (jose's
+ * decode and a TextDecoder cost ~5 µs per segment, twice per agent request).
+ */
 function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(strictUtf8.decode(base64url.decode(segment)));
+    const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'));
+    const text = NOT_ASCII.test(binary) ? strictUtf8.decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0))) : binary;
+    const value: unknown = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -173,9 +185,18 @@ const optionalNumber = (v: unknown): v is number | undefined => v === undefined 
  */
 async function verifyFast(ctx: AppCtx, verifier: Ed25519Verifier, token: string, nowMs: number): Promise<VerifiedToken | undefined> {
   if (!COMPACT_JWS.test(token)) return undefined;
-  const [h, p, signature] = token.split('.') as [string, string, string];
-  const header = decodeJsonObject(h);
-  if (header?.alg !== 'EdDSA' || !Object.keys(header).every((k) => ALLOWED_HEADER_KEYS.has(k))) return undefined;
+  // Exactly two dots (COMPACT_JWS).
+  const dot1 = token.indexOf('.');
+  const dot2 = token.indexOf('.', dot1 + 1);
+  const h = token.slice(0, dot1);
+  const p = token.slice(dot1 + 1, dot2);
+  const signature = token.slice(dot2 + 1);
+  if (h !== acceptedHeader) {
+    // Every token of an Edgelet build has the same header: checked once, then compared as text.
+    const header = decodeJsonObject(h);
+    if (header?.alg !== 'EdDSA' || !Object.keys(header).every((k) => ALLOWED_HEADER_KEYS.has(k))) return undefined;
+    acceptedHeader = h;
+  }
   const payload = decodeJsonObject(p) as JWTPayload | undefined;
   if (!payload || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.jti !== 'string' || payload.jti === '')
     return undefined;
@@ -189,7 +210,7 @@ async function verifyFast(ctx: AppCtx, verifier: Ed25519Verifier, token: string,
   if (entry.fast === undefined) return undefined;
   let valid = false;
   try {
-    valid = await verifier.verify(entry.fast, `${h}.${p}`, signature);
+    valid = await verifier.verify(entry.fast, token.slice(0, dot2), signature);
   } catch {
     valid = false;
   }

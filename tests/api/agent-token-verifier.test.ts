@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import { makeTestApp } from '../harness/app';
 import { signEdgeletToken, type TokenOverrides } from '../harness/edgelet';
 import { AgentKeyCache } from '../../src/auth/agent-auth';
@@ -67,6 +67,29 @@ test('agent tokens: the node:crypto verifier and the jose path give the same ans
       'two parts': () => sign().split('.').slice(0, 2).join('.'),
       'four parts': () => `${sign()}.x`,
       'not base64url': () => sign().replace('.', '.*'),
+      // Segments are decoded with atob and read as ASCII unless a byte is not (then as strict UTF-8).
+      'non-ASCII claim': () => sign({ claims: { site: 'Zürich ✓ 東京' } }),
+      'non-ASCII kid': () => sign({ header: { kid: 'clé' } }),
+      'payload not UTF-8, signed': () => {
+        const [h, p] = sign().split('.');
+        const claims = Buffer.from(p!, 'base64url').toString('utf8');
+        const bytes = Buffer.concat([
+          Buffer.from(claims.slice(0, -1)),
+          Buffer.from(',"x":"'),
+          Buffer.from([0xc3, 0x28]),
+          Buffer.from('"}'),
+        ]);
+        const input = `${h}.${bytes.toString('base64url')}`;
+        return `${input}.${edSign(null, Buffer.from(input), priv).toString('base64url')}`;
+      },
+      'payload Latin-1 bytes, signed': () => {
+        const [h, p] = sign().split('.');
+        const claims = Buffer.from(p!, 'base64url').toString('utf8');
+        const input = `${h}.${Buffer.from(`${claims.slice(0, -1)},"x":"caf\u00e9"}`, 'latin1').toString('base64url')}`;
+        return `${input}.${edSign(null, Buffer.from(input), priv).toString('base64url')}`;
+      },
+      'valid again (header remembered)': () => sign(),
+      'alg none after a valid token': () => sign({ alg: 'none' }),
     };
     const withJose = new AgentKeyCache();
     let accepted = 0;
@@ -83,11 +106,17 @@ test('agent tokens: the node:crypto verifier and the jose path give the same ans
       const r = await t.call('GET', '/api/v3/agent/config', { headers: { authorization: `Bearer ${token}` } });
       return `${r.status} ${r.body?.code ?? ''}`;
     };
+    const answers = new Map<string, string>();
     for (const [name, make] of Object.entries(variants)) {
       const viaJose = await answer(withJose, make());
       const viaNode = await answer(withNode, make());
       assert.equal(viaNode, viaJose, `${name}: node:crypto ${viaNode}, jose ${viaJose}`);
+      answers.set(name, viaNode);
     }
+    for (const name of ['valid', 'non-ASCII claim', 'non-ASCII kid', 'valid again (header remembered)'])
+      assert.equal(answers.get(name), '200 ', name);
+    for (const name of ['payload not UTF-8, signed', 'payload Latin-1 bytes, signed', 'alg none after a valid token'])
+      assert.match(answers.get(name)!, /^401 /, name);
     // The fast path took the valid token (not a silent fallback to jose), and replay is still caught.
     const before = accepted;
     assert.equal(await answer(withNode, variants.valid!()), '200 ');
