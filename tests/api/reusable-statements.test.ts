@@ -29,7 +29,10 @@ test('reusable statements: rendered once, run on the database and inside transac
     );
     const update = shapes.get(['cpuUsage', 'cpuViolation', 'version']);
     assert.equal(shapes.get(['cpuUsage', 'cpuViolation', 'version']), update, 'one statement per shape');
-    await update.run(db, { cpuUsage: 12.5, cpuViolation: true, version: '1.0.3', whereUuid: a.body.uuid });
+    assert.equal((await update.run(db, { cpuUsage: 12.5, cpuViolation: true, version: '1.0.3', whereUuid: a.body.uuid })).rowsAffected, 1);
+    assert.equal((await update.run(db, { cpuUsage: 1, cpuViolation: true, version: 'x', whereUuid: 'no-such-fog' })).rowsAffected, 0);
+    // Every placeholder needs a value (undefined counts as given, as in drizzle).
+    await assert.rejects(update.run(db, { cpuUsage: 1, version: 'x', whereUuid: a.body.uuid }), /No value for placeholder "cpuViolation"/);
     // Inside a write transaction it runs on the transaction (a statement outside it would wait for the lock).
     await withTransaction(t.ctx, async (tx) => {
       await update.run(tx.db, { cpuUsage: 7, cpuViolation: false, version: '1.0.4', whereUuid: b.body.uuid });

@@ -8,7 +8,9 @@ import { microservicesOfFogs, storeMicroserviceStatuses } from '../microservices
 
 interface Pending {
   fogUuid: string;
-  set: Partial<typeof fog.$inferInsert>;
+  /** The columns the report writes (the statement's shape), and their values with `whereUuid` added. */
+  columns: string[];
+  values: Record<string, unknown>;
   entries?: Array<Record<string, unknown>>;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -47,9 +49,13 @@ export class StatusWriter {
     );
   }
 
-  write(ctx: AppCtx, fogUuid: string, set: Pending['set'], entries?: Pending['entries']): Promise<void> {
+  /** Writes `set` (which this takes over) to the fog's row, with `entries` as its microservices' statuses. */
+  write(ctx: AppCtx, fogUuid: string, set: Partial<typeof fog.$inferInsert>, entries?: Pending['entries']): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ fogUuid, set, entries, resolve, reject });
+      const columns = Object.keys(set);
+      const values = set as Record<string, unknown>;
+      values.whereUuid = fogUuid;
+      this.#queue.push({ fogUuid, columns, values, entries, resolve, reject });
       this.#schedule(ctx);
     });
   }
@@ -76,7 +82,7 @@ export class StatusWriter {
         const withStatus = batch.filter((p) => p.entries).map((p) => p.fogUuid);
         const owned = withStatus.length ? await microservicesOfFogs(tx, [...new Set(withStatus)]) : new Map();
         for (const p of batch) {
-          await this.#updates.get(Object.keys(p.set)).run(tx.db, { ...p.set, whereUuid: p.fogUuid });
+          await this.#updates.get(p.columns).run(tx.db, p.values);
           if (p.entries) await storeMicroserviceStatuses(tx, p.fogUuid, p.entries, owned.get(p.fogUuid) ?? []);
         }
       });
