@@ -8,6 +8,7 @@ import { migrations } from './migrations/index';
 import { migrations as pgMigrations } from './migrations-pg/index';
 import { WriteLock } from './write-lock';
 import { resilientClient } from './resilient-client';
+import { enableFastRowMapping } from './row-mapping';
 
 export type Schema = typeof schema;
 /**
@@ -156,6 +157,7 @@ async function openLibsqlStore(createClient: CreateLibsqlClient, opts: OpenOptio
   }
   const client = kind === 'file' ? resilientClient(open, first, { onRenewError: opts.onRenewError }) : first;
   const db = drizzle(client, { schema }) as unknown as Db;
+  enableFastRowMapping(db);
   return {
     client,
     db,

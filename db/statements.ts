@@ -1,4 +1,4 @@
-import { Param, Placeholder, is, type Query } from 'drizzle-orm';
+import { Param, Placeholder, is, sql, type Query } from 'drizzle-orm';
 import type { Db } from './client';
 import { isPg } from './dialect';
 
@@ -120,6 +120,46 @@ export function inListValues(prefix: string, values: readonly unknown[], slots: 
   const out: Record<string, unknown> = {};
   for (let i = 0; i < slots; i++) out[`${prefix}${i}`] = values[Math.min(i, values.length - 1)];
   return out;
+}
+
+/** The longest IN list one InListSelect statement takes; longer lists are read in chunks of this size. */
+const IN_LIST_MAX = 512;
+
+/**
+ * A SELECT with one IN list (`build` puts `list` where the values go), rendered once per dialect and
+ * list size — padded to a power of two, so at most 10 texts — instead of on every call: drizzle's
+ * rendering of a page's detail queries cost more than running them. `all` reads every value's rows;
+ * lists longer than 512 values are read in chunks. Other values of the statement are placeholders too
+ * (`values` of `all`).
+ */
+export class InListSelect<Row> {
+  readonly #statements = new Map<string, ReusableSelect<Row>>();
+
+  private constructor(private readonly build: (db: Db, list: Placeholder[]) => unknown) {}
+
+  static from<B extends { prepare(): unknown; toSQL(): Query; all(...args: never[]): Promise<unknown[]> }>(
+    build: (db: Db, list: Placeholder[]) => B,
+  ): InListSelect<Awaited<ReturnType<B['all']>>[number]> {
+    return new InListSelect(build);
+  }
+
+  async all(db: Db, list: readonly unknown[], values: Record<string, unknown> = {}): Promise<Row[]> {
+    if (list.length === 0) return [];
+    if (list.length > IN_LIST_MAX) {
+      const out: Row[] = [];
+      for (let i = 0; i < list.length; i += IN_LIST_MAX) out.push(...(await this.all(db, list.slice(i, i + IN_LIST_MAX), values)));
+      return out;
+    }
+    const slots = inListSlots(list.length);
+    const key = `${isPg(db) ? 'pg' : 'sqlite'}:${slots}`;
+    let stmt = this.#statements.get(key);
+    if (!stmt) {
+      const placeholders = Array.from({ length: slots }, (_, i) => sql.placeholder(`in${i}`));
+      stmt = ReusableSelect.from(this.build(db, placeholders) as never) as ReusableSelect<Row>;
+      this.#statements.set(key, stmt);
+    }
+    return stmt.all(db, { ...values, ...inListValues('in', list, slots) });
+  }
 }
 
 /**

@@ -23,6 +23,8 @@ interface LeanStatement {
 type RowClass = new (values: unknown[]) => object;
 
 const STATEMENT = Symbol('statement');
+/** The row's values as an array, for a reader that would otherwise copy them through the index getters (db/row-mapping.ts). */
+const ROW_VALUES = Symbol.for('controller.rowValues');
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
@@ -111,6 +113,9 @@ function rowClass(columns: string[]): RowClass | null {
     }
     static valueAt(row: Row, i: number): unknown {
       return row.#values[i];
+    }
+    get [ROW_VALUES](): unknown[] {
+      return this.#values;
     }
   }
   for (let i = 0; i < columns.length; i++)

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { makeTestApp } from '../harness/app';
 import { fog, fogPublicKey } from '../../db/schema/index';
-import { ReusableSelect, ReusableStatement, StatementShapes, inListSlots, inListValues } from '../../db/statements';
+import { InListSelect, ReusableSelect, ReusableStatement, StatementShapes, inListSlots, inListValues } from '../../db/statements';
 import { isPg } from '../../db/dialect';
 import { withTransaction } from '../../db/tx';
 
@@ -143,6 +143,55 @@ test('IN lists: a few padded sizes cover every length, duplicates do not change 
     const rows = await select.all(db, inListValues('f', fogs, 4));
     assert.deepEqual(rows.map((r) => r.uuid).sort(), [...fogs].sort());
     assert.deepEqual(await select.all(db, inListValues('f', [fogs[0]], 4)), [{ uuid: fogs[0] }]);
+  } finally {
+    await t.close();
+  }
+});
+
+test('IN-list selects: any length reads the rows a plain IN reads (one text per padded size, long lists in chunks); other placeholders bind too', async () => {
+  const t = await makeTestApp();
+  try {
+    const admin = (await t.login()).accessToken;
+    for (let i = 0; i < 5; i++) {
+      const r = await t.call('POST', '/api/v3/iofog', {
+        token: admin,
+        body: { name: `list-${i}`, archId: 1, routerMode: 'none', natsMode: 'none' },
+      });
+      assert.equal(r.status, 201);
+    }
+    const db = t.ctx.store.db;
+    const all = await db.select({ uuid: fog.uuid, name: fog.name }).from(fog);
+    const byName = InListSelect.from((d, names) =>
+      d
+        .select({ uuid: fog.uuid, name: fog.name })
+        .from(fog)
+        .where(and(inArray(fog.name, names), ne(fog.uuid, sql.placeholder('not'))))
+        .orderBy(fog.name),
+    );
+    const names = all.map((f) => f.name);
+    assert.deepEqual(await byName.all(db, [], { not: '' }), []);
+    for (const n of [1, 2, 3, 5]) {
+      const want = await db
+        .select({ uuid: fog.uuid, name: fog.name })
+        .from(fog)
+        .where(inArray(fog.name, names.slice(0, n)))
+        .orderBy(fog.name);
+      assert.deepEqual(await byName.all(db, names.slice(0, n), { not: '' }), want, `${n} names`);
+    }
+    // The other placeholder is bound: the first fog is left out.
+    const first = (await byName.all(db, names.slice(0, 1), { not: '' }))[0]!;
+    assert.deepEqual(
+      await byName.all(db, names.slice(0, 3), { not: first.uuid }),
+      (await byName.all(db, names.slice(0, 3), { not: '' })).slice(1),
+    );
+    // 1,405 values: three chunks of at most 512, the matching names split across the last two.
+    const long = [
+      ...Array.from({ length: 1_022 }, (_, i) => `absent-${i}`),
+      ...names,
+      ...Array.from({ length: 378 }, (_, i) => `gone-${i}`),
+    ];
+    assert.equal(long.length, 1_405);
+    assert.deepEqual((await byName.all(db, long, { not: '' })).map((f) => f.name).sort(), [...names].sort());
   } finally {
     await t.close();
   }

@@ -3,7 +3,7 @@
 // every 10 ms on its own connection while the list is fetched; its slowest answer is the stall agents see.
 //
 //   node tests/bench/operator-reads.mjs [--fogs 10000] [--microservices 10000] [--repeat 3] [--runtime node]
-//     [--server-cpus 0 --client-cpus 1] [--no-jobs]
+//     [--server-cpus 0 --client-cpus 1] [--no-jobs] [--bundle path/to/controller.mjs]
 //   env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes flags to the server's node.
 // Seeds through the API (fogs, then applications of 100 microservices spread over the fogs; each write also
 // leaves an audit event), then prints ONE JSON document on stdout; progress on stderr.
@@ -25,12 +25,15 @@ const RUNTIME = arg('runtime', 'node') as Runtime;
 const SERVER_CPUS = arg('server-cpus', '');
 const CLIENT_CPUS = arg('client-cpus', '');
 const NO_JOBS = argv.includes('--no-jobs');
+// Another build of the server (an unminified one for a profile, an older one to compare): an absolute path.
+const BUNDLE = arg('bundle', '');
 const log = (m: string) => process.stderr.write(`[operator-reads] ${m}\n`);
 if (CLIENT_CPUS) spawnSync('taskset', ['-a', '-p', '-c', CLIENT_CPUS, String(process.pid)]);
 
 const ctl = await startController({
   runtime: RUNTIME,
   cpus: SERVER_CPUS || undefined,
+  bundle: BUNDLE || undefined,
   // --no-jobs: no background jobs, so nothing reconciles the new fogs and the reads need not wait for it
   // (their platformStatus stays Pending; the lists are read and serialised the same way).
   env: { LOG_LEVEL: 'warn', AUTH_RATE_LIMIT_ENABLED: 'false', ...(NO_JOBS ? { JOBS_ENABLED: 'false' } : {}) },

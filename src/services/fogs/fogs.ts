@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, ne, or } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import {
   fog,
   fogHal,
@@ -10,7 +10,10 @@ import {
   volumeMount,
   volumeMountFog,
 } from '../../../db/schema/index';
+import type { Db } from '../../../db/client';
+import { InListSelect, renderOnce, ReusableSelect } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
+import { WideRows } from '../../../db/wide-rows';
 import type { AppCtx } from '../../context';
 import { defaultRouterFog, dropRouterMaterial, platformStatusView, reconcileFog } from '../platform/fog-platform';
 import { dropNatsMaterial, hubFog } from '../platform/nats-platform';
@@ -321,8 +324,8 @@ export function toFogResponse(row: FogRow, extra: { platformStatus: PlatformStat
 }
 
 /** The volume mounts linked to each of `uuids` (all fogs when undefined). */
-async function volumeMountsOf(ctx: AppCtx, uuids?: string[]): Promise<Map<string, FogVolumeMounts>> {
-  const q = ctx.db
+const mountsOf = (db: Db) =>
+  db
     .select({
       fogUuid: volumeMountFog.fogUuid,
       name: volumeMount.name,
@@ -332,7 +335,13 @@ async function volumeMountsOf(ctx: AppCtx, uuids?: string[]): Promise<Map<string
     })
     .from(volumeMountFog)
     .innerJoin(volumeMount, eq(volumeMount.uuid, volumeMountFog.volumeMountUuid));
-  const rows = await (uuids ? q.where(inArray(volumeMountFog.fogUuid, uuids)) : q).orderBy(asc(volumeMount.name));
+const mountsOfFogs = InListSelect.from((db, fogs) =>
+  mountsOf(db).where(inArray(volumeMountFog.fogUuid, fogs)).orderBy(asc(volumeMount.name)),
+);
+const statusesOfFogs = InListSelect.from((db, fogs) => db.select().from(fogPlatformStatus).where(inArray(fogPlatformStatus.fogUuid, fogs)));
+
+async function volumeMountsOf(ctx: AppCtx, uuids?: string[]): Promise<Map<string, FogVolumeMounts>> {
+  const rows = uuids ? await mountsOfFogs.all(ctx.db, uuids) : await mountsOf(ctx.db).orderBy(asc(volumeMount.name));
   const out = new Map<string, FogVolumeMounts>();
   for (const { fogUuid, ...m } of rows) out.set(fogUuid, [...(out.get(fogUuid) ?? []), m]);
   return out;
@@ -436,6 +445,25 @@ const FILTERABLE = new Set([
 /** Fogs read, presented and filtered per page: big enough to amortise the queries, small enough that a page never holds the event loop for long. */
 const LIST_PAGE = 50;
 
+// A page of the fleet in name order (the name is unique and indexed): the first, and the one after a name.
+// Rendered once; the rows come as one JSON text each (db/wide-rows.ts).
+const fogListRows = new WideRows(fog);
+const fogListPages = renderOnce((db) => {
+  const selection = fogListRows.selection(db);
+  const limit = sql.placeholder('limit');
+  return {
+    first: ReusableSelect.from(db.select(selection).from(fog).orderBy(asc(fog.name)).limit(limit)),
+    after: ReusableSelect.from(
+      db
+        .select(selection)
+        .from(fog)
+        .where(gt(fog.name, sql.placeholder('after')))
+        .orderBy(asc(fog.name))
+        .limit(limit),
+    ),
+  };
+});
+
 /**
  * The fleet as `GET /iofog-list` shows it, in name order, one page at a time with the event loop free between
  * pages (at 10,000 fogs one read of everything held every agent request for seconds). `offset` and `limit`
@@ -453,19 +481,16 @@ export async function* fogPages(
   let left = window.limit ?? Number.POSITIVE_INFINITY;
   let after: string | undefined;
   while (left > 0) {
-    const rows = await ctx.db
-      .select()
-      .from(fog)
-      .where(after === undefined ? undefined : gt(fog.name, after))
-      .orderBy(asc(fog.name))
-      .limit(LIST_PAGE);
+    const pages = fogListPages(ctx.db);
+    const selected =
+      after === undefined
+        ? await pages.first.all(ctx.db, { limit: LIST_PAGE })
+        : await pages.after.all(ctx.db, { after, limit: LIST_PAGE });
+    const rows = fogListRows.rows(ctx.db, selected as Array<Record<string, unknown>>);
     if (rows.length === 0) return;
     after = rows[rows.length - 1]!.name;
     const uuids = rows.map((r) => r.uuid);
-    const [statusRows, mounts] = await Promise.all([
-      ctx.db.select().from(fogPlatformStatus).where(inArray(fogPlatformStatus.fogUuid, uuids)),
-      volumeMountsOf(ctx, uuids),
-    ]);
+    const [statusRows, mounts] = await Promise.all([statusesOfFogs.all(ctx.db, uuids), volumeMountsOf(ctx, uuids)]);
     const statuses = new Map(statusRows.map((st) => [st.fogUuid, st]));
     let page = rows
       .map((r) => toFogResponse(r, { platformStatus: platformStatusView(r, statuses.get(r.uuid)), volumeMounts: mounts.get(r.uuid) ?? [] }))

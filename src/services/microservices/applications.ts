@@ -1,12 +1,13 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import { application, microservice } from '../../../db/schema/index';
+import { InListSelect } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound } from '../../errors';
 import { raiseFlags } from '../changes/flags';
 import { insertMicroservice, prepareCreate, prepareNatsOf, prepareUpdate, removeOrMark } from './crud';
 import { presentMicroservices } from './presenter';
-import { requireApplication, type MicroserviceInput } from './rows';
+import { microserviceRows, requireApplication, type MicroserviceInput } from './rows';
 import { checkName } from './validation';
 import type { ApplicationCreateInput, ApplicationPatchInput, ApplicationResponse } from './schemas';
 
@@ -15,6 +16,16 @@ export type ApplicationInput = Omit<ApplicationCreateInput, 'template'>;
 
 type AppRow = typeof application.$inferSelect;
 
+// A page's microservices, in name order (a list longer than one statement takes is read in chunks, each
+// in name order: merged below by application, whose order is the page's).
+const microservicesOfApplications = InListSelect.from((db, apps) =>
+  db
+    .select(microserviceRows.selection(db))
+    .from(microservice)
+    .where(inArray(microservice.applicationId, apps))
+    .orderBy(asc(microservice.name)),
+);
+
 /**
  * Applications as GET shows them. Their microservices are presented in one batch (three queries for the
  * whole set, not three per application), so a page of applications costs a fixed number of reads.
@@ -22,11 +33,10 @@ type AppRow = typeof application.$inferSelect;
 export async function presentApplications(ctx: AppCtx, apps: AppRow[]): Promise<ApplicationResponse[]> {
   if (apps.length === 0) return [];
   const byId = new Map(apps.map((a) => [a.id, a]));
-  const rows = await ctx.db
-    .select()
-    .from(microservice)
-    .where(inArray(microservice.applicationId, [...byId.keys()]))
-    .orderBy(asc(microservice.name));
+  const rows = microserviceRows.rows(
+    ctx.db,
+    (await microservicesOfApplications.all(ctx.db, [...byId.keys()])) as Array<Record<string, unknown>>,
+  );
   const presented = await presentMicroservices(
     ctx,
     rows.map((m) => ({ ...m, app: byId.get(m.applicationId)! })),

@@ -1,9 +1,11 @@
 import { and, asc, eq, gt, gte, or, sql, type SQL } from 'drizzle-orm';
 import { application, microservice } from '../../../db/schema/index';
+import { renderOnce, ReusableSelect } from '../../../db/statements';
 import type { AppCtx } from '../../context';
 import { yieldToEventLoop } from '../../lib/yield';
 import { presentApplications } from './applications';
 import { presentMicroservices } from './presenter';
+import { microserviceRows } from './rows';
 import type { ApplicationResponse, MicroserviceResponse } from './schemas';
 
 /**
@@ -33,6 +35,54 @@ const MICROSERVICE_PAGE = 100;
 const APPLICATION_PAGE = 50;
 const APPLICATION_PAGE_MICROSERVICES = 100;
 
+// The page queries, rendered once per variant (db/statements.ts): drizzle rendered each page anew.
+// A page is a keyset query: a range on the application name plus a tie-break, so SQLite seeks on the name
+// index instead of scanning from the first application on every page.
+const microservicePageStatements = [false, true].flatMap((byApplication) =>
+  [false, true].map((afterKey) =>
+    renderOnce((db) => {
+      const conds: SQL[] = [eq(application.isSystem, sql.placeholder('system'))];
+      if (byApplication) conds.push(eq(application.name, sql.placeholder('app')));
+      if (afterKey) {
+        const afterApp = sql.placeholder('afterApp');
+        conds.push(gte(application.name, afterApp), or(gt(application.name, afterApp), gt(microservice.name, sql.placeholder('afterMs')))!);
+      }
+      return ReusableSelect.from(
+        db
+          .select({ ms: microserviceRows.selection(db), app: application })
+          .from(microservice)
+          .innerJoin(application, eq(application.id, microservice.applicationId))
+          .where(and(...conds))
+          .orderBy(asc(application.name), asc(microservice.name))
+          .limit(sql.placeholder('limit'))
+          .offset(sql.placeholder('offset')),
+      );
+    }),
+  ),
+);
+const microservicePage = (byApplication: boolean, afterKey: boolean) =>
+  microservicePageStatements[(byApplication ? 2 : 0) + (afterKey ? 1 : 0)]!;
+
+const applicationPageStatements = [false, true].map((afterKey) =>
+  renderOnce((db) =>
+    ReusableSelect.from(
+      db
+        .select({
+          app: application,
+          microservices: sql<number>`(select count(*) from ${microservice} where ${microservice.applicationId} = ${application.id})`,
+        })
+        .from(application)
+        .where(
+          and(eq(application.isSystem, sql.placeholder('system')), afterKey ? gt(application.name, sql.placeholder('after')) : undefined),
+        )
+        .orderBy(asc(application.name))
+        .limit(sql.placeholder('limit'))
+        .offset(sql.placeholder('offset')),
+    ),
+  ),
+);
+const applicationPage = (afterKey: boolean) => applicationPageStatements[afterKey ? 1 : 0]!;
+
 /** Microservices in (application name, microservice name) order, as GET /microservices lists them. */
 export async function* microservicePages(
   ctx: AppCtx,
@@ -43,27 +93,28 @@ export async function* microservicePages(
   let after: { app: string; ms: string } | undefined;
   let skip = window.offset ?? 0;
   while (left > 0) {
-    const conds: SQL[] = [eq(application.isSystem, opts.system)];
-    if (opts.applicationName) conds.push(eq(application.name, opts.applicationName));
-    // Written as a range on the application name plus a tie-break, so SQLite can seek on the name index
-    // instead of scanning from the first application on every page.
-    if (after) conds.push(gte(application.name, after.app), or(gt(application.name, after.app), gt(microservice.name, after.ms))!);
     const size = Math.min(MICROSERVICE_PAGE, left);
-    const query = ctx.db
-      .select({ ms: microservice, app: application })
-      .from(microservice)
-      .innerJoin(application, eq(application.id, microservice.applicationId))
-      .where(and(...conds))
-      .orderBy(asc(application.name), asc(microservice.name))
-      .limit(size);
-    const rows = skip > 0 ? await query.offset(skip) : await query;
+    const rows = await microservicePage(
+      Boolean(opts.applicationName),
+      after !== undefined,
+    )(ctx.db).all(ctx.db, {
+      system: opts.system,
+      app: opts.applicationName,
+      afterApp: after?.app,
+      afterMs: after?.ms,
+      limit: size,
+      offset: skip,
+    });
     skip = 0;
     if (rows.length === 0) return;
-    const last = rows[rows.length - 1]!;
-    after = { app: last.app.name, ms: last.ms.name };
+    const ms = microserviceRows.rows(
+      ctx.db,
+      rows.map((r) => r.ms),
+    );
+    after = { app: rows[rows.length - 1]!.app.name, ms: ms[ms.length - 1]!.name };
     const page = await presentMicroservices(
       ctx,
-      rows.map((r) => ({ ...r.ms, app: r.app })),
+      ms.map((m, i) => ({ ...m, app: rows[i]!.app })),
     );
     left -= page.length;
     yield page;
@@ -79,16 +130,7 @@ export async function* applicationPages(ctx: AppCtx, system: boolean, window: Li
   let skip = window.offset ?? 0;
   while (left > 0) {
     const size = Math.min(APPLICATION_PAGE, left);
-    const query = ctx.db
-      .select({
-        app: application,
-        microservices: sql<number>`(select count(*) from ${microservice} where ${microservice.applicationId} = ${application.id})`,
-      })
-      .from(application)
-      .where(and(eq(application.isSystem, system), after === undefined ? undefined : gt(application.name, after)))
-      .orderBy(asc(application.name))
-      .limit(size);
-    const rows = skip > 0 ? await query.offset(skip) : await query;
+    const rows = await applicationPage(after !== undefined)(ctx.db).all(ctx.db, { system, after, limit: size, offset: skip });
     skip = 0;
     if (rows.length === 0) return;
     // A page stops once it has gathered enough microservices, so applications with a hundred

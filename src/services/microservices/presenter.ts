@@ -1,23 +1,35 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { application, fog, microservice, microserviceStatus, wsSession } from '../../../db/schema/index';
+import { WideRows } from '../../../db/wide-rows';
+import { InListSelect } from '../../../db/statements';
 import type { AppCtx } from '../../context';
 import { agentServiceAccounts } from '../rbac/objects';
 import type { MicroserviceResponse } from './schemas';
 import { parse, type AppRow, type EnvVar, type Image, type MicroserviceRow, type PortMapping, type VolumeMapping } from './rows';
 
 // What operators see of a microservice: the stored row joined with its status, fog name, exec state and
-// service account, in the upstream response shape.
+// service account, in the upstream response shape. A page's details are read with statements rendered
+// once per list size (db/statements.ts), its status rows as one JSON text each (db/wide-rows.ts).
+
+const statusRows = new WideRows(microserviceStatus);
+const execSessionsOf = InListSelect.from((db, microservices) =>
+  db
+    .select({ uuid: wsSession.microserviceUuid, sessionId: wsSession.sessionId, status: wsSession.status })
+    .from(wsSession)
+    .where(and(eq(wsSession.kind, sql.placeholder('kind')), inArray(wsSession.microserviceUuid, microservices)))
+    .orderBy(asc(wsSession.createdAt)),
+);
+const statusesOf = InListSelect.from((db, microservices) =>
+  db.select(statusRows.selection(db)).from(microserviceStatus).where(inArray(microserviceStatus.microserviceUuid, microservices)),
+);
+const fogNamesOf = InListSelect.from((db, fogs) => db.select({ uuid: fog.uuid, name: fog.name }).from(fog).where(inArray(fog.uuid, fogs)));
 
 /**
  * The exec state of each microservice from its open exec sessions: ACTIVE when one has both ends, else
  * PENDING while an operator waits for the agent, INACTIVE without a session.
  */
 async function execStatusOf(ctx: AppCtx, uuids: string[]): Promise<Map<string, MicroserviceResponse['execStatus']>> {
-  const rows = await ctx.db
-    .select({ uuid: wsSession.microserviceUuid, sessionId: wsSession.sessionId, status: wsSession.status })
-    .from(wsSession)
-    .where(and(eq(wsSession.kind, 'exec'), inArray(wsSession.microserviceUuid, uuids)))
-    .orderBy(asc(wsSession.createdAt));
+  const rows = await execSessionsOf.all(ctx.db, uuids, { kind: 'exec' });
   const out = new Map<string, MicroserviceResponse['execStatus']>();
   for (const r of rows) {
     if (!r.uuid || out.get(r.uuid)?.status === 'ACTIVE') continue;
@@ -31,8 +43,8 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
   const uuids = rows.map((r) => r.uuid);
   const fogUuids = [...new Set(rows.map((r) => r.fogUuid).filter((u): u is string => Boolean(u)))];
   const [statuses, fogs, execs] = await Promise.all([
-    ctx.db.select().from(microserviceStatus).where(inArray(microserviceStatus.microserviceUuid, uuids)),
-    fogUuids.length ? ctx.db.select({ uuid: fog.uuid, name: fog.name }).from(fog).where(inArray(fog.uuid, fogUuids)) : Promise.resolve([]),
+    statusesOf.all(ctx.db, uuids).then((selected) => statusRows.rows(ctx.db, selected as Array<Record<string, unknown>>)),
+    fogNamesOf.all(ctx.db, fogUuids),
     execStatusOf(ctx, uuids),
   ]);
   const statusOf = new Map(statuses.map((s) => [s.microserviceUuid, s]));

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { z } from '@hono/zod-openapi';
 import { application, type fog, microservice } from '../../../db/schema/index';
+import { WideRows } from '../../../db/wide-rows';
 import type { AppCtx } from '../../context';
 import { notFound } from '../../errors';
 import type { ImageSchema, MicroserviceInput, PortSchema, VolumeSchema } from './schemas';
@@ -19,6 +20,9 @@ export type VolumeMapping = z.infer<typeof VolumeSchema> & { id?: number };
 /** One of `value`, `valueFromSecret` or `valueFromConfigMap` (`name/key`; resolved when delivered to the agent). */
 export type EnvVar = NonNullable<MicroserviceInput['env']>[number];
 export type { MicroserviceInput };
+
+/** Many microservice rows (40 columns) at once, each read as one JSON text (db/wide-rows.ts): the operator lists. */
+export const microserviceRows = new WideRows(microservice);
 
 export const json = (v: unknown) => JSON.stringify(v);
 export const parse = <T>(text: string | null, fallback: T): T => {

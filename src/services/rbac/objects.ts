@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { application, microservice, rbacRole, rbacRoleBinding, serviceAccount } from '../../../db/schema/index';
+import { InListSelect } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
 import { conflict, invalid, notFound, ServiceError } from '../../errors';
@@ -430,6 +431,11 @@ export interface AgentServiceAccount {
   rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames: string[] }>;
 }
 
+// Rendered once per list size (db/statements.ts): the operator lists ask for a page's accounts.
+const accountsOfApplications = InListSelect.from((db, apps) =>
+  db.select().from(serviceAccount).where(inArray(serviceAccount.applicationId, apps)),
+);
+
 /**
  * The accounts of the given microservices as the agent receives them (each microservice's
  * `serviceAccount`): the role's rules resolved, `roleRef.apiGroup` the Edgelet API group.
@@ -442,7 +448,7 @@ export async function agentServiceAccounts(
   const out = new Map<string, AgentServiceAccount>();
   if (rows.length === 0) return out;
   const appIds = [...new Set(rows.map((r) => r.applicationId))];
-  const accounts = await ctx.db.select().from(serviceAccount).where(inArray(serviceAccount.applicationId, appIds));
+  const accounts = await accountsOfApplications.all(ctx.db, appIds);
   const wanted = new Set(rows.map((r) => `${r.applicationId}/${r.name}`));
   const mine = accounts.filter((a) => wanted.has(`${a.applicationId}/${a.name}`));
   const customNames = [...new Set(mine.map((a) => (JSON.parse(a.roleRef) as RoleRef).name).filter((n) => !isSystemRole(n)))];
