@@ -1,4 +1,4 @@
-import { Param, Placeholder, is, sql, type Query } from 'drizzle-orm';
+import { type Column, Param, Placeholder, is, sql, type Query } from 'drizzle-orm';
 import type { Db } from './client';
 import { isPg } from './dialect';
 
@@ -120,6 +120,15 @@ export function inListValues(prefix: string, values: readonly unknown[], slots: 
   const out: Record<string, unknown> = {};
   for (let i = 0; i < slots; i++) out[`${prefix}${i}`] = values[Math.min(i, values.length - 1)];
   return out;
+}
+
+/**
+ * A placeholder compared with `column` whose value goes through the column's driver mapping, as a literal
+ * would (`eq(column, sql.placeholder(…))` passes the value as it is: a boolean reaches PostgreSQL's bigint
+ * columns as a boolean, which it refuses).
+ */
+export function columnPlaceholder(column: Column, name: string): Param {
+  return new Param(sql.placeholder(name), column as never);
 }
 
 /** The longest IN list one InListSelect statement takes; longer lists are read in chunks of this size. */

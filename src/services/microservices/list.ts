@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, gte, or, sql, type SQL } from 'drizzle-orm';
 import { application, microservice } from '../../../db/schema/index';
-import { renderOnce, ReusableSelect } from '../../../db/statements';
+import { columnPlaceholder, renderOnce, ReusableSelect } from '../../../db/statements';
 import type { AppCtx } from '../../context';
 import { yieldToEventLoop } from '../../lib/yield';
 import { presentApplications } from './applications';
@@ -41,7 +41,7 @@ const APPLICATION_PAGE_MICROSERVICES = 100;
 const microservicePageStatements = [false, true].flatMap((byApplication) =>
   [false, true].map((afterKey) =>
     renderOnce((db) => {
-      const conds: SQL[] = [eq(application.isSystem, sql.placeholder('system'))];
+      const conds: SQL[] = [eq(application.isSystem, columnPlaceholder(application.isSystem, 'system'))];
       if (byApplication) conds.push(eq(application.name, sql.placeholder('app')));
       if (afterKey) {
         const afterApp = sql.placeholder('afterApp');
@@ -73,7 +73,10 @@ const applicationPageStatements = [false, true].map((afterKey) =>
         })
         .from(application)
         .where(
-          and(eq(application.isSystem, sql.placeholder('system')), afterKey ? gt(application.name, sql.placeholder('after')) : undefined),
+          and(
+            eq(application.isSystem, columnPlaceholder(application.isSystem, 'system')),
+            afterKey ? gt(application.name, sql.placeholder('after')) : undefined,
+          ),
         )
         .orderBy(asc(application.name))
         .limit(sql.placeholder('limit'))
