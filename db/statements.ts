@@ -116,9 +116,23 @@ export function inListSlots(n: number): number {
 
 /** Placeholder values `{ [prefix]0: values[0], … }` for an IN list of `slots` placeholders, padded with the last value. */
 export function inListValues(prefix: string, values: readonly unknown[], slots: number): Record<string, unknown> {
-  if (values.length === 0 || values.length > slots) throw new Error(`inListValues: ${values.length} values for ${slots} slots`);
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < slots; i++) out[`${prefix}${i}`] = values[Math.min(i, values.length - 1)];
+  return fillInList({}, placeholderNames(prefix, slots), values);
+}
+
+// The names `in0`, `in1`, … of each list size, made once (a page of a list fills 128 of them per query).
+const namesBySize = new Map<string, string[]>();
+function placeholderNames(prefix: string, slots: number): string[] {
+  const key = `${prefix}:${slots}`;
+  let names = namesBySize.get(key);
+  if (!names) namesBySize.set(key, (names = Array.from({ length: slots }, (_, i) => `${prefix}${i}`)));
+  return names;
+}
+
+function fillInList(out: Record<string, unknown>, names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  if (values.length === 0 || values.length > names.length)
+    throw new Error(`inListValues: ${values.length} values for ${names.length} slots`);
+  const last = values.length - 1;
+  for (let i = 0; i < names.length; i++) out[names[i]!] = values[i < last ? i : last];
   return out;
 }
 
@@ -167,7 +181,7 @@ export class InListSelect<Row> {
       stmt = ReusableSelect.from(this.build(db, placeholders) as never) as ReusableSelect<Row>;
       this.#statements.set(key, stmt);
     }
-    return stmt.all(db, { ...values, ...inListValues('in', list, slots) });
+    return stmt.all(db, fillInList({ ...values }, placeholderNames('in', slots), list));
   }
 }
 

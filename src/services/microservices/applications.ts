@@ -1,5 +1,5 @@
 import { asc, eq, inArray } from 'drizzle-orm';
-import { application, microservice } from '../../../db/schema/index';
+import { application, fog, microservice } from '../../../db/schema/index';
 import { InListSelect } from '../../../db/statements';
 import { withTransaction } from '../../../db/tx';
 import type { AppCtx } from '../../context';
@@ -20,8 +20,9 @@ type AppRow = typeof application.$inferSelect;
 // in name order: merged below by application, whose order is the page's).
 const microservicesOfApplications = InListSelect.from((db, apps) =>
   db
-    .select(microserviceRows.selection(db))
+    .select({ ms: microserviceRows.selection(db), agentName: fog.name })
     .from(microservice)
+    .leftJoin(fog, eq(fog.uuid, microservice.fogUuid))
     .where(inArray(microservice.applicationId, apps))
     .orderBy(asc(microservice.name)),
 );
@@ -33,13 +34,14 @@ const microservicesOfApplications = InListSelect.from((db, apps) =>
 export async function presentApplications(ctx: AppCtx, apps: AppRow[]): Promise<ApplicationResponse[]> {
   if (apps.length === 0) return [];
   const byId = new Map(apps.map((a) => [a.id, a]));
+  const selected = await microservicesOfApplications.all(ctx.db, [...byId.keys()]);
   const rows = microserviceRows.rows(
     ctx.db,
-    (await microservicesOfApplications.all(ctx.db, [...byId.keys()])) as Array<Record<string, unknown>>,
+    selected.map((r) => r.ms as Record<string, unknown>),
   );
   const presented = await presentMicroservices(
     ctx,
-    rows.map((m) => ({ ...m, app: byId.get(m.applicationId)! })),
+    rows.map((m, i) => ({ ...m, app: byId.get(m.applicationId)!, agentName: selected[i]!.agentName })),
   );
   const byApp = new Map<number, typeof presented>();
   for (const m of presented) {

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, gte, or, sql, type SQL } from 'drizzle-orm';
-import { application, microservice } from '../../../db/schema/index';
+import { application, fog, microservice } from '../../../db/schema/index';
 import { columnPlaceholder, renderOnce, ReusableSelect } from '../../../db/statements';
 import type { AppCtx } from '../../context';
 import { yieldToEventLoop } from '../../lib/yield';
@@ -49,9 +49,10 @@ const microservicePageStatements = [false, true].flatMap((byApplication) =>
       }
       return ReusableSelect.from(
         db
-          .select({ ms: microserviceRows.selection(db), app: application })
+          .select({ ms: microserviceRows.selection(db), app: application, agentName: fog.name })
           .from(microservice)
           .innerJoin(application, eq(application.id, microservice.applicationId))
+          .leftJoin(fog, eq(fog.uuid, microservice.fogUuid))
           .where(and(...conds))
           .orderBy(asc(application.name), asc(microservice.name))
           .limit(sql.placeholder('limit'))
@@ -117,7 +118,7 @@ export async function* microservicePages(
     after = { app: rows[rows.length - 1]!.app.name, ms: ms[ms.length - 1]!.name };
     const page = await presentMicroservices(
       ctx,
-      ms.map((m, i) => ({ ...m, app: rows[i]!.app })),
+      ms.map((m, i) => ({ ...m, app: rows[i]!.app, agentName: rows[i]!.agentName })),
     );
     left -= page.length;
     yield page;

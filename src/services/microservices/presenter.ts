@@ -38,10 +38,18 @@ async function execStatusOf(ctx: AppCtx, uuids: string[]): Promise<Map<string, M
   return out;
 }
 
-export async function presentMicroservices(ctx: AppCtx, rows: Array<MicroserviceRow & { app: AppRow }>): Promise<MicroserviceResponse[]> {
+/**
+ * Microservices as operators see them. A row may bring its fog's name (`agentName`, read by the caller's
+ * query with a join); otherwise the names are looked up here.
+ */
+export async function presentMicroservices(
+  ctx: AppCtx,
+  rows: Array<MicroserviceRow & { app: AppRow; agentName?: string | null }>,
+): Promise<MicroserviceResponse[]> {
   if (rows.length === 0) return [];
   const uuids = rows.map((r) => r.uuid);
-  const fogUuids = [...new Set(rows.map((r) => r.fogUuid).filter((u): u is string => Boolean(u)))];
+  const named = rows.every((r) => r.agentName !== undefined);
+  const fogUuids = named ? [] : [...new Set(rows.map((r) => r.fogUuid).filter((u): u is string => Boolean(u)))];
   const [statuses, fogs, execs] = await Promise.all([
     statusesOf.all(ctx.db, uuids).then((selected) => statusRows.rows(ctx.db, selected as Array<Record<string, unknown>>)),
     fogNamesOf.all(ctx.db, fogUuids),
@@ -62,7 +70,7 @@ export async function presentMicroservices(ctx: AppCtx, rows: Array<Microservice
       applicationId: r.applicationId,
       isActivated: !r.stopped,
       iofogUuid: r.fogUuid,
-      agentName: r.fogUuid ? (fogName.get(r.fogUuid) ?? null) : null,
+      agentName: r.fogUuid ? ((named ? r.agentName : fogName.get(r.fogUuid)) ?? null) : null,
       images: parse<Image[]>(r.images, []),
       registryId: r.registryId,
       catalogItemId: r.catalogItemId,
