@@ -132,7 +132,7 @@ function fillInList(out: Record<string, unknown>, names: readonly string[], valu
   if (values.length === 0 || values.length > names.length)
     throw new Error(`inListValues: ${values.length} values for ${names.length} slots`);
   const last = values.length - 1;
-  for (let i = 0; i < names.length; i++) out[names[i]!] = values[i < last ? i : last];
+  for (let i = 0; i < names.length; i++) out[names[i]!] = values[Math.min(i, last)];
   return out;
 }
 
