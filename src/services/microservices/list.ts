@@ -132,8 +132,12 @@ export async function* applicationPages(ctx: AppCtx, system: boolean, window: Li
   let left = window.limit ?? Number.POSITIVE_INFINITY;
   let after: string | undefined;
   let skip = window.offset ?? 0;
+  // Applications read for the next page: each is read with its count of microservices, which is work
+  // wasted on those the page then leaves for later. After a page that stopped early, ask for about as
+  // many as it took; after a full one, for twice as many, up to APPLICATION_PAGE.
+  let ask = APPLICATION_PAGE;
   while (left > 0) {
-    const size = Math.min(APPLICATION_PAGE, left);
+    const size = Math.min(ask, left);
     const rows = await applicationPage(after !== undefined)(ctx.db).all(ctx.db, { system, after, limit: size, offset: skip });
     skip = 0;
     if (rows.length === 0) return;
@@ -145,6 +149,7 @@ export async function* applicationPages(ctx: AppCtx, system: boolean, window: Li
       gathered += Number(rows[take]!.microservices);
       take++;
     }
+    ask = take < rows.length ? take + 1 : Math.min(APPLICATION_PAGE, ask * 2);
     const apps = rows.slice(0, take).map((r) => r.app);
     after = apps[apps.length - 1]!.name;
     const page = await presentApplications(ctx, apps);
