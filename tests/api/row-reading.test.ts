@@ -46,10 +46,19 @@ async function seed(t: Awaited<ReturnType<typeof makeTestApp>>) {
   ]);
 }
 
-test('wide rows: a page of fogs read as JSON text is the page drizzle reads, value for value', async () => {
+/** A fresh app with the rows above, closed after `fn`. */
+async function withSeeded(fn: (t: Awaited<ReturnType<typeof makeTestApp>>) => Promise<void>): Promise<void> {
   const t = await makeTestApp();
   try {
     await seed(t);
+    await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+test('wide rows: a page of fogs read as JSON text is the page drizzle reads, value for value', async () =>
+  withSeeded(async (t) => {
     const db = t.ctx.db;
     const wide = new WideRows(fog);
     const ours = wide.rows(db, await db.select(wide.selection(db)).from(fog).orderBy(asc(fog.name)));
@@ -68,100 +77,93 @@ test('wide rows: a page of fogs read as JSON text is the page drizzle reads, val
       await db.select().from(microservice).orderBy(asc(microservice.name)),
       'microservice',
     );
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('wide rows: an integer beyond 2^53 is refused as the client refuses it, not read as another number', {
-  skip: sqliteOnly('the libSQL client refuses it; PostgreSQL reads bigint columns as text'),
-}, async () => {
-  const t = await makeTestApp();
-  try {
-    await seed(t);
-    await t.ctx.store.raw.execute("UPDATE fog SET last_status_time = 9007199254740993 WHERE name = 'fog-a'");
-    const db = t.ctx.db;
-    const wide = new WideRows(fog);
-    const selected = await db.select(wide.selection(db)).from(fog).where(eq(fog.name, 'fog-a'));
-    assert.throws(() => wide.rows(db, selected), RangeError);
-    // drizzle's own read refuses it too (its error wraps the client's RangeError).
-    await assert.rejects(db.select().from(fog).where(eq(fog.name, 'fog-a')), (err: Error) => err.cause instanceof RangeError);
-  } finally {
-    await t.close();
-  }
-});
+test(
+  'wide rows: an integer beyond 2^53 is refused as the client refuses it, not read as another number',
+  {
+    skip: sqliteOnly('the libSQL client refuses it; PostgreSQL reads bigint columns as text'),
+  },
+  async () =>
+    withSeeded(async (t) => {
+      await t.ctx.store.raw.execute("UPDATE fog SET last_status_time = 9007199254740993 WHERE name = 'fog-a'");
+      const db = t.ctx.db;
+      const wide = new WideRows(fog);
+      const selected = await db.select(wide.selection(db)).from(fog).where(eq(fog.name, 'fog-a'));
+      assert.throws(() => wide.rows(db, selected), RangeError);
+      // drizzle's own read refuses it too (its error wraps the client's RangeError).
+      await assert.rejects(db.select().from(fog).where(eq(fog.name, 'fog-a')), (err: Error) => err.cause instanceof RangeError);
+    }),
+);
 
-test('row mapping: flat and inner-joined selections are built without drizzle, exactly as drizzle builds them; left joins keep drizzle', {
-  skip: sqliteOnly('installed on the libSQL driver'),
-}, async () => {
-  const t = await makeTestApp();
-  try {
-    await seed(t);
-    const db = t.ctx.db;
-    const cases: Array<{ what: string; builder: { prepare(): unknown }; planned: boolean }> = [
-      { what: 'a whole table', builder: db.select().from(fog).orderBy(asc(fog.name)), planned: true },
-      {
-        what: 'chosen columns with a mapped SQL value',
-        builder: db
-          .select({ name: fog.name, tags: fog.tags, n: sql<number>`length(${fog.name})`.mapWith(Number), isSystem: fog.isSystem })
-          .from(fog),
-        planned: true,
-      },
-      {
-        what: 'an inner join into objects',
-        builder: db
-          .select({ ms: microservice, app: application })
-          .from(microservice)
-          .innerJoin(application, eq(application.id, microservice.applicationId))
-          .orderBy(asc(microservice.name)),
-        planned: true,
-      },
-      {
-        what: 'a left join (drizzle nulls a missing side)',
-        builder: db
-          .select({ f: fog, ms: microservice })
-          .from(fog)
-          .leftJoin(microservice, eq(microservice.fogUuid, fog.uuid))
-          .orderBy(asc(fog.name)),
-        planned: false,
-      },
-    ];
-    for (const { what, builder, planned } of cases) {
-      const q = builder.prepare() as {
-        values(): Promise<unknown[]>;
-        mapAllResult(rows: unknown[]): unknown[];
-        mapGetResult(rows: unknown[]): unknown;
-        [DRIZZLE_MAPPING]: { all(this: unknown, rows: unknown[]): unknown[]; get(this: unknown, rows: unknown[]): unknown };
-      };
-      const rows = await q.values();
-      assert.ok(rows.length >= 3, `${what}: rows to compare`);
-      const before = rowMappingStats.planned;
-      const ours = q.mapAllResult(rows);
-      assert.equal(
-        rowMappingStats.planned - before,
-        planned ? rows.length : 0,
-        `${what}: ${planned ? 'mapped by a plan' : 'left to drizzle'}`,
-      );
-      sameRows(ours, q[DRIZZLE_MAPPING].all.call(q, rows), what);
-      // A second read of the same selection reuses the checked plan and still agrees.
-      sameRows(q.mapAllResult(rows), q[DRIZZLE_MAPPING].all.call(q, rows), `${what}, again`);
-      sameRows([q.mapGetResult(rows)], [q[DRIZZLE_MAPPING].get.call(q, rows)], `${what}, one row`);
-    }
-    // The left join really has a missing side here (fog-b and fog-c run no microservice).
-    const left = (
-      await db.select({ f: fog, ms: microservice }).from(fog).leftJoin(microservice, eq(microservice.fogUuid, fog.uuid))
-    ).filter((r) => r.ms === null);
-    assert.equal(left.length, 2);
-  } finally {
-    await t.close();
-  }
-});
+test(
+  'row mapping: flat and inner-joined selections are built without drizzle, exactly as drizzle builds them; left joins keep drizzle',
+  {
+    skip: sqliteOnly('installed on the libSQL driver'),
+  },
+  async () =>
+    withSeeded(async (t) => {
+      const db = t.ctx.db;
+      const cases: Array<{ what: string; builder: { prepare(): unknown }; planned: boolean }> = [
+        { what: 'a whole table', builder: db.select().from(fog).orderBy(asc(fog.name)), planned: true },
+        {
+          what: 'chosen columns with a mapped SQL value',
+          builder: db
+            .select({ name: fog.name, tags: fog.tags, n: sql<number>`length(${fog.name})`.mapWith(Number), isSystem: fog.isSystem })
+            .from(fog),
+          planned: true,
+        },
+        {
+          what: 'an inner join into objects',
+          builder: db
+            .select({ ms: microservice, app: application })
+            .from(microservice)
+            .innerJoin(application, eq(application.id, microservice.applicationId))
+            .orderBy(asc(microservice.name)),
+          planned: true,
+        },
+        {
+          what: 'a left join (drizzle nulls a missing side)',
+          builder: db
+            .select({ f: fog, ms: microservice })
+            .from(fog)
+            .leftJoin(microservice, eq(microservice.fogUuid, fog.uuid))
+            .orderBy(asc(fog.name)),
+          planned: false,
+        },
+      ];
+      for (const { what, builder, planned } of cases) {
+        const q = builder.prepare() as {
+          values(): Promise<unknown[]>;
+          mapAllResult(rows: unknown[]): unknown[];
+          mapGetResult(rows: unknown[]): unknown;
+          [DRIZZLE_MAPPING]: { all(this: unknown, rows: unknown[]): unknown[]; get(this: unknown, rows: unknown[]): unknown };
+        };
+        const rows = await q.values();
+        assert.ok(rows.length >= 3, `${what}: rows to compare`);
+        const before = rowMappingStats.planned;
+        const ours = q.mapAllResult(rows);
+        assert.equal(
+          rowMappingStats.planned - before,
+          planned ? rows.length : 0,
+          `${what}: ${planned ? 'mapped by a plan' : 'left to drizzle'}`,
+        );
+        sameRows(ours, q[DRIZZLE_MAPPING].all.call(q, rows), what);
+        // A second read of the same selection reuses the checked plan and still agrees.
+        sameRows(q.mapAllResult(rows), q[DRIZZLE_MAPPING].all.call(q, rows), `${what}, again`);
+        sameRows([q.mapGetResult(rows)], [q[DRIZZLE_MAPPING].get.call(q, rows)], `${what}, one row`);
+      }
+      // The left join really has a missing side here (fog-b and fog-c run no microservice).
+      const left = (
+        await db.select({ f: fog, ms: microservice }).from(fog).leftJoin(microservice, eq(microservice.fogUuid, fog.uuid))
+      ).filter((r) => r.ms === null);
+      assert.equal(left.length, 2);
+    }),
+);
 
-test('row mapping: what the lists answer is unchanged on either database', async () => {
-  // The same check through the routes, on libSQL and on PostgreSQL: the list item is the item GET shows.
-  const t = await makeTestApp();
-  try {
-    await seed(t);
+// The same check through the routes, on libSQL and on PostgreSQL: the list item is the item GET shows.
+test('row mapping: what the lists answer is unchanged on either database', async () =>
+  withSeeded(async (t) => {
     const { accessToken: token } = await t.login();
     const fogs = (await t.call('GET', '/api/v3/iofog-list', { token })).body.fogs as Array<{ uuid: string; name: string }>;
     assert.deepEqual(
@@ -176,7 +178,4 @@ test('row mapping: what the lists answer is unchanged on either database', async
     for (const m of ms) assert.deepEqual(m, (await t.call('GET', `/api/v3/microservices/${m.uuid}`, { token })).body);
     const apps = (await t.call('GET', '/api/v3/application', { token })).body.applications as Array<{ name: string }>;
     assert.deepEqual(apps, [(await t.call('GET', '/api/v3/application/app-1', { token })).body]);
-  } finally {
-    await t.close();
-  }
-});
+  }));
