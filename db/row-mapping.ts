@@ -7,12 +7,14 @@ import { Column, SQL, Subquery, getTableName, is, noopDecoder } from 'drizzle-or
  * that a copy of the row through its index getters. For a page of 50 fogs (~100 columns) that was more
  * CPU than reading the rows from SQLite (a quarter of `GET /iofog-list` at 10,000 fogs).
  *
- * For a flat selection (every field at the top level: `select()` of a table, `select({ a: t.a, … })`)
- * the decoders are found once per selection and each row is built by one loop. What it builds is what
- * drizzle builds: the same keys in the same order, `null` for SQL NULL, each column's
- * `mapFromDriverValue`, ArrayBuffers as Buffers. Nested selections (joins into objects) keep drizzle's
- * own mapping. Each plan's first row is checked against drizzle's mapping; a plan whose row differs
- * (a drizzle upgrade that maps differently) is dropped and drizzle maps that selection from then on.
+ * For a selection whose fields sit at the top level or one object deep (`select()` of a table,
+ * `select({ a: t.a, … })`, an inner join into `{ ms, app }`) the decoders are found once per selection
+ * and each row is built by one loop. What it builds is what drizzle builds: the same keys in the same
+ * order, `null` for SQL NULL, each column's `mapFromDriverValue`, ArrayBuffers as Buffers. Selections
+ * where drizzle may replace a left-joined table's object by null, and deeper ones, keep drizzle's own
+ * mapping. A plan's first rows (up to 16, until every column has been seen with a value) are checked
+ * against drizzle's mapping; a plan whose row differs (a drizzle upgrade that maps differently) is
+ * dropped and drizzle maps that selection from then on.
  */
 
 /** The raw values behind a row of a reused statement (src/runtime/lean-rows.ts), read without its index getters. */
