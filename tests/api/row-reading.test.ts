@@ -44,6 +44,12 @@ async function seed(t: Awaited<ReturnType<typeof makeTestApp>>) {
     1_764_000_000_123,
     'fog-c',
   ]);
+  // A platform status with every field set (the fog list reads it joined to the page, GET by itself).
+  const status = await t.ctx.store.raw.execute(
+    'UPDATE fog_platform_status SET phase = ?, observed_generation = ?, last_error = ?, conditions = ? WHERE fog_uuid = (SELECT uuid FROM fog WHERE name = ?)',
+    ['Failed', 3, 'router "edge" unreachable', '[{"type":"Ready","status":"False","reason":"Unreachable"}]', 'fog-b'],
+  );
+  assert.equal(status.rowsAffected, 1, 'fog-b has a platform status row');
 }
 
 /** A fresh app with the rows above, closed after `fn`. */
@@ -171,8 +177,10 @@ test('row mapping: what the lists answer is unchanged on either database', async
       ['fog-a', 'fog-b', 'fog-c'],
     );
     for (const f of fogs) assert.deepEqual(f, (await t.call('GET', `/api/v3/iofog/${f.uuid}`, { token })).body);
-    const b = fogs.find((f) => f.name === 'fog-b') as unknown as { latitude: number; cpuUsage: number; description: string };
+    const b = fogs.find((f) => f.name === 'fog-b') as unknown as { latitude: number; platformStatus: { phase: string; lastError: string } };
     if (!onPostgres) assert.equal(b.latitude, 0.1 + 0.2);
+    assert.equal(b.platformStatus.phase, 'Failed');
+    assert.equal(b.platformStatus.lastError, 'router "edge" unreachable');
     const ms = (await t.call('GET', '/api/v3/microservices', { token })).body.microservices as Array<{ uuid: string }>;
     assert.equal(ms.length, 3);
     for (const m of ms) assert.deepEqual(m, (await t.call('GET', `/api/v3/microservices/${m.uuid}`, { token })).body);
