@@ -1,8 +1,12 @@
-// setImmediate runs after the loop has polled for I/O and, unlike setTimeout(0), does not wait for the
-// timer's 1 ms floor: at 200 pages per list of 10,000 fogs that floor was a fifth of the list's time.
-// Node, Deno and Bun have it; elsewhere (Workers) setTimeout(0) is the portable form.
+// Node and Bun: setImmediate runs after the loop has polled for I/O and, unlike setTimeout(0), does not
+// wait for the timer's 1 ms floor (at 200 pages per list of 10,000 fogs that floor was a fifth of the
+// list's time). Deno has setImmediate too, but requests that arrive meanwhile are not served between its
+// callbacks: a 10 ms /live sampler waited 54-164 ms during one list read with it, 10-36 ms with
+// setTimeout(0) (tests/bench/operator-reads.mjs --runtime deno). Deno and Workers use setTimeout(0).
 const nextTurn: (resolve: () => void) => unknown =
-  typeof globalThis.setImmediate === 'function' ? (resolve) => globalThis.setImmediate(resolve) : (resolve) => setTimeout(resolve, 0);
+  typeof globalThis.setImmediate === 'function' && !('Deno' in globalThis)
+    ? (resolve) => globalThis.setImmediate(resolve)
+    : (resolve) => setTimeout(resolve, 0);
 
 /**
  * Lets the event loop run (pending I/O, timers, other requests) before the caller goes on. A libSQL
