@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { Column, SQL, Subquery, getTableName, is, noopDecoder } from 'drizzle-orm';
+import { ROW_VALUES } from '../src/runtime/lean-rows';
 
 /**
  * drizzle maps each libSQL row to its result object by walking the selection for every row: per
@@ -16,9 +17,6 @@ import { Column, SQL, Subquery, getTableName, is, noopDecoder } from 'drizzle-or
  * against drizzle's mapping; a plan whose row differs (a drizzle upgrade that maps differently) is
  * dropped and drizzle maps that selection from then on.
  */
-
-/** The raw values behind a row of a reused statement (src/runtime/lean-rows.ts), read without its index getters. */
-export const ROW_VALUES = Symbol.for('controller.rowValues');
 
 /** Rows checked against drizzle's mapping per plan, at most, until every column has been seen with a value. */
 const CHECKED_ROWS = 16;

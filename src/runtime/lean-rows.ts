@@ -23,8 +23,8 @@ interface LeanStatement {
 type RowClass = new (values: unknown[]) => object;
 
 const STATEMENT = Symbol('statement');
-/** The row's values as an array, for a reader that would otherwise copy them through the index getters (db/row-mapping.ts). */
-const ROW_VALUES = Symbol.for('controller.rowValues');
+/** The values behind a row of a reused statement, for a reader that would otherwise copy them through the index getters (db/row-mapping.ts). */
+export const ROW_VALUES = Symbol('rowValues');
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
